@@ -6,13 +6,28 @@
 //! seed and inputs. Every simulated broker executes through this engine, so
 //! its semantics are the reference for what an order does.
 
+pub mod account;
+pub mod bars;
+pub mod engine;
+pub mod fees;
+pub mod fill;
+pub mod generator;
 pub mod instrument;
+pub mod log;
 pub mod market;
 pub mod order;
+pub mod pricing;
 pub mod rng;
 pub mod time;
+pub mod workload;
 
+pub use account::{Account, AccountKind, Position};
+pub use engine::{
+    Engine, EngineConfig, EngineError, RejectReason, Rejection, ReplaceRequest, SubmitOptions,
+};
+pub use fees::FeeSchedule;
 pub use instrument::{Instrument, OccSymbol, OptionRight};
+pub use log::{EngineEvent, EventLog, LogEntry};
 pub use market::{InstrumentId, Market, MarketData, MarketEvent, Quote};
 pub use order::{
     Fill, Leg, Order, OrderId, OrderRequest, OrderStatus, OrderType, PositionEffect, Side,

@@ -56,14 +56,31 @@ pub struct MarketEvent {
     pub data: MarketData,
 }
 
+/// The prices one market event reached. A quote offers its ask to buyers and
+/// its bid to sellers; a trade or a bar shows a price range that resting limit
+/// orders inside it would have traded at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touch {
+    /// The lowest price a buyer could have paid (quote: ask; bar: low).
+    pub buy: Decimal,
+    /// The highest price a seller could have received (quote: bid; bar: high).
+    pub sell: Decimal,
+    /// The lowest price seen (sell stops trigger at or below it).
+    pub low: Decimal,
+    /// The highest price seen (buy stops trigger at or above it).
+    pub high: Decimal,
+}
+
 /// What the market knows about one instrument.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstrumentState {
     pub quote: Option<Quote>,
     pub last: Option<Decimal>,
-    /// Low and high seen by the latest event (a bar's range, or the quote's prices).
-    pub range: Option<(Decimal, Decimal)>,
+    /// Which prices the latest event touched.
+    pub touch: Option<Touch>,
     pub updated_at: Timestamp,
+    /// Bumped by every applied event, so prices derived from this state know when they are stale.
+    pub version: u64,
 }
 
 /// Interned instruments and their latest market state.
@@ -95,6 +112,15 @@ impl Market {
         self.instruments.push(instrument.clone());
         self.states.push(InstrumentState::default());
         id
+    }
+
+    /// How many instruments are interned (ids are dense, 0..len).
+    pub fn len(&self) -> usize {
+        self.instruments.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.instruments.is_empty()
     }
 
     pub fn id(&self, instrument: &Instrument) -> Option<InstrumentId> {
@@ -134,7 +160,12 @@ impl Market {
                     return false;
                 }
                 state.quote = Some(*q);
-                state.range = Some((q.bid, q.ask));
+                state.touch = Some(Touch {
+                    buy: q.ask,
+                    sell: q.bid,
+                    low: q.bid,
+                    high: q.ask,
+                });
                 if state.last.is_none() {
                     state.last = Some(q.mid());
                 }
@@ -144,7 +175,12 @@ impl Market {
                     return false;
                 }
                 state.last = Some(*price);
-                state.range = Some((*price, *price));
+                state.touch = Some(Touch {
+                    buy: *price,
+                    sell: *price,
+                    low: *price,
+                    high: *price,
+                });
                 state.quote = Some(synthetic_quote(*price, *size, self.synthetic_spread_bps));
             }
             MarketData::Bar {
@@ -165,11 +201,17 @@ impl Market {
                     return false;
                 }
                 state.last = Some(*close);
-                state.range = Some((*low, *high));
+                state.touch = Some(Touch {
+                    buy: *low,
+                    sell: *high,
+                    low: *low,
+                    high: *high,
+                });
                 state.quote = Some(synthetic_quote(*close, *volume, self.synthetic_spread_bps));
             }
         }
         state.updated_at = ev.time;
+        state.version += 1;
         true
     }
 
@@ -254,7 +296,11 @@ mod tests {
         };
         assert!(m.apply(&bar));
         assert_eq!(m.state(a).last, Some(dec!(11)));
-        assert_eq!(m.state(a).range, Some((dec!(9), dec!(12))));
+        let t = m.state(a).touch.unwrap();
+        assert_eq!(
+            (t.buy, t.sell, t.low, t.high),
+            (dec!(9), dec!(12), dec!(9), dec!(12))
+        );
         let q = m.state(a).quote.unwrap();
         assert!(q.bid < q.ask && q.bid < dec!(11) && q.ask > dec!(11));
     }

@@ -1,0 +1,137 @@
+//! Working orders of one instrument, in the order they may fill.
+//!
+//! Buys are best-first by price (highest limit first, market orders ahead of
+//! all), then by arrival (the order id); sells likewise with the lowest limit
+//! first. Untriggered stops wait in their own books, nearest trigger first.
+//! The hot path of a market event looks only at the first entry of each.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::order::{Order, OrderId, OrderType, Side};
+
+#[derive(Debug, Default)]
+pub(super) struct Book {
+    pub bids: BTreeMap<(Reverse<Decimal>, OrderId), ()>,
+    pub asks: BTreeMap<(Decimal, OrderId), ()>,
+    pub buy_stops: BTreeMap<(Decimal, OrderId), ()>,
+    pub sell_stops: BTreeMap<(Reverse<Decimal>, OrderId), ()>,
+    /// Units buyers may still take from the latest ask, and sellers from the latest bid.
+    pub buy_liquidity: Decimal,
+    pub sell_liquidity: Decimal,
+    /// For an option: the underlying's state version its quote was priced from.
+    pub priced_from: Option<u64>,
+}
+
+/// The price an order works at once live: its limit, or any price for a market order.
+pub(super) fn working_price(order: &Order) -> Decimal {
+    let r = &order.request;
+    match (r.order_type, r.side) {
+        (OrderType::Limit | OrderType::StopLimit, _) => r.limit_price.unwrap_or_default(),
+        (OrderType::Market | OrderType::Stop, Side::Buy) => Decimal::MAX,
+        (OrderType::Market | OrderType::Stop, Side::Sell) => Decimal::ZERO,
+    }
+}
+
+fn waits_for_trigger(order: &Order) -> bool {
+    matches!(
+        order.request.order_type,
+        OrderType::Stop | OrderType::StopLimit
+    ) && !order.triggered
+}
+
+impl Book {
+    pub fn insert(&mut self, order: &Order) {
+        let id = order.id;
+        if waits_for_trigger(order) {
+            let stop = order.request.stop_price.unwrap_or_default();
+            match order.request.side {
+                Side::Buy => self.buy_stops.insert((stop, id), ()),
+                Side::Sell => self.sell_stops.insert((Reverse(stop), id), ()),
+            };
+            return;
+        }
+        let px = working_price(order);
+        match order.request.side {
+            Side::Buy => self.bids.insert((Reverse(px), id), ()),
+            Side::Sell => self.asks.insert((px, id), ()),
+        };
+    }
+
+    /// Removes the order wherever its current state placed it.
+    pub fn remove(&mut self, order: &Order) {
+        let id = order.id;
+        if waits_for_trigger(order) {
+            let stop = order.request.stop_price.unwrap_or_default();
+            match order.request.side {
+                Side::Buy => self.buy_stops.remove(&(stop, id)),
+                Side::Sell => self.sell_stops.remove(&(Reverse(stop), id)),
+            };
+            return;
+        }
+        let px = working_price(order);
+        match order.request.side {
+            Side::Buy => self.bids.remove(&(Reverse(px), id)),
+            Side::Sell => self.asks.remove(&(px, id)),
+        };
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bids.is_empty()
+            && self.asks.is_empty()
+            && self.buy_stops.is_empty()
+            && self.sell_stops.is_empty()
+    }
+
+    /// The first buy stop at or below `high`, if any.
+    pub fn triggered_buy_stop(&self, high: Decimal) -> Option<OrderId> {
+        self.buy_stops
+            .first_key_value()
+            .filter(|((stop, _), _)| *stop <= high)
+            .map(|((_, id), _)| *id)
+    }
+
+    /// The first sell stop at or above `low`, if any.
+    pub fn triggered_sell_stop(&self, low: Decimal) -> Option<OrderId> {
+        self.sell_stops
+            .first_key_value()
+            .filter(|((Reverse(stop), _), _)| *stop >= low)
+            .map(|((_, id), _)| *id)
+    }
+
+    /// The best buy willing to pay at least `price`.
+    pub fn marketable_bid(&self, price: Decimal) -> Option<OrderId> {
+        self.bids
+            .first_key_value()
+            .filter(|((Reverse(px), _), _)| *px >= price)
+            .map(|((_, id), _)| *id)
+    }
+
+    /// The best sell willing to take at most `price`.
+    pub fn marketable_ask(&self, price: Decimal) -> Option<OrderId> {
+        self.asks
+            .first_key_value()
+            .filter(|((px, _), _)| *px <= price)
+            .map(|((_, id), _)| *id)
+    }
+
+    /// Every buy willing to pay at least `price`, best first.
+    pub fn marketable_bids(&self, price: Decimal) -> Vec<OrderId> {
+        self.bids
+            .keys()
+            .take_while(|(Reverse(px), _)| *px >= price)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+
+    /// Every sell willing to take at most `price`, best first.
+    pub fn marketable_asks(&self, price: Decimal) -> Vec<OrderId> {
+        self.asks
+            .keys()
+            .take_while(|(px, _)| *px <= price)
+            .map(|(_, id)| *id)
+            .collect()
+    }
+}

@@ -1,0 +1,594 @@
+//! The MBT engine: accounts, working orders and fills over a market fed in
+//! simulated time.
+//!
+//! Everything that changes state goes through `submit`, `cancel`, `replace`,
+//! `on_market`, `set_price` and `advance_to`, and is recorded in the event log.
+
+mod book;
+mod buying_power;
+mod expiry;
+mod matching;
+mod session;
+mod validate;
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::account::{Account, AccountKind, Position};
+use crate::fees::FeeSchedule;
+use crate::fill::FillModel;
+use crate::instrument::Instrument;
+use crate::log::{EngineEvent, EventLog};
+use crate::market::{InstrumentId, Market, MarketEvent, Quote};
+use crate::order::{IllegalTransition, Order, OrderId, OrderRequest, OrderStatus, TimeInForce};
+use crate::pricing::OptionPricing;
+use crate::rng::{rng_for, SimRng};
+use crate::time::Timestamp;
+
+use book::Book;
+pub use buying_power::Marks;
+pub use session::Session;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    pub fees: FeeSchedule,
+    pub fill: FillModel,
+    pub pricing: OptionPricing,
+    pub session: Session,
+    /// Accept orders while the market is closed (they work from the next
+    /// open) instead of rejecting them as `market_closed`.
+    pub queue_when_closed: bool,
+    /// Largest quantity one order may ask for.
+    pub max_order_quantity: Decimal,
+    /// Whether equity quantities may be fractional.
+    pub fractional: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            fees: FeeSchedule::regulatory_only(),
+            fill: FillModel::default(),
+            pricing: OptionPricing::default(),
+            session: Session::default(),
+            queue_when_closed: false,
+            max_order_quantity: Decimal::from(1_000_000),
+            fractional: false,
+        }
+    }
+}
+
+/// Why an order was refused. Serialized in snake_case for logs and traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    InsufficientBuyingPower,
+    UnknownSymbol,
+    MarketClosed,
+    InvalidPrice,
+    InvalidQuantity,
+    InvalidOrder,
+    NoPositionToClose,
+    ShortSellingNotAllowed,
+    UnknownAccount,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("rejected ({reason:?}): {message}")]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub message: String,
+}
+
+impl Rejection {
+    fn new(reason: RejectReason, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("order {0} not found")]
+    NotFound(OrderId),
+    #[error("order {id} is already {status}")]
+    TooLate { id: OrderId, status: OrderStatus },
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+}
+
+/// How a simulated broker may shape one order's execution, beyond the
+/// global fill model: what fault plans and per-request triggers use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubmitOptions {
+    /// At most this many units of the order fill per market event, so it
+    /// fills in slices (partial fills) even when liquidity would allow more.
+    pub max_fill_per_event: Option<Decimal>,
+}
+
+/// Changes a replace may make; None keeps the old value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplaceRequest {
+    /// The replacement's quantity (default: what the old order had left).
+    pub quantity: Option<Decimal>,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub time_in_force: Option<TimeInForce>,
+    pub client_order_id: Option<String>,
+}
+
+/// A position as an account statement shows it, marked to market.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionView {
+    pub instrument: Instrument,
+    pub quantity: Decimal,
+    pub average_price: Decimal,
+    pub cost_basis: Decimal,
+    pub mark: Option<Decimal>,
+    pub market_value: Decimal,
+    pub unrealized_pnl: Decimal,
+}
+
+/// An account as a statement shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub account_id: String,
+    pub kind: AccountKind,
+    pub cash: Decimal,
+    pub buying_power: Decimal,
+    pub equity: Decimal,
+    pub long_market_value: Decimal,
+    pub short_market_value: Decimal,
+    pub realized_pnl: Decimal,
+    pub unrealized_pnl: Decimal,
+    pub fees_paid: Decimal,
+    pub positions: Vec<PositionView>,
+}
+
+pub struct Engine {
+    config: EngineConfig,
+    now: Timestamp,
+    /// The next session close to process, if the calendar has closes.
+    next_close: Option<Timestamp>,
+    market: Market,
+    accounts: BTreeMap<String, Account>,
+    /// Every order ever accepted; `OrderId(n)` is at index n − 1.
+    orders: Vec<Order>,
+    by_client_id: BTreeMap<(String, String), OrderId>,
+    /// Working orders per instrument, indexed by `InstrumentId`.
+    books: Vec<Book>,
+    /// Option instruments with working orders, per underlying `InstrumentId`.
+    option_dependents: Vec<Vec<InstrumentId>>,
+    /// Working multi-leg orders, per underlying `InstrumentId`.
+    multi_leg: Vec<Vec<OrderId>>,
+    /// Buying power reserved per unit of each working order.
+    reservations: BTreeMap<OrderId, Decimal>,
+    /// Per-order caps on units filled per market event.
+    fill_caps: BTreeMap<OrderId, Decimal>,
+    rng: SimRng,
+    log: EventLog,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig, seed: u64, start: Timestamp) -> Self {
+        let next_close = config.session.next_close(start);
+        Self {
+            config,
+            now: start,
+            next_close,
+            market: Market::new(),
+            accounts: BTreeMap::new(),
+            orders: Vec::new(),
+            by_client_id: BTreeMap::new(),
+            books: Vec::new(),
+            option_dependents: Vec::new(),
+            multi_leg: Vec::new(),
+            reservations: BTreeMap::new(),
+            fill_caps: BTreeMap::new(),
+            rng: rng_for(seed, "mbt/fills"),
+            log: EventLog::default(),
+        }
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+    pub fn market(&self) -> &Market {
+        &self.market
+    }
+    pub fn is_open(&self) -> bool {
+        self.config.session.is_open(self.now)
+    }
+
+    /// Opens an account (or returns false when the id is taken).
+    pub fn open_account(&mut self, id: &str, kind: AccountKind, cash: Decimal) -> bool {
+        if self.accounts.contains_key(id) {
+            return false;
+        }
+        self.accounts
+            .insert(id.to_string(), Account::new(id, kind, cash));
+        self.log.push(
+            self.now,
+            EngineEvent::AccountOpened {
+                account_id: id.to_string(),
+                kind,
+                cash,
+            },
+        );
+        true
+    }
+
+    pub fn account(&self, id: &str) -> Option<&Account> {
+        self.accounts.get(id)
+    }
+
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values()
+    }
+
+    pub fn order(&self, id: OrderId) -> Option<&Order> {
+        (id.0 as usize)
+            .checked_sub(1)
+            .and_then(|i| self.orders.get(i))
+    }
+
+    /// How many orders are working (resting, untriggered or waiting as spreads).
+    pub fn working_orders(&self) -> usize {
+        self.books
+            .iter()
+            .map(|b| b.bids.len() + b.asks.len() + b.buy_stops.len() + b.sell_stops.len())
+            .sum::<usize>()
+            + self.multi_leg.iter().map(Vec::len).sum::<usize>()
+    }
+
+    pub fn orders(&self) -> &[Order] {
+        &self.orders
+    }
+
+    /// The latest order an account placed under `client_order_id`.
+    pub fn order_by_client_id(&self, account_id: &str, client_order_id: &str) -> Option<&Order> {
+        self.by_client_id
+            .get(&(account_id.to_string(), client_order_id.to_string()))
+            .and_then(|id| self.order(*id))
+    }
+
+    /// Interns an instrument so market events can name it.
+    pub fn instrument_id(&mut self, instrument: &Instrument) -> InstrumentId {
+        let id = self.market.intern(instrument);
+        let n = self.market.len();
+        if self.books.len() < n {
+            self.books.resize_with(n, Book::default);
+            self.option_dependents.resize_with(n, Vec::new);
+            self.multi_leg.resize_with(n, Vec::new);
+        }
+        id
+    }
+
+    /// The current quote of any instrument: fed for equities, priced from
+    /// the underlying for options.
+    pub fn quote(&self, instrument: &Instrument) -> Option<Quote> {
+        match instrument {
+            Instrument::Equity { .. } => self
+                .market
+                .id(instrument)
+                .and_then(|id| self.market.state(id).quote),
+            Instrument::Option { occ } => {
+                let spot = self.spot(occ.root())?;
+                Some(self.config.pricing.quote(occ, spot, self.now))
+            }
+        }
+    }
+
+    /// An equity's current price: the mid of its latest quote (trades and
+    /// bars refresh the quote around their price), else its last trade.
+    pub fn spot(&self, symbol: &str) -> Option<Decimal> {
+        let id = self.market.id(&Instrument::equity(symbol))?;
+        let state = self.market.state(id);
+        state.quote.map(|q| q.mid()).or(state.last)
+    }
+
+    /// Whether orders for this instrument can be accepted: a priced equity,
+    /// or an unexpired option on one.
+    pub fn is_listed(&self, instrument: &Instrument) -> bool {
+        match instrument {
+            Instrument::Equity { symbol } => self.spot(symbol).is_some(),
+            Instrument::Option { occ } => {
+                self.spot(occ.root()).is_some() && occ.expiry() >= self.now.date()
+            }
+        }
+    }
+
+    /// Sets an equity's price directly: a fresh quote around it, then any
+    /// order it makes marketable fills.
+    pub fn set_price(&mut self, instrument: &Instrument, price: Decimal, size: Decimal) -> bool {
+        let id = self.instrument_id(instrument);
+        let now = self.now;
+        if !self.market.set_price(id, price, size, now) {
+            return false;
+        }
+        self.after_market_update(id);
+        true
+    }
+
+    /// Feeds one market event. Time moves to the event's time first (never
+    /// backwards), so session closes between events are processed in order.
+    pub fn on_market(&mut self, ev: &MarketEvent) -> bool {
+        self.advance_to(ev.time);
+        if !self.market.apply(ev) {
+            return false;
+        }
+        self.after_market_update(ev.instrument);
+        true
+    }
+
+    /// Moves simulated time to `t`, processing every session close on the way.
+    pub fn advance_to(&mut self, t: Timestamp) {
+        while let Some(close) = self.next_close.filter(|c| *c <= t) {
+            self.now = self.now.max(close);
+            self.process_close(close);
+            self.next_close = self.config.session.next_close(close.plus_nanos(1));
+        }
+        self.now = self.now.max(t);
+    }
+
+    /// Submits an order. Accepted orders get an id and may fill at once;
+    /// refused ones are logged and returned as a `Rejection`.
+    pub fn submit(&mut self, request: OrderRequest) -> Result<OrderId, Rejection> {
+        self.submit_with(request, SubmitOptions::default())
+    }
+
+    /// Submits an order with simulation-only options (see `SubmitOptions`).
+    pub fn submit_with(
+        &mut self,
+        request: OrderRequest,
+        options: SubmitOptions,
+    ) -> Result<OrderId, Rejection> {
+        match self.check(&request) {
+            Ok(reserve_per_unit) => {
+                let id = OrderId(self.orders.len() as u64 + 1);
+                if let Some(cap) = options.max_fill_per_event {
+                    self.fill_caps.insert(id, cap);
+                }
+                Ok(self.accept(request, reserve_per_unit, None))
+            }
+            Err(rejection) => {
+                self.log.push(
+                    self.now,
+                    EngineEvent::OrderRejected {
+                        account_id: request.account_id,
+                        client_order_id: request.client_order_id,
+                        reason: rejection.reason,
+                        message: rejection.message.clone(),
+                    },
+                );
+                Err(rejection)
+            }
+        }
+    }
+
+    /// Cancels a working order. A filled, canceled or otherwise finished order is `TooLate`.
+    pub fn cancel(&mut self, id: OrderId) -> Result<(), EngineError> {
+        let order = self.order(id).ok_or(EngineError::NotFound(id))?;
+        if order.status.is_terminal() {
+            return Err(EngineError::TooLate {
+                id,
+                status: order.status,
+            });
+        }
+        self.finish(id, OrderStatus::Canceled)?;
+        Ok(())
+    }
+
+    /// Replaces a working order with a new one (new id), as Alpaca and
+    /// Tradier do; the old order ends `replaced` with what it had filled.
+    pub fn replace(
+        &mut self,
+        id: OrderId,
+        changes: ReplaceRequest,
+    ) -> Result<OrderId, EngineError> {
+        let old = self.order(id).ok_or(EngineError::NotFound(id))?;
+        if old.status.is_terminal() {
+            return Err(EngineError::TooLate {
+                id,
+                status: old.status,
+            });
+        }
+        let mut request = old.request.clone();
+        request.quantity = changes
+            .quantity
+            .unwrap_or(old.request.quantity - old.filled_quantity);
+        request.limit_price = changes.limit_price.or(request.limit_price);
+        request.stop_price = changes.stop_price.or(request.stop_price);
+        request.time_in_force = changes.time_in_force.unwrap_or(request.time_in_force);
+        if let Some(c) = changes.client_order_id {
+            request.client_order_id = c;
+        }
+        // The old order's reservation is free for the replacement to use.
+        let held = self.release_reservation(id);
+        let check = self.check(&request);
+        let reserve = match check {
+            Ok(r) => r,
+            Err(rejection) => {
+                self.restore_reservation(id, held);
+                return Err(rejection.into());
+            }
+        };
+        self.remove_from_books(id);
+        let now = self.now;
+        self.order_mut(id).transition(OrderStatus::Replaced, now)?;
+        let new_id = self.accept(request, reserve, Some(id));
+        self.order_mut(id).replaced_by = Some(new_id);
+        self.log.push(
+            self.now,
+            EngineEvent::OrderReplaced {
+                order_id: id,
+                replacement: new_id,
+            },
+        );
+        Ok(new_id)
+    }
+
+    /// An account marked to market.
+    pub fn account_view(&self, id: &str) -> Option<AccountView> {
+        let account = self.accounts.get(id)?;
+        let mut view = AccountView {
+            account_id: account.id.clone(),
+            kind: account.kind,
+            cash: account.cash,
+            buying_power: buying_power::buying_power(account, self),
+            equity: buying_power::equity(account, self),
+            long_market_value: Decimal::ZERO,
+            short_market_value: Decimal::ZERO,
+            realized_pnl: account.realized_pnl,
+            unrealized_pnl: Decimal::ZERO,
+            fees_paid: account.fees_paid,
+            positions: Vec::new(),
+        };
+        for p in account.positions.values() {
+            let pv = self.position_view(p);
+            if pv.market_value >= Decimal::ZERO {
+                view.long_market_value += pv.market_value;
+            } else {
+                view.short_market_value += pv.market_value;
+            }
+            view.unrealized_pnl += pv.unrealized_pnl;
+            view.positions.push(pv);
+        }
+        Some(view)
+    }
+
+    fn position_view(&self, p: &Position) -> PositionView {
+        let mark = self.mark(&p.instrument);
+        let market_value = mark.map_or(p.cost_basis, |m| p.market_value(m));
+        PositionView {
+            instrument: p.instrument.clone(),
+            quantity: p.quantity,
+            average_price: p.average_price(),
+            cost_basis: p.cost_basis,
+            mark,
+            market_value,
+            unrealized_pnl: market_value - p.cost_basis,
+        }
+    }
+
+    fn order_mut(&mut self, id: OrderId) -> &mut Order {
+        &mut self.orders[id.0 as usize - 1]
+    }
+
+    /// Creates an accepted order and tries to fill it at once.
+    fn accept(
+        &mut self,
+        request: OrderRequest,
+        reserve_per_unit: Decimal,
+        replaces: Option<OrderId>,
+    ) -> OrderId {
+        let id = OrderId(self.orders.len() as u64 + 1);
+        let mut order = Order::new(id, request, self.now);
+        order.replaces = replaces;
+        // Pending → accepted is always legal for a new order.
+        let _ = order.transition(OrderStatus::Accepted, self.now);
+        let r = &order.request;
+        self.log.push(
+            self.now,
+            EngineEvent::OrderAccepted {
+                order_id: id,
+                account_id: r.account_id.clone(),
+                client_order_id: r.client_order_id.clone(),
+                instrument: r.instrument.clone(),
+                side: r.side,
+                quantity: r.quantity,
+                order_type: r.order_type,
+                limit_price: r.limit_price,
+                stop_price: r.stop_price,
+                time_in_force: r.time_in_force,
+                legs: r.legs.as_ref().map_or(0, Vec::len),
+            },
+        );
+        self.by_client_id
+            .insert((r.account_id.clone(), r.client_order_id.clone()), id);
+        let reserved = reserve_per_unit * r.quantity;
+        if let Some(a) = self.accounts.get_mut(&r.account_id) {
+            a.reserved += reserved;
+        }
+        self.reservations.insert(id, reserve_per_unit);
+        self.orders.push(order);
+        self.work(id);
+        id
+    }
+
+    /// Ends a working order in `status` (canceled or expired), releasing what it reserved.
+    fn finish(&mut self, id: OrderId, status: OrderStatus) -> Result<(), IllegalTransition> {
+        let now = self.now;
+        self.order_mut(id).transition(status, now)?;
+        self.remove_from_books(id);
+        self.release_reservation(id);
+        self.fill_caps.remove(&id);
+        let filled_quantity = self.order_mut(id).filled_quantity;
+        let event = match status {
+            OrderStatus::Expired => EngineEvent::OrderExpired {
+                order_id: id,
+                filled_quantity,
+            },
+            _ => EngineEvent::OrderCanceled {
+                order_id: id,
+                filled_quantity,
+            },
+        };
+        self.log.push(now, event);
+        Ok(())
+    }
+
+    /// Frees the reservation of an order's unfilled part; returns what was held.
+    fn release_reservation(&mut self, id: OrderId) -> Decimal {
+        let Some(per_unit) = self.reservations.remove(&id) else {
+            return Decimal::ZERO;
+        };
+        let order = &self.orders[id.0 as usize - 1];
+        let held = per_unit * (order.request.quantity - order.filled_quantity);
+        if let Some(a) = self.accounts.get_mut(&order.request.account_id) {
+            a.reserved -= held;
+        }
+        held
+    }
+
+    fn restore_reservation(&mut self, id: OrderId, held: Decimal) {
+        let order = &self.orders[id.0 as usize - 1];
+        let remaining = order.request.quantity - order.filled_quantity;
+        if remaining > Decimal::ZERO {
+            self.reservations.insert(id, held / remaining);
+        }
+        if let Some(a) = self.accounts.get_mut(&order.request.account_id) {
+            a.reserved += held;
+        }
+    }
+
+    /// The mark of any instrument: mid of its quote, else the last trade.
+    pub fn mark(&self, instrument: &Instrument) -> Option<Decimal> {
+        match instrument {
+            Instrument::Equity { symbol } => self.spot(symbol),
+            Instrument::Option { .. } => self.quote(instrument).map(|q| q.mid()),
+        }
+    }
+}
+
+impl Marks for Engine {
+    fn mark(&self, instrument: &Instrument) -> Option<Decimal> {
+        Engine::mark(self, instrument)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,314 @@
+//! A seeded generator of per-symbol price paths with bid/ask spreads.
+//!
+//! Each symbol walks on its own ChaCha stream (`prices/<SYMBOL>`), so adding
+//! a symbol never changes another's path. Prices are whole cents in
+//! integer arithmetic: a step multiplies the price by `1 + σ·z`, where z is
+//! approximately standard normal (Irwin–Hall: the sum of twelve uniforms
+//! less six) in fixed point. No floats, so every platform gives the same path.
+
+use rand::RngCore;
+use rust_decimal::{Decimal, MathematicalOps};
+use serde::{Deserialize, Serialize};
+
+use crate::instrument::Instrument;
+use crate::market::{InstrumentId, MarketData, MarketEvent, Quote};
+use crate::rng::{below, rng_for, SimRng};
+use crate::time::Timestamp;
+
+/// Common US tickers with plausible prices: the default simulated market.
+pub fn default_universe() -> Vec<(&'static str, Decimal)> {
+    [
+        ("AAPL", 19050),
+        ("MSFT", 42030),
+        ("SPY", 59075),
+        ("QQQ", 51020),
+        ("TSLA", 25045),
+        ("AMZN", 20010),
+        ("NVDA", 14025),
+        ("GOOGL", 17560),
+        ("META", 58090),
+        ("IWM", 22515),
+        ("AMD", 14230),
+        ("NFLX", 88040),
+        ("F", 1025),
+        ("BAC", 4412),
+        ("JPM", 24130),
+    ]
+    .into_iter()
+    .map(|(s, c)| (s, Decimal::new(c, 2)))
+    .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolSpec {
+    pub symbol: String,
+    pub start_price: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GeneratorConfig {
+    pub symbols: Vec<SymbolSpec>,
+    /// Annualized volatility of every path, e.g. 0.30.
+    pub annual_volatility: Decimal,
+    /// Quoted spread in basis points of the price (at least one cent).
+    pub spread_bps: u32,
+    /// Displayed size on each side, uniform in `[min_size, max_size]`.
+    pub min_size: u32,
+    pub max_size: u32,
+    /// Simulated time between quotes of one symbol.
+    pub step_ms: u64,
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        Self {
+            symbols: default_universe()
+                .into_iter()
+                .map(|(s, p)| SymbolSpec {
+                    symbol: s.to_string(),
+                    start_price: p,
+                })
+                .collect(),
+            annual_volatility: Decimal::new(30, 2),
+            spread_bps: 2,
+            min_size: 100,
+            max_size: 1000,
+            step_ms: 250,
+        }
+    }
+}
+
+/// Fixed-point scale of z and σ: 2^20.
+const Z_SHIFT: u32 = 20;
+/// Trading seconds in a year (252 days of 6.5 hours): σ per step scales with √(step / year).
+const TRADING_SECS_PER_YEAR: i64 = 252 * 23_400;
+
+struct Walk {
+    id: InstrumentId,
+    cents: i64,
+    rng: SimRng,
+}
+
+pub struct PriceGenerator {
+    walks: Vec<Walk>,
+    /// σ per step, × 2^20.
+    sigma_fp: i64,
+    spread_bps: i64,
+    min_size: u32,
+    max_size: u32,
+    step_ms: i64,
+    next_time: Timestamp,
+}
+
+impl PriceGenerator {
+    /// A generator whose first quotes are at `start`; `intern` gives each
+    /// symbol's instrument id (an engine's or a market's).
+    pub fn new(
+        config: &GeneratorConfig,
+        seed: u64,
+        start: Timestamp,
+        mut intern: impl FnMut(&Instrument) -> InstrumentId,
+    ) -> Self {
+        let step_ms = config.step_ms.max(1);
+        let per_step = Decimal::from(step_ms) / Decimal::from(TRADING_SECS_PER_YEAR * 1000);
+        let sigma =
+            config.annual_volatility.max(Decimal::ZERO) * per_step.sqrt().unwrap_or_default();
+        let sigma_fp = (sigma * Decimal::from(1i64 << Z_SHIFT))
+            .round()
+            .to_string()
+            .parse()
+            .unwrap_or(0);
+        let walks = config
+            .symbols
+            .iter()
+            .map(|s| Walk {
+                id: intern(&Instrument::equity(&s.symbol)),
+                cents: cents_of(s.start_price),
+                rng: rng_for(seed, &format!("prices/{}", s.symbol)),
+            })
+            .collect();
+        Self {
+            walks,
+            sigma_fp,
+            spread_bps: i64::from(config.spread_bps),
+            min_size: config.min_size.max(1),
+            max_size: config.max_size.max(config.min_size.max(1)),
+            step_ms: i64::try_from(step_ms).unwrap_or(i64::MAX),
+            next_time: start,
+        }
+    }
+
+    /// When the next step's quotes are stamped.
+    pub fn next_time(&self) -> Timestamp {
+        self.next_time
+    }
+
+    /// Moves a symbol's path to `price` (a scenario's or a control surface's "set price").
+    pub fn set_level(&mut self, id: InstrumentId, price: Decimal) {
+        if let Some(w) = self.walks.iter_mut().find(|w| w.id == id) {
+            w.cents = cents_of(price);
+        }
+    }
+
+    /// Appends one quote per symbol, all stamped with the next step's time, in symbol order.
+    pub fn step(&mut self, out: &mut Vec<MarketEvent>) {
+        let time = self.next_time;
+        for w in &mut self.walks {
+            let z = irwin_hall_z(&mut w.rng);
+            // Round to the nearest cent: a floor (>>) would drift every path downwards.
+            let scaled = i128::from(w.cents) * i128::from(self.sigma_fp) * i128::from(z);
+            let change = (scaled + (1i128 << (2 * Z_SHIFT - 1))).div_euclid(1i128 << (2 * Z_SHIFT));
+            w.cents = (w.cents + i64::try_from(change).unwrap_or(0)).max(1);
+            let half = ((w.cents * self.spread_bps) / 20_000).max(1);
+            let bid = (w.cents - half).max(1);
+            let ask = (w.cents + half).max(bid + 1);
+            let span = u64::from(self.max_size - self.min_size) + 1;
+            let size =
+                |rng: &mut SimRng| Decimal::from(u64::from(self.min_size) + below(rng, span));
+            let bid_size = size(&mut w.rng);
+            let ask_size = size(&mut w.rng);
+            out.push(MarketEvent {
+                time,
+                instrument: w.id,
+                data: MarketData::Quote(Quote {
+                    bid: Decimal::new(bid, 2),
+                    ask: Decimal::new(ask, 2),
+                    bid_size,
+                    ask_size,
+                }),
+            });
+        }
+        self.next_time = time.plus_millis(self.step_ms);
+    }
+
+    /// Appends every step stamped at or before `t`.
+    pub fn run_until(&mut self, t: Timestamp, out: &mut Vec<MarketEvent>) {
+        while self.next_time <= t {
+            self.step(out);
+        }
+    }
+
+    /// `steps` steps of quotes, in time order.
+    pub fn generate(&mut self, steps: usize) -> Vec<MarketEvent> {
+        let mut out = Vec::with_capacity(steps * self.walks.len());
+        for _ in 0..steps {
+            self.step(&mut out);
+        }
+        out
+    }
+}
+
+fn cents_of(price: Decimal) -> i64 {
+    (price * Decimal::ONE_HUNDRED)
+        .round()
+        .to_string()
+        .parse::<i64>()
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Approximately N(0,1) × 2^20: twelve 20-bit uniforms summed, less six.
+fn irwin_hall_z(rng: &mut SimRng) -> i64 {
+    let sum: i64 = (0..12).map(|_| i64::from(rng.next_u32() >> 12)).sum();
+    sum - 6 * (1 << Z_SHIFT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::Market;
+    use rust_decimal_macros::dec;
+
+    fn config(symbols: &[&str]) -> GeneratorConfig {
+        GeneratorConfig {
+            symbols: symbols
+                .iter()
+                .map(|s| SymbolSpec {
+                    symbol: s.to_string(),
+                    start_price: dec!(100),
+                })
+                .collect(),
+            ..GeneratorConfig::default()
+        }
+    }
+
+    fn path(cfg: &GeneratorConfig, seed: u64, steps: usize) -> Vec<MarketEvent> {
+        let mut m = Market::new();
+        PriceGenerator::new(cfg, seed, Timestamp::from_secs(0), |i| m.intern(i)).generate(steps)
+    }
+
+    #[test]
+    fn seeded_and_repeatable() {
+        let cfg = config(&["AAPL", "MSFT"]);
+        assert_eq!(path(&cfg, 1, 500), path(&cfg, 1, 500));
+        assert_ne!(path(&cfg, 1, 500), path(&cfg, 2, 500));
+    }
+
+    #[test]
+    fn adding_a_symbol_leaves_other_paths_alone() {
+        let one = path(&config(&["AAPL"]), 9, 300);
+        let two = path(&config(&["AAPL", "TSLA"]), 9, 300);
+        let aapl: Vec<_> = two
+            .iter()
+            .filter(|e| e.instrument == InstrumentId(0))
+            .cloned()
+            .collect();
+        assert_eq!(one, aapl);
+    }
+
+    #[test]
+    fn quotes_are_sane_and_in_time_order() {
+        let events = path(&GeneratorConfig::default(), 3, 2000);
+        let mut last = Timestamp::from_secs(0);
+        for e in &events {
+            assert!(e.time >= last);
+            last = e.time;
+            let MarketData::Quote(q) = &e.data else {
+                panic!("quotes only")
+            };
+            assert!(q.bid > Decimal::ZERO && q.bid < q.ask, "{q:?}");
+            assert!(q.bid_size >= dec!(100) && q.ask_size <= dec!(1000));
+        }
+        assert_eq!(events.len(), 2000 * default_universe().len());
+    }
+
+    #[test]
+    fn volatility_is_roughly_as_configured() {
+        // A day of 250 ms steps at 30% annual vol: daily σ ≈ 1.9%.
+        let cfg = config(&["AAPL"]);
+        let events = path(&cfg, 5, 23_400 * 4);
+        let MarketData::Quote(last) = &events.last().unwrap().data else {
+            unreachable!()
+        };
+        let moved = (last.mid() - dec!(100)).abs();
+        assert!(moved < dec!(15), "moved {moved} in a day");
+        let distinct: std::collections::BTreeSet<_> = events
+            .iter()
+            .map(|e| match &e.data {
+                MarketData::Quote(q) => q.bid,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert!(
+            distinct.len() > 50,
+            "the path barely moves: {} distinct bids",
+            distinct.len()
+        );
+    }
+
+    #[test]
+    fn set_level_moves_a_path() {
+        let mut m = Market::new();
+        let mut g = PriceGenerator::new(&config(&["AAPL"]), 1, Timestamp::from_secs(0), |i| {
+            m.intern(i)
+        });
+        g.set_level(InstrumentId(0), dec!(50));
+        let e = g.generate(1);
+        let MarketData::Quote(q) = &e[0].data else {
+            unreachable!()
+        };
+        assert!(q.mid() > dec!(49) && q.mid() < dec!(51));
+    }
+}
