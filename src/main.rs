@@ -1,1 +1,46 @@
-fn main() {}
+//! `raxx-sim`: the command line of the simulation and conformance harness.
+
+mod bench;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "raxx-sim",
+    version,
+    about = "Deterministic broker simulation and conformance harness for Raxx"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs a fixed, seeded benchmark workload and prints one JSON line of figures.
+    Bench {
+        #[command(subcommand)]
+        target: bench::Target,
+    },
+    /// Serves one simulated broker on a real socket until interrupted; the first
+    /// stdout line is a JSON object with its base URL, credentials and accounts.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench { target } => bench::run(target),
+        Command::Serve(args) => serve::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("raxx-sim: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

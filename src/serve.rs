@@ -1,0 +1,96 @@
+//! `raxx-sim serve <broker>`: one broker model on a real socket, until
+//! SIGINT or SIGTERM. The first stdout line is one JSON object telling a
+//! client (a vendor SDK, an external adapter) where and how to connect.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::json;
+
+use broker_models::faults::FaultPlan;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Which broker to serve.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(broker_models::BROKERS))]
+    broker: String,
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Seed for ids, credentials, prices, fills and fault decisions.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A fault plan (TOML), e.g. scenarios/faults/submit-outage.toml.
+    #[arg(long)]
+    faults: Option<PathBuf>,
+}
+
+/// The base URL in the form the vendor documents its own: Alpaca without
+/// `/v2` (its SDKs append it), Tradier with `/v1`.
+fn base_url(broker: &str, addr: SocketAddr) -> String {
+    match broker {
+        "tradier" => format!("http://{addr}/v1"),
+        _ => format!("http://{addr}"),
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let plan = match &args.faults {
+        Some(path) => FaultPlan::from_file(path)?,
+        None => FaultPlan::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let model = broker_models::build(&args.broker, args.seed, plan)?;
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("binding {}", args.addr))?;
+        let addr = listener.local_addr()?;
+        let (credentials, accounts) = {
+            let b = model.shared.lock();
+            (b.credentials().to_json(), b.account_numbers())
+        };
+        println!(
+            "{}",
+            json!({
+                "broker": args.broker,
+                "base_url": base_url(&args.broker, addr),
+                "credentials": credentials,
+                "accounts": accounts,
+            })
+        );
+        axum::serve(listener, model.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        biased;
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
