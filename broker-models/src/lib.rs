@@ -1,1 +1,20 @@
-//! broker-models (in progress)
+//! Simulated brokers: one brokerage core over the MBT engine, one wire face
+//! per vendor speaking that vendor's real HTTP API, seeded fault injection,
+//! and a `/_sim/` control surface on every served model.
+
+pub mod alpaca;
+pub mod brokerage;
+pub mod clock;
+pub mod control;
+pub mod credentials;
+pub mod face;
+pub mod faults;
+pub mod ids;
+pub mod market_feed;
+pub mod model;
+pub mod profile;
+pub mod ratelimit;
+
+pub use brokerage::SimBrokerage;
+pub use face::Shared;
+pub use model::{build, Model, BROKERS};

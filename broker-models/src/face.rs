@@ -1,0 +1,141 @@
+//! What every vendor's wire face shares: the trait a face implements to
+//! render the broker-level answers in its vendor's words, and the middleware
+//! that applies fault decisions and documented rate limits in front of any
+//! face's routes.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::stream;
+
+use crate::brokerage::SimBrokerage;
+use crate::faults::{Decision, Operation, OutageMode, Outcome};
+use crate::ratelimit::RateState;
+
+/// A brokerage shared by a face's handlers and the control surface. The lock
+/// is never held across an await.
+#[derive(Clone)]
+pub struct Shared(Arc<Mutex<SimBrokerage>>);
+
+impl Shared {
+    pub fn new(b: SimBrokerage) -> Self {
+        Self(Arc::new(Mutex::new(b)))
+    }
+
+    /// Locks the brokerage. A handler that panicked while holding the lock
+    /// cannot have left it half-written in a way later calls care about
+    /// (every mutation goes through the engine's checked transitions), so a
+    /// poisoned lock is recovered rather than turned into a second panic.
+    pub fn lock(&self) -> MutexGuard<'_, SimBrokerage> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// How long a hang or a lost response holds the connection before dropping it:
+/// longer than any client's timeout (the bridge's default is 2 s), no longer than needed.
+pub const HOLD: Duration = Duration::from_millis(5_000);
+
+/// A vendor's rendering of the answers every face must be able to give.
+pub trait WireFace: Send + Sync + 'static {
+    /// The vendor-neutral operation a request performs.
+    fn classify(method: &Method, path: &str) -> Operation;
+    /// The credential scope a request is rate-limited under (an API key or token), if authenticated.
+    fn rate_scope(headers: &HeaderMap) -> Option<String>;
+    /// 503 with the vendor's body.
+    fn unavailable() -> Response;
+    /// 429 with the vendor's body and headers.
+    fn rate_limited(state: Option<&RateState>, retry_after_ms: u64) -> Response;
+    /// The vendor's answer to an expired access token.
+    fn token_expired() -> Response;
+    /// The vendor's answer when re-authorization is needed (refresh token expired too).
+    fn reauth_required() -> Response {
+        Self::token_expired()
+    }
+    /// The vendor's rate-limit headers on a normal response.
+    fn rate_headers(state: &RateState, headers: &mut HeaderMap);
+}
+
+/// A response whose body fails at once: hyper aborts the connection, so the
+/// client sees the connection drop instead of an answer.
+pub fn dropped_connection() -> Response {
+    let failing = stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("simulated connection drop"))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+/// Applies the fault plan, the per-request triggers' transport side, and
+/// the documented rate limits in front of a face's routes.
+pub async fn fault_layer<F: WireFace>(
+    State(shared): State<Shared>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let op = F::classify(req.method(), req.uri().path());
+    let scope = F::rate_scope(req.headers());
+    let (decision, rate) = {
+        let mut b = shared.lock();
+        let decision = b.decide(op);
+        let rate = scope.as_deref().and_then(|s| b.count_request(op, s));
+        (decision, rate)
+    };
+    if decision.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+    }
+    match &decision.outcome {
+        Some(Outcome::Outage(OutageMode::Status)) => return F::unavailable(),
+        Some(Outcome::Outage(OutageMode::Refuse)) => return dropped_connection(),
+        Some(Outcome::Outage(OutageMode::Hang)) => {
+            tokio::time::sleep(HOLD).await;
+            return dropped_connection();
+        }
+        Some(Outcome::RateLimited { retry_after_ms }) => {
+            return F::rate_limited(rate.as_ref(), *retry_after_ms)
+        }
+        Some(Outcome::TokenExpired) => return F::token_expired(),
+        Some(Outcome::RefreshExpired) => return F::reauth_required(),
+        _ => {}
+    }
+    if let Some(state) = rate.filter(|r| !r.allowed) {
+        let now = shared.lock().now();
+        let retry = u64::try_from(state.resets_at.millis() - now.millis()).unwrap_or(0);
+        return F::rate_limited(Some(&state), retry);
+    }
+    let lost = decision.outcome == Some(Outcome::LostResponse);
+    req.extensions_mut().insert(decision);
+    let mut response = next.run(req).await;
+    if let Some(state) = rate {
+        F::rate_headers(&state, response.headers_mut());
+    }
+    if lost || response.extensions().get::<LoseThisResponse>().is_some() {
+        // The handler committed; the client never hears of it.
+        tokio::time::sleep(HOLD).await;
+        return dropped_connection();
+    }
+    response
+}
+
+/// Set by a handler on its response when a per-request trigger asks for the
+/// response to be lost after the broker committed.
+#[derive(Debug, Clone, Copy)]
+pub struct LoseThisResponse;
+
+/// The decision the fault layer made for this request, for handlers that
+/// act on it (forced rejections, partial fills, stale reads).
+pub fn decision_of(req_ext: &axum::http::Extensions) -> Decision {
+    req_ext.get::<Decision>().cloned().unwrap_or_default()
+}
+
+impl IntoResponse for LoseThisResponse {
+    fn into_response(self) -> Response {
+        let mut r = Response::new(Body::empty());
+        r.extensions_mut().insert(self);
+        r
+    }
+}

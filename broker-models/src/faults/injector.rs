@@ -1,0 +1,261 @@
+//! Turns a fault plan into per-request decisions, drawn from the seed.
+
+use rand::RngCore;
+
+use mbt::rng::{below, SimRng};
+
+use super::plan::{Fault, FaultPlan, Operation, OutageMode};
+
+/// What a request meets instead of (or besides) a normal answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Outage(OutageMode),
+    RateLimited { retry_after_ms: u64 },
+    Reject { reason: String },
+    TokenExpired,
+    RefreshExpired,
+    LostResponse,
+}
+
+/// Everything the plan decided for one request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    pub latency_ms: u64,
+    /// The first matching fault that changes the answer; later ones are not drawn.
+    pub outcome: Option<Outcome>,
+    /// For a submit: fill at most this many units per market event.
+    pub partial_fill: Option<u32>,
+    /// For a read: answer from a cache this old.
+    pub stale_ms: Option<u64>,
+}
+
+/// How a stream misbehaves for the connection being opened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamFaults {
+    pub disconnect_after: Option<u32>,
+    pub duplicate: bool,
+    pub reorder: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultInjector {
+    plan: FaultPlan,
+    rng: SimRng,
+}
+
+impl FaultInjector {
+    pub fn new(plan: FaultPlan, rng: SimRng) -> Self {
+        Self { plan, rng }
+    }
+
+    pub fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+
+    /// Replaces the plan; the random stream carries on, so a run stays reproducible.
+    pub fn set_plan(&mut self, plan: FaultPlan) {
+        self.plan = plan;
+    }
+
+    fn hit(rng: &mut SimRng, probability: f64) -> bool {
+        if probability >= 1.0 {
+            return true;
+        }
+        // Compare in integers: a u32 draw against the probability scaled to 2^32.
+        let threshold = (probability * 4_294_967_296.0) as u64;
+        u64::from(rng.next_u32()) < threshold
+    }
+
+    pub fn decide(&mut self, op: Operation, elapsed_ms: u64) -> Decision {
+        let mut d = Decision::default();
+        for rule in self.plan.rules.iter().filter(|r| r.applies(op, elapsed_ms)) {
+            let stream_only = matches!(
+                rule.fault,
+                Fault::StreamDisconnect { .. } | Fault::StreamDuplicate | Fault::StreamReorder
+            );
+            if stream_only || (d.outcome.is_some() && !matches!(rule.fault, Fault::Latency { .. }))
+            {
+                continue;
+            }
+            if !Self::hit(&mut self.rng, rule.probability) {
+                continue;
+            }
+            match &rule.fault {
+                Fault::Latency { min_ms, max_ms } => {
+                    d.latency_ms += min_ms + below(&mut self.rng, max_ms - min_ms + 1);
+                }
+                Fault::PartialFill { units_per_event } if op == Operation::SubmitOrder => {
+                    d.partial_fill = Some(*units_per_event);
+                }
+                Fault::StaleRead { age_ms } if !op.is_mutation() => d.stale_ms = Some(*age_ms),
+                Fault::Outage { mode } => d.outcome = Some(Outcome::Outage(*mode)),
+                Fault::RateLimit { retry_after_ms } => {
+                    d.outcome = Some(Outcome::RateLimited {
+                        retry_after_ms: *retry_after_ms,
+                    })
+                }
+                Fault::Reject { reason } if op == Operation::SubmitOrder => {
+                    d.outcome = Some(Outcome::Reject {
+                        reason: reason.clone(),
+                    })
+                }
+                Fault::TokenExpiry => d.outcome = Some(Outcome::TokenExpired),
+                Fault::RefreshExpiry => d.outcome = Some(Outcome::RefreshExpired),
+                Fault::LostResponse => d.outcome = Some(Outcome::LostResponse),
+                _ => {}
+            }
+        }
+        d
+    }
+
+    pub fn stream_faults(&mut self, elapsed_ms: u64) -> StreamFaults {
+        let mut s = StreamFaults::default();
+        for rule in self
+            .plan
+            .rules
+            .iter()
+            .filter(|r| r.applies(Operation::Stream, elapsed_ms))
+        {
+            let relevant = matches!(
+                rule.fault,
+                Fault::StreamDisconnect { .. } | Fault::StreamDuplicate | Fault::StreamReorder
+            );
+            if !relevant || !Self::hit(&mut self.rng, rule.probability) {
+                continue;
+            }
+            match rule.fault {
+                Fault::StreamDisconnect { after_events } => s.disconnect_after = Some(after_events),
+                Fault::StreamDuplicate => s.duplicate = true,
+                Fault::StreamReorder => s.reorder = true,
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
+/// Per-request triggers, the way DriveWealth's sandbox uses magic values: a
+/// client order id (or Tradier tag) starting with one of these prefixes forces
+/// one behaviour for that order without any fault plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// `sim-partial-…`: fills in slices of one unit per market event.
+    PartialFill,
+    /// `sim-reject-…`: refused as the vendor refuses an order.
+    Reject,
+    /// `sim-lost-…`: committed, then the response is lost.
+    LostResponse,
+    /// `sim-hang-…`: committed, then no response until the client gives up.
+    Hang,
+}
+
+impl Trigger {
+    pub const PREFIXES: [(&'static str, Trigger); 4] = [
+        ("sim-partial-", Trigger::PartialFill),
+        ("sim-reject-", Trigger::Reject),
+        ("sim-lost-", Trigger::LostResponse),
+        ("sim-hang-", Trigger::Hang),
+    ];
+
+    pub fn from_client_id(client_order_id: &str) -> Option<Trigger> {
+        Self::PREFIXES
+            .iter()
+            .find(|(p, _)| client_order_id.starts_with(p))
+            .map(|(_, t)| *t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::plan::FaultRule;
+    use mbt::rng::rng_for;
+
+    fn rule(fault: Fault, probability: f64) -> FaultRule {
+        FaultRule {
+            operations: vec![],
+            from_ms: 0,
+            until_ms: None,
+            probability,
+            fault,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_decisions() {
+        let plan = FaultPlan {
+            rules: vec![
+                rule(
+                    Fault::Latency {
+                        min_ms: 5,
+                        max_ms: 500,
+                    },
+                    0.5,
+                ),
+                rule(
+                    Fault::Outage {
+                        mode: OutageMode::Status,
+                    },
+                    0.2,
+                ),
+            ],
+        };
+        let run = |seed| {
+            let mut f = FaultInjector::new(plan.clone(), rng_for(seed, "faults"));
+            (0..200)
+                .map(|i| f.decide(Operation::GetOrder, i))
+                .collect::<Vec<_>>()
+        };
+        let a = run(1);
+        assert_eq!(a, run(1));
+        assert_ne!(a, run(2));
+        let outages = a.iter().filter(|d| d.outcome.is_some()).count();
+        assert!(
+            (20..=60).contains(&outages),
+            "{outages} outages of 200 at p=0.2"
+        );
+        assert!(a
+            .iter()
+            .all(|d| d.latency_ms == 0 || (5..=500).contains(&d.latency_ms)));
+    }
+
+    #[test]
+    fn first_outcome_wins_and_faults_respect_their_operations() {
+        let plan = FaultPlan {
+            rules: vec![
+                rule(
+                    Fault::Reject {
+                        reason: "no".into(),
+                    },
+                    1.0,
+                ),
+                rule(Fault::LostResponse, 1.0),
+                rule(Fault::PartialFill { units_per_event: 2 }, 1.0),
+            ],
+        };
+        let mut f = FaultInjector::new(plan, rng_for(1, "faults"));
+        let submit = f.decide(Operation::SubmitOrder, 0);
+        assert_eq!(
+            submit.outcome,
+            Some(Outcome::Reject {
+                reason: "no".into()
+            })
+        );
+        let read = f.decide(Operation::GetOrder, 0);
+        assert_eq!(read.outcome, Some(Outcome::LostResponse));
+        assert_eq!(read.partial_fill, None);
+    }
+
+    #[test]
+    fn triggers_by_prefix() {
+        assert_eq!(
+            Trigger::from_client_id("sim-partial-1"),
+            Some(Trigger::PartialFill)
+        );
+        assert_eq!(
+            Trigger::from_client_id("sim-lost-x"),
+            Some(Trigger::LostResponse)
+        );
+        assert_eq!(Trigger::from_client_id("intent-1"), None);
+    }
+}

@@ -1,0 +1,7 @@
+//! Seeded fault injection: plans as data, decisions from the seed.
+
+mod injector;
+mod plan;
+
+pub use injector::{Decision, FaultInjector, Outcome, StreamFaults, Trigger};
+pub use plan::{Fault, FaultPlan, FaultRule, Operation, OutageMode, PlanError};

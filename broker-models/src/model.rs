@@ -1,0 +1,41 @@
+//! Builds a served model: a brokerage for one broker, its vendor's wire
+//! face, the fault layer in front, and the control surface beside it.
+
+use axum::Router;
+
+use crate::brokerage::SimBrokerage;
+use crate::clock::{SimClock, DEFAULT_EPOCH};
+use crate::face::{fault_layer, Shared, WireFace};
+use crate::faults::FaultPlan;
+use crate::profile::{BrokerProfile, ProfileError};
+use crate::{alpaca, control};
+
+/// Brokers with a wire face, by slug.
+pub const BROKERS: [&str; 1] = ["alpaca"];
+
+pub struct Model {
+    pub router: Router,
+    pub shared: Shared,
+}
+
+/// A model of `slug` from `seed`, starting at the default epoch (a Monday, market open).
+pub fn build(slug: &str, seed: u64, plan: FaultPlan) -> Result<Model, ProfileError> {
+    let profile = BrokerProfile::builtin(slug)?;
+    let shared = Shared::new(SimBrokerage::new(
+        profile,
+        seed,
+        SimClock::new(DEFAULT_EPOCH),
+        plan,
+    ));
+    let router = with_face::<alpaca::Alpaca>(alpaca::routes(), &shared);
+    Ok(Model { router, shared })
+}
+
+fn with_face<F: WireFace>(face: Router<Shared>, shared: &Shared) -> Router {
+    face.layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        fault_layer::<F>,
+    ))
+    .merge(control::routes())
+    .with_state(shared.clone())
+}

@@ -1,0 +1,117 @@
+//! Broker profiles, as data: what a broker can do, the words it uses for
+//! order statuses, its fees, rate limits, token lifetimes and id formats.
+//! Profiles live in `broker-models/profiles/*.toml` and are embedded at build time.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use mbt::{AccountKind, FeeSchedule, OrderStatus, OrderType, TimeInForce};
+
+use crate::ids::IdFormat;
+use crate::ratelimit::RateLimit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tier {
+    A,
+    B,
+    C,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    pub equities: bool,
+    pub options: bool,
+    pub multi_leg: bool,
+    pub replace: bool,
+    pub fractional: bool,
+    pub short_selling: bool,
+    /// Order status is pushed on a stream (else clients poll).
+    pub streaming: bool,
+    pub order_types: Vec<OrderType>,
+    pub time_in_force: Vec<TimeInForce>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// The account number as the user sees it (the contract's account_id).
+    pub number: String,
+    pub kind: AccountKind,
+    pub cash: Decimal,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenLifetimes {
+    /// Access tokens expire this long after issue (None: never).
+    pub access_ms: Option<u64>,
+    pub refresh_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerProfile {
+    pub slug: String,
+    pub name: String,
+    pub tier: Tier,
+    pub capabilities: Capabilities,
+    /// The vendor's word for each normalized status the model can emit.
+    pub statuses: BTreeMap<OrderStatus, String>,
+    pub fees: FeeSchedule,
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimit>,
+    #[serde(default)]
+    pub tokens: TokenLifetimes,
+    pub order_ids: IdFormat,
+    pub accounts: Vec<AccountSpec>,
+    /// Orders sent while the market is closed are accepted and queued (Alpaca) rather than refused.
+    pub queue_when_closed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("profile {slug}: {message}")]
+pub struct ProfileError {
+    pub slug: String,
+    pub message: String,
+}
+
+impl BrokerProfile {
+    pub fn from_toml(slug: &str, text: &str) -> Result<Self, ProfileError> {
+        let p: BrokerProfile = toml::from_str(text).map_err(|e| ProfileError {
+            slug: slug.to_string(),
+            message: e.to_string(),
+        })?;
+        if let Some(missing) = OrderStatus::ALL
+            .iter()
+            .find(|s| !p.statuses.contains_key(s))
+        {
+            return Err(ProfileError {
+                slug: slug.to_string(),
+                message: format!("no vendor word for status {missing}"),
+            });
+        }
+        Ok(p)
+    }
+
+    /// The embedded profile of a known broker.
+    pub fn builtin(slug: &str) -> Result<Self, ProfileError> {
+        let text = match slug {
+            "alpaca" => include_str!("../profiles/alpaca.toml"),
+            "tradier" => include_str!("../profiles/tradier.toml"),
+            _ => {
+                return Err(ProfileError {
+                    slug: slug.to_string(),
+                    message: "no such broker profile".to_string(),
+                })
+            }
+        };
+        Self::from_toml(slug, text)
+    }
+
+    pub fn vendor_status(&self, status: OrderStatus) -> &str {
+        self.statuses.get(&status).map_or("unknown", String::as_str)
+    }
+}

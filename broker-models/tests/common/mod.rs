@@ -1,0 +1,89 @@
+//! Drives a model's router in-process, the way a client would over HTTP.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use broker_models::faults::FaultPlan;
+use broker_models::{build, Shared};
+
+pub struct Client {
+    pub router: Router,
+    pub shared: Shared,
+    pub headers: Vec<(String, String)>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+impl Client {
+    pub fn new(broker: &str, seed: u64, plan: FaultPlan) -> Self {
+        let model = build(broker, seed, plan).expect("model");
+        Self {
+            router: model.router,
+            shared: model.shared,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn credential(&self, name: &str) -> String {
+        self.shared
+            .lock()
+            .credentials()
+            .get(name)
+            .unwrap()
+            .to_string()
+    }
+
+    pub async fn send(&self, method: Method, path: &str, content_type: &str, body: &str) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        for (k, v) in &self.headers {
+            req = req.header(k, v);
+        }
+        if !body.is_empty() {
+            req = req.header("content-type", content_type);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).to_string(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, "", "").await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> Reply {
+        self.send(Method::POST, path, "application/json", body)
+            .await
+    }
+}
