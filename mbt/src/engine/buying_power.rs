@@ -29,6 +29,13 @@ pub enum CostError {
 /// Collateral held against the account's short options, net of vertical spreads.
 pub fn short_option_collateral(account: &Account, marks: &impl Marks) -> Decimal {
     let mut total = Decimal::ZERO;
+    if !account
+        .positions
+        .values()
+        .any(|p| p.instrument.is_option() && p.quantity < Decimal::ZERO)
+    {
+        return total;
+    }
     // Long contracts not yet used to cover a short, per instrument.
     let mut longs: Vec<(&Instrument, Decimal)> = account
         .positions

@@ -578,7 +578,10 @@ impl Engine {
     /// The mark of any instrument: mid of its quote, else the last trade.
     pub fn mark(&self, instrument: &Instrument) -> Option<Decimal> {
         match instrument {
-            Instrument::Equity { symbol } => self.spot(symbol),
+            Instrument::Equity { .. } => {
+                let state = self.market.state(self.market.id(instrument)?);
+                state.quote.map(|q| q.mid()).or(state.last)
+            }
             Instrument::Option { .. } => self.quote(instrument).map(|q| q.mid()),
         }
     }

@@ -6,7 +6,6 @@ use rust_decimal::Decimal;
 use super::buying_power::{self, CostError};
 use super::{Engine, RejectReason, Rejection};
 use crate::fill::on_tick;
-use crate::instrument::Instrument;
 use crate::order::{OrderRequest, OrderType, Side};
 
 /// Per-unit reservations are rounded so that `per_unit × quantity` is exact.
@@ -29,11 +28,9 @@ impl Engine {
                 "an option order needs a position_effect (open or close)",
             ));
         }
-        let instruments: Vec<&Instrument> = match &r.legs {
-            Some(legs) if !legs.is_empty() => legs.iter().map(|l| &l.instrument).collect(),
-            _ => vec![&r.instrument],
-        };
-        for i in instruments {
+        let legs = r.legs.iter().flatten().map(|l| &l.instrument);
+        let single = (!r.is_multi_leg()).then_some(&r.instrument);
+        for i in legs.chain(single) {
             if !self.is_listed(i) {
                 return Err(Rejection::new(
                     UnknownSymbol,
