@@ -5,6 +5,8 @@
 //! Option quotes are not fed: they are priced from the underlying on demand
 //! (see `pricing`), so any well-formed OCC symbol on a listed underlying trades.
 
+// Lookup-only map: see `Market::ids`.
+#[allow(clippy::disallowed_types)]
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
