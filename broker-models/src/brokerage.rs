@@ -48,6 +48,11 @@ pub struct BrokerOrder {
     pub expired_at: Option<Timestamp>,
     pub replaced_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// The latest execution: quantity and price.
+    pub last_fill: Option<(Decimal, Decimal)>,
+    /// Vendor words a face keeps for its own answers (Tradier's `sell_short`
+    /// side, whether a tag was sent, …); the core never reads them.
+    pub extras: BTreeMap<String, String>,
 }
 
 /// An order's state at one moment, for responses and stream events.
@@ -332,6 +337,8 @@ impl SimBrokerage {
             expired_at: None,
             replaced_at: None,
             updated_at: now,
+            last_fill: None,
+            extras: BTreeMap::new(),
         });
         self.by_vendor_id.insert(vendor_id.clone(), idx);
         if let Some(id) = engine_id {
@@ -341,6 +348,15 @@ impl SimBrokerage {
         match rejection {
             Some(r) => Err((vendor_id, r)),
             None => Ok(&self.orders[idx]),
+        }
+    }
+
+    /// Keeps a vendor word on an order for the face that took it.
+    pub fn set_extra(&mut self, vendor_id: &str, key: &str, value: &str) {
+        if let Some(&i) = self.by_vendor_id.get(vendor_id) {
+            self.orders[i]
+                .extras
+                .insert(key.to_string(), value.to_string());
         }
     }
 
@@ -442,6 +458,7 @@ impl SimBrokerage {
                 expired_at: None,
                 replaced_at: None,
                 updated_at: now,
+                last_fill: None,
                 ..old
             });
             self.orders[idx].replaced_by = Some(new_vendor_id.clone());
@@ -555,6 +572,9 @@ impl SimBrokerage {
             let order = &mut self.orders[idx];
             order.updated_at = entry.time;
             match &kind {
+                BrokerEventKind::Fill {
+                    quantity, price, ..
+                } => order.last_fill = Some((*quantity, *price)),
                 BrokerEventKind::Canceled => order.canceled_at = Some(entry.time),
                 BrokerEventKind::Expired => order.expired_at = Some(entry.time),
                 BrokerEventKind::Replaced { .. } => order.replaced_at = Some(entry.time),

@@ -3,6 +3,7 @@
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use mbt::rng::SimRng;
 
@@ -51,6 +52,31 @@ pub fn uuid(rng: &mut SimRng) -> String {
     uuid::Builder::from_random_bytes(bytes)
         .into_uuid()
         .to_string()
+}
+
+fn digest(parts: &[&str]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().into()
+}
+
+/// A UUID that is always the same for the same labels (asset, account,
+/// session ids): derived, not drawn, so it never shifts a random stream.
+pub fn stable_uuid(parts: &[&str]) -> String {
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest(parts)[..16]);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// A positive integer that is always the same for the same labels (Tradier's position ids).
+pub fn stable_int(parts: &[&str]) -> u64 {
+    let d = digest(parts);
+    u64::from(u32::from_be_bytes([d[0], d[1], d[2], d[3] & 0x7f])) + 1
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ pub mod market_feed;
 pub mod model;
 pub mod profile;
 pub mod ratelimit;
+pub mod stream;
+pub mod tradier;
 
 pub use brokerage::SimBrokerage;
 pub use face::Shared;

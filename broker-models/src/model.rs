@@ -8,10 +8,10 @@ use crate::clock::{SimClock, DEFAULT_EPOCH};
 use crate::face::{fault_layer, Shared, WireFace};
 use crate::faults::FaultPlan;
 use crate::profile::{BrokerProfile, ProfileError};
-use crate::{alpaca, control};
+use crate::{alpaca, control, tradier};
 
 /// Brokers with a wire face, by slug.
-pub const BROKERS: [&str; 1] = ["alpaca"];
+pub const BROKERS: [&str; 2] = ["alpaca", "tradier"];
 
 pub struct Model {
     pub router: Router,
@@ -27,7 +27,10 @@ pub fn build(slug: &str, seed: u64, plan: FaultPlan) -> Result<Model, ProfileErr
         SimClock::new(DEFAULT_EPOCH),
         plan,
     ));
-    let router = with_face::<alpaca::Alpaca>(alpaca::routes(), &shared);
+    let router = match slug {
+        "alpaca" => with_face::<alpaca::Alpaca>(alpaca::routes(), &shared),
+        _ => with_face::<tradier::Tradier>(tradier::routes(), &shared),
+    };
     Ok(Model { router, shared })
 }
 

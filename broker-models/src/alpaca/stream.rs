@@ -3,8 +3,6 @@
 //! then one `trade_updates` message per order event, as binary frames as on
 //! paper. Stream faults (disconnect, duplicate, reorder) apply per connection.
 
-use std::time::Duration;
-
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -13,10 +11,7 @@ use serde_json::{json, Value};
 use super::{orders, wire};
 use crate::brokerage::{BrokerEvent, BrokerEventKind};
 use crate::face::Shared;
-use crate::faults::StreamFaults;
-
-/// How often, in simulated time, the stream looks for new order events.
-const POLL: Duration = Duration::from_millis(50);
+use crate::stream::{apply_faults, POLL};
 
 pub async fn upgrade(State(s): State<Shared>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(s, socket))
@@ -146,30 +141,6 @@ async fn session(s: Shared, mut socket: WebSocket) {
             }
         }
     }
-}
-
-/// What goes on the wire for one update under this connection's faults:
-/// duplicated events are sent twice; reordered ones swap with the next.
-fn apply_faults(faults: &StreamFaults, held: &mut Option<Value>, update: Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    if faults.reorder {
-        match held.take() {
-            None => {
-                *held = Some(update);
-                return out;
-            }
-            Some(first) => {
-                out.push(update);
-                out.push(first);
-            }
-        }
-    } else {
-        out.push(update);
-    }
-    if faults.duplicate {
-        out = out.into_iter().flat_map(|v| [v.clone(), v]).collect();
-    }
-    out
 }
 
 /// The `trade_updates` message for one broker event, or None for events

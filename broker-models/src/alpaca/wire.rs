@@ -6,7 +6,6 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use mbt::engine::{AccountView, PositionView};
 use mbt::{Instrument, Timestamp};
@@ -46,20 +45,7 @@ pub fn asset_id(symbol: &str) -> String {
     uuid_from(&["asset", symbol])
 }
 
-/// A stable UUID derived from labels (asset and account ids).
-pub fn uuid_from(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0]);
-    }
-    let digest = h.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
-}
+pub use crate::ids::stable_uuid as uuid_from;
 
 /// The Order object (§2.2). Optional timestamps and prices are explicit nulls.
 #[derive(Debug, Clone, Serialize, PartialEq)]
