@@ -9,6 +9,8 @@ use serde_json::{json, Map, Value};
 
 use mbt::{Instrument, Timestamp};
 
+pub use crate::ids::stable_int as stable_id;
+
 /// A decimal as a JSON number with exactly its digits.
 pub fn num(d: Decimal) -> Value {
     let text = d.normalize().to_string();
@@ -75,5 +77,3 @@ mod tests {
         );
     }
 }
-
-pub use crate::ids::stable_int as stable_id;
