@@ -96,7 +96,16 @@ pub async fn fault_layer<F: WireFace>(
             return dropped_connection();
         }
         Some(Outcome::RateLimited { retry_after_ms }) => {
-            return F::rate_limited(rate.as_ref(), *retry_after_ms)
+            // A simulated storm looks like an exhausted window to the client.
+            let now = shared.lock().now();
+            let exhausted = RateState {
+                allowed: false,
+                limit: rate.map_or(0, |r| r.limit),
+                used: rate.map_or(0, |r| r.limit),
+                remaining: 0,
+                resets_at: now.plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX)),
+            };
+            return F::rate_limited(Some(&exhausted), *retry_after_ms);
         }
         Some(Outcome::TokenExpired) => return F::token_expired(),
         Some(Outcome::RefreshExpired) => return F::reauth_required(),

@@ -19,6 +19,8 @@ pub struct Client {
 }
 
 pub struct Reply {
+    /// The body failed mid-stream: the connection was dropped.
+    pub dropped: bool,
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub text: String,
@@ -31,6 +33,25 @@ impl Reply {
 }
 
 impl Client {
+    /// An authenticated client of a fresh model of `broker`.
+    pub fn authed(broker: &str, seed: u64, plan: FaultPlan) -> Self {
+        let mut c = Self::new(broker, seed, plan);
+        c.headers = match broker {
+            "alpaca" => vec![
+                ("APCA-API-KEY-ID".into(), c.credential("key_id")),
+                ("APCA-API-SECRET-KEY".into(), c.credential("secret_key")),
+            ],
+            _ => vec![
+                (
+                    "Authorization".into(),
+                    format!("Bearer {}", c.credential("access_token")),
+                ),
+                ("Accept".into(), "application/json".into()),
+            ],
+        };
+        c
+    }
+
     pub fn new(broker: &str, seed: u64, plan: FaultPlan) -> Self {
         let model = build(broker, seed, plan).expect("model");
         Self {
@@ -65,13 +86,12 @@ impl Client {
             .unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+        let (dropped, bytes) = match resp.into_body().collect().await {
+            Ok(b) => (false, b.to_bytes()),
+            Err(_) => (true, Default::default()),
+        };
         Reply {
+            dropped,
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).to_string(),
