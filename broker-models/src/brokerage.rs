@@ -142,6 +142,9 @@ pub struct SimBrokerage {
     by_engine_id: BTreeMap<OrderId, usize>,
     /// How far the engine log has been turned into broker events.
     log_cursor: usize,
+    /// Each engine order's state as of the last event collected: events carry
+    /// the state at their own moment, not the order's state when collected.
+    event_states: BTreeMap<OrderId, OrderState>,
     events: Vec<BrokerEvent>,
     faults: FaultInjector,
     limits: RateLimiter,
@@ -186,6 +189,7 @@ impl SimBrokerage {
             by_vendor_id: BTreeMap::new(),
             by_engine_id: BTreeMap::new(),
             log_cursor: 0,
+            event_states: BTreeMap::new(),
             events: Vec::new(),
         }
     }
@@ -580,14 +584,21 @@ impl SimBrokerage {
                 BrokerEventKind::Replaced { .. } => order.replaced_at = Some(entry.time),
                 _ => {}
             }
-            let state = match self.engine.order(engine_id) {
-                Some(o) => OrderState {
-                    status: o.status,
-                    filled_quantity: o.filled_quantity,
-                    average_fill_price: o.average_fill_price,
-                },
-                None => continue,
+            let Some(order) = self.engine.order(engine_id) else {
+                continue;
             };
+            let state = if order.request.is_multi_leg() {
+                // Spreads fill atomically: every event of one sees the same state.
+                OrderState {
+                    status: order.status,
+                    filled_quantity: order.filled_quantity,
+                    average_fill_price: order.average_fill_price,
+                }
+            } else {
+                let prior = self.event_states.remove(&engine_id);
+                state_after(prior, &kind, &entry.event)
+            };
+            self.event_states.insert(engine_id, state.clone());
             if state.status == OrderStatus::Filled && matches!(kind, BrokerEventKind::Fill { .. }) {
                 self.orders[idx].filled_at = Some(entry.time);
             }
@@ -601,6 +612,40 @@ impl SimBrokerage {
             });
         }
     }
+}
+
+/// An order's state just after one of its events, from the state before it.
+fn state_after(
+    prior: Option<OrderState>,
+    kind: &BrokerEventKind,
+    event: &EngineEvent,
+) -> OrderState {
+    let mut s = prior.unwrap_or(OrderState {
+        status: OrderStatus::Accepted,
+        filled_quantity: Decimal::ZERO,
+        average_fill_price: None,
+    });
+    match (kind, event) {
+        (
+            BrokerEventKind::Fill {
+                quantity, price, ..
+            },
+            EngineEvent::Fill { status, .. },
+        ) => {
+            let total = s.filled_quantity + quantity;
+            let prior_cost = s.average_fill_price.unwrap_or_default() * s.filled_quantity;
+            s.average_fill_price = Some(((prior_cost + price * quantity) / total).normalize());
+            s.filled_quantity = total;
+            s.status = *status;
+        }
+        (BrokerEventKind::New, _) => s.status = OrderStatus::Accepted,
+        (BrokerEventKind::Canceled, _) => s.status = OrderStatus::Canceled,
+        (BrokerEventKind::Expired, _) => s.status = OrderStatus::Expired,
+        (BrokerEventKind::Replaced { .. }, _) => s.status = OrderStatus::Replaced,
+        (BrokerEventKind::Rejected { .. }, _) => s.status = OrderStatus::Rejected,
+        _ => {}
+    }
+    s
 }
 
 fn engine_error(e: EngineError, _vendor_id: &str) -> BrokerError {
