@@ -26,6 +26,9 @@ pub struct ServeArgs {
     /// A fault plan (TOML), e.g. scenarios/faults/submit-outage.toml.
     #[arg(long)]
     faults: Option<PathBuf>,
+    /// Switch the vendor's documented rate limits off (for load tests).
+    #[arg(long)]
+    no_rate_limits: bool,
 }
 
 /// The base URL in the form the vendor documents its own: Alpaca without
@@ -48,6 +51,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .context("starting the async runtime")?;
     runtime.block_on(async move {
         let model = broker_models::build(&args.broker, args.seed, plan)?;
+        if args.no_rate_limits {
+            model.shared.lock().disable_rate_limits();
+        }
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;

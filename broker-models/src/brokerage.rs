@@ -140,6 +140,10 @@ pub struct SimBrokerage {
     orders: Vec<BrokerOrder>,
     by_vendor_id: BTreeMap<String, usize>,
     by_engine_id: BTreeMap<OrderId, usize>,
+    /// The latest accepted order per (account, client order id).
+    by_client_id: BTreeMap<(String, String), usize>,
+    /// Draws the client order ids a broker generates when a client sends none.
+    client_ids: mbt::rng::SimRng,
     /// How far the engine log has been turned into broker events.
     log_cursor: usize,
     /// Each engine order's state as of the last event collected: events carry
@@ -156,6 +160,10 @@ impl SimBrokerage {
     pub fn new(profile: BrokerProfile, seed: u64, clock: SimClock, plan: FaultPlan) -> Self {
         let start = clock.now();
         let config = EngineConfig {
+            // Brokers' paper engines fill against the quote without checking
+            // the displayed size (Alpaca documents it); partial fills come
+            // from fault plans and per-request triggers.
+            fill: mbt::fill::FillModel { limited_by_displayed_size: false, ..Default::default() },
             fees: profile.fees.clone(),
             queue_when_closed: profile.queue_when_closed,
             fractional: profile.capabilities.fractional,
@@ -188,6 +196,8 @@ impl SimBrokerage {
             orders: Vec::new(),
             by_vendor_id: BTreeMap::new(),
             by_engine_id: BTreeMap::new(),
+            by_client_id: BTreeMap::new(),
+            client_ids: rng_for(seed, &format!("{slug}/client-order-ids")),
             log_cursor: 0,
             event_states: BTreeMap::new(),
             events: Vec::new(),
@@ -225,6 +235,12 @@ impl SimBrokerage {
         clock.reset();
         let plan = self.faults.plan().clone();
         *self = Self::new(self.profile.clone(), self.seed, clock, plan);
+    }
+
+    /// Switches the documented rate limits off (load tests, high-rate drivers).
+    pub fn disable_rate_limits(&mut self) {
+        self.profile.rate_limits.clear();
+        self.limits = RateLimiter::new(Vec::new());
     }
 
     pub fn set_fault_plan(&mut self, plan: FaultPlan) {
@@ -347,6 +363,8 @@ impl SimBrokerage {
         self.by_vendor_id.insert(vendor_id.clone(), idx);
         if let Some(id) = engine_id {
             self.by_engine_id.insert(id, idx);
+            let o = &self.orders[idx];
+            self.by_client_id.insert((o.account.clone(), o.client_order_id.clone()), idx);
         }
         self.collect_events();
         match rejection {
@@ -373,12 +391,17 @@ impl SimBrokerage {
         self.orders.iter().filter(move |o| o.account == account)
     }
 
-    /// The latest order an account placed under a client order id.
+    /// The latest order an account placed under a client order id that the
+    /// broker accepted (refused submissions are in the ledger, not here).
     pub fn order_by_client_id(&self, account: &str, client_order_id: &str) -> Option<&BrokerOrder> {
-        self.orders
-            .iter()
-            .rev()
-            .find(|o| o.account == account && o.client_order_id == client_order_id)
+        self.by_client_id
+            .get(&(account.to_string(), client_order_id.to_string()))
+            .map(|i| &self.orders[*i])
+    }
+
+    /// A client order id for a client that sent none (a UUID, as Alpaca generates).
+    pub fn generate_client_id(&mut self) -> String {
+        crate::ids::uuid(&mut self.client_ids)
     }
 
     /// The state of an order now (a refused order is `rejected`).
@@ -466,6 +489,8 @@ impl SimBrokerage {
                 ..old
             });
             self.orders[idx].replaced_by = Some(new_vendor_id.clone());
+            let o = &self.orders[new_idx];
+            self.by_client_id.insert((o.account.clone(), o.client_order_id.clone()), new_idx);
             self.by_vendor_id.insert(new_vendor_id.clone(), new_idx);
             self.by_engine_id.insert(new_engine_id, new_idx);
             new_vendor_id

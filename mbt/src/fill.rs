@@ -24,6 +24,9 @@ pub struct FillModel {
     pub liquidity_fraction: Decimal,
     /// Units available per event whatever the displayed size says (None: no cap).
     pub max_units_per_event: Option<Decimal>,
+    /// Whether the displayed size limits fills at all. Alpaca's paper engine,
+    /// for one, does not check quantity against the displayed size.
+    pub limited_by_displayed_size: bool,
 }
 
 impl Default for FillModel {
@@ -32,6 +35,7 @@ impl Default for FillModel {
             max_slippage_bps: 2,
             liquidity_fraction: Decimal::ONE,
             max_units_per_event: None,
+            limited_by_displayed_size: true,
         }
     }
 }
@@ -40,7 +44,11 @@ impl FillModel {
     /// Units one event offers on a side showing `displayed` size. Whole units,
     /// except that a fractional remainder may fill whole (fractional shares).
     pub fn available(&self, displayed: Decimal) -> Decimal {
-        let mut units = (displayed * self.liquidity_fraction).floor();
+        let mut units = if self.limited_by_displayed_size {
+            (displayed * self.liquidity_fraction).floor()
+        } else {
+            Decimal::MAX
+        };
         if let Some(cap) = self.max_units_per_event {
             units = units.min(cap);
         }
@@ -153,6 +161,10 @@ mod tests {
         assert_eq!(m.available(dec!(41)), dec!(20));
         assert_eq!(m.available(dec!(1000)), dec!(30));
         assert_eq!(m.available(dec!(1)), dec!(0));
+        let unlimited = FillModel { limited_by_displayed_size: false, ..FillModel::default() };
+        assert_eq!(unlimited.available(dec!(1)), Decimal::MAX);
+        let capped = FillModel { limited_by_displayed_size: false, max_units_per_event: Some(dec!(7)), ..FillModel::default() };
+        assert_eq!(capped.available(dec!(1)), dec!(7));
     }
 
     #[test]

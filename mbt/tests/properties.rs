@@ -85,7 +85,7 @@ impl Run {
             fill: FillModel {
                 max_slippage_bps: 10,
                 liquidity_fraction: Decimal::new(5, 1),
-                max_units_per_event: None,
+                ..FillModel::default()
             },
             ..EngineConfig::default()
         };

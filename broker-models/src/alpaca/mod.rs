@@ -237,16 +237,10 @@ async fn submit(
     with_account(&s, &headers, |b, acct| {
         let req: wire::OrderRequest = parse_json(&body)?;
         let symbol = req.symbol.clone().unwrap_or_default();
-        let generated = wire::uuid_from(&[
-            "client-order-id",
-            &b.now().to_string(),
-            &b.orders_of(acct).count().to_string(),
-        ]);
+        let generated = b.generate_client_id();
         let request = orders::to_request(b, acct, req, || generated)?;
         // Unique per account against every earlier order, forever (§4).
-        if b.orders_of(acct)
-            .any(|o| o.engine_id.is_some() && o.client_order_id == request.client_order_id)
-        {
+        if b.order_by_client_id(acct, &request.client_order_id).is_some() {
             return Err(AlpacaError::invalid("client_order_id must be unique"));
         }
         let trigger = Trigger::from_client_id(&request.client_order_id);
@@ -300,11 +294,7 @@ async fn by_client_id(
         let cid = q
             .client_order_id
             .ok_or_else(|| AlpacaError::invalid("client_order_id is required"))?;
-        match b
-            .orders_of(acct)
-            .filter(|o| o.engine_id.is_some() && o.client_order_id == cid)
-            .last()
-        {
+        match b.order_by_client_id(acct, &cid) {
             Some(o) => Ok(Json(orders::to_wire(b, o)).into_response()),
             None => Err(AlpacaError::order_not_found()),
         }

@@ -100,38 +100,4 @@ impl Book {
             .filter(|((Reverse(stop), _), _)| *stop >= low)
             .map(|((_, id), _)| *id)
     }
-
-    /// The best buy willing to pay at least `price`.
-    pub fn marketable_bid(&self, price: Decimal) -> Option<OrderId> {
-        self.bids
-            .first_key_value()
-            .filter(|((Reverse(px), _), _)| *px >= price)
-            .map(|((_, id), _)| *id)
-    }
-
-    /// The best sell willing to take at most `price`.
-    pub fn marketable_ask(&self, price: Decimal) -> Option<OrderId> {
-        self.asks
-            .first_key_value()
-            .filter(|((px, _), _)| *px <= price)
-            .map(|((_, id), _)| *id)
-    }
-
-    /// Every buy willing to pay at least `price`, best first.
-    pub fn marketable_bids(&self, price: Decimal) -> Vec<OrderId> {
-        self.bids
-            .keys()
-            .take_while(|(Reverse(px), _)| *px >= price)
-            .map(|(_, id)| *id)
-            .collect()
-    }
-
-    /// Every sell willing to take at most `price`, best first.
-    pub fn marketable_asks(&self, price: Decimal) -> Vec<OrderId> {
-        self.asks
-            .keys()
-            .take_while(|(px, _)| *px <= price)
-            .map(|(_, id)| *id)
-            .collect()
-    }
 }
