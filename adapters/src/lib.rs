@@ -1,1 +1,25 @@
-//! adapters (in progress)
+//! The broker adapter contract (DESIGN.md, normative) and its
+//! implementations: one adapter per vendor, the MBT paper adapter, and the
+//! bridge to an adapter in another process.
+//!
+//! Adapters are production code: they talk to the real brokers unchanged.
+//! They never know a simulation exists: the byte-stream [`http::Dialer`] and
+//! the [`http::Clock`] are injected by whoever builds them, so the harness
+//! runs them over turmoil and Raxx runs them over TCP and TLS.
+
+pub mod adapter;
+pub mod alpaca;
+pub mod bridge;
+pub mod contract;
+pub mod error;
+pub mod http;
+pub mod mbt_paper;
+pub mod reconcile;
+pub mod tradier;
+
+pub use adapter::{BrokerAdapter, OrderUpdates, ReadOnlySource};
+pub use contract::{
+    Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Leg, Order,
+    OrderResult, OrderStatus, OrderType, Position, PositionEffect, Side, Tier, TimeInForce,
+};
+pub use error::{AdapterError, ErrorKind, Result};

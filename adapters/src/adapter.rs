@@ -1,0 +1,59 @@
+//! The traits of the adapter contract. A trading connection (Tier A, B, and
+//! the MBT paper engine) implements [`BrokerAdapter`]; a read-only source
+//! (Tier C) implements [`ReadOnlySource`], which has no way to place an
+//! order, so trading through one does not compile:
+//!
+//! ```compile_fail
+//! use adapters::{Order, ReadOnlySource, Side};
+//! async fn place(source: &dyn ReadOnlySource) {
+//!     let order = Order::market("intent-1", "AAPL", Side::Buy, 1.into());
+//!     source.submit_order(&order).await; // no such method on a read-only source
+//! }
+//! ```
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+
+use crate::contract::{Account, CancelResult, Description, Order, OrderResult, Position};
+use crate::error::Result;
+
+/// Order-status updates: each item is an order's full normalized state after
+/// a change. Streamed where the broker has a stream, polled otherwise.
+pub type OrderUpdates = BoxStream<'static, Result<OrderResult>>;
+
+/// A connection that can trade: one account at one broker (or MBT paper).
+#[async_trait]
+pub trait BrokerAdapter: Send + Sync {
+    /// Who the adapter is and what it can do.
+    fn describe(&self) -> Description;
+
+    /// The broker's own account number this adapter trades (the contract's `account_id`).
+    fn account_id(&self) -> &str;
+
+    /// Places an order. One `client_order_id` never becomes two broker
+    /// orders: after an ambiguous outcome (timeout, lost response) the
+    /// adapter reconciles with the broker before it tries again.
+    async fn submit_order(&self, order: &Order) -> Result<OrderResult>;
+
+    /// Cancels an order; `too_late_to_cancel` when it is already terminal.
+    async fn cancel_order(&self, broker_order_id: &str) -> Result<CancelResult>;
+
+    async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult>;
+
+    async fn get_positions(&self) -> Result<Vec<Position>>;
+
+    async fn get_account(&self) -> Result<Account>;
+
+    /// Updates for every order of the account from now on. The stream owns
+    /// what it needs and ends when the connection is lost for good.
+    async fn order_updates(&self) -> Result<OrderUpdates>;
+}
+
+/// A read-only source (Tier C: Plaid, and brokers without order placement).
+#[async_trait]
+pub trait ReadOnlySource: Send + Sync {
+    fn describe(&self) -> Description;
+    fn account_id(&self) -> &str;
+    async fn get_positions(&self) -> Result<Vec<Position>>;
+    async fn get_account(&self) -> Result<Account>;
+}

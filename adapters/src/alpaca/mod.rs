@@ -1,0 +1,1 @@
+//! The Alpaca Trading API v2 adapter (in progress).

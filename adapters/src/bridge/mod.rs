@@ -1,0 +1,1 @@
+//! The process bridge to an out-of-process adapter (in progress).

@@ -1,0 +1,1 @@
+//! The MBT paper adapter (in progress).

@@ -1,0 +1,213 @@
+//! The retry and reconciliation rules every HTTP adapter follows, written
+//! once: reads are retried on transient errors with back-off; a submit that
+//! may have reached the broker is looked up (by client order id, tag, or
+//! order listing — the vendor decides how) before it is ever sent again, so
+//! one intent never becomes two broker orders.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::error::{AdapterError, ErrorKind, Result};
+use crate::http::Backoff;
+
+/// How long to wait before retrying after `err`, or None when it must not be retried.
+fn wait_for(backoff: &Backoff, retry: u32, err: &AdapterError) -> Option<Duration> {
+    if !err.kind.is_transient() {
+        return None;
+    }
+    let asked = err.retry_after_ms.map(Duration::from_millis);
+    if asked.is_some_and(|w| w > backoff.policy.max_wait) {
+        // Sleeping that long inside one call would hide the throttle from
+        // the caller; report it instead and let the caller schedule.
+        return None;
+    }
+    Some(backoff.delay(retry, asked))
+}
+
+/// Runs an idempotent request, retrying transient failures (unavailable,
+/// timeout, rate limited) with back-off, honouring the broker's requested wait.
+pub async fn retry_read<T, F, Fut>(backoff: &Backoff, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => match wait_for(backoff, attempts, &e) {
+                Some(wait) if backoff.may_retry(attempts) => tokio::time::sleep(wait).await,
+                _ => return Err(e),
+            },
+        }
+    }
+}
+
+/// What a lookup after an ambiguous submit found.
+pub enum Lookup<T> {
+    Found(T),
+    /// The broker has no order for this intent: it is safe to send again.
+    Absent,
+}
+
+/// Submits with reconciliation. `send` places the order once; `lookup`
+/// asks the broker whether an order for this intent exists. After any
+/// transient failure of `send` the order is looked up first, and only sent
+/// again when the broker is known not to have it. When the broker cannot be
+/// asked, the error stays ambiguous (`timeout`) rather than risking a duplicate.
+pub async fn submit_reconciled<T, S, SF, L, LF>(
+    backoff: &Backoff,
+    mut send: S,
+    mut lookup: L,
+) -> Result<T>
+where
+    S: FnMut() -> SF,
+    SF: Future<Output = Result<T>>,
+    L: FnMut() -> LF,
+    LF: Future<Output = Result<Lookup<T>>>,
+{
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let err = match send().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let Some(wait) = wait_for(backoff, attempts, &err) else {
+            return Err(err);
+        };
+        // A rate limit or a refused connection means the broker did not take
+        // the order; anything else (a timeout, a dropped connection, a 5xx)
+        // may have been committed before the answer was lost.
+        let may_have_landed = !matches!(err.kind, ErrorKind::RateLimited);
+        if may_have_landed {
+            match retry_read(backoff, &mut lookup).await {
+                Ok(Lookup::Found(v)) => return Ok(v),
+                Ok(Lookup::Absent) => {}
+                Err(lookup_err) => {
+                    return Err(AdapterError::timeout(format!(
+                        "the order's outcome is unknown: {err}; and the broker could not be asked ({lookup_err})"
+                    )))
+                }
+            }
+        }
+        if !backoff.may_retry(attempts) {
+            return Err(err);
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::RetryPolicy;
+    use std::cell::Cell;
+
+    fn backoff() -> Backoff {
+        Backoff::new(RetryPolicy::default(), 1)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reads_retry_transient_errors_and_stop_on_others() {
+        let calls = Cell::new(0);
+        let r = retry_read(&backoff(), || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n < 3 {
+                    Err(AdapterError::unavailable("down"))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(r, Ok(3));
+        calls.set(0);
+        let r: Result<()> = retry_read(&backoff(), || {
+            calls.set(calls.get() + 1);
+            async { Err(AdapterError::not_found("no")) }
+        })
+        .await;
+        assert_eq!(r.unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_retry_after_is_reported_not_slept() {
+        let r: Result<()> = retry_read(&backoff(), || async {
+            Err(AdapterError::rate_limited(60_000, "slow down"))
+        })
+        .await;
+        assert_eq!(r.unwrap_err().retry_after_ms, Some(60_000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_ambiguous_submit_is_found_not_resent() {
+        let sends = Cell::new(0);
+        let r = submit_reconciled(
+            &backoff(),
+            || {
+                sends.set(sends.get() + 1);
+                async { Err::<&str, _>(AdapterError::timeout("lost")) }
+            },
+            || async { Ok(Lookup::Found("the order")) },
+        )
+        .await;
+        assert_eq!(r, Ok("the order"));
+        assert_eq!(sends.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_absent_order_is_sent_again_and_unanswerable_lookups_stay_ambiguous() {
+        let sends = Cell::new(0);
+        let r = submit_reconciled(
+            &backoff(),
+            || {
+                sends.set(sends.get() + 1);
+                let n = sends.get();
+                async move {
+                    if n == 1 {
+                        Err(AdapterError::unavailable("503"))
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+            || async { Ok(Lookup::Absent) },
+        )
+        .await;
+        assert_eq!(r, Ok(2));
+
+        sends.set(0);
+        let r = submit_reconciled(
+            &backoff(),
+            || {
+                sends.set(sends.get() + 1);
+                async { Err::<(), _>(AdapterError::timeout("lost")) }
+            },
+            || async { Err(AdapterError::unavailable("still down")) },
+        )
+        .await;
+        assert_eq!(r.unwrap_err().kind, ErrorKind::Timeout);
+        assert_eq!(sends.get(), 1, "never resent without knowing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rejections_are_not_retried() {
+        let sends = Cell::new(0);
+        let r = submit_reconciled(
+            &backoff(),
+            || {
+                sends.set(sends.get() + 1);
+                async { Err::<(), _>(AdapterError::rejected("buying power")) }
+            },
+            || async { Ok(Lookup::Absent) },
+        )
+        .await;
+        assert_eq!(r.unwrap_err().kind, ErrorKind::Rejected);
+        assert_eq!(sends.get(), 1);
+    }
+}

@@ -1,0 +1,1 @@
+//! The Tradier brokerage API adapter (in progress).
