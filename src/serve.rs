@@ -31,15 +31,6 @@ pub struct ServeArgs {
     no_rate_limits: bool,
 }
 
-/// The base URL in the form the vendor documents its own: Alpaca without
-/// `/v2` (its SDKs append it), Tradier with `/v1`.
-fn base_url(broker: &str, addr: SocketAddr) -> String {
-    match broker {
-        "tradier" => format!("http://{addr}/v1"),
-        _ => format!("http://{addr}"),
-    }
-}
-
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let plan = match &args.faults {
         Some(path) => FaultPlan::from_file(path)?,
@@ -66,7 +57,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "{}",
             json!({
                 "broker": args.broker,
-                "base_url": base_url(&args.broker, addr),
+                "base_url": broker_models::base_url(&args.broker, addr),
                 "credentials": credentials,
                 "accounts": accounts,
             })

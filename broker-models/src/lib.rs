@@ -19,4 +19,4 @@ pub mod tradier;
 
 pub use brokerage::SimBrokerage;
 pub use face::Shared;
-pub use model::{build, Model, BROKERS};
+pub use model::{base_url, build, Model, BROKERS};

@@ -34,6 +34,16 @@ pub fn build(slug: &str, seed: u64, plan: FaultPlan) -> Result<Model, ProfileErr
     Ok(Model { router, shared })
 }
 
+/// The base URL in the form the vendor documents its own (Alpaca without
+/// `/v2`, its SDKs append it; Tradier with `/v1`): what `raxx-sim serve`
+/// prints and the process bridge passes on as `RAXX_BASE_URL`.
+pub fn base_url(slug: &str, addr: std::net::SocketAddr) -> String {
+    match slug {
+        "tradier" => format!("http://{addr}/v1"),
+        _ => format!("http://{addr}"),
+    }
+}
+
 fn with_face<F: WireFace>(face: Router<Shared>, shared: &Shared) -> Router {
     face.layer(axum::middleware::from_fn_with_state(
         shared.clone(),
