@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use mbt::engine::{AccountView, EngineError, ReplaceRequest, SubmitOptions};
 use mbt::rng::rng_for;
@@ -56,7 +56,7 @@ pub struct BrokerOrder {
 }
 
 /// An order's state at one moment, for responses and stream events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderState {
     pub status: OrderStatus,
     pub filled_quantity: Decimal,
@@ -64,7 +64,7 @@ pub struct OrderState {
 }
 
 /// What happened to an order, in the order the broker saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BrokerEventKind {
     New,
@@ -85,7 +85,7 @@ pub enum BrokerEventKind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerEvent {
     pub seq: u64,
     pub time: Timestamp,
@@ -107,7 +107,7 @@ pub enum BrokerError {
 }
 
 /// One entry of the ground-truth ledger: an order the broker received.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LedgerOrder {
     pub vendor_id: String,
     pub account: String,
@@ -123,7 +123,7 @@ pub struct LedgerOrder {
 }
 
 /// The ground truth a test checks adapters against.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ledger {
     pub broker: String,
     pub now: Timestamp,

@@ -37,10 +37,11 @@ pub fn build(slug: &str, seed: u64, plan: FaultPlan) -> Result<Model, ProfileErr
 /// The base URL in the form the vendor documents its own (Alpaca without
 /// `/v2`, its SDKs append it; Tradier with `/v1`): what `raxx-sim serve`
 /// prints and the process bridge passes on as `RAXX_BASE_URL`.
-pub fn base_url(slug: &str, addr: std::net::SocketAddr) -> String {
+/// `authority` is `host:port` (a socket address, or a simulated host's name).
+pub fn base_url(slug: &str, authority: impl std::fmt::Display) -> String {
     match slug {
-        "tradier" => format!("http://{addr}/v1"),
-        _ => format!("http://{addr}"),
+        "tradier" => format!("http://{authority}/v1"),
+        _ => format!("http://{authority}"),
     }
 }
 
