@@ -1,0 +1,575 @@
+//! The Alpaca adapter against recorded vendor-shaped answers (alpaca.md §2,
+//! §5): request shapes, parsing, every error kind, and reconciliation after
+//! a timeout. wiremock serves on a real socket from its own runtime, so
+//! these tests run in real time with short timeouts; the clock that reads
+//! X-Ratelimit-Reset is an injected EpochClock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
+use adapters::http::{EpochClock, HttpSetup, RetryPolicy, TcpDialer};
+use adapters::{
+    BrokerAdapter, CancelStatus, ErrorKind, Instrument, Order, OrderStatus, PositionEffect, Side,
+};
+use rust_decimal_macros::dec;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "PKTEST1234";
+const SECRET: &str = "s3cr3t-never-printed";
+/// 2023-11-14T22:13:20.700Z: 300 ms before a whole second.
+const EPOCH_MS: i64 = 1_700_000_000_700;
+const TIMEOUT: Duration = Duration::from_millis(300);
+const ID: &str = "61e69015-8549-4bfd-b9c3-01e75843f47d";
+
+fn setup() -> HttpSetup {
+    HttpSetup {
+        dialer: Arc::new(TcpDialer::new().unwrap()),
+        clock: Arc::new(EpochClock::new(EPOCH_MS)),
+        request_timeout: TIMEOUT,
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_wait: Duration::from_secs(5),
+        },
+        jitter_seed: 7,
+    }
+}
+
+fn adapter(server: &MockServer) -> AlpacaAdapter {
+    AlpacaAdapter::new(
+        AlpacaConfig {
+            base_url: server.uri(),
+            key_id: KEY.into(),
+            secret_key: SECRET.into(),
+            account_id: "PA3SIM000001".into(),
+        },
+        setup(),
+    )
+}
+
+/// An Order object as Alpaca writes one (§2.2: strings for numbers, nulls spelled out).
+fn order(status: &str, cid: &str, qty: &str, filled: &str, avg: Option<&str>) -> Value {
+    json!({
+        "id": ID, "client_order_id": cid,
+        "created_at": "2023-11-14T22:13:20.123456789Z", "updated_at": "2023-11-14T22:13:20.123456789Z",
+        "submitted_at": "2023-11-14T22:13:20.123456789Z", "filled_at": null, "expired_at": null,
+        "canceled_at": null, "failed_at": null, "replaced_at": null, "replaced_by": null, "replaces": null,
+        "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": "AAPL", "asset_class": "us_equity",
+        "notional": null, "qty": qty, "filled_qty": filled, "filled_avg_price": avg,
+        "order_class": "", "order_type": "market", "type": "market", "side": "buy",
+        "time_in_force": "day", "limit_price": null, "stop_price": null, "status": status,
+        "extended_hours": false, "legs": null, "trail_percent": null, "trail_price": null, "hwm": null,
+        "subtag": null, "source": null
+    })
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn alpaca_error(status: u16, code: Option<u64>, message: &str) -> ResponseTemplate {
+    let body = match code {
+        Some(c) => json!({"code": c, "message": message}),
+        None => json!({"message": message}),
+    };
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+async fn mount_get_order(server: &MockServer, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/orders/{ID}")))
+        .respond_with(ok(body))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn submit_sends_alpacas_json_with_the_key_headers() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/orders"))
+        .and(header("APCA-API-KEY-ID", KEY))
+        .and(header("APCA-API-SECRET-KEY", SECRET))
+        .and(header("content-type", "application/json"))
+        .and(body_json(
+            json!({"symbol":"AAPL","qty":"10","side":"buy","type":"limit",
+            "time_in_force":"gtc","limit_price":"189.5","client_order_id":"intent-1"}),
+        ))
+        .respond_with(ok(order("accepted", "intent-1", "10", "0", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut o = Order::limit("intent-1", "AAPL", Side::Buy, dec!(10), dec!(189.50));
+    o.time_in_force = adapters::TimeInForce::Gtc;
+    let r = adapter(&server).submit_order(&o).await.unwrap();
+    assert_eq!(r.broker_order_id, ID);
+    assert_eq!(r.client_order_id, "intent-1");
+    assert_eq!(
+        (r.status, r.broker_status.as_str()),
+        (OrderStatus::Accepted, "accepted")
+    );
+    assert_eq!(
+        (r.filled_quantity, r.remaining_quantity),
+        (dec!(0), dec!(10))
+    );
+    assert_eq!(r.average_fill_price, None);
+}
+
+#[tokio::test]
+async fn option_orders_send_the_compact_occ_symbol_and_intent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/orders"))
+        .and(body_json(
+            json!({"symbol":"AAPL250117P00200000","qty":"2","side":"sell","type":"market",
+            "time_in_force":"day","client_order_id":"opt-1","position_intent":"sell_to_close"}),
+        ))
+        .respond_with(ok(order("pending_new", "opt-1", "2", "0", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut o = Order::market("opt-1", "AAPL", Side::Sell, dec!(2));
+    o.instrument = Instrument::option("AAPL  250117P00200000".parse().unwrap());
+    o.position_effect = Some(PositionEffect::Close);
+    let r = adapter(&server).submit_order(&o).await.unwrap();
+    assert_eq!(r.status, OrderStatus::Pending);
+}
+
+#[tokio::test]
+async fn get_order_reports_partial_fills_cumulatively() {
+    let server = MockServer::start().await;
+    mount_get_order(
+        &server,
+        order("partially_filled", "c", "10", "4", Some("101.2525")),
+    )
+    .await;
+    let r = adapter(&server).get_order(ID).await.unwrap();
+    assert_eq!(r.status, OrderStatus::PartiallyFilled);
+    assert_eq!(r.broker_status, "partially_filled");
+    assert_eq!(
+        (r.filled_quantity, r.remaining_quantity),
+        (dec!(4), dec!(6))
+    );
+    assert_eq!(r.average_fill_price, Some(dec!(101.2525)));
+}
+
+#[tokio::test]
+async fn a_duplicate_client_order_id_returns_the_existing_order() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/orders"))
+        .respond_with(alpaca_error(
+            422,
+            Some(40010001),
+            "client_order_id must be unique",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/orders:by_client_order_id"))
+        .and(query_param("client_order_id", "intent 1/x"))
+        .respond_with(ok(order("filled", "intent 1/x", "10", "10", Some("100"))))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = adapter(&server)
+        .submit_order(&Order::market("intent 1/x", "AAPL", Side::Buy, dec!(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status, r.filled_quantity),
+        (OrderStatus::Filled, dec!(10))
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_is_reconciled_by_client_order_id_without_resending() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/orders"))
+        .respond_with(ok(order("new", "slow", "1", "0", None)).set_delay(TIMEOUT * 4))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/orders:by_client_order_id"))
+        .and(query_param("client_order_id", "slow"))
+        .respond_with(ok(order("new", "slow", "1", "0", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = adapter(&server)
+        .submit_order(&Order::market("slow", "AAPL", Side::Buy, dec!(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.broker_order_id.as_str(), r.status),
+        (ID, OrderStatus::Accepted)
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_with_no_order_at_the_broker_is_resent_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/orders"))
+        .respond_with(ok(order("new", "lost", "1", "0", None)).set_delay(TIMEOUT * 4))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/orders"))
+        .respond_with(ok(order("new", "lost", "1", "0", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/orders:by_client_order_id"))
+        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = adapter(&server)
+        .submit_order(&Order::market("lost", "AAPL", Side::Buy, dec!(1)))
+        .await
+        .unwrap();
+    assert_eq!(r.client_order_id, "lost");
+}
+
+#[tokio::test]
+async fn cancel_reads_the_order_back_after_204() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/v2/orders/{ID}")))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/orders/{ID}")))
+        .respond_with(ok(order("pending_cancel", "c", "5", "0", None)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    mount_get_order(&server, order("canceled", "c", "5", "0", None)).await;
+    let a = adapter(&server);
+    let first = a.cancel_order(ID).await.unwrap();
+    assert_eq!(
+        (first.broker_order_id.as_str(), first.status),
+        (ID, CancelStatus::PendingCancel)
+    );
+    // Cancelling again once it is canceled is not an error.
+    assert_eq!(
+        a.cancel_order(ID).await.unwrap().status,
+        CancelStatus::Canceled
+    );
+}
+
+#[tokio::test]
+async fn cancel_of_a_filled_order_is_too_late() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/v2/orders/{ID}")))
+        .respond_with(alpaca_error(
+            422,
+            Some(42210000),
+            "order is already in \"filled\" state",
+        ))
+        .mount(&server)
+        .await;
+    mount_get_order(&server, order("filled", "c", "5", "5", Some("10"))).await;
+    let e = adapter(&server).cancel_order(ID).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooLateToCancel);
+    assert_eq!(e.broker_code.as_deref(), Some("42210000"));
+    assert!(e.message.contains("filled"), "{e}");
+}
+
+#[tokio::test]
+async fn a_422_on_cancel_of_an_already_canceled_order_is_canceled() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/v2/orders/{ID}")))
+        .respond_with(alpaca_error(
+            422,
+            Some(42210000),
+            "order is already in \"canceled\" state",
+        ))
+        .mount(&server)
+        .await;
+    mount_get_order(&server, order("canceled", "c", "5", "0", None)).await;
+    let r = adapter(&server).cancel_order(ID).await.unwrap();
+    assert_eq!(r.status, CancelStatus::Canceled);
+}
+
+#[tokio::test]
+async fn cancel_of_an_unknown_order_is_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .mount(&server)
+        .await;
+    let e = adapter(&server).cancel_order(ID).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.broker_code.as_deref()),
+        (ErrorKind::NotFound, Some("40410000"))
+    );
+}
+
+#[tokio::test]
+async fn positions_are_signed_and_options_parse() {
+    let server = MockServer::start().await;
+    let position = |symbol: &str, class: &str, qty: &str, side: &str, avg: &str| {
+        json!({"asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": symbol, "exchange": "NASDAQ",
+            "asset_class": class, "asset_marginable": true, "avg_entry_price": avg, "qty": qty,
+            "qty_available": qty, "side": side, "market_value": "1", "cost_basis": "1", "unrealized_pl": "0",
+            "unrealized_plpc": "0", "unrealized_intraday_pl": "0", "unrealized_intraday_plpc": "0",
+            "current_price": avg, "lastday_price": avg, "change_today": "0"})
+    };
+    Mock::given(method("GET"))
+        .and(path("/v2/positions"))
+        .respond_with(ok(json!([
+            position("AAPL", "us_equity", "10", "long", "189.5"),
+            position("TSLA", "us_equity", "-3", "short", "240.12"),
+            position("AAPL250117P00200000", "us_option", "2", "long", "1.25"),
+        ])))
+        .mount(&server)
+        .await;
+    let p = adapter(&server).get_positions().await.unwrap();
+    assert_eq!(p.len(), 3);
+    assert_eq!((p[0].quantity, p[0].average_price), (dec!(10), dec!(189.5)));
+    assert_eq!(
+        (p[1].instrument.clone(), p[1].quantity),
+        (Instrument::equity("TSLA"), dec!(-3))
+    );
+    assert_eq!(
+        p[2].instrument,
+        Instrument::option("AAPL  250117P00200000".parse().unwrap())
+    );
+    assert!(p.iter().all(|x| x.account_id == "PA3SIM000001"));
+}
+
+#[tokio::test]
+async fn account_reads_the_account_number_and_money_strings() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v2/account"))
+        .respond_with(ok(json!({"id": "e6fe16f3-64a4-4921-8928-cadf02f92f98", "account_number": "PA3SIM000001",
+            "status": "ACTIVE", "currency": "USD", "buying_power": "262113.632", "cash": "-23140.2",
+            "portfolio_value": "103820.56", "equity": "103820.56", "daytrade_count": 0, "bod_dtbp": 0})))
+        .mount(&server)
+        .await;
+    let a = adapter(&server).get_account().await.unwrap();
+    assert_eq!(a.account_id, "PA3SIM000001");
+    assert_eq!(
+        (a.cash, a.buying_power, a.equity),
+        (dec!(-23140.2), dec!(262113.632), dec!(103820.56))
+    );
+}
+
+/// Mounts `response` on every route and checks what kind one read and one submit get.
+async fn kinds_for(response: ResponseTemplate) -> (adapters::AdapterError, adapters::AdapterError) {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    let a = adapter(&server);
+    let read = a.get_account().await.unwrap_err();
+    let submit = a
+        .submit_order(&Order::market("k", "AAPL", Side::Buy, dec!(1)))
+        .await
+        .unwrap_err();
+    (read, submit)
+}
+
+#[tokio::test]
+async fn auth_errors_need_new_keys_and_never_echo_them() {
+    let (read, _) = kinds_for(alpaca_error(401, None, "unauthorized")).await;
+    assert_eq!(
+        (read.kind, read.broker_code.as_deref()),
+        (ErrorKind::ReauthRequired, None)
+    );
+    let (read, _) = kinds_for(alpaca_error(403, None, "forbidden.")).await;
+    assert_eq!(read.kind, ErrorKind::ReauthRequired);
+    let (read, _) = kinds_for(alpaca_error(
+        401,
+        Some(40110000),
+        "request is not authorized",
+    ))
+    .await;
+    assert_eq!(read.broker_code.as_deref(), Some("40110000"));
+    assert!(
+        !read.message.contains(SECRET) && !read.message.contains(KEY),
+        "{read}"
+    );
+    let server = MockServer::start().await;
+    let debug = format!("{:?}", adapter(&server));
+    assert!(!debug.contains(SECRET) && !debug.contains(KEY), "{debug}");
+}
+
+#[tokio::test]
+async fn order_refusals_are_rejected_with_alpacas_code() {
+    let bp = ResponseTemplate::new(403)
+        .set_body_json(json!({"buying_power": "176531.28", "code": 40310000,
+        "cost_basis": "48640000", "message": "insufficient buying power"}));
+    let (_, submit) = kinds_for(bp).await;
+    assert_eq!(
+        (submit.kind, submit.broker_code.as_deref()),
+        (ErrorKind::Rejected, Some("40310000"))
+    );
+    assert!(submit.message.contains("insufficient buying power"));
+    let (read, submit) =
+        kinds_for(alpaca_error(422, Some(42210000), "asset \"XYZ\" not found")).await;
+    assert_eq!(
+        (submit.kind, submit.broker_code.as_deref()),
+        (ErrorKind::Rejected, Some("42210000"))
+    );
+    assert_eq!(read.kind, ErrorKind::InvalidRequest);
+}
+
+#[tokio::test]
+async fn not_found_is_typed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .mount(&server)
+        .await;
+    let e = adapter(&server).get_order(ID).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.broker_code.as_deref()),
+        (ErrorKind::NotFound, Some("40410000"))
+    );
+}
+
+#[tokio::test]
+async fn outages_are_unavailable_after_the_retries() {
+    for status in [500, 503] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v2/account"))
+            .respond_with(alpaca_error(status, Some(50300000), "service unavailable"))
+            .expect(3)
+            .mount(&server)
+            .await;
+        let e = adapter(&server).get_account().await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unavailable, "{status}");
+    }
+    let (read, submit) = kinds_for(
+        ResponseTemplate::new(502)
+            .set_body_raw("<html><body>502 Bad Gateway</body></html>", "text/html"),
+    )
+    .await;
+    assert_eq!(read.kind, ErrorKind::Unavailable);
+    assert!(read.message.contains("502 Bad Gateway"), "{read}");
+    // A submit whose outcome is unknown is looked up; the lookup fails too, so it stays ambiguous.
+    assert_eq!(submit.kind, ErrorKind::Timeout);
+}
+
+#[tokio::test]
+async fn a_rate_limit_waits_until_x_ratelimit_reset_then_recovers() {
+    let server = MockServer::start().await;
+    // EPOCH_MS is 300 ms before this second.
+    let reset = (EPOCH_MS / 1000 + 1).to_string();
+    Mock::given(method("GET"))
+        .and(path("/v2/account"))
+        .respond_with(
+            alpaca_error(429, Some(42910000), "rate limit exceeded")
+                .insert_header("X-Ratelimit-Limit", "200")
+                .insert_header("X-Ratelimit-Remaining", "0")
+                .insert_header("X-Ratelimit-Reset", reset.as_str()),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/account"))
+        .respond_with(ok(
+            json!({"account_number": "PA1", "cash": "1", "buying_power": "2", "equity": "3"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let started = tokio::time::Instant::now();
+    let a = adapter(&server).get_account().await.unwrap();
+    assert_eq!(a.account_id, "PA1");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_far_rate_limit_reset_is_reported_with_its_wait() {
+    let reset = (EPOCH_MS / 1000 + 60).to_string();
+    let (read, _) = kinds_for(
+        alpaca_error(429, Some(42910000), "rate limit exceeded")
+            .insert_header("X-Ratelimit-Reset", reset.as_str()),
+    )
+    .await;
+    assert_eq!(read.kind, ErrorKind::RateLimited);
+    let wait = read.retry_after_ms.unwrap();
+    assert!((59_000..=59_300).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn bad_answers_are_typed_unknown_never_panics() {
+    let cases: [(&str, ResponseTemplate); 4] = [
+        (
+            "malformed",
+            ResponseTemplate::new(200).set_body_raw("{\"id\": \"x\", ", "application/json"),
+        ),
+        (
+            "html",
+            ResponseTemplate::new(200)
+                .set_body_raw("<!doctype html><title>Login</title>", "text/html"),
+        ),
+        (
+            "truncated",
+            ResponseTemplate::new(200).set_body_raw(
+                order("new", "c", "1", "0", None).to_string()[..120].to_string(),
+                "application/json",
+            ),
+        ),
+        (
+            "wrong types",
+            ok(
+                json!({"id": ID, "client_order_id": "c", "status": "new", "qty": "1", "filled_qty": "lots"}),
+            ),
+        ),
+    ];
+    for (name, response) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        let e = adapter(&server).get_order(ID).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unknown, "{name}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_status_word_is_an_error_naming_it() {
+    let server = MockServer::start().await;
+    mount_get_order(&server, order("open", "c", "1", "0", None)).await;
+    let e = adapter(&server).get_order(ID).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unknown);
+    assert!(e.message.contains("\"open\""), "{e}");
+}
+
+#[tokio::test]
+async fn describe_is_tier_a_with_streaming() {
+    let server = MockServer::start().await;
+    let d = adapter(&server).describe();
+    assert_eq!((d.broker.as_str(), d.tier), ("alpaca", adapters::Tier::A));
+    assert!(d.capabilities.streaming && d.capabilities.options && !d.capabilities.read_only);
+    assert_eq!(d.request_timeout_ms, Some(300));
+}
