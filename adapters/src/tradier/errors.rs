@@ -60,7 +60,10 @@ pub fn classify(resp: &HttpResponse, clock: &dyn Clock) -> AdapterError {
     }
     if text.starts_with("Unauthorized Account") {
         // Tradier's answer for an order id it does not know (there is no 404, §2.3).
-        return AdapterError::not_found(format!("Tradier does not know this order: {}", snippet(text)));
+        return AdapterError::not_found(format!(
+            "Tradier does not know this order: {}",
+            snippet(text)
+        ));
     }
     let kind = if status.is_server_error() {
         // 5xx, HTML gateway pages included; a 500 may hide an accepted order,
@@ -71,7 +74,11 @@ pub fn classify(resp: &HttpResponse, clock: &dyn Clock) -> AdapterError {
     };
     AdapterError::new(
         kind,
-        format!("Tradier answered HTTP {}: {}", status.as_u16(), snippet(text)),
+        format!(
+            "Tradier answered HTTP {}: {}",
+            status.as_u16(),
+            snippet(text)
+        ),
     )
 }
 
@@ -79,17 +86,15 @@ fn snippet(text: &str) -> String {
     text.chars().take(200).collect()
 }
 
-/// Words that mark an order-level refusal (the order was understood and
-/// declined) rather than a malformed request.
-const REFUSAL_WORDS: [&str; 8] = [
-    "buying power",
-    "symbol not found",
-    "short",
-    "no position",
-    "not allowed",
-    "market",
-    "insufficient",
-    "halted",
+/// Texts that mark a malformed request (our fault) rather than a refusal
+/// of the order. The adapter validates its own forms, so any other
+/// `errors` answer to an order is the broker declining it: `rejected`.
+const INVALID_REQUEST_WORDS: [&str; 5] = [
+    "invalid parameter, tag",
+    "is invalid for class",
+    "is required",
+    ": required",
+    "invalid request body",
 ];
 
 fn refusal(status: StatusCode, messages: &[String]) -> AdapterError {
@@ -99,13 +104,12 @@ fn refusal(status: StatusCode, messages: &[String]) -> AdapterError {
         messages.join("; ")
     };
     let lower = joined.to_ascii_lowercase();
-    let refused = status.is_success() || REFUSAL_WORDS.iter().any(|w| lower.contains(w));
-    let kind = if refused {
-        ErrorKind::Rejected
-    } else if status.is_server_error() {
+    let kind = if status.is_server_error() {
         ErrorKind::Unavailable
-    } else {
+    } else if !status.is_success() && INVALID_REQUEST_WORDS.iter().any(|w| lower.contains(w)) {
         ErrorKind::InvalidRequest
+    } else {
+        ErrorKind::Rejected
     };
     AdapterError::new(kind, joined)
 }
@@ -119,7 +123,8 @@ fn fault_error(
     let faultstring = fault.faultstring.unwrap_or_default();
     let code = fault.detail.and_then(|d| d.errorcode);
     let lower = format!("{faultstring} {}", code.as_deref().unwrap_or("")).to_ascii_lowercase();
-    let kind = if lower.contains("quota") || lower.contains("ratelimit") || lower.contains("spike") {
+    let kind = if lower.contains("quota") || lower.contains("ratelimit") || lower.contains("spike")
+    {
         return with_code(rate_limited(resp, &faultstring, clock), code);
     } else if lower.contains("expired") {
         ErrorKind::AuthExpired
@@ -132,7 +137,10 @@ fn fault_error(
         kind_of_status(status)
     };
     with_code(
-        AdapterError::new(kind, format!("Tradier gateway fault: {}", snippet(&faultstring))),
+        AdapterError::new(
+            kind,
+            format!("Tradier gateway fault: {}", snippet(&faultstring)),
+        ),
         code,
     )
 }
@@ -204,32 +212,103 @@ mod tests {
 
     #[test]
     fn every_shape_has_its_kind() {
-        assert_eq!(kind(200, r#"{"errors":{"error":"You do not have enough buying power for this trade."}}"#), ErrorKind::Rejected);
-        assert_eq!(kind(200, r#"{"errors":{"error":["a","b"]}}"#), ErrorKind::Rejected);
-        assert_eq!(kind(400, r#"{"errors":{"error":"Invalid parameter, ZZZQ: symbol not found."}}"#), ErrorKind::Rejected);
-        assert_eq!(kind(400, r#"{"errors":{"error":["type is invalid for class option"]}}"#), ErrorKind::InvalidRequest);
-        assert_eq!(kind(400, "order already in finalized state: filled"), ErrorKind::TooLateToCancel);
+        assert_eq!(
+            kind(
+                200,
+                r#"{"errors":{"error":"You do not have enough buying power for this trade."}}"#
+            ),
+            ErrorKind::Rejected
+        );
+        assert_eq!(
+            kind(200, r#"{"errors":{"error":["a","b"]}}"#),
+            ErrorKind::Rejected
+        );
+        assert_eq!(
+            kind(
+                400,
+                r#"{"errors":{"error":"Invalid parameter, ZZZQ: symbol not found."}}"#
+            ),
+            ErrorKind::Rejected
+        );
+        assert_eq!(
+            kind(
+                400,
+                r#"{"errors":{"error":["type is invalid for class option"]}}"#
+            ),
+            ErrorKind::InvalidRequest
+        );
+        assert_eq!(
+            kind(400, "order already in finalized state: filled"),
+            ErrorKind::TooLateToCancel
+        );
         assert_eq!(kind(401, "Unauthorized Account: VA1"), ErrorKind::NotFound);
-        assert_eq!(kind(401, r#"{"fault":{"faultstring":"Invalid Access Token","detail":{"errorcode":"keymanagement.service.invalid_access_token"}}}"#), ErrorKind::ReauthRequired);
-        assert_eq!(kind(401, r#"{"fault":{"faultstring":"Access Token expired","detail":{"errorcode":"keymanagement.service.access_token_expired"}}}"#), ErrorKind::AuthExpired);
-        assert_eq!(kind(503, "<html><body>503</body></html>"), ErrorKind::Unavailable);
-        assert_eq!(kind(500, "An error occurred while communicating with the backend"), ErrorKind::Unavailable);
+        assert_eq!(
+            kind(
+                401,
+                r#"{"fault":{"faultstring":"Invalid Access Token","detail":{"errorcode":"keymanagement.service.invalid_access_token"}}}"#
+            ),
+            ErrorKind::ReauthRequired
+        );
+        assert_eq!(
+            kind(
+                401,
+                r#"{"fault":{"faultstring":"Access Token expired","detail":{"errorcode":"keymanagement.service.access_token_expired"}}}"#
+            ),
+            ErrorKind::AuthExpired
+        );
+        assert_eq!(
+            kind(503, "<html><body>503</body></html>"),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            kind(
+                500,
+                "An error occurred while communicating with the backend"
+            ),
+            ErrorKind::Unavailable
+        );
         assert_eq!(kind(404, "Not Found"), ErrorKind::NotFound);
-        assert!(check(resp(200, r#"{"order":{"id":1,"status":"ok"}}"#, &[]), &Fixed(0)).is_ok());
-        let fault = check(resp(401, r#"{"fault":{"faultstring":"Invalid Access Token","detail":{"errorcode":"x.y"}}}"#, &[]), &Fixed(0)).unwrap_err();
+        assert!(check(
+            resp(200, r#"{"order":{"id":1,"status":"ok"}}"#, &[]),
+            &Fixed(0)
+        )
+        .is_ok());
+        let fault = check(
+            resp(
+                401,
+                r#"{"fault":{"faultstring":"Invalid Access Token","detail":{"errorcode":"x.y"}}}"#,
+                &[],
+            ),
+            &Fixed(0),
+        )
+        .unwrap_err();
         assert_eq!(fault.broker_code.as_deref(), Some("x.y"));
     }
 
     #[test]
     fn quota_waits_come_from_the_expiry() {
         let e = check(
-            resp(429, "Quota Violation", &[("x-ratelimit-expiry", "1700000002500")]),
+            resp(
+                429,
+                "Quota Violation",
+                &[("x-ratelimit-expiry", "1700000002500")],
+            ),
             &Fixed(1_700_000_000_000),
         )
         .unwrap_err();
-        assert_eq!((e.kind, e.retry_after_ms), (ErrorKind::RateLimited, Some(2_500)));
-        let e = check(resp(400, "Quota Violation 1700000001000", &[]), &Fixed(1_700_000_000_000)).unwrap_err();
-        assert_eq!((e.kind, e.retry_after_ms), (ErrorKind::RateLimited, Some(1_000)));
+        assert_eq!(
+            (e.kind, e.retry_after_ms),
+            (ErrorKind::RateLimited, Some(2_500))
+        );
+        let e = check(
+            resp(400, "Quota Violation 1700000001000", &[]),
+            &Fixed(1_700_000_000_000),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.kind, e.retry_after_ms),
+            (ErrorKind::RateLimited, Some(1_000))
+        );
         let e = check(resp(429, "slow", &[]), &Fixed(0)).unwrap_err();
         assert_eq!(e.retry_after_ms, Some(1_000));
     }

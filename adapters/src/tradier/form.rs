@@ -33,7 +33,9 @@ fn duration(t: TimeInForce) -> Result<&'static str> {
 
 fn whole(q: Decimal) -> Result<String> {
     if q <= Decimal::ZERO {
-        return Err(AdapterError::invalid_request(format!("quantity must be positive, got {q}")));
+        return Err(AdapterError::invalid_request(format!(
+            "quantity must be positive, got {q}"
+        )));
     }
     if !q.fract().is_zero() {
         return Err(AdapterError::unsupported(format!(
@@ -119,13 +121,21 @@ pub fn order_form(order: &Order, tag: &str, held: Held) -> Result<Form> {
             Instrument::Equity { symbol } => {
                 push(&mut form, "class", "equity");
                 push(&mut form, "symbol", symbol.as_str());
-                push(&mut form, "side", equity_side(order.side, order.position_effect, held));
+                push(
+                    &mut form,
+                    "side",
+                    equity_side(order.side, order.position_effect, held),
+                );
             }
             Instrument::Option { occ } => {
                 push(&mut form, "class", "option");
                 push(&mut form, "symbol", occ.root());
                 push(&mut form, "option_symbol", occ.compact());
-                push(&mut form, "side", option_side(order.side, order.position_effect)?);
+                push(
+                    &mut form,
+                    "side",
+                    option_side(order.side, order.position_effect)?,
+                );
             }
         }
         push(&mut form, "quantity", whole(order.quantity)?);
@@ -164,8 +174,16 @@ fn multileg(form: &mut Form, order: &Order) -> Result<()> {
             _ => underlying = Some(occ.root().to_string()),
         }
         push(&mut indexed, format!("option_symbol[{i}]"), occ.compact());
-        push(&mut indexed, format!("side[{i}]"), option_side(leg.side, leg.position_effect)?);
-        push(&mut indexed, format!("quantity[{i}]"), whole(order.quantity * leg.ratio_quantity)?);
+        push(
+            &mut indexed,
+            format!("side[{i}]"),
+            option_side(leg.side, leg.position_effect)?,
+        );
+        push(
+            &mut indexed,
+            format!("quantity[{i}]"),
+            whole(order.quantity * leg.ratio_quantity)?,
+        );
     }
     push(form, "class", "multileg");
     push(form, "symbol", underlying.unwrap_or_default());
@@ -175,7 +193,11 @@ fn multileg(form: &mut Form, order: &Order) -> Result<()> {
             let p = order
                 .limit_price
                 .ok_or_else(|| AdapterError::invalid_request("a limit order needs limit_price"))?;
-            let word = if order.side == Side::Buy { "debit" } else { "credit" };
+            let word = if order.side == Side::Buy {
+                "debit"
+            } else {
+                "credit"
+            };
             push(form, "type", word);
             push(form, "price", p.abs().normalize().to_string());
         }
@@ -202,12 +224,34 @@ mod tests {
     #[test]
     fn equity_sides_follow_the_position() {
         let sell = Order::market("c", "AAPL", Side::Sell, dec!(5));
-        assert_eq!(get(&order_form(&sell, "c", Held(dec!(10))).unwrap(), "side"), Some("sell"));
-        assert_eq!(get(&order_form(&sell, "c", Held(dec!(0))).unwrap(), "side"), Some("sell_short"));
+        assert_eq!(
+            get(&order_form(&sell, "c", Held(dec!(10))).unwrap(), "side"),
+            Some("sell")
+        );
+        assert_eq!(
+            get(&order_form(&sell, "c", Held(dec!(0))).unwrap(), "side"),
+            Some("sell_short")
+        );
         let buy = Order::market("c", "AAPL", Side::Buy, dec!(5));
-        assert_eq!(get(&order_form(&buy, "c", Held(dec!(-5))).unwrap(), "side"), Some("buy_to_cover"));
-        let f = order_form(&Order::limit("c", "AAPL", Side::Buy, dec!(5), dec!(1.50)), "t", Held::default()).unwrap();
-        assert_eq!((get(&f, "type"), get(&f, "price"), get(&f, "duration"), get(&f, "tag")), (Some("limit"), Some("1.5"), Some("day"), Some("t")));
+        assert_eq!(
+            get(&order_form(&buy, "c", Held(dec!(-5))).unwrap(), "side"),
+            Some("buy_to_cover")
+        );
+        let f = order_form(
+            &Order::limit("c", "AAPL", Side::Buy, dec!(5), dec!(1.50)),
+            "t",
+            Held::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                get(&f, "type"),
+                get(&f, "price"),
+                get(&f, "duration"),
+                get(&f, "tag")
+            ),
+            (Some("limit"), Some("1.5"), Some("day"), Some("t"))
+        );
     }
 
     #[test]
@@ -217,22 +261,69 @@ mod tests {
         o.instrument = occ("SPY   260116P00580000");
         o.position_effect = Some(PositionEffect::Close);
         let f = order_form(&o, "c", Held::default()).unwrap();
-        assert_eq!((get(&f, "class"), get(&f, "symbol"), get(&f, "option_symbol"), get(&f, "side")), (Some("option"), Some("SPY"), Some("SPY260116P00580000"), Some("sell_to_close")));
+        assert_eq!(
+            (
+                get(&f, "class"),
+                get(&f, "symbol"),
+                get(&f, "option_symbol"),
+                get(&f, "side")
+            ),
+            (
+                Some("option"),
+                Some("SPY"),
+                Some("SPY260116P00580000"),
+                Some("sell_to_close")
+            )
+        );
         o.position_effect = None;
-        assert_eq!(order_form(&o, "c", Held::default()).unwrap_err().kind, crate::ErrorKind::InvalidRequest);
+        assert_eq!(
+            order_form(&o, "c", Held::default()).unwrap_err().kind,
+            crate::ErrorKind::InvalidRequest
+        );
 
         let mut spread = Order::limit("c", "SPY", Side::Sell, dec!(3), dec!(1.10));
         spread.legs = Some(vec![
-            Leg { instrument: occ("SPY260116P00580000"), side: Side::Sell, position_effect: Some(PositionEffect::Open), ratio_quantity: dec!(1) },
-            Leg { instrument: occ("SPY260116P00575000"), side: Side::Buy, position_effect: Some(PositionEffect::Open), ratio_quantity: dec!(1) },
+            Leg {
+                instrument: occ("SPY260116P00580000"),
+                side: Side::Sell,
+                position_effect: Some(PositionEffect::Open),
+                ratio_quantity: dec!(1),
+            },
+            Leg {
+                instrument: occ("SPY260116P00575000"),
+                side: Side::Buy,
+                position_effect: Some(PositionEffect::Open),
+                ratio_quantity: dec!(1),
+            },
         ]);
         let f = order_form(&spread, "c", Held::default()).unwrap();
-        assert_eq!((get(&f, "class"), get(&f, "type"), get(&f, "price"), get(&f, "quantity[1]"), get(&f, "side[0]")), (Some("multileg"), Some("credit"), Some("1.1"), Some("3"), Some("sell_to_open")));
+        assert_eq!(
+            (
+                get(&f, "class"),
+                get(&f, "type"),
+                get(&f, "price"),
+                get(&f, "quantity[1]"),
+                get(&f, "side[0]")
+            ),
+            (
+                Some("multileg"),
+                Some("credit"),
+                Some("1.1"),
+                Some("3"),
+                Some("sell_to_open")
+            )
+        );
 
         let mut ioc = Order::market("c", "AAPL", Side::Buy, dec!(1));
         ioc.time_in_force = TimeInForce::Ioc;
-        assert_eq!(order_form(&ioc, "c", Held::default()).unwrap_err().kind, crate::ErrorKind::Unsupported);
+        assert_eq!(
+            order_form(&ioc, "c", Held::default()).unwrap_err().kind,
+            crate::ErrorKind::Unsupported
+        );
         let frac = Order::market("c", "AAPL", Side::Buy, dec!(0.5));
-        assert_eq!(order_form(&frac, "c", Held::default()).unwrap_err().kind, crate::ErrorKind::Unsupported);
+        assert_eq!(
+            order_form(&frac, "c", Held::default()).unwrap_err().kind,
+            crate::ErrorKind::Unsupported
+        );
     }
 }

@@ -15,6 +15,7 @@ mod form;
 mod models;
 mod parse;
 mod stream;
+pub use stream::next as next_update;
 mod tag;
 
 use std::collections::BTreeMap;
@@ -27,8 +28,8 @@ use http::Method;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
 use crate::contract::{
-    Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order,
-    OrderResult, OrderStatus, OrderType, Position, Tier, TimeInForce,
+    Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order, OrderResult,
+    OrderStatus, OrderType, Position, Tier, TimeInForce,
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};

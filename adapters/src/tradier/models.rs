@@ -275,7 +275,10 @@ mod tests {
     use super::*;
 
     fn orders(text: &str) -> Vec<TradierOrder> {
-        serde_json::from_str::<OrdersBody>(text).unwrap().items().unwrap()
+        serde_json::from_str::<OrdersBody>(text)
+            .unwrap()
+            .items()
+            .unwrap()
     }
 
     #[test]
@@ -284,12 +287,15 @@ mod tests {
         assert!(orders(r#"{"orders":null}"#).is_empty());
         let one = orders(r#"{"orders":{"order":{"id":1,"status":"open"}}}"#);
         assert_eq!(one[0].id, Id("1".into()));
-        let two = orders(r#"{"orders":{"order":[{"id":1,"status":"open"},{"id":2,"status":"filled"}]}}"#);
+        let two =
+            orders(r#"{"orders":{"order":[{"id":1,"status":"open"},{"id":2,"status":"filled"}]}}"#);
         assert_eq!(two.len(), 2);
-        assert!(serde_json::from_str::<OrdersBody>(r#"{"orders":"surprise"}"#)
-            .unwrap()
-            .items()
-            .is_err());
+        assert!(
+            serde_json::from_str::<OrdersBody>(r#"{"orders":"surprise"}"#)
+                .unwrap()
+                .items()
+                .is_err()
+        );
     }
 
     #[test]
@@ -298,7 +304,10 @@ mod tests {
             r#"{"balances":{"total_equity":17798.360000000000000000000000,"total_cash":0.1,"margin":{"stock_buying_power":"12.5"}}}"#,
         )
         .unwrap();
-        assert_eq!(b.balances.total_equity.unwrap().0, Decimal::new(1_779_836, 2));
+        assert_eq!(
+            b.balances.total_equity.unwrap().0,
+            Decimal::new(1_779_836, 2)
+        );
         assert_eq!(b.balances.total_cash.unwrap().0, Decimal::new(1, 1));
         assert_eq!(decimal_from_text("1e-7"), Some(Decimal::new(1, 7)));
         assert_eq!(decimal_from_text("abc"), None);

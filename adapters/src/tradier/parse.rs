@@ -96,10 +96,9 @@ pub fn order(o: &TradierOrder, client_order_id: String) -> Result<OrderResult> {
 
 /// An `order` event from the account stream.
 pub fn event(e: &StreamEvent, client_order_id: String) -> Result<OrderResult> {
-    let id = e
-        .id
-        .as_ref()
-        .ok_or_else(|| AdapterError::unknown("a Tradier order event without an id"))?;
+    let id =
+        e.id.as_ref()
+            .ok_or_else(|| AdapterError::unknown("a Tradier order event without an id"))?;
     let word = e
         .status
         .as_deref()
@@ -128,11 +127,9 @@ pub fn position(p: &TradierPosition, account_id: &str) -> Result<Option<Position
     }
     let instrument = Instrument::parse_symbol(&p.symbol);
     let units = quantity * instrument.multiplier();
-    let average_price = p
-        .cost_basis
-        .0
-        .checked_div(units)
-        .ok_or_else(|| AdapterError::unknown(format!("position {}: cost basis out of range", p.symbol)))?;
+    let average_price = p.cost_basis.0.checked_div(units).ok_or_else(|| {
+        AdapterError::unknown(format!("position {}: cost basis out of range", p.symbol))
+    })?;
     Ok(Some(Position {
         account_id: account_id.to_string(),
         instrument,
@@ -207,13 +204,23 @@ mod tests {
         )
         .unwrap();
         let r = order(&o, "t".into()).unwrap();
-        assert_eq!((r.filled_quantity, r.remaining_quantity, r.average_fill_price), (dec!(4), dec!(6), Some(dec!(1.5))));
+        assert_eq!(
+            (
+                r.filled_quantity,
+                r.remaining_quantity,
+                r.average_fill_price
+            ),
+            (dec!(4), dec!(6), Some(dec!(1.5)))
+        );
         let o: TradierOrder = serde_json::from_str(
             r#"{"id":8,"status":"rejected","avg_fill_price":0,"exec_quantity":0,"remaining_quantity":0,"reason_description":"buying power"}"#,
         )
         .unwrap();
         let r = order(&o, String::new()).unwrap();
-        assert_eq!((r.status, r.average_fill_price, r.reject_reason.as_deref()), (S::Rejected, None, Some("buying power")));
+        assert_eq!(
+            (r.status, r.average_fill_price, r.reject_reason.as_deref()),
+            (S::Rejected, None, Some("buying power"))
+        );
     }
 
     #[test]

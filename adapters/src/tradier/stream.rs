@@ -56,25 +56,32 @@ async fn session(inner: &Inner) -> Result<(String, String)> {
     // Creating a session has no effect besides the session: safe to retry.
     let resp = retry_read(&inner.backoff, || inner.call(Method::POST, &url, Some(""))).await?;
     let body: SessionBody = resp.json()?;
-    let ws_url = body.stream.url.filter(|u| !u.is_empty()).unwrap_or_else(|| {
-        // The documented REST base with the WebSocket scheme.
-        let base = &inner.config.base_url;
-        let ws = base
-            .strip_prefix("https://")
-            .map(|rest| format!("wss://{rest}"))
-            .or_else(|| base.strip_prefix("http://").map(|rest| format!("ws://{rest}")))
-            .unwrap_or_else(|| base.clone());
-        format!("{ws}/accounts/events")
-    });
+    let ws_url = body
+        .stream
+        .url
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            // The documented REST base with the WebSocket scheme.
+            let base = &inner.config.base_url;
+            let ws = base
+                .strip_prefix("https://")
+                .map(|rest| format!("wss://{rest}"))
+                .or_else(|| {
+                    base.strip_prefix("http://")
+                        .map(|rest| format!("ws://{rest}"))
+                })
+                .unwrap_or_else(|| base.clone());
+            format!("{ws}/accounts/events")
+        });
     Ok((ws_url, body.stream.sessionid))
 }
 
 async fn connect(inner: &Inner) -> Result<Ws> {
     let (url, sessionid) = session(inner).await?;
     let handshake = async {
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|_| AdapterError::unknown(format!("Tradier gave an invalid stream URL {url:.80}")))?;
+        let uri: http::Uri = url.parse().map_err(|_| {
+            AdapterError::unknown(format!("Tradier gave an invalid stream URL {url:.80}"))
+        })?;
         let (host, port, tls) = endpoint(&uri)
             .map_err(|e| AdapterError::unknown(format!("Tradier stream URL: {e}")))?;
         let io = inner
@@ -82,10 +89,14 @@ async fn connect(inner: &Inner) -> Result<Ws> {
             .dialer
             .dial(&host, port, tls)
             .await
-            .map_err(|e| AdapterError::unavailable(format!("cannot reach the Tradier stream: {e}")))?;
+            .map_err(|e| {
+                AdapterError::unavailable(format!("cannot reach the Tradier stream: {e}"))
+            })?;
         let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), io)
             .await
-            .map_err(|e| AdapterError::unavailable(format!("Tradier stream handshake failed: {e}")))?;
+            .map_err(|e| {
+                AdapterError::unavailable(format!("Tradier stream handshake failed: {e}"))
+            })?;
         let subscribe = serde_json::json!({
             "events": ["order"],
             "sessionid": sessionid,
@@ -93,12 +104,18 @@ async fn connect(inner: &Inner) -> Result<Ws> {
         });
         ws.send(Message::Text(subscribe.to_string().into()))
             .await
-            .map_err(|e| AdapterError::unavailable(format!("cannot subscribe to the Tradier stream: {e}")))?;
+            .map_err(|e| {
+                AdapterError::unavailable(format!("cannot subscribe to the Tradier stream: {e}"))
+            })?;
         Ok::<_, AdapterError>(ws)
     };
     tokio::time::timeout(inner.setup.request_timeout, handshake)
         .await
-        .unwrap_or_else(|_| Err(AdapterError::timeout("the Tradier stream did not open in time")))
+        .unwrap_or_else(|_| {
+            Err(AdapterError::timeout(
+                "the Tradier stream did not open in time",
+            ))
+        })
 }
 
 /// The last state emitted per order: status and cumulative fill.
@@ -214,4 +231,10 @@ async fn reconnect(inner: &Inner, tx: &Tx) -> Option<Ws> {
             None
         }
     }
+}
+
+/// The next update of an [`OrderUpdates`] stream, for callers that do not
+/// depend on futures-util themselves (the root package's tests).
+pub async fn next(updates: &mut OrderUpdates) -> Option<Result<OrderResult>> {
+    updates.next().await
 }

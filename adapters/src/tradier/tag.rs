@@ -32,10 +32,7 @@ pub fn encode(client_order_id: &str) -> Result<String> {
         ));
     }
     let reserved = client_order_id.starts_with(ESCAPED) || client_order_id.starts_with(HASHED);
-    if !reserved
-        && client_order_id.len() <= MAX_TAG
-        && client_order_id.bytes().all(is_tag_char)
-    {
+    if !reserved && client_order_id.len() <= MAX_TAG && client_order_id.bytes().all(is_tag_char) {
         return Ok(client_order_id.to_string());
     }
     let mut out = String::from(ESCAPED);
@@ -49,7 +46,10 @@ pub fn encode(client_order_id: &str) -> Result<String> {
     if out.len() <= MAX_TAG {
         return Ok(out);
     }
-    Ok(format!("{HASHED}{}", hex(&sha256(client_order_id.as_bytes()))))
+    Ok(format!(
+        "{HASHED}{}",
+        hex(&sha256(client_order_id.as_bytes()))
+    ))
 }
 
 /// The client_order_id a tag stands for, when the tag itself says so
@@ -162,7 +162,11 @@ mod tests {
 
     #[test]
     fn valid_ids_go_verbatim_and_others_are_escaped_reversibly() {
-        for id in ["intent-1", "sim-partial-7", "0b9e6a2c-1d2f-4e8a-9b1c-3d4e5f607182"] {
+        for id in [
+            "intent-1",
+            "sim-partial-7",
+            "0b9e6a2c-1d2f-4e8a-9b1c-3d4e5f607182",
+        ] {
             assert_eq!(encode(id).unwrap(), id);
             assert_eq!(decode(id).as_deref(), Some(id));
         }
@@ -190,7 +194,10 @@ mod tests {
         );
         let long = "_".repeat(200);
         let tag = encode(&long).unwrap();
-        assert!(tag.starts_with("h-") && tag.len() == 66 && valid(&tag), "{tag}");
+        assert!(
+            tag.starts_with("h-") && tag.len() == 66 && valid(&tag),
+            "{tag}"
+        );
         assert_ne!(tag, encode(&"_".repeat(201)).unwrap());
         assert_eq!(decode(&tag), None);
         let long_valid = "a".repeat(300);
