@@ -1,0 +1,633 @@
+//! The Tradier adapter against recorded, vendor-shaped answers
+//! (tradier.md §2, §5, §8): every collection shape, errors inside a 200,
+//! plain-text refusals, gateway faults, quota violations, 5xx and HTML
+//! pages, malformed and truncated bodies, unknown status words, and a lost
+//! submit reconciled by tag.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::http::{Clock, HttpSetup, RetryPolicy, TcpDialer};
+use adapters::tradier::{TradierAdapter, TradierConfig};
+use adapters::{BrokerAdapter, CancelStatus, ErrorKind, Order, OrderStatus, Side};
+use rust_decimal_macros::dec;
+use wiremock::matchers::{body_string_contains, header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const ACCT: &str = "VA00000001";
+const TOKEN: &str = "s3cret-token";
+const NOW_MS: i64 = 1_767_625_200_000;
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now_ms(&self) -> i64 {
+        NOW_MS
+    }
+}
+
+fn adapter(server: &MockServer) -> TradierAdapter {
+    let setup = HttpSetup {
+        dialer: Arc::new(TcpDialer::new().unwrap()),
+        clock: Arc::new(FixedClock),
+        request_timeout: Duration::from_millis(300),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_wait: Duration::from_secs(5),
+        },
+        jitter_seed: 1,
+    };
+    TradierAdapter::new(
+        TradierConfig {
+            base_url: format!("{}/v1", server.uri()),
+            access_token: TOKEN.into(),
+            account_id: ACCT.into(),
+        },
+        setup,
+    )
+}
+
+fn orders_path() -> String {
+    format!("/v1/accounts/{ACCT}/orders")
+}
+
+fn order_path(id: u64) -> String {
+    format!("/v1/accounts/{ACCT}/orders/{id}")
+}
+
+fn json(status: u16, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
+}
+
+fn text(status: u16, body: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_raw(body.to_string(), "text/plain")
+}
+
+fn order_json(id: u64, status: &str, tag: &str) -> String {
+    format!(
+        r#"{{"id":{id},"type":"market","symbol":"AAPL","side":"buy","quantity":10.00000000,"status":"{status}","duration":"day","avg_fill_price":189.5,"exec_quantity":10.00000000,"last_fill_price":189.5,"last_fill_quantity":10.00000000,"remaining_quantity":0.00000000,"create_date":"2018-06-01T12:02:29.682Z","transaction_date":"2018-06-01T12:02:29.882Z","class":"equity","tag":"{tag}"}}"#
+    )
+}
+
+async fn mount_get(server: &MockServer, p: &str, resp: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(resp)
+        .mount(server)
+        .await;
+}
+
+async fn no_positions(server: &MockServer) {
+    mount_get(
+        server,
+        &format!("/v1/accounts/{ACCT}/positions"),
+        json(200, r#"{"positions":"null"}"#),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reads_send_auth_and_map_the_order_object() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(order_path(228175)))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("accept", "application/json"))
+        .and(query_param("includeTags", "true"))
+        .respond_with(json(
+            200,
+            &format!(
+                r#"{{"order":{}}}"#,
+                order_json(228175, "filled", "intent-1")
+            ),
+        ))
+        .mount(&server)
+        .await;
+    let a = adapter(&server);
+    let r = a.get_order("228175").await.unwrap();
+    assert_eq!(
+        (
+            r.broker_order_id.as_str(),
+            r.client_order_id.as_str(),
+            r.status,
+            r.filled_quantity,
+            r.remaining_quantity,
+            r.average_fill_price,
+            r.broker_status.as_str()
+        ),
+        (
+            "228175",
+            "intent-1",
+            OrderStatus::Filled,
+            dec!(10),
+            dec!(0),
+            Some(dec!(189.5)),
+            "filled"
+        )
+    );
+    assert!(
+        !format!("{a:?}").contains(TOKEN),
+        "the token never shows in Debug"
+    );
+    assert_eq!(
+        a.get_order("../x").await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
+async fn positions_in_every_collection_shape() {
+    let server = MockServer::start().await;
+    let pos = |sym: &str, qty: &str, basis: &str| {
+        format!(
+            r#"{{"cost_basis":{basis},"date_acquired":"2019-01-31T17:05:22.332Z","id":130089,"quantity":{qty},"symbol":"{sym}"}}"#
+        )
+    };
+    let p = format!("/v1/accounts/{ACCT}/positions");
+    Mock::given(method("GET"))
+        .and(path(&p))
+        .respond_with(json(200, r#"{"positions":"null"}"#))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&p))
+        .respond_with(json(
+            200,
+            &format!(
+                r#"{{"positions":{{"position":{}}}}}"#,
+                pos("AAPL", "10.00000000", "1895.00")
+            ),
+        ))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&p))
+        .respond_with(json(
+            200,
+            &format!(
+                r#"{{"positions":{{"position":[{},{}]}}}}"#,
+                pos("SPY", "-5", "-2500.5"),
+                pos(
+                    "SPY260116P00580000",
+                    "2.00000000",
+                    "250.000000000000000000000000"
+                )
+            ),
+        ))
+        .mount(&server)
+        .await;
+    let a = adapter(&server);
+    assert!(a.get_positions().await.unwrap().is_empty());
+    let one = a.get_positions().await.unwrap();
+    assert_eq!(
+        (one.len(), one[0].quantity, one[0].average_price),
+        (1, dec!(10), dec!(189.5))
+    );
+    let two = a.get_positions().await.unwrap();
+    assert_eq!(
+        (two[0].quantity, two[0].average_price),
+        (dec!(-5), dec!(500.1))
+    );
+    assert!(two[1].instrument.is_option());
+    assert_eq!(
+        (two[1].quantity, two[1].average_price),
+        (dec!(2), dec!(1.25)),
+        "cost basis / (qty × 100)"
+    );
+}
+
+#[tokio::test]
+async fn balances_for_margin_and_cash_accounts() {
+    let server = MockServer::start().await;
+    let p = format!("/v1/accounts/{ACCT}/balances");
+    Mock::given(method("GET")).and(path(&p)).respond_with(json(200, r#"{"balances":{"option_short_value":0,"total_equity":17798.360000000000000000000000,"account_number":"VA00000001","account_type":"margin","close_pl":-4813.000000000000000000,"current_requirement":2557.00000000000000000000,"equity":0,"long_market_value":5114.000000000000000000,"market_value":5114.000000000000000000,"open_pl":94521.400000000000000000000000,"option_long_value":0,"option_requirement":0,"pending_orders_count":0,"short_market_value":0,"stock_long_value":5114.000000000000000000,"total_cash":12684.360000000000000000000000,"uncleared_funds":0,"pending_cash":0,"margin":{"fed_call":0,"maintenance_call":0,"option_buying_power":10127.360000000000000000000000,"stock_buying_power":20254.72000000000000000000,"stock_short_value":0,"sweep":0}}}"#)).up_to_n_times(1).mount(&server).await;
+    Mock::given(method("GET")).and(path(&p)).respond_with(json(200, r#"{"balances":{"total_equity":1000.5,"account_number":"VA00000001","account_type":"cash","total_cash":1000.5,"cash":{"cash_available":900.25,"sweep":0,"unsettled_funds":100.25}}}"#)).mount(&server).await;
+    let a = adapter(&server);
+    let m = a.get_account().await.unwrap();
+    assert_eq!(
+        (m.account_id.as_str(), m.cash, m.buying_power, m.equity),
+        (ACCT, dec!(12684.36), dec!(20254.72), dec!(17798.36))
+    );
+    let c = a.get_account().await.unwrap();
+    assert_eq!(
+        (c.cash, c.buying_power, c.equity),
+        (dec!(1000.5), dec!(900.25), dec!(1000.5))
+    );
+}
+
+#[tokio::test]
+async fn submit_posts_a_form_and_reads_the_order_back() {
+    let server = MockServer::start().await;
+    no_positions(&server).await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string_contains("class=equity"))
+        .and(body_string_contains("side=buy"))
+        .and(body_string_contains("tag=intent-1"))
+        .respond_with(json(200, r#"{"order":{"id":228175,"status":"ok","partner_id":"c4998eb7-06e8-4820-a7ab-55d9760065fb"}}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get(&server, &order_path(228175), json(200, r#"{"order":{"id":228175,"type":"limit","symbol":"AAPL","side":"buy","quantity":10.00000000,"status":"pending","duration":"day","price":1.0,"avg_fill_price":0.00000000,"exec_quantity":0.00000000,"last_fill_price":0.00000000,"last_fill_quantity":0.00000000,"remaining_quantity":10.00000000,"create_date":"2018-06-01T12:02:29.682Z","transaction_date":"2018-06-01T12:02:29.682Z","class":"equity","tag":"intent-1"}}"#)).await;
+    let r = adapter(&server)
+        .submit_order(&Order::limit(
+            "intent-1",
+            "AAPL",
+            Side::Buy,
+            dec!(10),
+            dec!(1.00),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.status,
+            r.remaining_quantity,
+            r.average_fill_price,
+            r.broker_status.as_str()
+        ),
+        (OrderStatus::Pending, dec!(10), None, "pending")
+    );
+}
+
+#[tokio::test]
+async fn refusals_inside_a_200_are_rejected_never_resent() {
+    let server = MockServer::start().await;
+    no_positions(&server).await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .and(body_string_contains("symbol=AAPL"))
+        .respond_with(json(
+            200,
+            r#"{"errors":{"error":"You do not have enough buying power for this trade."}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .and(body_string_contains("symbol=SPY"))
+        .respond_with(json(200, r#"{"errors":{"error":["Backoffice rejected override of the order.","Sell order cannot be placed"]}}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let a = adapter(&server);
+    let e = a
+        .submit_order(&Order::market("c1", "AAPL", Side::Buy, dec!(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected);
+    assert!(e.message.contains("buying power"), "{e}");
+    let e = a
+        .submit_order(&Order::market("c2", "SPY", Side::Buy, dec!(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected);
+    assert!(
+        e.message.contains("Backoffice") && e.message.contains("Sell order"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn cancel_texts_finalized_unauthorized_and_read_back() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(order_path(1)))
+        .respond_with(text(400, "order already in finalized state: filled"))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(order_path(2)))
+        .respond_with(text(400, "order already in finalized state: canceled"))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(order_path(3)))
+        .respond_with(text(401, &format!("Unauthorized Account: {ACCT}")))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(order_path(4)))
+        .respond_with(json(200, r#"{"order":{"id":4,"status":"ok"}}"#))
+        .mount(&server)
+        .await;
+    mount_get(
+        &server,
+        &order_path(4),
+        json(
+            200,
+            &format!(r#"{{"order":{}}}"#, order_json(4, "canceled", "c4")),
+        ),
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path(order_path(5)))
+        .respond_with(json(200, r#"{"order":{"id":5,"status":"ok"}}"#))
+        .mount(&server)
+        .await;
+    mount_get(
+        &server,
+        &order_path(5),
+        json(
+            200,
+            &format!(r#"{{"order":{}}}"#, order_json(5, "pending", "c5")),
+        ),
+    )
+    .await;
+    let a = adapter(&server);
+    assert_eq!(
+        a.cancel_order("1").await.unwrap_err().kind,
+        ErrorKind::TooLateToCancel
+    );
+    assert_eq!(
+        a.cancel_order("2").await.unwrap().status,
+        CancelStatus::Canceled,
+        "double cancel is done"
+    );
+    assert_eq!(
+        a.cancel_order("3").await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        a.cancel_order("4").await.unwrap().status,
+        CancelStatus::Canceled
+    );
+    assert_eq!(
+        a.cancel_order("5").await.unwrap().status,
+        CancelStatus::PendingCancel
+    );
+}
+
+#[tokio::test]
+async fn gateway_faults_quotas_and_outages_are_typed() {
+    let server = MockServer::start().await;
+    mount_get(&server, &order_path(1), json(401, r#"{"fault":{"faultstring":"Invalid Access Token","detail":{"errorcode":"keymanagement.service.invalid_access_token"}}}"#)).await;
+    mount_get(
+        &server,
+        &order_path(2),
+        text(429, "Quota Violation")
+            .insert_header("X-Ratelimit-Expiry", (NOW_MS + 60_000).to_string().as_str())
+            .insert_header("X-Ratelimit-Available", "0"),
+    )
+    .await;
+    mount_get(
+        &server,
+        &order_path(3),
+        text(400, &format!("Quota Violation {}", NOW_MS + 30_000)),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path(order_path(4)))
+        .respond_with(text(503, "Service Unavailable"))
+        .expect(3)
+        .mount(&server)
+        .await;
+    mount_get(
+        &server,
+        &order_path(5),
+        ResponseTemplate::new(502).set_body_raw(
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            "text/html",
+        ),
+    )
+    .await;
+    mount_get(
+        &server,
+        &order_path(6),
+        text(
+            500,
+            "An error occurred while communicating with the backend",
+        ),
+    )
+    .await;
+    let a = adapter(&server);
+    let e = a.get_order("1").await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.broker_code.as_deref()),
+        (
+            ErrorKind::ReauthRequired,
+            Some("keymanagement.service.invalid_access_token")
+        )
+    );
+    let e = a.get_order("2").await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.retry_after_ms),
+        (ErrorKind::RateLimited, Some(60_000)),
+        "{e}"
+    );
+    let e = a.get_order("3").await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.retry_after_ms),
+        (ErrorKind::RateLimited, Some(30_000)),
+        "{e}"
+    );
+    assert_eq!(
+        a.get_order("4").await.unwrap_err().kind,
+        ErrorKind::Unavailable
+    );
+    let e = a.get_order("5").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable);
+    assert!(!e.message.contains(TOKEN));
+    assert_eq!(
+        a.get_order("6").await.unwrap_err().kind,
+        ErrorKind::Unavailable
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_are_unknown_errors_not_panics() {
+    let server = MockServer::start().await;
+    mount_get(
+        &server,
+        &order_path(1),
+        json(200, r#"{"order":{"id":1,"status":"filled","quantity":10.0"#),
+    )
+    .await;
+    mount_get(&server, &order_path(2), json(200, "{not json")).await;
+    mount_get(
+        &server,
+        &order_path(3),
+        json(
+            200,
+            &format!(r#"{{"order":{}}}"#, order_json(3, "teleported", "t")),
+        ),
+    )
+    .await;
+    mount_get(
+        &server,
+        &order_path(4),
+        ResponseTemplate::new(200)
+            .set_body_raw("<html><body>maintenance</body></html>", "text/html"),
+    )
+    .await;
+    mount_get(
+        &server,
+        &order_path(5),
+        json(
+            200,
+            r#"{"order":{"id":5,"status":"filled","exec_quantity":"lots"}}"#,
+        ),
+    )
+    .await;
+    mount_get(
+        &server,
+        &format!("/v1/accounts/{ACCT}/positions"),
+        json(200, r#"{"positions":"surprise"}"#),
+    )
+    .await;
+    let a = adapter(&server);
+    for id in ["1", "2", "3", "4", "5"] {
+        let e = a.get_order(id).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Unknown, "order {id}: {e}");
+    }
+    assert!(a
+        .get_order("3")
+        .await
+        .unwrap_err()
+        .message
+        .contains("teleported"));
+    assert_eq!(
+        a.get_positions().await.unwrap_err().kind,
+        ErrorKind::Unknown
+    );
+}
+
+/// The submit's answer is lost (it times out); the order is found by its tag.
+#[tokio::test]
+async fn a_timed_out_submit_found_by_tag_is_not_resent() {
+    let server = MockServer::start().await;
+    no_positions(&server).await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .respond_with(
+            json(200, r#"{"order":{"id":9,"status":"ok"}}"#).set_delay(Duration::from_secs(2)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(orders_path()))
+        .and(query_param("includeTags", "true"))
+        .respond_with(json(
+            200,
+            &format!(
+                r#"{{"orders":{{"order":[{},{}]}}}}"#,
+                order_json(8, "filled", "other"),
+                order_json(9, "filled", "x-lost-5f1")
+            ),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = adapter(&server)
+        .submit_order(&Order::market("lost_1", "AAPL", Side::Buy, dec!(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.broker_order_id.as_str(),
+            r.client_order_id.as_str(),
+            r.status
+        ),
+        ("9", "lost_1", OrderStatus::Filled)
+    );
+}
+
+/// The submit timed out and Tradier has no order with the tag: sent exactly once more.
+#[tokio::test]
+async fn a_timed_out_submit_absent_by_tag_is_resent_once() {
+    let server = MockServer::start().await;
+    no_positions(&server).await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .and(body_string_contains("tag=intent-7"))
+        .respond_with(
+            json(200, r#"{"order":{"id":7,"status":"ok"}}"#).set_delay(Duration::from_secs(2)),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .and(body_string_contains("tag=intent-7"))
+        .respond_with(json(200, r#"{"order":{"id":7,"status":"ok"}}"#))
+        .mount(&server)
+        .await;
+    // One order of someone else today: a bare object, not ours.
+    Mock::given(method("GET"))
+        .and(path(orders_path()))
+        .respond_with(json(
+            200,
+            &format!(
+                r#"{{"orders":{{"order":{}}}}}"#,
+                order_json(6, "filled", "intent-6")
+            ),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get(
+        &server,
+        &order_path(7),
+        json(
+            200,
+            &format!(r#"{{"order":{}}}"#, order_json(7, "filled", "intent-7")),
+        ),
+    )
+    .await;
+    let r = adapter(&server)
+        .submit_order(&Order::market("intent-7", "AAPL", Side::Buy, dec!(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.broker_order_id.as_str(), r.status),
+        ("7", OrderStatus::Filled)
+    );
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 2, "exactly one resend");
+}
+
+/// An empty day ("null") is absent too; a rate-limited submit is retried without a lookup.
+#[tokio::test]
+async fn an_empty_order_list_is_absent() {
+    let server = MockServer::start().await;
+    no_positions(&server).await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .respond_with(text(503, "Service Unavailable"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(orders_path()))
+        .respond_with(json(200, r#"{"order":{"id":3,"status":"ok"}}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get(&server, &orders_path(), json(200, r#"{"orders":"null"}"#)).await;
+    mount_get(
+        &server,
+        &order_path(3),
+        json(
+            200,
+            &format!(r#"{{"order":{}}}"#, order_json(3, "open", "c3")),
+        ),
+    )
+    .await;
+    let r = adapter(&server)
+        .submit_order(&Order::market("c3", "AAPL", Side::Buy, dec!(10)))
+        .await
+        .unwrap();
+    assert_eq!(r.status, OrderStatus::Accepted);
+}
