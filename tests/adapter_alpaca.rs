@@ -412,6 +412,10 @@ async fn wrong_keys_are_typed_on_rest_and_stream() {
     let e = a.get_account().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::ReauthRequired);
     assert!(!e.message.contains("wrong-secret"));
-    let e = a.order_updates().await.err().expect("no stream with wrong keys");
+    let e = a
+        .order_updates()
+        .await
+        .err()
+        .expect("no stream with wrong keys");
     assert_eq!(e.kind, ErrorKind::ReauthRequired);
 }
