@@ -327,3 +327,58 @@ async fn order_updates_deliver_a_fill() {
     assert_eq!(filled.filled_quantity, dec!(3));
     assert!(filled.average_fill_price.is_some_and(|p| p > Decimal::ZERO));
 }
+
+/// The stream is cut after every message; reconnecting and re-reading the
+/// day's orders still delivers the fill, once, and states never go backwards.
+#[tokio::test]
+async fn stream_drops_lose_no_fill() {
+    let plan = FaultPlan::from_toml(
+        "[[rules]]\nfault = { kind = \"stream_disconnect\", after_events = 1 }",
+        "test",
+    )
+    .expect("plan");
+    let served = serve("tradier", 9, plan).await;
+    let a = adapter(&served);
+    let mut updates = a.order_updates().await.expect("stream opens");
+    let first = a
+        .submit_order(&Order::limit(
+            "intent-rest-1",
+            "AAPL",
+            Side::Buy,
+            dec!(1),
+            dec!(1.00),
+        ))
+        .await
+        .expect("submit");
+    let r = a
+        .submit_order(&Order::market("intent-drop-1", "AAPL", Side::Buy, dec!(2)))
+        .await
+        .expect("submit");
+    let mut ours = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let u = next_update(&mut updates)
+                .await
+                .expect("stream open")
+                .expect("an update");
+            if u.broker_order_id == r.broker_order_id {
+                ours.push(u.clone());
+                if u.status == OrderStatus::Filled {
+                    return;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the fill arrives despite the drops");
+    assert_eq!(
+        ours.iter()
+            .filter(|u| u.status == OrderStatus::Filled)
+            .count(),
+        1
+    );
+    assert!(ours
+        .windows(2)
+        .all(|w| w[0].filled_quantity <= w[1].filled_quantity));
+    assert_ne!(first.broker_order_id, r.broker_order_id);
+}
