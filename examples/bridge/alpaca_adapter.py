@@ -9,10 +9,12 @@ on stdin/stdout. Logs go to stderr and never contain the credentials.
 See examples/bridge/README.md for the protocol.
 """
 
+import email.utils
 import json
 import os
 import socket
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -156,8 +158,6 @@ def retry_after_ms(headers):
         reset = int(headers.get("X-Ratelimit-Reset"))
     except (TypeError, ValueError):
         return 1000
-    import email.utils
-
     now = None
     date = headers.get("Date")
     if date:
@@ -166,8 +166,6 @@ def retry_after_ms(headers):
         except (TypeError, ValueError):
             now = None
     if now is None:
-        import time
-
         now = time.time()
     # Clamp: a broker clock far from ours must not turn into an absurd wait.
     return min(max(int((reset - now) * 1000), 1), 60000)
