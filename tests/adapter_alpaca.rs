@@ -379,10 +379,17 @@ fault = { kind = "stream_reorder" }
         ))
         .await
         .unwrap();
-    let seen = until_update(&s, &mut updates, |u| {
-        u.broker_order_id == r.broker_order_id && u.status == OrderStatus::Filled
-    })
-    .await;
+    let mut seen = until_update(&s, &mut updates, |u| u.broker_order_id == r.broker_order_id).await;
+    // The model closes the stream after each message: the order fills
+    // completely while the adapter is reconnecting, so only its re-read
+    // after the reconnect can report the fill.
+    s.shared.lock().advance(30 * STEP_MS);
+    seen.extend(
+        until_update(&s, &mut updates, |u| {
+            u.broker_order_id == r.broker_order_id && u.status == OrderStatus::Filled
+        })
+        .await,
+    );
     let mine: Vec<_> = seen
         .iter()
         .filter(|u| u.broker_order_id == r.broker_order_id)
