@@ -68,8 +68,11 @@ pub async fn open(
         }
     }
     let socket = ctx.connect().await?;
+    // What changed between the baseline and `listening` is on no stream:
+    // read it back once, as after a reconnect.
+    let first = catch_up(&ctx.rest, &mut tracker).await;
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(pump(ctx, socket, tracker, tx));
+    tokio::spawn(pump(ctx, socket, tracker, first, tx));
     Ok(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     })
@@ -240,8 +243,19 @@ enum End {
     Dropped,
 }
 
-async fn pump(ctx: Ctx, mut socket: Socket, mut tracker: Tracker, tx: Tx) {
+async fn pump(
+    ctx: Ctx,
+    mut socket: Socket,
+    mut tracker: Tracker,
+    first: Vec<Result<OrderResult>>,
+    tx: Tx,
+) {
     let backoff = Backoff::new(ctx.setup.retry, ctx.setup.jitter_seed ^ JITTER_LABEL);
+    for item in first {
+        if tx.send(item).await.is_err() {
+            return;
+        }
+    }
     loop {
         if let End::Consumer = session(&mut socket, &mut tracker, &tx).await {
             return;
