@@ -144,16 +144,29 @@ mod tests {
             serde_json::json!({"kind":"rate_limited","message":"slow down","retry_after_ms":1500,"broker_code":"429"})
         );
         let plain = serde_json::to_value(AdapterError::not_found("gone")).unwrap();
-        assert_eq!(plain, serde_json::json!({"kind":"not_found","message":"gone"}));
+        assert_eq!(
+            plain,
+            serde_json::json!({"kind":"not_found","message":"gone"})
+        );
         assert_eq!(e.to_string(), "rate_limited: slow down");
     }
 
     #[test]
     fn every_kind_has_its_wire_word() {
         for word in [
-            "unavailable", "timeout", "rate_limited", "auth_expired", "reauth_required",
-            "rejected", "not_found", "too_late_to_cancel", "read_only", "unsupported",
-            "invalid_request", "kill_switch", "unknown",
+            "unavailable",
+            "timeout",
+            "rate_limited",
+            "auth_expired",
+            "reauth_required",
+            "rejected",
+            "not_found",
+            "too_late_to_cancel",
+            "read_only",
+            "unsupported",
+            "invalid_request",
+            "kill_switch",
+            "unknown",
         ] {
             let kind: ErrorKind = serde_json::from_value(serde_json::json!(word)).unwrap();
             assert_eq!(kind.as_str(), word);

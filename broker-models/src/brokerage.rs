@@ -163,7 +163,10 @@ impl SimBrokerage {
             // Brokers' paper engines fill against the quote without checking
             // the displayed size (Alpaca documents it); partial fills come
             // from fault plans and per-request triggers.
-            fill: mbt::fill::FillModel { limited_by_displayed_size: false, ..Default::default() },
+            fill: mbt::fill::FillModel {
+                limited_by_displayed_size: false,
+                ..Default::default()
+            },
             fees: profile.fees.clone(),
             queue_when_closed: profile.queue_when_closed,
             fractional: profile.capabilities.fractional,
@@ -364,7 +367,8 @@ impl SimBrokerage {
         if let Some(id) = engine_id {
             self.by_engine_id.insert(id, idx);
             let o = &self.orders[idx];
-            self.by_client_id.insert((o.account.clone(), o.client_order_id.clone()), idx);
+            self.by_client_id
+                .insert((o.account.clone(), o.client_order_id.clone()), idx);
         }
         self.collect_events();
         match rejection {
@@ -490,7 +494,8 @@ impl SimBrokerage {
             });
             self.orders[idx].replaced_by = Some(new_vendor_id.clone());
             let o = &self.orders[new_idx];
-            self.by_client_id.insert((o.account.clone(), o.client_order_id.clone()), new_idx);
+            self.by_client_id
+                .insert((o.account.clone(), o.client_order_id.clone()), new_idx);
             self.by_vendor_id.insert(new_vendor_id.clone(), new_idx);
             self.by_engine_id.insert(new_engine_id, new_idx);
             new_vendor_id

@@ -1,1 +1,20 @@
-//! harness (in progress)
+//! The conformance harness: deterministic worlds (turmoil), the case
+//! catalogue, invariants checked against the models' ground truth, seeded
+//! schedules, mutants, traces and reports.
+
+pub mod case;
+pub mod cases;
+pub mod control;
+pub mod invariants;
+pub mod mutants;
+pub mod net;
+pub mod record;
+pub mod subject;
+pub mod suite;
+pub mod trace;
+pub mod traced;
+pub mod venue;
+pub mod world;
+
+pub use trace::Trace;
+pub use world::{run_world, ClientEnv, WorldRun, WorldSpec};

@@ -21,7 +21,10 @@ pub struct Served {
 
 impl Served {
     pub fn credential(&self, name: &str) -> String {
-        self.credentials[name].as_str().unwrap_or_default().to_string()
+        self.credentials[name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
@@ -34,7 +37,9 @@ impl Drop for Served {
 /// Serves a fresh model of `broker` on an ephemeral loopback port.
 pub async fn serve(broker: &str, seed: u64, plan: FaultPlan) -> Served {
     let model = broker_models::build(broker, seed, plan).expect("a model of a known broker");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     let (credentials, account) = {
         let b = model.shared.lock();

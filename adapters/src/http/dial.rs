@@ -148,9 +148,18 @@ mod tests {
     #[test]
     fn endpoints_from_urls() {
         let e = |s: &str| endpoint(&s.parse().unwrap()).unwrap();
-        assert_eq!(e("https://paper-api.alpaca.markets/v2/orders"), ("paper-api.alpaca.markets".into(), 443, true));
-        assert_eq!(e("http://127.0.0.1:8080/v1"), ("127.0.0.1".into(), 8080, false));
-        assert_eq!(e("wss://stream.example/x"), ("stream.example".into(), 443, true));
+        assert_eq!(
+            e("https://paper-api.alpaca.markets/v2/orders"),
+            ("paper-api.alpaca.markets".into(), 443, true)
+        );
+        assert_eq!(
+            e("http://127.0.0.1:8080/v1"),
+            ("127.0.0.1".into(), 8080, false)
+        );
+        assert_eq!(
+            e("wss://stream.example/x"),
+            ("stream.example".into(), 443, true)
+        );
         assert_eq!(e("http://[::1]:9/"), ("::1".into(), 9, false));
     }
 

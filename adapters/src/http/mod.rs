@@ -48,7 +48,10 @@ impl HttpResponse {
 
     /// The first 200 characters of the body, for error messages.
     pub fn snippet(&self) -> String {
-        String::from_utf8_lossy(&self.body).chars().take(200).collect()
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(200)
+            .collect()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -229,14 +232,20 @@ mod tests {
         };
         let e = r.json::<serde_json::Value>().unwrap_err();
         assert_eq!(e.kind, ErrorKind::Unknown);
-        assert!(e.message.contains("502") && e.message.contains("<html>"), "{e}");
+        assert!(
+            e.message.contains("502") && e.message.contains("<html>"),
+            "{e}"
+        );
     }
 
     #[test]
     fn transport_errors_say_whether_the_request_may_have_landed() {
         assert!(!TransportError::Connect("refused".into()).is_ambiguous());
         assert!(TransportError::Timeout.is_ambiguous());
-        assert_eq!(AdapterError::from(TransportError::Timeout).kind, ErrorKind::Timeout);
+        assert_eq!(
+            AdapterError::from(TransportError::Timeout).kind,
+            ErrorKind::Timeout
+        );
         assert_eq!(
             AdapterError::from(TransportError::Connect("refused".into())).kind,
             ErrorKind::Unavailable
@@ -245,8 +254,17 @@ mod tests {
 
     #[test]
     fn statuses_map_to_kinds() {
-        assert_eq!(kind_of_status(StatusCode::SERVICE_UNAVAILABLE), ErrorKind::Unavailable);
-        assert_eq!(kind_of_status(StatusCode::TOO_MANY_REQUESTS), ErrorKind::RateLimited);
-        assert_eq!(kind_of_status(StatusCode::UNPROCESSABLE_ENTITY), ErrorKind::InvalidRequest);
+        assert_eq!(
+            kind_of_status(StatusCode::SERVICE_UNAVAILABLE),
+            ErrorKind::Unavailable
+        );
+        assert_eq!(
+            kind_of_status(StatusCode::TOO_MANY_REQUESTS),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            kind_of_status(StatusCode::UNPROCESSABLE_ENTITY),
+            ErrorKind::InvalidRequest
+        );
     }
 }

@@ -240,7 +240,9 @@ async fn submit(
         let generated = b.generate_client_id();
         let request = orders::to_request(b, acct, req, || generated)?;
         // Unique per account against every earlier order, forever (§4).
-        if b.order_by_client_id(acct, &request.client_order_id).is_some() {
+        if b.order_by_client_id(acct, &request.client_order_id)
+            .is_some()
+        {
             return Err(AlpacaError::invalid("client_order_id must be unique"));
         }
         let trigger = Trigger::from_client_id(&request.client_order_id);

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::{orders, wire};
 use crate::brokerage::{BrokerEvent, BrokerEventKind};
 use crate::face::Shared;
-use crate::stream::{apply_faults, POLL};
+use crate::stream::{reshape, POLL};
 
 pub async fn upgrade(State(s): State<Shared>, ws: WebSocketUpgrade) -> Response {
     ws.on_upgrade(move |socket| session(s, socket))
@@ -126,16 +126,14 @@ async fn session(s: Shared, mut socket: WebSocket) {
                 if !listening {
                     continue;
                 }
-                for update in updates {
-                    for out in apply_faults(&faults, &mut held, update) {
-                        if socket.send(frame(out)).await.is_err() {
-                            return;
-                        }
-                        sent += 1;
-                        if faults.disconnect_after.is_some_and(|n| sent >= n) {
-                            let _ = socket.send(Message::Close(None)).await;
-                            return;
-                        }
+                for out in reshape(&faults, &mut held, updates) {
+                    if socket.send(frame(out)).await.is_err() {
+                        return;
+                    }
+                    sent += 1;
+                    if faults.disconnect_after.is_some_and(|n| sent >= n) {
+                        let _ = socket.send(Message::Close(None)).await;
+                        return;
                     }
                 }
             }

@@ -17,7 +17,7 @@ use super::wire::{num, time};
 use super::{bearer, orders};
 use crate::brokerage::{BrokerEvent, SimBrokerage};
 use crate::face::Shared;
-use crate::stream::{apply_faults, POLL};
+use crate::stream::{reshape, POLL};
 
 const HEARTBEAT: Duration = Duration::from_secs(60);
 
@@ -115,9 +115,7 @@ async fn session(s: Shared, mut socket: WebSocket) {
                     out.push(json!({ "event": "heartbeat", "status": "active", "timestamp": now.to_string() }));
                 }
                 if subscribed {
-                    for u in updates {
-                        out.extend(apply_faults(&faults, &mut held, u));
-                    }
+                    out.extend(reshape(&faults, &mut held, updates));
                 }
                 for v in out {
                     if socket.send(Message::Text(v.to_string().into())).await.is_err() {

@@ -1,0 +1,325 @@
+//! Faults: outages, ambiguous submits, latency, rate limits, expired
+//! credentials, and a misbehaving order-status stream. Each case's world
+//! starts with the fault plan it names (TOML, as in scenarios/faults/).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::{BrokerAdapter, ErrorKind, Order, OrderResult, OrderStatus, Side};
+use futures_util::StreamExt;
+
+use super::fills::sliced_buy;
+use super::orders::dec;
+use super::SYMBOL;
+use crate::case::{expect_kind, unexpected, Case, Ctx, Failure, Group, Need, Outcome};
+use crate::ensure;
+
+pub static CASES: &[Case] = &[
+    Case {
+        id: "outage_is_typed_unavailable",
+        group: Group::Faults,
+        about: "a broker answering 503 to every submission gives `unavailable`, and no order",
+        needs: &[Need::BrokerModel],
+        plan: r#"
+[[rules]]
+operations = ["submit_order"]
+fault = { kind = "outage", mode = "status" }
+"#,
+        run: |c| Box::pin(outage_is_typed_unavailable(c)),
+    },
+    Case {
+        id: "ambiguous_submit_never_duplicates",
+        group: Group::Faults,
+        about: "the broker commits, the answer is lost: one order, found by reconciliation",
+        needs: &[Need::BrokerModel],
+        plan: r#"
+[[rules]]
+operations = ["submit_order"]
+until_ms = 1000
+fault = { kind = "lost_response" }
+"#,
+        run: |c| Box::pin(ambiguous_submit_never_duplicates(c)),
+    },
+    Case {
+        id: "latency_beyond_timeout_reconciles",
+        group: Group::Faults,
+        about: "a submission slower than the adapter's timeout still becomes exactly one order",
+        needs: &[Need::BrokerModel],
+        plan: r#"
+[[rules]]
+operations = ["submit_order"]
+until_ms = 1000
+fault = { kind = "latency", min_ms = 2500, max_ms = 3500 }
+"#,
+        run: |c| Box::pin(latency_beyond_timeout_reconciles(c)),
+    },
+    Case {
+        id: "rate_limit_backs_off_and_recovers",
+        group: Group::Faults,
+        about: "a 429 storm is waited out as the broker asks, then the order goes through",
+        needs: &[Need::BrokerModel],
+        plan: r#"
+[[rules]]
+until_ms = 3000
+fault = { kind = "rate_limit", retry_after_ms = 1500 }
+"#,
+        run: |c| Box::pin(rate_limit_backs_off_and_recovers(c)),
+    },
+    Case {
+        id: "token_expiry_refreshes",
+        group: Group::Faults,
+        about: "an expired access token is refreshed and the call succeeds",
+        needs: &[Need::BrokerModel, Need::TokenRefresh],
+        plan: "",
+        run: |_| Box::pin(async { Ok(()) }),
+    },
+    Case {
+        id: "refresh_expiry_requires_reauth",
+        group: Group::Faults,
+        about: "credentials that can no longer be renewed give a typed auth error at once, not a retry loop",
+        needs: &[Need::BrokerModel],
+        plan: r#"
+[[rules]]
+fault = { kind = "refresh_expiry" }
+"#,
+        run: |c| Box::pin(refresh_expiry_requires_reauth(c)),
+    },
+    Case {
+        id: "stream_drop_loses_no_fill",
+        group: Group::Faults,
+        about: "the order-status stream drops after every event; the fill still arrives",
+        needs: &[Need::BrokerModel, Need::Streaming],
+        plan: r#"
+[[rules]]
+fault = { kind = "stream_disconnect", after_events = 1 }
+"#,
+        run: |c| Box::pin(stream_drop_loses_no_fill(c)),
+    },
+    Case {
+        id: "duplicate_or_reordered_events_keep_state_monotonic",
+        group: Group::Faults,
+        about: "duplicated and reordered stream events never move an order backwards",
+        needs: &[Need::BrokerModel, Need::Streaming],
+        plan: r#"
+[[rules]]
+fault = { kind = "stream_duplicate" }
+
+[[rules]]
+fault = { kind = "stream_reorder" }
+"#,
+        run: |c| Box::pin(duplicate_or_reordered_events_keep_state_monotonic(c)),
+    },
+    Case {
+        id: "aggregator_outage_is_transitive",
+        group: Group::Faults,
+        about: "when the aggregator is down, every broker behind it is down",
+        needs: &[Need::Aggregator],
+        plan: "",
+        run: |_| Box::pin(async { Ok(()) }),
+    },
+    Case {
+        id: "downstream_connection_broken_is_typed",
+        group: Group::Faults,
+        about: "a broken connection behind the aggregator is a typed error",
+        needs: &[Need::Aggregator],
+        plan: "",
+        run: |_| Box::pin(async { Ok(()) }),
+    },
+    Case {
+        id: "stale_holdings_report_their_age",
+        group: Group::Faults,
+        about: "holdings served from a cache say how old they are",
+        needs: &[Need::Aggregator],
+        plan: "",
+        run: |_| Box::pin(async { Ok(()) }),
+    },
+];
+
+/// Orders the broker accepted under `cid`.
+async fn accepted(c: &Ctx, cid: &str) -> Result<usize, Failure> {
+    let ledger = c.venue.ledger().await?;
+    Ok(ledger
+        .orders
+        .iter()
+        .filter(|o| o.client_order_id == cid && o.rejection.is_none())
+        .count())
+}
+
+async fn outage_is_typed_unavailable(c: Arc<Ctx>) -> Outcome {
+    let order = Order::market(&c.cid("down"), SYMBOL, Side::Buy, dec(1));
+    let r = c.adapter.submit_order(&order).await;
+    expect_kind("submit_order during an outage", &r, ErrorKind::Unavailable)?;
+    let n = accepted(&c, &order.client_order_id).await?;
+    ensure!(n == 0, "the broker holds {n} orders after answering 503");
+    Ok(())
+}
+
+/// After an ambiguous submit: either the order, or a timeout; and once the
+/// world has settled, exactly one order at the broker for the intent.
+async fn settles_to_one_order(
+    c: &Ctx,
+    order: &Order,
+    r: Result<OrderResult, adapters::AdapterError>,
+) -> Outcome {
+    match &r {
+        Ok(found) => ensure!(
+            found.client_order_id == order.client_order_id,
+            "reconciled to order {} of intent {}",
+            found.broker_order_id,
+            found.client_order_id
+        ),
+        Err(e) if e.kind == ErrorKind::Timeout => {}
+        Err(e) => return Err(unexpected("submit_order", e)),
+    }
+    // Anything still in flight lands before the ledger is read.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let n = accepted(c, &order.client_order_id).await?;
+    ensure!(
+        n == 1,
+        "intent {} is {n} orders at the broker",
+        order.client_order_id
+    );
+    Ok(())
+}
+
+async fn ambiguous_submit_never_duplicates(c: Arc<Ctx>) -> Outcome {
+    let order = Order::market(&c.cid("lost"), SYMBOL, Side::Buy, dec(2));
+    let r = c.adapter.submit_order(&order).await;
+    settles_to_one_order(&c, &order, r).await
+}
+
+async fn latency_beyond_timeout_reconciles(c: Arc<Ctx>) -> Outcome {
+    let order = Order::market(&c.cid("slow"), SYMBOL, Side::Buy, dec(2));
+    let r = c.adapter.submit_order(&order).await;
+    settles_to_one_order(&c, &order, r).await
+}
+
+async fn rate_limit_backs_off_and_recovers(c: Arc<Ctx>) -> Outcome {
+    let order = Order::market(&c.cid("throttled"), SYMBOL, Side::Buy, dec(1));
+    let r = match c.adapter.submit_order(&order).await {
+        Ok(r) => r,
+        // An adapter may hand a long throttle back to its caller; the
+        // caller waits as told and tries once more.
+        Err(e) if e.kind == ErrorKind::RateLimited => {
+            let wait = e
+                .retry_after_ms
+                .ok_or_else(|| Failure::new("rate_limited without retry_after_ms"))?;
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            c.submit(&order).await?
+        }
+        Err(e) => return Err(unexpected("submit_order", &e)),
+    };
+    c.wait_status(&r.broker_order_id, OrderStatus::Filled)
+        .await?;
+    Ok(())
+}
+
+async fn refresh_expiry_requires_reauth(c: Arc<Ctx>) -> Outcome {
+    let r = c.adapter.get_account().await;
+    match &r {
+        Err(e) if matches!(e.kind, ErrorKind::ReauthRequired | ErrorKind::AuthExpired) => {}
+        other => {
+            return Err(Failure::new(format!(
+                "get_account with dead credentials: expected reauth_required or auth_expired, got {other:?}"
+            )))
+        }
+    }
+    let sent = c
+        .trace
+        .render()
+        .lines()
+        .filter(|l| l.contains(" <- GET"))
+        .count();
+    ensure!(
+        sent <= 2,
+        "{sent} requests for one call the broker refused for its credentials: retrying cannot help"
+    );
+    Ok(())
+}
+
+/// Reads updates until `done` holds for order `id`, keeping what it saw.
+async fn watch(
+    updates: &mut adapters::OrderUpdates,
+    id: &str,
+    done: impl Fn(&OrderResult) -> bool,
+) -> Result<Vec<OrderResult>, Failure> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + crate::case::PATIENCE;
+    loop {
+        let next = tokio::time::timeout_at(deadline, updates.next())
+            .await
+            .map_err(|_| {
+                Failure::new(format!("no final update for order {id} on the stream")).near(id)
+            })?;
+        match next {
+            Some(Ok(u)) if u.broker_order_id == id => {
+                let finished = done(&u);
+                seen.push(u);
+                if finished {
+                    return Ok(seen);
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(unexpected("order_updates", &e)),
+            None => return Err(Failure::new("the order-status stream ended").near(id)),
+        }
+    }
+}
+
+async fn stream_drop_loses_no_fill(c: Arc<Ctx>) -> Outcome {
+    let mut updates = c
+        .adapter
+        .order_updates()
+        .await
+        .map_err(|e| unexpected("order_updates", &e))?;
+    let r = c
+        .submit(&Order::market(
+            &c.cid("streamed"),
+            SYMBOL,
+            Side::Buy,
+            dec(3),
+        ))
+        .await?;
+    let seen = watch(&mut updates, &r.broker_order_id, |u| {
+        u.status == OrderStatus::Filled
+    })
+    .await?;
+    let last = seen.last().ok_or_else(|| Failure::new("no update"))?;
+    ensure!(
+        last.filled_quantity == dec(3),
+        "the stream's fill says {}",
+        last.filled_quantity
+    );
+    Ok(())
+}
+
+async fn duplicate_or_reordered_events_keep_state_monotonic(c: Arc<Ctx>) -> Outcome {
+    let mut updates = c
+        .adapter
+        .order_updates()
+        .await
+        .map_err(|e| unexpected("order_updates", &e))?;
+    let order = sliced_buy(&c, "chaos");
+    let r = c.submit(&order).await?;
+    let seen = watch(&mut updates, &r.broker_order_id, |u| {
+        u.status == OrderStatus::Filled
+    })
+    .await?;
+    for pair in seen.windows(2) {
+        ensure!(
+            pair[1].filled_quantity >= pair[0].filled_quantity,
+            "the stream moved order {} back from {} to {} filled",
+            r.broker_order_id,
+            pair[0].filled_quantity,
+            pair[1].filled_quantity
+        );
+        ensure!(
+            !pair[0].status.is_terminal() || pair[1].status == pair[0].status,
+            "the stream moved order {} from {:?} back to {:?}",
+            r.broker_order_id,
+            pair[0].status,
+            pair[1].status
+        );
+    }
+    Ok(())
+}

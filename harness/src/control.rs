@@ -1,0 +1,122 @@
+//! The harness's hand on a simulated broker: the model's `/_sim/` control
+//! surface, reached over the simulated network like any client would, so
+//! that nothing reads a model's state from outside its own host (each
+//! turmoil host keeps its own clock).
+
+use bytes::Bytes;
+use http::Method;
+
+use adapters::http::{request, HttpClient, HttpSetup};
+use broker_models::brokerage::{BrokerEvent, Ledger};
+use broker_models::faults::FaultPlan;
+use rust_decimal::Decimal;
+
+use crate::trace::{Actor, Trace};
+
+#[derive(Clone)]
+pub struct Control {
+    http: HttpClient,
+    base: String,
+    trace: Trace,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control").field("base", &self.base).finish()
+    }
+}
+
+impl Control {
+    pub fn new(authority: &str, setup: &HttpSetup, trace: Trace) -> Self {
+        Self {
+            // Control calls are never subject to the adapter's short timeout.
+            http: HttpClient::new(setup.dialer.clone(), std::time::Duration::from_secs(30)),
+            base: format!("http://{authority}/_sim"),
+            trace,
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: String) -> Result<Bytes, String> {
+        let ct = (!body.is_empty()).then_some("application/json");
+        let req = request(
+            method,
+            &format!("{}{path}", self.base),
+            &[],
+            ct,
+            Bytes::from(body),
+        )
+        .map_err(|e| e.to_string())?;
+        let resp = self
+            .http
+            .send(req)
+            .await
+            .map_err(|e| format!("control {path}: {e:?}"))?;
+        if !resp.status.is_success() {
+            return Err(format!(
+                "control {path}: HTTP {} {}",
+                resp.status,
+                resp.snippet()
+            ));
+        }
+        Ok(resp.body)
+    }
+
+    /// The ground truth: every order the broker received, and every account.
+    pub async fn ledger(&self) -> Result<Ledger, String> {
+        let body = self.call(Method::GET, "/ledger", String::new()).await?;
+        serde_json::from_slice(&body).map_err(|e| format!("control /ledger: {e}"))
+    }
+
+    /// The broker's order events from sequence `since`.
+    pub async fn events(&self, since: u64) -> Result<Vec<BrokerEvent>, String> {
+        let body = self
+            .call(
+                Method::GET,
+                &format!("/events?since={since}"),
+                String::new(),
+            )
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| format!("control /events: {e}"))
+    }
+
+    /// Jumps the broker's clock forward.
+    pub async fn advance(&self, ms: i64) -> Result<(), String> {
+        self.trace.record(Actor::Control, format!("advance {ms}ms"));
+        self.call(Method::POST, "/advance", format!(r#"{{"ms":{ms}}}"#))
+            .await
+            .map(drop)
+    }
+
+    pub async fn set_price(&self, symbol: &str, price: Decimal) -> Result<(), String> {
+        self.trace
+            .record(Actor::Control, format!("set price {symbol} {price}"));
+        let body = serde_json::json!({ "symbol": symbol, "price": price }).to_string();
+        self.call(Method::POST, "/price", body).await.map(drop)
+    }
+
+    pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), String> {
+        let text = toml::to_string(plan).map_err(|e| e.to_string())?;
+        self.trace.record(
+            Actor::Control,
+            format!("set faults: {}", text.replace('\n', " ").trim()),
+        );
+        let req = request(
+            Method::PUT,
+            &format!("{}/faults", self.base),
+            &[],
+            Some("application/toml"),
+            Bytes::from(text),
+        )
+        .map_err(|e| e.to_string())?;
+        let resp = self.http.send(req).await.map_err(|e| format!("{e:?}"))?;
+        if resp.status.is_success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "control /faults: HTTP {} {}",
+                resp.status,
+                resp.snippet()
+            ))
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Records every exchange on a simulated broker's wire: into the trace as
+//! text, and as structured [`Exchange`]s that invariants check (how many
+//! orders reached the broker, whether a rate limit was respected). The
+//! `/_sim/` control surface is the harness's own and is not recorded.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+
+use crate::trace::{now, Actor, Trace};
+
+/// The largest body the recorder reads; broker requests and answers are small.
+const MAX_RECORDED_BODY: usize = 4 * 1024 * 1024;
+
+/// One request to a broker model and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub broker: String,
+    pub at: Duration,
+    pub answered_at: Duration,
+    pub method: String,
+    pub path: String,
+    /// None when the connection was dropped instead of answered.
+    pub status: Option<u16>,
+    /// On a 429: how long the broker asked the client to wait, in ms.
+    pub asked_wait_ms: Option<u64>,
+}
+
+/// The wait a throttled answer asks for, from whichever header the vendor
+/// uses: `Retry-After` (seconds), Alpaca's `X-Ratelimit-Reset` (Unix
+/// seconds), Tradier's `X-Ratelimit-Expiry` (Unix milliseconds).
+pub fn asked_wait_ms(headers: &http::HeaderMap, now_ms: i64) -> Option<u64> {
+    let num = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let until = |at_ms: i64| u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0);
+    if let Some(secs) = num("retry-after") {
+        return Some(u64::try_from(secs.saturating_mul(1000)).unwrap_or(0));
+    }
+    if let Some(ms) = num("x-ratelimit-expiry") {
+        return Some(until(ms));
+    }
+    num("x-ratelimit-reset").map(|secs| until(secs.saturating_mul(1000)))
+}
+
+/// Every exchange of a world, shared by its broker hosts.
+#[derive(Debug, Clone, Default)]
+pub struct WireLog(Arc<Mutex<Vec<Exchange>>>);
+
+impl WireLog {
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn push(&self, e: Exchange) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+    }
+}
+
+#[derive(Clone)]
+struct Recorder {
+    broker: String,
+    trace: Trace,
+    wire: WireLog,
+}
+
+/// Wraps a model's router so that every exchange is recorded.
+pub fn recorded(router: Router, broker: &str, trace: Trace, wire: WireLog) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        Recorder {
+            broker: broker.to_string(),
+            trace,
+            wire,
+        },
+        record,
+    ))
+}
+
+fn printable(body: &[u8]) -> String {
+    if body.is_empty() {
+        return String::new();
+    }
+    format!(" {}", String::from_utf8_lossy(body))
+}
+
+async fn record(State(r): State<Recorder>, req: Request, next: Next) -> Response {
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.to_string());
+    if path.starts_with("/_sim/") {
+        return next.run(req).await;
+    }
+    let method = req.method().to_string();
+    let at = now();
+    let (parts, body) = req.into_parts();
+    let body = to_bytes(body, MAX_RECORDED_BODY).await.unwrap_or_default();
+    r.trace.record_at(
+        at,
+        Actor::Wire,
+        format!("{} <- {method} {path}{}", r.broker, printable(&body)),
+    );
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let status = response.status().as_u16();
+    let mut exchange = Exchange {
+        broker: r.broker.clone(),
+        at,
+        answered_at: at,
+        method,
+        path,
+        status: Some(status),
+        asked_wait_ms: None,
+    };
+    if status == 429 {
+        let now_ms = crate::world::epoch_ms()
+            .saturating_add(i64::try_from(now().as_millis()).unwrap_or(i64::MAX));
+        exchange.asked_wait_ms = asked_wait_ms(response.headers(), now_ms);
+    }
+    if status == 101 {
+        exchange.answered_at = now();
+        r.trace
+            .record(Actor::Wire, format!("{} -> 101 (stream opened)", r.broker));
+        r.wire.push(exchange);
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let answered = to_bytes(body, MAX_RECORDED_BODY).await;
+    exchange.answered_at = now();
+    match answered {
+        Ok(bytes) => {
+            r.trace.record(
+                Actor::Wire,
+                format!("{} -> {status}{}", r.broker, printable(&bytes)),
+            );
+            r.wire.push(exchange);
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(_) => {
+            r.trace
+                .record(Actor::Wire, format!("{} -> (connection dropped)", r.broker));
+            exchange.status = None;
+            r.wire.push(exchange);
+            broker_models::face::dropped_connection()
+        }
+    }
+}

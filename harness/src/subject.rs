@@ -1,0 +1,88 @@
+//! The adapter under test: which one, and how a world builds it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
+use adapters::mbt_paper::MbtAdapter;
+use adapters::tradier::{TradierAdapter, TradierConfig};
+use adapters::BrokerAdapter;
+use broker_models::faults::FaultPlan;
+
+use crate::venue::{Paper, Venue};
+use crate::world::{ClientEnv, WorldSpec};
+
+/// An in-process adapter the harness knows how to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    Alpaca,
+    Tradier,
+    Mbt,
+}
+
+impl Subject {
+    pub const ALL: [Subject; 3] = [Subject::Alpaca, Subject::Tradier, Subject::Mbt];
+
+    pub fn slug(self) -> &'static str {
+        match self {
+            Subject::Alpaca => "alpaca",
+            Subject::Tradier => "tradier",
+            Subject::Mbt => "mbt",
+        }
+    }
+
+    pub fn parse(slug: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.slug() == slug)
+    }
+
+    /// The world this adapter trades in: its broker's model, or none for paper.
+    pub fn world(self, seed: u64, plan: FaultPlan) -> WorldSpec {
+        match self {
+            Subject::Mbt => WorldSpec::new(seed),
+            other => WorldSpec::new(seed).broker(other.slug(), plan),
+        }
+    }
+
+    /// Builds the adapter inside the world's client, and the venue it trades on.
+    pub fn build(self, env: &ClientEnv) -> Result<(Arc<dyn BrokerAdapter>, Venue), String> {
+        let endpoint = || {
+            env.broker(self.slug())
+                .cloned()
+                .ok_or_else(|| format!("the world has no {} model", self.slug()))
+        };
+        match self {
+            Subject::Alpaca => {
+                let b = endpoint()?;
+                let adapter = AlpacaAdapter::new(
+                    AlpacaConfig {
+                        base_url: b.base_url.clone(),
+                        key_id: b.credential("key_id"),
+                        secret_key: b.credential("secret_key"),
+                        account_id: b.accounts.first().cloned().unwrap_or_default(),
+                    },
+                    env.setup.clone(),
+                );
+                Ok((Arc::new(adapter), Venue::Model(Box::new(b))))
+            }
+            Subject::Tradier => {
+                let b = endpoint()?;
+                let adapter = TradierAdapter::new(
+                    TradierConfig {
+                        base_url: b.base_url.clone(),
+                        access_token: b.credential("access_token"),
+                        account_id: b.accounts.first().cloned().unwrap_or_default(),
+                    },
+                    env.setup.clone(),
+                );
+                Ok((Arc::new(adapter), Venue::Model(Box::new(b))))
+            }
+            Subject::Mbt => {
+                let paper = Paper::new(env.seed, env.trace.clone());
+                let skipped = Arc::new(Mutex::new(Duration::ZERO));
+                paper.spawn_market(skipped.clone());
+                let adapter = MbtAdapter::new(paper.engine.clone(), paper.account.clone());
+                Ok((Arc::new(adapter), Venue::Paper { paper, skipped }))
+            }
+        }
+    }
+}

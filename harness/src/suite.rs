@@ -1,0 +1,202 @@
+//! Running cases: one case under one seed in its own world, with the
+//! invariants checked after it; and the plain facts of each run for reports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::BrokerAdapter;
+use broker_models::faults::FaultPlan;
+
+use crate::case::{unmet, Case, Ctx};
+use crate::invariants::{self, Evidence};
+use crate::mutants::Mutant;
+use crate::subject::Subject;
+use crate::trace::Actor;
+use crate::traced::Traced;
+use crate::world::run_world;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed {
+        message: String,
+        /// Trace lines around where it went wrong.
+        excerpt: String,
+    },
+    NotApplicable {
+        reason: String,
+    },
+}
+
+impl Verdict {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed { .. } => "failed",
+            Verdict::NotApplicable { .. } => "skipped",
+        }
+    }
+}
+
+/// One case under one seed.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    pub case: &'static str,
+    pub subject: Subject,
+    pub seed: u64,
+    pub mutant: Option<&'static str>,
+    pub verdict: Verdict,
+    /// SHA-256 of the canonical trace.
+    pub trace_hash: String,
+    pub trace: String,
+    /// Requests that reached a broker model.
+    pub requests: usize,
+    /// Simulated time the case took.
+    pub simulated: Duration,
+}
+
+impl CaseRun {
+    /// The one command that reruns exactly this.
+    pub fn repro(&self) -> String {
+        let mutant = self
+            .mutant
+            .map(|m| format!(" --mutant {m}"))
+            .unwrap_or_default();
+        format!(
+            "cargo run --release -- conform --adapter {} --case {} --seed {}{mutant}",
+            self.subject.slug(),
+            self.case,
+            self.seed
+        )
+    }
+}
+
+enum Ran {
+    Skipped(String),
+    Done(Vec<String>),
+}
+
+/// Runs `case` against `subject` (wrapped in `mutant`, if any) under `seed`.
+pub fn run_case(
+    subject: Subject,
+    case: &'static Case,
+    seed: u64,
+    mutant: Option<&Mutant>,
+) -> CaseRun {
+    let plan = match FaultPlan::from_toml(case.plan, case.id) {
+        Ok(p) => p,
+        Err(e) => {
+            return CaseRun {
+                case: case.id,
+                subject,
+                seed,
+                mutant: mutant.map(|m| m.id),
+                verdict: Verdict::Failed {
+                    message: format!("the case's fault plan does not parse: {e}"),
+                    excerpt: String::new(),
+                },
+                trace_hash: String::new(),
+                trace: String::new(),
+                requests: 0,
+                simulated: Duration::ZERO,
+            }
+        }
+    };
+    let spec = subject.world(seed, plan);
+    let wrap = mutant.map(|m| m.wrap);
+    let run = run_world(&spec, move |env| async move {
+        let (inner, venue) = subject.build(&env).map_err(|e| vec![e])?;
+        let inner: Arc<dyn BrokerAdapter> = match wrap {
+            Some(w) => w(inner),
+            None => inner,
+        };
+        let adapter = Arc::new(Traced::new(inner, env.trace.clone()));
+        let describe = adapter.describe();
+        if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {
+            return Ok::<Ran, Vec<String>>(Ran::Skipped(reason));
+        }
+        env.trace
+            .record(Actor::Check, format!("case {} seed {seed}", case.id));
+        let ctx = Arc::new(Ctx {
+            case: case.id,
+            seed,
+            adapter: adapter.clone(),
+            venue: venue.clone(),
+            trace: env.trace.clone(),
+        });
+        let mut failures = Vec::new();
+        if let Err(f) = (case.run)(ctx).await {
+            failures.push((f.message, f.near));
+        }
+        // The ground truth is read with the faults cleared, so that the
+        // evidence is the broker's state, not another outage.
+        if venue.is_model() {
+            let _ = venue.set_faults(&FaultPlan::default()).await;
+        }
+        let ledger = venue.ledger().await.map_err(|e| vec![e])?;
+        let fills = venue.fills().await.map_err(|e| vec![e])?;
+        let positions = adapter.get_positions().await.map_err(|e| e.to_string());
+        let wire = env.wire.exchanges();
+        let account = adapter.account_id().to_string();
+        let intents = adapter.intents();
+        let leaks = adapter.leaks();
+        let secrets = env.trace.secrets();
+        let trace_text = env.trace.render();
+        let violations = invariants::check(&Evidence {
+            account: &account,
+            describe: &describe,
+            ledger: &ledger,
+            fills: &fills,
+            positions: &positions,
+            intents: &intents,
+            leaks: &leaks,
+            wire: &wire,
+            trace_text: &trace_text,
+            secrets: &secrets,
+        });
+        for v in &violations {
+            env.trace
+                .record(Actor::Check, format!("invariant violated: {v}"));
+        }
+        let mut messages: Vec<String> = failures
+            .into_iter()
+            .map(|(m, near)| match near {
+                Some(n) => format!("{m} [near {n}]"),
+                None => m,
+            })
+            .collect();
+        messages.extend(violations.into_iter().map(|v| format!("invariant: {v}")));
+        Ok(Ran::Done(messages))
+    });
+    let simulated = run.trace.entries().last().map(|e| e.at).unwrap_or_default();
+    let verdict = match run.result {
+        Err(e) => failed(vec![e], &run.trace),
+        Ok(Err(errs)) => failed(errs, &run.trace),
+        Ok(Ok(Ran::Skipped(reason))) => Verdict::NotApplicable { reason },
+        Ok(Ok(Ran::Done(msgs))) if msgs.is_empty() => Verdict::Passed,
+        Ok(Ok(Ran::Done(msgs))) => failed(msgs, &run.trace),
+    };
+    CaseRun {
+        case: case.id,
+        subject,
+        seed,
+        mutant: mutant.map(|m| m.id),
+        verdict,
+        trace_hash: run.trace.hash(),
+        trace: run.trace.render(),
+        requests: run.wire.exchanges().len(),
+        simulated,
+    }
+}
+
+fn failed(messages: Vec<String>, trace: &crate::trace::Trace) -> Verdict {
+    let near = messages.iter().find_map(|m| {
+        m.split("[near ")
+            .nth(1)
+            .map(|s| s.trim_end_matches(']').to_string())
+    });
+    Verdict::Failed {
+        message: messages.join("; "),
+        excerpt: trace.excerpt(near.as_deref(), 16),
+    }
+}

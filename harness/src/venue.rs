@@ -1,0 +1,253 @@
+//! Where the adapter under test trades, seen by the harness: a simulated
+//! broker (steered through its `/_sim/` control surface) or the MBT paper
+//! engine in process. Both answer with the same ground-truth ledger.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use broker_models::brokerage::{Ledger, LedgerOrder};
+use broker_models::clock::DEFAULT_EPOCH;
+use broker_models::faults::FaultPlan;
+use broker_models::market_feed::MarketFeed;
+use mbt::{AccountKind, Engine, EngineConfig, EngineEvent, Instrument};
+use rust_decimal::Decimal;
+
+use crate::trace::{now, Actor, Trace};
+use crate::world::BrokerEndpoint;
+
+/// The MBT paper engine a paper world trades on, with its market feed.
+#[derive(Clone)]
+pub struct Paper {
+    pub engine: Arc<Mutex<Engine>>,
+    feed: Arc<Mutex<MarketFeed>>,
+    pub account: String,
+    trace: Trace,
+}
+
+/// The paper account every paper world opens.
+pub const PAPER_ACCOUNT: &str = "PAPER-1";
+
+impl Paper {
+    pub fn new(seed: u64, trace: Trace) -> Self {
+        let mut engine = Engine::new(EngineConfig::default(), seed, DEFAULT_EPOCH);
+        // Deep enough that orders larger than the displayed size (the way the
+        // paper engine fills in slices) fit the buying power.
+        engine.open_account(
+            PAPER_ACCOUNT,
+            AccountKind::Margin,
+            Decimal::from(10_000_000),
+        );
+        let mut feed = MarketFeed::new(seed, DEFAULT_EPOCH, &mut engine);
+        // Quoted from the first instant, as a broker model is.
+        feed.run_until(&mut engine, DEFAULT_EPOCH);
+        Self {
+            engine: Arc::new(Mutex::new(engine)),
+            feed: Arc::new(Mutex::new(feed)),
+            account: PAPER_ACCOUNT.to_string(),
+            trace,
+        }
+    }
+
+    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Brings the market up to simulated time now (plus anything skipped).
+    pub fn sync(&self, skipped: Duration) {
+        let t = DEFAULT_EPOCH
+            .plus_millis(i64::try_from((now() + skipped).as_millis()).unwrap_or(i64::MAX));
+        let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
+        feed.run_until(&mut self.engine(), t);
+    }
+
+    /// Keeps the market moving on tokio time, as a broker's market would.
+    pub fn spawn_market(&self, skipped: Arc<Mutex<Duration>>) {
+        let me = self.clone();
+        tokio::task::spawn_local(async move {
+            loop {
+                let s = *skipped.lock().unwrap_or_else(|p| p.into_inner());
+                me.sync(s);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+    }
+
+    fn ledger(&self) -> Ledger {
+        let engine = self.engine();
+        let orders = engine
+            .orders()
+            .iter()
+            .map(|o| LedgerOrder {
+                vendor_id: o.id.to_string(),
+                account: o.request.account_id.clone(),
+                client_order_id: o.request.client_order_id.clone(),
+                instrument: o.request.instrument.clone(),
+                side: o.request.side,
+                quantity: o.request.quantity,
+                submitted_at: o.created_at,
+                status: o.status,
+                filled_quantity: o.filled_quantity,
+                average_fill_price: o.average_fill_price,
+                rejection: None,
+            })
+            .collect();
+        let accounts = engine
+            .accounts()
+            .filter_map(|a| engine.account_view(&a.id))
+            .collect();
+        Ledger {
+            broker: "mbt".into(),
+            now: engine.now(),
+            orders,
+            accounts,
+        }
+    }
+
+    /// Fills as the engine logged them.
+    fn fills(&self) -> Vec<Fill> {
+        let engine = self.engine();
+        engine
+            .log()
+            .since(0)
+            .iter()
+            .filter_map(|e| match &e.event {
+                EngineEvent::Fill {
+                    order_id,
+                    account_id,
+                    instrument,
+                    side,
+                    quantity,
+                    price,
+                    ..
+                } => Some(Fill {
+                    account: account_id.clone(),
+                    instrument: instrument.clone(),
+                    order: order_id.to_string(),
+                    side: Some(*side),
+                    quantity: *quantity,
+                    price: *price,
+                    position_after: None,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One execution, for the fill invariants.
+#[derive(Debug, Clone)]
+pub struct Fill {
+    pub account: String,
+    pub instrument: Instrument,
+    /// The order's id at the venue (vendor id, or the engine's order number).
+    pub order: String,
+    /// The side, where the venue's fill record carries it (else the ledger's order tells).
+    pub side: Option<mbt::Side>,
+    pub quantity: Decimal,
+    pub price: Decimal,
+    /// The account's position after the fill, where the venue reports it.
+    pub position_after: Option<Decimal>,
+}
+
+#[derive(Clone)]
+pub enum Venue {
+    Model(Box<BrokerEndpoint>),
+    Paper {
+        paper: Paper,
+        /// Simulated time jumped over by `advance` (the paper clock is tokio's plus this).
+        skipped: Arc<Mutex<Duration>>,
+    },
+}
+
+impl Venue {
+    pub fn is_model(&self) -> bool {
+        matches!(self, Venue::Model(_))
+    }
+
+    pub fn slug(&self) -> &str {
+        match self {
+            Venue::Model(b) => &b.slug,
+            Venue::Paper { .. } => "mbt",
+        }
+    }
+
+    pub async fn ledger(&self) -> Result<Ledger, String> {
+        match self {
+            Venue::Model(b) => b.control.ledger().await,
+            Venue::Paper { paper, skipped } => {
+                paper.sync(*skipped.lock().unwrap_or_else(|p| p.into_inner()));
+                Ok(paper.ledger())
+            }
+        }
+    }
+
+    pub async fn fills(&self) -> Result<Vec<Fill>, String> {
+        match self {
+            Venue::Model(b) => Ok(b
+                .control
+                .events(0)
+                .await?
+                .into_iter()
+                .filter_map(|e| match e.kind {
+                    broker_models::brokerage::BrokerEventKind::Fill {
+                        instrument,
+                        quantity,
+                        price,
+                        position_quantity,
+                    } => Some(Fill {
+                        account: e.account,
+                        instrument,
+                        order: e.vendor_id,
+                        side: None,
+                        quantity,
+                        price,
+                        position_after: Some(position_quantity),
+                    }),
+                    _ => None,
+                })
+                .collect()),
+            Venue::Paper { paper, .. } => Ok(paper.fills()),
+        }
+    }
+
+    /// Jumps simulated market time forward.
+    pub async fn advance(&self, ms: i64) -> Result<(), String> {
+        match self {
+            Venue::Model(b) => b.control.advance(ms).await,
+            Venue::Paper { paper, skipped } => {
+                paper
+                    .trace
+                    .record(Actor::Control, format!("advance {ms}ms"));
+                let mut s = skipped.lock().unwrap_or_else(|p| p.into_inner());
+                *s += Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+                paper.sync(*s);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn set_price(&self, symbol: &str, price: Decimal) -> Result<(), String> {
+        match self {
+            Venue::Model(b) => b.control.set_price(symbol, price).await,
+            Venue::Paper { paper, .. } => {
+                paper
+                    .trace
+                    .record(Actor::Control, format!("set price {symbol} {price}"));
+                // As a broker model does: quote the price now, and move the
+                // symbol's path so later quotes continue from it.
+                let mut feed = paper.feed.lock().unwrap_or_else(|p| p.into_inner());
+                let mut engine = paper.engine();
+                engine.set_price(&Instrument::equity(symbol), price, feed.quote_size());
+                feed.set_level(&mut engine, symbol, price);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), String> {
+        match self {
+            Venue::Model(b) => b.control.set_faults(plan).await,
+            Venue::Paper { .. } => Err("the paper engine has no fault injection".into()),
+        }
+    }
+}

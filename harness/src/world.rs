@@ -1,0 +1,203 @@
+//! A world: one turmoil simulation built from a seed, with one host per
+//! broker model and one client running the adapter under test. Time is
+//! simulated only (tokio's timer under turmoil, from a pinned epoch), the
+//! network's latencies come from the seed, and every exchange lands in the
+//! world's trace. One seed, one byte-identical trace.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use adapters::http::{EpochClock, HttpSetup, RetryPolicy};
+use broker_models::clock::DEFAULT_EPOCH;
+use broker_models::faults::FaultPlan;
+use serde_json::Value;
+
+use crate::control::Control;
+use crate::net::{self, TurmoilDialer};
+use crate::record::{recorded, WireLog};
+use crate::trace::Trace;
+
+/// One simulated broker of a world.
+#[derive(Debug, Clone)]
+pub struct BrokerSpec {
+    pub slug: String,
+    pub plan: FaultPlan,
+}
+
+/// What a world is made of. Same spec, same seed: same trace.
+#[derive(Debug, Clone)]
+pub struct WorldSpec {
+    pub seed: u64,
+    pub brokers: Vec<BrokerSpec>,
+    /// How much simulated time the world may run (turmoil's default of 10 s
+    /// is too short for rate-limit windows; a world that runs out fails).
+    pub duration: Duration,
+    /// How long an adapter waits for one HTTP answer.
+    pub request_timeout: Duration,
+}
+
+impl WorldSpec {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            brokers: Vec::new(),
+            duration: Duration::from_secs(600),
+            request_timeout: Duration::from_secs(2),
+        }
+    }
+
+    pub fn broker(mut self, slug: &str, plan: FaultPlan) -> Self {
+        self.brokers.push(BrokerSpec {
+            slug: slug.to_string(),
+            plan,
+        });
+        self
+    }
+}
+
+/// A broker as the client host sees it.
+#[derive(Debug, Clone)]
+pub struct BrokerEndpoint {
+    pub slug: String,
+    /// In the vendor's documented form (Alpaca without `/v2`, Tradier with `/v1`).
+    pub base_url: String,
+    /// The credential object `raxx-sim serve` would print.
+    pub credentials: Value,
+    pub accounts: Vec<String>,
+    pub control: Control,
+}
+
+impl BrokerEndpoint {
+    pub fn credential(&self, name: &str) -> String {
+        self.credentials[name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Everything the client host gets.
+#[derive(Clone)]
+pub struct ClientEnv {
+    pub seed: u64,
+    pub trace: Trace,
+    pub wire: WireLog,
+    pub brokers: Vec<BrokerEndpoint>,
+    /// For adapters: the turmoil dialer, simulated clock, seeded jitter.
+    pub setup: HttpSetup,
+}
+
+impl ClientEnv {
+    pub fn broker(&self, slug: &str) -> Option<&BrokerEndpoint> {
+        self.brokers.iter().find(|b| b.slug == slug)
+    }
+}
+
+/// What a world run left behind.
+pub struct WorldRun<T> {
+    /// The client's result, or why the simulation itself failed.
+    pub result: Result<T, String>,
+    pub trace: Trace,
+    pub wire: WireLog,
+}
+
+/// The simulated epoch in Unix milliseconds: a Monday with the market open.
+pub fn epoch_ms() -> i64 {
+    DEFAULT_EPOCH.millis()
+}
+
+/// Runs `client` in a world built from `spec`.
+pub fn run_world<T, F, Fut>(spec: &WorldSpec, client: F) -> WorldRun<T>
+where
+    T: 'static,
+    F: FnOnce(ClientEnv) -> Fut + 'static,
+    Fut: Future<Output = T> + 'static,
+{
+    let trace = Trace::new();
+    let wire = WireLog::default();
+    let epoch = UNIX_EPOCH + Duration::from_millis(u64::try_from(epoch_ms()).unwrap_or(0));
+    let mut sim = turmoil::Builder::new()
+        .rng_seed(spec.seed)
+        .epoch(epoch)
+        .simulation_duration(spec.duration)
+        .tick_duration(Duration::from_millis(1))
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(1 + spec.seed % 20))
+        .build();
+
+    let setup = HttpSetup {
+        dialer: Arc::new(TurmoilDialer),
+        clock: Arc::new(EpochClock::new(epoch_ms())),
+        request_timeout: spec.request_timeout,
+        retry: RetryPolicy::default(),
+        jitter_seed: spec.seed ^ 0x6a69_7474_6572, // "jitter"
+    };
+    let mut brokers = Vec::new();
+    for b in &spec.brokers {
+        // The model is built again inside its host (so its clock is that
+        // host's); this copy only tells the client its credentials and
+        // accounts, which the seed fixes.
+        let Ok(model) = broker_models::build(&b.slug, spec.seed, b.plan.clone()) else {
+            return WorldRun {
+                result: Err(format!("no model of broker {:?}", b.slug)),
+                trace,
+                wire,
+            };
+        };
+        let (credentials, accounts) = {
+            let m = model.shared.lock();
+            trace.add_secrets(m.credentials().secrets());
+            (m.credentials().to_json(), m.account_numbers())
+        };
+        let host = format!("{}:{}", b.slug, net::PORT);
+        brokers.push(BrokerEndpoint {
+            slug: b.slug.clone(),
+            base_url: broker_models::base_url(&b.slug, &host),
+            credentials,
+            accounts,
+            control: Control::new(&host, &setup, trace.clone()),
+        });
+        let (slug, seed, plan) = (b.slug.clone(), spec.seed, b.plan.clone());
+        let (trace, wire) = (trace.clone(), wire.clone());
+        let name = slug.clone();
+        sim.host(name.as_str(), move || {
+            let (slug, plan, trace, wire) =
+                (slug.clone(), plan.clone(), trace.clone(), wire.clone());
+            async move {
+                let model = broker_models::build(&slug, seed, plan)?;
+                net::serve(recorded(model.router, &slug, trace, wire)).await?;
+                Ok(())
+            }
+        });
+    }
+
+    let env = ClientEnv {
+        seed: spec.seed,
+        trace: trace.clone(),
+        wire: wire.clone(),
+        brokers,
+        setup,
+    };
+    let out: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
+    let slot = out.clone();
+    sim.client("client", async move {
+        let value = client(env).await;
+        *slot.borrow_mut() = Some(value);
+        Ok(())
+    });
+    let result = match sim.run() {
+        Ok(()) => out
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| "the client ended without a result".to_string()),
+        Err(e) => Err(format!("simulation failed: {e}")),
+    };
+    WorldRun {
+        result,
+        trace,
+        wire,
+    }
+}
