@@ -161,9 +161,16 @@ mod tests {
         assert_eq!(m.available(dec!(41)), dec!(20));
         assert_eq!(m.available(dec!(1000)), dec!(30));
         assert_eq!(m.available(dec!(1)), dec!(0));
-        let unlimited = FillModel { limited_by_displayed_size: false, ..FillModel::default() };
+        let unlimited = FillModel {
+            limited_by_displayed_size: false,
+            ..FillModel::default()
+        };
         assert_eq!(unlimited.available(dec!(1)), Decimal::MAX);
-        let capped = FillModel { limited_by_displayed_size: false, max_units_per_event: Some(dec!(7)), ..FillModel::default() };
+        let capped = FillModel {
+            limited_by_displayed_size: false,
+            max_units_per_event: Some(dec!(7)),
+            ..FillModel::default()
+        };
         assert_eq!(capped.available(dec!(1)), dec!(7));
     }
 

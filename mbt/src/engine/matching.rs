@@ -193,17 +193,30 @@ impl Engine {
         loop {
             let next = match after {
                 None => self.books[idx].bids.keys().next(),
-                Some(k) => self.books[idx].bids.range((Excluded(k), Unbounded)).next().map(|(k, _)| k),
+                Some(k) => self.books[idx]
+                    .bids
+                    .range((Excluded(k), Unbounded))
+                    .next()
+                    .map(|(k, _)| k),
             };
-            let Some(&key) = next.filter(|(Reverse(px), _)| *px >= touch.buy) else { break };
+            let Some(&key) = next.filter(|(Reverse(px), _)| *px >= touch.buy) else {
+                break;
+            };
             after = Some(key);
             let id = key.1;
             let qty = self.fill_limit(id).min(self.books[idx].buy_liquidity);
             if qty <= Decimal::ZERO {
                 break;
             }
-            let limit = self.order_ref(id).request.limit_price.filter(|_| self.is_limit(id));
-            let price = self.config.fill.execution_price(&mut self.rng, Side::Buy, quote.ask, limit);
+            let limit = self
+                .order_ref(id)
+                .request
+                .limit_price
+                .filter(|_| self.is_limit(id));
+            let price =
+                self.config
+                    .fill
+                    .execution_price(&mut self.rng, Side::Buy, quote.ask, limit);
             self.books[idx].buy_liquidity -= qty;
             self.fill_single(id, iid, qty, price);
         }
@@ -211,17 +224,30 @@ impl Engine {
         loop {
             let next = match after {
                 None => self.books[idx].asks.keys().next(),
-                Some(k) => self.books[idx].asks.range((Excluded(k), Unbounded)).next().map(|(k, _)| k),
+                Some(k) => self.books[idx]
+                    .asks
+                    .range((Excluded(k), Unbounded))
+                    .next()
+                    .map(|(k, _)| k),
             };
-            let Some(&key) = next.filter(|(px, _)| *px <= touch.sell) else { break };
+            let Some(&key) = next.filter(|(px, _)| *px <= touch.sell) else {
+                break;
+            };
             after = Some(key);
             let id = key.1;
             let qty = self.fill_limit(id).min(self.books[idx].sell_liquidity);
             if qty <= Decimal::ZERO {
                 break;
             }
-            let limit = self.order_ref(id).request.limit_price.filter(|_| self.is_limit(id));
-            let price = self.config.fill.execution_price(&mut self.rng, Side::Sell, quote.bid, limit);
+            let limit = self
+                .order_ref(id)
+                .request
+                .limit_price
+                .filter(|_| self.is_limit(id));
+            let price =
+                self.config
+                    .fill
+                    .execution_price(&mut self.rng, Side::Sell, quote.bid, limit);
             self.books[idx].sell_liquidity -= qty;
             self.fill_single(id, iid, qty, price);
         }
