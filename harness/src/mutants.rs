@@ -3,13 +3,225 @@
 //! the mutation score says how many it caught.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use adapters::BrokerAdapter;
+use adapters::{
+    Account, AdapterError, BrokerAdapter, CancelResult, CancelStatus, Description, ErrorKind,
+    Order, OrderResult, OrderStatus, OrderUpdates, Position,
+};
+use async_trait::async_trait;
+use futures_util::StreamExt;
 
 pub struct Mutant {
     pub id: &'static str,
     pub about: &'static str,
+    /// The case written to catch this bug (others may catch it too).
+    pub caught_by: &'static str,
     pub wrap: fn(Arc<dyn BrokerAdapter>) -> Arc<dyn BrokerAdapter>,
 }
 
-pub static MUTANTS: &[Mutant] = &[];
+pub static MUTANTS: &[Mutant] = &[
+    Mutant {
+        id: "resubmit_after_timeout",
+        caught_by: "ambiguous_submit_never_duplicates",
+        about: "gives up on a slow submit and sends the intent again under a fresh id, without reconciling",
+        wrap: |a| Arc::new(Bug::new(a, Kind::ResubmitAfterTimeout)),
+    },
+    Mutant {
+        id: "filled_on_first_partial",
+        caught_by: "partial_fills_accumulate",
+        about: "reports an order filled at its first partial fill",
+        wrap: |a| Arc::new(Bug::new(a, Kind::FilledOnFirstPartial)),
+    },
+    Mutant {
+        id: "ignores_retry_after",
+        caught_by: "rate_limit_backs_off_and_recovers",
+        about: "does not wait out a throttle: re-sends every 100 ms whatever the broker asked",
+        wrap: |a| Arc::new(Bug::new(a, Kind::IgnoresRetryAfter)),
+    },
+    Mutant {
+        id: "too_late_cancel_is_success",
+        caught_by: "cancel_after_fill_is_too_late",
+        about: "treats a cancel that came too late as a successful cancel",
+        wrap: |a| Arc::new(Bug::new(a, Kind::TooLateCancelIsSuccess)),
+    },
+    Mutant {
+        id: "drops_average_price",
+        caught_by: "average_price_is_quantity_weighted",
+        about: "loses the average fill price",
+        wrap: |a| Arc::new(Bug::new(a, Kind::DropsAveragePrice)),
+    },
+    Mutant {
+        id: "retries_expired_credentials",
+        caught_by: "refresh_expiry_requires_reauth",
+        about: "keeps retrying with credentials the broker refused",
+        wrap: |a| Arc::new(Bug::new(a, Kind::RetriesExpiredCredentials)),
+    },
+    Mutant {
+        id: "loses_short_sign",
+        caught_by: "short_from_flat",
+        about: "reports short positions as long (quantity without its sign)",
+        wrap: |a| Arc::new(Bug::new(a, Kind::LosesShortSign)),
+    },
+];
+
+pub fn find(id: &str) -> Option<&'static Mutant> {
+    MUTANTS.iter().find(|m| m.id == id)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    ResubmitAfterTimeout,
+    FilledOnFirstPartial,
+    IgnoresRetryAfter,
+    TooLateCancelIsSuccess,
+    DropsAveragePrice,
+    RetriesExpiredCredentials,
+    LosesShortSign,
+}
+
+struct Bug {
+    inner: Arc<dyn BrokerAdapter>,
+    kind: Kind,
+}
+
+impl Bug {
+    fn new(inner: Arc<dyn BrokerAdapter>, kind: Kind) -> Self {
+        Self { inner, kind }
+    }
+
+    /// What every order result goes through on its way out.
+    fn result(kind: Kind, mut r: OrderResult) -> OrderResult {
+        match kind {
+            Kind::FilledOnFirstPartial if r.status == OrderStatus::PartiallyFilled => {
+                r.status = OrderStatus::Filled;
+            }
+            Kind::DropsAveragePrice => r.average_fill_price = None,
+            _ => {}
+        }
+        r
+    }
+
+    fn results(&self, r: Result<OrderResult, AdapterError>) -> Result<OrderResult, AdapterError> {
+        r.map(|r| Self::result(self.kind, r))
+    }
+
+    /// Calls `op` again and again while the broker refuses the credentials.
+    async fn stubborn<T, F, Fut>(&self, mut op: F) -> Result<T, AdapterError>
+    where
+        F: FnMut() -> Fut + Send,
+        Fut: std::future::Future<Output = Result<T, AdapterError>> + Send,
+        T: Send,
+    {
+        let mut r = op().await;
+        if self.kind == Kind::RetriesExpiredCredentials {
+            for _ in 0..10 {
+                match &r {
+                    Err(e)
+                        if matches!(e.kind, ErrorKind::AuthExpired | ErrorKind::ReauthRequired) =>
+                    {
+                        r = op().await;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        r
+    }
+}
+
+#[async_trait]
+impl BrokerAdapter for Bug {
+    fn describe(&self) -> Description {
+        self.inner.describe()
+    }
+
+    fn account_id(&self) -> &str {
+        self.inner.account_id()
+    }
+
+    async fn submit_order(&self, order: &Order) -> Result<OrderResult, AdapterError> {
+        match self.kind {
+            Kind::ResubmitAfterTimeout => {
+                // Its own, shorter patience; then a "new attempt" with a new id.
+                let first = tokio::time::timeout(
+                    Duration::from_millis(1_000),
+                    self.inner.submit_order(order),
+                )
+                .await;
+                match first {
+                    Ok(r) => r,
+                    Err(_) => {
+                        let mut again = order.clone();
+                        again.client_order_id = format!("{}-retry", order.client_order_id);
+                        self.inner.submit_order(&again).await
+                    }
+                }
+            }
+            Kind::IgnoresRetryAfter => {
+                let mut last = None;
+                for _ in 0..50 {
+                    match tokio::time::timeout(
+                        Duration::from_millis(100),
+                        self.inner.submit_order(order),
+                    )
+                    .await
+                    {
+                        Ok(r) => return r,
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(AdapterError::timeout(format!("gave up: {last:?}")))
+            }
+            _ => {
+                let r = self.stubborn(|| self.inner.submit_order(order)).await;
+                self.results(r)
+            }
+        }
+    }
+
+    async fn cancel_order(&self, id: &str) -> Result<CancelResult, AdapterError> {
+        let r = self.inner.cancel_order(id).await;
+        match (self.kind, r) {
+            (Kind::TooLateCancelIsSuccess, Err(e)) if e.kind == ErrorKind::TooLateToCancel => {
+                Ok(CancelResult {
+                    broker_order_id: id.to_string(),
+                    status: CancelStatus::Canceled,
+                })
+            }
+            (_, r) => r,
+        }
+    }
+
+    async fn get_order(&self, id: &str) -> Result<OrderResult, AdapterError> {
+        let r = self.stubborn(|| self.inner.get_order(id)).await;
+        self.results(r)
+    }
+
+    async fn get_positions(&self) -> Result<Vec<Position>, AdapterError> {
+        let r = self.stubborn(|| self.inner.get_positions()).await;
+        if self.kind == Kind::LosesShortSign {
+            return r.map(|ps| {
+                ps.into_iter()
+                    .map(|mut p| {
+                        p.quantity = p.quantity.abs();
+                        p
+                    })
+                    .collect()
+            });
+        }
+        r
+    }
+
+    async fn get_account(&self) -> Result<Account, AdapterError> {
+        self.stubborn(|| self.inner.get_account()).await
+    }
+
+    async fn order_updates(&self) -> Result<OrderUpdates, AdapterError> {
+        let kind = self.kind;
+        let updates = self.inner.order_updates().await?;
+        Ok(updates
+            .map(move |u| u.map(|r| Bug::result(kind, r)))
+            .boxed())
+    }
+}
