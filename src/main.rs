@@ -1,6 +1,7 @@
 //! `raxx-sim`: the command line of the simulation and conformance harness.
 
 mod bench;
+mod conform;
 mod serve;
 
 use std::process::ExitCode;
@@ -25,6 +26,9 @@ enum Command {
         #[command(subcommand)]
         target: bench::Target,
     },
+    /// Runs the conformance suite for one adapter: every applicable case
+    /// under every seed, in deterministic simulated worlds.
+    Conform(conform::ConformArgs),
     /// Serves one simulated broker on a real socket until interrupted; the first
     /// stdout line is a JSON object with its base URL, credentials and accounts.
     Serve(serve::ServeArgs),
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Bench { target } => bench::run(target),
         Command::Serve(args) => serve::run(args),
+        Command::Conform(args) => conform::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ pub mod invariants;
 pub mod mutants;
 pub mod net;
 pub mod record;
+pub mod report;
 pub mod subject;
 pub mod suite;
 pub mod trace;

@@ -1,0 +1,162 @@
+//! `raxx-sim conform`: the conformance suite for one adapter, every
+//! applicable case under every seed, with text, JSON or JUnit reports.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use harness::cases;
+use harness::mutants::{self, MUTANTS};
+use harness::report;
+use harness::subject::Subject;
+use harness::suite::{run_case, CaseRun, Verdict};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Args)]
+pub struct ConformArgs {
+    /// The adapter under test.
+    #[arg(long, value_parser = ["alpaca", "tradier", "mbt"])]
+    adapter: String,
+    /// Seeds 1..=N for every case.
+    #[arg(long, default_value_t = 8, conflicts_with = "seed")]
+    seeds: u64,
+    /// Exactly one seed (to reproduce a failure).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Only this case (its catalogue id).
+    #[arg(long)]
+    case: Option<String>,
+    /// Run against a deliberately broken copy of the adapter.
+    #[arg(long, conflicts_with = "mutation_score")]
+    mutant: Option<String>,
+    /// Run every mutant and report how many the suite catches.
+    #[arg(long)]
+    mutation_score: bool,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// K/N: run only the K-th of N equal shares of the seeds (1-based).
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 2/4")?;
+    let k: u64 = k.parse().map_err(|_| "K is not a number")?;
+    let n: u64 = n.parse().map_err(|_| "N is not a number")?;
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("shard {k}/{n}: need 1 <= K <= N"));
+    }
+    Ok((k, n))
+}
+
+pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
+    let subject = Subject::parse(&args.adapter).context("unknown adapter")?;
+    let catalogue = match &args.case {
+        Some(id) => {
+            vec![cases::find(id).with_context(|| format!("no case {id:?} in the catalogue"))?]
+        }
+        None => cases::catalogue(),
+    };
+    let mut seeds: Vec<u64> = match args.seed {
+        Some(s) => vec![s],
+        None => (1..=args.seeds).collect(),
+    };
+    if let Some((k, n)) = args.shard {
+        seeds.retain(|s| (s - 1) % n == k - 1);
+    }
+    if args.mutation_score {
+        return mutation_score(subject, &seeds);
+    }
+    let mutant = match &args.mutant {
+        Some(id) => Some(mutants::find(id).with_context(|| {
+            let ids: Vec<_> = MUTANTS.iter().map(|m| m.id).collect();
+            format!("no mutant {id:?}; there are {ids:?}")
+        })?),
+        None => None,
+    };
+    let progress = bar((catalogue.len() * seeds.len()) as u64);
+    let mut runs: Vec<CaseRun> = Vec::new();
+    for case in &catalogue {
+        for &seed in &seeds {
+            progress.set_message(format!("{} seed {seed}", case.id));
+            runs.push(run_case(subject, case, seed, mutant));
+            progress.inc(1);
+        }
+    }
+    progress.finish_and_clear();
+    let text = match args.format {
+        Format::Text => report::text(&runs),
+        Format::Json => report::json(&runs),
+        Format::Junit => report::junit(&runs),
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            let (p, f, s) = report::summary(&runs);
+            println!("{p} passed, {f} failed, {s} skipped");
+        }
+        None => print!("{text}"),
+    }
+    let failed = runs
+        .iter()
+        .any(|r| matches!(r.verdict, Verdict::Failed { .. }));
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A progress bar on a terminal; nothing when stderr is not one (CI, pipes).
+fn bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn mutation_score(subject: Subject, seeds: &[u64]) -> anyhow::Result<ExitCode> {
+    if subject == Subject::Mbt {
+        bail!("the mutants break HTTP adapters' behaviour; run them against alpaca or tradier");
+    }
+    let mut caught = 0;
+    for m in MUTANTS {
+        let by = cases::catalogue().into_iter().find_map(|case| {
+            seeds
+                .iter()
+                .any(|&seed| {
+                    matches!(
+                        run_case(subject, case, seed, Some(m)).verdict,
+                        Verdict::Failed { .. }
+                    )
+                })
+                .then_some(case.id)
+        });
+        match by {
+            Some(case) => {
+                caught += 1;
+                println!("caught   {} (by {case}): {}", m.id, m.about);
+            }
+            None => println!("SURVIVED {}: {}", m.id, m.about),
+        }
+    }
+    println!("mutation score: {caught}/{} caught", MUTANTS.len());
+    Ok(if caught == MUTANTS.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
