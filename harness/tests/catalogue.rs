@@ -9,7 +9,7 @@ fn seeds() -> Vec<u64> {
     let n: u64 = std::env::var("RAXX_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
+        .unwrap_or(8);
     (1..=n).collect()
 }
 
