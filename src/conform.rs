@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use harness::bridged::run_bridged_case;
 use harness::cases;
 use harness::mutants::{self, MUTANTS};
 use harness::report;
@@ -24,8 +25,15 @@ pub enum Format {
 #[derive(Args)]
 pub struct ConformArgs {
     /// The adapter under test.
-    #[arg(long, value_parser = ["alpaca", "tradier", "mbt"])]
-    adapter: String,
+    #[arg(long, value_parser = ["alpaca", "tradier", "mbt"], required_unless_present = "adapter_cmd")]
+    adapter: Option<String>,
+    /// An adapter in another process (any language), driven over the process
+    /// bridge against the broker's model on 127.0.0.1; needs --broker.
+    #[arg(long, conflicts_with = "adapter", requires = "broker")]
+    adapter_cmd: Option<String>,
+    /// The broker an external adapter trades at.
+    #[arg(long, value_parser = ["alpaca", "tradier"])]
+    broker: Option<String>,
     /// Seeds 1..=N for every case.
     #[arg(long, default_value_t = 8, conflicts_with = "seed")]
     seeds: u64,
@@ -62,7 +70,6 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
 }
 
 pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
-    let subject = Subject::parse(&args.adapter).context("unknown adapter")?;
     let catalogue = match &args.case {
         Some(id) => {
             vec![cases::find(id).with_context(|| format!("no case {id:?} in the catalogue"))?]
@@ -76,8 +83,19 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     if let Some((k, n)) = args.shard {
         seeds.retain(|s| (s - 1) % n == k - 1);
     }
+    let subject = match (&args.adapter, &args.adapter_cmd, &args.broker) {
+        (Some(a), _, _) => Under::Builtin(Subject::parse(a).context("unknown adapter")?),
+        (None, Some(cmd), Some(broker)) => Under::External(cmd.clone(), broker.clone()),
+        _ => bail!("name an --adapter, or an --adapter-cmd with its --broker"),
+    };
     if args.mutation_score {
+        let Under::Builtin(subject) = subject else {
+            bail!("mutants wrap the built-in adapters; use --adapter");
+        };
         return mutation_score(subject, &seeds);
+    }
+    if args.mutant.is_some() && matches!(subject, Under::External(..)) {
+        bail!("mutants wrap the built-in adapters; use --adapter");
     }
     let mutant = match &args.mutant {
         Some(id) => Some(mutants::find(id).with_context(|| {
@@ -91,7 +109,10 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     for case in &catalogue {
         for &seed in &seeds {
             progress.set_message(format!("{} seed {seed}", case.id));
-            runs.push(run_case(subject, case, seed, mutant));
+            runs.push(match &subject {
+                Under::Builtin(s) => run_case(*s, case, seed, mutant),
+                Under::External(cmd, broker) => run_bridged_case(cmd, broker, case, seed),
+            });
             progress.inc(1);
         }
     }
@@ -117,6 +138,12 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+enum Under {
+    Builtin(Subject),
+    /// A command and the broker it trades at.
+    External(String, String),
 }
 
 /// A progress bar on a terminal; nothing when stderr is not one (CI, pipes).

@@ -102,3 +102,27 @@ fn json_reports_carry_trace_hashes() {
         Some(64)
     );
 }
+
+#[test]
+fn an_external_adapter_runs_through_the_bridge() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/bridge/alpaca_adapter.py"
+    );
+    let (ok, out) = conform(&[
+        "--adapter-cmd",
+        &format!("python3 {script}"),
+        "--broker",
+        "alpaca",
+        "--case",
+        "partial_fills_accumulate",
+        "--seed",
+        "2",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("ok      external:alpaca partial_fills_accumulate seed 2"),
+        "{out}"
+    );
+    assert!(out.ends_with("1 passed, 0 failed, 0 skipped\n"), "{out}");
+}

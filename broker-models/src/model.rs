@@ -51,5 +51,27 @@ fn with_face<F: WireFace>(face: Router<Shared>, shared: &Shared) -> Router {
         fault_layer::<F>,
     ))
     .merge(control::routes())
+    .layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        simulated_date,
+    ))
     .with_state(shared.clone())
+}
+
+/// Every answer carries a `Date` in the model's own simulated time (hyper
+/// keeps a Date it finds and adds the wall clock only when there is none).
+/// Clients that turn a rate-limit reset timestamp into a wait measure it
+/// against this date, so the wait comes out right whatever the wall clock says.
+async fn simulated_date(
+    axum::extract::State(shared): axum::extract::State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(req).await;
+    let now = shared.lock().now().to_datetime();
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&date) {
+        response.headers_mut().insert(axum::http::header::DATE, v);
+    }
+    response
 }

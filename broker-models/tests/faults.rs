@@ -291,3 +291,30 @@ async fn the_same_seed_gives_the_same_answers() {
     assert_eq!(a, session(11).await);
     assert_ne!(a, session(12).await);
 }
+
+/// A rate-limit reset is a timestamp in the model's simulated time; the
+/// `Date` header is too, so a client turns the two into the right wait
+/// whatever its own wall clock says.
+#[tokio::test(start_paused = true)]
+async fn answers_are_dated_in_simulated_time() {
+    for broker in ["alpaca", "tradier"] {
+        let c = common::Client::authed(broker, 1, FaultPlan::default());
+        let path = if broker == "alpaca" {
+            "/v2/account"
+        } else {
+            "/v1/accounts/VA00000001/balances"
+        };
+        let r = c.get(path).await;
+        let date = r
+            .headers
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(date, "Mon, 05 Jan 2026 15:00:00 GMT", "{broker}");
+        let unknown = c.get("/no/such/route").await;
+        assert!(
+            unknown.headers.contains_key("date"),
+            "{broker}: errors are dated too"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! catalogue, invariants checked against the models' ground truth, seeded
 //! schedules, mutants, traces and reports.
 
+pub mod bridged;
 pub mod case;
 pub mod cases;
 pub mod control;

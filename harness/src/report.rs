@@ -24,25 +24,21 @@ pub fn text(runs: &[CaseRun]) -> String {
                 let _ = writeln!(
                     out,
                     "ok      {} {} seed {}{mutant}",
-                    r.subject.slug(),
-                    r.case,
-                    r.seed
+                    r.adapter, r.case, r.seed
                 );
             }
             Verdict::NotApplicable { reason } => {
                 let _ = writeln!(
                     out,
                     "skipped {} {} seed {}: {reason}",
-                    r.subject.slug(),
-                    r.case,
-                    r.seed
+                    r.adapter, r.case, r.seed
                 );
             }
             Verdict::Failed { message, excerpt } => {
                 let _ = writeln!(
                     out,
                     "FAILED  {} {} seed {}{mutant}\n  why: {message}\n  trace:\n{}\n  reproduce: {}",
-                    r.subject.slug(),
+                    r.adapter,
                     r.case,
                     r.seed,
                     indent(excerpt),
@@ -69,7 +65,7 @@ pub fn json(runs: &[CaseRun]) -> String {
         .iter()
         .map(|r| {
             let mut v = json!({
-                "adapter": r.subject.slug(),
+                "adapter": r.adapter.as_str(),
                 "case": r.case,
                 "seed": r.seed,
                 "verdict": r.verdict.word(),
@@ -114,9 +110,7 @@ pub fn junit(runs: &[CaseRun]) -> String {
         let _ = write!(
             out,
             "  <testcase classname=\"{}\" name=\"{} seed {}\"",
-            r.subject.slug(),
-            r.case,
-            r.seed
+            r.adapter, r.case, r.seed
         );
         match &r.verdict {
             Verdict::Passed => out.push_str("/>\n"),

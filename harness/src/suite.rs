@@ -10,9 +10,11 @@ use broker_models::faults::FaultPlan;
 use crate::case::{unmet, Case, Ctx};
 use crate::invariants::{self, Evidence};
 use crate::mutants::Mutant;
+use crate::record::WireLog;
 use crate::subject::Subject;
-use crate::trace::Actor;
+use crate::trace::{Actor, Trace};
 use crate::traced::Traced;
+use crate::venue::Venue;
 use crate::world::run_world;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +44,8 @@ impl Verdict {
 #[derive(Debug, Clone)]
 pub struct CaseRun {
     pub case: &'static str,
-    pub subject: Subject,
+    /// The adapter under test: a slug, or `external:<broker>` for a bridged one.
+    pub adapter: String,
     pub seed: u64,
     pub mutant: Option<&'static str>,
     pub verdict: Verdict,
@@ -62,18 +65,15 @@ impl CaseRun {
             .mutant
             .map(|m| format!(" --mutant {m}"))
             .unwrap_or_default();
+        let adapter = match self.adapter.strip_prefix("external:") {
+            Some(broker) => format!("--adapter-cmd '<your command>' --broker {broker}"),
+            None => format!("--adapter {}", self.adapter),
+        };
         format!(
-            "cargo run --release -- conform --adapter {} --case {} --seed {}{mutant}",
-            self.subject.slug(),
-            self.case,
-            self.seed
+            "cargo run --release -- conform {adapter} --case {} --seed {}{mutant}",
+            self.case, self.seed
         )
     }
-}
-
-enum Ran {
-    Skipped(String),
-    Done(Vec<String>),
 }
 
 /// Runs `case` against `subject` (wrapped in `mutant`, if any) under `seed`.
@@ -88,7 +88,7 @@ pub fn run_case(
         Err(e) => {
             return CaseRun {
                 case: case.id,
-                subject,
+                adapter: subject.slug().to_string(),
                 seed,
                 mutant: mutant.map(|m| m.id),
                 verdict: Verdict::Failed {
@@ -110,75 +110,21 @@ pub fn run_case(
             Some(w) => w(inner),
             None => inner,
         };
-        let adapter = Arc::new(Traced::new(inner, env.trace.clone()));
-        let describe = adapter.describe();
-        if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {
-            return Ok::<Ran, Vec<String>>(Ran::Skipped(reason));
-        }
-        env.trace
-            .record(Actor::Check, format!("case {} seed {seed}", case.id));
-        let ctx = Arc::new(Ctx {
-            case: case.id,
+        exercise(
+            case,
             seed,
-            adapter: adapter.clone(),
-            venue: venue.clone(),
-            trace: env.trace.clone(),
-        });
-        let mut failures = Vec::new();
-        if let Err(f) = (case.run)(ctx).await {
-            failures.push((f.message, f.near));
-        }
-        // The ground truth is read with the faults cleared, so that the
-        // evidence is the broker's state, not another outage.
-        if venue.is_model() {
-            let _ = venue.set_faults(&FaultPlan::default()).await;
-        }
-        let ledger = venue.ledger().await.map_err(|e| vec![e])?;
-        let fills = venue.fills().await.map_err(|e| vec![e])?;
-        let positions = adapter.get_positions().await.map_err(|e| e.to_string());
-        let wire = env.wire.exchanges();
-        let account = adapter.account_id().to_string();
-        let intents = adapter.intents();
-        let leaks = adapter.leaks();
-        let secrets = env.trace.secrets();
-        let trace_text = env.trace.render();
-        let violations = invariants::check(&Evidence {
-            account: &account,
-            describe: &describe,
-            ledger: &ledger,
-            fills: &fills,
-            positions: &positions,
-            intents: &intents,
-            leaks: &leaks,
-            wire: &wire,
-            trace_text: &trace_text,
-            secrets: &secrets,
-        });
-        for v in &violations {
-            env.trace
-                .record(Actor::Check, format!("invariant violated: {v}"));
-        }
-        let mut messages: Vec<String> = failures
-            .into_iter()
-            .map(|(m, near)| match near {
-                Some(n) => format!("{m} [near {n}]"),
-                None => m,
-            })
-            .collect();
-        messages.extend(violations.into_iter().map(|v| format!("invariant: {v}")));
-        Ok(Ran::Done(messages))
+            inner,
+            venue,
+            env.trace.clone(),
+            env.wire.clone(),
+        )
+        .await
     });
     let simulated = run.trace.entries().last().map(|e| e.at).unwrap_or_default();
-    let verdict = match run.result {
-        Err(e) => failed(vec![e], &run.trace),
-        Ok(Err(errs)) => failed(errs, &run.trace),
-        Ok(Ok(Ran::Skipped(reason))) => Verdict::NotApplicable { reason },
-        Ok(Ok(Ran::Done(msgs))) if msgs.is_empty() => Verdict::Passed,
-        Ok(Ok(Ran::Done(msgs))) => failed(msgs, &run.trace),
-    };
+    let verdict = verdict(run.result, &run.trace);
     CaseRun {
         case: case.id,
-        subject,
+        adapter: subject.slug().to_string(),
         seed,
         mutant: mutant.map(|m| m.id),
         verdict,
@@ -186,6 +132,90 @@ pub fn run_case(
         trace: run.trace.render(),
         requests: run.wire.exchanges().len(),
         simulated,
+    }
+}
+
+/// What running a case left: skipped with a reason, or the failures (none: passed).
+pub enum Ran {
+    Skipped(String),
+    Done(Vec<String>),
+}
+
+/// Runs `case` with `inner` on `venue` and checks the invariants after it:
+/// the part of a run that is the same in a simulated world and over the bridge.
+pub async fn exercise(
+    case: &'static Case,
+    seed: u64,
+    inner: Arc<dyn BrokerAdapter>,
+    venue: Venue,
+    trace: Trace,
+    wire_log: WireLog,
+) -> Result<Ran, Vec<String>> {
+    let adapter = Arc::new(Traced::new(inner, trace.clone()));
+    let describe = adapter.describe();
+    if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {
+        return Ok(Ran::Skipped(reason));
+    }
+    trace.record(Actor::Check, format!("case {} seed {seed}", case.id));
+    let ctx = Arc::new(Ctx {
+        case: case.id,
+        seed,
+        adapter: adapter.clone(),
+        venue: venue.clone(),
+        trace: trace.clone(),
+    });
+    let mut failures = Vec::new();
+    if let Err(f) = (case.run)(ctx).await {
+        failures.push((f.message, f.near));
+    }
+    // The ground truth is read with the faults cleared, so that the
+    // evidence is the broker's state, not another outage.
+    if venue.is_model() {
+        let _ = venue.set_faults(&FaultPlan::default()).await;
+    }
+    let ledger = venue.ledger().await.map_err(|e| vec![e])?;
+    let fills = venue.fills().await.map_err(|e| vec![e])?;
+    let positions = adapter.get_positions().await.map_err(|e| e.to_string());
+    let wire = wire_log.exchanges();
+    let account = adapter.account_id().to_string();
+    let intents = adapter.intents();
+    let leaks = adapter.leaks();
+    let secrets = trace.secrets();
+    let trace_text = trace.render();
+    let violations = invariants::check(&Evidence {
+        account: &account,
+        describe: &describe,
+        ledger: &ledger,
+        fills: &fills,
+        positions: &positions,
+        intents: &intents,
+        leaks: &leaks,
+        wire: &wire,
+        trace_text: &trace_text,
+        secrets: &secrets,
+    });
+    for v in &violations {
+        trace.record(Actor::Check, format!("invariant violated: {v}"));
+    }
+    let mut messages: Vec<String> = failures
+        .into_iter()
+        .map(|(m, near)| match near {
+            Some(n) => format!("{m} [near {n}]"),
+            None => m,
+        })
+        .collect();
+    messages.extend(violations.into_iter().map(|v| format!("invariant: {v}")));
+    Ok(Ran::Done(messages))
+}
+
+/// The verdict of a run from what it left.
+pub fn verdict(result: Result<Result<Ran, Vec<String>>, String>, trace: &Trace) -> Verdict {
+    match result {
+        Err(e) => failed(vec![e], trace),
+        Ok(Err(errs)) => failed(errs, trace),
+        Ok(Ok(Ran::Skipped(reason))) => Verdict::NotApplicable { reason },
+        Ok(Ok(Ran::Done(msgs))) if msgs.is_empty() => Verdict::Passed,
+        Ok(Ok(Ran::Done(msgs))) => failed(msgs, trace),
     }
 }
 

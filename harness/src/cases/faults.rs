@@ -196,18 +196,25 @@ async fn latency_beyond_timeout_reconciles(c: Arc<Ctx>) -> Outcome {
 
 async fn rate_limit_backs_off_and_recovers(c: Arc<Ctx>) -> Outcome {
     let order = Order::market(&c.cid("throttled"), SYMBOL, Side::Buy, dec(1));
-    let r = match c.adapter.submit_order(&order).await {
-        Ok(r) => r,
-        // An adapter may hand a long throttle back to its caller; the
-        // caller waits as told and tries once more.
-        Err(e) if e.kind == ErrorKind::RateLimited => {
-            let wait = e
-                .retry_after_ms
-                .ok_or_else(|| Failure::new("rate_limited without retry_after_ms"))?;
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            c.submit(&order).await?
+    let deadline = tokio::time::Instant::now() + crate::case::PATIENCE;
+    let r = loop {
+        match c.adapter.submit_order(&order).await {
+            Ok(r) => break r,
+            // An adapter may hand the throttle back to its caller; the caller
+            // waits as told and tries again.
+            Err(e) if e.kind == ErrorKind::RateLimited => {
+                let wait = e
+                    .retry_after_ms
+                    .ok_or_else(|| Failure::new("rate_limited without retry_after_ms"))?;
+                ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "still throttled after {:?}",
+                    crate::case::PATIENCE
+                );
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            Err(e) => return Err(unexpected("submit_order", &e)),
         }
-        Err(e) => return Err(unexpected("submit_order", &e)),
     };
     c.wait_status(&r.broker_order_id, OrderStatus::Filled)
         .await?;

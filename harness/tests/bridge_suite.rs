@@ -1,0 +1,33 @@
+//! The reference Python adapter (examples/bridge/alpaca_adapter.py) through
+//! the whole catalogue over the process bridge, against the Alpaca model on
+//! 127.0.0.1: the same cases and invariants as the in-process adapters.
+
+use harness::bridged::run_bridged_case;
+use harness::cases::catalogue;
+use harness::suite::Verdict;
+
+#[test]
+fn the_reference_python_adapter_passes_the_catalogue_over_the_bridge() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/bridge/alpaca_adapter.py"
+    );
+    let command = format!("python3 {script}");
+    let mut failures = Vec::new();
+    let mut passed = 0;
+    for case in catalogue() {
+        let run = run_bridged_case(&command, "alpaca", case, 1);
+        match &run.verdict {
+            Verdict::Passed => passed += 1,
+            Verdict::NotApplicable { .. } => {}
+            Verdict::Failed { message, excerpt } => {
+                failures.push(format!("{}: {message}\n{excerpt}", case.id))
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        passed >= 15,
+        "only {passed} cases applied to the reference adapter"
+    );
+}
