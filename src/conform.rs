@@ -51,6 +51,9 @@ pub struct ConformArgs {
     mutation_score: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Print every run's whole trace after it (text format).
+    #[arg(long)]
+    trace: bool,
     /// Write the report here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -118,7 +121,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     }
     progress.finish_and_clear();
     let text = match args.format {
-        Format::Text => report::text(&runs),
+        Format::Text => report::text(&runs, args.trace),
         Format::Json => report::json(&runs),
         Format::Junit => report::junit(&runs),
     };

@@ -33,6 +33,9 @@ pub enum Need {
     BrokerModel,
     /// The in-process paper engine.
     Paper,
+    /// A simulated network between adapter and broker (turmoil), for
+    /// network-level faults; bridged adapters talk over real loopback.
+    SimulatedNetwork,
     Options,
     MultiLeg,
     Streaming,
@@ -57,6 +60,12 @@ pub fn unmet(need: Need, d: &Description, venue: &Venue) -> Option<String> {
             Some("runs against a simulated broker; the paper engine has none".into())
         }
         Need::Paper if venue.is_model() => Some("only the paper engine is paper".into()),
+        Need::SimulatedNetwork if !turmoil::in_simulation() => {
+            Some("network faults need the simulated network; this run uses real loopback".into())
+        }
+        Need::SimulatedNetwork if !venue.is_model() => {
+            Some("the paper engine is in process: there is no network to fault".into())
+        }
         Need::Options if !c.options => missing("options"),
         Need::MultiLeg if !c.multi_leg => missing("multi-leg orders"),
         Need::Streaming if !c.streaming => missing("an order-status stream"),

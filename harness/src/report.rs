@@ -12,9 +12,21 @@ pub fn summary(runs: &[CaseRun]) -> (usize, usize, usize) {
     (count("passed"), count("failed"), count("skipped"))
 }
 
-pub fn text(runs: &[CaseRun]) -> String {
+/// One line per run (a failure with its excerpt and the command that
+/// reproduces it); with `traces`, every run's whole trace after its line.
+pub fn text(runs: &[CaseRun], traces: bool) -> String {
     let mut out = String::new();
     for r in runs {
+        if traces && !r.trace.is_empty() {
+            let _ = writeln!(
+                out,
+                "trace of {} {} seed {}:\n{}",
+                r.adapter,
+                r.case,
+                r.seed,
+                indent(&r.trace)
+            );
+        }
         let mutant = r
             .mutant
             .map(|m| format!(" [mutant {m}]"))

@@ -12,13 +12,13 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use adapters::http::{EpochClock, HttpSetup, RetryPolicy};
 use broker_models::clock::DEFAULT_EPOCH;
-use broker_models::faults::FaultPlan;
+use broker_models::faults::{Fault, FaultPlan};
 use serde_json::Value;
 
 use crate::control::Control;
 use crate::net::{self, TurmoilDialer};
 use crate::record::{recorded, WireLog};
-use crate::trace::Trace;
+use crate::trace::{Actor, Trace};
 
 /// One simulated broker of a world.
 #[derive(Debug, Clone)]
@@ -102,6 +102,52 @@ pub struct WorldRun<T> {
     pub result: Result<T, String>,
     pub trace: Trace,
     pub wire: WireLog,
+}
+
+/// A network fault of a plan, carried out on the turmoil link between the
+/// client and one broker for its time window.
+struct LinkFault {
+    broker: String,
+    /// Hold (deliver later) rather than partition (drop).
+    hold: bool,
+    from: Duration,
+    until: Option<Duration>,
+    active: bool,
+}
+
+/// Steps the simulation to its end, opening and closing link faults as
+/// simulated time crosses their windows.
+fn run_with_links(
+    sim: &mut turmoil::Sim<'_>,
+    mut links: Vec<LinkFault>,
+    trace: &Trace,
+) -> turmoil::Result {
+    loop {
+        let now = sim.elapsed();
+        for l in &mut links {
+            let inside = now >= l.from && l.until.is_none_or(|u| now < u);
+            if inside == l.active {
+                continue;
+            }
+            l.active = inside;
+            let what = if l.hold { "hold" } else { "partition" };
+            match (l.hold, inside) {
+                (false, true) => sim.partition("client", l.broker.as_str()),
+                (false, false) => sim.repair("client", l.broker.as_str()),
+                (true, true) => sim.hold("client", l.broker.as_str()),
+                (true, false) => sim.release("client", l.broker.as_str()),
+            }
+            let state = if inside { "begins" } else { "ends" };
+            trace.record_at(
+                now,
+                Actor::Control,
+                format!("network {what} client<->{} {state}", l.broker),
+            );
+        }
+        if sim.step()? {
+            return Ok(());
+        }
+    }
 }
 
 /// The simulated epoch in Unix milliseconds: a Monday with the market open.
@@ -188,7 +234,24 @@ where
         *slot.borrow_mut() = Some(value);
         Ok(())
     });
-    let result = match sim.run() {
+    let windows: Vec<LinkFault> = spec
+        .brokers
+        .iter()
+        .flat_map(|b| {
+            b.plan
+                .rules
+                .iter()
+                .filter(|r| r.fault.is_network())
+                .map(|r| LinkFault {
+                    broker: b.slug.clone(),
+                    hold: r.fault == Fault::NetworkHold,
+                    from: Duration::from_millis(r.from_ms),
+                    until: r.until_ms.map(Duration::from_millis),
+                    active: false,
+                })
+        })
+        .collect();
+    let result = match run_with_links(&mut sim, windows, &trace) {
         Ok(()) => out
             .borrow_mut()
             .take()

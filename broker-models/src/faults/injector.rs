@@ -69,12 +69,13 @@ impl FaultInjector {
     pub fn decide(&mut self, op: Operation, elapsed_ms: u64) -> Decision {
         let mut d = Decision::default();
         for rule in self.plan.rules.iter().filter(|r| r.applies(op, elapsed_ms)) {
-            let stream_only = matches!(
-                rule.fault,
-                Fault::StreamDisconnect { .. } | Fault::StreamDuplicate | Fault::StreamReorder
-            );
-            if stream_only || (d.outcome.is_some() && !matches!(rule.fault, Fault::Latency { .. }))
-            {
+            // Stream faults shape streams; network faults are the network's.
+            let elsewhere = rule.fault.is_network()
+                || matches!(
+                    rule.fault,
+                    Fault::StreamDisconnect { .. } | Fault::StreamDuplicate | Fault::StreamReorder
+                );
+            if elsewhere || (d.outcome.is_some() && !matches!(rule.fault, Fault::Latency { .. })) {
                 continue;
             }
             if !Self::hit(&mut self.rng, rule.probability) {

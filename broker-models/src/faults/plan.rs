@@ -118,6 +118,20 @@ pub enum Fault {
     StreamReorder,
     /// Reads answer from a cache `age_ms` old (SnapTrade's holdings cache).
     StaleRead { age_ms: u64 },
+    /// The network between client and broker drops everything in the
+    /// window. Applied by the harness's simulated network (turmoil), not by
+    /// the model; a model served on a real socket ignores it.
+    NetworkPartition,
+    /// The network holds everything in the window and delivers it when the
+    /// window ends (a stalled link). Applied by the harness like a partition.
+    NetworkHold,
+}
+
+impl Fault {
+    /// Whether the network, not the broker, carries out this fault.
+    pub fn is_network(&self) -> bool {
+        matches!(self, Fault::NetworkPartition | Fault::NetworkHold)
+    }
 }
 
 fn default_retry_after_ms() -> u64 {
@@ -221,6 +235,15 @@ impl FaultPlan {
                 Fault::PartialFill { units_per_event: 0 } => {
                     return invalid("partial_fill units_per_event must be at least 1")
                 }
+                // A link is down for everyone or not at all, for a window.
+                ref f
+                    if f.is_network()
+                        && (!rule.operations.is_empty() || rule.probability < 1.0) =>
+                {
+                    return invalid(
+                        "network faults take a time window only (no operations, no probability)",
+                    )
+                }
                 _ => {}
             }
         }
@@ -262,9 +285,17 @@ mod tests {
             fault = { kind = "stream_reorder" }
             [[rules]]
             fault = { kind = "stale_read", age_ms = 60000 }
+            [[rules]]
+            until_ms = 1500
+            fault = { kind = "network_partition" }
+            [[rules]]
+            from_ms = 2000
+            until_ms = 3000
+            fault = { kind = "network_hold" }
         "#;
         let plan = FaultPlan::from_toml(text, "inline").unwrap();
-        assert_eq!(plan.rules.len(), 12);
+        assert_eq!(plan.rules.len(), 14);
+        assert!(plan.rules[12].fault.is_network() && !plan.rules[11].fault.is_network());
         assert_eq!(
             plan.rules[0].fault,
             Fault::Outage {
@@ -309,5 +340,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(lat.to_string().contains("min_ms"));
+        let net = FaultPlan::from_toml(
+            "[[rules]]\noperations = [\"submit_order\"]\nfault = { kind = \"network_partition\" }",
+            "p",
+        )
+        .unwrap_err();
+        assert!(net.to_string().contains("network faults"), "{net}");
     }
 }

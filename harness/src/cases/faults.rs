@@ -54,6 +54,30 @@ fault = { kind = "latency", min_ms = 2500, max_ms = 3500 }
         run: |c| Box::pin(latency_beyond_timeout_reconciles(c)),
     },
     Case {
+        id: "partition_heals_without_duplicates",
+        group: Group::Faults,
+        about: "the network to the broker drops everything for a while; once it heals, the intent is one order",
+        needs: &[Need::SimulatedNetwork],
+        plan: r#"
+[[rules]]
+until_ms = 1500
+fault = { kind = "network_partition" }
+"#,
+        run: |c| Box::pin(partition_heals_without_duplicates(c)),
+    },
+    Case {
+        id: "held_link_never_duplicates",
+        group: Group::Faults,
+        about: "the link stalls past the adapter's timeout, then delivers everything: still one order",
+        needs: &[Need::SimulatedNetwork],
+        plan: r#"
+[[rules]]
+until_ms = 3000
+fault = { kind = "network_hold" }
+"#,
+        run: |c| Box::pin(held_link_never_duplicates(c)),
+    },
+    Case {
         id: "rate_limit_backs_off_and_recovers",
         group: Group::Faults,
         about: "a 429 storm is waited out as the broker asks, then the order goes through",
@@ -190,6 +214,38 @@ async fn ambiguous_submit_never_duplicates(c: Arc<Ctx>) -> Outcome {
 
 async fn latency_beyond_timeout_reconciles(c: Arc<Ctx>) -> Outcome {
     let order = Order::market(&c.cid("slow"), SYMBOL, Side::Buy, dec(2));
+    let r = c.adapter.submit_order(&order).await;
+    settles_to_one_order(&c, &order, r).await
+}
+
+async fn partition_heals_without_duplicates(c: Arc<Ctx>) -> Outcome {
+    let order = Order::market(&c.cid("cut-off"), SYMBOL, Side::Buy, dec(2));
+    let r = c.adapter.submit_order(&order).await;
+    match &r {
+        // Nothing reached the broker yet, and the adapter said so.
+        Err(e) if matches!(e.kind, ErrorKind::Unavailable | ErrorKind::Timeout) => {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let again = c.submit(&order).await?;
+            c.wait_status(&again.broker_order_id, OrderStatus::Filled)
+                .await?;
+        }
+        Ok(found) => {
+            c.wait_status(&found.broker_order_id, OrderStatus::Filled)
+                .await?;
+        }
+        Err(e) => return Err(unexpected("submit_order", e)),
+    }
+    let n = accepted(&c, &order.client_order_id).await?;
+    ensure!(
+        n == 1,
+        "intent {} is {n} orders at the broker",
+        order.client_order_id
+    );
+    Ok(())
+}
+
+async fn held_link_never_duplicates(c: Arc<Ctx>) -> Outcome {
+    let order = Order::market(&c.cid("stalled"), SYMBOL, Side::Buy, dec(2));
     let r = c.adapter.submit_order(&order).await;
     settles_to_one_order(&c, &order, r).await
 }
