@@ -14,8 +14,8 @@
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
-use crate::contract::{Account, CancelResult, Description, Order, OrderResult, Position};
-use crate::error::Result;
+use crate::contract::{Account, CancelResult, Description, Order, OrderResult, Position, Replace};
+use crate::error::{AdapterError, Result};
 
 /// Order-status updates: each item is an order's full normalized state after
 /// a change. Streamed where the broker has a stream, polled otherwise.
@@ -39,6 +39,16 @@ pub trait BrokerAdapter: Send + Sync {
     async fn cancel_order(&self, broker_order_id: &str) -> Result<CancelResult>;
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult>;
+
+    /// Changes a working order's quantity or prices; answers with the
+    /// replacement. Only adapters whose `describe` says `replace` have it.
+    async fn replace_order(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
+        let _ = changes;
+        Err(AdapterError::unsupported(format!(
+            "{} cannot replace orders (order {broker_order_id} is unchanged)",
+            self.describe().name
+        )))
+    }
 
     async fn get_positions(&self) -> Result<Vec<Position>>;
 

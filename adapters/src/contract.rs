@@ -76,6 +76,25 @@ impl Order {
     }
 }
 
+/// What a replace changes on a working order; absent fields stay as they are.
+/// The broker answers with the replacement (a new order, as Alpaca and MBT
+/// do, or the same id, as Tradier's modify does).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replace {
+    #[serde(default)]
+    pub quantity: Option<Decimal>,
+    #[serde(default)]
+    pub limit_price: Option<Decimal>,
+    #[serde(default)]
+    pub stop_price: Option<Decimal>,
+    #[serde(default)]
+    pub time_in_force: Option<TimeInForce>,
+    /// The replacement's own client order id, where the broker takes one.
+    #[serde(default)]
+    pub client_order_id: Option<String>,
+}
+
 /// An order as the broker reports it, normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -20,6 +20,7 @@ pub mod tradier;
 pub use adapter::{BrokerAdapter, OrderUpdates, ReadOnlySource};
 pub use contract::{
     Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Leg, Order,
-    OrderResult, OrderStatus, OrderType, Position, PositionEffect, Side, Tier, TimeInForce,
+    OrderResult, OrderStatus, OrderType, Position, PositionEffect, Replace, Side, Tier,
+    TimeInForce,
 };
 pub use error::{AdapterError, ErrorKind, Result};

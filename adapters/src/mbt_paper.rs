@@ -28,7 +28,7 @@ use mbt::{Engine, EngineError, EngineEvent, OrderId, OrderRequest, RejectReason,
 use crate::adapter::{BrokerAdapter, OrderUpdates};
 use crate::contract::{
     Account, CancelResult, CancelStatus, Capabilities, Description, Order, OrderResult,
-    OrderStatus, OrderType, Position, Tier, TimeInForce,
+    OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 
@@ -81,17 +81,19 @@ impl MbtAdapter {
         self
     }
 
-    /// Replaces a working order (a new order with a new id, as Alpaca and
-    /// Tradier do). The trait has no replace yet; this is how callers reach
-    /// the engine's replace meanwhile, with the same error mapping as cancel.
-    pub fn replace_order(
-        &self,
-        broker_order_id: &str,
-        changes: ReplaceRequest,
-    ) -> Result<OrderResult> {
+    /// Replaces a working order with a new one under a new id (as Alpaca
+    /// does), with the same error mapping as cancel.
+    fn replace_now(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
         let mut engine = lock(&self.engine);
         let id = self.own_order_id(&engine, broker_order_id)?;
-        match engine.replace(id, changes) {
+        let request = ReplaceRequest {
+            quantity: changes.quantity,
+            limit_price: changes.limit_price,
+            stop_price: changes.stop_price,
+            time_in_force: changes.time_in_force,
+            client_order_id: changes.client_order_id.clone(),
+        };
+        match engine.replace(id, request) {
             Ok(new_id) => result_of(&engine, new_id),
             Err(e) => Err(engine_error(e)),
         }
@@ -195,7 +197,6 @@ impl BrokerAdapter for MbtAdapter {
                 options: true,
                 // The engine fills multi-leg orders as one unit.
                 multi_leg: true,
-                // Through `MbtAdapter::replace_order`.
                 replace: true,
                 // Updates come from the engine's own log, not from polling a broker.
                 streaming: true,
@@ -255,6 +256,10 @@ impl BrokerAdapter for MbtAdapter {
         }
         engine.cancel(id).map_err(engine_error)?;
         Ok(canceled)
+    }
+
+    async fn replace_order(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
+        self.replace_now(broker_order_id, changes)
     }
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {

@@ -41,8 +41,8 @@ pub enum Need {
     Streaming,
     OrderType(OrderType),
     TimeInForce(TimeInForce),
-    /// A replace call in the adapter contract (it has none yet).
-    ReplaceCall,
+    /// Replacing a working order.
+    Replace,
     /// An access token that expires and a refresh flow to renew it.
     TokenRefresh,
     /// Tier B: an aggregator between Raxx and the broker.
@@ -73,7 +73,7 @@ pub fn unmet(need: Need, d: &Description, venue: &Venue) -> Option<String> {
         Need::TimeInForce(t) if !c.time_in_force.contains(&t) => {
             missing(&format!("time in force {t:?}"))
         }
-        Need::ReplaceCall => Some("the adapter contract has no replace call yet".into()),
+        Need::Replace if !c.replace => missing("replacing orders"),
         Need::TokenRefresh => Some(format!(
             "{} authenticates with credentials it cannot refresh (API keys or a personal token)",
             d.name

@@ -53,12 +53,13 @@ pub const NAMES: [&str; 6] = [
 
 fn one_order_per_intent(e: &Evidence, v: &mut Vec<String>) {
     // Every submission that reached the broker, refused ones included, by
-    // client id; only accepted ones count as orders.
+    // client id; only accepted ones that were not replaced count as orders.
     let mut per_intent: BTreeMap<&str, (Vec<&str>, usize)> = BTreeMap::new();
     for o in e.ledger.orders.iter().filter(|o| o.account == e.account) {
         let entry = per_intent.entry(o.client_order_id.as_str()).or_default();
         entry.0.push(o.vendor_id.as_str());
-        entry.1 += usize::from(o.rejection.is_none());
+        // A replaced order lives on in its replacement: one intent, one live order.
+        entry.1 += usize::from(o.rejection.is_none() && o.status != mbt::OrderStatus::Replaced);
     }
     for (cid, (ids, accepted)) in &per_intent {
         if *accepted > 1 {

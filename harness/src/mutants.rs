@@ -193,6 +193,15 @@ impl BrokerAdapter for Bug {
         }
     }
 
+    async fn replace_order(
+        &self,
+        id: &str,
+        changes: &adapters::Replace,
+    ) -> Result<OrderResult, AdapterError> {
+        let r = self.inner.replace_order(id, changes).await;
+        self.results(r)
+    }
+
     async fn get_order(&self, id: &str) -> Result<OrderResult, AdapterError> {
         let r = self.stubborn(|| self.inner.get_order(id)).await;
         self.results(r)

@@ -94,6 +94,20 @@ impl BrokerAdapter for Traced {
         r
     }
 
+    async fn replace_order(
+        &self,
+        id: &str,
+        changes: &adapters::Replace,
+    ) -> Result<OrderResult, AdapterError> {
+        self.trace.record(
+            Actor::Adapter,
+            format!("replace_order {id} {}", compact(changes)),
+        );
+        let r = self.inner.replace_order(id, changes).await;
+        self.log("replace_order", &r);
+        r
+    }
+
     async fn get_order(&self, id: &str) -> Result<OrderResult, AdapterError> {
         let r = self.inner.get_order(id).await;
         self.log(&format!("get_order {id}"), &r);

@@ -73,9 +73,9 @@ pub static CASES: &[Case] = &[
         id: "replace_changes_price_and_quantity",
         group: Group::Orders,
         about: "a replace changes a working order's price and quantity",
-        needs: &[Need::ReplaceCall],
+        needs: &[Need::Replace, Need::OrderType(OrderType::Limit)],
         plan: "",
-        run: |_| Box::pin(async { Ok(()) }),
+        run: |c| Box::pin(replace_changes_price_and_quantity(c)),
     },
     Case {
         id: "ioc_and_fok_semantics",
@@ -318,6 +318,51 @@ async fn long_to_short_crosses_zero(c: Arc<Ctx>) -> Outcome {
         }
         Err(e) => return Err(unexpected("submit_order", &e)),
     }
+    Ok(())
+}
+
+async fn replace_changes_price_and_quantity(c: Arc<Ctx>) -> Outcome {
+    let r = c.submit(&resting_buy(&c, "original")).await?;
+    let changes = adapters::Replace {
+        quantity: Some(dec(3)),
+        limit_price: Some(dec(2)),
+        ..adapters::Replace::default()
+    };
+    let replacement = c
+        .adapter
+        .replace_order(&r.broker_order_id, &changes)
+        .await
+        .map_err(|e| unexpected("replace_order", &e))?;
+    let working = c
+        .wait_for(&replacement.broker_order_id, "working", |r| {
+            !r.status.is_terminal()
+        })
+        .await?;
+    ensure!(
+        working.remaining_quantity == dec(3),
+        "the replacement works {} units, expected 3",
+        working.remaining_quantity
+    );
+    if replacement.broker_order_id != r.broker_order_id {
+        let old = c
+            .wait_for(&r.broker_order_id, "terminal", |o| o.status.is_terminal())
+            .await?;
+        ensure!(
+            matches!(old.status, OrderStatus::Replaced | OrderStatus::Canceled),
+            "the replaced order ended {:?}",
+            old.status
+        );
+    }
+    let ledger = c.venue.ledger().await?;
+    let limit = ledger
+        .orders
+        .iter()
+        .find(|o| o.vendor_id == replacement.broker_order_id)
+        .map(|o| o.quantity);
+    ensure!(
+        limit == Some(dec(3)),
+        "the broker holds the replacement for {limit:?} units"
+    );
     Ok(())
 }
 
