@@ -122,6 +122,14 @@ pub struct LedgerOrder {
     pub rejection: Option<String>,
 }
 
+/// A fault the plan applied, for traces: when, to what, and what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    pub time: Timestamp,
+    pub operation: Operation,
+    pub fault: String,
+}
+
 /// The ground truth a test checks adapters against.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ledger {
@@ -144,6 +152,8 @@ pub struct SimBrokerage {
     by_client_id: BTreeMap<(String, String), usize>,
     /// Draws the client order ids a broker generates when a client sends none.
     client_ids: mbt::rng::SimRng,
+    /// Every fault the plan applied, in order.
+    fault_log: Vec<FaultRecord>,
     /// How far the engine log has been turned into broker events.
     log_cursor: usize,
     /// Each engine order's state as of the last event collected: events carry
@@ -201,6 +211,7 @@ impl SimBrokerage {
             by_engine_id: BTreeMap::new(),
             by_client_id: BTreeMap::new(),
             client_ids: rng_for(seed, &format!("{slug}/client-order-ids")),
+            fault_log: Vec::new(),
             log_cursor: 0,
             event_states: BTreeMap::new(),
             events: Vec::new(),
@@ -274,15 +285,37 @@ impl SimBrokerage {
         self.collect_events();
     }
 
-    /// The fault plan's decision for one request.
+    /// The fault plan's decision for one request (logged when it does anything).
     pub fn decide(&mut self, op: Operation) -> Decision {
         let elapsed = self.elapsed_ms();
-        self.faults.decide(op, elapsed)
+        let d = self.faults.decide(op, elapsed);
+        if let Some(fault) = d.describe() {
+            self.log_fault(op, fault);
+        }
+        d
     }
 
     pub fn stream_faults(&mut self) -> StreamFaults {
         let elapsed = self.elapsed_ms();
-        self.faults.stream_faults(elapsed)
+        let s = self.faults.stream_faults(elapsed);
+        if let Some(fault) = s.describe() {
+            self.log_fault(Operation::Stream, fault);
+        }
+        s
+    }
+
+    fn log_fault(&mut self, operation: Operation, fault: String) {
+        let time = self.clock.now();
+        self.fault_log.push(FaultRecord {
+            time,
+            operation,
+            fault,
+        });
+    }
+
+    /// Every fault the plan applied so far.
+    pub fn fault_log(&self) -> &[FaultRecord] {
+        &self.fault_log
     }
 
     /// Counts a request against the documented limits.

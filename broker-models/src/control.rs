@@ -5,6 +5,7 @@
 //! |---|---|
 //! | `POST /_sim/reset` | starts over from the seed (same credentials and accounts, no orders) |
 //! | `PUT /_sim/faults` | sets the fault plan (TOML body, as in `scenarios/faults/`) |
+//! | `GET /_sim/faults` | every fault the plan applied so far: time, operation, what it did |
 //! | `POST /_sim/advance` | `{"ms": N}`: jumps simulated time forward |
 //! | `POST /_sim/price` | `{"symbol": "AAPL", "price": "190.00"}`: sets a price |
 //! | `GET /_sim/ledger` | every order the broker received, with its true state, and every account |
@@ -25,7 +26,7 @@ use crate::faults::FaultPlan;
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/_sim/reset", post(reset))
-        .route("/_sim/faults", put(set_faults))
+        .route("/_sim/faults", put(set_faults).get(fault_log))
         .route("/_sim/advance", post(advance))
         .route("/_sim/price", post(set_price))
         .route("/_sim/ledger", get(ledger))
@@ -43,6 +44,10 @@ fn bad_request(message: impl Into<String>) -> Response {
 async fn reset(State(s): State<Shared>) -> Response {
     s.lock().reset();
     Json(json!({ "ok": true })).into_response()
+}
+
+async fn fault_log(State(s): State<Shared>) -> Response {
+    Json(s.lock().fault_log().to_vec()).into_response()
 }
 
 async fn set_faults(State(s): State<Shared>, body: String) -> Response {

@@ -318,3 +318,25 @@ async fn answers_are_dated_in_simulated_time() {
         );
     }
 }
+
+/// Every fault the plan applied is on record, in order, for traces.
+#[tokio::test(start_paused = true)]
+async fn applied_faults_are_logged_for_traces() {
+    let c = alpaca(
+        "[[rules]]\noperations = [\"submit_order\"]\nfault = { kind = \"outage\" }\n\
+         [[rules]]\noperations = [\"account\"]\nfault = { kind = \"latency\", min_ms = 5, max_ms = 5 }",
+    );
+    assert_eq!(
+        c.post_json("/v2/orders", SUBMIT).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(c.get("/v2/account").await.status, StatusCode::OK);
+    assert_eq!(c.get("/v2/positions").await.status, StatusCode::OK);
+    let log = c.get("/_sim/faults").await.json();
+    let log = log.as_array().expect("a list of applied faults");
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert_eq!(log[0]["operation"], "submit_order");
+    assert_eq!(log[0]["fault"], "outage (status)");
+    assert_eq!(log[1]["operation"], "account");
+    assert_eq!(log[1]["fault"], "latency 5ms");
+}

@@ -17,6 +17,51 @@ pub enum Outcome {
     LostResponse,
 }
 
+impl Decision {
+    /// What the plan did to a request, in words for traces; None when it did nothing.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.latency_ms > 0 {
+            parts.push(format!("latency {}ms", self.latency_ms));
+        }
+        match &self.outcome {
+            Some(Outcome::Outage(mode)) => parts.push(format!("outage ({mode:?})").to_lowercase()),
+            Some(Outcome::RateLimited { retry_after_ms }) => {
+                parts.push(format!("rate limited, retry after {retry_after_ms}ms"))
+            }
+            Some(Outcome::Reject { reason }) => parts.push(format!("rejected: {reason}")),
+            Some(Outcome::TokenExpired) => parts.push("access token expired".into()),
+            Some(Outcome::RefreshExpired) => parts.push("refresh token expired".into()),
+            Some(Outcome::LostResponse) => parts.push("response lost after commit".into()),
+            None => {}
+        }
+        if let Some(units) = self.partial_fill {
+            parts.push(format!("fills sliced to {units} per market event"));
+        }
+        if let Some(age) = self.stale_ms {
+            parts.push(format!("answered from a cache {age}ms old"));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+impl StreamFaults {
+    /// What the plan does to a stream being opened, in words; None when nothing.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(n) = self.disconnect_after {
+            parts.push(format!("drops after {n} events"));
+        }
+        if self.duplicate {
+            parts.push("sends events twice".to_string());
+        }
+        if self.reorder {
+            parts.push("swaps events".to_string());
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 /// Everything the plan decided for one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
