@@ -18,6 +18,13 @@ pub enum Context {
     Submit,
     /// `DELETE /v2/orders/{id}`: a 422 means the order is already terminal.
     Cancel,
+    /// `PATCH /v2/orders/{id}`: a 422 is Alpaca refusing the replacement,
+    /// whether the order is no longer open ("unable to replace order, order
+    /// is not open", §2.6) or a field is refused ("qty must be integer").
+    /// Both are `rejected`: the order the caller holds is unchanged, and
+    /// `too_late_to_cancel` names a cancel, which this is not (Alpaca's body
+    /// cannot tell the two 422s apart anyway). A 404 stays `not_found`.
+    Replace,
     /// Any other request.
     Other,
 }
@@ -84,7 +91,7 @@ pub fn from_response(r: &HttpResponse, context: Context, clock: &dyn Clock) -> A
         (401, _) => ErrorKind::ReauthRequired,
         (403, _) if body.code.is_none() => ErrorKind::ReauthRequired,
         (403, _) => ErrorKind::Rejected,
-        (422, Context::Submit) => ErrorKind::Rejected,
+        (422, Context::Submit | Context::Replace) => ErrorKind::Rejected,
         (422, Context::Cancel) => ErrorKind::TooLateToCancel,
         _ => kind_of_status(r.status),
     };
@@ -160,6 +167,22 @@ mod tests {
                 Context::Other
             ),
             ErrorKind::InvalidRequest
+        );
+        let not_open =
+            r#"{"code":42210000,"message":"unable to replace order, order is not open"}"#;
+        let e = from_response(&response(422, not_open, &[]), Context::Replace, &clock);
+        assert_eq!(
+            (e.kind, e.broker_code.as_deref()),
+            (ErrorKind::Rejected, Some("42210000"))
+        );
+        assert!(e.message.contains("order is not open"), "{e}");
+        assert_eq!(
+            kind(
+                404,
+                r#"{"code":40410000,"message":"order not found"}"#,
+                Context::Replace
+            ),
+            ErrorKind::NotFound
         );
         assert_eq!(
             kind(

@@ -21,7 +21,7 @@ use http::Method;
 use crate::adapter::{BrokerAdapter, OrderUpdates};
 use crate::contract::{
     Account, CancelResult, CancelStatus, Capabilities, Description, Order, OrderResult,
-    OrderStatus, OrderType, Position, Tier, TimeInForce,
+    OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::HttpSetup;
@@ -112,6 +112,65 @@ impl AlpacaAdapter {
         }
     }
 
+    /// One PATCH (§2.6); the answer is the replacement, a new order.
+    async fn patch_order(&self, id: &str, body: &[u8]) -> Result<OrderResult> {
+        let o: AlpacaOrder = self
+            .rest
+            .call(
+                Method::PATCH,
+                &format!("/v2/orders/{id}"),
+                Some(body.to_vec()),
+                Context::Replace,
+            )
+            .await?;
+        parse::order_result(&o)
+    }
+
+    /// After a replace whose outcome is unknown (no answer in time, a broken
+    /// connection, a 5xx): the original order says what happened. Once it is
+    /// `replaced`, `replaced_by` names the replacement, which is the answer
+    /// if it carries the changes asked for. Anything else (still open,
+    /// `pending_replace`, unreadable) leaves the outcome unknown: `err` is
+    /// returned, and the request is never sent a second time.
+    async fn replaced_after(
+        &self,
+        id: &str,
+        changes: &Replace,
+        err: AdapterError,
+    ) -> Result<OrderResult> {
+        let unknown = |why: String| AdapterError {
+            message: format!("{}; {why}", err.message),
+            ..err.clone()
+        };
+        let original = match self.rest.order(id).await {
+            Ok(o) => o,
+            Err(e) => return Err(unknown(format!("order {id} could not be read back ({e})"))),
+        };
+        let new_id = match (original.status.as_str(), original.replaced_by.as_deref()) {
+            ("replaced", Some(new_id)) => new_id,
+            (status, _) => {
+                return Err(unknown(format!(
+                    "order {id} is {status}, not replaced: the replace may still land"
+                )))
+            }
+        };
+        let replacement = match self.rest.order(new_id).await {
+            Ok(o) => o,
+            Err(e) => {
+                return Err(unknown(format!(
+                    "order {id} was replaced by {new_id}, which could not be read ({e})"
+                )))
+            }
+        };
+        if matches!(parse::carries(&replacement, changes), Ok(true)) {
+            parse::order_result(&replacement)
+        } else {
+            Err(unknown(format!(
+                "order {id} was replaced by {new_id}, which does not carry the changes asked for"
+            )))
+        }
+    }
+
     /// After a 422 on cancel: an order already canceled makes the second
     /// cancel a success (idempotent); any other terminal state is too late.
     async fn cancel_refused(&self, id: &str, refusal: AdapterError) -> Result<CancelResult> {
@@ -149,9 +208,8 @@ impl BrokerAdapter for AlpacaAdapter {
                 options: true,
                 // `order_class: mleg` (§2.1), market and limit.
                 multi_leg: true,
-                // Alpaca has PATCH /v2/orders/{id}, but the contract has no
-                // replace operation for this adapter to offer.
-                replace: false,
+                // PATCH /v2/orders/{id}: the replacement is a new order (§2.6).
+                replace: true,
                 streaming: true,
                 read_only: false,
                 order_types: vec![
@@ -232,6 +290,37 @@ impl BrokerAdapter for AlpacaAdapter {
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {
         parse::order_result(&self.rest.order(broker_order_id).await?)
+    }
+
+    /// PATCH with the changed fields; the answer is the replacement, a new
+    /// order whose `replaces` is `broker_order_id` (the original ends
+    /// `replaced`). A replace is not idempotent, so nothing ambiguous is
+    /// resent: only a 429 (Alpaca did not take the request) is retried with
+    /// back-off; after a timeout, a broken connection or a 5xx the original
+    /// is read back instead (see `replaced_after`). Refusals are `rejected`
+    /// with Alpaca's message and code, an unknown order `not_found`.
+    async fn replace_order(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
+        let id = path_segment(broker_order_id)?;
+        let request = parse::replace_request(changes)?;
+        let body = serde_json::to_vec(&request).map_err(|e| {
+            AdapterError::invalid_request(format!("cannot encode the replace: {e}"))
+        })?;
+        let body = body.as_slice();
+        // retry_read retries what it sees as a transient error; only a rate
+        // limit is shown to it as one, every other outcome passes through.
+        let sent = retry_read(&self.rest.backoff, || async move {
+            match self.patch_order(id, body).await {
+                Err(e) if e.kind == ErrorKind::RateLimited => Err(e),
+                outcome => Ok(outcome),
+            }
+        })
+        .await;
+        match sent.and_then(|outcome| outcome) {
+            Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Unavailable) => {
+                self.replaced_after(id, changes, e).await
+            }
+            outcome => outcome,
+        }
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {

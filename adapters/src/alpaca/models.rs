@@ -42,6 +42,12 @@ pub struct AlpacaOrder {
     pub stop_price: Option<String>,
     #[serde(default)]
     pub failed_at: Option<String>,
+    /// The id of the order that replaced this one (set once it is `replaced`, §2.6).
+    #[serde(default)]
+    pub replaced_by: Option<String>,
+    /// The id of the order this one replaced.
+    #[serde(default)]
+    pub replaces: Option<String>,
     #[serde(default)]
     pub legs: Option<Vec<AlpacaOrder>>,
 }
@@ -113,6 +119,21 @@ pub struct OrderRequest {
     pub position_intent: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legs: Option<Vec<LegRequest>>,
+}
+
+/// `PATCH /v2/orders/{id}` body (§2.6): only what changes, numbers as strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplaceRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qty: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_in_force: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_order_id: Option<String>,
 }
 
 /// A message on the trade_updates WebSocket: every one has a `stream` name

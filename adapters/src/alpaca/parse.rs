@@ -9,10 +9,11 @@ use rust_decimal::Decimal;
 
 use super::models::{
     AlpacaAccount, AlpacaOrder, AlpacaPosition, LegRequest, OrderRequest as WireOrderRequest,
+    ReplaceRequest as WireReplaceRequest,
 };
 use crate::contract::{
     Account, Instrument, Order, OrderResult, OrderStatus, OrderType, Position, PositionEffect,
-    Side, TimeInForce,
+    Replace, Side, TimeInForce,
 };
 use crate::error::{AdapterError, Result};
 
@@ -242,6 +243,74 @@ pub fn order_request(order: &Order) -> Result<WireOrderRequest> {
         position_intent,
         ..base
     })
+}
+
+/// The `PATCH /v2/orders/{id}` body for a contract replace (§2.6): only the
+/// fields that change. What Alpaca would refuse with a 422 is refused here.
+pub fn replace_request(changes: &Replace) -> Result<WireReplaceRequest> {
+    let qty = match changes.quantity {
+        None => None,
+        Some(q) if q <= Decimal::ZERO => {
+            return Err(AdapterError::invalid_request(format!(
+                "a replacement quantity must be positive, got {q}"
+            )))
+        }
+        // §2.6: "qty must be integer" on a replace.
+        Some(q) if !q.fract().is_zero() => {
+            return Err(AdapterError::unsupported(format!(
+                "Alpaca replaces with whole quantities only, got {q}"
+            )))
+        }
+        Some(q) => Some(wire_decimal(q)),
+    };
+    let price = |p: Option<Decimal>, name: &str| match p {
+        Some(p) if p <= Decimal::ZERO => Err(AdapterError::invalid_request(format!(
+            "a replacement {name} must be positive, got {p}"
+        ))),
+        other => Ok(other.map(wire_decimal)),
+    };
+    if let Some(c) = &changes.client_order_id {
+        if c.is_empty() || c.len() > 128 {
+            return Err(AdapterError::invalid_request(
+                "client_order_id must be 1 to 128 characters",
+            ));
+        }
+    }
+    let request = WireReplaceRequest {
+        qty,
+        time_in_force: changes.time_in_force.map(tif_word),
+        limit_price: price(changes.limit_price, "limit_price")?,
+        stop_price: price(changes.stop_price, "stop_price")?,
+        client_order_id: changes.client_order_id.clone(),
+    };
+    if request == WireReplaceRequest::default() {
+        return Err(AdapterError::invalid_request(
+            "a replace must change at least one field",
+        ));
+    }
+    Ok(request)
+}
+
+/// Whether `o` carries every change a replace asked for: a replacement found
+/// by reading the original back is ours only if it does (someone else may
+/// have replaced the order meanwhile).
+pub fn carries(o: &AlpacaOrder, changes: &Replace) -> Result<bool> {
+    let same = |field: &str, want: Option<Decimal>, got: Option<&str>| -> Result<bool> {
+        Ok(match want {
+            None => true,
+            Some(w) => optional_decimal(field, got)? == Some(w),
+        })
+    };
+    Ok(same("qty", changes.quantity, o.qty.as_deref())?
+        && same("limit_price", changes.limit_price, o.limit_price.as_deref())?
+        && same("stop_price", changes.stop_price, o.stop_price.as_deref())?
+        && changes
+            .time_in_force
+            .is_none_or(|t| o.time_in_force.as_deref() == Some(tif_word(t)))
+        && changes
+            .client_order_id
+            .as_ref()
+            .is_none_or(|c| *c == o.client_order_id))
 }
 
 /// An `mleg` order (§2.1): no top-level symbol or side; the net limit is

@@ -5,7 +5,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::contract::{Instrument, Order, OrderType, PositionEffect, Side, TimeInForce};
+use crate::contract::{Instrument, Order, OrderType, PositionEffect, Replace, Side, TimeInForce};
 use crate::error::{AdapterError, Result};
 
 pub type Form = Vec<(String, String)>;
@@ -21,7 +21,7 @@ fn push(form: &mut Form, k: impl Into<String>, v: impl Into<String>) {
     form.push((k.into(), v.into()));
 }
 
-fn duration(t: TimeInForce) -> Result<&'static str> {
+pub fn duration(t: TimeInForce) -> Result<&'static str> {
     match t {
         TimeInForce::Day => Ok("day"),
         TimeInForce::Gtc => Ok("gtc"),
@@ -147,6 +147,71 @@ pub fn order_form(order: &Order, tag: &str, held: Held) -> Result<Form> {
     Ok(form)
 }
 
+/// The modify form (§2.5) for a contract replace: only what changes, among
+/// `duration`, `price` and `stop`. Refused here, before a request leaves:
+///
+/// - a quantity: Tradier's modify cannot change it (`unsupported`; cancel
+///   and place a new order instead);
+/// - a new client order id alone: the order keeps its id and its tag, so
+///   there is nothing to relabel (`unsupported`). Alongside other changes it
+///   is not sent (the contract takes it "where the broker takes one"); the
+///   answer shows the client order id the order still has.
+///
+/// `type` is never sent: the contract's replace cannot change the order type,
+/// Tradier's modify fields are all optional ("send only what changes"), and
+/// a type guessed from the changes would turn a stop_limit whose limit moves
+/// into a limit.
+pub fn modify_form(changes: &Replace) -> Result<Form> {
+    if let Some(q) = changes.quantity {
+        return Err(AdapterError::unsupported(format!(
+            "Tradier's modify cannot change an order's quantity (asked for {q}); \
+             cancel it and place a new order instead"
+        )));
+    }
+    let mut form = Form::new();
+    if let Some(t) = changes.time_in_force {
+        push(&mut form, "duration", duration(t)?);
+    }
+    for (key, name, price) in [
+        ("price", "limit_price", changes.limit_price),
+        ("stop", "stop_price", changes.stop_price),
+    ] {
+        match price {
+            Some(p) if p <= Decimal::ZERO => {
+                return Err(AdapterError::invalid_request(format!(
+                    "a replacement {name} must be positive, got {p}"
+                )))
+            }
+            Some(p) => push(&mut form, key, p.normalize().to_string()),
+            None => {}
+        }
+    }
+    if form.is_empty() {
+        return Err(if changes.client_order_id.is_some() {
+            AdapterError::unsupported(
+                "a Tradier order keeps its id and tag when modified: its client order id cannot change",
+            )
+        } else {
+            AdapterError::invalid_request("a replace must change at least one field")
+        });
+    }
+    Ok(form)
+}
+
+/// Whether an order read back from Tradier has what a modify set.
+pub fn carries(
+    changes: &Replace,
+    price: Option<Decimal>,
+    stop: Option<Decimal>,
+    duration_word: Option<&str>,
+) -> bool {
+    changes.limit_price.is_none_or(|p| price == Some(p))
+        && changes.stop_price.is_none_or(|p| stop == Some(p))
+        && changes
+            .time_in_force
+            .is_none_or(|t| duration(t).ok() == duration_word)
+}
+
 /// `class=multileg` with indexed legs; a limit order is a `debit` when it
 /// buys the spread and a `credit` when it sells it, the price always positive.
 fn multileg(form: &mut Form, order: &Order) -> Result<()> {
@@ -252,6 +317,61 @@ mod tests {
             ),
             (Some("limit"), Some("1.5"), Some("day"), Some("t"))
         );
+    }
+
+    #[test]
+    fn modify_forms_send_only_what_changes_and_never_a_quantity() {
+        let changes = Replace {
+            limit_price: Some(dec!(2.50)),
+            time_in_force: Some(TimeInForce::Gtc),
+            ..Replace::default()
+        };
+        assert_eq!(
+            modify_form(&changes).unwrap(),
+            vec![
+                ("duration".to_string(), "gtc".to_string()),
+                ("price".to_string(), "2.5".to_string())
+            ]
+        );
+        let qty = Replace {
+            quantity: Some(dec!(3)),
+            limit_price: Some(dec!(2)),
+            ..Replace::default()
+        };
+        let e = modify_form(&qty).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Unsupported);
+        assert!(e.message.contains("quantity"), "{e}");
+        let relabel = Replace {
+            client_order_id: Some("new".into()),
+            ..Replace::default()
+        };
+        assert_eq!(
+            modify_form(&relabel).unwrap_err().kind,
+            crate::ErrorKind::Unsupported
+        );
+        assert_eq!(
+            modify_form(&Replace::default()).unwrap_err().kind,
+            crate::ErrorKind::InvalidRequest
+        );
+        let negative = Replace {
+            stop_price: Some(dec!(-1)),
+            ..Replace::default()
+        };
+        assert_eq!(
+            modify_form(&negative).unwrap_err().kind,
+            crate::ErrorKind::InvalidRequest
+        );
+        let ioc = Replace {
+            time_in_force: Some(TimeInForce::Ioc),
+            ..Replace::default()
+        };
+        assert_eq!(
+            modify_form(&ioc).unwrap_err().kind,
+            crate::ErrorKind::Unsupported
+        );
+        assert!(carries(&changes, Some(dec!(2.5)), None, Some("gtc")));
+        assert!(!carries(&changes, Some(dec!(1)), None, Some("gtc")));
+        assert!(!carries(&changes, Some(dec!(2.5)), None, Some("day")));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use http::Method;
 use crate::adapter::{BrokerAdapter, OrderUpdates};
 use crate::contract::{
     Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order, OrderResult,
-    OrderStatus, OrderType, Position, Tier, TimeInForce,
+    OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
@@ -164,11 +164,15 @@ impl Inner {
         parse::order(o, self.client_order_id(o.tag.as_deref()))
     }
 
-    async fn fetch_order(&self, id: &str) -> Result<OrderResult> {
+    async fn fetch_raw(&self, id: &str) -> Result<TradierOrder> {
         let url = self.account_url(&format!("/orders/{id}?includeTags=true"));
         let resp = self.call(Method::GET, &url, None).await?;
         let body: OrderBody = resp.json()?;
-        self.to_result(&body.order)
+        Ok(body.order)
+    }
+
+    async fn fetch_order(&self, id: &str) -> Result<OrderResult> {
+        self.to_result(&self.fetch_raw(id).await?)
     }
 
     async fn get_order(&self, id: &str) -> Result<OrderResult> {
@@ -235,6 +239,54 @@ impl Inner {
         }
     }
 
+    /// One modify (§2.5). The answer is an acknowledgement, which must name
+    /// the same order: a modify keeps the id (§8.8).
+    async fn modify_once(&self, id: &str, body: &str) -> Result<()> {
+        let url = self.account_url(&format!("/orders/{id}"));
+        let resp = self.call(Method::PUT, &url, Some(body)).await?;
+        let ack: AckBody = resp.json()?;
+        match ack.order.id {
+            Some(acked) if acked.0 != id => Err(AdapterError::unknown(format!(
+                "Tradier acknowledged the modify of order {id} as order {}",
+                acked.0
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a modify whose outcome is unknown (no answer in time, a broken
+    /// connection, a 5xx): the order read back is the answer if it has what
+    /// the modify set; otherwise the outcome stays unknown and `err` is
+    /// returned. The modify is never sent a second time.
+    async fn modified_after(
+        &self,
+        id: &str,
+        changes: &Replace,
+        err: AdapterError,
+    ) -> Result<OrderResult> {
+        let unknown = |why: String| AdapterError {
+            message: format!("{}; {why}", err.message),
+            ..err.clone()
+        };
+        let o = match retry_read(&self.backoff, || self.fetch_raw(id)).await {
+            Ok(o) => o,
+            Err(e) => return Err(unknown(format!("order {id} could not be read back ({e})"))),
+        };
+        let modified = form::carries(
+            changes,
+            o.price.map(|n| n.0),
+            o.stop_price.map(|n| n.0),
+            o.duration.as_deref(),
+        );
+        if modified {
+            self.to_result(&o)
+        } else {
+            Err(unknown(format!(
+                "order {id} does not show the changes: the modify may still land"
+            )))
+        }
+    }
+
     async fn positions(&self) -> Result<Vec<Position>> {
         let url = self.account_url("/positions");
         let resp = retry_read(&self.backoff, || self.call(Method::GET, &url, None)).await?;
@@ -272,8 +324,8 @@ impl BrokerAdapter for TradierAdapter {
                 equities: true,
                 options: true,
                 multi_leg: true,
-                // Tradier can modify orders, but the contract has no replace call yet.
-                replace: false,
+                // PUT …/orders/{id}: prices and duration; the id stays (§2.5).
+                replace: true,
                 streaming: true,
                 read_only: false,
                 order_types: vec![
@@ -356,6 +408,57 @@ impl BrokerAdapter for TradierAdapter {
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {
         self.inner.get_order(broker_order_id).await
+    }
+
+    /// Tradier's modify: PUT the changed `duration` / `price` / `stop` as a
+    /// form (see `form::modify_form`: a quantity change is `unsupported`
+    /// before anything is sent), then GET the order, which keeps its id.
+    ///
+    /// Errors map as everywhere in this adapter, with one exception: Tradier
+    /// answers a modify of a terminal order with the cancel text (`order
+    /// already in finalized state: filled`), which reads as
+    /// `too_late_to_cancel`; for a modify that is `rejected` (the order is
+    /// unchanged and no cancel was asked for), as the Alpaca adapter maps
+    /// Alpaca's 422 "order is not open" on a replace. An unknown order is
+    /// `not_found` (Tradier's 401 `Unauthorized Account`).
+    ///
+    /// Only a rate limit is retried. After a timeout, a broken connection or
+    /// a 5xx the order is read back instead of modified again (see
+    /// `modified_after`), as Alpaca's replace does.
+    async fn replace_order(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
+        let inner = &self.inner;
+        let fields = form::modify_form(changes)?;
+        let id = order_id(broker_order_id)?;
+        let body = serde_urlencoded::to_string(&fields)
+            .map_err(|e| AdapterError::invalid_request(format!("cannot encode the modify: {e}")))?;
+        let body = body.as_str();
+        // retry_read retries what it sees as a transient error; only a rate
+        // limit is shown to it as one, every other outcome passes through.
+        let sent = retry_read(&inner.backoff, || async move {
+            match inner.modify_once(id, body).await {
+                Err(e) if e.kind == ErrorKind::RateLimited => Err(e),
+                outcome => Ok(outcome),
+            }
+        })
+        .await;
+        match sent.and_then(|outcome| outcome) {
+            Ok(()) => inner.get_order(id).await.map_err(|e| AdapterError {
+                message: format!(
+                    "Tradier acknowledged the modify of order {id}, but the order could not be read back: {}",
+                    e.message
+                ),
+                ..e
+            }),
+            Err(e) if e.kind == ErrorKind::TooLateToCancel => Err(AdapterError {
+                kind: ErrorKind::Rejected,
+                message: format!("Tradier cannot modify order {id}: {}", e.message),
+                ..e
+            }),
+            Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Unavailable) => {
+                inner.modified_after(id, changes, e).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {

@@ -151,6 +151,10 @@ pub struct TradierOrder {
     pub remaining_quantity: Option<Num>,
     pub tag: Option<String>,
     pub reason_description: Option<String>,
+    /// The limit price; omitted on market orders.
+    pub price: Option<Num>,
+    pub stop_price: Option<Num>,
+    pub duration: Option<String>,
 }
 
 /// `{"positions": "null" | {"position": X | [X]}}`.
