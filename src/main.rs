@@ -2,6 +2,7 @@
 
 mod bench;
 mod conform;
+mod replay;
 mod serve;
 
 use std::process::ExitCode;
@@ -29,6 +30,11 @@ enum Command {
     /// Runs the conformance suite for one adapter: every applicable case
     /// under every seed, in deterministic simulated worlds.
     Conform(conform::ConformArgs),
+    /// Runs one scenario file and prints its timeline; non-zero exit when an
+    /// expectation fails.
+    Replay(replay::ReplayArgs),
+    /// Prints the JSON Schema of scenario files (for editors).
+    Schema,
     /// Serves one simulated broker on a real socket until interrupted; the first
     /// stdout line is a JSON object with its base URL, credentials and accounts.
     Serve(serve::ServeArgs),
@@ -40,6 +46,11 @@ fn main() -> ExitCode {
         Command::Bench { target } => bench::run(target),
         Command::Serve(args) => serve::run(args),
         Command::Conform(args) => conform::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Schema => {
+            print!("{}", harness::scenario::json_schema());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

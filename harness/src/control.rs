@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::Method;
 
 use adapters::http::{request, HttpClient, HttpSetup};
-use broker_models::brokerage::{BrokerEvent, Ledger};
+use broker_models::brokerage::{BrokerEvent, FaultRecord, Ledger};
 use broker_models::faults::FaultPlan;
 use rust_decimal::Decimal;
 
@@ -77,6 +77,12 @@ impl Control {
             )
             .await?;
         serde_json::from_slice(&body).map_err(|e| format!("control /events: {e}"))
+    }
+
+    /// Every fault the broker's plan applied so far.
+    pub async fn faults(&self) -> Result<Vec<FaultRecord>, String> {
+        let body = self.call(Method::GET, "/faults", String::new()).await?;
+        serde_json::from_slice(&body).map_err(|e| format!("control /faults: {e}"))
     }
 
     /// Jumps the broker's clock forward.

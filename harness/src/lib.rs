@@ -11,6 +11,7 @@ pub mod mutants;
 pub mod net;
 pub mod record;
 pub mod report;
+pub mod scenario;
 pub mod subject;
 pub mod suite;
 pub mod trace;

@@ -175,6 +175,7 @@ pub async fn exercise(
     }
     let ledger = venue.ledger().await.map_err(|e| vec![e])?;
     let fills = venue.fills().await.map_err(|e| vec![e])?;
+    venue.record_history(&trace).await.map_err(|e| vec![e])?;
     let positions = adapter.get_positions().await.map_err(|e| e.to_string());
     let wire = wire_log.exchanges();
     let account = adapter.account_id().to_string();

@@ -149,6 +149,41 @@ pub struct Fill {
     pub position_after: Option<Decimal>,
 }
 
+fn event_line(broker: &str, e: &broker_models::brokerage::BrokerEvent) -> String {
+    use broker_models::brokerage::BrokerEventKind as K;
+    let what = match &e.kind {
+        K::New => "accepted".to_string(),
+        K::Fill {
+            instrument,
+            quantity,
+            price,
+            position_quantity,
+        } => format!("fill {quantity} {instrument} @ {price} (position {position_quantity})"),
+        K::Canceled => "canceled".into(),
+        K::Expired => "expired".into(),
+        K::Replaced { replacement } => format!("replaced by {replacement}"),
+        K::Rejected { reason } => format!("rejected: {reason}"),
+    };
+    format!("{broker} order {} {what}", e.vendor_id)
+}
+
+/// The paper engine's log entries worth a trace line (order life and fills).
+fn paper_line(e: &EngineEvent) -> Option<String> {
+    Some(match e {
+        EngineEvent::OrderAccepted { order_id, .. } => format!("mbt order {order_id} accepted"),
+        EngineEvent::Fill {
+            order_id,
+            instrument,
+            side,
+            quantity,
+            price,
+            ..
+        } => format!("mbt order {order_id} fill {side:?} {quantity} {instrument} @ {price}"),
+        EngineEvent::OrderCanceled { order_id, .. } => format!("mbt order {order_id} canceled"),
+        _ => return None,
+    })
+}
+
 #[derive(Clone)]
 pub enum Venue {
     Model(Box<BrokerEndpoint>),
@@ -208,6 +243,37 @@ impl Venue {
                 .collect()),
             Venue::Paper { paper, .. } => Ok(paper.fills()),
         }
+    }
+
+    /// Writes what the venue did on its own into the trace at the times it
+    /// happened: order events (fills, cancels, expiries) and applied faults.
+    pub async fn record_history(&self, trace: &Trace) -> Result<(), String> {
+        let since_epoch = |t: mbt::Timestamp| {
+            Duration::from_millis(u64::try_from(t.millis() - DEFAULT_EPOCH.millis()).unwrap_or(0))
+        };
+        match self {
+            Venue::Model(b) => {
+                for e in b.control.events(0).await? {
+                    trace.record_at(since_epoch(e.time), Actor::Broker, event_line(&b.slug, &e));
+                }
+                for f in b.control.faults().await? {
+                    trace.record_at(
+                        since_epoch(f.time),
+                        Actor::Broker,
+                        format!("{} fault on {}: {}", b.slug, f.operation, f.fault),
+                    );
+                }
+            }
+            Venue::Paper { paper, .. } => {
+                let engine = paper.engine();
+                for e in engine.log().since(0) {
+                    if let Some(line) = paper_line(&e.event) {
+                        trace.record_at(since_epoch(e.time), Actor::Broker, line);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Jumps simulated market time forward.

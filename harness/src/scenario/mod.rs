@@ -1,0 +1,562 @@
+//! Scenario files: a seed, the connections that act (one per broker), the
+//! market, a timeline of actions at simulated times, and expectations
+//! checked at the end. TOML, documented in the README; `raxx-sim schema`
+//! prints the JSON Schema generated from these types, so editors can
+//! validate a file as it is written (scenarios/scenario.schema.json).
+
+mod run;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use broker_models::faults::FaultPlan;
+
+pub use run::{replay, ExpectationResult, ScenarioRun};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// What the scenario shows, in a sentence.
+    pub description: String,
+    /// Moves latencies, fault timing, fill slicing and prices; same seed, same trace.
+    pub seed: u64,
+    /// The connections that act, one per broker. Positions are never netted across them.
+    pub connections: Vec<Connection>,
+    #[serde(default)]
+    pub market: Market,
+    /// The timeline, in simulated milliseconds from the start.
+    #[serde(default)]
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<toml::Spanned<Step>>,
+    /// Checked after the last step, once the world has settled.
+    #[serde(default)]
+    #[schemars(with = "Vec<Expectation>")]
+    pub expect: Vec<toml::Spanned<Expectation>>,
+}
+
+/// A broker connection: the broker's model (or MBT paper) and the adapter
+/// that trades it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connection {
+    /// `alpaca`, `tradier` or `mbt` (paper). The connection's name in steps.
+    pub broker: String,
+    /// The fault plan the broker starts with: a file in scenarios/faults/
+    /// (`faults = "lost-response.toml"`) or inline rules (`[[connections.faults.rules]]`).
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub faults: Option<FaultsSpec>,
+}
+
+/// A fault plan: a file under scenarios/faults/, or inline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FaultsSpec {
+    File(String),
+    Inline(FaultPlan),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Market {
+    /// Prices set before the first step, symbol → decimal string, at every connection.
+    #[serde(default)]
+    pub prices: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Submit an order; `id` is its client order id.
+    Submit,
+    /// Cancel the order submitted as `id`.
+    Cancel,
+    /// Replace the order submitted as `id` (quantity, limit_price, stop_price).
+    Replace,
+    /// Jump every broker's clock forward by `ms`.
+    Advance,
+    /// Set `symbol` to `price`.
+    SetPrice,
+    /// Replace a connection's fault plan (`faults`).
+    InjectFault,
+    /// Read the order submitted as `id` back through the adapter.
+    Check,
+}
+
+/// One action at one simulated time. Which keys an action takes is in its doc.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at_ms: u64,
+    pub action: Action,
+    /// The connection that acts (its broker slug); may be left out when there is one.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// The intent: a client order id, unique in the scenario.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// An equity ticker or an OCC option symbol.
+    #[serde(default)]
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub side: Option<SideWord>,
+    /// A decimal string.
+    #[serde(default)]
+    pub quantity: Option<String>,
+    #[serde(default, rename = "type")]
+    pub order_type: Option<TypeWord>,
+    #[serde(default)]
+    pub limit_price: Option<String>,
+    #[serde(default)]
+    pub stop_price: Option<String>,
+    #[serde(default)]
+    pub time_in_force: Option<TifWord>,
+    #[serde(default)]
+    pub position_effect: Option<EffectWord>,
+    /// For `advance`.
+    #[serde(default)]
+    pub ms: Option<u64>,
+    /// For `set_price`: a decimal string.
+    #[serde(default)]
+    pub price: Option<String>,
+    /// For `inject_fault`: a file under scenarios/faults/, or inline rules.
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub faults: Option<FaultsSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SideWord {
+    Buy,
+    Sell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeWord {
+    Market,
+    Limit,
+    Stop,
+    StopLimit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TifWord {
+    Day,
+    Gtc,
+    Ioc,
+    Fok,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectWord {
+    Open,
+    Close,
+}
+
+/// One check at the end. Exactly one of `order`, `error`, `position`, `cash`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// The intent (step id) whose order is checked against the broker's ledger.
+    #[serde(default)]
+    pub order: Option<String>,
+    /// For `order`: the normalized status it must end in.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// For `order`: its cumulative filled quantity (decimal string).
+    #[serde(default)]
+    pub filled_quantity: Option<String>,
+    /// For `order`: how many orders the broker holds for the intent (default 1).
+    #[serde(default)]
+    pub broker_orders: Option<u32>,
+    /// The step id whose action must have failed.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// For `error`: the error kind (`rejected`, `unavailable`, …).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// A symbol whose position at `connection` is checked against the ledger.
+    #[serde(default)]
+    pub position: Option<String>,
+    /// The connection for `position` and `cash`.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// For `position`: the signed quantity (decimal string; "0" for flat).
+    #[serde(default)]
+    pub quantity: Option<String>,
+    /// A connection whose cash is checked against bounds.
+    #[serde(default)]
+    pub cash: Option<String>,
+    /// For `cash`: lower bound (decimal string).
+    #[serde(default)]
+    pub min: Option<String>,
+    /// For `cash`: upper bound (decimal string).
+    #[serde(default)]
+    pub max: Option<String>,
+}
+
+/// A scenario file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct ScenarioError {
+    pub file: String,
+    /// 1-based; 0 when the problem is the file as a whole.
+    pub line: usize,
+    pub message: String,
+}
+
+/// A scenario with its fault files read and every step checked.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub name: String,
+    pub scenario: Scenario,
+    /// Each connection's starting plan, in `connections` order.
+    pub plans: Vec<FaultPlan>,
+    /// Each `inject_fault` step's plan, by step index.
+    pub injected: BTreeMap<usize, FaultPlan>,
+}
+
+const BROKERS: [&str; 3] = ["alpaca", "tradier", "mbt"];
+const STATUSES: [&str; 9] = [
+    "pending",
+    "accepted",
+    "partially_filled",
+    "filled",
+    "canceled",
+    "rejected",
+    "expired",
+    "pending_cancel",
+    "replaced",
+];
+const ERROR_KINDS: [&str; 13] = [
+    "unavailable",
+    "timeout",
+    "rate_limited",
+    "auth_expired",
+    "reauth_required",
+    "rejected",
+    "not_found",
+    "too_late_to_cancel",
+    "read_only",
+    "unsupported",
+    "invalid_request",
+    "kill_switch",
+    "unknown",
+];
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Reads and checks a scenario file. Fault files are looked up in the
+/// `faults/` folder beside the scenario's folder's root (`scenarios/faults/`).
+pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: file.clone(),
+        line: 0,
+        message: format!("cannot read: {e}"),
+    })?;
+    let faults_dir = faults_dir(path);
+    parse(&text, &file, &faults_dir)
+}
+
+/// `scenarios/faults/` for any file under `scenarios/`.
+fn faults_dir(path: &Path) -> PathBuf {
+    path.ancestors()
+        .find(|p| p.join("faults").is_dir())
+        .map_or_else(|| PathBuf::from("scenarios/faults"), |p| p.join("faults"))
+}
+
+/// Parses scenario `text` (from `file`, for messages).
+pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, ScenarioError> {
+    let at = |line: usize, message: String| ScenarioError {
+        file: file.to_string(),
+        line,
+        message,
+    };
+    let scenario: Scenario = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(0, |s| line_of(text, s.start));
+        at(line, e.message().to_string())
+    })?;
+    let name = Path::new(file)
+        .file_stem()
+        .map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned());
+    if scenario.connections.is_empty() {
+        return Err(at(0, "no connections: name at least one broker".into()));
+    }
+    let mut plans = Vec::new();
+    let mut seen = Vec::new();
+    for c in &scenario.connections {
+        if !BROKERS.contains(&c.broker.as_str()) {
+            return Err(at(
+                0,
+                format!(
+                    "connections: unknown broker {:?} (one of {BROKERS:?})",
+                    c.broker
+                ),
+            ));
+        }
+        if seen.contains(&c.broker) {
+            return Err(at(0, format!("connections: broker {:?} twice", c.broker)));
+        }
+        seen.push(c.broker.clone());
+        let plan = match &c.faults {
+            Some(f) if c.broker == "mbt" => {
+                let _ = f;
+                return Err(at(
+                    0,
+                    "connections: the mbt paper engine takes no faults".into(),
+                ));
+            }
+            Some(f) => fault_plan(f, faults_dir)
+                .map_err(|m| at(0, format!("connection {}: {m}", c.broker)))?,
+            None => FaultPlan::default(),
+        };
+        plans.push(plan);
+    }
+    for (symbol, price) in &scenario.market.prices {
+        positive(price).map_err(|m| at(0, format!("market.prices.{symbol}: {m}")))?;
+    }
+    let mut ids: Vec<String> = Vec::new();
+    let mut injected = BTreeMap::new();
+    for (i, spanned) in scenario.steps.iter().enumerate() {
+        let line = line_of(text, spanned.span().start);
+        let step = spanned.get_ref();
+        let fail = |m: String| at(line, format!("steps[{i}] ({:?}): {m}", step.action));
+        check_step(step, &seen, &ids).map_err(fail)?;
+        if step.action == Action::Submit {
+            ids.extend(step.id.clone());
+        }
+        if let Some(f) = &step.faults {
+            injected.insert(i, fault_plan(f, faults_dir).map_err(fail)?);
+        }
+    }
+    for spanned in &scenario.expect {
+        let line = line_of(text, spanned.span().start);
+        check_expectation(spanned.get_ref(), &seen, &ids)
+            .map_err(|m| at(line, format!("expect: {m}")))?;
+    }
+    Ok(Loaded {
+        name,
+        scenario,
+        plans,
+        injected,
+    })
+}
+
+fn fault_plan(spec: &FaultsSpec, dir: &Path) -> Result<FaultPlan, String> {
+    match spec {
+        FaultsSpec::File(name) => {
+            if name.contains("..") || Path::new(name).is_absolute() {
+                return Err(format!(
+                    "fault file {name:?} must be a name under scenarios/faults/"
+                ));
+            }
+            FaultPlan::from_file(&dir.join(name)).map_err(|e| e.to_string())
+        }
+        FaultsSpec::Inline(plan) => {
+            let text = toml::to_string(plan).map_err(|e| e.to_string())?;
+            FaultPlan::from_toml(&text, "inline faults").map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn decimal(text: &str) -> Result<Decimal, String> {
+    text.parse::<Decimal>()
+        .map_err(|_| format!("{text:?} is not a decimal string"))
+}
+
+fn positive(text: &str) -> Result<Decimal, String> {
+    let d = decimal(text)?;
+    if d <= Decimal::ZERO {
+        return Err(format!("{text} must be positive"));
+    }
+    Ok(d)
+}
+
+/// Which keys each action takes, besides `at_ms`, `action` and `connection`.
+fn allowed(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::Submit => &[
+            "id",
+            "symbol",
+            "side",
+            "quantity",
+            "type",
+            "limit_price",
+            "stop_price",
+            "time_in_force",
+            "position_effect",
+        ],
+        Action::Cancel | Action::Check => &["id"],
+        Action::Replace => &["id", "quantity", "limit_price", "stop_price"],
+        Action::Advance => &["ms"],
+        Action::SetPrice => &["symbol", "price"],
+        Action::InjectFault => &["faults"],
+    }
+}
+
+fn present(s: &Step) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    let mut key = |name, set: bool| {
+        if set {
+            keys.push(name);
+        }
+    };
+    key("id", s.id.is_some());
+    key("symbol", s.symbol.is_some());
+    key("side", s.side.is_some());
+    key("quantity", s.quantity.is_some());
+    key("type", s.order_type.is_some());
+    key("limit_price", s.limit_price.is_some());
+    key("stop_price", s.stop_price.is_some());
+    key("time_in_force", s.time_in_force.is_some());
+    key("position_effect", s.position_effect.is_some());
+    key("ms", s.ms.is_some());
+    key("price", s.price.is_some());
+    key("faults", s.faults.is_some());
+    keys
+}
+
+fn check_step(s: &Step, connections: &[String], ids: &[String]) -> Result<(), String> {
+    for key in present(s) {
+        if !allowed(s.action).contains(&key) {
+            return Err(format!("key `{key}` does not apply to this action"));
+        }
+    }
+    match &s.connection {
+        Some(c) if !connections.contains(c) => return Err(format!("no connection {c:?}")),
+        None if connections.len() > 1 && s.action != Action::Advance => {
+            return Err("name the `connection`: the scenario has several".into())
+        }
+        _ => {}
+    }
+    let need = |v: bool, key: &str| {
+        if v {
+            Ok(())
+        } else {
+            Err(format!("missing key `{key}`"))
+        }
+    };
+    match s.action {
+        Action::Submit => {
+            let id = s.id.as_deref().ok_or("missing key `id`")?;
+            if ids.iter().any(|i| i == id) {
+                return Err(format!("id {id:?} is used by an earlier submit"));
+            }
+            need(s.symbol.is_some(), "symbol")?;
+            need(s.side.is_some(), "side")?;
+            positive(s.quantity.as_deref().ok_or("missing key `quantity`")?)?;
+            let t = s.order_type.unwrap_or(TypeWord::Market);
+            if matches!(t, TypeWord::Limit | TypeWord::StopLimit) {
+                positive(
+                    s.limit_price
+                        .as_deref()
+                        .ok_or("missing key `limit_price`")?,
+                )?;
+            }
+            if matches!(t, TypeWord::Stop | TypeWord::StopLimit) {
+                positive(s.stop_price.as_deref().ok_or("missing key `stop_price`")?)?;
+            }
+        }
+        Action::Cancel | Action::Check | Action::Replace => {
+            let id = s.id.as_deref().ok_or("missing key `id`")?;
+            if !ids.iter().any(|i| i == id) {
+                return Err(format!("id {id:?} is not submitted by an earlier step"));
+            }
+            for v in [&s.quantity, &s.limit_price, &s.stop_price]
+                .into_iter()
+                .flatten()
+            {
+                positive(v)?;
+            }
+        }
+        Action::Advance => need(s.ms.is_some(), "ms")?,
+        Action::SetPrice => {
+            need(s.symbol.is_some(), "symbol")?;
+            positive(s.price.as_deref().ok_or("missing key `price`")?)?;
+        }
+        Action::InjectFault => need(s.faults.is_some(), "faults")?,
+    }
+    Ok(())
+}
+
+fn check_expectation(
+    e: &Expectation,
+    connections: &[String],
+    ids: &[String],
+) -> Result<(), String> {
+    let kinds = [
+        e.order.is_some(),
+        e.error.is_some(),
+        e.position.is_some(),
+        e.cash.is_some(),
+    ];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        return Err("give exactly one of `order`, `error`, `position`, `cash`".into());
+    }
+    let known_id = |id: &str| {
+        if ids.iter().any(|i| i == id) {
+            Ok(())
+        } else {
+            Err(format!("no submit step has id {id:?}"))
+        }
+    };
+    if let Some(id) = &e.order {
+        known_id(id)?;
+        if let Some(s) = &e.status {
+            if !STATUSES.contains(&s.as_str()) {
+                return Err(format!("status {s:?} is not one of {STATUSES:?}"));
+            }
+        }
+        if let Some(q) = &e.filled_quantity {
+            decimal(q)?;
+        }
+    }
+    if e.error.is_some() {
+        let kind = e
+            .kind
+            .as_deref()
+            .ok_or("`error` needs the `kind` of error")?;
+        if !ERROR_KINDS.contains(&kind) {
+            return Err(format!("kind {kind:?} is not one of {ERROR_KINDS:?}"));
+        }
+    }
+    if e.position.is_some() || e.cash.is_some() {
+        let c = e
+            .connection
+            .as_deref()
+            .or(e.cash.as_deref())
+            .ok_or("name the `connection`")?;
+        if !connections.iter().any(|k| k == c) {
+            return Err(format!("no connection {c:?}"));
+        }
+    }
+    if e.position.is_some() {
+        decimal(
+            e.quantity
+                .as_deref()
+                .ok_or("`position` needs the `quantity`")?,
+        )?;
+    }
+    for v in [&e.min, &e.max].into_iter().flatten() {
+        decimal(v)?;
+    }
+    Ok(())
+}
+
+/// The JSON Schema of scenario files, for editors.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Scenario);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}

@@ -1,0 +1,467 @@
+//! Running a scenario: its world (one host per broker model, MBT in
+//! process), its timeline through the adapters, its expectations against
+//! the venues' ledgers, the invariants, and the canonical trace.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::{
+    AdapterError, BrokerAdapter, Instrument, Order, OrderResult, OrderType, PositionEffect,
+    Replace, Side, TimeInForce,
+};
+use broker_models::faults::FaultPlan;
+use rust_decimal::Decimal;
+
+use super::{Action, EffectWord, Expectation, Loaded, SideWord, Step, TifWord, TypeWord};
+use crate::invariants::{self, Evidence};
+use crate::record::Exchange;
+use crate::subject::Subject;
+use crate::trace::Trace;
+use crate::traced::Traced;
+use crate::venue::Venue;
+use crate::world::{run_world, WorldSpec};
+
+/// One expectation and whether it held.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExpectationResult {
+    pub expectation: String,
+    pub passed: bool,
+    /// What was found instead, when it failed.
+    pub found: Option<String>,
+}
+
+/// What a scenario run produced.
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub trace: Trace,
+    pub expectations: Vec<ExpectationResult>,
+    /// Invariant violations, and anything that kept the run from finishing.
+    pub problems: Vec<String>,
+}
+
+impl ScenarioRun {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty() && self.expectations.iter().all(|e| e.passed)
+    }
+
+    /// The readable timeline: the canonical trace, then the verdicts.
+    pub fn timeline(&self) -> String {
+        let mut out = format!(
+            "scenario {} (seed {}): {}\n",
+            self.name, self.seed, self.description
+        );
+        out.push_str(&self.trace.render());
+        for e in &self.expectations {
+            let mark = if e.passed { "ok  " } else { "FAIL" };
+            out.push_str(&format!("expect {mark} {}", e.expectation));
+            if let Some(found) = &e.found {
+                out.push_str(&format!(" (found {found})"));
+            }
+            out.push('\n');
+        }
+        for p in &self.problems {
+            out.push_str(&format!("problem   {p}\n"));
+        }
+        out.push_str(if self.passed() {
+            "verdict: passed\n"
+        } else {
+            "verdict: FAILED\n"
+        });
+        out
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "scenario": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "passed": self.passed(),
+            "trace": self.trace.entries().iter().map(|e| serde_json::json!({
+                "at_ms": e.at.as_millis() as u64,
+                "actor": format!("{:?}", e.actor).to_lowercase(),
+                "text": e.text,
+            })).collect::<Vec<_>>(),
+            "trace_sha256": self.trace.hash(),
+            "expectations": self.expectations,
+            "problems": self.problems,
+        })
+    }
+}
+
+/// A connection inside the running world.
+struct Live {
+    name: String,
+    adapter: Arc<Traced>,
+    venue: Venue,
+}
+
+/// What each step that acted on an intent left behind.
+#[derive(Default)]
+struct Outcomes {
+    /// The intent's current broker order id.
+    orders: BTreeMap<String, String>,
+    /// Errors of steps, by step id (the last one wins).
+    errors: BTreeMap<String, AdapterError>,
+}
+
+impl Outcomes {
+    /// An order call's result: its (new) broker id, or its error.
+    fn record(&mut self, id: &str, r: Result<OrderResult, AdapterError>) {
+        match r {
+            Ok(o) => {
+                self.errors.remove(id);
+                self.orders.insert(id.to_string(), o.broker_order_id);
+            }
+            Err(e) => {
+                self.errors.insert(id.to_string(), e);
+            }
+        }
+    }
+}
+
+/// Runs a loaded scenario in its world.
+pub fn replay(loaded: &Loaded) -> ScenarioRun {
+    let s = &loaded.scenario;
+    let mut spec = WorldSpec::new(s.seed);
+    for (c, plan) in s.connections.iter().zip(&loaded.plans) {
+        if c.broker != "mbt" {
+            spec = spec.broker(&c.broker, plan.clone());
+        }
+    }
+    let loaded_for_world = loaded.clone();
+    let run = run_world(&spec, move |env| async move {
+        let loaded = loaded_for_world;
+        let mut live = Vec::new();
+        for c in &loaded.scenario.connections {
+            let subject =
+                Subject::parse(&c.broker).ok_or_else(|| format!("no adapter for {}", c.broker))?;
+            let (adapter, venue) = subject.build(&env)?;
+            live.push(Live {
+                name: c.broker.clone(),
+                adapter: Arc::new(Traced::new(adapter, env.trace.clone())),
+                venue,
+            });
+        }
+        let trace = env.trace.clone();
+        for (symbol, price) in &loaded.scenario.market.prices {
+            let price: Decimal = price.parse().map_err(|_| format!("bad price {price}"))?;
+            for l in &live {
+                l.venue.set_price(symbol, price).await?;
+            }
+        }
+        let mut outcomes = Outcomes::default();
+        let mut order: Vec<(usize, &Step)> = loaded
+            .scenario
+            .steps
+            .iter()
+            .map(|s| s.get_ref())
+            .enumerate()
+            .collect();
+        order.sort_by_key(|(i, s)| (s.at_ms, *i));
+        let start = tokio::time::Instant::now();
+        for (i, step) in order {
+            tokio::time::sleep_until(start + Duration::from_millis(step.at_ms)).await;
+            perform(&loaded, i, step, &live, &mut outcomes).await?;
+        }
+        // Let what is in flight land (fills, lost responses held by the model).
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let mut results = Vec::new();
+        let mut problems = Vec::new();
+        for l in &live {
+            if l.venue.is_model() {
+                l.venue.set_faults(&FaultPlan::default()).await?;
+            }
+        }
+        for spanned in &loaded.scenario.expect {
+            results.push(check(spanned.get_ref(), &live, &outcomes).await);
+        }
+        for l in &live {
+            problems.extend(invariant_problems(l, &trace, &env.wire.exchanges()).await);
+            l.venue.record_history(&trace).await?;
+        }
+        Ok::<_, String>((results, problems))
+    });
+    let (expectations, problems) = match run.result {
+        Ok(Ok((e, p))) => (e, p),
+        Ok(Err(e)) | Err(e) => (Vec::new(), vec![e]),
+    };
+    ScenarioRun {
+        name: loaded.name.clone(),
+        description: s.description.clone(),
+        seed: s.seed,
+        trace: run.trace,
+        expectations,
+        problems,
+    }
+}
+
+fn connection<'a>(live: &'a [Live], name: Option<&str>) -> Result<&'a Live, String> {
+    match name {
+        Some(n) => live
+            .iter()
+            .find(|l| l.name == n)
+            .ok_or_else(|| format!("no connection {n}")),
+        None => live.first().ok_or_else(|| "no connections".to_string()),
+    }
+}
+
+fn dec(text: &Option<String>) -> Option<Decimal> {
+    text.as_deref().and_then(|t| t.parse().ok())
+}
+
+fn order_of(step: &Step) -> Result<Order, String> {
+    let id = step.id.clone().unwrap_or_default();
+    let symbol = step.symbol.clone().unwrap_or_default();
+    let instrument = match symbol.parse::<mbt::OccSymbol>() {
+        Ok(occ) => Instrument::option(occ),
+        Err(_) => Instrument::equity(symbol),
+    };
+    Ok(Order {
+        client_order_id: id,
+        instrument,
+        side: match step.side {
+            Some(SideWord::Sell) => Side::Sell,
+            _ => Side::Buy,
+        },
+        position_effect: step.position_effect.map(|e| match e {
+            EffectWord::Open => PositionEffect::Open,
+            EffectWord::Close => PositionEffect::Close,
+        }),
+        quantity: dec(&step.quantity).ok_or("bad quantity")?,
+        order_type: match step.order_type.unwrap_or(TypeWord::Market) {
+            TypeWord::Market => OrderType::Market,
+            TypeWord::Limit => OrderType::Limit,
+            TypeWord::Stop => OrderType::Stop,
+            TypeWord::StopLimit => OrderType::StopLimit,
+        },
+        limit_price: dec(&step.limit_price),
+        stop_price: dec(&step.stop_price),
+        time_in_force: match step.time_in_force.unwrap_or(TifWord::Day) {
+            TifWord::Day => TimeInForce::Day,
+            TifWord::Gtc => TimeInForce::Gtc,
+            TifWord::Ioc => TimeInForce::Ioc,
+            TifWord::Fok => TimeInForce::Fok,
+        },
+        legs: None,
+    })
+}
+
+/// Carries out one step; adapter errors are outcomes (recorded), not failures.
+async fn perform(
+    loaded: &Loaded,
+    index: usize,
+    step: &Step,
+    live: &[Live],
+    outcomes: &mut Outcomes,
+) -> Result<(), String> {
+    let id = step.id.clone().unwrap_or_default();
+    match step.action {
+        Action::Submit => {
+            let l = connection(live, step.connection.as_deref())?;
+            let order = order_of(step)?;
+            outcomes.record(&id, l.adapter.submit_order(&order).await);
+        }
+        Action::Cancel => {
+            let l = connection(live, step.connection.as_deref())?;
+            let broker_id = outcomes.orders.get(&id).cloned().unwrap_or_default();
+            if let Err(e) = l.adapter.cancel_order(&broker_id).await {
+                outcomes.errors.insert(id.clone(), e);
+            }
+        }
+        Action::Replace => {
+            let l = connection(live, step.connection.as_deref())?;
+            let broker_id = outcomes.orders.get(&id).cloned().unwrap_or_default();
+            let changes = Replace {
+                quantity: dec(&step.quantity),
+                limit_price: dec(&step.limit_price),
+                stop_price: dec(&step.stop_price),
+                ..Replace::default()
+            };
+            outcomes.record(&id, l.adapter.replace_order(&broker_id, &changes).await);
+        }
+        Action::Check => {
+            let l = connection(live, step.connection.as_deref())?;
+            let broker_id = outcomes.orders.get(&id).cloned().unwrap_or_default();
+            if let Err(e) = l.adapter.get_order(&broker_id).await {
+                outcomes.errors.insert(id.clone(), e);
+            }
+        }
+        Action::Advance => {
+            let ms = i64::try_from(step.ms.unwrap_or(0)).unwrap_or(i64::MAX);
+            let targets: Vec<&Live> = match &step.connection {
+                Some(c) => vec![connection(live, Some(c))?],
+                None => live.iter().collect(),
+            };
+            for l in targets {
+                l.venue.advance(ms).await?;
+            }
+        }
+        Action::SetPrice => {
+            let price = dec(&step.price).ok_or("bad price")?;
+            let symbol = step.symbol.clone().unwrap_or_default();
+            let l = connection(live, step.connection.as_deref())?;
+            l.venue.set_price(&symbol, price).await?;
+        }
+        Action::InjectFault => {
+            let l = connection(live, step.connection.as_deref())?;
+            let plan = loaded.injected.get(&index).cloned().unwrap_or_default();
+            l.venue.set_faults(&plan).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn check(e: &Expectation, live: &[Live], outcomes: &Outcomes) -> ExpectationResult {
+    let (expectation, found) = match check_one(e, live, outcomes).await {
+        Ok((what, None)) => (what, None),
+        Ok((what, Some(found))) => (what, Some(found)),
+        Err(problem) => ("(could not check)".to_string(), Some(problem)),
+    };
+    ExpectationResult {
+        passed: found.is_none(),
+        expectation,
+        found,
+    }
+}
+
+/// What the expectation says, and what was found instead when it does not hold.
+async fn check_one(
+    e: &Expectation,
+    live: &[Live],
+    outcomes: &Outcomes,
+) -> Result<(String, Option<String>), String> {
+    if let Some(id) = &e.order {
+        let mut what = format!("order {id}");
+        let mut wrong = Vec::new();
+        // The intent's orders at whichever connection holds them.
+        let mut held = Vec::new();
+        for l in live {
+            let ledger = l.venue.ledger().await?;
+            held.extend(
+                ledger
+                    .orders
+                    .into_iter()
+                    .filter(|o| &o.client_order_id == id && o.rejection.is_none()),
+            );
+        }
+        let live_orders: Vec<_> = held
+            .iter()
+            .filter(|o| o.status != mbt::OrderStatus::Replaced)
+            .collect();
+        let want = e.broker_orders.unwrap_or(1) as usize;
+        what.push_str(&format!(" is {want} broker order(s)"));
+        if live_orders.len() != want {
+            wrong.push(format!("{} broker orders", live_orders.len()));
+        }
+        if let Some(last) = live_orders.last() {
+            if let Some(status) = &e.status {
+                what.push_str(&format!(", {status}"));
+                let actual = serde_json::to_value(last.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string));
+                if actual.as_deref() != Some(status.as_str()) {
+                    wrong.push(format!("status {}", actual.unwrap_or_default()));
+                }
+            }
+            if let Some(q) = &e.filled_quantity {
+                what.push_str(&format!(", filled {q}"));
+                if q.parse::<Decimal>().ok() != Some(last.filled_quantity) {
+                    wrong.push(format!("filled {}", last.filled_quantity));
+                }
+            }
+        }
+        return Ok((what, (!wrong.is_empty()).then(|| wrong.join(", "))));
+    }
+    if let Some(id) = &e.error {
+        let kind = e.kind.clone().unwrap_or_default();
+        let what = format!("step {id} failed with {kind}");
+        let found = match outcomes.errors.get(id) {
+            Some(err) if err.kind.as_str() == kind => None,
+            Some(err) => Some(format!("{}: {}", err.kind, err.message)),
+            None => Some("no error".into()),
+        };
+        return Ok((what, found));
+    }
+    if let Some(symbol) = &e.position {
+        let name = e.connection.as_deref();
+        let l = connection(live, name)?;
+        let want: Decimal = e
+            .quantity
+            .as_deref()
+            .unwrap_or("0")
+            .parse()
+            .map_err(|_| "bad quantity")?;
+        let what = format!("position {symbol} at {} is {want}", l.name);
+        let ledger = l.venue.ledger().await?;
+        let account = l.adapter.account_id().to_string();
+        let have: Decimal = ledger
+            .accounts
+            .iter()
+            .filter(|a| a.account_id == account)
+            .flat_map(|a| a.positions.iter())
+            .filter(|p| p.instrument.to_string() == *symbol)
+            .map(|p| p.quantity)
+            .sum();
+        return Ok((what, (have != want).then(|| have.to_string())));
+    }
+    if let Some(name) = &e.cash {
+        let l = connection(live, Some(name))?;
+        let ledger = l.venue.ledger().await?;
+        let account = l.adapter.account_id().to_string();
+        let cash = ledger
+            .accounts
+            .iter()
+            .find(|a| a.account_id == account)
+            .map(|a| a.cash)
+            .ok_or("no account")?;
+        let min: Option<Decimal> = e.min.as_deref().and_then(|m| m.parse().ok());
+        let max: Option<Decimal> = e.max.as_deref().and_then(|m| m.parse().ok());
+        let what = format!(
+            "cash at {name} within [{}, {}]",
+            min.map_or("-".into(), |m| m.to_string()),
+            max.map_or("-".into(), |m| m.to_string())
+        );
+        let ok = min.is_none_or(|m| cash >= m) && max.is_none_or(|m| cash <= m);
+        return Ok((what, (!ok).then(|| cash.to_string())));
+    }
+    Err("an expectation with nothing to check".into())
+}
+
+async fn invariant_problems(l: &Live, trace: &Trace, wire: &[Exchange]) -> Vec<String> {
+    let ledger = match l.venue.ledger().await {
+        Ok(x) => x,
+        Err(e) => return vec![e],
+    };
+    let fills = l.venue.fills().await.unwrap_or_default();
+    let positions = l.adapter.get_positions().await.map_err(|e| e.to_string());
+    let describe = l.adapter.describe();
+    let account = l.adapter.account_id().to_string();
+    let intents = l.adapter.intents();
+    let leaks = l.adapter.leaks();
+    let secrets = trace.secrets();
+    let text = trace.render();
+    let wire: Vec<Exchange> = wire
+        .iter()
+        .filter(|x| x.broker == l.name)
+        .cloned()
+        .collect();
+    invariants::check(&Evidence {
+        account: &account,
+        describe: &describe,
+        ledger: &ledger,
+        fills: &fills,
+        positions: &positions,
+        intents: &intents,
+        leaks: &leaks,
+        wire: &wire,
+        trace_text: &text,
+        secrets: &secrets,
+    })
+    .into_iter()
+    .map(|v| format!("{}: invariant: {v}", l.name))
+    .collect()
+}
