@@ -573,3 +573,296 @@ async fn describe_is_tier_a_with_streaming() {
     assert!(d.capabilities.streaming && d.capabilities.options && !d.capabilities.read_only);
     assert_eq!(d.request_timeout_ms, Some(300));
 }
+
+// ---- replace_order (§2.6: PATCH answers with a new order; the old one ends `replaced`) ----
+
+const NEW_ID: &str = "b5f3e7a4-2c1d-4e8f-9a6b-0c7d8e9f1a2b";
+
+/// A resting limit order as Alpaca writes one.
+fn limit_order(id: &str, status: &str, qty: &str, limit: &str) -> Value {
+    let mut o = order(status, "resting-1", qty, "0", None);
+    o["id"] = json!(id);
+    o["type"] = json!("limit");
+    o["order_type"] = json!("limit");
+    o["limit_price"] = json!(limit);
+    o
+}
+
+/// The replacement of ID: a new id, `replaces` the old one.
+fn replacement(qty: &str, limit: &str) -> Value {
+    let mut o = limit_order(NEW_ID, "accepted", qty, limit);
+    o["replaces"] = json!(ID);
+    o
+}
+
+/// ID after the replace: `replaced`, pointing at its replacement.
+fn replaced_original() -> Value {
+    let mut o = limit_order(ID, "replaced", "1", "1");
+    o["replaced_by"] = json!(NEW_ID);
+    o["replaced_at"] = json!("2023-11-14T22:13:21Z");
+    o
+}
+
+fn price_and_qty() -> adapters::Replace {
+    adapters::Replace {
+        quantity: Some(dec!(3)),
+        limit_price: Some(dec!(2.00)),
+        ..adapters::Replace::default()
+    }
+}
+
+fn patch_original() -> wiremock::MockBuilder {
+    Mock::given(method("PATCH")).and(path(format!("/v2/orders/{ID}")))
+}
+
+#[tokio::test]
+async fn replace_patches_only_the_changes_and_answers_the_new_order() {
+    let server = MockServer::start().await;
+    patch_original()
+        .and(header("APCA-API-KEY-ID", KEY))
+        .and(header("APCA-API-SECRET-KEY", SECRET))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({"qty":"3","limit_price":"2"})))
+        .respond_with(ok(replacement("3", "2")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap();
+    assert_eq!(r.broker_order_id, NEW_ID, "the answer is the new order");
+    assert_eq!(
+        (r.status, r.broker_status.as_str()),
+        (OrderStatus::Accepted, "accepted")
+    );
+    assert_eq!(
+        (r.filled_quantity, r.remaining_quantity),
+        (dec!(0), dec!(3))
+    );
+    assert_eq!(r.client_order_id, "resting-1");
+}
+
+#[tokio::test]
+async fn replace_sends_time_in_force_stop_and_client_order_id_as_alpaca_strings() {
+    let server = MockServer::start().await;
+    patch_original()
+        .and(body_json(json!({"time_in_force":"gtc","stop_price":"1.5",
+            "client_order_id":"resting-2"})))
+        .respond_with(ok(replacement("1", "1")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let changes = adapters::Replace {
+        stop_price: Some(dec!(1.50)),
+        time_in_force: Some(adapters::TimeInForce::Gtc),
+        client_order_id: Some("resting-2".into()),
+        ..adapters::Replace::default()
+    };
+    let r = adapter(&server).replace_order(ID, &changes).await.unwrap();
+    assert_eq!(r.broker_order_id, NEW_ID);
+}
+
+#[tokio::test]
+async fn replace_refusals_are_rejected_with_alpacas_message_and_unknown_orders_not_found() {
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(alpaca_error(
+            422,
+            Some(42210000),
+            "unable to replace order, order is not open",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let a = adapter(&server);
+    let e = a.replace_order(ID, &price_and_qty()).await.unwrap_err();
+    assert_eq!(
+        (e.kind, e.broker_code.as_deref()),
+        (ErrorKind::Rejected, Some("42210000")),
+        "{e}"
+    );
+    assert!(e.message.contains("order is not open"), "{e}");
+
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(alpaca_error(
+            403,
+            Some(40310000),
+            "insufficient buying power",
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected, "{e}");
+    assert!(!e.message.contains(SECRET) && !e.message.contains(KEY));
+}
+
+#[tokio::test]
+async fn replaces_alpaca_would_refuse_are_refused_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(ok(replacement("3", "2")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let a = adapter(&server);
+    let kind = |changes: adapters::Replace| {
+        let a = &a;
+        async move { a.replace_order(ID, &changes).await.unwrap_err().kind }
+    };
+    assert_eq!(
+        kind(adapters::Replace::default()).await,
+        ErrorKind::InvalidRequest
+    );
+    assert_eq!(
+        kind(adapters::Replace {
+            quantity: Some(dec!(1.5)),
+            ..adapters::Replace::default()
+        })
+        .await,
+        ErrorKind::Unsupported
+    );
+    assert_eq!(
+        kind(adapters::Replace {
+            limit_price: Some(dec!(0)),
+            ..adapters::Replace::default()
+        })
+        .await,
+        ErrorKind::InvalidRequest
+    );
+    assert_eq!(
+        a.replace_order("../account", &price_and_qty())
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidRequest
+    );
+}
+
+#[tokio::test]
+async fn a_timed_out_replace_follows_replaced_by_without_resending() {
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(ok(replacement("3", "2")).set_delay(TIMEOUT * 4))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get_order(&server, replaced_original()).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/orders/{NEW_ID}")))
+        .respond_with(ok(replacement("3", "2")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.broker_order_id.as_str(), r.remaining_quantity),
+        (NEW_ID, dec!(3))
+    );
+}
+
+#[tokio::test]
+async fn a_timed_out_replace_of_an_order_still_open_stays_a_timeout() {
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(ok(replacement("3", "2")).set_delay(TIMEOUT * 4))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get_order(&server, limit_order(ID, "pending_replace", "1", "1")).await;
+    let e = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+    assert!(e.message.contains("pending_replace"), "{e}");
+}
+
+#[tokio::test]
+async fn a_replacement_without_the_changes_is_not_taken_for_ours() {
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(ok(replacement("3", "2")).set_delay(TIMEOUT * 4))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get_order(&server, replaced_original()).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/orders/{NEW_ID}")))
+        // Someone else's replace: same quantity, another price.
+        .respond_with(ok(replacement("3", "5")))
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+}
+
+#[tokio::test]
+async fn an_outage_on_replace_is_read_back_not_resent() {
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(ResponseTemplate::new(503).set_body_string("<html>down</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get_order(&server, limit_order(ID, "new", "1", "1")).await;
+    let e = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_replace_waits_then_is_sent_again() {
+    let server = MockServer::start().await;
+    patch_original()
+        .respond_with(
+            alpaca_error(429, Some(42910000), "rate limit exceeded")
+                // 300 ms after the injected clock's now.
+                .insert_header("X-Ratelimit-Reset", "1700000001"),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    patch_original()
+        .respond_with(ok(replacement("3", "2")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = adapter(&server)
+        .replace_order(ID, &price_and_qty())
+        .await
+        .unwrap();
+    assert_eq!(r.broker_order_id, NEW_ID);
+}
+
+#[tokio::test]
+async fn describe_offers_replace() {
+    let server = MockServer::start().await;
+    assert!(adapter(&server).describe().capabilities.replace);
+}

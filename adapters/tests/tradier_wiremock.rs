@@ -631,3 +631,270 @@ async fn an_empty_order_list_is_absent() {
         .unwrap();
     assert_eq!(r.status, OrderStatus::Accepted);
 }
+
+// ---- replace_order: Tradier's modify (§2.5) keeps the id and answers with an ack only ----
+
+const MODIFIED: u64 = 4242;
+
+/// A resting limit order (1 share) as Tradier writes one.
+fn resting_json(price: &str, duration: &str) -> String {
+    format!(
+        r#"{{"order":{{"id":{MODIFIED},"type":"limit","symbol":"AAPL","side":"buy","quantity":1.00000000,"status":"open","duration":"{duration}","price":{price},"avg_fill_price":0.00000000,"exec_quantity":0.00000000,"last_fill_price":0.00000000,"last_fill_quantity":0.00000000,"remaining_quantity":1.00000000,"create_date":"2018-06-01T12:02:29.682Z","transaction_date":"2018-06-01T12:02:30.682Z","class":"equity","tag":"resting-1"}}}}"#
+    )
+}
+
+fn modify_ack(id: u64) -> ResponseTemplate {
+    json(
+        200,
+        &format!(
+            r#"{{"order":{{"id":{id},"status":"ok","partner_id":"c4998eb7-06e8-4820-a7ab-55d9760065fb"}}}}"#
+        ),
+    )
+}
+
+fn new_price() -> adapters::Replace {
+    adapters::Replace {
+        limit_price: Some(dec!(2.00)),
+        ..adapters::Replace::default()
+    }
+}
+
+fn put_modified() -> wiremock::MockBuilder {
+    Mock::given(method("PUT")).and(path(order_path(MODIFIED)))
+}
+
+#[tokio::test]
+async fn modify_puts_only_the_changes_as_a_form_and_reads_the_order_back() {
+    let server = MockServer::start().await;
+    put_modified()
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(wiremock::matchers::body_string(
+            "duration=gtc&price=2&stop=1.5",
+        ))
+        .respond_with(modify_ack(MODIFIED))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(order_path(MODIFIED)))
+        .and(query_param("includeTags", "true"))
+        .respond_with(json(200, &resting_json("2.0", "gtc")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let changes = adapters::Replace {
+        limit_price: Some(dec!(2.00)),
+        stop_price: Some(dec!(1.50)),
+        time_in_force: Some(adapters::TimeInForce::Gtc),
+        ..adapters::Replace::default()
+    };
+    let r = adapter(&server)
+        .replace_order(&MODIFIED.to_string(), &changes)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.broker_order_id.as_str(),
+            r.client_order_id.as_str(),
+            r.status,
+            r.remaining_quantity,
+            r.broker_status.as_str()
+        ),
+        ("4242", "resting-1", OrderStatus::Accepted, dec!(1), "open"),
+        "the same id, read back after the ack"
+    );
+}
+
+#[tokio::test]
+async fn a_quantity_change_is_unsupported_and_nothing_is_sent() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(modify_ack(MODIFIED))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(json(200, &resting_json("2.0", "day")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let a = adapter(&server);
+    let changes = adapters::Replace {
+        quantity: Some(dec!(3)),
+        limit_price: Some(dec!(2)),
+        ..adapters::Replace::default()
+    };
+    let e = a
+        .replace_order(&MODIFIED.to_string(), &changes)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+    assert!(e.message.contains("quantity"), "{e}");
+    // Nor anything else Tradier cannot take: ioc, a relabel, no change at all.
+    let ioc = adapters::Replace {
+        time_in_force: Some(adapters::TimeInForce::Ioc),
+        ..adapters::Replace::default()
+    };
+    assert_eq!(
+        a.replace_order("4242", &ioc).await.unwrap_err().kind,
+        ErrorKind::Unsupported
+    );
+    let relabel = adapters::Replace {
+        client_order_id: Some("other".into()),
+        ..adapters::Replace::default()
+    };
+    assert_eq!(
+        a.replace_order("4242", &relabel).await.unwrap_err().kind,
+        ErrorKind::Unsupported
+    );
+    assert_eq!(
+        a.replace_order("4242", &adapters::Replace::default())
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::InvalidRequest
+    );
+    assert_eq!(
+        a.replace_order("../x", &new_price())
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
+async fn modify_refusals_finalized_unknown_and_errors_envelopes() {
+    let server = MockServer::start().await;
+    put_modified()
+        .respond_with(text(400, "order already in finalized state: filled"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .replace_order("4242", &new_price())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.kind,
+        ErrorKind::Rejected,
+        "a terminal order cannot be modified: {e}"
+    );
+    assert!(e.message.contains("filled"), "{e}");
+
+    let server = MockServer::start().await;
+    put_modified()
+        .respond_with(text(401, &format!("Unauthorized Account: {ACCT}")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .replace_order("4242", &new_price())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+
+    let server = MockServer::start().await;
+    put_modified()
+        .respond_with(json(
+            400,
+            r#"{"errors":{"error":"Invalid parameter, duration: pre market no longer available"}}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .replace_order("4242", &new_price())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected, "{e}");
+    assert!(!e.message.contains(TOKEN));
+
+    let server = MockServer::start().await;
+    put_modified()
+        .respond_with(modify_ack(9999))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .replace_order("4242", &new_price())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unknown, "an ack for another id: {e}");
+}
+
+#[tokio::test]
+async fn a_timed_out_modify_that_landed_is_read_back_not_resent() {
+    let server = MockServer::start().await;
+    put_modified()
+        .respond_with(modify_ack(MODIFIED).set_delay(Duration::from_millis(1_200)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get(
+        &server,
+        &order_path(MODIFIED),
+        json(200, &resting_json("2.0", "day")),
+    )
+    .await;
+    let r = adapter(&server)
+        .replace_order("4242", &new_price())
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.broker_order_id.as_str(), r.status),
+        ("4242", OrderStatus::Accepted)
+    );
+}
+
+#[tokio::test]
+async fn a_timed_out_modify_not_shown_on_the_order_stays_a_timeout() {
+    let server = MockServer::start().await;
+    put_modified()
+        .respond_with(modify_ack(MODIFIED).set_delay(Duration::from_millis(1_200)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get(
+        &server,
+        &order_path(MODIFIED),
+        json(200, &resting_json("1.0", "day")),
+    )
+    .await;
+    let e = adapter(&server)
+        .replace_order("4242", &new_price())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+}
+
+#[tokio::test]
+async fn a_rate_limited_modify_waits_then_is_sent_again() {
+    let server = MockServer::start().await;
+    put_modified()
+        .respond_with(
+            text(429, "Quota Violation").insert_header("X-Ratelimit-Expiry", "1767625200200"),
+        )
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    put_modified()
+        .respond_with(modify_ack(MODIFIED))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_get(
+        &server,
+        &order_path(MODIFIED),
+        json(200, &resting_json("2.0", "day")),
+    )
+    .await;
+    let r = adapter(&server)
+        .replace_order("4242", &new_price())
+        .await
+        .unwrap();
+    assert_eq!(r.broker_order_id, "4242");
+    assert!(adapter(&server).describe().capabilities.replace);
+}
