@@ -426,3 +426,127 @@ async fn wrong_keys_are_typed_on_rest_and_stream() {
         .expect("no stream with wrong keys");
     assert_eq!(e.kind, ErrorKind::ReauthRequired);
 }
+
+#[tokio::test]
+async fn replace_makes_a_new_order_at_the_new_price_and_quantity() {
+    let (s, a) = served(FaultPlan::default()).await;
+    let r = a
+        .submit_order(&Order::limit(
+            "replace-1",
+            "AAPL",
+            Side::Buy,
+            dec!(1),
+            dec!(1.00),
+        ))
+        .await
+        .unwrap();
+    let changes = adapters::Replace {
+        quantity: Some(dec!(3)),
+        limit_price: Some(dec!(2.00)),
+        ..adapters::Replace::default()
+    };
+    let new = a.replace_order(&r.broker_order_id, &changes).await.unwrap();
+    assert_ne!(
+        new.broker_order_id, r.broker_order_id,
+        "Alpaca's replacement is a new order"
+    );
+    assert!(!new.status.is_terminal(), "{new:?}");
+    assert_eq!(
+        (new.filled_quantity, new.remaining_quantity),
+        (dec!(0), dec!(3))
+    );
+
+    {
+        let b = s.shared.lock();
+        let ledger = b.ledger();
+        let find = |id: &str| {
+            ledger
+                .orders
+                .iter()
+                .find(|o| o.vendor_id == id)
+                .unwrap_or_else(|| panic!("{id} is not in the ledger"))
+        };
+        let (old, replacement) = (find(&r.broker_order_id), find(&new.broker_order_id));
+        assert_eq!(old.status, mbt::OrderStatus::Replaced);
+        assert_eq!(replacement.quantity, dec!(3));
+        assert!(!replacement.status.is_terminal());
+        // The ledger carries no prices; the broker's own record of the order does.
+        let held = b.order(&new.broker_order_id).expect("the replacement");
+        assert_eq!(held.request.limit_price, Some(dec!(2)));
+        assert_eq!(held.replaces.as_deref(), Some(r.broker_order_id.as_str()));
+        assert_eq!(
+            b.order(&r.broker_order_id)
+                .and_then(|o| o.replaced_by.clone()),
+            Some(new.broker_order_id.clone())
+        );
+    }
+
+    let old = a.get_order(&r.broker_order_id).await.unwrap();
+    assert_eq!(
+        (old.status, old.broker_status.as_str()),
+        (OrderStatus::Replaced, "replaced")
+    );
+    // The original is no longer open: replacing it again is refused, with Alpaca's code.
+    let e = a
+        .replace_order(&r.broker_order_id, &changes)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind, e.broker_code.as_deref()),
+        (ErrorKind::Rejected, Some("42210000")),
+        "{e}"
+    );
+    let e = a
+        .replace_order("00000000-0000-4000-8000-000000000000", &changes)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+}
+
+/// The broker commits the replace, then its answer is lost: the adapter
+/// finds the replacement through the original's `replaced_by` and never
+/// sends the PATCH twice.
+#[tokio::test]
+async fn a_lost_replace_answer_is_found_through_replaced_by() {
+    let plan: FaultPlan = serde_json::from_value(serde_json::json!({"rules": [
+        {"operations": ["replace_order"], "fault": {"kind": "lost_response"}}
+    ]}))
+    .expect("a fault plan");
+    let (s, a) = served(plan).await;
+    let r = a
+        .submit_order(&Order::limit(
+            "replace-lost",
+            "AAPL",
+            Side::Buy,
+            dec!(1),
+            dec!(1.00),
+        ))
+        .await
+        .unwrap();
+    let changes = adapters::Replace {
+        quantity: Some(dec!(3)),
+        limit_price: Some(dec!(2.00)),
+        ..adapters::Replace::default()
+    };
+    let new = a.replace_order(&r.broker_order_id, &changes).await.unwrap();
+    assert_ne!(new.broker_order_id, r.broker_order_id);
+    assert_eq!(new.remaining_quantity, dec!(3));
+    let b = s.shared.lock();
+    let replacements: Vec<_> = b
+        .ledger()
+        .orders
+        .iter()
+        .filter(|o| {
+            b.order(&o.vendor_id).and_then(|h| h.replaces.as_deref())
+                == Some(r.broker_order_id.as_str())
+        })
+        .map(|o| o.vendor_id.clone())
+        .collect();
+    assert_eq!(replacements, vec![new.broker_order_id.clone()]);
+    let lost: Vec<_> = b
+        .fault_log()
+        .iter()
+        .filter(|f| f.operation == broker_models::faults::Operation::ReplaceOrder)
+        .collect();
+    assert_eq!(lost.len(), 1, "one PATCH, its answer lost: {lost:?}");
+}

@@ -382,3 +382,121 @@ async fn stream_drops_lose_no_fill() {
         .all(|w| w[0].filled_quantity <= w[1].filled_quantity));
     assert_ne!(first.broker_order_id, r.broker_order_id);
 }
+
+#[tokio::test]
+async fn modify_keeps_the_id_and_changes_the_price_but_never_the_quantity() {
+    let (served, a) = tradier().await;
+    let r = a
+        .submit_order(&Order::limit(
+            "intent-modify-1",
+            "AAPL",
+            Side::Buy,
+            dec!(1),
+            dec!(1.00),
+        ))
+        .await
+        .expect("submit");
+    let price = adapters::Replace {
+        limit_price: Some(dec!(2.00)),
+        ..adapters::Replace::default()
+    };
+    let m = a
+        .replace_order(&r.broker_order_id, &price)
+        .await
+        .expect("modify");
+    assert_eq!(
+        m.broker_order_id, r.broker_order_id,
+        "a modify keeps the id"
+    );
+    assert_eq!(m.client_order_id, "intent-modify-1");
+    assert!(!m.status.is_terminal(), "{m:?}");
+    assert_eq!(m.remaining_quantity, dec!(1));
+
+    let ledger_view = |served: &Served| {
+        let b = served.shared.lock();
+        let ledger = b.ledger();
+        let o = ledger
+            .orders
+            .iter()
+            .find(|o| o.vendor_id == r.broker_order_id)
+            .expect("the order in the ledger")
+            .clone();
+        // The ledger carries no prices; the broker's own record of the order does.
+        let limit = b
+            .order(&r.broker_order_id)
+            .and_then(|o| o.request.limit_price);
+        (o.quantity, o.status.is_terminal(), limit)
+    };
+    assert_eq!(ledger_view(&served), (dec!(1), false, Some(dec!(2))));
+    assert_eq!(ledger_count(&served, "intent-modify-1"), 1);
+
+    // A quantity change is refused before anything is sent: the order is untouched.
+    let quantity = adapters::Replace {
+        quantity: Some(dec!(3)),
+        limit_price: Some(dec!(3.00)),
+        ..adapters::Replace::default()
+    };
+    let e = a
+        .replace_order(&r.broker_order_id, &quantity)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+    assert_eq!(ledger_view(&served), (dec!(1), false, Some(dec!(2))));
+
+    // A terminal order cannot be modified: rejected, naming its state.
+    a.cancel_order(&r.broker_order_id).await.expect("cancel");
+    let e = a
+        .replace_order(&r.broker_order_id, &price)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Rejected, "{e}");
+    assert!(e.message.contains("canceled"), "{e}");
+    assert_eq!(
+        a.replace_order("1", &price).await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
+
+/// The broker applies the modify, then its acknowledgement is lost: the
+/// order read back shows the new price, which is the answer; nothing is resent.
+#[tokio::test]
+async fn a_lost_modify_ack_is_confirmed_by_reading_the_order() {
+    let plan: FaultPlan = serde_json::from_value(serde_json::json!({"rules": [
+        {"operations": ["replace_order"], "fault": {"kind": "lost_response"}}
+    ]}))
+    .expect("a fault plan");
+    let served = serve("tradier", 7, plan).await;
+    let a = adapter(&served);
+    let r = a
+        .submit_order(&Order::limit(
+            "intent-modify-lost",
+            "AAPL",
+            Side::Buy,
+            dec!(1),
+            dec!(1.00),
+        ))
+        .await
+        .expect("submit");
+    let price = adapters::Replace {
+        limit_price: Some(dec!(2.00)),
+        ..adapters::Replace::default()
+    };
+    let m = a
+        .replace_order(&r.broker_order_id, &price)
+        .await
+        .expect("the modify, confirmed by a read");
+    assert_eq!(m.broker_order_id, r.broker_order_id);
+    let limit = served
+        .shared
+        .lock()
+        .order(&r.broker_order_id)
+        .and_then(|o| o.request.limit_price);
+    assert_eq!(limit, Some(dec!(2)));
+    let b = served.shared.lock();
+    let lost: Vec<_> = b
+        .fault_log()
+        .iter()
+        .filter(|f| f.operation == broker_models::faults::Operation::ReplaceOrder)
+        .collect();
+    assert_eq!(lost.len(), 1, "one PUT, its answer lost: {lost:?}");
+}
