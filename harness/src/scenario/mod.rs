@@ -286,7 +286,18 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     };
     let scenario: Scenario = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(0, |s| line_of(text, s.start));
-        at(line, e.message().to_string())
+        // Quote the line, so the key is named even when the parser's own
+        // message is about a value.
+        let source = text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .unwrap_or_default()
+            .trim();
+        let message = e.message().trim().replace('\n', "; ");
+        match line {
+            0 => at(0, message),
+            _ => at(line, format!("{message} (in `{source}`)")),
+        }
     })?;
     let name = Path::new(file)
         .file_stem()

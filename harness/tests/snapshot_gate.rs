@@ -1,0 +1,67 @@
+//! The snapshot gate itself: a stored snapshot with one byte changed makes
+//! the check fail, and the untouched copy passes. Run against copies in a
+//! temporary folder, never the real snapshots/.
+
+use std::path::Path;
+
+use harness::scenario;
+
+fn check(dir: &Path, name: &str, timeline: &str) -> bool {
+    let dir = dir.to_path_buf();
+    let (name, timeline) = (name.to_string(), timeline.to_string());
+    std::panic::catch_unwind(move || {
+        insta::with_settings!({
+            snapshot_path => dir,
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name, timeline);
+        });
+    })
+    .is_ok()
+}
+
+#[test]
+fn one_changed_byte_in_a_snapshot_fails_the_check() {
+    // As in CI: never write or accept snapshots here.
+    std::env::set_var("INSTA_UPDATE", "no");
+    std::env::set_var("INSTA_FORCE_PASS", "0");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let stored = root.join("snapshots/alpaca__happy-path.snap");
+    let original =
+        std::fs::read(&stored).expect("the reviewed snapshot of scenarios/alpaca/happy-path.toml");
+    let loaded = scenario::load(&root.join("scenarios/alpaca/happy-path.toml")).expect("scenario");
+    let timeline = scenario::replay(&loaded).timeline();
+
+    let tmp = std::env::temp_dir().join(format!("raxx-sim-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let copy = tmp.join("alpaca__happy-path.snap");
+    std::fs::write(&copy, &original).expect("copy");
+    assert!(
+        check(&tmp, "alpaca__happy-path", &timeline),
+        "the untouched copy must pass"
+    );
+
+    // Change one byte of the body (past the header), keeping it valid UTF-8.
+    let mut changed = original.clone();
+    let body_start = original
+        .windows(4)
+        .position(|w| w == b"---\n")
+        .map_or(0, |p| p + 4);
+    let at = changed[body_start + 20..]
+        .iter()
+        .position(u8::is_ascii_digit)
+        .map(|p| p + body_start + 20)
+        .expect("a digit in the snapshot body");
+    changed[at] = if changed[at] == b'9' {
+        b'8'
+    } else {
+        changed[at] + 1
+    };
+    std::fs::write(&copy, &changed).expect("write changed copy");
+    assert!(
+        !check(&tmp, "alpaca__happy-path", &timeline),
+        "a changed byte must fail the check"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
