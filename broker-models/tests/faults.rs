@@ -89,7 +89,16 @@ async fn rate_limit_fault_answers_429_with_vendor_headers() {
     let c = alpaca("[[rules]]\nfault = { kind = \"rate_limit\" }");
     let r = c.get("/v2/account").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
-    assert!(r.headers.contains_key("x-ratelimit-reset"));
+    // The default wait is 1000 ms from the epoch (15:00:00.000): the reset
+    // second is rounded up, never down, so waiting until it is enough.
+    let reset = r.headers["x-ratelimit-reset"].to_str().unwrap_or_default();
+    assert_eq!(reset, "1767625201");
+    let later = alpaca("[[rules]]\nfault = { kind = \"rate_limit\", retry_after_ms = 1500 }");
+    let r = later.get("/v2/account").await;
+    assert_eq!(
+        r.headers["x-ratelimit-reset"].to_str().unwrap_or_default(),
+        "1767625202"
+    );
     let t = Client::authed(
         "tradier",
         3,

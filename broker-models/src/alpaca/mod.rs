@@ -73,7 +73,9 @@ impl WireFace for Alpaca {
     }
 
     fn rate_headers(state: &RateState, headers: &mut HeaderMap) {
-        let secs = state.resets_at.millis().div_euclid(1000);
+        // Whole seconds, rounded up: a client that waits until this second
+        // never comes back before the window has really reset.
+        let secs = (state.resets_at.millis() + 999).div_euclid(1000);
         for (name, value) in [
             ("x-ratelimit-limit", state.limit.to_string()),
             ("x-ratelimit-remaining", state.remaining.to_string()),
