@@ -339,6 +339,12 @@ impl SimBrokerage {
         let now = self.clock.now();
         let vendor_id = self.ids.next_id();
         let trigger = Trigger::from_client_id(&request.client_order_id);
+        if let Some(t) = trigger {
+            self.log_fault(
+                Operation::SubmitOrder,
+                format!("per-request trigger: {}", t.describe()),
+            );
+        }
         let forced = decision
             .outcome
             .as_ref()
@@ -582,11 +588,42 @@ impl SimBrokerage {
         }
     }
 
+    /// The position each fill of `entries` left behind. Events are
+    /// collected in batches, after the fact, so the account's position now
+    /// is that of the batch's last fill: walking back, each earlier fill's
+    /// position is the later one's less the later fill. (Exercise and
+    /// assignment happen at the close, never between two fills of a batch.)
+    fn positions_after_fills(&self, entries: &[mbt::LogEntry]) -> Vec<Option<Decimal>> {
+        let mut running: BTreeMap<(String, Instrument), Decimal> = BTreeMap::new();
+        let mut after = vec![None; entries.len()];
+        for (i, entry) in entries.iter().enumerate().rev() {
+            if let EngineEvent::Fill {
+                account_id,
+                instrument,
+                side,
+                quantity,
+                ..
+            } = &entry.event
+            {
+                let key = (account_id.clone(), instrument.clone());
+                let now = running.entry(key).or_insert_with(|| {
+                    self.engine
+                        .account(account_id)
+                        .map_or(Decimal::ZERO, |a| a.position_quantity(instrument))
+                });
+                after[i] = Some(*now);
+                *now -= side.sign() * *quantity;
+            }
+        }
+        after
+    }
+
     /// Turns new engine log entries into broker events and order timestamps.
     fn collect_events(&mut self) {
         let entries = self.engine.log().since(self.log_cursor as u64).to_vec();
         self.log_cursor += entries.len();
-        for entry in entries {
+        let positions = self.positions_after_fills(&entries);
+        for (entry, position_after) in entries.into_iter().zip(positions) {
             let (engine_id, kind) = match entry.event {
                 EngineEvent::OrderAccepted { order_id, .. } => (order_id, BrokerEventKind::New),
                 EngineEvent::Fill {
@@ -597,10 +634,7 @@ impl SimBrokerage {
                     price,
                     ..
                 } => {
-                    let position_quantity = self
-                        .engine
-                        .account(account_id)
-                        .map_or(Decimal::ZERO, |a| a.position_quantity(instrument));
+                    let position_quantity = position_after.unwrap_or_default();
                     (
                         order_id,
                         BrokerEventKind::Fill {

@@ -349,3 +349,36 @@ async fn applied_faults_are_logged_for_traces() {
     assert_eq!(log[1]["operation"], "account");
     assert_eq!(log[1]["fault"], "latency 5ms");
 }
+
+/// Fills collected together each carry the position right after them, not
+/// the position at collection time.
+#[tokio::test(start_paused = true)]
+async fn each_fill_event_carries_its_own_position() {
+    let c = alpaca("");
+    let body = r#"{"symbol":"AAPL","qty":"3","side":"buy","type":"market","time_in_force":"day","client_order_id":"sim-partial-batch"}"#;
+    assert_eq!(c.post_json("/v2/orders", body).await.status, StatusCode::OK);
+    // Jump past several market events at once: their fills are collected in one batch.
+    assert_eq!(
+        c.post_json("/_sim/advance", r#"{"ms": 5000}"#).await.status,
+        StatusCode::OK
+    );
+    let events = c.get("/_sim/events").await.json();
+    let positions: Vec<String> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"]["type"] == "fill")
+        .map(|e| {
+            e["kind"]["position_quantity"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(positions, ["1", "2", "3"]);
+    let log = c.get("/_sim/faults").await.json();
+    assert_eq!(
+        log[0]["fault"],
+        "per-request trigger: fills sliced to 1 per market event"
+    );
+}

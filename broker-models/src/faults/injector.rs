@@ -203,6 +203,16 @@ impl Trigger {
         ("sim-hang-", Trigger::Hang),
     ];
 
+    /// What the trigger does, in words for traces.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Trigger::PartialFill => "fills sliced to 1 per market event",
+            Trigger::Reject => "rejected",
+            Trigger::LostResponse => "response lost after commit",
+            Trigger::Hang => "no answer until the client gives up",
+        }
+    }
+
     pub fn from_client_id(client_order_id: &str) -> Option<Trigger> {
         Self::PREFIXES
             .iter()
