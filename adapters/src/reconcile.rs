@@ -10,6 +10,28 @@ use std::time::Duration;
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::Backoff;
 
+/// Waits out a throttle the broker asked for before sending anything; a
+/// wait longer than the policy allows is handed back as `rate_limited`.
+async fn respect_hold(backoff: &Backoff) -> Result<()> {
+    if let Some(wait) = backoff.held_for() {
+        if wait > backoff.policy.max_wait {
+            return Err(AdapterError::rate_limited(
+                u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "the broker asked for no requests until its rate-limit window resets",
+            ));
+        }
+        tokio::time::sleep(wait).await;
+    }
+    Ok(())
+}
+
+/// Remembers a throttle the broker announced, for every later request.
+fn note(backoff: &Backoff, err: &AdapterError) {
+    if let (ErrorKind::RateLimited, Some(ms)) = (err.kind, err.retry_after_ms) {
+        backoff.hold_for(Duration::from_millis(ms));
+    }
+}
+
 /// How long to wait before retrying after `err`, or None when it must not be retried.
 fn wait_for(backoff: &Backoff, retry: u32, err: &AdapterError) -> Option<Duration> {
     if !err.kind.is_transient() {
@@ -34,12 +56,15 @@ where
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match op().await {
+        respect_hold(backoff).await?;
+        let e = match op().await {
             Ok(v) => return Ok(v),
-            Err(e) => match wait_for(backoff, attempts, &e) {
-                Some(wait) if backoff.may_retry(attempts) => tokio::time::sleep(wait).await,
-                _ => return Err(e),
-            },
+            Err(e) => e,
+        };
+        note(backoff, &e);
+        match wait_for(backoff, attempts, &e) {
+            Some(wait) if backoff.may_retry(attempts) => tokio::time::sleep(wait).await,
+            _ => return Err(e),
         }
     }
 }
@@ -70,10 +95,12 @@ where
     let mut attempts = 0;
     loop {
         attempts += 1;
+        respect_hold(backoff).await?;
         let err = match send().await {
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
+        note(backoff, &err);
         let Some(wait) = wait_for(backoff, attempts, &err) else {
             return Err(err);
         };
@@ -133,6 +160,31 @@ mod tests {
         .await;
         assert_eq!(r.unwrap_err().kind, ErrorKind::NotFound);
         assert_eq!(calls.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_throttle_told_to_one_call_holds_back_the_next() {
+        let b = backoff();
+        let r: Result<()> = retry_read(&b, || async {
+            Err(AdapterError::rate_limited(60_000, "slow down"))
+        })
+        .await;
+        assert_eq!(r.unwrap_err().kind, ErrorKind::RateLimited);
+        // The next call does not reach the broker while the window is closed.
+        let sent = Cell::new(0);
+        let r = retry_read(&b, || {
+            sent.set(sent.get() + 1);
+            async { Ok(1) }
+        })
+        .await;
+        assert_eq!(r.unwrap_err().kind, ErrorKind::RateLimited);
+        assert_eq!(sent.get(), 0);
+        // A short throttle is waited out, then the call goes through.
+        let short = backoff();
+        short.hold_for(Duration::from_millis(1500));
+        let start = tokio::time::Instant::now();
+        assert_eq!(retry_read(&short, || async { Ok(2) }).await, Ok(2));
+        assert_eq!(start.elapsed(), Duration::from_millis(1500));
     }
 
     #[tokio::test(start_paused = true)]

@@ -57,7 +57,10 @@ impl Paper {
         let t = DEFAULT_EPOCH
             .plus_millis(i64::try_from((now() + skipped).as_millis()).unwrap_or(i64::MAX));
         let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
-        feed.run_until(&mut self.engine(), t);
+        let mut engine = self.engine();
+        feed.run_until(&mut engine, t);
+        // The engine's clock is the paper world's now, not its last quote's.
+        engine.advance_to(t);
     }
 
     /// Keeps the market moving on tokio time, as a broker's market would.
@@ -67,7 +70,9 @@ impl Paper {
             loop {
                 let s = *skipped.lock().unwrap_or_else(|p| p.into_inner());
                 me.sync(s);
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                // Fine-grained, so reads through the paper adapter lag the
+                // market by at most this.
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         });
     }

@@ -230,6 +230,11 @@ where
     let out: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
     let slot = out.clone();
     sim.client("client", async move {
+        let mut env = env;
+        // The adapters' clock starts here, inside the client's runtime:
+        // started outside, it would count the real time between building
+        // the world and starting it, and differ from run to run.
+        env.setup.clock = Arc::new(EpochClock::new(epoch_ms()));
         let value = client(env).await;
         *slot.borrow_mut() = Some(value);
         Ok(())

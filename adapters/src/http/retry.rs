@@ -32,11 +32,15 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Back-off delays for one adapter.
+/// Back-off delays for one adapter, and the wait its broker last asked for:
+/// every call of the adapter shares them, so a throttle told to one call
+/// holds back the next call too.
 #[derive(Debug)]
 pub struct Backoff {
     pub policy: RetryPolicy,
     rng: Mutex<ChaCha8Rng>,
+    /// No request before this instant (tokio time): a broker's 429 said so.
+    held_until: Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Backoff {
@@ -44,7 +48,22 @@ impl Backoff {
         Self {
             policy,
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            held_until: Mutex::new(None),
         }
+    }
+
+    /// The broker asked for no request during `wait` from now.
+    pub fn hold_for(&self, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut held = self.held_until.lock().unwrap_or_else(|p| p.into_inner());
+        *held = Some(held.map_or(until, |h| h.max(until)));
+    }
+
+    /// How long requests are still held back, if at all.
+    pub fn held_for(&self) -> Option<Duration> {
+        let held = *self.held_until.lock().unwrap_or_else(|p| p.into_inner());
+        held.and_then(|h| h.checked_duration_since(tokio::time::Instant::now()))
+            .filter(|d| !d.is_zero())
     }
 
     /// The wait before retry number `retry` (1 for the first retry): "equal
@@ -95,6 +114,17 @@ mod tests {
         let c = Backoff::new(policy, 8);
         let dc: Vec<_> = (1..=8).map(|r| c.delay(r, None)).collect();
         assert_ne!(da, dc);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn holds_are_shared_and_only_ever_extended() {
+        let b = Backoff::new(RetryPolicy::default(), 1);
+        assert_eq!(b.held_for(), None);
+        b.hold_for(Duration::from_millis(1500));
+        b.hold_for(Duration::from_millis(500));
+        assert_eq!(b.held_for(), Some(Duration::from_millis(1500)));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(b.held_for(), None);
     }
 
     #[test]
