@@ -95,6 +95,12 @@ impl MbtAdapter {
         };
         match engine.replace(id, request) {
             Ok(new_id) => result_of(&engine, new_id),
+            // As the HTTP adapters answer: a finished order cannot be
+            // changed, and that is a refusal, not a late cancel.
+            Err(e @ EngineError::TooLate { .. }) => Err(AdapterError::rejected(format!(
+                "cannot replace: {}",
+                engine_error(e).message
+            ))),
             Err(e) => Err(engine_error(e)),
         }
     }

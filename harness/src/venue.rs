@@ -89,6 +89,8 @@ impl Paper {
                 instrument: o.request.instrument.clone(),
                 side: o.request.side,
                 quantity: o.request.quantity,
+                limit_price: o.request.limit_price,
+                stop_price: o.request.stop_price,
                 submitted_at: o.created_at,
                 status: o.status,
                 filled_quantity: o.filled_quantity,

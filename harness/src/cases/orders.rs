@@ -323,24 +323,46 @@ async fn long_to_short_crosses_zero(c: Arc<Ctx>) -> Outcome {
 
 async fn replace_changes_price_and_quantity(c: Arc<Ctx>) -> Outcome {
     let r = c.submit(&resting_buy(&c, "original")).await?;
-    let changes = adapters::Replace {
+    let both = adapters::Replace {
         quantity: Some(dec(3)),
         limit_price: Some(dec(2)),
         ..adapters::Replace::default()
     };
-    let replacement = c
-        .adapter
-        .replace_order(&r.broker_order_id, &changes)
-        .await
-        .map_err(|e| unexpected("replace_order", &e))?;
+    // Some brokers modify prices only (Tradier keeps the id and the
+    // quantity); they must refuse the quantity before touching the order.
+    let (replacement, quantity) = match c.adapter.replace_order(&r.broker_order_id, &both).await {
+        Ok(replacement) => (replacement, dec(3)),
+        Err(e) if e.kind == ErrorKind::Unsupported => {
+            let untouched = c.venue.ledger().await?;
+            let o = untouched
+                .orders
+                .iter()
+                .find(|o| o.vendor_id == r.broker_order_id);
+            ensure!(
+                o.is_some_and(|o| o.quantity == dec(1) && o.limit_price == Some(dec(1))),
+                "a refused replace changed the order: {o:?}"
+            );
+            let price_only = adapters::Replace {
+                limit_price: Some(dec(2)),
+                ..adapters::Replace::default()
+            };
+            let replacement = c
+                .adapter
+                .replace_order(&r.broker_order_id, &price_only)
+                .await
+                .map_err(|e| unexpected("replace_order (price only)", &e))?;
+            (replacement, dec(1))
+        }
+        Err(e) => return Err(unexpected("replace_order", &e)),
+    };
     let working = c
         .wait_for(&replacement.broker_order_id, "working", |r| {
             !r.status.is_terminal()
         })
         .await?;
     ensure!(
-        working.remaining_quantity == dec(3),
-        "the replacement works {} units, expected 3",
+        working.remaining_quantity == quantity,
+        "the replacement works {} units, expected {quantity}",
         working.remaining_quantity
     );
     if replacement.broker_order_id != r.broker_order_id {
@@ -354,14 +376,14 @@ async fn replace_changes_price_and_quantity(c: Arc<Ctx>) -> Outcome {
         );
     }
     let ledger = c.venue.ledger().await?;
-    let limit = ledger
+    let held = ledger
         .orders
         .iter()
         .find(|o| o.vendor_id == replacement.broker_order_id)
-        .map(|o| o.quantity);
+        .map(|o| (o.quantity, o.limit_price));
     ensure!(
-        limit == Some(dec(3)),
-        "the broker holds the replacement for {limit:?} units"
+        held == Some((quantity, Some(dec(2)))),
+        "the broker holds the replacement as (quantity, limit) {held:?}, expected ({quantity}, 2)"
     );
     Ok(())
 }
