@@ -420,12 +420,18 @@ async fn gateway_faults_quotas_and_outages_are_typed() {
         (ErrorKind::RateLimited, Some(60_000)),
         "{e}"
     );
+    // The throttle holds back the adapter's next calls too, unsent; each
+    // shape below is read by an adapter that has not been throttled.
+    let held = a.get_order("4").await.unwrap_err();
+    assert_eq!(held.kind, ErrorKind::RateLimited, "{held}");
+    let a = adapter(&server);
     let e = a.get_order("3").await.unwrap_err();
     assert_eq!(
         (e.kind, e.retry_after_ms),
         (ErrorKind::RateLimited, Some(30_000)),
         "{e}"
     );
+    let a = adapter(&server);
     assert_eq!(
         a.get_order("4").await.unwrap_err().kind,
         ErrorKind::Unavailable
