@@ -34,10 +34,10 @@ pub static MUTANTS: &[Mutant] = &[
         wrap: |a| Arc::new(Bug::new(a, Kind::FilledOnFirstPartial)),
     },
     Mutant {
-        id: "ignores_retry_after",
+        id: "drops_retry_after",
         caught_by: "rate_limit_backs_off_and_recovers",
-        about: "does not wait out a throttle: re-sends every 100 ms whatever the broker asked",
-        wrap: |a| Arc::new(Bug::new(a, Kind::IgnoresRetryAfter)),
+        about: "hands a long throttle back without saying how long to wait (no retry_after_ms)",
+        wrap: |a| Arc::new(Bug::new(a, Kind::DropsRetryAfter)),
     },
     Mutant {
         id: "too_late_cancel_is_success",
@@ -73,7 +73,7 @@ pub fn find(id: &str) -> Option<&'static Mutant> {
 enum Kind {
     ResubmitAfterTimeout,
     FilledOnFirstPartial,
-    IgnoresRetryAfter,
+    DropsRetryAfter,
     TooLateCancelIsSuccess,
     DropsAveragePrice,
     RetriesExpiredCredentials,
@@ -158,21 +158,10 @@ impl BrokerAdapter for Bug {
                     }
                 }
             }
-            Kind::IgnoresRetryAfter => {
-                let mut last = None;
-                for _ in 0..50 {
-                    match tokio::time::timeout(
-                        Duration::from_millis(100),
-                        self.inner.submit_order(order),
-                    )
-                    .await
-                    {
-                        Ok(r) => return r,
-                        Err(e) => last = Some(e),
-                    }
-                }
-                Err(AdapterError::timeout(format!("gave up: {last:?}")))
-            }
+            Kind::DropsRetryAfter => self.inner.submit_order(order).await.map_err(|mut e| {
+                e.retry_after_ms = None;
+                e
+            }),
             _ => {
                 let r = self.stubborn(|| self.inner.submit_order(order)).await;
                 self.results(r)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::{BrokerAdapter, ErrorKind, Order, OrderResult, OrderStatus, Side};
+use broker_models::faults::FaultPlan;
 use futures_util::StreamExt;
 
 use super::fills::sliced_buy;
@@ -250,14 +251,15 @@ async fn held_link_never_duplicates(c: Arc<Ctx>) -> Outcome {
     settles_to_one_order(&c, &order, r).await
 }
 
-async fn rate_limit_backs_off_and_recovers(c: Arc<Ctx>) -> Outcome {
-    let order = Order::market(&c.cid("throttled"), SYMBOL, Side::Buy, dec(1));
+/// Submits `order`, waiting out every throttle handed back as told, until
+/// the broker takes it.
+async fn submit_through_throttles(c: &Ctx, order: &Order) -> Result<OrderResult, Failure> {
     let deadline = tokio::time::Instant::now() + crate::case::PATIENCE;
-    let r = loop {
-        match c.adapter.submit_order(&order).await {
-            Ok(r) => break r,
-            // An adapter may hand the throttle back to its caller; the caller
-            // waits as told and tries again.
+    loop {
+        match c.adapter.submit_order(order).await {
+            Ok(r) => return Ok(r),
+            // An adapter hands a throttle longer than its own patience back
+            // to its caller, saying how long to wait; the caller waits.
             Err(e) if e.kind == ErrorKind::RateLimited => {
                 let wait = e
                     .retry_after_ms
@@ -271,7 +273,25 @@ async fn rate_limit_backs_off_and_recovers(c: Arc<Ctx>) -> Outcome {
             }
             Err(e) => return Err(unexpected("submit_order", &e)),
         }
-    };
+    }
+}
+
+async fn rate_limit_backs_off_and_recovers(c: Arc<Ctx>) -> Outcome {
+    // A short storm (the plan's first 3 s, 1.5 s waits): waited out inside the adapter.
+    let first = Order::market(&c.cid("short-storm"), SYMBOL, Side::Buy, dec(1));
+    let r = submit_through_throttles(&c, &first).await?;
+    c.wait_status(&r.broker_order_id, OrderStatus::Filled)
+        .await?;
+    // A long one (15 s waits, beyond any adapter's patience): handed back
+    // with the wait, and the order still goes through exactly once after it.
+    let long = FaultPlan::from_toml(
+        "[[rules]]\nuntil_ms = 25000\nfault = { kind = \"rate_limit\", retry_after_ms = 15000 }",
+        "long storm",
+    )
+    .map_err(|e| Failure::new(e.to_string()))?;
+    c.venue.set_faults(&long).await?;
+    let second = Order::market(&c.cid("long-storm"), SYMBOL, Side::Buy, dec(1));
+    let r = submit_through_throttles(&c, &second).await?;
     c.wait_status(&r.broker_order_id, OrderStatus::Filled)
         .await?;
     Ok(())
