@@ -22,7 +22,7 @@ use crate::clock::SimClock;
 use crate::credentials::Credentials;
 use crate::faults::{Decision, FaultInjector, FaultPlan, Operation, StreamFaults, Trigger};
 use crate::ids::IdGen;
-use crate::market_feed::MarketFeed;
+use crate::market_feed::{MarketFeed, MarketSpec};
 use crate::profile::BrokerProfile;
 use crate::ratelimit::{RateLimiter, RateState};
 
@@ -156,6 +156,8 @@ pub struct SimBrokerage {
     client_ids: mbt::rng::SimRng,
     /// Every fault the plan applied, in order.
     fault_log: Vec<FaultRecord>,
+    /// Where prices come from (kept so that a reset starts the same market).
+    market: MarketSpec,
     /// How far the engine log has been turned into broker events.
     log_cursor: usize,
     /// Each engine order's state as of the last event collected: events carry
@@ -170,6 +172,19 @@ pub struct SimBrokerage {
 
 impl SimBrokerage {
     pub fn new(profile: BrokerProfile, seed: u64, clock: SimClock, plan: FaultPlan) -> Self {
+        Self::with_market(profile, seed, clock, plan, MarketSpec::default())
+            .unwrap_or_else(|_| unreachable!("the default market has no bars to misread"))
+    }
+
+    /// A brokerage whose market is `market` (generator parameters or
+    /// recorded bars); an error says what is wrong with the bars.
+    pub fn with_market(
+        profile: BrokerProfile,
+        seed: u64,
+        clock: SimClock,
+        plan: FaultPlan,
+        market: MarketSpec,
+    ) -> Result<Self, String> {
         let start = clock.now();
         let config = EngineConfig {
             // Brokers' paper engines fill against the quote without checking
@@ -188,11 +203,11 @@ impl SimBrokerage {
         for a in &profile.accounts {
             engine.open_account(&a.number, a.kind, a.cash);
         }
-        let mut feed = MarketFeed::new(seed, start, &mut engine);
+        let mut feed = MarketFeed::with_spec(&market, seed, start, &mut engine)?;
         // The market is quoted from the first instant.
         feed.run_until(&mut engine, start);
         let slug = profile.slug.clone();
-        Self {
+        Ok(Self {
             limits: RateLimiter::new(profile.rate_limits.clone()),
             ids: IdGen::new(
                 profile.order_ids,
@@ -217,7 +232,8 @@ impl SimBrokerage {
             log_cursor: 0,
             event_states: BTreeMap::new(),
             events: Vec::new(),
-        }
+            market,
+        })
     }
 
     pub fn profile(&self) -> &BrokerProfile {
@@ -250,7 +266,11 @@ impl SimBrokerage {
         let mut clock = self.clock.clone();
         clock.reset();
         let plan = self.faults.plan().clone();
-        *self = Self::new(self.profile.clone(), self.seed, clock, plan);
+        let market = std::mem::take(&mut self.market);
+        // The same market loaded once already, so it loads again.
+        if let Ok(fresh) = Self::with_market(self.profile.clone(), self.seed, clock, plan, market) {
+            *self = fresh;
+        }
     }
 
     /// Switches the documented rate limits off (load tests, high-rate drivers).

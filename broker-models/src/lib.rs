@@ -19,4 +19,5 @@ pub mod tradier;
 
 pub use brokerage::SimBrokerage;
 pub use face::Shared;
-pub use model::{base_url, build, Model, BROKERS};
+pub use market_feed::MarketSpec;
+pub use model::{base_url, build, build_with_market, BuildError, Model, BROKERS};

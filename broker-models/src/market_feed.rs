@@ -1,41 +1,121 @@
 //! The moving market behind a served model: the default universe of US
-//! tickers on seeded price paths, fed into the engine lazily. Nothing runs in
-//! the background: whenever the brokerage syncs to its clock, every quote
-//! stamped up to that instant is fed first, so what a client sees depends only
-//! on simulated time and the seed, never on how often it polls.
+//! tickers on seeded price paths (or recorded bars), fed into the engine
+//! lazily. Nothing runs in the background: whenever the brokerage syncs to
+//! its clock, every event stamped up to that instant is fed first, so what a
+//! client sees depends only on simulated time and the seed, never on how
+//! often it polls.
+
+use std::collections::VecDeque;
 
 use rust_decimal::Decimal;
 
 use mbt::generator::{GeneratorConfig, PriceGenerator};
-use mbt::{Engine, Instrument, Timestamp};
+use mbt::market::Market;
+use mbt::{Engine, Instrument, MarketEvent, Timestamp};
+
+/// Where a market's prices come from. The default is the seeded generator
+/// over the default universe with its default parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MarketSpec {
+    /// Annualized volatility of every generated path (default 0.30).
+    pub annual_volatility: Option<Decimal>,
+    /// Quoted spread in basis points (default 2).
+    pub spread_bps: Option<u32>,
+    /// Simulated time between two quotes of one symbol (default the generator's).
+    pub quote_every_ms: Option<u64>,
+    /// Recorded bars (CSV text, `time,symbol,open,high,low,close,volume`)
+    /// replayed instead of the generator, shifted so that the first bar is
+    /// at the market's start. The bars' symbols are the whole universe.
+    pub bars_csv: Option<String>,
+}
+
+impl MarketSpec {
+    fn generator_config(&self) -> GeneratorConfig {
+        let mut config = GeneratorConfig::default();
+        if let Some(v) = self.annual_volatility {
+            config.annual_volatility = v;
+        }
+        if let Some(s) = self.spread_bps {
+            config.spread_bps = s;
+        }
+        if let Some(ms) = self.quote_every_ms {
+            config.step_ms = ms.max(1);
+        }
+        config
+    }
+}
+
+enum Source {
+    Generated(PriceGenerator),
+    /// Events still to come, in time order.
+    Recorded(VecDeque<MarketEvent>),
+}
 
 pub struct MarketFeed {
     start: Timestamp,
-    generator: PriceGenerator,
-    buffer: Vec<mbt::MarketEvent>,
+    source: Source,
+    buffer: Vec<MarketEvent>,
+}
+
+/// Recorded bars as market events of `engine`, the first one at `start`.
+fn recorded(
+    csv: &str,
+    start: Timestamp,
+    engine: &mut Engine,
+) -> Result<VecDeque<MarketEvent>, String> {
+    let mut parsed = Market::new();
+    let events = mbt::bars::load(csv.as_bytes(), &mut parsed).map_err(|e| format!("bars: {e}"))?;
+    let first = events.first().map_or(start, |e| e.time);
+    let shift = start.nanos() - first.nanos();
+    Ok(events
+        .into_iter()
+        .map(|mut e| {
+            e.instrument = engine.instrument_id(parsed.instrument(e.instrument));
+            e.time = e.time.plus_nanos(shift);
+            e
+        })
+        .collect())
 }
 
 impl MarketFeed {
-    /// A feed of the default universe whose first quotes are at `start`.
-    pub fn new(seed: u64, start: Timestamp, engine: &mut Engine) -> Self {
-        let generator = PriceGenerator::new(&GeneratorConfig::default(), seed, start, |i| {
-            engine.instrument_id(i)
-        });
-        Self {
+    /// A feed as `spec` says; an error names what is wrong with recorded bars.
+    pub fn with_spec(
+        spec: &MarketSpec,
+        seed: u64,
+        start: Timestamp,
+        engine: &mut Engine,
+    ) -> Result<Self, String> {
+        let source = match &spec.bars_csv {
+            Some(csv) => Source::Recorded(recorded(csv, start, engine)?),
+            None => Source::Generated(PriceGenerator::new(
+                &spec.generator_config(),
+                seed,
+                start,
+                |i| engine.instrument_id(i),
+            )),
+        };
+        Ok(Self {
             start,
-            generator,
+            source,
             buffer: Vec::new(),
-        }
+        })
     }
 
     pub fn start(&self) -> Timestamp {
         self.start
     }
 
-    /// Feeds the engine every quote stamped at or before `t`.
+    /// Feeds the engine every event stamped at or before `t`.
     pub fn run_until(&mut self, engine: &mut Engine, t: Timestamp) {
         self.buffer.clear();
-        self.generator.run_until(t, &mut self.buffer);
+        match &mut self.source {
+            Source::Generated(g) => g.run_until(t, &mut self.buffer),
+            Source::Recorded(events) => {
+                while events.front().is_some_and(|e| e.time <= t) {
+                    self.buffer.extend(events.pop_front());
+                }
+            }
+        }
         for ev in &self.buffer {
             engine.on_market(ev);
         }
@@ -46,9 +126,74 @@ impl MarketFeed {
         Decimal::from(500)
     }
 
-    /// Moves a symbol's path to `price`, so the next quotes continue from it.
+    /// Moves a symbol's path to `price`, so the next quotes continue from it
+    /// (recorded bars go on as recorded).
     pub fn set_level(&mut self, engine: &mut Engine, symbol: &str, price: Decimal) {
         let id = engine.instrument_id(&Instrument::equity(symbol));
-        self.generator.set_level(id, price);
+        if let Source::Generated(g) = &mut self.source {
+            g.set_level(id, price);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mbt::EngineConfig;
+
+    const BARS: &str = "time,symbol,open,high,low,close,volume\n\
+        2024-03-01T14:30:00Z,XYZ,10.00,10.50,9.90,10.20,1000\n\
+        2024-03-01T14:31:00Z,XYZ,10.20,10.80,10.10,10.70,800\n";
+
+    #[test]
+    fn recorded_bars_replay_from_the_start_and_are_the_whole_universe() {
+        let start = Timestamp::from_secs(1_767_625_200);
+        let mut engine = Engine::new(EngineConfig::default(), 1, start);
+        let spec = MarketSpec {
+            bars_csv: Some(BARS.into()),
+            ..MarketSpec::default()
+        };
+        let mut feed = MarketFeed::with_spec(&spec, 1, start, &mut engine).expect("bars load");
+        feed.run_until(&mut engine, start);
+        assert_eq!(engine.spot("XYZ"), Some(Decimal::new(1020, 2)));
+        assert_eq!(
+            engine.spot("AAPL"),
+            None,
+            "only the recorded symbols are quoted"
+        );
+        feed.run_until(&mut engine, start.plus_millis(59_999));
+        assert_eq!(engine.spot("XYZ"), Some(Decimal::new(1020, 2)));
+        feed.run_until(&mut engine, start.plus_millis(60_000));
+        assert_eq!(engine.spot("XYZ"), Some(Decimal::new(1070, 2)));
+    }
+
+    #[test]
+    fn bad_bars_name_the_line() {
+        let start = Timestamp::from_secs(0);
+        let mut engine = Engine::new(EngineConfig::default(), 1, start);
+        let spec = MarketSpec {
+            bars_csv: Some("time,symbol,open,high,low,close,volume\nnow,XYZ,1,1,1,1,1\n".into()),
+            ..MarketSpec::default()
+        };
+        let err = MarketFeed::with_spec(&spec, 1, start, &mut engine)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("line 2") && err.contains("time"), "{err}");
+    }
+
+    #[test]
+    fn generator_parameters_apply() {
+        let start = Timestamp::from_secs(1_767_625_200);
+        let quiet = MarketSpec {
+            annual_volatility: Some(Decimal::ZERO),
+            spread_bps: Some(10),
+            ..MarketSpec::default()
+        };
+        let mut engine = Engine::new(EngineConfig::default(), 1, start);
+        let mut feed = MarketFeed::with_spec(&quiet, 1, start, &mut engine).expect("generator");
+        feed.run_until(&mut engine, start);
+        let first = engine.spot("AAPL");
+        feed.run_until(&mut engine, start.plus_millis(60_000));
+        assert_eq!(engine.spot("AAPL"), first, "no volatility, no moves");
     }
 }

@@ -7,6 +7,7 @@ use crate::brokerage::SimBrokerage;
 use crate::clock::{SimClock, DEFAULT_EPOCH};
 use crate::face::{fault_layer, Shared, WireFace};
 use crate::faults::FaultPlan;
+use crate::market_feed::MarketSpec;
 use crate::profile::{BrokerProfile, ProfileError};
 use crate::{alpaca, control, tradier};
 
@@ -18,15 +19,40 @@ pub struct Model {
     pub shared: Shared,
 }
 
+/// Why a model could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    #[error("market: {0}")]
+    Market(String),
+}
+
 /// A model of `slug` from `seed`, starting at the default epoch (a Monday, market open).
 pub fn build(slug: &str, seed: u64, plan: FaultPlan) -> Result<Model, ProfileError> {
+    build_with_market(slug, seed, plan, &MarketSpec::default()).map_err(|e| match e {
+        BuildError::Profile(p) => p,
+        BuildError::Market(m) => unreachable!("the default market cannot fail: {m}"),
+    })
+}
+
+/// A model whose market is `market` (generator parameters or recorded bars).
+pub fn build_with_market(
+    slug: &str,
+    seed: u64,
+    plan: FaultPlan,
+    market: &MarketSpec,
+) -> Result<Model, BuildError> {
     let profile = BrokerProfile::builtin(slug)?;
-    let shared = Shared::new(SimBrokerage::new(
+    let brokerage = SimBrokerage::with_market(
         profile,
         seed,
         SimClock::new(DEFAULT_EPOCH),
         plan,
-    ));
+        market.clone(),
+    )
+    .map_err(BuildError::Market)?;
+    let shared = Shared::new(brokerage);
     let router = match slug {
         "alpaca" => with_face::<alpaca::Alpaca>(alpaca::routes(), &shared),
         _ => with_face::<tradier::Tradier>(tradier::routes(), &shared),

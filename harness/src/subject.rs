@@ -6,7 +6,10 @@ use std::time::Duration;
 use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::mbt_paper::MbtAdapter;
 use adapters::tradier::{TradierAdapter, TradierConfig};
-use adapters::BrokerAdapter;
+use adapters::{
+    Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult,
+    OrderUpdates, Position, Replace,
+};
 use broker_models::faults::FaultPlan;
 
 use crate::venue::{Paper, Venue};
@@ -77,12 +80,73 @@ impl Subject {
                 Ok((Arc::new(adapter), Venue::Model(Box::new(b))))
             }
             Subject::Mbt => {
-                let paper = Paper::new(env.seed, env.trace.clone());
+                let paper = Paper::new(env.seed, env.trace.clone(), &env.market)?;
                 let skipped = Arc::new(Mutex::new(Duration::ZERO));
                 paper.spawn_market(skipped.clone());
-                let adapter = MbtAdapter::new(paper.engine.clone(), paper.account.clone());
+                let adapter = PaperNow {
+                    inner: MbtAdapter::new(paper.engine.clone(), paper.account.clone()),
+                    paper: paper.clone(),
+                    skipped: skipped.clone(),
+                };
                 Ok((Arc::new(adapter), Venue::Paper { paper, skipped }))
             }
         }
+    }
+}
+
+/// The paper adapter with its market brought up to the world's now before
+/// every call, as a broker model syncs before it answers: an order placed
+/// at 2.000 s is stamped 2.000 s, not at the market's last tick.
+struct PaperNow {
+    inner: MbtAdapter,
+    paper: Paper,
+    skipped: Arc<Mutex<Duration>>,
+}
+
+impl PaperNow {
+    fn sync(&self) {
+        self.paper
+            .sync(*self.skipped.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+#[async_trait::async_trait]
+impl BrokerAdapter for PaperNow {
+    fn describe(&self) -> Description {
+        self.inner.describe()
+    }
+    fn account_id(&self) -> &str {
+        self.inner.account_id()
+    }
+    async fn submit_order(&self, order: &Order) -> Result<OrderResult, AdapterError> {
+        self.sync();
+        self.inner.submit_order(order).await
+    }
+    async fn cancel_order(&self, id: &str) -> Result<CancelResult, AdapterError> {
+        self.sync();
+        self.inner.cancel_order(id).await
+    }
+    async fn replace_order(
+        &self,
+        id: &str,
+        changes: &Replace,
+    ) -> Result<OrderResult, AdapterError> {
+        self.sync();
+        self.inner.replace_order(id, changes).await
+    }
+    async fn get_order(&self, id: &str) -> Result<OrderResult, AdapterError> {
+        self.sync();
+        self.inner.get_order(id).await
+    }
+    async fn get_positions(&self) -> Result<Vec<Position>, AdapterError> {
+        self.sync();
+        self.inner.get_positions().await
+    }
+    async fn get_account(&self) -> Result<Account, AdapterError> {
+        self.sync();
+        self.inner.get_account().await
+    }
+    async fn order_updates(&self) -> Result<OrderUpdates, AdapterError> {
+        self.inner.order_updates().await
     }
 }

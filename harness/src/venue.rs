@@ -8,7 +8,7 @@ use std::time::Duration;
 use broker_models::brokerage::{Ledger, LedgerOrder};
 use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::FaultPlan;
-use broker_models::market_feed::MarketFeed;
+use broker_models::market_feed::{MarketFeed, MarketSpec};
 use mbt::{AccountKind, Engine, EngineConfig, EngineEvent, Instrument};
 use rust_decimal::Decimal;
 
@@ -28,7 +28,7 @@ pub struct Paper {
 pub const PAPER_ACCOUNT: &str = "PAPER-1";
 
 impl Paper {
-    pub fn new(seed: u64, trace: Trace) -> Self {
+    pub fn new(seed: u64, trace: Trace, market: &MarketSpec) -> Result<Self, String> {
         let mut engine = Engine::new(EngineConfig::default(), seed, DEFAULT_EPOCH);
         // Deep enough that orders larger than the displayed size (the way the
         // paper engine fills in slices) fit the buying power.
@@ -37,15 +37,15 @@ impl Paper {
             AccountKind::Margin,
             Decimal::from(10_000_000),
         );
-        let mut feed = MarketFeed::new(seed, DEFAULT_EPOCH, &mut engine);
+        let mut feed = MarketFeed::with_spec(market, seed, DEFAULT_EPOCH, &mut engine)?;
         // Quoted from the first instant, as a broker model is.
         feed.run_until(&mut engine, DEFAULT_EPOCH);
-        Self {
+        Ok(Self {
             engine: Arc::new(Mutex::new(engine)),
             feed: Arc::new(Mutex::new(feed)),
             account: PAPER_ACCOUNT.to_string(),
             trace,
-        }
+        })
     }
 
     fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
@@ -71,7 +71,7 @@ impl Paper {
                 let s = *skipped.lock().unwrap_or_else(|p| p.into_inner());
                 me.sync(s);
                 // Fine-grained, so reads through the paper adapter lag the
-                // market by at most this.
+                // market by at most this (calls themselves sync first: see `subject`).
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         });
@@ -302,10 +302,12 @@ impl Venue {
     pub async fn set_price(&self, symbol: &str, price: Decimal) -> Result<(), String> {
         match self {
             Venue::Model(b) => b.control.set_price(symbol, price).await,
-            Venue::Paper { paper, .. } => {
+            Venue::Paper { paper, skipped } => {
                 paper
                     .trace
                     .record(Actor::Control, format!("set price {symbol} {price}"));
+                // Now, not at the market's last tick: what the price moves is stamped now.
+                paper.sync(*skipped.lock().unwrap_or_else(|p| p.into_inner()));
                 // As a broker model does: quote the price now, and move the
                 // symbol's path so later quotes continue from it.
                 let mut feed = paper.feed.lock().unwrap_or_else(|p| p.into_inner());

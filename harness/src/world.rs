@@ -13,6 +13,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use adapters::http::{EpochClock, HttpSetup, RetryPolicy};
 use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::{Fault, FaultPlan};
+use broker_models::MarketSpec;
 use serde_json::Value;
 
 use crate::control::Control;
@@ -37,6 +38,8 @@ pub struct WorldSpec {
     pub duration: Duration,
     /// How long an adapter waits for one HTTP answer.
     pub request_timeout: Duration,
+    /// Where every venue's prices come from (default: the seeded generator).
+    pub market: MarketSpec,
 }
 
 impl WorldSpec {
@@ -46,6 +49,7 @@ impl WorldSpec {
             brokers: Vec::new(),
             duration: Duration::from_secs(600),
             request_timeout: Duration::from_secs(2),
+            market: MarketSpec::default(),
         }
     }
 
@@ -88,6 +92,8 @@ pub struct ClientEnv {
     pub brokers: Vec<BrokerEndpoint>,
     /// For adapters: the turmoil dialer, simulated clock, seeded jitter.
     pub setup: HttpSetup,
+    /// The world's market, for venues built inside the client (paper).
+    pub market: MarketSpec,
 }
 
 impl ClientEnv {
@@ -186,12 +192,20 @@ where
         // The model is built again inside its host (so its clock is that
         // host's); this copy only tells the client its credentials and
         // accounts, which the seed fixes.
-        let Ok(model) = broker_models::build(&b.slug, spec.seed, b.plan.clone()) else {
-            return WorldRun {
-                result: Err(format!("no model of broker {:?}", b.slug)),
-                trace,
-                wire,
-            };
+        let model = match broker_models::build_with_market(
+            &b.slug,
+            spec.seed,
+            b.plan.clone(),
+            &spec.market,
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                return WorldRun {
+                    result: Err(format!("no model of broker {:?}: {e}", b.slug)),
+                    trace,
+                    wire,
+                }
+            }
         };
         let (credentials, accounts) = {
             let m = model.shared.lock();
@@ -206,14 +220,20 @@ where
             accounts,
             control: Control::new(&host, &setup, trace.clone()),
         });
-        let (slug, seed, plan) = (b.slug.clone(), spec.seed, b.plan.clone());
+        let (slug, seed, plan, market) = (
+            b.slug.clone(),
+            spec.seed,
+            b.plan.clone(),
+            spec.market.clone(),
+        );
         let (trace, wire) = (trace.clone(), wire.clone());
         let name = slug.clone();
         sim.host(name.as_str(), move || {
             let (slug, plan, trace, wire) =
                 (slug.clone(), plan.clone(), trace.clone(), wire.clone());
+            let market = market.clone();
             async move {
-                let model = broker_models::build(&slug, seed, plan)?;
+                let model = broker_models::build_with_market(&slug, seed, plan, &market)?;
                 net::serve(recorded(model.router, &slug, trace, wire)).await?;
                 Ok(())
             }
@@ -226,6 +246,7 @@ where
         wire: wire.clone(),
         brokers,
         setup,
+        market: spec.market.clone(),
     };
     let out: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
     let slot = out.clone();

@@ -157,3 +157,39 @@ fn expectations_are_checked() {
     let no_kind = format!("{HEAD}{SUBMIT}\n[[expect]]\nerror = \"a\"\n");
     assert_refused(&no_kind, 15, &["kind"]);
 }
+
+#[test]
+fn markets_are_checked() {
+    let missing = format!("{HEAD}\n[market]\nbars = \"no-such.csv\"\n");
+    assert_refused(&missing, 0, &["market", "no-such.csv"]);
+    let both = format!("{HEAD}\n[market]\nbars = \"aapl-1min.csv\"\nvolatility = \"0.2\"\n");
+    assert_refused(&both, 0, &["bars", "volatility"]);
+    let negative = format!("{HEAD}\n[market]\nvolatility = \"-1\"\n");
+    assert_refused(&negative, 0, &["volatility"]);
+    let escape = format!("{HEAD}\n[market]\nbars = \"../faults/submit-outage.toml\"\n");
+    assert_refused(&escape, 0, &["scenarios/data"]);
+    let good = format!("{HEAD}\n[market]\nbars = \"aapl-1min.csv\"\n");
+    let loaded = parse(&good, "ok.toml", &faults_dir()).expect("recorded bars load");
+    assert!(loaded.market.bars_csv.is_some());
+}
+
+#[test]
+fn bad_bars_name_their_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("raxx-sim-bars-{}", std::process::id()));
+    let (faults, data) = (dir.join("faults"), dir.join("data"));
+    std::fs::create_dir_all(&faults).expect("temp faults dir");
+    std::fs::create_dir_all(&data).expect("temp data dir");
+    std::fs::write(
+        data.join("bad.csv"),
+        "time,symbol,open,high,low,close,volume\n2025-06-02T13:30:00Z,AAPL,1,1,2,1,5\n",
+    )
+    .expect("write bars");
+    let text = format!("{HEAD}\n[market]\nbars = \"bad.csv\"\n");
+    let e = parse(&text, "bad.toml", &faults).expect_err("a bar whose high is below its low");
+    let shown = e.to_string();
+    assert!(
+        shown.contains("bad.csv") && shown.contains("line 2") && shown.contains("high"),
+        "{shown}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

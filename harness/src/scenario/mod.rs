@@ -14,6 +14,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use broker_models::faults::FaultPlan;
+use broker_models::MarketSpec;
 
 pub use run::{replay, ExpectationResult, ScenarioRun};
 
@@ -60,12 +61,27 @@ pub enum FaultsSpec {
     Inline(FaultPlan),
 }
 
+/// The market every connection trades in: the seeded generator over the
+/// default universe (AAPL, MSFT, SPY, …), tuned here, or recorded bars.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Market {
     /// Prices set before the first step, symbol → decimal string, at every connection.
     #[serde(default)]
     pub prices: BTreeMap<String, String>,
+    /// Annualized volatility of the generated paths (decimal string; default "0.30").
+    #[serde(default)]
+    pub volatility: Option<String>,
+    /// Quoted spread in basis points (default 2).
+    #[serde(default)]
+    pub spread_bps: Option<u32>,
+    /// Simulated milliseconds between two quotes of one symbol.
+    #[serde(default)]
+    pub quote_every_ms: Option<u64>,
+    /// A CSV of recorded bars under scenarios/data/ (`time,symbol,open,high,low,close,volume`),
+    /// replayed instead of the generator from the world's start; its symbols are the whole universe.
+    #[serde(default)]
+    pub bars: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -222,6 +238,8 @@ pub struct Loaded {
     pub plans: Vec<FaultPlan>,
     /// Each `inject_fault` step's plan, by step index.
     pub injected: BTreeMap<usize, FaultPlan>,
+    /// Where prices come from.
+    pub market: MarketSpec,
 }
 
 const BROKERS: [&str; 3] = ["alpaca", "tradier", "mbt"];
@@ -338,6 +356,8 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     for (symbol, price) in &scenario.market.prices {
         positive(price).map_err(|m| at(0, format!("market.prices.{symbol}: {m}")))?;
     }
+    let market = market_spec(&scenario.market, &faults_dir.with_file_name("data"))
+        .map_err(|m| at(0, format!("market: {m}")))?;
     let mut ids: Vec<String> = Vec::new();
     let mut injected = BTreeMap::new();
     for (i, spanned) in scenario.steps.iter().enumerate() {
@@ -362,7 +382,38 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
         scenario,
         plans,
         injected,
+        market,
     })
+}
+
+/// The market a scenario asks for; recorded bars are read and checked here.
+fn market_spec(m: &Market, data_dir: &Path) -> Result<MarketSpec, String> {
+    let mut spec = MarketSpec {
+        annual_volatility: m.volatility.as_deref().map(decimal).transpose()?,
+        spread_bps: m.spread_bps,
+        quote_every_ms: m.quote_every_ms,
+        bars_csv: None,
+    };
+    if spec.annual_volatility.is_some_and(|v| v < Decimal::ZERO) {
+        return Err("volatility must not be negative".into());
+    }
+    if let Some(name) = &m.bars {
+        if spec != MarketSpec::default() {
+            return Err("recorded `bars` replace the generator: no volatility, spread_bps or quote_every_ms".into());
+        }
+        if name.contains("..") || Path::new(name).is_absolute() {
+            return Err(format!(
+                "bars file {name:?} must be a name under scenarios/data/"
+            ));
+        }
+        let path = data_dir.join(name);
+        let csv = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        mbt::bars::load(csv.as_bytes(), &mut mbt::Market::new())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        spec.bars_csv = Some(csv);
+    }
+    Ok(spec)
 }
 
 fn fault_plan(spec: &FaultsSpec, dir: &Path) -> Result<FaultPlan, String> {

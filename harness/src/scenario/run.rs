@@ -127,6 +127,7 @@ impl Outcomes {
 pub fn replay(loaded: &Loaded) -> ScenarioRun {
     let s = &loaded.scenario;
     let mut spec = WorldSpec::new(s.seed);
+    spec.market = loaded.market.clone();
     for (c, plan) in s.connections.iter().zip(&loaded.plans) {
         if c.broker != "mbt" {
             spec = spec.broker(&c.broker, plan.clone());
