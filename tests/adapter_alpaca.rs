@@ -4,6 +4,8 @@
 
 mod common;
 
+use futures_util::StreamExt;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -303,12 +305,6 @@ async fn resubmitting_an_intent_returns_the_same_order() {
     assert_eq!(n, 1);
 }
 
-/// The next item. The root package has no futures-util; a trait object's
-/// methods are callable without importing its trait.
-async fn next_update(u: &mut OrderUpdates) -> Option<adapters::Result<OrderResult>> {
-    std::future::poll_fn(|cx| u.as_mut().poll_next(cx)).await
-}
-
 /// Stream items until one satisfies `done` (bounded, moving time along).
 async fn until_update(
     s: &common::Served,
@@ -317,7 +313,7 @@ async fn until_update(
 ) -> Vec<OrderResult> {
     let mut seen = Vec::new();
     for _ in 0..POLLS {
-        match tokio::time::timeout(Duration::from_millis(500), next_update(updates)).await {
+        match tokio::time::timeout(Duration::from_millis(500), updates.next()).await {
             Ok(Some(Ok(r))) => {
                 let finished = done(&r);
                 seen.push(r);

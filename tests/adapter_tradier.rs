@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::http::{HttpSetup, RetryPolicy, SystemClock, TcpDialer};
-use adapters::tradier::{next_update, TradierAdapter, TradierConfig};
+use adapters::tradier::{TradierAdapter, TradierConfig};
 use adapters::{
     BrokerAdapter, CancelStatus, ErrorKind, Instrument, Order, OrderResult, OrderStatus, Side,
 };
 use broker_models::brokerage::BrokerEventKind;
 use broker_models::faults::FaultPlan;
 use common::{serve, Served};
+use futures_util::StreamExt;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
@@ -312,7 +313,8 @@ async fn order_updates_deliver_a_fill() {
         .expect("submit");
     let filled = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let u = next_update(&mut updates)
+            let u = updates
+                .next()
                 .await
                 .expect("stream open")
                 .expect("an update");
@@ -357,7 +359,8 @@ async fn stream_drops_lose_no_fill() {
     let mut ours = Vec::new();
     tokio::time::timeout(Duration::from_secs(15), async {
         loop {
-            let u = next_update(&mut updates)
+            let u = updates
+                .next()
                 .await
                 .expect("stream open")
                 .expect("an update");

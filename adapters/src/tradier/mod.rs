@@ -15,7 +15,6 @@ mod form;
 mod models;
 mod parse;
 mod stream;
-pub use stream::next as next_update;
 mod tag;
 
 use std::collections::BTreeMap;

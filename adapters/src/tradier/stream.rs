@@ -232,9 +232,3 @@ async fn reconnect(inner: &Inner, tx: &Tx) -> Option<Ws> {
         }
     }
 }
-
-/// The next update of an [`OrderUpdates`] stream, for callers that do not
-/// depend on futures-util themselves (the root package's tests).
-pub async fn next(updates: &mut OrderUpdates) -> Option<Result<OrderResult>> {
-    updates.next().await
-}
