@@ -158,6 +158,8 @@ pub struct SimBrokerage {
     fault_log: Vec<FaultRecord>,
     /// Where prices come from (kept so that a reset starts the same market).
     market: MarketSpec,
+    /// Cancels requested but not yet carried out: vendor id → when they land.
+    pending_cancels: BTreeMap<String, Timestamp>,
     /// How far the engine log has been turned into broker events.
     log_cursor: usize,
     /// Each engine order's state as of the last event collected: events carry
@@ -233,6 +235,7 @@ impl SimBrokerage {
             event_states: BTreeMap::new(),
             events: Vec::new(),
             market,
+            pending_cancels: BTreeMap::new(),
         })
     }
 
@@ -302,6 +305,23 @@ impl SimBrokerage {
     /// Brings the engine and market up to the clock, then records what changed.
     pub fn sync(&mut self) {
         let now = self.clock.now();
+        // Requested cancels land at their own moment, after the market up
+        // to then: a fill that came first wins the race.
+        while let Some((id, due)) = self
+            .pending_cancels
+            .iter()
+            .map(|(id, due)| (id.clone(), *due))
+            .filter(|(_, due)| *due <= now)
+            .min_by_key(|(id, due)| (*due, id.clone()))
+        {
+            self.pending_cancels.remove(&id);
+            self.feed.run_until(&mut self.engine, due);
+            self.engine.advance_to(due);
+            if let Some(engine_id) = self.order(&id).and_then(|o| o.engine_id) {
+                // Too late is a possible end of the race, not an error.
+                let _ = self.engine.cancel(engine_id);
+            }
+        }
         self.feed.run_until(&mut self.engine, now);
         self.engine.advance_to(now);
         self.collect_events();
@@ -473,7 +493,13 @@ impl SimBrokerage {
     pub fn state(&self, order: &BrokerOrder) -> OrderState {
         match order.engine_id.and_then(|id| self.engine.order(id)) {
             Some(o) => OrderState {
-                status: o.status,
+                status: if self.pending_cancels.contains_key(&order.vendor_id)
+                    && !o.status.is_terminal()
+                {
+                    OrderStatus::PendingCancel
+                } else {
+                    o.status
+                },
                 filled_quantity: o.filled_quantity,
                 average_fill_price: o.average_fill_price,
             },
@@ -491,9 +517,25 @@ impl SimBrokerage {
         let Some(engine_id) = order.engine_id else {
             return Err(BrokerError::NotCancelable(OrderStatus::Rejected));
         };
-        let result = self.engine.cancel(engine_id);
-        self.collect_events();
-        result.map_err(|e| engine_error(e, vendor_id))
+        let latency = self.profile.cancel_latency_ms;
+        if latency == 0 {
+            let result = self.engine.cancel(engine_id);
+            self.collect_events();
+            return result.map_err(|e| engine_error(e, vendor_id));
+        }
+        let status = self.state(order).status;
+        if status.is_terminal() {
+            return Err(BrokerError::NotCancelable(status));
+        }
+        // Asking again while one is pending changes nothing.
+        let due = self
+            .clock
+            .now()
+            .plus_millis(i64::try_from(latency).unwrap_or(i64::MAX));
+        self.pending_cancels
+            .entry(vendor_id.to_string())
+            .or_insert(due);
+        Ok(())
     }
 
     /// Replaces an order. `keep_id`: the vendor id follows the replacement

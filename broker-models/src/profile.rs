@@ -69,6 +69,10 @@ pub struct BrokerProfile {
     pub accounts: Vec<AccountSpec>,
     /// Orders sent while the market is closed are accepted and queued (Alpaca) rather than refused.
     pub queue_when_closed: bool,
+    /// How long after a cancel request the order is really canceled (0: at
+    /// once). Meanwhile it reads `pending_cancel` and can still fill.
+    #[serde(default)]
+    pub cancel_latency_ms: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -180,6 +180,19 @@ async fn limit_rests_then_cancels_and_cancel_of_filled_is_422() {
         (del.status, del.text.as_str()),
         (StatusCode::NO_CONTENT, "")
     );
+    // Cancel is asynchronous (§2.7): pending first, canceled once it lands.
+    let o = c.get(&format!("/v2/orders/{id}")).await.json();
+    assert_eq!(o["status"], "pending_cancel");
+    assert!(o["canceled_at"].is_null());
+    let again = c
+        .send(Method::DELETE, &format!("/v2/orders/{id}"), "", "")
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NO_CONTENT,
+        "a second cancel while pending is accepted"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let o = c.get(&format!("/v2/orders/{id}")).await.json();
     assert_eq!(o["status"], "canceled");
     assert!(o["canceled_at"].is_string());
@@ -396,4 +409,35 @@ async fn rate_limit_headers_and_429() {
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(limited.headers["x-ratelimit-remaining"], "0");
     assert_eq!(limited.json()["code"], 42910000);
+}
+
+/// The race a pending cancel opens: a fill that lands before the cancel
+/// does wins, though DELETE already answered 204.
+#[tokio::test(start_paused = true)]
+async fn a_fill_can_beat_a_pending_cancel() {
+    let c = alpaca();
+    let body = r#"{"symbol":"AAPL","qty":"3","side":"buy","type":"limit","limit_price":"150","time_in_force":"gtc"}"#;
+    let id = c.post_json("/v2/orders", body).await.json()["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let del = c
+        .send(Method::DELETE, &format!("/v2/orders/{id}"), "", "")
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    // The market falls through the limit before the cancel lands.
+    let moved = c
+        .post_json("/_sim/price", r#"{"symbol":"AAPL","price":"140.00"}"#)
+        .await;
+    assert_eq!(moved.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let o = c.get(&format!("/v2/orders/{id}")).await.json();
+    assert_eq!(
+        (o["status"].as_str(), o["filled_qty"].as_str()),
+        (Some("filled"), Some("3"))
+    );
+    let late = c
+        .send(Method::DELETE, &format!("/v2/orders/{id}"), "", "")
+        .await;
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

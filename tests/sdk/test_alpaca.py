@@ -67,6 +67,11 @@ def test_limit_rests_lists_open_then_cancels(client):
     assert o.status == OrderStatus.NEW
     assert o.id in [x.id for x in client.get_orders(GetOrdersRequest(status=QueryOrderStatus.OPEN))]
     assert client.cancel_order_by_id(o.id) is None
+    # Cancel is asynchronous (reference 2.7): pending_cancel, then canceled.
+    assert client.get_order_by_id(o.id).status in (OrderStatus.PENDING_CANCEL, OrderStatus.CANCELED)
+    deadline = time.monotonic() + 5
+    while client.get_order_by_id(o.id).status != OrderStatus.CANCELED and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert client.get_order_by_id(o.id).status == OrderStatus.CANCELED
 
 
