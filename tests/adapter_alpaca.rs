@@ -142,9 +142,16 @@ async fn limit_rests_then_cancels_and_cancelling_again_is_idempotent() {
         (OrderStatus::Accepted, "new")
     );
     assert_eq!(r.remaining_quantity, dec!(3));
+    // Alpaca cancels asynchronously: the first answer is pending_cancel.
     let c = a.cancel_order(&r.broker_order_id).await.unwrap();
     assert_eq!(c.broker_order_id, r.broker_order_id);
-    assert_eq!(c.status, CancelStatus::Canceled);
+    assert_eq!(c.status, CancelStatus::PendingCancel);
+    let pending = a.get_order(&r.broker_order_id).await.unwrap();
+    assert_eq!(
+        (pending.status, pending.broker_status.as_str()),
+        (OrderStatus::PendingCancel, "pending_cancel")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let again = a.cancel_order(&r.broker_order_id).await.unwrap();
     assert_eq!(again.status, CancelStatus::Canceled);
     let o = a.get_order(&r.broker_order_id).await.unwrap();
