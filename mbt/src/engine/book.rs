@@ -7,6 +7,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
+use std::ops::Bound::{Excluded, Unbounded};
 
 use rust_decimal::Decimal;
 
@@ -23,6 +24,52 @@ pub(super) struct Book {
     pub sell_liquidity: Decimal,
     /// For an option: the underlying's state version its quote was priced from.
     pub priced_from: Option<u64>,
+}
+
+impl Book {
+    /// The next resting order on `side` that `touch` reaches, after the
+    /// order `after` (a cursor of price and id), best price first. Orders
+    /// filled under the cursor leave the book; nothing is collected.
+    pub fn next_marketable(
+        &self,
+        side: Side,
+        touch: Decimal,
+        after: Option<(Decimal, OrderId)>,
+    ) -> Option<(Decimal, OrderId)> {
+        match side {
+            Side::Buy => {
+                let next = match after {
+                    None => self.bids.keys().next(),
+                    Some((px, id)) => self
+                        .bids
+                        .range((Excluded((Reverse(px), id)), Unbounded))
+                        .next()
+                        .map(|(k, _)| k),
+                };
+                next.map(|&(Reverse(px), id)| (px, id))
+                    .filter(|(px, _)| *px >= touch)
+            }
+            Side::Sell => {
+                let next = match after {
+                    None => self.asks.keys().next(),
+                    Some(key) => self
+                        .asks
+                        .range((Excluded(key), Unbounded))
+                        .next()
+                        .map(|(k, _)| k),
+                };
+                next.copied().filter(|(px, _)| *px <= touch)
+            }
+        }
+    }
+
+    /// Units still on offer to orders on `side` from the latest quote.
+    pub fn liquidity_mut(&mut self, side: Side) -> &mut Decimal {
+        match side {
+            Side::Buy => &mut self.buy_liquidity,
+            Side::Sell => &mut self.sell_liquidity,
+        }
+    }
 }
 
 /// The price an order works at once live: its limit, or any price for a market order.

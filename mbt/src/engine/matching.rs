@@ -1,8 +1,5 @@
 //! Matching: which working orders a market event fills, how much, and at what price.
 
-use std::cmp::Reverse;
-use std::ops::Bound::{Excluded, Unbounded};
-
 use rust_decimal::Decimal;
 
 use super::Engine;
@@ -187,69 +184,34 @@ impl Engine {
             );
         }
         // Each order fills at most once per event (so per-order caps slice
-        // fills across events), walking the book from the best price with a
-        // cursor: filled orders leave the book under it, nothing is collected.
-        let mut after: Option<(Reverse<Decimal>, OrderId)> = None;
-        loop {
-            let next = match after {
-                None => self.books[idx].bids.keys().next(),
-                Some(k) => self.books[idx]
-                    .bids
-                    .range((Excluded(k), Unbounded))
-                    .next()
-                    .map(|(k, _)| k),
-            };
-            let Some(&key) = next.filter(|(Reverse(px), _)| *px >= touch.buy) else {
-                break;
-            };
-            after = Some(key);
-            let id = key.1;
-            let qty = self.fill_limit(id).min(self.books[idx].buy_liquidity);
-            if qty <= Decimal::ZERO {
-                break;
-            }
-            let limit = self
-                .order_ref(id)
-                .request
-                .limit_price
-                .filter(|_| self.is_limit(id));
-            let price =
-                self.config
+        // fills across events), walking each side of the book from the best
+        // price with a cursor: filled orders leave the book under it.
+        for (side, reach, quoted) in [
+            (Side::Buy, touch.buy, quote.ask),
+            (Side::Sell, touch.sell, quote.bid),
+        ] {
+            let mut after = None;
+            while let Some(key) = self.books[idx].next_marketable(side, reach, after) {
+                after = Some(key);
+                let id = key.1;
+                let qty = self
+                    .fill_limit(id)
+                    .min(*self.books[idx].liquidity_mut(side));
+                if qty <= Decimal::ZERO {
+                    break;
+                }
+                let limit = self
+                    .order_ref(id)
+                    .request
+                    .limit_price
+                    .filter(|_| self.is_limit(id));
+                let price = self
+                    .config
                     .fill
-                    .execution_price(&mut self.rng, Side::Buy, quote.ask, limit);
-            self.books[idx].buy_liquidity -= qty;
-            self.fill_single(id, iid, qty, price);
-        }
-        let mut after: Option<(Decimal, OrderId)> = None;
-        loop {
-            let next = match after {
-                None => self.books[idx].asks.keys().next(),
-                Some(k) => self.books[idx]
-                    .asks
-                    .range((Excluded(k), Unbounded))
-                    .next()
-                    .map(|(k, _)| k),
-            };
-            let Some(&key) = next.filter(|(px, _)| *px <= touch.sell) else {
-                break;
-            };
-            after = Some(key);
-            let id = key.1;
-            let qty = self.fill_limit(id).min(self.books[idx].sell_liquidity);
-            if qty <= Decimal::ZERO {
-                break;
+                    .execution_price(&mut self.rng, side, quoted, limit);
+                *self.books[idx].liquidity_mut(side) -= qty;
+                self.fill_single(id, iid, qty, price);
             }
-            let limit = self
-                .order_ref(id)
-                .request
-                .limit_price
-                .filter(|_| self.is_limit(id));
-            let price =
-                self.config
-                    .fill
-                    .execution_price(&mut self.rng, Side::Sell, quote.bid, limit);
-            self.books[idx].sell_liquidity -= qty;
-            self.fill_single(id, iid, qty, price);
         }
     }
 
