@@ -10,7 +10,7 @@ use broker_models::faults::FaultPlan;
 use crate::case::{unmet, Case, Ctx};
 use crate::invariants::{self, Evidence};
 use crate::mutants::Mutant;
-use crate::record::WireLog;
+use crate::record::{Exchange, WireLog};
 use crate::subject::Subject;
 use crate::trace::{Actor, Trace};
 use crate::traced::Traced;
@@ -173,28 +173,10 @@ pub async fn exercise(
     if venue.is_model() {
         let _ = venue.set_faults(&FaultPlan::default()).await;
     }
-    let ledger = venue.ledger().await.map_err(|e| vec![e])?;
-    let fills = venue.fills().await.map_err(|e| vec![e])?;
     venue.record_history(&trace).await.map_err(|e| vec![e])?;
-    let positions = adapter.get_positions().await.map_err(|e| e.to_string());
-    let wire = wire_log.exchanges();
-    let account = adapter.account_id().to_string();
-    let intents = adapter.intents();
-    let leaks = adapter.leaks();
-    let secrets = trace.secrets();
-    let trace_text = trace.render();
-    let violations = invariants::check(&Evidence {
-        account: &account,
-        describe: &describe,
-        ledger: &ledger,
-        fills: &fills,
-        positions: &positions,
-        intents: &intents,
-        leaks: &leaks,
-        wire: &wire,
-        trace_text: &trace_text,
-        secrets: &secrets,
-    });
+    let violations = check_invariants(&adapter, &venue, &trace, &wire_log.exchanges())
+        .await
+        .map_err(|e| vec![e])?;
     for v in &violations {
         trace.record(Actor::Check, format!("invariant violated: {v}"));
     }
@@ -207,6 +189,34 @@ pub async fn exercise(
         .collect();
     messages.extend(violations.into_iter().map(|v| format!("invariant: {v}")));
     Ok(Ran::Done(messages))
+}
+
+/// Gathers the evidence after a run at one venue (its ledger and fills, the
+/// adapter's positions, intents and leaks, the wire, the trace) and checks
+/// every invariant against it.
+pub async fn check_invariants(
+    adapter: &Traced,
+    venue: &Venue,
+    trace: &Trace,
+    wire: &[Exchange],
+) -> Result<Vec<String>, String> {
+    let ledger = venue.ledger().await?;
+    let fills = venue.fills().await?;
+    let positions = adapter.get_positions().await.map_err(|e| e.to_string());
+    let describe = adapter.describe();
+    let account = adapter.account_id().to_string();
+    Ok(invariants::check(&Evidence {
+        account: &account,
+        describe: &describe,
+        ledger: &ledger,
+        fills: &fills,
+        positions: &positions,
+        intents: &adapter.intents(),
+        leaks: &adapter.leaks(),
+        wire,
+        trace_text: &trace.render(),
+        secrets: &trace.secrets(),
+    }))
 }
 
 /// The verdict of a run from what it left.

@@ -14,9 +14,9 @@ use broker_models::faults::FaultPlan;
 use rust_decimal::Decimal;
 
 use super::{Action, EffectWord, Expectation, Loaded, SideWord, Step, TifWord, TypeWord};
-use crate::invariants::{self, Evidence};
 use crate::record::Exchange;
 use crate::subject::Subject;
+use crate::suite::check_invariants;
 use crate::trace::Trace;
 use crate::traced::Traced;
 use crate::venue::Venue;
@@ -433,36 +433,16 @@ async fn check_one(
 }
 
 async fn invariant_problems(l: &Live, trace: &Trace, wire: &[Exchange]) -> Vec<String> {
-    let ledger = match l.venue.ledger().await {
-        Ok(x) => x,
-        Err(e) => return vec![e],
-    };
-    let fills = l.venue.fills().await.unwrap_or_default();
-    let positions = l.adapter.get_positions().await.map_err(|e| e.to_string());
-    let describe = l.adapter.describe();
-    let account = l.adapter.account_id().to_string();
-    let intents = l.adapter.intents();
-    let leaks = l.adapter.leaks();
-    let secrets = trace.secrets();
-    let text = trace.render();
     let wire: Vec<Exchange> = wire
         .iter()
         .filter(|x| x.broker == l.name)
         .cloned()
         .collect();
-    invariants::check(&Evidence {
-        account: &account,
-        describe: &describe,
-        ledger: &ledger,
-        fills: &fills,
-        positions: &positions,
-        intents: &intents,
-        leaks: &leaks,
-        wire: &wire,
-        trace_text: &text,
-        secrets: &secrets,
-    })
-    .into_iter()
-    .map(|v| format!("{}: invariant: {v}", l.name))
-    .collect()
+    match check_invariants(&l.adapter, &l.venue, trace, &wire).await {
+        Ok(violations) => violations
+            .into_iter()
+            .map(|v| format!("{}: invariant: {v}", l.name))
+            .collect(),
+        Err(e) => vec![e],
+    }
 }
