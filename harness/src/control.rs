@@ -36,8 +36,15 @@ impl Control {
         }
     }
 
-    async fn call(&self, method: Method, path: &str, body: String) -> Result<Bytes, String> {
-        let ct = (!body.is_empty()).then_some("application/json");
+    /// One control request; a body is JSON unless `content_type` says otherwise.
+    async fn call_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: String,
+        content_type: &str,
+    ) -> Result<Bytes, String> {
+        let ct = (!body.is_empty()).then_some(content_type);
         let req = request(
             method,
             &format!("{}{path}", self.base),
@@ -59,6 +66,10 @@ impl Control {
             ));
         }
         Ok(resp.body)
+    }
+
+    async fn call(&self, method: Method, path: &str, body: String) -> Result<Bytes, String> {
+        self.call_as(method, path, body, "application/json").await
     }
 
     /// The ground truth: every order the broker received, and every account.
@@ -106,23 +117,8 @@ impl Control {
             Actor::Control,
             format!("set faults: {}", text.replace('\n', " ").trim()),
         );
-        let req = request(
-            Method::PUT,
-            &format!("{}/faults", self.base),
-            &[],
-            Some("application/toml"),
-            Bytes::from(text),
-        )
-        .map_err(|e| e.to_string())?;
-        let resp = self.http.send(req).await.map_err(|e| format!("{e:?}"))?;
-        if resp.status.is_success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "control /faults: HTTP {} {}",
-                resp.status,
-                resp.snippet()
-            ))
-        }
+        self.call_as(Method::PUT, "/faults", text, "application/toml")
+            .await
+            .map(drop)
     }
 }
