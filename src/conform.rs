@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use harness::bridged::run_bridged_case;
+use harness::case::Case;
 use harness::cases;
 use harness::mutants::{self, MUTANTS};
 use harness::report;
@@ -60,6 +63,12 @@ pub struct ConformArgs {
     /// K/N: run only the K-th of N equal shares of the seeds (1-based).
     #[arg(long, value_parser = parse_shard)]
     shard: Option<(u64, u64)>,
+    /// Worlds run at once (default: one per CPU for built-in adapters; one
+    /// for an external adapter, whose child runs on the wall clock). Each
+    /// world is deterministic on its own, so the report is the same bytes
+    /// whatever the number.
+    #[arg(long)]
+    jobs: Option<usize>,
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -107,18 +116,19 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
-    let progress = bar((catalogue.len() * seeds.len()) as u64);
-    let mut runs: Vec<CaseRun> = Vec::new();
-    for case in &catalogue {
-        for &seed in &seeds {
-            progress.set_message(format!("{} seed {seed}", case.id));
-            runs.push(match &subject {
-                Under::Builtin(s) => run_case(*s, case, seed, mutant),
-                Under::External(cmd, broker) => run_bridged_case(cmd, broker, case, seed),
-            });
-            progress.inc(1);
-        }
-    }
+    let work: Vec<_> = catalogue
+        .iter()
+        .flat_map(|case| seeds.iter().map(move |&seed| (*case, seed)))
+        .collect();
+    let jobs = args.jobs.unwrap_or(match subject {
+        Under::Builtin(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Under::External(..) => 1,
+    });
+    let progress = bar(work.len() as u64);
+    let runs = run_all(&work, jobs, &progress, |case, seed| match &subject {
+        Under::Builtin(s) => run_case(*s, case, seed, mutant),
+        Under::External(cmd, broker) => run_bridged_case(cmd, broker, case, seed),
+    });
     progress.finish_and_clear();
     let text = match args.format {
         Format::Text => report::text(&runs, args.trace),
@@ -147,6 +157,37 @@ enum Under {
     Builtin(Subject),
     /// A command and the broker it trades at.
     External(String, String),
+}
+
+/// Runs every (case, seed) of `work` on `jobs` threads; the runs come back
+/// in `work`'s order, so the report does not depend on `jobs`.
+fn run_all(
+    work: &[(&'static Case, u64)],
+    jobs: usize,
+    progress: &ProgressBar,
+    run: impl Fn(&'static Case, u64) -> CaseRun + Sync,
+) -> Vec<CaseRun> {
+    let next = AtomicUsize::new(0);
+    let done: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; work.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, work.len().max(1)) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(case, seed)) = work.get(i) else {
+                    return;
+                };
+                progress.set_message(format!("{} seed {seed}", case.id));
+                let r = run(case, seed);
+                done.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
+                progress.inc(1);
+            });
+        }
+    });
+    done.into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// A progress bar on a terminal; nothing when stderr is not one (CI, pipes).

@@ -16,6 +16,7 @@ pub mod http;
 pub mod mbt_paper;
 pub mod reconcile;
 pub mod tradier;
+pub mod updates;
 
 pub use adapter::{BrokerAdapter, OrderUpdates, ReadOnlySource};
 pub use contract::{

@@ -1,5 +1,6 @@
 //! Reports of a suite run: text for people, JSON for tools, JUnit XML for CI.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::json;
@@ -71,6 +72,30 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
+/// Per case: how many seeds passed, failed and were skipped, and which
+/// seeds failed, so a rare failure stands out in a long sweep.
+fn by_case(runs: &[CaseRun]) -> serde_json::Map<String, serde_json::Value> {
+    let mut cases: BTreeMap<&str, (usize, usize, usize, Vec<u64>)> = BTreeMap::new();
+    for r in runs {
+        let c = cases.entry(r.case).or_default();
+        match r.verdict {
+            Verdict::Passed => c.0 += 1,
+            Verdict::Failed { .. } => {
+                c.1 += 1;
+                c.3.push(r.seed);
+            }
+            Verdict::NotApplicable { .. } => c.2 += 1,
+        }
+    }
+    cases
+        .into_iter()
+        .map(|(case, (p, f, s, seeds))| {
+            let v = json!({ "passed": p, "failed": f, "skipped": s, "failed_seeds": seeds });
+            (case.to_string(), v)
+        })
+        .collect()
+}
+
 pub fn json(runs: &[CaseRun]) -> String {
     let (p, f, s) = summary(runs);
     let items: Vec<_> = runs
@@ -100,7 +125,8 @@ pub fn json(runs: &[CaseRun]) -> String {
             v
         })
         .collect();
-    json!({ "passed": p, "failed": f, "skipped": s, "runs": items }).to_string()
+    json!({ "passed": p, "failed": f, "skipped": s, "cases": by_case(runs), "runs": items })
+        .to_string()
 }
 
 fn xml(text: &str) -> String {

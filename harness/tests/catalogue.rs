@@ -48,3 +48,16 @@ fn tradier_passes_the_catalogue() {
 fn mbt_passes_the_catalogue() {
     run_all(Subject::Mbt);
 }
+
+/// Seeds on which a 1,000-seed sweep found the Tradier order stream silent
+/// for good: the fill happened before Tradier took the stream's
+/// subscription, and nothing read it back (issue: the Tradier order stream
+/// going silent after a drop).
+#[test]
+fn tradier_stream_keeps_delivering_on_the_seeds_that_lost_a_fill() {
+    let case = harness::cases::find("stream_drop_loses_no_fill").expect("in the catalogue");
+    for seed in [9, 15, 17, 19, 26, 27, 28, 30, 32, 46, 73, 74, 108] {
+        let run = run_case(Subject::Tradier, case, seed, None);
+        assert_eq!(run.verdict, Verdict::Passed, "seed {seed}: {}", run.trace);
+    }
+}

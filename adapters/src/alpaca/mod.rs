@@ -26,6 +26,7 @@ use crate::contract::{
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::HttpSetup;
 use crate::reconcile::{retry_read, submit_reconciled, Lookup};
+use crate::updates::UpdateHub;
 use client::{path_segment, Rest};
 use errors::Context;
 use models::{AlpacaAccount, AlpacaOrder, AlpacaPosition};
@@ -57,6 +58,8 @@ pub struct AlpacaAdapter {
     config: AlpacaConfig,
     setup: HttpSetup,
     rest: Arc<Rest>,
+    /// The open `order_updates` streams; every order state read here feeds them.
+    updates: UpdateHub,
 }
 
 impl fmt::Debug for AlpacaAdapter {
@@ -79,6 +82,7 @@ impl AlpacaAdapter {
             config,
             setup,
             rest,
+            updates: UpdateHub::default(),
         }
     }
 
@@ -238,7 +242,7 @@ impl BrokerAdapter for AlpacaAdapter {
         let body = serde_json::to_vec(&request)
             .map_err(|e| AdapterError::invalid_request(format!("cannot encode the order: {e}")))?;
         let cid = order.client_order_id.as_str();
-        submit_reconciled(
+        let placed = submit_reconciled(
             &self.rest.backoff,
             || self.post_order(&body, cid),
             || async {
@@ -248,7 +252,8 @@ impl BrokerAdapter for AlpacaAdapter {
                 })
             },
         )
-        .await
+        .await;
+        self.updates.seen(placed)
     }
 
     async fn cancel_order(&self, broker_order_id: &str) -> Result<CancelResult> {
@@ -289,7 +294,12 @@ impl BrokerAdapter for AlpacaAdapter {
     }
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {
-        parse::order_result(&self.rest.order(broker_order_id).await?)
+        let read = self
+            .rest
+            .order(broker_order_id)
+            .await
+            .and_then(|o| parse::order_result(&o));
+        self.updates.seen(read)
     }
 
     /// PATCH with the changed fields; the answer is the replacement, a new
@@ -315,12 +325,13 @@ impl BrokerAdapter for AlpacaAdapter {
             }
         })
         .await;
-        match sent.and_then(|outcome| outcome) {
+        let replaced = match sent.and_then(|outcome| outcome) {
             Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Unavailable) => {
                 self.replaced_after(id, changes, e).await
             }
             outcome => outcome,
-        }
+        };
+        self.updates.seen(replaced)
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {
@@ -344,6 +355,7 @@ impl BrokerAdapter for AlpacaAdapter {
             },
             &self.setup,
             self.rest.clone(),
+            &self.updates,
         )
         .await
     }

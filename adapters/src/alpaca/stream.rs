@@ -6,18 +6,18 @@
 //! `trade_updates` event carries the full order, which becomes one
 //! OrderResult. When the connection drops, the stream reconnects with
 //! back-off and re-reads the account's orders, so a fill that happened while
-//! it was away is still delivered. A tracker keeps every order's reported
-//! progress monotonic, so duplicated or reordered events (and the re-read
-//! overlapping what was already streamed) are never delivered twice or backwards.
+//! it was away is still delivered; working orders the stream is quiet about
+//! are re-read too (`updates::Recheck`). The shared [`Feed`] keeps every
+//! order's reported progress monotonic, so duplicated or reordered events
+//! (and re-reads overlapping what was already streamed) are never delivered
+//! twice or backwards.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use rust_decimal::Decimal;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -25,9 +25,10 @@ use super::client::Rest;
 use super::models::{AlpacaOrder, StreamMessage, TradeUpdate};
 use super::parse;
 use crate::adapter::OrderUpdates;
-use crate::contract::{OrderResult, OrderStatus};
+use crate::contract::OrderResult;
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{dial::endpoint, Backoff, BoxIo, HttpSetup};
+use crate::updates::{self, Feed, Recheck, UpdateHub};
 
 type Socket = WebSocketStream<BoxIo>;
 
@@ -51,6 +52,7 @@ pub async fn open(
     config: StreamConfig,
     setup: &HttpSetup,
     rest: Arc<Rest>,
+    hub: &UpdateHub,
 ) -> Result<OrderUpdates> {
     let url = stream_url(&config.base_url)?;
     let ctx = Ctx {
@@ -59,24 +61,20 @@ pub async fn open(
         setup: setup.clone(),
         rest,
     };
+    let (feed, updates) = hub.open();
     // The baseline is read before listening: a change after it is then
     // either streamed or found by a later re-read, never hidden by it.
-    let mut tracker = Tracker::default();
     for order in recent_orders(&ctx.rest).await? {
         if let Ok(r) = parse::order_result(&order) {
-            tracker.advance(&r);
+            feed.know(&r);
         }
     }
     let socket = ctx.connect().await?;
     // What changed between the baseline and `listening` is on no stream:
     // read it back once, as after a reconnect.
-    let first = catch_up(&ctx.rest, &mut tracker).await;
-    let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(pump(ctx, socket, tracker, first, tx));
-    Ok(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-    .boxed())
+    catch_up(&ctx.rest, &feed).await;
+    tokio::spawn(pump(ctx, socket, feed));
+    Ok(updates)
 }
 
 /// `{base}/stream` with http → ws and https → wss (§1.4).
@@ -196,45 +194,6 @@ async fn recent_orders(rest: &Rest) -> Result<Vec<AlpacaOrder>> {
     rest.read(CATCH_UP_PAGE).await
 }
 
-/// Each order's furthest reported progress: (cumulative fill, stage).
-#[derive(Default)]
-struct Tracker {
-    seen: BTreeMap<String, (Decimal, u8)>,
-}
-
-fn stage(s: OrderStatus) -> u8 {
-    match s {
-        OrderStatus::Pending => 0,
-        OrderStatus::Accepted | OrderStatus::PartiallyFilled => 1,
-        OrderStatus::PendingCancel => 2,
-        _ => 3,
-    }
-}
-
-impl Tracker {
-    /// Records `r`; true when it is news (further than anything reported).
-    fn advance(&mut self, r: &OrderResult) -> bool {
-        let progress = (r.filled_quantity, stage(r.status));
-        match self.seen.get(&r.broker_order_id) {
-            Some(prev) if *prev >= progress => false,
-            _ => {
-                self.seen.insert(r.broker_order_id.clone(), progress);
-                true
-            }
-        }
-    }
-
-    fn open_orders(&self) -> BTreeSet<String> {
-        self.seen
-            .iter()
-            .filter(|(_, (_, s))| *s < 3)
-            .map(|(id, _)| id.clone())
-            .collect()
-    }
-}
-
-type Tx = mpsc::Sender<Result<OrderResult>>;
-
 /// Why a connection's session ended.
 enum End {
     /// The consumer dropped the stream: stop.
@@ -243,39 +202,26 @@ enum End {
     Dropped,
 }
 
-async fn pump(
-    ctx: Ctx,
-    mut socket: Socket,
-    mut tracker: Tracker,
-    first: Vec<Result<OrderResult>>,
-    tx: Tx,
-) {
+async fn pump(ctx: Ctx, mut socket: Socket, feed: Arc<Feed>) {
     let backoff = Backoff::new(ctx.setup.retry, ctx.setup.jitter_seed ^ JITTER_LABEL);
-    for item in first {
-        if tx.send(item).await.is_err() {
-            return;
-        }
-    }
     loop {
-        if let End::Consumer = session(&mut socket, &mut tracker, &tx).await {
+        if let End::Consumer = session(&ctx, &mut socket, &feed).await {
             return;
         }
         let mut failures = 0;
         socket = loop {
             failures += 1;
             if !backoff.may_retry(failures) {
-                let _ = tx
-                    .send(Err(AdapterError::unavailable(
-                        "Alpaca stream lost and not regained",
-                    )))
-                    .await;
+                feed.offer(Err(AdapterError::unavailable(
+                    "Alpaca stream lost and not regained",
+                )));
                 return;
             }
             tokio::time::sleep(backoff.delay(failures, None)).await;
             match ctx.connect().await {
                 Ok(s) => break s,
                 Err(e) if e.kind == ErrorKind::ReauthRequired => {
-                    let _ = tx.send(Err(e)).await;
+                    feed.offer(Err(e));
                     return;
                 }
                 Err(_) => continue,
@@ -283,78 +229,71 @@ async fn pump(
         };
         // Listening again: whatever changed while away is read back now;
         // anything after this point is on the stream.
-        for item in catch_up(&ctx.rest, &mut tracker).await {
-            if tx.send(item).await.is_err() {
-                return;
-            }
+        if !catch_up(&ctx.rest, &feed).await {
+            return;
         }
     }
 }
 
-/// Orders that changed while the stream was away, oldest first.
-async fn catch_up(rest: &Rest, tracker: &mut Tracker) -> Vec<Result<OrderResult>> {
-    let mut out = Vec::new();
-    let mut open = tracker.open_orders();
-    let recent = match recent_orders(rest).await {
-        Ok(list) => list,
-        Err(e) => return vec![Err(e)],
+/// Orders that changed while the stream was away or quiet: the most recent
+/// page, oldest first, then working orders older than the page one by one.
+async fn catch_up(rest: &Rest, feed: &Feed) -> bool {
+    let recent = || async {
+        let mut list = recent_orders(rest).await?;
+        list.reverse();
+        Ok(list.iter().map(parse::order_result).collect())
     };
-    for order in recent.iter().rev() {
-        open.remove(&order.id);
-        push(tracker, parse::order_result(order), &mut out);
-    }
-    // Open orders older than the page: read one by one.
-    for id in open {
-        let r = rest.order(&id).await.and_then(|o| parse::order_result(&o));
-        push(tracker, r, &mut out);
-    }
-    out
+    let one =
+        |id: String| async move { rest.order(&id).await.and_then(|o| parse::order_result(&o)) };
+    updates::catch_up(feed, recent, one).await
 }
 
-fn push(tracker: &mut Tracker, r: Result<OrderResult>, out: &mut Vec<Result<OrderResult>>) {
-    match r {
-        Ok(r) if tracker.advance(&r) => out.push(Ok(r)),
-        Ok(_) => {}
-        Err(e) => out.push(Err(e)),
-    }
-}
-
-async fn session(socket: &mut Socket, tracker: &mut Tracker, tx: &Tx) -> End {
-    let mut quiet = 0;
+async fn session(ctx: &Ctx, socket: &mut Socket, feed: &Feed) -> End {
+    let mut last_frame = Instant::now();
+    let mut pinged = false;
+    let mut recheck = Recheck::new();
     loop {
         let next = tokio::select! {
             biased;
-            _ = tx.closed() => return End::Consumer,
-            next = tokio::time::timeout(IDLE, socket.next()) => next,
-        };
-        let msg = match next {
-            Err(_) => {
-                quiet += 1;
-                if quiet >= 2
-                    || socket
-                        .send(Message::Ping(Default::default()))
-                        .await
-                        .is_err()
-                {
-                    return End::Dropped;
+            _ = feed.closed() => return End::Consumer,
+            _ = tokio::time::sleep_until(recheck.due().min(last_frame + IDLE)) => {
+                if last_frame.elapsed() >= IDLE {
+                    // Silent too long: ping once, then give up on it.
+                    if pinged || socket.send(Message::Ping(Default::default())).await.is_err() {
+                        return End::Dropped;
+                    }
+                    pinged = true;
+                    last_frame = Instant::now();
+                }
+                if Instant::now() >= recheck.due() {
+                    if !feed.open_orders().is_empty() && !catch_up(&ctx.rest, feed).await {
+                        return End::Consumer;
+                    }
+                    recheck.done();
                 }
                 continue;
             }
-            Ok(None | Some(Err(_))) => return End::Dropped,
-            Ok(Some(Ok(msg))) => msg,
+            next = socket.next() => next,
         };
-        quiet = 0;
+        let msg = match next {
+            None | Some(Err(_)) => return End::Dropped,
+            Some(Ok(msg)) => msg,
+        };
+        last_frame = Instant::now();
+        pinged = false;
         let Some(bytes) = payload(msg) else { continue };
-        if let Some(item) = event(&bytes, tracker) {
-            if tx.send(item).await.is_err() {
+        if let Some(item) = event(&bytes) {
+            recheck.heard();
+            if !feed.offer(item) {
                 return End::Consumer;
             }
         }
     }
 }
 
-/// One data frame: an OrderResult when it is news, an error when it cannot be read.
-fn event(bytes: &[u8], tracker: &mut Tracker) -> Option<Result<OrderResult>> {
+/// One data frame: an order's state, an error when it cannot be read, or
+/// None for frames that are not trade updates.
+fn event(bytes: &[u8]) -> Option<Result<OrderResult>> {
     let msg: StreamMessage = match serde_json::from_slice(bytes) {
         Ok(m) => m,
         Err(e) => {
@@ -374,46 +313,12 @@ fn event(bytes: &[u8], tracker: &mut Tracker) -> Option<Result<OrderResult>> {
             ))))
         }
     };
-    match parse::order_result(&update.order) {
-        Ok(r) if tracker.advance(&r) => Some(Ok(r)),
-        Ok(_) => None,
-        Err(e) => Some(Err(e)),
-    }
+    Some(parse::order_result(&update.order))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rust_decimal_macros::dec;
-
-    fn result(id: &str, status: OrderStatus, filled: Decimal) -> OrderResult {
-        OrderResult {
-            broker_order_id: id.into(),
-            client_order_id: "c".into(),
-            status,
-            filled_quantity: filled,
-            remaining_quantity: dec!(10) - filled,
-            average_fill_price: None,
-            reject_reason: None,
-            broker_status: String::new(),
-        }
-    }
-
-    #[test]
-    fn progress_is_monotonic_and_duplicates_are_dropped() {
-        let mut t = Tracker::default();
-        assert!(t.advance(&result("a", OrderStatus::Accepted, dec!(0))));
-        assert!(!t.advance(&result("a", OrderStatus::Accepted, dec!(0))));
-        assert!(t.advance(&result("a", OrderStatus::PartiallyFilled, dec!(4))));
-        assert!(t.advance(&result("a", OrderStatus::Filled, dec!(10))));
-        // A late partial fill (reordered) is not news.
-        assert!(!t.advance(&result("a", OrderStatus::PartiallyFilled, dec!(4))));
-        assert!(t.advance(&result("b", OrderStatus::PendingCancel, dec!(0))));
-        assert_eq!(
-            t.open_orders().into_iter().collect::<Vec<_>>(),
-            vec!["b".to_string()]
-        );
-    }
 
     #[test]
     fn stream_urls_follow_the_rest_base() {

@@ -33,6 +33,7 @@ use crate::contract::{
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
 use crate::reconcile::{retry_read, submit_reconciled, Lookup};
+use crate::updates::UpdateHub;
 use models::{AckBody, BalancesBody, OrderBody, OrdersBody, PositionsBody, TradierOrder};
 
 /// Orders per page when listing (reconciliation); Tradier's default is 25.
@@ -69,6 +70,8 @@ pub(crate) struct Inner {
     backoff: Backoff,
     /// Tags this adapter sent that cannot be decoded (hashed), → client_order_id.
     hashed_tags: Mutex<BTreeMap<String, String>>,
+    /// The open `order_updates` streams; every order state read here feeds them.
+    updates: UpdateHub,
 }
 
 pub struct TradierAdapter {
@@ -91,6 +94,7 @@ impl TradierAdapter {
             http: setup.client(),
             backoff: setup.backoff(),
             hashed_tags: Mutex::new(BTreeMap::new()),
+            updates: UpdateHub::default(),
             config,
             setup,
         };
@@ -174,9 +178,11 @@ impl Inner {
         self.to_result(&self.fetch_raw(id).await?)
     }
 
+    /// Every read of one order, so every open update stream learns what it says.
     async fn get_order(&self, id: &str) -> Result<OrderResult> {
         let id = order_id(id)?;
-        retry_read(&self.backoff, || self.fetch_order(id)).await
+        self.updates
+            .seen(retry_read(&self.backoff, || self.fetch_order(id)).await)
     }
 
     /// Every order of the current trading day (Tradier's list covers only that), all pages.
@@ -361,12 +367,13 @@ impl BrokerAdapter for TradierAdapter {
         let fields = form::order_form(order, &tag, held)?;
         let body = serde_urlencoded::to_string(&fields)
             .map_err(|e| AdapterError::invalid_request(format!("cannot encode the order: {e}")))?;
-        submit_reconciled(
+        let placed = submit_reconciled(
             &inner.backoff,
             || inner.place_once(&body, order),
             || inner.find_by_tag(&tag),
         )
-        .await
+        .await;
+        inner.updates.seen(placed)
     }
 
     async fn cancel_order(&self, broker_order_id: &str) -> Result<CancelResult> {
@@ -454,7 +461,7 @@ impl BrokerAdapter for TradierAdapter {
                 ..e
             }),
             Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Unavailable) => {
-                inner.modified_after(id, changes, e).await
+                inner.updates.seen(inner.modified_after(id, changes, e).await)
             }
             Err(e) => Err(e),
         }

@@ -8,31 +8,33 @@
 //! accounts (older docs and Lumibot say they cannot stream; current docs
 //! list account streaming for paper). Raxx never uses Tradier paper (paper
 //! is always MBT), and live accounts stream in every source, so the stream
-//! is the right default. What it might miss is covered anyway: after every
-//! reconnect the day's orders are re-read and any change since the last
-//! update is emitted, so a dropped connection loses no fill.
+//! is the right default.
 //!
-//! Updates are kept monotonic per order: duplicates, an older state after
-//! a newer one, and anything after a terminal state are dropped.
+//! What the stream can miss is read back: Tradier never acknowledges a
+//! subscription, so a change between sending it and Tradier taking it is on
+//! no stream; neither is a change while the connection is down. So the
+//! day's orders are re-read right after every (re)subscription, and while
+//! orders are still working and the stream says nothing about them, they are
+//! re-read at growing intervals. The shared [`Feed`] keeps every order's
+//! updates monotonic whatever their source.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use http::Method;
-use rust_decimal::Decimal;
-use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::models::{SessionBody, StreamEvent};
 use super::{parse, Inner};
 use crate::adapter::OrderUpdates;
-use crate::contract::{OrderResult, OrderStatus};
+use crate::contract::OrderStatus;
 use crate::error::{AdapterError, Result};
 use crate::http::dial::{endpoint, BoxIo};
 use crate::reconcile::retry_read;
+use crate::updates::{self, Feed, Recheck};
 
 type Ws = WebSocketStream<BoxIo>;
 
@@ -42,13 +44,17 @@ const IDLE: Duration = Duration::from_secs(150);
 
 /// Opens the stream now (so a refusal surfaces here) and follows it in a task.
 pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
+    let (feed, updates) = inner.updates.open();
+    // The day's orders as they stand are not news; changes after this are.
+    for o in inner.list_orders().await? {
+        if let Ok(r) = inner.to_result(&o) {
+            feed.know(&r);
+        }
+    }
     let ws = connect(&inner).await?;
-    let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(follow(inner, ws, tx));
-    Ok(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-    .boxed())
+    catch_up(&inner, &feed).await;
+    tokio::spawn(follow(inner, ws, feed));
+    Ok(updates)
 }
 
 async fn session(inner: &Inner) -> Result<(String, String)> {
@@ -118,83 +124,64 @@ async fn connect(inner: &Inner) -> Result<Ws> {
         })
 }
 
-/// The last state emitted per order: status and cumulative fill.
-#[derive(Default)]
-struct Seen(BTreeMap<String, (OrderStatus, Decimal)>);
-
-impl Seen {
-    /// Records `r` and says whether it is news.
-    fn advance(&mut self, r: &OrderResult) -> bool {
-        let next = (r.status, r.filled_quantity);
-        match self.0.get(&r.broker_order_id) {
-            Some((status, _)) if status.is_terminal() => return false,
-            Some((_, filled)) if r.filled_quantity < *filled => return false,
-            Some(prev) if *prev == next => return false,
-            _ => {}
-        }
-        self.0.insert(r.broker_order_id.clone(), next);
-        true
-    }
-}
-
-type Tx = mpsc::Sender<Result<OrderResult>>;
-
-/// Sends `item`; false when nobody listens any more.
-async fn emit(tx: &Tx, item: Result<OrderResult>) -> bool {
-    tx.send(item).await.is_ok()
-}
-
-async fn follow(inner: Arc<Inner>, mut ws: Ws, tx: Tx) {
-    let mut seen = Seen::default();
+async fn follow(inner: Arc<Inner>, mut ws: Ws, feed: Arc<Feed>) {
     loop {
-        if !pump(&inner, &mut ws, &tx, &mut seen).await {
+        if !pump(&inner, &mut ws, &feed).await {
             return;
         }
         let _ = ws.close(None).await;
-        match reconnect(&inner, &tx).await {
+        match reconnect(&inner, &feed).await {
             Some(fresh) => ws = fresh,
             None => return,
         }
-        // Whatever changed while the connection was down.
-        match inner.list_orders().await {
-            Ok(orders) => {
-                for o in &orders {
-                    let item = inner.to_result(o);
-                    if item.as_ref().is_ok_and(|r| !seen.advance(r)) {
-                        continue;
-                    }
-                    if !emit(&tx, item).await {
-                        return;
-                    }
-                }
-            }
-            Err(e) => {
-                if !emit(&tx, Err(e)).await {
-                    return;
-                }
-            }
+        if !catch_up(&inner, &feed).await {
+            return;
         }
     }
 }
 
+/// The day's orders, and any working order not among them by id.
+async fn catch_up(inner: &Inner, feed: &Feed) -> bool {
+    let recent = || async {
+        let orders = inner.list_orders().await?;
+        Ok(orders.iter().map(|o| inner.to_result(o)).collect())
+    };
+    updates::catch_up(feed, recent, |id| async move { inner.get_order(&id).await }).await
+}
+
 /// Reads messages until the connection ends (true) or nobody listens (false).
-async fn pump(inner: &Inner, ws: &mut Ws, tx: &Tx, seen: &mut Seen) -> bool {
+async fn pump(inner: &Inner, ws: &mut Ws, feed: &Feed) -> bool {
+    let mut last_frame = Instant::now();
+    let mut recheck = Recheck::new();
     loop {
         let msg = tokio::select! {
             biased;
-            _ = tx.closed() => return false,
-            m = tokio::time::timeout(IDLE, ws.next()) => m,
+            _ = feed.closed() => return false,
+            _ = tokio::time::sleep_until(recheck.due().min(last_frame + IDLE)) => {
+                if last_frame.elapsed() >= IDLE {
+                    return true;
+                }
+                if Instant::now() >= recheck.due() {
+                    if !feed.open_orders().is_empty() && !catch_up(inner, feed).await {
+                        return false;
+                    }
+                    recheck.done();
+                }
+                continue;
+            }
+            m = ws.next() => m,
         };
+        last_frame = Instant::now();
         let text = match msg {
-            Ok(Some(Ok(Message::Text(t)))) => t,
-            Ok(Some(Ok(Message::Close(_)) | Err(_)) | None) | Err(_) => return true,
-            Ok(Some(Ok(_))) => continue,
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return true,
+            Some(Ok(_)) => continue,
         };
         let event: StreamEvent = match serde_json::from_str(text.as_str()) {
             Ok(e) => e,
             Err(e) => {
                 let err = AdapterError::unknown(format!("malformed Tradier stream message: {e}"));
-                if !emit(tx, Err(err)).await {
+                if !feed.offer(Err(err)) {
                     return false;
                 }
                 continue;
@@ -203,6 +190,7 @@ async fn pump(inner: &Inner, ws: &mut Ws, tx: &Tx, seen: &mut Seen) -> bool {
         if event.event != "order" {
             continue; // heartbeats and anything newer
         }
+        recheck.heard();
         let mut item = parse::event(&event, inner.client_order_id(event.tag.as_deref()));
         // The event has no rejection text: read the order for its reason.
         if let Ok(r) = &item {
@@ -212,10 +200,7 @@ async fn pump(inner: &Inner, ws: &mut Ws, tx: &Tx, seen: &mut Seen) -> bool {
                 }
             }
         }
-        if item.as_ref().is_ok_and(|r| !seen.advance(r)) {
-            continue;
-        }
-        if !emit(tx, item).await {
+        if !feed.offer(item) {
             return false;
         }
     }
@@ -223,11 +208,11 @@ async fn pump(inner: &Inner, ws: &mut Ws, tx: &Tx, seen: &mut Seen) -> bool {
 
 /// A new session and connection, with the shared back-off; None when it
 /// cannot be had (the error is the stream's last item) or nobody listens.
-async fn reconnect(inner: &Inner, tx: &Tx) -> Option<Ws> {
+async fn reconnect(inner: &Inner, feed: &Feed) -> Option<Ws> {
     match retry_read(&inner.backoff, || connect(inner)).await {
         Ok(ws) => Some(ws),
         Err(e) => {
-            let _ = tx.send(Err(e)).await;
+            feed.offer(Err(e));
             None
         }
     }
