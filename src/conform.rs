@@ -7,12 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use harness::bridged::run_bridged_case;
 use harness::case::Case;
 use harness::cases;
+use harness::loopback::run_bridged_case;
 use harness::mutants::{self, MUTANTS};
 use harness::report;
 use harness::subject::Subject;
@@ -27,15 +28,15 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct ConformArgs {
-    /// The adapter under test.
-    #[arg(long, value_parser = ["alpaca", "tradier", "mbt"], required_unless_present = "adapter_cmd")]
+    /// The adapter under test (`raxx-sim brokers` lists them).
+    #[arg(long, value_parser = PossibleValuesParser::new(Subject::slugs()), required_unless_present = "adapter_cmd")]
     adapter: Option<String>,
     /// An adapter in another process (any language), driven over the process
     /// bridge against the broker's model on 127.0.0.1; needs --broker.
     #[arg(long, conflicts_with = "adapter", requires = "broker")]
     adapter_cmd: Option<String>,
     /// The broker an external adapter trades at.
-    #[arg(long, value_parser = ["alpaca", "tradier"])]
+    #[arg(long, value_parser = PossibleValuesParser::new(broker_models::vendor::slugs()))]
     broker: Option<String>,
     /// Seeds 1..=N for every case.
     #[arg(long, default_value_t = 8, conflicts_with = "seed")]
@@ -96,7 +97,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         seeds.retain(|s| (s - 1) % n == k - 1);
     }
     let subject = match (&args.adapter, &args.adapter_cmd, &args.broker) {
-        (Some(a), _, _) => Under::Builtin(Subject::parse(a).context("unknown adapter")?),
+        (Some(a), _, _) => Under::Builtin(Subject::parse(a)?),
         (None, Some(cmd), Some(broker)) => Under::External(cmd.clone(), broker.clone()),
         _ => bail!("name an --adapter, or an --adapter-cmd with its --broker"),
     };
@@ -200,7 +201,7 @@ fn bar(len: u64) -> ProgressBar {
 }
 
 fn mutation_score(subject: Subject, seeds: &[u64]) -> anyhow::Result<ExitCode> {
-    if subject == Subject::Mbt {
+    if subject == Subject::Paper {
         bail!("the mutants break HTTP adapters' behaviour; run them against alpaca or tradier");
     }
     let mut caught = 0;

@@ -1,6 +1,7 @@
 //! `raxx-sim`: the command line of the simulation and conformance harness.
 
 mod bench;
+mod brokers;
 mod conform;
 mod replay;
 mod serve;
@@ -27,6 +28,8 @@ enum Command {
         #[command(subcommand)]
         target: bench::Target,
     },
+    /// Lists the modelled brokers: slug, tier, capabilities, what is modelled.
+    Brokers,
     /// Runs the conformance suite for one adapter: every applicable case
     /// under every seed, in deterministic simulated worlds.
     Conform(conform::ConformArgs),
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench { target } => bench::run(target),
+        Command::Brokers => brokers::run(),
         Command::Serve(args) => serve::run(args),
         Command::Conform(args) => conform::run(args),
         Command::Replay(args) => replay::run(args),

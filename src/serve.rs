@@ -14,8 +14,8 @@ use broker_models::faults::FaultPlan;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Which broker to serve.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(broker_models::BROKERS))]
+    /// Which broker to serve (`raxx-sim brokers` lists them).
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(broker_models::vendor::slugs()))]
     broker: String,
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -41,7 +41,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let model = broker_models::build(&args.broker, args.seed, plan)?;
+        let model = broker_models::build(
+            &args.broker,
+            args.seed,
+            plan,
+            &broker_models::MarketSpec::default(),
+        )?;
         if args.no_rate_limits {
             model.shared.lock().disable_rate_limits();
         }
@@ -49,19 +54,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
-        let (credentials, accounts) = {
-            let b = model.shared.lock();
-            (b.credentials().to_json(), b.account_numbers())
-        };
-        println!(
-            "{}",
-            json!({
-                "broker": args.broker,
-                "base_url": broker_models::base_url(&args.broker, addr),
-                "credentials": credentials,
-                "accounts": accounts,
-            })
-        );
+        println!("{}", json!(model.connection(addr)));
         axum::serve(listener, model.router)
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -28,9 +28,9 @@ async fn start(served: &common::Served) -> ExternalAdapter {
     ExternalAdapter::spawn(BridgeConfig {
         command: vec!["python3".into(), ADAPTER.into()],
         broker: "alpaca".into(),
-        base_url: served.base_url.clone(),
-        credentials: served.credentials.clone(),
-        account_id: served.account.clone(),
+        base_url: served.base_url().to_string(),
+        credentials: served.connection.credentials.clone(),
+        account_id: served.account(),
     })
     .await
     .expect("the reference adapter starts and describes itself")
@@ -114,10 +114,10 @@ async fn reference_adapter_trades_through_the_bridge() {
         .find(|p| p.instrument == Instrument::equity("AAPL"))
         .expect("an AAPL position");
     assert_eq!(aapl.quantity, dec!(3));
-    assert_eq!(aapl.account_id, served.account);
+    assert_eq!(aapl.account_id, served.account());
     assert!(aapl.average_price > Decimal::ZERO);
     let acct = a.get_account().await.expect("account");
-    assert_eq!(acct.account_id, served.account);
+    assert_eq!(acct.account_id, served.account());
     assert!(
         acct.cash < dec!(100000) && acct.cash > Decimal::ZERO,
         "{acct:?}"

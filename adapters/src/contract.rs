@@ -9,7 +9,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-pub use mbt::{Instrument, OrderStatus, OrderType, PositionEffect, Side, TimeInForce};
+pub use mbt::{
+    Capabilities, Instrument, OrderStatus, OrderType, PositionEffect, Side, Tier, TimeInForce,
+};
 
 /// One leg of a multi-leg order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,31 +147,6 @@ pub struct Account {
     pub cash: Decimal,
     pub buying_power: Decimal,
     pub equity: Decimal,
-}
-
-/// The Raxx broker tier of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Tier {
-    /// Direct: Raxx calls the broker's API itself.
-    A,
-    /// Through the SnapTrade aggregator.
-    B,
-    /// Read-only import; never places orders.
-    C,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Capabilities {
-    pub equities: bool,
-    pub options: bool,
-    pub multi_leg: bool,
-    pub replace: bool,
-    /// Order-status updates arrive on a stream (otherwise they are polled).
-    pub streaming: bool,
-    pub read_only: bool,
-    pub order_types: Vec<OrderType>,
-    pub time_in_force: Vec<TimeInForce>,
 }
 
 /// What `describe` answers: who the adapter is and what it can do.

@@ -36,7 +36,48 @@ use crate::error::{AdapterError, ErrorKind, Result};
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The engine as the builder shares it: it feeds market data, we trade.
-pub type SharedEngine = Arc<Mutex<Engine>>;
+/// Either a bare engine, or a venue that also holds its market.
+pub type SharedEngine = Arc<Mutex<dyn EngineHost + 'static>>;
+
+/// Whatever holds the engine the adapter trades on.
+pub trait EngineHost: Send {
+    fn engine(&self) -> &Engine;
+    fn engine_mut(&mut self) -> &mut Engine;
+}
+
+impl EngineHost for Engine {
+    fn engine(&self) -> &Engine {
+        self
+    }
+    fn engine_mut(&mut self) -> &mut Engine {
+        self
+    }
+}
+
+impl EngineHost for mbt::Venue {
+    fn engine(&self) -> &Engine {
+        mbt::Venue::engine(self)
+    }
+    fn engine_mut(&mut self) -> &mut Engine {
+        mbt::Venue::engine_mut(self)
+    }
+}
+
+/// The locked engine.
+struct Locked<'a>(MutexGuard<'a, dyn EngineHost + 'static>);
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        self.0.engine()
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Engine {
+        self.0.engine_mut()
+    }
+}
 
 /// One MBT paper account, seen through the adapter contract.
 #[derive(Clone)]
@@ -58,10 +99,12 @@ impl std::fmt::Debug for MbtAdapter {
 /// Locks the engine. A panic elsewhere while holding the lock leaves the
 /// engine as its last complete operation left it (every engine call either
 /// finishes or panics before mutating), so the poison is not ours to propagate.
-fn lock(engine: &SharedEngine) -> MutexGuard<'_, Engine> {
-    engine
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+fn lock(engine: &SharedEngine) -> Locked<'_> {
+    Locked(
+        engine
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    )
 }
 
 impl MbtAdapter {
@@ -207,6 +250,9 @@ impl BrokerAdapter for MbtAdapter {
                 // Updates come from the engine's own log, not from polling a broker.
                 streaming: true,
                 read_only: false,
+                short_selling: true,
+                fractional: false,
+                token_refresh: false,
                 order_types: vec![
                     OrderType::Market,
                     OrderType::Limit,
@@ -399,7 +445,7 @@ mod tests {
         let mut e = Engine::new(config, 7, MONDAY_OPEN);
         assert!(e.open_account("PA1", AccountKind::Margin, dec!(100000)));
         assert!(e.open_account("PA2", AccountKind::Margin, dec!(100000)));
-        let shared = Arc::new(Mutex::new(e));
+        let shared: SharedEngine = Arc::new(Mutex::new(e));
         quote(&shared, "AAPL", dec!(99.99), dec!(100.01), dec!(1000));
         shared
     }

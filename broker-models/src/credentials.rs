@@ -10,37 +10,31 @@ use serde::Serialize;
 
 use mbt::rng::SimRng;
 
+use crate::vendor::CredentialField;
+
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Credentials {
     fields: BTreeMap<String, String>,
 }
 
-const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-fn token(rng: &mut SimRng, prefix: &str, len: usize, alphabet: &[u8]) -> String {
-    let mut s = String::from(prefix);
-    while s.len() < len {
-        s.push(alphabet[(rng.next_u32() as usize) % alphabet.len()] as char);
+/// A value of `field`'s shape drawn from `rng`.
+pub fn draw(field: &CredentialField, rng: &mut SimRng) -> String {
+    let mut s = String::from(field.prefix);
+    while s.len() < field.len {
+        let i = (rng.next_u32() as usize) % field.alphabet.len().max(1);
+        s.push(field.alphabet.get(i).copied().map_or('0', char::from));
     }
     s
 }
 
 impl Credentials {
-    /// The credential object of a broker, in the shape its vendor issues.
-    pub fn generate(slug: &str, rng: &mut SimRng) -> Self {
-        let mut fields = BTreeMap::new();
-        match slug {
-            "alpaca" => {
-                // Paper key ids start with PK and are 20 characters; secrets are 40.
-                fields.insert("key_id".into(), token(rng, "PK", 20, UPPER_ALNUM));
-                fields.insert("secret_key".into(), token(rng, "", 40, ALNUM));
-            }
-            _ => {
-                fields.insert("access_token".into(), token(rng, "", 28, ALNUM));
-            }
-        }
+    /// The credential object a vendor issues, in its shapes.
+    pub fn generate(schema: &[CredentialField], rng: &mut SimRng) -> Self {
+        let fields = schema
+            .iter()
+            .map(|f| (f.name.to_string(), draw(f, rng)))
+            .collect();
         Self { fields }
     }
 
@@ -86,16 +80,17 @@ mod tests {
 
     #[test]
     fn shapes_seeding_and_redaction() {
-        let a = Credentials::generate("alpaca", &mut rng_for(1, "c"));
+        let schema = crate::alpaca::VENDOR.credentials;
+        let a = Credentials::generate(schema, &mut rng_for(1, "c"));
         let key = a.get("key_id").unwrap().to_string();
         assert!(key.starts_with("PK") && key.len() == 20);
         assert_eq!(a.get("secret_key").unwrap().len(), 40);
-        assert_eq!(a, Credentials::generate("alpaca", &mut rng_for(1, "c")));
+        assert_eq!(a, Credentials::generate(schema, &mut rng_for(1, "c")));
         assert!(a.matches("key_id", &key));
         assert!(!a.matches("key_id", "PK"));
         let dbg = format!("{a:?}");
         assert!(!dbg.contains(&key) && dbg.contains("redacted"));
-        let t = Credentials::generate("tradier", &mut rng_for(1, "c"));
+        let t = Credentials::generate(crate::tradier::VENDOR.credentials, &mut rng_for(1, "c"));
         assert_eq!(t.get("access_token").unwrap().len(), 28);
     }
 }

@@ -43,6 +43,8 @@ pub const HOLD: Duration = Duration::from_millis(5_000);
 
 /// A vendor's rendering of the answers every face must be able to give.
 pub trait WireFace: Send + Sync + 'static {
+    /// The vendor's routes (the fault layer and control surface are added around them).
+    fn routes() -> axum::Router<Shared>;
     /// The vendor-neutral operation a request performs.
     fn classify(method: &Method, path: &str) -> Operation;
     /// The credential scope a request is rate-limited under (an API key or token), if authenticated.

@@ -1,6 +1,9 @@
 //! Simulated brokers: one brokerage core over the MBT engine, one wire face
 //! per vendor speaking that vendor's real HTTP API, seeded fault injection,
 //! and a `/_sim/` control surface on every served model.
+//!
+//! Every modelled broker is one [`Vendor`] descriptor in [`vendor::VENDORS`];
+//! adding a broker is a descriptor, a face module and a profile (see CONTRIBUTING.md).
 
 pub mod alpaca;
 pub mod brokerage;
@@ -10,14 +13,15 @@ pub mod credentials;
 pub mod face;
 pub mod faults;
 pub mod ids;
-pub mod market_feed;
 pub mod model;
 pub mod profile;
 pub mod ratelimit;
 pub mod stream;
 pub mod tradier;
+pub mod vendor;
 
 pub use brokerage::SimBrokerage;
 pub use face::Shared;
-pub use market_feed::MarketSpec;
-pub use model::{base_url, build, build_with_market, BuildError, Model, BROKERS};
+pub use mbt::MarketSpec;
+pub use model::{build, BuildError, Connection, Model};
+pub use vendor::{vendor, UnknownBroker, Vendor};

@@ -1,20 +1,25 @@
 //! Builds a served model: a brokerage for one broker, its vendor's wire
-//! face, the fault layer in front, and the control surface beside it.
+//! face, the fault layer in front, and the control surface beside it; and
+//! the one description of how a client reaches it (`Connection`), the same
+//! for `raxx-sim serve`, the harness's worlds, the bridge and the tests.
+
+use std::fmt;
 
 use axum::Router;
+use serde::Serialize;
+use serde_json::Value;
+
+use mbt::MarketSpec;
 
 use crate::brokerage::SimBrokerage;
 use crate::clock::{SimClock, DEFAULT_EPOCH};
+use crate::control;
 use crate::face::{fault_layer, Shared, WireFace};
 use crate::faults::FaultPlan;
-use crate::market_feed::MarketSpec;
-use crate::profile::{BrokerProfile, ProfileError};
-use crate::{alpaca, control, tradier};
-
-/// Brokers with a wire face, by slug.
-pub const BROKERS: [&str; 2] = ["alpaca", "tradier"];
+use crate::vendor::{vendor, UnknownBroker, Vendor};
 
 pub struct Model {
+    pub vendor: &'static Vendor,
     pub router: Router,
     pub shared: Shared,
 }
@@ -23,65 +28,101 @@ pub struct Model {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
-    Profile(#[from] ProfileError),
-    #[error("market: {0}")]
-    Market(String),
+    UnknownBroker(#[from] UnknownBroker),
+    #[error("{0}")]
+    Model(String),
 }
 
-/// A model of `slug` from `seed`, starting at the default epoch (a Monday, market open).
-pub fn build(slug: &str, seed: u64, plan: FaultPlan) -> Result<Model, ProfileError> {
-    build_with_market(slug, seed, plan, &MarketSpec::default()).map_err(|e| match e {
-        BuildError::Profile(p) => p,
-        BuildError::Market(m) => unreachable!("the default market cannot fail: {m}"),
-    })
+/// How a client reaches a served model: what `raxx-sim serve` prints first
+/// and what the process bridge hands an external adapter.
+#[derive(Debug, Clone, Serialize)]
+pub struct Connection {
+    pub broker: String,
+    /// In the form the vendor documents its own (Alpaca without `/v2`, Tradier with `/v1`).
+    pub base_url: String,
+    /// The credential object the model issued.
+    pub credentials: Value,
+    pub accounts: Vec<String>,
 }
 
-/// A model whose market is `market` (generator parameters or recorded bars).
-pub fn build_with_market(
+impl Connection {
+    /// One credential's value ("" when the vendor has no such field).
+    pub fn credential(&self, name: &str) -> String {
+        self.credentials[name]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The account the connection trades (the first the broker lists).
+    pub fn account(&self) -> String {
+        self.accounts.first().cloned().unwrap_or_default()
+    }
+}
+
+/// A model of `slug` from `seed`, starting at the default epoch (a Monday,
+/// market open), whose market is `market` (generator parameters or recorded bars).
+pub fn build(
     slug: &str,
     seed: u64,
     plan: FaultPlan,
     market: &MarketSpec,
 ) -> Result<Model, BuildError> {
-    let profile = BrokerProfile::builtin(slug)?;
-    let brokerage = SimBrokerage::with_market(
-        profile,
+    let vendor = vendor(slug)?;
+    let brokerage = SimBrokerage::new(
+        vendor,
         seed,
         SimClock::new(DEFAULT_EPOCH),
         plan,
         market.clone(),
     )
-    .map_err(BuildError::Market)?;
+    .map_err(BuildError::Model)?;
     let shared = Shared::new(brokerage);
-    let router = match slug {
-        "alpaca" => with_face::<alpaca::Alpaca>(alpaca::routes(), &shared),
-        _ => with_face::<tradier::Tradier>(tradier::routes(), &shared),
-    };
-    Ok(Model { router, shared })
+    let router = (vendor.face)(&shared);
+    Ok(Model {
+        vendor,
+        router,
+        shared,
+    })
 }
 
-/// The base URL in the form the vendor documents its own (Alpaca without
-/// `/v2`, its SDKs append it; Tradier with `/v1`): what `raxx-sim serve`
-/// prints and the process bridge passes on as `RAXX_BASE_URL`.
-/// `authority` is `host:port` (a socket address, or a simulated host's name).
-pub fn base_url(slug: &str, authority: impl std::fmt::Display) -> String {
-    match slug {
-        "tradier" => format!("http://{authority}/v1"),
-        _ => format!("http://{authority}"),
+impl Model {
+    /// How to reach this model served at `authority` (`host:port`).
+    pub fn connection(&self, authority: impl fmt::Display) -> Connection {
+        let b = self.shared.lock();
+        Connection {
+            broker: self.vendor.slug.to_string(),
+            base_url: self.vendor.base_url(authority),
+            credentials: b.credentials().to_json(),
+            accounts: b.account_numbers(),
+        }
+    }
+
+    /// Every secret the model issued, so traces and logs can be scrubbed of them.
+    pub fn secrets(&self) -> Vec<String> {
+        self.shared
+            .lock()
+            .credentials()
+            .secrets()
+            .map(str::to_string)
+            .collect()
     }
 }
 
-fn with_face<F: WireFace>(face: Router<Shared>, shared: &Shared) -> Router {
-    face.layer(axum::middleware::from_fn_with_state(
-        shared.clone(),
-        fault_layer::<F>,
-    ))
-    .merge(control::routes())
-    .layer(axum::middleware::from_fn_with_state(
-        shared.clone(),
-        simulated_date,
-    ))
-    .with_state(shared.clone())
+/// A face's routes behind the fault layer, beside the control surface: what
+/// a [`Vendor`] descriptor's `face` is.
+pub fn with_face<F: WireFace>(shared: &Shared) -> Router {
+    F::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            fault_layer::<F>,
+        ))
+        .merge(control::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            simulated_date,
+        ))
+        .with_state(shared.clone())
 }
 
 /// Every answer carries a `Date` in the model's own simulated time (hyper

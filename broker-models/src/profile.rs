@@ -7,32 +7,10 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use mbt::{AccountKind, FeeSchedule, OrderStatus, OrderType, TimeInForce};
+use mbt::{AccountKind, Capabilities, FeeSchedule, OrderStatus, Tier};
 
 use crate::ids::IdFormat;
 use crate::ratelimit::RateLimit;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Tier {
-    A,
-    B,
-    C,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Capabilities {
-    pub equities: bool,
-    pub options: bool,
-    pub multi_leg: bool,
-    pub replace: bool,
-    pub fractional: bool,
-    pub short_selling: bool,
-    /// Order status is pushed on a stream (else clients poll).
-    pub streaming: bool,
-    pub order_types: Vec<OrderType>,
-    pub time_in_force: Vec<TimeInForce>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,6 +51,10 @@ pub struct BrokerProfile {
     /// once). Meanwhile it reads `pending_cancel` and can still fill.
     #[serde(default)]
     pub cancel_latency_ms: u64,
+    /// A replace keeps the order's id (Tradier's modify) rather than making
+    /// a new order under a new id (Alpaca's replace).
+    #[serde(default)]
+    pub replace_keeps_id: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,21 +80,6 @@ impl BrokerProfile {
             });
         }
         Ok(p)
-    }
-
-    /// The embedded profile of a known broker.
-    pub fn builtin(slug: &str) -> Result<Self, ProfileError> {
-        let text = match slug {
-            "alpaca" => include_str!("../profiles/alpaca.toml"),
-            "tradier" => include_str!("../profiles/tradier.toml"),
-            _ => {
-                return Err(ProfileError {
-                    slug: slug.to_string(),
-                    message: "no such broker profile".to_string(),
-                })
-            }
-        };
-        Self::from_toml(slug, text)
     }
 
     pub fn vendor_status(&self, status: OrderStatus) -> &str {

@@ -2,11 +2,12 @@
 //! catalogue, invariants checked against the models' ground truth, seeded
 //! schedules, mutants, traces and reports.
 
-pub mod bridged;
+pub mod brokers;
 pub mod case;
 pub mod cases;
 pub mod control;
 pub mod invariants;
+pub mod loopback;
 pub mod mutants;
 pub mod net;
 pub mod record;

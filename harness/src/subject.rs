@@ -1,90 +1,109 @@
-//! The adapter under test: which one, and how a world builds it.
+//! The adapter under test: a modelled broker's production adapter (from
+//! the broker table) or the MBT paper adapter, and how a world builds it.
 
+use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::mbt_paper::MbtAdapter;
-use adapters::tradier::{TradierAdapter, TradierConfig};
 use adapters::{
     Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult,
     OrderUpdates, Position, Replace,
 };
 use broker_models::faults::FaultPlan;
 
+use crate::brokers::{Broker, BROKERS};
 use crate::venue::{Paper, Venue};
 use crate::world::{ClientEnv, WorldSpec};
 
 /// An in-process adapter the harness knows how to build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy)]
 pub enum Subject {
-    Alpaca,
-    Tradier,
-    Mbt,
+    /// A modelled broker's production adapter, against its model.
+    Broker(&'static Broker),
+    /// The MBT paper adapter, on the paper engine in process.
+    Paper,
+}
+
+/// The slug of the paper engine among the subjects.
+pub const PAPER: &str = "mbt";
+
+impl PartialEq for Subject {
+    fn eq(&self, other: &Self) -> bool {
+        self.slug() == other.slug()
+    }
+}
+
+impl Eq for Subject {}
+
+impl fmt::Debug for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+/// A slug that names no subject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no adapter {slug:?}; there are {}", Subject::slugs().join(", "))]
+pub struct UnknownSubject {
+    pub slug: String,
 }
 
 impl Subject {
-    pub const ALL: [Subject; 3] = [Subject::Alpaca, Subject::Tradier, Subject::Mbt];
+    /// Every subject: each modelled broker in table order, then paper.
+    pub fn all() -> Vec<Subject> {
+        BROKERS
+            .iter()
+            .map(Subject::Broker)
+            .chain([Subject::Paper])
+            .collect()
+    }
+
+    pub fn slugs() -> Vec<&'static str> {
+        Self::all().into_iter().map(Subject::slug).collect()
+    }
 
     pub fn slug(self) -> &'static str {
         match self {
-            Subject::Alpaca => "alpaca",
-            Subject::Tradier => "tradier",
-            Subject::Mbt => "mbt",
+            Subject::Broker(b) => b.slug(),
+            Subject::Paper => PAPER,
         }
     }
 
-    pub fn parse(slug: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.slug() == slug)
+    pub fn parse(slug: &str) -> Result<Self, UnknownSubject> {
+        Self::all()
+            .into_iter()
+            .find(|s| s.slug() == slug)
+            .ok_or_else(|| UnknownSubject {
+                slug: slug.to_string(),
+            })
     }
 
     /// The world this adapter trades in: its broker's model, or none for paper.
     pub fn world(self, seed: u64, plan: FaultPlan) -> WorldSpec {
         match self {
-            Subject::Mbt => WorldSpec::new(seed),
-            other => WorldSpec::new(seed).broker(other.slug(), plan),
+            Subject::Paper => WorldSpec::new(seed),
+            Subject::Broker(b) => WorldSpec::new(seed).broker(b.slug(), plan),
         }
     }
 
     /// Builds the adapter inside the world's client, and the venue it trades on.
     pub fn build(self, env: &ClientEnv) -> Result<(Arc<dyn BrokerAdapter>, Venue), String> {
-        let endpoint = || {
-            env.broker(self.slug())
-                .cloned()
-                .ok_or_else(|| format!("the world has no {} model", self.slug()))
-        };
         match self {
-            Subject::Alpaca => {
-                let b = endpoint()?;
-                let adapter = AlpacaAdapter::new(
-                    AlpacaConfig {
-                        base_url: b.base_url.clone(),
-                        key_id: b.credential("key_id"),
-                        secret_key: b.credential("secret_key"),
-                        account_id: b.accounts.first().cloned().unwrap_or_default(),
-                    },
-                    env.setup.clone(),
-                );
-                Ok((Arc::new(adapter), Venue::Model(Box::new(b))))
+            Subject::Broker(broker) => {
+                let b = env
+                    .broker(broker.slug())
+                    .cloned()
+                    .ok_or_else(|| format!("the world has no {} model", broker.slug()))?;
+                let adapter = (broker.adapter)(&b.connection, env.setup.clone());
+                Ok((adapter, Venue::Model(Box::new(b))))
             }
-            Subject::Tradier => {
-                let b = endpoint()?;
-                let adapter = TradierAdapter::new(
-                    TradierConfig {
-                        base_url: b.base_url.clone(),
-                        access_token: b.credential("access_token"),
-                        account_id: b.accounts.first().cloned().unwrap_or_default(),
-                    },
-                    env.setup.clone(),
-                );
-                Ok((Arc::new(adapter), Venue::Model(Box::new(b))))
-            }
-            Subject::Mbt => {
+            Subject::Paper => {
                 let paper = Paper::new(env.seed, env.trace.clone(), &env.market)?;
                 let skipped = Arc::new(Mutex::new(Duration::ZERO));
                 paper.spawn_market(skipped.clone());
                 let adapter = PaperNow {
-                    inner: MbtAdapter::new(paper.engine.clone(), paper.account.clone()),
+                    inner: MbtAdapter::new(paper.venue.clone(), paper.account.clone()),
                     paper: paper.clone(),
                     skipped: skipped.clone(),
                 };

@@ -8,18 +8,16 @@ use std::time::Duration;
 use broker_models::brokerage::{Ledger, LedgerOrder};
 use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::FaultPlan;
-use broker_models::market_feed::{MarketFeed, MarketSpec};
-use mbt::{AccountKind, Engine, EngineConfig, EngineEvent, Instrument};
+use mbt::{AccountKind, EngineConfig, EngineEvent, Instrument, MarketSpec, OpeningAccount};
 use rust_decimal::Decimal;
 
 use crate::trace::{now, Actor, Trace};
 use crate::world::BrokerEndpoint;
 
-/// The MBT paper engine a paper world trades on, with its market feed.
+/// The MBT paper engine a paper world trades on, with its market.
 #[derive(Clone)]
 pub struct Paper {
-    pub engine: Arc<Mutex<Engine>>,
-    feed: Arc<Mutex<MarketFeed>>,
+    pub venue: Arc<Mutex<mbt::Venue>>,
     pub account: String,
     trace: Trace,
 }
@@ -29,38 +27,36 @@ pub const PAPER_ACCOUNT: &str = "PAPER-1";
 
 impl Paper {
     pub fn new(seed: u64, trace: Trace, market: &MarketSpec) -> Result<Self, String> {
-        let mut engine = Engine::new(EngineConfig::default(), seed, DEFAULT_EPOCH);
         // Deep enough that orders larger than the displayed size (the way the
         // paper engine fills in slices) fit the buying power.
-        engine.open_account(
-            PAPER_ACCOUNT,
-            AccountKind::Margin,
-            Decimal::from(10_000_000),
-        );
-        let mut feed = MarketFeed::with_spec(market, seed, DEFAULT_EPOCH, &mut engine)?;
-        // Quoted from the first instant, as a broker model is.
-        feed.run_until(&mut engine, DEFAULT_EPOCH);
+        let account = OpeningAccount {
+            number: PAPER_ACCOUNT.to_string(),
+            kind: AccountKind::Margin,
+            cash: Decimal::from(10_000_000),
+        };
+        let venue = mbt::Venue::new(
+            EngineConfig::default(),
+            seed,
+            DEFAULT_EPOCH,
+            market,
+            &[account],
+        )?;
         Ok(Self {
-            engine: Arc::new(Mutex::new(engine)),
-            feed: Arc::new(Mutex::new(feed)),
+            venue: Arc::new(Mutex::new(venue)),
             account: PAPER_ACCOUNT.to_string(),
             trace,
         })
     }
 
-    fn engine(&self) -> std::sync::MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    fn venue(&self) -> std::sync::MutexGuard<'_, mbt::Venue> {
+        self.venue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Brings the market up to simulated time now (plus anything skipped).
     pub fn sync(&self, skipped: Duration) {
         let t = DEFAULT_EPOCH
             .plus_millis(i64::try_from((now() + skipped).as_millis()).unwrap_or(i64::MAX));
-        let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
-        let mut engine = self.engine();
-        feed.run_until(&mut engine, t);
-        // The engine's clock is the paper world's now, not its last quote's.
-        engine.advance_to(t);
+        self.venue().run_until(t);
     }
 
     /// Keeps the market moving on tokio time, as a broker's market would.
@@ -78,7 +74,8 @@ impl Paper {
     }
 
     fn ledger(&self) -> Ledger {
-        let engine = self.engine();
+        let venue = self.venue();
+        let engine = venue.engine();
         let orders = engine
             .orders()
             .iter()
@@ -112,7 +109,8 @@ impl Paper {
 
     /// Fills as the engine logged them.
     fn fills(&self) -> Vec<Fill> {
-        let engine = self.engine();
+        let venue = self.venue();
+        let engine = venue.engine();
         engine
             .log()
             .since(0)
@@ -208,7 +206,7 @@ impl Venue {
 
     pub fn slug(&self) -> &str {
         match self {
-            Venue::Model(b) => &b.slug,
+            Venue::Model(b) => &b.connection.broker,
             Venue::Paper { .. } => "mbt",
         }
     }
@@ -261,19 +259,26 @@ impl Venue {
         match self {
             Venue::Model(b) => {
                 for e in b.control.events(0).await? {
-                    trace.record_at(since_epoch(e.time), Actor::Broker, event_line(&b.slug, &e));
+                    trace.record_at(
+                        since_epoch(e.time),
+                        Actor::Broker,
+                        event_line(&b.connection.broker, &e),
+                    );
                 }
                 for f in b.control.faults().await? {
                     trace.record_at(
                         since_epoch(f.time),
                         Actor::Broker,
-                        format!("{} fault on {}: {}", b.slug, f.operation, f.fault),
+                        format!(
+                            "{} fault on {}: {}",
+                            b.connection.broker, f.operation, f.fault
+                        ),
                     );
                 }
             }
             Venue::Paper { paper, .. } => {
-                let engine = paper.engine();
-                for e in engine.log().since(0) {
+                let venue = paper.venue();
+                for e in venue.engine().log().since(0) {
                     if let Some(line) = paper_line(&e.event) {
                         trace.record_at(since_epoch(e.time), Actor::Broker, line);
                     }
@@ -308,13 +313,11 @@ impl Venue {
                     .record(Actor::Control, format!("set price {symbol} {price}"));
                 // Now, not at the market's last tick: what the price moves is stamped now.
                 paper.sync(*skipped.lock().unwrap_or_else(|p| p.into_inner()));
-                // As a broker model does: quote the price now, and move the
-                // symbol's path so later quotes continue from it.
-                let mut feed = paper.feed.lock().unwrap_or_else(|p| p.into_inner());
-                let mut engine = paper.engine();
-                engine.set_price(&Instrument::equity(symbol), price, feed.quote_size());
-                feed.set_level(&mut engine, symbol, price);
-                Ok(())
+                if paper.venue().set_price(symbol, price) {
+                    Ok(())
+                } else {
+                    Err(format!("cannot price {symbol} at {price}"))
+                }
             }
         }
     }

@@ -13,8 +13,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use adapters::http::{EpochClock, HttpSetup, RetryPolicy};
 use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::{Fault, FaultPlan};
-use broker_models::MarketSpec;
-use serde_json::Value;
+use broker_models::{Connection, MarketSpec};
 
 use crate::control::Control;
 use crate::net::{self, TurmoilDialer};
@@ -62,25 +61,12 @@ impl WorldSpec {
     }
 }
 
-/// A broker as the client host sees it.
+/// A broker as the client host sees it: how to connect (what `raxx-sim
+/// serve` would print) and its control surface.
 #[derive(Debug, Clone)]
 pub struct BrokerEndpoint {
-    pub slug: String,
-    /// In the vendor's documented form (Alpaca without `/v2`, Tradier with `/v1`).
-    pub base_url: String,
-    /// The credential object `raxx-sim serve` would print.
-    pub credentials: Value,
-    pub accounts: Vec<String>,
+    pub connection: Connection,
     pub control: Control,
-}
-
-impl BrokerEndpoint {
-    pub fn credential(&self, name: &str) -> String {
-        self.credentials[name]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
 }
 
 /// Everything the client host gets.
@@ -98,7 +84,7 @@ pub struct ClientEnv {
 
 impl ClientEnv {
     pub fn broker(&self, slug: &str) -> Option<&BrokerEndpoint> {
-        self.brokers.iter().find(|b| b.slug == slug)
+        self.brokers.iter().find(|b| b.connection.broker == slug)
     }
 }
 
@@ -192,12 +178,7 @@ where
         // The model is built again inside its host (so its clock is that
         // host's); this copy only tells the client its credentials and
         // accounts, which the seed fixes.
-        let model = match broker_models::build_with_market(
-            &b.slug,
-            spec.seed,
-            b.plan.clone(),
-            &spec.market,
-        ) {
+        let model = match broker_models::build(&b.slug, spec.seed, b.plan.clone(), &spec.market) {
             Ok(m) => m,
             Err(e) => {
                 return WorldRun {
@@ -207,17 +188,10 @@ where
                 }
             }
         };
-        let (credentials, accounts) = {
-            let m = model.shared.lock();
-            trace.add_secrets(m.credentials().secrets());
-            (m.credentials().to_json(), m.account_numbers())
-        };
+        trace.add_secrets(model.secrets().iter().map(String::as_str));
         let host = format!("{}:{}", b.slug, net::PORT);
         brokers.push(BrokerEndpoint {
-            slug: b.slug.clone(),
-            base_url: broker_models::base_url(&b.slug, &host),
-            credentials,
-            accounts,
+            connection: model.connection(&host),
             control: Control::new(&host, &setup, trace.clone()),
         });
         let (slug, seed, plan, market) = (
@@ -233,7 +207,7 @@ where
                 (slug.clone(), plan.clone(), trace.clone(), wire.clone());
             let market = market.clone();
             async move {
-                let model = broker_models::build_with_market(&slug, seed, plan, &market)?;
+                let model = broker_models::build(&slug, seed, plan, &market)?;
                 net::serve(recorded(model.router, &slug, trace, wire)).await?;
                 Ok(())
             }

@@ -2,8 +2,8 @@
 //! the whole catalogue over the process bridge, against the Alpaca model on
 //! 127.0.0.1: the same cases and invariants as the in-process adapters.
 
-use harness::bridged::run_bridged_case;
 use harness::cases::catalogue;
+use harness::loopback::run_bridged_case;
 use harness::suite::Verdict;
 
 #[test]

@@ -13,7 +13,7 @@ fn seeds() -> Vec<u64> {
     (1..=n).collect()
 }
 
-fn run_all(subject: Subject) {
+fn run_all(subject: Subject) -> Vec<String> {
     let mut failures = Vec::new();
     for case in catalogue() {
         for seed in seeds() {
@@ -24,29 +24,31 @@ fn run_all(subject: Subject) {
                     assert!(!reason.is_empty(), "{} skipped without a reason", case.id)
                 }
                 Verdict::Failed { message, excerpt } => failures.push(format!(
-                    "{} seed {seed}: {message}\n{excerpt}\nreproduce: {}",
+                    "{} {} seed {seed}: {message}\n{excerpt}\nreproduce: {}",
+                    subject.slug(),
                     case.id,
                     run.repro()
                 )),
             }
         }
     }
+    failures
+}
+
+/// Every subject of the broker table, and paper, side by side.
+#[test]
+fn every_adapter_passes_the_catalogue() {
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = Subject::all()
+            .into_iter()
+            .map(|subject| s.spawn(move || run_all(subject)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a subject's thread panicked"))
+            .collect()
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-}
-
-#[test]
-fn alpaca_passes_the_catalogue() {
-    run_all(Subject::Alpaca);
-}
-
-#[test]
-fn tradier_passes_the_catalogue() {
-    run_all(Subject::Tradier);
-}
-
-#[test]
-fn mbt_passes_the_catalogue() {
-    run_all(Subject::Mbt);
 }
 
 /// Seeds on which a 1,000-seed sweep found the Tradier order stream silent
@@ -57,7 +59,8 @@ fn mbt_passes_the_catalogue() {
 fn tradier_stream_keeps_delivering_on_the_seeds_that_lost_a_fill() {
     let case = harness::cases::find("stream_drop_loses_no_fill").expect("in the catalogue");
     for seed in [9, 15, 17, 19, 26, 27, 28, 30, 32, 46, 73, 74, 108] {
-        let run = run_case(Subject::Tradier, case, seed, None);
+        let tradier = Subject::parse("tradier").expect("in the broker table");
+        let run = run_case(tradier, case, seed, None);
         assert_eq!(run.verdict, Verdict::Passed, "seed {seed}: {}", run.trace);
     }
 }

@@ -14,7 +14,7 @@ const CASES: [&str; 4] = [
 
 #[test]
 fn same_seed_same_trace_hash() {
-    for subject in Subject::ALL {
+    for subject in Subject::all() {
         for id in CASES {
             let case = cases::find(id).expect("a catalogue case");
             let a = run_case(subject, case, 7, None);
@@ -40,7 +40,7 @@ fn same_seed_same_trace_hash() {
 #[test]
 fn another_seed_another_trace() {
     let case = cases::find("partial_fills_accumulate").expect("a catalogue case");
-    for subject in Subject::ALL {
+    for subject in Subject::all() {
         let a = run_case(subject, case, 7, None);
         let b = run_case(subject, case, 8, None);
         assert_ne!(

@@ -26,11 +26,8 @@ fn catches_every_mutant(subject: Subject) {
 }
 
 #[test]
-fn the_suite_catches_every_mutant_of_the_alpaca_adapter() {
-    catches_every_mutant(Subject::Alpaca);
-}
-
-#[test]
-fn the_suite_catches_every_mutant_of_the_tradier_adapter() {
-    catches_every_mutant(Subject::Tradier);
+fn the_suite_catches_every_mutant_of_every_broker_adapter() {
+    for broker in harness::brokers::BROKERS {
+        catches_every_mutant(Subject::Broker(broker));
+    }
 }

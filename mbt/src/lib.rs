@@ -8,7 +8,9 @@
 
 pub mod account;
 pub mod bars;
+pub mod capabilities;
 pub mod engine;
+pub mod feed;
 pub mod fees;
 pub mod fill;
 pub mod generator;
@@ -19,12 +21,15 @@ pub mod order;
 pub mod pricing;
 pub mod rng;
 pub mod time;
+pub mod venue;
 pub mod workload;
 
 pub use account::{Account, AccountKind, Position};
+pub use capabilities::{Capabilities, Tier};
 pub use engine::{
     Engine, EngineConfig, EngineError, RejectReason, Rejection, ReplaceRequest, SubmitOptions,
 };
+pub use feed::{MarketFeed, MarketSpec};
 pub use fees::FeeSchedule;
 pub use instrument::{Instrument, OccSymbol, OptionRight};
 pub use log::{EngineEvent, EventLog, LogEntry};
@@ -34,3 +39,4 @@ pub use order::{
     TimeInForce,
 };
 pub use time::Timestamp;
+pub use venue::{OpeningAccount, Venue};

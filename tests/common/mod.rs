@@ -4,16 +4,11 @@
 #![allow(dead_code)]
 
 use broker_models::faults::FaultPlan;
-use broker_models::Shared;
-use serde_json::Value;
+use broker_models::{Connection, MarketSpec, Shared};
 
 pub struct Served {
-    /// As the vendor documents its own (what `raxx-sim serve` prints).
-    pub base_url: String,
-    /// The credential object `raxx-sim serve` prints.
-    pub credentials: Value,
-    /// The first account number.
-    pub account: String,
+    /// How to connect (what `raxx-sim serve` prints).
+    pub connection: Connection,
     /// The model itself, to steer it and read its ledger.
     pub shared: Shared,
     server: tokio::task::JoinHandle<()>,
@@ -21,10 +16,16 @@ pub struct Served {
 
 impl Served {
     pub fn credential(&self, name: &str) -> String {
-        self.credentials[name]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.connection.credential(name)
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.connection.base_url
+    }
+
+    /// The first account number.
+    pub fn account(&self) -> String {
+        self.connection.account()
     }
 }
 
@@ -36,23 +37,19 @@ impl Drop for Served {
 
 /// Serves a fresh model of `broker` on an ephemeral loopback port.
 pub async fn serve(broker: &str, seed: u64, plan: FaultPlan) -> Served {
-    let model = broker_models::build(broker, seed, plan).expect("a model of a known broker");
+    let model = broker_models::build(broker, seed, plan, &MarketSpec::default())
+        .expect("a model of a known broker");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
-    let (credentials, account) = {
-        let b = model.shared.lock();
-        (b.credentials().to_json(), b.account_numbers()[0].clone())
-    };
+    let connection = model.connection(addr);
     let router = model.router;
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
     Served {
-        base_url: broker_models::base_url(broker, addr),
-        credentials,
-        account,
+        connection,
         shared: model.shared,
         server,
     }

@@ -216,6 +216,9 @@ impl BrokerAdapter for AlpacaAdapter {
                 replace: true,
                 streaming: true,
                 read_only: false,
+                short_selling: true,
+                fractional: false,
+                token_refresh: false,
                 order_types: vec![
                     OrderType::Market,
                     OrderType::Limit,

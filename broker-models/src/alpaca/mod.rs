@@ -23,16 +23,45 @@ use mbt::{Instrument, RejectReason};
 use crate::brokerage::{BrokerError, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared, WireFace};
 use crate::faults::{Decision, Operation, Trigger};
+use crate::model::with_face;
 use crate::ratelimit::RateState;
+use crate::vendor::{CredentialField, Vendor, ALNUM, UPPER_ALNUM};
 
 pub use errors::AlpacaError;
 
 pub struct Alpaca;
 
+/// The Alpaca model in the broker registry.
+pub const VENDOR: Vendor = Vendor {
+    slug: "alpaca",
+    profile: include_str!("../../profiles/alpaca.toml"),
+    face: with_face::<Alpaca>,
+    credentials: &[
+        // Paper key ids start with PK and are 20 characters; secrets are 40 (§1.2).
+        CredentialField {
+            name: "key_id",
+            prefix: "PK",
+            len: 20,
+            alphabet: UPPER_ALNUM,
+        },
+        CredentialField {
+            name: "secret_key",
+            prefix: "",
+            len: 40,
+            alphabet: ALNUM,
+        },
+    ],
+    base_path: "",
+};
+
 const KEY_HEADER: &str = "apca-api-key-id";
 const SECRET_HEADER: &str = "apca-api-secret-key";
 
 impl WireFace for Alpaca {
+    fn routes() -> Router<Shared> {
+        routes()
+    }
+
     fn classify(method: &Method, path: &str) -> Operation {
         let orders = path.starts_with("/v2/orders");
         match (method.as_str(), path) {
@@ -88,7 +117,7 @@ impl WireFace for Alpaca {
     }
 }
 
-pub fn routes() -> Router<Shared> {
+fn routes() -> Router<Shared> {
     Router::new()
         .route("/v2/account", get(account))
         .route("/v2/clock", get(clock))
@@ -439,7 +468,7 @@ async fn replace(
                 .transpose()?,
             client_order_id: req.client_order_id,
         };
-        match b.replace(&id, changes, false) {
+        match b.replace(&id, changes) {
             Ok(new_id) => visible(b, acct, &new_id),
             Err(BrokerError::Rejected(r)) => Err(rejection_error(b, acct, &r, "")),
             Err(BrokerError::NotFound) => Err(AlpacaError::order_not_found()),

@@ -23,12 +23,28 @@ use mbt::{AccountKind, OrderStatus, RejectReason};
 use crate::brokerage::{BrokerError, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared, WireFace};
 use crate::faults::{Decision, Operation, Trigger};
+use crate::model::with_face;
 use crate::ratelimit::RateState;
+use crate::vendor::{CredentialField, Vendor, ALNUM};
 
 pub use errors::TradierError;
 use wire::{collection, num};
 
 pub struct Tradier;
+
+/// The Tradier model in the broker registry.
+pub const VENDOR: Vendor = Vendor {
+    slug: "tradier",
+    profile: include_str!("../../profiles/tradier.toml"),
+    face: with_face::<Tradier>,
+    credentials: &[CredentialField {
+        name: "access_token",
+        prefix: "",
+        len: 28,
+        alphabet: ALNUM,
+    }],
+    base_path: "/v1",
+};
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -39,6 +55,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl WireFace for Tradier {
+    fn routes() -> Router<Shared> {
+        routes()
+    }
+
     fn classify(method: &Method, path: &str) -> Operation {
         let in_orders = path.contains("/orders");
         match method.as_str() {
@@ -91,7 +111,7 @@ impl WireFace for Tradier {
     }
 }
 
-pub fn routes() -> Router<Shared> {
+fn routes() -> Router<Shared> {
     Router::new()
         .route("/v1/user/profile", get(profile))
         .route("/v1/markets/clock", get(clock))
@@ -398,7 +418,7 @@ async fn submit(
 ) -> Response {
     with_account(&s, &headers, Some(&account), |b, acct| {
         let form = orders::parse_form(&body)?;
-        let (request, side_word) = orders::to_request(acct, &form)?;
+        let request = orders::to_request(acct, &form)?;
         let symbol = form
             .get("option_symbol")
             .or(form.get("symbol"))
@@ -416,7 +436,6 @@ async fn submit(
         match b.submit(request, &decision) {
             Ok(order) => {
                 let id = order.vendor_id.clone();
-                b.set_extra(&id, "side", &side_word);
                 if matches!(trigger, Some(Trigger::LostResponse | Trigger::Hang)) {
                     return Ok(LoseThisResponse.into_response());
                 }
@@ -456,7 +475,7 @@ async fn modify(
                 .transpose()?,
             client_order_id: None,
         };
-        match b.replace(&id, changes, true) {
+        match b.replace(&id, changes) {
             Ok(_) => Ok(ack(b, &id)),
             Err(BrokerError::NotCancelable(status)) => {
                 Err(TradierError::finalized(b.profile().vendor_status(status)))

@@ -98,11 +98,25 @@ fn type_word(t: OrderType) -> &'static str {
     }
 }
 
-fn equity_side(word: &str) -> Result<Side, TradierError> {
+/// Tradier's four equity sides are side and position effect: `sell` closes
+/// a long (refused when there is none to sell), `sell_short` opens a short,
+/// `buy_to_cover` closes one; `buy` leaves the effect to the engine.
+fn equity_side(word: &str) -> Result<(Side, Option<PositionEffect>), TradierError> {
     match word {
-        "buy" | "buy_to_cover" => Ok(Side::Buy),
-        "sell" | "sell_short" => Ok(Side::Sell),
+        "buy" => Ok((Side::Buy, None)),
+        "buy_to_cover" => Ok((Side::Buy, Some(PositionEffect::Close))),
+        "sell" => Ok((Side::Sell, Some(PositionEffect::Close))),
+        "sell_short" => Ok((Side::Sell, Some(PositionEffect::Open))),
         _ => Err(TradierError::invalid("side is invalid for class equity")),
+    }
+}
+
+fn equity_side_word(side: Side, effect: Option<PositionEffect>) -> &'static str {
+    match (side, effect) {
+        (Side::Buy, Some(PositionEffect::Close)) => "buy_to_cover",
+        (Side::Buy, _) => "buy",
+        (Side::Sell, Some(PositionEffect::Open)) => "sell_short",
+        (Side::Sell, _) => "sell",
     }
 }
 
@@ -128,7 +142,7 @@ fn whole(form: &Form, key: &str) -> Result<Decimal, TradierError> {
 }
 
 /// The engine request for a place-order form, and the side word to show back.
-pub fn to_request(account: &str, form: &Form) -> Result<(OrderRequest, String), TradierError> {
+pub fn to_request(account: &str, form: &Form) -> Result<OrderRequest, TradierError> {
     let class = required(form, "class")?;
     let time_in_force = duration_of(required(form, "duration")?)?;
     let tag = field(form, "tag").unwrap_or_default();
@@ -168,19 +182,14 @@ pub fn to_request(account: &str, form: &Form) -> Result<(OrderRequest, String), 
     };
     match class {
         "equity" => {
-            let side_word = required(form, "side")?;
-            let side = equity_side(side_word)?;
+            let (side, effect) = equity_side(required(form, "side")?)?;
             let t = type_of(required(form, "type")?)?;
             needs_prices(t)?;
             let instrument = Instrument::equity(required(form, "symbol")?);
-            Ok((
-                base(instrument, side, None, whole(form, "quantity")?, t),
-                side_word.to_string(),
-            ))
+            Ok(base(instrument, side, effect, whole(form, "quantity")?, t))
         }
         "option" => {
-            let side_word = required(form, "side")?;
-            let (side, effect) = option_side(side_word)?;
+            let (side, effect) = option_side(required(form, "side")?)?;
             let t = type_of(required(form, "type")?)?;
             needs_prices(t)?;
             let occ = required(form, "option_symbol")?;
@@ -190,9 +199,12 @@ pub fn to_request(account: &str, form: &Form) -> Result<(OrderRequest, String), 
                     "Invalid parameter, {occ}: symbol not found."
                 )));
             }
-            Ok((
-                base(instrument, side, Some(effect), whole(form, "quantity")?, t),
-                side_word.to_string(),
+            Ok(base(
+                instrument,
+                side,
+                Some(effect),
+                whole(form, "quantity")?,
+                t,
             ))
         }
         "multileg" => multi_leg(
@@ -216,7 +228,7 @@ fn multi_leg(
     form: &Form,
     base: OrderRequest,
     price: Option<Decimal>,
-) -> Result<(OrderRequest, String), TradierError> {
+) -> Result<OrderRequest, TradierError> {
     let (order_type, side) = match required(form, "type")? {
         "market" => (OrderType::Market, Side::Buy),
         "debit" => (OrderType::Limit, Side::Buy),
@@ -274,18 +286,15 @@ fn multi_leg(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((
-        OrderRequest {
-            side,
-            quantity: units,
-            order_type,
-            limit_price: price.filter(|_| order_type == OrderType::Limit),
-            stop_price: None,
-            legs: Some(legs),
-            ..base
-        },
-        "buy".to_string(),
-    ))
+    Ok(OrderRequest {
+        side,
+        quantity: units,
+        order_type,
+        limit_price: price.filter(|_| order_type == OrderType::Limit),
+        stop_price: None,
+        legs: Some(legs),
+        ..base
+    })
 }
 
 fn option_side_word(side: Side, effect: Option<PositionEffect>) -> &'static str {
@@ -320,7 +329,8 @@ pub fn to_json(b: &SimBrokerage, o: &BrokerOrder, include_tags: bool) -> Value {
             type_word(r.order_type)
         },
         "symbol": r.instrument.underlying(),
-        "side": o.extras.get("side").cloned().unwrap_or_else(|| match r.side { Side::Buy => "buy".into(), Side::Sell => "sell".into() }),
+        // A multileg parent reads `buy` in every documented example (§2.2).
+        "side": if multi { "buy" } else { equity_side_word(r.side, r.position_effect) },
         "quantity": num(r.quantity),
         "status": b.profile().vendor_status(state.status),
         "duration": duration_word(r.time_in_force),
@@ -397,21 +407,27 @@ mod tests {
 
     #[test]
     fn tolerates_what_clients_send() {
-        let (r, side) = to_request("VA1", &form("class=equity&symbol=AAPL&side=sell_short&quantity=10.0&type=market&duration=day&price=&stop=&tag=intent-1")).unwrap();
+        let r = to_request("VA1", &form("class=equity&symbol=AAPL&side=sell_short&quantity=10.0&type=market&duration=day&price=&stop=&tag=intent-1")).unwrap();
         assert_eq!(
             (
                 r.quantity,
                 r.side,
-                side.as_str(),
+                r.position_effect,
                 r.client_order_id.as_str()
             ),
-            (Decimal::TEN, Side::Sell, "sell_short", "intent-1")
+            (
+                Decimal::TEN,
+                Side::Sell,
+                Some(PositionEffect::Open),
+                "intent-1"
+            )
         );
+        assert_eq!(equity_side_word(r.side, r.position_effect), "sell_short");
         assert_eq!(r.limit_price, None);
-        let (r, _) = to_request("VA1", &form("class=option&symbol=SPY&option_symbol=SPY190605C00282000&side=buy_to_open&quantity=1&type=limit&price=1.25&duration=gtc&advanced=x")).unwrap();
+        let r = to_request("VA1", &form("class=option&symbol=SPY&option_symbol=SPY190605C00282000&side=buy_to_open&quantity=1&type=limit&price=1.25&duration=gtc&advanced=x")).unwrap();
         assert!(r.instrument.is_option());
         assert_eq!(r.position_effect, Some(PositionEffect::Open));
-        let (r, _) = to_request("VA1", &form("class=multileg&symbol=SPY&type=credit&duration=day&price=1.00&option_symbol[0]=SPY190605P00282000&side[0]=sell_to_open&quantity[0]=10&option_symbol[1]=SPY190605P00280000&side[1]=buy_to_open&quantity[1]=10")).unwrap();
+        let r = to_request("VA1", &form("class=multileg&symbol=SPY&type=credit&duration=day&price=1.00&option_symbol[0]=SPY190605P00282000&side[0]=sell_to_open&quantity[0]=10&option_symbol[1]=SPY190605P00280000&side[1]=buy_to_open&quantity[1]=10")).unwrap();
         assert_eq!(
             (r.side, r.quantity, r.legs.as_ref().unwrap().len()),
             (Side::Sell, Decimal::TEN, 2)

@@ -53,7 +53,8 @@ impl Client {
     }
 
     pub fn new(broker: &str, seed: u64, plan: FaultPlan) -> Self {
-        let model = build(broker, seed, plan).expect("model");
+        let model =
+            build(broker, seed, plan, &broker_models::MarketSpec::default()).expect("model");
         Self {
             router: model.router,
             shared: model.shared,

@@ -138,8 +138,7 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
         let loaded = loaded_for_world;
         let mut live = Vec::new();
         for c in &loaded.scenario.connections {
-            let subject =
-                Subject::parse(&c.broker).ok_or_else(|| format!("no adapter for {}", c.broker))?;
+            let subject = Subject::parse(&c.broker).map_err(|e| e.to_string())?;
             let (adapter, venue) = subject.build(&env)?;
             live.push(Live {
                 name: c.broker.clone(),

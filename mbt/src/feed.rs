@@ -1,7 +1,7 @@
-//! The moving market behind a served model: the default universe of US
-//! tickers on seeded price paths (or recorded bars), fed into the engine
-//! lazily. Nothing runs in the background: whenever the brokerage syncs to
-//! its clock, every event stamped up to that instant is fed first, so what a
+//! The moving market behind a venue: the default universe of US tickers on
+//! seeded price paths (or recorded bars), fed into the engine lazily.
+//! Nothing runs in the background: whenever a venue is brought up to a
+//! time, every event stamped up to that instant is fed first, so what a
 //! client sees depends only on simulated time and the seed, never on how
 //! often it polls.
 
@@ -9,9 +9,9 @@ use std::collections::VecDeque;
 
 use rust_decimal::Decimal;
 
-use mbt::generator::{GeneratorConfig, PriceGenerator};
-use mbt::market::Market;
-use mbt::{Engine, Instrument, MarketEvent, Timestamp};
+use crate::generator::{GeneratorConfig, PriceGenerator};
+use crate::market::Market;
+use crate::{Engine, Instrument, MarketEvent, Timestamp};
 
 /// Where a market's prices come from. The default is the seeded generator
 /// over the default universe with its default parameters.
@@ -64,7 +64,8 @@ fn recorded(
     engine: &mut Engine,
 ) -> Result<VecDeque<MarketEvent>, String> {
     let mut parsed = Market::new();
-    let events = mbt::bars::load(csv.as_bytes(), &mut parsed).map_err(|e| format!("bars: {e}"))?;
+    let events =
+        crate::bars::load(csv.as_bytes(), &mut parsed).map_err(|e| format!("bars: {e}"))?;
     let first = events.first().map_or(start, |e| e.time);
     let shift = start.nanos() - first.nanos();
     Ok(events
@@ -139,7 +140,7 @@ impl MarketFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mbt::EngineConfig;
+    use crate::EngineConfig;
 
     const BARS: &str = "time,symbol,open,high,low,close,volume\n\
         2024-03-01T14:30:00Z,XYZ,10.00,10.50,9.90,10.20,1000\n\

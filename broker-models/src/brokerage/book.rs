@@ -1,0 +1,128 @@
+//! The broker's own book of orders: every order it received under its
+//! vendor id, indexed by vendor id, by the engine order behind it, and by
+//! (account, client order id).
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use mbt::{OrderId, OrderRequest, Rejection, Timestamp};
+
+/// An order as the broker knows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerOrder {
+    pub vendor_id: String,
+    pub account: String,
+    pub client_order_id: String,
+    pub request: OrderRequest,
+    pub submitted_at: Timestamp,
+    /// The engine order currently behind this vendor id (a modify that keeps
+    /// the id moves it to the replacement); None for a refused order.
+    pub engine_id: Option<OrderId>,
+    pub rejection: Option<Rejection>,
+    /// Vendor ids of the order this one replaced, and of its replacement.
+    pub replaces: Option<String>,
+    pub replaced_by: Option<String>,
+    /// Vendor ids of each leg of a multi-leg order, in leg order.
+    pub leg_ids: Vec<String>,
+    pub filled_at: Option<Timestamp>,
+    pub canceled_at: Option<Timestamp>,
+    pub expired_at: Option<Timestamp>,
+    pub replaced_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+    /// The latest execution: quantity and price.
+    pub last_fill: Option<(Decimal, Decimal)>,
+}
+
+impl BrokerOrder {
+    /// A freshly received order (accepted when `engine_id` is set).
+    pub fn received(
+        vendor_id: String,
+        request: OrderRequest,
+        at: Timestamp,
+        engine_id: Option<OrderId>,
+        rejection: Option<Rejection>,
+    ) -> Self {
+        Self {
+            vendor_id,
+            account: request.account_id.clone(),
+            client_order_id: request.client_order_id.clone(),
+            request,
+            submitted_at: at,
+            engine_id,
+            rejection,
+            replaces: None,
+            replaced_by: None,
+            leg_ids: Vec::new(),
+            filled_at: None,
+            canceled_at: None,
+            expired_at: None,
+            replaced_at: None,
+            updated_at: at,
+            last_fill: None,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct OrderBook {
+    orders: Vec<BrokerOrder>,
+    by_vendor_id: BTreeMap<String, usize>,
+    by_engine_id: BTreeMap<OrderId, usize>,
+    /// The latest accepted order per (account, client order id).
+    by_client_id: BTreeMap<(String, String), usize>,
+}
+
+impl OrderBook {
+    /// Records an order; an accepted one (with an engine order) is findable
+    /// by its client order id, a refused one only by its vendor id.
+    pub fn insert(&mut self, order: BrokerOrder) -> usize {
+        let idx = self.orders.len();
+        self.by_vendor_id.insert(order.vendor_id.clone(), idx);
+        if let Some(id) = order.engine_id {
+            self.by_engine_id.insert(id, idx);
+            self.by_client_id
+                .insert((order.account.clone(), order.client_order_id.clone()), idx);
+        }
+        self.orders.push(order);
+        idx
+    }
+
+    pub fn get(&self, vendor_id: &str) -> Option<&BrokerOrder> {
+        self.index(vendor_id).and_then(|i| self.orders.get(i))
+    }
+
+    pub fn index(&self, vendor_id: &str) -> Option<usize> {
+        self.by_vendor_id.get(vendor_id).copied()
+    }
+
+    pub fn at_mut(&mut self, idx: usize) -> Option<&mut BrokerOrder> {
+        self.orders.get_mut(idx)
+    }
+
+    /// The order behind an engine order, by position.
+    pub fn by_engine(&self, id: OrderId) -> Option<usize> {
+        self.by_engine_id.get(&id).copied()
+    }
+
+    pub fn by_client_id(&self, account: &str, client_order_id: &str) -> Option<&BrokerOrder> {
+        self.by_client_id
+            .get(&(account.to_string(), client_order_id.to_string()))
+            .and_then(|i| self.orders.get(*i))
+    }
+
+    /// Moves `vendor_id` to the engine order `to` (a modify that keeps the
+    /// id): events of the engine order it leaves no longer reach it.
+    pub fn rebind(&mut self, idx: usize, from: OrderId, to: OrderId) {
+        self.by_engine_id.remove(&from);
+        self.by_engine_id.insert(to, idx);
+        if let Some(o) = self.orders.get_mut(idx) {
+            o.engine_id = Some(to);
+        }
+    }
+
+    pub fn all(&self) -> &[BrokerOrder] {
+        &self.orders
+    }
+}

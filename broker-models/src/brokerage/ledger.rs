@@ -1,0 +1,47 @@
+//! The ground truth a test reads from a model (over `/_sim/` or in
+//! process): every order the broker received with its true state, the
+//! accounts, and every fault the plan applied. These are the control
+//! surface's types; the checks in the harness read nothing else.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use mbt::engine::AccountView;
+use mbt::{Instrument, OrderStatus, Timestamp};
+
+use crate::faults::Operation;
+
+/// One entry of the ground-truth ledger: an order the broker received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LedgerOrder {
+    pub vendor_id: String,
+    pub account: String,
+    pub client_order_id: String,
+    pub instrument: Instrument,
+    pub side: mbt::Side,
+    pub quantity: Decimal,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub submitted_at: Timestamp,
+    pub status: OrderStatus,
+    pub filled_quantity: Decimal,
+    pub average_fill_price: Option<Decimal>,
+    pub rejection: Option<String>,
+}
+
+/// A fault the plan applied, for traces: when, to what, and what it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    pub time: Timestamp,
+    pub operation: Operation,
+    pub fault: String,
+}
+
+/// The ground truth a test checks adapters against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ledger {
+    pub broker: String,
+    pub now: Timestamp,
+    pub orders: Vec<LedgerOrder>,
+    pub accounts: Vec<AccountView>,
+}

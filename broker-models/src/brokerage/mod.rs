@@ -1,0 +1,531 @@
+//! `SimBrokerage`: one simulated brokerage over an MBT venue. It keeps what
+//! a broker keeps beyond executions — vendor order ids and the book of
+//! every order received (`book`), broker events (`events`), what it does
+//! later on its own (`schedule`), credentials and tokens, rate-limit
+//! windows, fault decisions — and answers with the ground truth (`ledger`).
+//!
+//! Wire faces (one per vendor) translate HTTP to these calls and back; they
+//! never touch the engine directly. Vendor differences the core must know
+//! (a modify that keeps the order's id, a cancel that lands later) are
+//! profile data, never a face passing a flag.
+
+mod book;
+mod events;
+mod ledger;
+mod schedule;
+
+use rust_decimal::Decimal;
+
+use mbt::engine::{AccountView, EngineError, ReplaceRequest, SubmitOptions};
+use mbt::rng::rng_for;
+use mbt::{
+    Engine, EngineConfig, MarketSpec, OpeningAccount, OrderRequest, OrderStatus, Rejection,
+    Timestamp, Venue,
+};
+
+use crate::clock::SimClock;
+use crate::credentials::Credentials;
+use crate::faults::{Decision, FaultInjector, FaultPlan, Operation, StreamFaults, Trigger};
+use crate::ids::IdGen;
+use crate::profile::BrokerProfile;
+use crate::ratelimit::{RateLimiter, RateState};
+use crate::vendor::Vendor;
+
+pub use book::BrokerOrder;
+pub use events::{BrokerEvent, BrokerEventKind, OrderState};
+pub use ledger::{FaultRecord, Ledger, LedgerOrder};
+
+use book::OrderBook;
+use events::Events;
+use schedule::{Action, Schedule};
+
+/// Why a broker call failed, in vendor-neutral terms; each face renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BrokerError {
+    NotFound,
+    /// The order is in a state that no longer allows this (filled, canceled, …).
+    NotCancelable(OrderStatus),
+    Rejected(Rejection),
+    UnknownAccount,
+}
+
+pub struct SimBrokerage {
+    vendor: &'static Vendor,
+    profile: BrokerProfile,
+    seed: u64,
+    clock: SimClock,
+    venue: Venue,
+    /// Where prices come from (kept so that a reset starts the same market).
+    market: MarketSpec,
+    book: OrderBook,
+    events: Events,
+    schedule: Schedule,
+    /// Draws the client order ids a broker generates when a client sends none.
+    client_ids: mbt::rng::SimRng,
+    /// Every fault the plan applied, in order.
+    fault_log: Vec<FaultRecord>,
+    faults: FaultInjector,
+    limits: RateLimiter,
+    ids: IdGen,
+    credentials: Credentials,
+}
+
+impl SimBrokerage {
+    /// A brokerage of `vendor` whose market is `market` (generator
+    /// parameters or recorded bars); an error says what is wrong.
+    pub fn new(
+        vendor: &'static Vendor,
+        seed: u64,
+        clock: SimClock,
+        plan: FaultPlan,
+        market: MarketSpec,
+    ) -> Result<Self, String> {
+        let profile = vendor.profile().map_err(|e| e.to_string())?;
+        let start = clock.now();
+        let config = EngineConfig {
+            // Brokers' paper engines fill against the quote without checking
+            // the displayed size (Alpaca documents it); partial fills come
+            // from fault plans and per-request triggers.
+            fill: mbt::fill::FillModel {
+                limited_by_displayed_size: false,
+                ..Default::default()
+            },
+            fees: profile.fees.clone(),
+            queue_when_closed: profile.queue_when_closed,
+            fractional: profile.capabilities.fractional,
+            ..EngineConfig::default()
+        };
+        let accounts: Vec<OpeningAccount> = profile
+            .accounts
+            .iter()
+            .map(|a| OpeningAccount {
+                number: a.number.clone(),
+                kind: a.kind,
+                cash: a.cash,
+            })
+            .collect();
+        let venue = Venue::new(config, seed, start, &market, &accounts)?;
+        let slug = vendor.slug;
+        Ok(Self {
+            limits: RateLimiter::new(profile.rate_limits.clone()),
+            ids: IdGen::new(
+                profile.order_ids,
+                rng_for(seed, &format!("{slug}/order-ids")),
+            ),
+            credentials: Credentials::generate(
+                vendor.credentials,
+                &mut rng_for(seed, &format!("{slug}/credentials")),
+            ),
+            faults: FaultInjector::new(plan, rng_for(seed, &format!("{slug}/faults"))),
+            client_ids: rng_for(seed, &format!("{slug}/client-order-ids")),
+            vendor,
+            profile,
+            seed,
+            clock,
+            venue,
+            market,
+            book: OrderBook::default(),
+            events: Events::default(),
+            schedule: Schedule::default(),
+            fault_log: Vec::new(),
+        })
+    }
+
+    pub fn vendor(&self) -> &'static Vendor {
+        self.vendor
+    }
+    pub fn profile(&self) -> &BrokerProfile {
+        &self.profile
+    }
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+    pub fn engine(&self) -> &Engine {
+        self.venue.engine()
+    }
+    pub fn account_numbers(&self) -> Vec<String> {
+        self.profile
+            .accounts
+            .iter()
+            .map(|a| a.number.clone())
+            .collect()
+    }
+
+    /// Simulated ms since the model started: what fault windows are measured in.
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.clock.now().millis() - self.venue.start().millis()).unwrap_or(0)
+    }
+
+    /// Starts over from the seed: same credentials, same accounts, no orders.
+    pub fn reset(&mut self) {
+        let mut clock = self.clock.clone();
+        clock.reset();
+        let plan = self.faults.plan().clone();
+        let market = std::mem::take(&mut self.market);
+        let no_limits = self.profile.rate_limits.is_empty();
+        // The same market loaded once already, so it loads again.
+        if let Ok(fresh) = Self::new(self.vendor, self.seed, clock, plan, market) {
+            *self = fresh;
+            if no_limits {
+                self.disable_rate_limits();
+            }
+        }
+    }
+
+    /// Switches the documented rate limits off (load tests, high-rate drivers).
+    pub fn disable_rate_limits(&mut self) {
+        self.profile.rate_limits.clear();
+        self.limits = RateLimiter::new(Vec::new());
+    }
+
+    pub fn set_fault_plan(&mut self, plan: FaultPlan) {
+        self.faults.set_plan(plan);
+    }
+
+    pub fn advance(&mut self, ms: i64) {
+        self.clock.advance(ms);
+        self.sync();
+    }
+
+    /// Sets an equity's price (control surface).
+    pub fn set_price(&mut self, symbol: &str, price: Decimal) -> bool {
+        self.sync();
+        let ok = self.venue.set_price(symbol, price);
+        self.collect_events();
+        ok
+    }
+
+    /// Brings the venue up to the clock, carrying out what fell due on the
+    /// way at its own moment, then records what changed.
+    pub fn sync(&mut self) {
+        let now = self.clock.now();
+        // A requested cancel lands at its own moment, after the market up
+        // to then: a fill that came first wins the race.
+        while let Some((due, vendor_id, action)) = self.schedule.next_due(now) {
+            self.venue.run_until(due);
+            match action {
+                Action::Cancel => {
+                    if let Some(engine_id) = self.order(&vendor_id).and_then(|o| o.engine_id) {
+                        // Too late is a possible end of the race, not an error.
+                        let _ = self.venue.engine_mut().cancel(engine_id);
+                    }
+                }
+            }
+        }
+        self.venue.run_until(now);
+        self.collect_events();
+    }
+
+    fn collect_events(&mut self) {
+        self.events.collect(self.venue.engine(), &mut self.book);
+    }
+
+    /// The fault plan's decision for one request (logged when it does anything).
+    pub fn decide(&mut self, op: Operation) -> Decision {
+        let elapsed = self.elapsed_ms();
+        let d = self.faults.decide(op, elapsed);
+        if let Some(fault) = d.describe() {
+            self.log_fault(op, fault);
+        }
+        d
+    }
+
+    pub fn stream_faults(&mut self) -> StreamFaults {
+        let elapsed = self.elapsed_ms();
+        let s = self.faults.stream_faults(elapsed);
+        if let Some(fault) = s.describe() {
+            self.log_fault(Operation::Stream, fault);
+        }
+        s
+    }
+
+    fn log_fault(&mut self, operation: Operation, fault: String) {
+        let time = self.clock.now();
+        self.fault_log.push(FaultRecord {
+            time,
+            operation,
+            fault,
+        });
+    }
+
+    /// Every fault the plan applied so far.
+    pub fn fault_log(&self) -> &[FaultRecord] {
+        &self.fault_log
+    }
+
+    /// Counts a request against the documented limits.
+    pub fn count_request(&mut self, op: Operation, scope: &str) -> Option<RateState> {
+        let now = self.clock.now();
+        self.limits.count(op, scope, now)
+    }
+
+    pub fn has_account(&self, number: &str) -> bool {
+        self.engine().account(number).is_some()
+    }
+
+    /// Submits an order. Refusals are recorded in the ledger too (a broker
+    /// that answered 4xx still received the order) and returned with a vendor id.
+    pub fn submit(
+        &mut self,
+        request: OrderRequest,
+        decision: &Decision,
+    ) -> Result<&BrokerOrder, (String, Rejection)> {
+        self.sync();
+        let now = self.clock.now();
+        let vendor_id = self.ids.next_id();
+        let trigger = Trigger::from_client_id(&request.client_order_id);
+        if let Some(t) = trigger {
+            self.log_fault(
+                Operation::SubmitOrder,
+                format!("per-request trigger: {}", t.describe()),
+            );
+        }
+        let forced = decision
+            .outcome
+            .as_ref()
+            .and_then(|o| match o {
+                crate::faults::Outcome::Reject { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .or_else(|| {
+                (trigger == Some(Trigger::Reject))
+                    .then(|| "rejected by sim-reject trigger".to_string())
+            });
+        let cap = decision
+            .partial_fill
+            .map(Decimal::from)
+            .or_else(|| (trigger == Some(Trigger::PartialFill)).then_some(Decimal::ONE));
+        let result = match forced {
+            Some(reason) => Err(Rejection {
+                reason: mbt::RejectReason::InvalidOrder,
+                message: reason,
+            }),
+            None => self.venue.engine_mut().submit_with(
+                request.clone(),
+                SubmitOptions {
+                    max_fill_per_event: cap,
+                },
+            ),
+        };
+        let leg_ids = request
+            .legs
+            .iter()
+            .flatten()
+            .map(|_| self.ids.next_id())
+            .collect();
+        let (engine_id, rejection) = match result {
+            Ok(id) => (Some(id), None),
+            Err(r) => (None, Some(r)),
+        };
+        let mut order = BrokerOrder::received(
+            vendor_id.clone(),
+            request,
+            now,
+            engine_id,
+            rejection.clone(),
+        );
+        order.leg_ids = leg_ids;
+        let idx = self.book.insert(order);
+        self.collect_events();
+        match rejection {
+            Some(r) => Err((vendor_id, r)),
+            None => self
+                .book
+                .all()
+                .get(idx)
+                .ok_or_else(|| (vendor_id, lost_order())),
+        }
+    }
+
+    pub fn order(&self, vendor_id: &str) -> Option<&BrokerOrder> {
+        self.book.get(vendor_id)
+    }
+
+    /// Every order of an account, oldest first.
+    pub fn orders_of<'a>(&'a self, account: &'a str) -> impl Iterator<Item = &'a BrokerOrder> + 'a {
+        self.book.all().iter().filter(move |o| o.account == account)
+    }
+
+    /// The latest order an account placed under a client order id that the
+    /// broker accepted (refused submissions are in the ledger, not here).
+    pub fn order_by_client_id(&self, account: &str, client_order_id: &str) -> Option<&BrokerOrder> {
+        self.book.by_client_id(account, client_order_id)
+    }
+
+    /// A client order id for a client that sent none (a UUID, as Alpaca generates).
+    pub fn generate_client_id(&mut self) -> String {
+        crate::ids::uuid(&mut self.client_ids)
+    }
+
+    /// The state of an order now (a refused order is `rejected`).
+    pub fn state(&self, order: &BrokerOrder) -> OrderState {
+        match order.engine_id.and_then(|id| self.engine().order(id)) {
+            Some(o) => OrderState {
+                status: if !o.status.is_terminal()
+                    && self.schedule.waiting(&order.vendor_id, Action::Cancel)
+                {
+                    OrderStatus::PendingCancel
+                } else {
+                    o.status
+                },
+                filled_quantity: o.filled_quantity,
+                average_fill_price: o.average_fill_price,
+            },
+            None => OrderState {
+                status: OrderStatus::Rejected,
+                filled_quantity: Decimal::ZERO,
+                average_fill_price: None,
+            },
+        }
+    }
+
+    /// Cancels an order, at once or after the profile's cancel latency
+    /// (meanwhile it reads `pending_cancel` and can still fill).
+    pub fn cancel(&mut self, vendor_id: &str) -> Result<(), BrokerError> {
+        self.sync();
+        let order = self.order(vendor_id).ok_or(BrokerError::NotFound)?;
+        let Some(engine_id) = order.engine_id else {
+            return Err(BrokerError::NotCancelable(OrderStatus::Rejected));
+        };
+        let latency = self.profile.cancel_latency_ms;
+        if latency == 0 {
+            let result = self.venue.engine_mut().cancel(engine_id);
+            self.collect_events();
+            return result.map_err(engine_error);
+        }
+        let status = self.state(order).status;
+        if status.is_terminal() {
+            return Err(BrokerError::NotCancelable(status));
+        }
+        let due = self
+            .clock
+            .now()
+            .plus_millis(i64::try_from(latency).unwrap_or(i64::MAX));
+        self.schedule.add(due, vendor_id, Action::Cancel);
+        Ok(())
+    }
+
+    /// Replaces an order; answers the replacement's vendor id. Where the
+    /// profile says a modify keeps the id (Tradier), the id follows the
+    /// replacement; otherwise the replacement is a new order (Alpaca).
+    pub fn replace(
+        &mut self,
+        vendor_id: &str,
+        changes: ReplaceRequest,
+    ) -> Result<String, BrokerError> {
+        self.sync();
+        let idx = self.book.index(vendor_id).ok_or(BrokerError::NotFound)?;
+        let old = self
+            .book
+            .get(vendor_id)
+            .ok_or(BrokerError::NotFound)?
+            .clone();
+        let Some(engine_id) = old.engine_id else {
+            return Err(BrokerError::NotCancelable(OrderStatus::Rejected));
+        };
+        let new_engine_id = self
+            .venue
+            .engine_mut()
+            .replace(engine_id, changes)
+            .map_err(engine_error)?;
+        let now = self.clock.now();
+        let request = self
+            .engine()
+            .order(new_engine_id)
+            .map(|o| o.request.clone())
+            .unwrap_or(old.request.clone());
+        let new_vendor_id = if self.profile.replace_keeps_id {
+            // The old engine order is an implementation detail of the modify:
+            // its `replaced` event must not reach the vendor's stream.
+            self.book.rebind(idx, engine_id, new_engine_id);
+            if let Some(o) = self.book.at_mut(idx) {
+                o.request = request;
+                o.updated_at = now;
+            }
+            vendor_id.to_string()
+        } else {
+            let new_vendor_id = self.ids.next_id();
+            let mut replacement = BrokerOrder::received(
+                new_vendor_id.clone(),
+                request,
+                now,
+                Some(new_engine_id),
+                None,
+            );
+            replacement.replaces = Some(vendor_id.to_string());
+            self.book.insert(replacement);
+            if let Some(o) = self.book.at_mut(idx) {
+                o.replaced_by = Some(new_vendor_id.clone());
+            }
+            new_vendor_id
+        };
+        self.collect_events();
+        Ok(new_vendor_id)
+    }
+
+    pub fn account(&self, number: &str) -> Option<AccountView> {
+        self.engine().account_view(number)
+    }
+
+    /// Broker events from sequence number `seq` on.
+    pub fn events_since(&self, seq: u64) -> &[BrokerEvent] {
+        self.events.since(seq)
+    }
+
+    pub fn ledger(&self) -> Ledger {
+        Ledger {
+            broker: self.profile.slug.clone(),
+            now: self.clock.now(),
+            orders: self
+                .book
+                .all()
+                .iter()
+                .map(|o| {
+                    let s = self.state(o);
+                    LedgerOrder {
+                        vendor_id: o.vendor_id.clone(),
+                        account: o.account.clone(),
+                        client_order_id: o.client_order_id.clone(),
+                        instrument: o.request.instrument.clone(),
+                        side: o.request.side,
+                        quantity: o.request.quantity,
+                        limit_price: o.request.limit_price,
+                        stop_price: o.request.stop_price,
+                        submitted_at: o.submitted_at,
+                        status: s.status,
+                        filled_quantity: s.filled_quantity,
+                        average_fill_price: s.average_fill_price,
+                        rejection: o.rejection.as_ref().map(|r| r.message.clone()),
+                    }
+                })
+                .collect(),
+            accounts: self
+                .profile
+                .accounts
+                .iter()
+                .filter_map(|a| self.engine().account_view(&a.number))
+                .collect(),
+        }
+    }
+}
+
+/// An order recorded a moment ago that cannot be read back: a bug, answered
+/// as a refusal rather than a panic.
+fn lost_order() -> Rejection {
+    Rejection {
+        reason: mbt::RejectReason::InvalidOrder,
+        message: "the broker lost the order it just recorded".into(),
+    }
+}
+
+fn engine_error(e: EngineError) -> BrokerError {
+    match e {
+        EngineError::NotFound(_) => BrokerError::NotFound,
+        EngineError::TooLate { status, .. } => BrokerError::NotCancelable(status),
+        EngineError::Rejected(r) => BrokerError::Rejected(r),
+        EngineError::Illegal(t) => BrokerError::NotCancelable(t.from),
+    }
+}

@@ -1,0 +1,68 @@
+//! The broker table: every modelled broker, one row each, with how the
+//! harness builds its production adapter from a served model's
+//! connection. Every list of brokers (the CLI's, the tests', the sweep's)
+//! comes from here or from [`broker_models::vendor::VENDORS`], which a test
+//! keeps in step with this table.
+
+use std::fmt;
+use std::sync::Arc;
+
+use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
+use adapters::http::HttpSetup;
+use adapters::tradier::{TradierAdapter, TradierConfig};
+use adapters::BrokerAdapter;
+use broker_models::{Connection, Vendor};
+
+/// One modelled broker as the harness runs it.
+pub struct Broker {
+    pub vendor: &'static Vendor,
+    /// The broker's production adapter for a connection (its credentials in
+    /// the vendor's shapes, as `raxx-sim serve` prints them).
+    pub adapter: fn(&Connection, HttpSetup) -> Arc<dyn BrokerAdapter>,
+}
+
+impl Broker {
+    pub fn slug(&self) -> &'static str {
+        self.vendor.slug
+    }
+}
+
+impl fmt::Debug for Broker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+pub static BROKERS: &[Broker] = &[
+    Broker {
+        vendor: &broker_models::alpaca::VENDOR,
+        adapter: alpaca,
+    },
+    Broker {
+        vendor: &broker_models::tradier::VENDOR,
+        adapter: tradier,
+    },
+];
+
+pub fn find(slug: &str) -> Option<&'static Broker> {
+    BROKERS.iter().find(|b| b.slug() == slug)
+}
+
+fn alpaca(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
+    let config = AlpacaConfig {
+        base_url: c.base_url.clone(),
+        key_id: c.credential("key_id"),
+        secret_key: c.credential("secret_key"),
+        account_id: c.account(),
+    };
+    Arc::new(AlpacaAdapter::new(config, setup))
+}
+
+fn tradier(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
+    let config = TradierConfig {
+        base_url: c.base_url.clone(),
+        access_token: c.credential("access_token"),
+        account_id: c.account(),
+    };
+    Arc::new(TradierAdapter::new(config, setup))
+}

@@ -1,0 +1,149 @@
+//! Loopback mode: the same cases and invariants against the broker's model
+//! served on a real 127.0.0.1 socket, on the wall clock, with the
+//! production TCP dialer. Two clients run this way:
+//! - an adapter in another process (any language) over the process bridge,
+//!   since a child process cannot join a turmoil world; the bridge sends one
+//!   request at a time, so the order of events is fixed by the case;
+//! - a built-in adapter exactly as production builds it, to show it works
+//!   over a real transport and not only over the simulated network.
+//!
+//! The times are wall-clock and left out of the trace (every entry is
+//! stamped +0), so a trace reads in the order things happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapters::bridge::{BridgeConfig, ExternalAdapter};
+use adapters::http::{HttpSetup, RetryPolicy, SystemClock, TcpDialer};
+use adapters::BrokerAdapter;
+use broker_models::faults::FaultPlan;
+
+use crate::brokers::Broker;
+use crate::case::Case;
+use crate::control::Control;
+use crate::record::{recorded, WireLog};
+use crate::suite::{exercise, verdict, CaseRun};
+use crate::trace::Trace;
+use crate::venue::Venue;
+use crate::world::BrokerEndpoint;
+
+/// What trades against the model on loopback.
+#[derive(Clone, Copy)]
+pub enum Client<'a> {
+    /// An adapter command, over the process bridge.
+    External(&'a str),
+    /// The broker's own built-in adapter.
+    Builtin(&'static Broker),
+}
+
+/// Runs `case` under `seed` against `command`, bridged, trading at `broker`'s model.
+pub fn run_bridged_case(command: &str, broker: &str, case: &'static Case, seed: u64) -> CaseRun {
+    run_loopback_case(Client::External(command), broker, case, seed)
+}
+
+/// Runs `case` under `seed` with `client` trading at `broker`'s model on loopback.
+pub fn run_loopback_case(
+    client: Client<'_>,
+    broker: &str,
+    case: &'static Case,
+    seed: u64,
+) -> CaseRun {
+    let trace = Trace::new();
+    let wire = WireLog::default();
+    let result = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(loopback(
+            client,
+            broker,
+            case,
+            seed,
+            trace.clone(),
+            wire.clone(),
+        )),
+        Err(e) => Err(format!("starting a runtime: {e}")),
+    };
+    CaseRun {
+        case: case.id,
+        adapter: match client {
+            Client::External(_) => format!("external:{broker}"),
+            Client::Builtin(_) => format!("{broker} (loopback)"),
+        },
+        seed,
+        mutant: None,
+        verdict: verdict(result, &trace),
+        trace_hash: trace.hash(),
+        trace: trace.render(),
+        requests: wire.exchanges().len(),
+        simulated: Duration::ZERO,
+    }
+}
+
+async fn loopback(
+    client: Client<'_>,
+    broker: &str,
+    case: &'static Case,
+    seed: u64,
+    trace: Trace,
+    wire: WireLog,
+) -> Result<Result<crate::suite::Ran, Vec<String>>, String> {
+    let plan = FaultPlan::from_toml(case.plan, case.id).map_err(|e| e.to_string())?;
+    let model = broker_models::build(broker, seed, plan, &broker_models::MarketSpec::default())
+        .map_err(|e| e.to_string())?;
+    trace.add_secrets(model.secrets().iter().map(String::as_str));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("binding 127.0.0.1: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let connection = model.connection(addr);
+    let router = recorded(model.router, broker, trace.clone(), wire.clone());
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let setup = HttpSetup {
+        dialer: Arc::new(TcpDialer::new().map_err(|e| e.to_string())?),
+        clock: Arc::new(SystemClock),
+        request_timeout: Duration::from_secs(30),
+        retry: RetryPolicy::default(),
+        jitter_seed: seed,
+    };
+    let endpoint = BrokerEndpoint {
+        connection,
+        control: Control::new(&addr.to_string(), &setup, trace.clone()),
+    };
+    let c = endpoint.connection.clone();
+    let (inner, bridge): (Arc<dyn BrokerAdapter>, _) = match client {
+        Client::Builtin(b) => ((b.adapter)(&c, setup.clone()), None),
+        Client::External(command) => {
+            let adapter = ExternalAdapter::spawn(BridgeConfig {
+                command: BridgeConfig::shell(command),
+                broker: c.broker.clone(),
+                base_url: c.base_url.clone(),
+                credentials: c.credentials.clone(),
+                account_id: c.account(),
+            })
+            .await
+            .map_err(|e| format!("starting the adapter: {e}"))?;
+            let adapter = Arc::new(adapter);
+            (adapter.clone() as Arc<dyn BrokerAdapter>, Some(adapter))
+        }
+    };
+    let ran = exercise(
+        case,
+        seed,
+        inner,
+        Venue::Model(Box::new(endpoint)),
+        trace.clone(),
+        wire,
+    )
+    .await;
+    if let Some(adapter) = bridge {
+        let _ = adapter.shutdown().await;
+        for line in adapter.stderr_lines() {
+            trace.record(crate::trace::Actor::Adapter, format!("stderr: {line}"));
+        }
+    }
+    server.abort();
+    Ok(ran)
+}
