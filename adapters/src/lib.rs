@@ -9,6 +9,7 @@
 
 pub mod adapter;
 pub mod alpaca;
+pub mod auth;
 pub mod bridge;
 pub mod contract;
 pub mod error;

@@ -43,6 +43,7 @@ fn adapter(server: &MockServer) -> TradierAdapter {
             base_url: format!("{}/v1", server.uri()),
             access_token: TOKEN.into(),
             account_id: ACCT.into(),
+            oauth: None,
         },
         setup,
     )

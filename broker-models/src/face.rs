@@ -109,8 +109,10 @@ pub async fn fault_layer<F: WireFace>(
             };
             return F::rate_limited(Some(&exhausted), *retry_after_ms);
         }
-        Some(Outcome::TokenExpired) => return F::token_expired(),
-        Some(Outcome::RefreshExpired) => return F::reauth_required(),
+        // Static credentials refused for the window (OAuth brokers expire
+        // their tokens in `decide` and never get here).
+        Some(Outcome::TokenExpired { .. }) => return F::token_expired(),
+        Some(Outcome::RefreshExpired { .. }) => return F::reauth_required(),
         _ => {}
     }
     if let Some(state) = rate.filter(|r| !r.allowed) {

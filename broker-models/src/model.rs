@@ -98,14 +98,9 @@ impl Model {
         }
     }
 
-    /// Every secret the model issued, so traces and logs can be scrubbed of them.
+    /// Every secret the model issued so far, so traces and logs can be scrubbed of them.
     pub fn secrets(&self) -> Vec<String> {
-        self.shared
-            .lock()
-            .credentials()
-            .secrets()
-            .map(str::to_string)
-            .collect()
+        self.shared.lock().secrets()
     }
 }
 

@@ -26,7 +26,11 @@ pub struct AccountSpec {
 pub struct TokenLifetimes {
     /// Access tokens expire this long after issue (None: never).
     pub access_ms: Option<u64>,
+    /// Refresh tokens expire this long after issue (None: never).
     pub refresh_ms: Option<u64>,
+    /// A refresh also replaces the refresh token (the old one stops working).
+    #[serde(default)]
+    pub rotate_refresh: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

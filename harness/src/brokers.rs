@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
-use adapters::tradier::{TradierAdapter, TradierConfig};
+use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::BrokerAdapter;
 use broker_models::{Connection, Vendor};
 
@@ -63,6 +63,11 @@ fn tradier(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
         base_url: c.base_url.clone(),
         access_token: c.credential("access_token"),
         account_id: c.account(),
+        oauth: Some(TradierOAuth {
+            refresh_token: c.credential("refresh_token"),
+            client_id: c.credential("client_id"),
+            client_secret: c.credential("client_secret"),
+        }),
     };
     Arc::new(TradierAdapter::new(config, setup))
 }

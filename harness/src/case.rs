@@ -43,6 +43,8 @@ pub enum Need {
     TimeInForce(TimeInForce),
     /// Replacing a working order.
     Replace,
+    /// Opening a short position from flat.
+    ShortSelling,
     /// An access token that expires and a refresh flow to renew it.
     TokenRefresh,
     /// Tier B: an aggregator between Raxx and the broker.
@@ -74,7 +76,8 @@ pub fn unmet(need: Need, d: &Description, venue: &Venue) -> Option<String> {
             missing(&format!("time in force {t:?}"))
         }
         Need::Replace if !c.replace => missing("replacing orders"),
-        Need::TokenRefresh => Some(format!(
+        Need::ShortSelling if !c.short_selling => missing("short selling"),
+        Need::TokenRefresh if !c.token_refresh => Some(format!(
             "{} authenticates with credentials it cannot refresh (API keys or a personal token)",
             d.name
         )),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use adapters::{Description, Position};
+use adapters::{AdapterError, Description, ErrorKind, Position};
 use broker_models::brokerage::Ledger;
 use rust_decimal::Decimal;
 
@@ -18,7 +18,7 @@ pub struct Evidence<'a> {
     pub ledger: &'a Ledger,
     pub fills: &'a [Fill],
     /// The adapter's own positions, read after the case (faults cleared).
-    pub positions: &'a Result<Vec<Position>, String>,
+    pub positions: &'a Result<Vec<Position>, AdapterError>,
     /// Client order ids the case asked the adapter to submit.
     pub intents: &'a [String],
     /// Adapter answers that carried a credential.
@@ -146,6 +146,11 @@ fn positions_match_ledger(e: &Evidence, v: &mut Vec<String>) {
     };
     let positions = match e.positions {
         Ok(p) => p,
+        // The broker itself says the connection must be authorized again
+        // (its refresh token is dead): nothing can be read, rightly.
+        Err(err) if err.kind == ErrorKind::ReauthRequired && e.ledger.authorization_revoked => {
+            return
+        }
         Err(err) => {
             v.push(format!("get_positions failed after the case: {err}"));
             return;

@@ -97,7 +97,7 @@ async fn loopback(
         .map_err(|e| format!("binding 127.0.0.1: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let connection = model.connection(addr);
-    let router = recorded(model.router, broker, trace.clone(), wire.clone());
+    let router = recorded(model, trace.clone(), wire.clone());
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });

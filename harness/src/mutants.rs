@@ -18,6 +18,13 @@ pub struct Mutant {
     /// The case written to catch this bug (others may catch it too).
     pub caught_by: &'static str,
     pub wrap: fn(Arc<dyn BrokerAdapter>) -> Arc<dyn BrokerAdapter>,
+    /// Which adapters the bug can break from outside: a wrapper's bug is
+    /// invisible when the adapter inside already prevents its effect.
+    pub breaks: fn(&Description) -> bool,
+}
+
+fn any(_: &Description) -> bool {
+    true
 }
 
 pub static MUTANTS: &[Mutant] = &[
@@ -26,42 +33,51 @@ pub static MUTANTS: &[Mutant] = &[
         caught_by: "ambiguous_submit_never_duplicates",
         about: "gives up on a slow submit and sends the intent again under a fresh id, without reconciling",
         wrap: |a| Arc::new(Bug::new(a, Kind::ResubmitAfterTimeout)),
+        breaks: any,
     },
     Mutant {
         id: "filled_on_first_partial",
         caught_by: "partial_fills_accumulate",
         about: "reports an order filled at its first partial fill",
         wrap: |a| Arc::new(Bug::new(a, Kind::FilledOnFirstPartial)),
+        breaks: any,
     },
     Mutant {
         id: "drops_retry_after",
         caught_by: "rate_limit_backs_off_and_recovers",
         about: "hands a long throttle back without saying how long to wait (no retry_after_ms)",
         wrap: |a| Arc::new(Bug::new(a, Kind::DropsRetryAfter)),
+        breaks: any,
     },
     Mutant {
         id: "too_late_cancel_is_success",
         caught_by: "cancel_after_fill_is_too_late",
         about: "treats a cancel that came too late as a successful cancel",
         wrap: |a| Arc::new(Bug::new(a, Kind::TooLateCancelIsSuccess)),
+        breaks: any,
     },
     Mutant {
         id: "drops_average_price",
         caught_by: "average_price_is_quantity_weighted",
         about: "loses the average fill price",
         wrap: |a| Arc::new(Bug::new(a, Kind::DropsAveragePrice)),
+        breaks: any,
     },
     Mutant {
         id: "retries_expired_credentials",
         caught_by: "refresh_expiry_requires_reauth",
         about: "keeps retrying with credentials the broker refused",
         wrap: |a| Arc::new(Bug::new(a, Kind::RetriesExpiredCredentials)),
+        // An OAuth adapter's token source remembers a refused refresh and
+        // sends nothing more: the wrapper's retries never reach the broker.
+        breaks: |d| !d.capabilities.token_refresh,
     },
     Mutant {
         id: "loses_short_sign",
         caught_by: "short_from_flat",
         about: "reports short positions as long (quantity without its sign)",
         wrap: |a| Arc::new(Bug::new(a, Kind::LosesShortSign)),
+        breaks: any,
     },
 ];
 

@@ -11,6 +11,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
+use broker_models::{Model, Shared};
 
 use crate::trace::{now, Actor, Trace};
 
@@ -70,13 +71,17 @@ struct Recorder {
     broker: String,
     trace: Trace,
     wire: WireLog,
+    /// The model, which knows every secret it issued (tokens granted
+    /// mid-run included), so that none reaches the trace.
+    shared: Shared,
 }
 
-/// Wraps a model's router so that every exchange is recorded.
-pub fn recorded(router: Router, broker: &str, trace: Trace, wire: WireLog) -> Router {
-    router.layer(axum::middleware::from_fn_with_state(
+/// A model's router with every exchange recorded.
+pub fn recorded(model: Model, trace: Trace, wire: WireLog) -> Router {
+    model.router.layer(axum::middleware::from_fn_with_state(
         Recorder {
-            broker: broker.to_string(),
+            broker: model.vendor.slug.to_string(),
+            shared: model.shared,
             trace,
             wire,
         },
@@ -109,6 +114,8 @@ async fn record(State(r): State<Recorder>, req: Request, next: Next) -> Response
         format!("{} <- {method} {path}{}", r.broker, printable(&body)),
     );
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    r.trace
+        .add_secrets(r.shared.lock().secrets().iter().map(String::as_str));
     let status = response.status().as_u16();
     let mut exchange = Exchange {
         broker: r.broker.clone(),

@@ -103,11 +103,17 @@ pub fn run_case(
         }
     };
     let spec = subject.world(seed, plan);
-    let wrap = mutant.map(|m| m.wrap);
+    let wrap = mutant.map(|m| (m.wrap, m.breaks));
     let run = run_world(&spec, move |env| async move {
         let (inner, venue) = subject.build(&env).map_err(|e| vec![e])?;
         let inner: Arc<dyn BrokerAdapter> = match wrap {
-            Some(w) => w(inner),
+            Some((_, breaks)) if !breaks(&inner.describe()) => {
+                return Ok(Ran::Skipped(format!(
+                    "the mutant cannot break {}: the adapter already prevents the bug's effect",
+                    inner.describe().name
+                )))
+            }
+            Some((w, _)) => w(inner),
             None => inner,
         };
         exercise(
@@ -202,7 +208,7 @@ pub async fn check_invariants(
 ) -> Result<Vec<String>, String> {
     let ledger = venue.ledger().await?;
     let fills = venue.fills().await?;
-    let positions = adapter.get_positions().await.map_err(|e| e.to_string());
+    let positions = adapter.get_positions().await;
     let describe = adapter.describe();
     let account = adapter.account_id().to_string();
     Ok(invariants::check(&Evidence {

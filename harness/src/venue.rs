@@ -104,6 +104,8 @@ impl Paper {
             now: engine.now(),
             orders,
             accounts,
+            token_refreshes: 0,
+            authorization_revoked: false,
         }
     }
 

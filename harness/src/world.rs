@@ -208,7 +208,7 @@ where
             let market = market.clone();
             async move {
                 let model = broker_models::build(&slug, seed, plan, &market)?;
-                net::serve(recorded(model.router, &slug, trace, wire)).await?;
+                net::serve(recorded(model, trace, wire)).await?;
                 Ok(())
             }
         });

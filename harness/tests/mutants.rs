@@ -16,6 +16,7 @@ fn catches_every_mutant(subject: Subject) {
             Verdict::Failed { message, .. } => {
                 println!("{}: caught by {}: {message}", mutant.id, case.id)
             }
+            Verdict::NotApplicable { reason } => println!("{}: {reason}", mutant.id),
             other => survivors.push(format!("{} ({} {})", mutant.id, case.id, other.word())),
         }
     }

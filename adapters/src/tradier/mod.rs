@@ -13,6 +13,7 @@
 mod errors;
 mod form;
 mod models;
+mod oauth;
 mod parse;
 mod stream;
 mod tag;
@@ -26,6 +27,7 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
+use crate::auth::TokenSource;
 use crate::contract::{
     Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order, OrderResult,
     OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
@@ -50,6 +52,18 @@ pub struct TradierConfig {
     pub access_token: String,
     /// The account number (`VA…`, `6YA…`).
     pub account_id: String,
+    /// An OAuth partner app's grant, renewed when the access token expires;
+    /// None for a personal token, which does not expire.
+    pub oauth: Option<TradierOAuth>,
+}
+
+/// What renews a Tradier access token (§1.2): the user's refresh token and
+/// the partner app's client credentials.
+#[derive(Clone)]
+pub struct TradierOAuth {
+    pub refresh_token: String,
+    pub client_id: String,
+    pub client_secret: String,
 }
 
 impl fmt::Debug for TradierConfig {
@@ -58,6 +72,7 @@ impl fmt::Debug for TradierConfig {
             .field("base_url", &self.base_url)
             .field("access_token", &"<redacted>")
             .field("account_id", &self.account_id)
+            .field("oauth", &self.oauth.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -72,6 +87,7 @@ pub(crate) struct Inner {
     hashed_tags: Mutex<BTreeMap<String, String>>,
     /// The open `order_updates` streams; every order state read here feeds them.
     updates: UpdateHub,
+    tokens: TokenSource,
 }
 
 pub struct TradierAdapter {
@@ -90,7 +106,22 @@ impl TradierAdapter {
     pub fn new(mut config: TradierConfig, setup: HttpSetup) -> Self {
         let trimmed = config.base_url.trim_end_matches('/').len();
         config.base_url.truncate(trimmed);
+        let tokens = match &config.oauth {
+            Some(oauth) => TokenSource::refreshing(
+                config.access_token.clone(),
+                oauth.refresh_token.clone(),
+                oauth::Refresh {
+                    url: format!("{}/oauth/refreshtoken", config.base_url),
+                    client_id: oauth.client_id.clone(),
+                    client_secret: oauth.client_secret.clone(),
+                    http: setup.client(),
+                    clock: setup.clock.clone(),
+                },
+            ),
+            None => TokenSource::fixed(config.access_token.clone()),
+        };
         let inner = Inner {
+            tokens,
             http: setup.client(),
             backoff: setup.backoff(),
             hashed_tags: Mutex::new(BTreeMap::new()),
@@ -129,9 +160,22 @@ impl Inner {
     }
 
     /// One exchange: auth and Accept headers, an optional form body, and
-    /// every refusal shape turned into an error.
+    /// every refusal shape turned into an error; an expired OAuth token is
+    /// renewed and the exchange sent once more.
     async fn call(&self, method: Method, url: &str, form: Option<&str>) -> Result<HttpResponse> {
-        let auth = format!("Bearer {}", self.config.access_token);
+        self.tokens
+            .authorized(|token| self.call_with(method.clone(), url, form, token))
+            .await
+    }
+
+    async fn call_with(
+        &self,
+        method: Method,
+        url: &str,
+        form: Option<&str>,
+        token: String,
+    ) -> Result<HttpResponse> {
+        let auth = format!("Bearer {token}");
         let headers = [
             ("Authorization", auth.as_str()),
             ("Accept", "application/json"),
@@ -335,7 +379,7 @@ impl BrokerAdapter for TradierAdapter {
                 read_only: false,
                 short_selling: true,
                 fractional: false,
-                token_refresh: false,
+                token_refresh: self.inner.tokens.can_refresh(),
                 order_types: vec![
                     OrderType::Market,
                     OrderType::Limit,

@@ -44,4 +44,11 @@ pub struct Ledger {
     pub now: Timestamp,
     pub orders: Vec<LedgerOrder>,
     pub accounts: Vec<AccountView>,
+    /// Access tokens the broker granted through a refresh (OAuth brokers).
+    #[serde(default)]
+    pub token_refreshes: u64,
+    /// No refresh token of the connection works any more: only a new
+    /// authorization by the user brings it back (OAuth brokers).
+    #[serde(default)]
+    pub authorization_revoked: bool,
 }

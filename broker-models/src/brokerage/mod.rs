@@ -13,6 +13,7 @@ mod book;
 mod events;
 mod ledger;
 mod schedule;
+mod tokens;
 
 use rust_decimal::Decimal;
 
@@ -25,7 +26,9 @@ use mbt::{
 
 use crate::clock::SimClock;
 use crate::credentials::Credentials;
-use crate::faults::{Decision, FaultInjector, FaultPlan, Operation, StreamFaults, Trigger};
+use crate::faults::{
+    Decision, FaultInjector, FaultPlan, Operation, Outcome, StreamFaults, Trigger,
+};
 use crate::ids::IdGen;
 use crate::profile::BrokerProfile;
 use crate::ratelimit::{RateLimiter, RateState};
@@ -34,10 +37,12 @@ use crate::vendor::Vendor;
 pub use book::BrokerOrder;
 pub use events::{BrokerEvent, BrokerEventKind, OrderState};
 pub use ledger::{FaultRecord, Ledger, LedgerOrder};
+pub use tokens::{Grant, TokenProblem};
 
 use book::OrderBook;
 use events::Events;
 use schedule::{Action, Schedule};
+use tokens::Tokens;
 
 /// Why a broker call failed, in vendor-neutral terms; each face renders it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +73,9 @@ pub struct SimBrokerage {
     limits: RateLimiter,
     ids: IdGen,
     credentials: Credentials,
+    /// The OAuth token lifecycle, for brokers whose profile gives token
+    /// lifetimes; None for API keys and personal tokens.
+    tokens: Option<Tokens>,
 }
 
 impl SimBrokerage {
@@ -106,16 +114,27 @@ impl SimBrokerage {
             .collect();
         let venue = Venue::new(config, seed, start, &market, &accounts)?;
         let slug = vendor.slug;
+        let credentials = Credentials::generate(
+            vendor.credentials,
+            &mut rng_for(seed, &format!("{slug}/credentials")),
+        );
+        let tokens = profile.capabilities.token_refresh.then(|| {
+            Tokens::new(
+                profile.tokens.clone(),
+                rng_for(seed, &format!("{slug}/tokens")),
+                credentials.get("access_token").unwrap_or_default(),
+                credentials.get("refresh_token").unwrap_or_default(),
+                start,
+            )
+        });
         Ok(Self {
             limits: RateLimiter::new(profile.rate_limits.clone()),
             ids: IdGen::new(
                 profile.order_ids,
                 rng_for(seed, &format!("{slug}/order-ids")),
             ),
-            credentials: Credentials::generate(
-                vendor.credentials,
-                &mut rng_for(seed, &format!("{slug}/credentials")),
-            ),
+            credentials,
+            tokens,
             faults: FaultInjector::new(plan, rng_for(seed, &format!("{slug}/faults"))),
             client_ids: rng_for(seed, &format!("{slug}/client-order-ids")),
             vendor,
@@ -224,13 +243,68 @@ impl SimBrokerage {
     }
 
     /// The fault plan's decision for one request (logged when it does anything).
+    /// A token fault on an OAuth broker expires the tokens issued up to the
+    /// rule's start, and the request then meets the ordinary token check: a
+    /// client that refreshes gets on, one that does not keeps failing.
     pub fn decide(&mut self, op: Operation) -> Decision {
         let elapsed = self.elapsed_ms();
-        let d = self.faults.decide(op, elapsed);
+        let mut d = self.faults.decide(op, elapsed);
+        if let (Some(tokens), Some(outcome)) = (&mut self.tokens, d.outcome.clone()) {
+            let start = self.venue.start();
+            let since = |ms: u64| start.plus_millis(i64::try_from(ms).unwrap_or(i64::MAX));
+            let expired = match outcome {
+                Outcome::TokenExpired { since_ms } => tokens.expire_access(since(since_ms)),
+                Outcome::RefreshExpired { since_ms } => tokens.expire_all(since(since_ms)),
+                _ => return self.logged(op, d),
+            };
+            d.outcome = None;
+            if expired > 0 {
+                let what = match outcome {
+                    Outcome::TokenExpired { .. } => "access",
+                    _ => "access and refresh",
+                };
+                self.log_fault(op, format!("{expired} {what} token(s) expired"));
+            }
+            return self.logged(op, d);
+        }
+        self.logged(op, d)
+    }
+
+    /// Logs what a decision does, when it does anything.
+    fn logged(&mut self, op: Operation, d: Decision) -> Decision {
         if let Some(fault) = d.describe() {
             self.log_fault(op, fault);
         }
         d
+    }
+
+    /// Whether a bearer access token authenticates now: against the token
+    /// lifecycle for an OAuth broker, else against the issued `access_token`.
+    pub fn authenticate(&self, access_token: &str) -> Result<(), TokenProblem> {
+        match &self.tokens {
+            Some(t) => t.check(access_token, self.clock.now()),
+            None if self.credentials.matches("access_token", access_token) => Ok(()),
+            None => Err(TokenProblem::Unknown),
+        }
+    }
+
+    /// Every secret issued so far: the credentials, and each token granted since.
+    pub fn secrets(&self) -> Vec<String> {
+        let issued = self.tokens.iter().flat_map(Tokens::issued);
+        self.credentials
+            .secrets()
+            .chain(issued)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Renews an access token with a refresh token (OAuth brokers only).
+    pub fn refresh_token(&mut self, refresh_token: &str) -> Result<Grant, TokenProblem> {
+        let now = self.clock.now();
+        self.tokens
+            .as_mut()
+            .ok_or(TokenProblem::Unknown)?
+            .refresh(refresh_token, now)
     }
 
     pub fn stream_faults(&mut self) -> StreamFaults {
@@ -287,7 +361,7 @@ impl SimBrokerage {
             .outcome
             .as_ref()
             .and_then(|o| match o {
-                crate::faults::Outcome::Reject { reason } => Some(reason.clone()),
+                Outcome::Reject { reason } => Some(reason.clone()),
                 _ => None,
             })
             .or_else(|| {
@@ -508,6 +582,11 @@ impl SimBrokerage {
                 .iter()
                 .filter_map(|a| self.engine().account_view(&a.number))
                 .collect(),
+            token_refreshes: self.tokens.as_ref().map_or(0, Tokens::refreshes),
+            authorization_revoked: self
+                .tokens
+                .as_ref()
+                .is_some_and(|t| t.all_refresh_dead(self.clock.now())),
         }
     }
 }

@@ -10,10 +10,21 @@ use super::plan::{Fault, FaultPlan, Operation, OutageMode};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Outage(OutageMode),
-    RateLimited { retry_after_ms: u64 },
-    Reject { reason: String },
-    TokenExpired,
-    RefreshExpired,
+    RateLimited {
+        retry_after_ms: u64,
+    },
+    Reject {
+        reason: String,
+    },
+    /// Access tokens issued up to `since_ms` (the rule's start) are expired;
+    /// for static credentials, every request in the window is refused.
+    TokenExpired {
+        since_ms: u64,
+    },
+    /// Refresh tokens (and access tokens) issued up to `since_ms` are dead.
+    RefreshExpired {
+        since_ms: u64,
+    },
     LostResponse,
 }
 
@@ -30,8 +41,8 @@ impl Decision {
                 parts.push(format!("rate limited, retry after {retry_after_ms}ms"))
             }
             Some(Outcome::Reject { reason }) => parts.push(format!("rejected: {reason}")),
-            Some(Outcome::TokenExpired) => parts.push("access token expired".into()),
-            Some(Outcome::RefreshExpired) => parts.push("refresh token expired".into()),
+            Some(Outcome::TokenExpired { .. }) => parts.push("access token expired".into()),
+            Some(Outcome::RefreshExpired { .. }) => parts.push("refresh token expired".into()),
             Some(Outcome::LostResponse) => parts.push("response lost after commit".into()),
             None => {}
         }
@@ -145,8 +156,16 @@ impl FaultInjector {
                         reason: reason.clone(),
                     })
                 }
-                Fault::TokenExpiry => d.outcome = Some(Outcome::TokenExpired),
-                Fault::RefreshExpiry => d.outcome = Some(Outcome::RefreshExpired),
+                Fault::TokenExpiry => {
+                    d.outcome = Some(Outcome::TokenExpired {
+                        since_ms: rule.from_ms,
+                    })
+                }
+                Fault::RefreshExpiry => {
+                    d.outcome = Some(Outcome::RefreshExpired {
+                        since_ms: rule.from_ms,
+                    })
+                }
                 Fault::LostResponse => d.outcome = Some(Outcome::LostResponse),
                 _ => {}
             }

@@ -56,6 +56,25 @@ impl TradierError {
         }
     }
 
+    /// A refresh token the OAuth endpoint does not take. The body is the
+    /// gateway's fault shape; the reference (§1.2) leaves Tradier's exact
+    /// refresh error open (UNVERIFIED), the status is the gateway's 401.
+    pub fn invalid_refresh_token() -> Self {
+        Self::Fault {
+            status: StatusCode::UNAUTHORIZED,
+            faultstring: "Invalid Refresh Token",
+            errorcode: "keymanagement.service.invalid_refresh_token",
+        }
+    }
+
+    /// The gateway's answer to a token that does not authenticate.
+    pub fn token(problem: crate::brokerage::TokenProblem) -> Self {
+        match problem {
+            crate::brokerage::TokenProblem::Unknown => Self::invalid_token(),
+            crate::brokerage::TokenProblem::Expired => Self::token_expired(),
+        }
+    }
+
     /// Unknown order, someone else's order, or an account the token does not own.
     pub fn unauthorized_account(account: &str) -> Self {
         Self::Text {

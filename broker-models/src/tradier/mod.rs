@@ -3,6 +3,7 @@
 //! for `Accept: application/json`; account events on a WebSocket.
 
 mod errors;
+mod oauth;
 mod orders;
 mod stream;
 pub mod wire;
@@ -37,12 +38,34 @@ pub const VENDOR: Vendor = Vendor {
     slug: "tradier",
     profile: include_str!("../../profiles/tradier.toml"),
     face: with_face::<Tradier>,
-    credentials: &[CredentialField {
-        name: "access_token",
-        prefix: "",
-        len: 28,
-        alphabet: ALNUM,
-    }],
+    // An OAuth partner app's grant (§1.2): the user's tokens and the app's
+    // client credentials for the refresh endpoint.
+    credentials: &[
+        CredentialField {
+            name: "access_token",
+            prefix: "",
+            len: 28,
+            alphabet: ALNUM,
+        },
+        CredentialField {
+            name: "refresh_token",
+            prefix: "",
+            len: 32,
+            alphabet: ALNUM,
+        },
+        CredentialField {
+            name: "client_id",
+            prefix: "",
+            len: 32,
+            alphabet: ALNUM,
+        },
+        CredentialField {
+            name: "client_secret",
+            prefix: "",
+            len: 16,
+            alphabet: ALNUM,
+        },
+    ],
     base_path: "/v1",
 };
 
@@ -61,6 +84,9 @@ impl WireFace for Tradier {
 
     fn classify(method: &Method, path: &str) -> Operation {
         let in_orders = path.contains("/orders");
+        if path.starts_with("/v1/oauth/") {
+            return Operation::Auth;
+        }
         match method.as_str() {
             "POST" if path.ends_with("/orders") => Operation::SubmitOrder,
             "DELETE" if in_orders => Operation::CancelOrder,
@@ -126,6 +152,7 @@ fn routes() -> Router<Shared> {
             get(get_order).put(modify).delete(cancel),
         )
         .route("/v1/accounts/events/session", post(stream::create_session))
+        .route("/v1/oauth/refreshtoken", post(oauth::refresh))
         .route("/v1/accounts/events", get(stream::upgrade))
         .fallback(|| async { TradierError::not_found() })
 }
@@ -140,9 +167,7 @@ fn with_account(
     let mut b = shared.lock();
     let result = (|| {
         let token = bearer(headers).ok_or_else(TradierError::invalid_token)?;
-        if !b.credentials().matches("access_token", token) {
-            return Err(TradierError::invalid_token());
-        }
+        b.authenticate(token).map_err(TradierError::token)?;
         let accepts_json = headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())

@@ -25,7 +25,7 @@ pub fn parse_form(body: &[u8]) -> Result<Form, TradierError> {
 }
 
 /// A field that is present and not empty (clients send `price=` when unused).
-fn field<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
+pub fn field<'a>(form: &'a Form, key: &str) -> Option<&'a str> {
     form.get(key).map(String::as_str).filter(|v| !v.is_empty())
 }
 

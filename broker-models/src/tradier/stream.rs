@@ -24,8 +24,9 @@ const HEARTBEAT: Duration = Duration::from_secs(60);
 /// `POST /v1/accounts/events/session` → `{"stream":{"url","sessionid"}}`.
 pub async fn create_session(State(s): State<Shared>, headers: HeaderMap) -> Response {
     let b = s.lock();
-    if !bearer(&headers).is_some_and(|t| b.credentials().matches("access_token", t)) {
-        return TradierError::invalid_token().into_response();
+    let token = bearer(&headers).unwrap_or_default();
+    if let Err(problem) = b.authenticate(token) {
+        return TradierError::token(problem).into_response();
     }
     let host = headers
         .get(header::HOST)

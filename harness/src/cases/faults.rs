@@ -95,8 +95,11 @@ fault = { kind = "rate_limit", retry_after_ms = 1500 }
         group: Group::Faults,
         about: "an expired access token is refreshed and the call succeeds",
         needs: &[Need::BrokerModel, Need::TokenRefresh],
-        plan: "",
-        run: |_| Box::pin(async { Ok(()) }),
+        plan: r#"
+[[rules]]
+fault = { kind = "token_expiry" }
+"#,
+        run: |c| Box::pin(token_expiry_refreshes(c)),
     },
     Case {
         id: "refresh_expiry_requires_reauth",
@@ -294,6 +297,35 @@ async fn rate_limit_backs_off_and_recovers(c: Arc<Ctx>) -> Outcome {
     let r = submit_through_throttles(&c, &second).await?;
     c.wait_status(&r.broker_order_id, OrderStatus::Filled)
         .await?;
+    Ok(())
+}
+
+/// The connection's access token is expired from the start: calls that
+/// meet it at once share one refresh, and the order goes through once.
+async fn token_expiry_refreshes(c: Arc<Ctx>) -> Outcome {
+    let (account, positions, again) = futures_util::join!(
+        c.adapter.get_account(),
+        c.adapter.get_positions(),
+        c.adapter.get_account()
+    );
+    account.map_err(|e| unexpected("get_account with an expired token", &e))?;
+    positions.map_err(|e| unexpected("get_positions with an expired token", &e))?;
+    again.map_err(|e| unexpected("get_account with an expired token", &e))?;
+    let order = Order::market(&c.cid("after-refresh"), SYMBOL, Side::Buy, dec(1));
+    let r = c.submit(&order).await?;
+    c.wait_status(&r.broker_order_id, OrderStatus::Filled)
+        .await?;
+    let ledger = c.venue.ledger().await?;
+    ensure!(
+        ledger.token_refreshes == 1,
+        "the broker granted {} refreshes for one expiry (calls that meet it together share one)",
+        ledger.token_refreshes
+    );
+    let n = accepted(&c, &order.client_order_id).await?;
+    ensure!(
+        n == 1,
+        "{n} broker orders for one intent across the refresh"
+    );
     Ok(())
 }
 
