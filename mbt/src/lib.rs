@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod bars;
+pub mod checked;
 pub mod engine;
 pub mod fees;
 pub mod fill;

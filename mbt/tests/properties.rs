@@ -244,7 +244,7 @@ impl Run {
         for a in e.accounts() {
             assert_eq!(
                 a.conservation_error(),
-                Decimal::ZERO,
+                Ok(Decimal::ZERO),
                 "money not conserved in {}",
                 a.id
             );
