@@ -129,7 +129,7 @@ impl Account {
         } else {
             let closing = signed_qty.abs().min(held.abs());
             let closing_signed = if signed_qty.is_sign_negative() {
-                -closing
+                checked::neg(closing)
             } else {
                 closing
             };
@@ -142,7 +142,7 @@ impl Account {
                 checked::div(checked::mul(basis, closing)?, held.abs())?.round_dp(BASIS_DP)
             };
             let realized = checked::sub(
-                checked::mul(checked::mul(-closing_signed, price)?, mult)?,
+                checked::mul(checked::mul(checked::neg(closing_signed), price)?, mult)?,
                 removed,
             )?;
             let mut quantity = checked::add(held, closing_signed)?;

@@ -59,6 +59,13 @@ pub fn div(a: Decimal, b: Decimal) -> Checked {
     ))
 }
 
+/// `−a`, which never overflows: `Decimal`'s range is symmetric, and negating
+/// only flips the sign.
+#[allow(clippy::arithmetic_side_effects)] // negation cannot leave the range (see above)
+pub fn neg(a: Decimal) -> Decimal {
+    -a
+}
+
 /// The sum of `terms`, left to right.
 pub fn sum(terms: impl IntoIterator<Item = Decimal>) -> Checked {
     terms.into_iter().try_fold(Decimal::ZERO, add)
@@ -86,6 +93,8 @@ mod tests {
         assert_eq!(mul(dec!(1.25), dec!(-2)), Ok(dec!(-2.50)));
         assert_eq!(div(dec!(1), dec!(4)), Ok(dec!(0.25)));
         assert_eq!(sum([dec!(1), dec!(2), dec!(3.5)]), Ok(dec!(6.5)));
+        assert_eq!(neg(dec!(1.50)).to_string(), "-1.50");
+        assert_eq!(neg(Decimal::MIN), Decimal::MAX);
         // Scales are kept exactly as the operators keep them (log bytes depend on it).
         assert_eq!(sub(dec!(5000.000000), Decimal::ZERO).unwrap().scale(), 6);
         assert_eq!(midpoint(dec!(99.99), dec!(100.01)).to_string(), "100.000");

@@ -79,7 +79,7 @@ impl OptionPricing {
             return intrinsic(strike);
         }
         let rate = self.rate.clamp(Decimal::from(-1), Decimal::ONE);
-        let discount = clamp(checked::mul(-rate, years)?)
+        let discount = clamp(checked::mul(checked::neg(rate), years)?)
             .checked_exp()
             .unwrap_or(Decimal::ONE);
         let k_disc = checked::mul(strike, discount)?;
@@ -101,9 +101,10 @@ impl OptionPricing {
             OptionRight::Call => {
                 checked::sub(checked::mul(spot, n(d1))?, checked::mul(k_disc, n(d2))?)?
             }
-            OptionRight::Put => {
-                checked::sub(checked::mul(k_disc, n(-d2))?, checked::mul(spot, n(-d1))?)?
-            }
+            OptionRight::Put => checked::sub(
+                checked::mul(k_disc, n(checked::neg(d2)))?,
+                checked::mul(spot, n(checked::neg(d1)))?,
+            )?,
         };
         Ok(value.max(Decimal::ZERO))
     }

@@ -372,3 +372,39 @@ fn market_events_with_absurd_prices_are_refused() {
         .unwrap();
     assert_eq!(e.order(id).unwrap().status, mbt::OrderStatus::Filled);
 }
+
+#[test]
+fn time_runs_out_without_a_hang_or_a_panic() {
+    let mut e = engine();
+    let id = working_buy(&mut e);
+    let end = Timestamp::from_nanos(i64::MAX);
+    e.advance_to(end);
+    assert_eq!(e.now(), end);
+    assert!(!e.is_open());
+    // Every weekday close up to 2262-04-11, the last one a Timestamp holds.
+    let closes = e
+        .log()
+        .entries()
+        .iter()
+        .filter(|l| matches!(l.event, EngineEvent::SessionClosed { .. }))
+        .count();
+    assert!(closes > 60_000, "{closes} closes");
+    // The day order expired at the first close and gave its hold back.
+    assert_eq!(e.order(id).unwrap().status, mbt::OrderStatus::Expired);
+    assert_eq!(e.account("M").unwrap().reserved, Decimal::ZERO);
+    // No session is left: an order is refused as such.
+    refused(
+        &mut e,
+        limit("M", Side::Buy, "1", "100"),
+        RejectReason::MarketClosed,
+    );
+    let ev = event(
+        &mut e,
+        "AAPL",
+        MarketData::Trade {
+            price: dec("101"),
+            size: dec("10"),
+        },
+    );
+    assert!(e.on_market(&ev));
+}

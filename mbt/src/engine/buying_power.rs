@@ -60,7 +60,7 @@ pub fn short_option_collateral(account: &Account, marks: &impl Marks) -> Checked
         let Instrument::Option { occ: s } = &short.instrument else {
             continue;
         };
-        let mut uncovered = -short.quantity;
+        let mut uncovered = checked::neg(short.quantity);
         // Cover with the long strikes that need the least collateral first.
         loop {
             let best = longs
@@ -190,7 +190,7 @@ pub fn order_cost(
 ) -> Result<Decimal, CostError> {
     let held = account.position_quantity(instrument);
     let closing = match side {
-        Side::Buy if held < Decimal::ZERO => qty.min(-held),
+        Side::Buy if held < Decimal::ZERO => qty.min(checked::neg(held)),
         Side::Sell if held > Decimal::ZERO => qty.min(held),
         _ => Decimal::ZERO,
     };

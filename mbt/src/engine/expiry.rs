@@ -89,7 +89,12 @@ fn settle(
     quantity: Decimal,
     in_the_money: bool,
 ) -> Checked<EngineEvent> {
-    account.apply_fill(instrument, -quantity, Decimal::ZERO, Decimal::ZERO)?;
+    account.apply_fill(
+        instrument,
+        checked::neg(quantity),
+        Decimal::ZERO,
+        Decimal::ZERO,
+    )?;
     if !in_the_money {
         return Ok(EngineEvent::OptionExpiredWorthless {
             account_id: account.id.clone(),
@@ -100,7 +105,7 @@ fn settle(
     let shares = checked::mul(quantity, instrument.multiplier())?;
     let signed = match occ.right() {
         OptionRight::Call => shares,
-        OptionRight::Put => -shares,
+        OptionRight::Put => checked::neg(shares),
     };
     account.apply_fill(
         &Instrument::equity(occ.root()),

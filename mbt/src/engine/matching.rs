@@ -470,7 +470,7 @@ impl Engine {
         }
         let net = match r.side {
             Side::Sell => net_credit,
-            Side::Buy => -net_credit,
+            Side::Buy => checked::neg(net_credit),
         };
         let marketable = match (r.order_type, r.limit_price) {
             (OrderType::Limit, Some(limit)) => match r.side {
