@@ -16,6 +16,30 @@ use crate::instrument::Instrument;
 /// Decimal places kept in a cost basis split by a partial close.
 const BASIS_DP: u32 = 10;
 
+/// The largest amount an account's ledger holds (deposits, cash, a
+/// position's cost basis, fees, realized P&L): a quadrillion, ten times the
+/// world's money. Quantities have at most 9 decimal places and fill prices
+/// at most 4, so ledger amounts have at most 13; within ±10¹⁵ they, and the
+/// sums that check conservation, fit Decimal's 96 bits unrounded. Beyond it
+/// `Decimal` would round silently and money would no longer be conserved
+/// exactly, so a fill that would take an amount past it is not made.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(2_764_472_320, 232_830, 0, false, 0);
+
+/// Whether `cash` can be deposited: whole cents, from zero to `MAX_AMOUNT`.
+pub fn is_valid_deposit(cash: Decimal) -> bool {
+    cash >= Decimal::ZERO && cash <= MAX_AMOUNT && cash.normalize().scale() <= 2
+}
+
+/// `amount`, if it is within the ledger's range (see `MAX_AMOUNT`).
+fn ledger(amount: Decimal) -> Checked {
+    if amount.abs() > MAX_AMOUNT {
+        return Err(Overflow {
+            negative: amount.is_sign_negative(),
+        });
+    }
+    Ok(amount)
+}
+
 /// Cash accounts pay for everything in full and may not short; margin
 /// accounts follow a simple Reg-T model (50% initial requirement on equities).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -100,7 +124,8 @@ impl Account {
     /// Books one fill: cash moves by the notional and the fee, the position
     /// opens, grows, shrinks or crosses zero, and the closing part realizes P&L.
     /// All or nothing: every new amount is computed first, so a fill whose
-    /// amounts cannot be represented changes nothing and is an `Overflow`.
+    /// amounts cannot be represented, or would leave the ledger's range
+    /// (`MAX_AMOUNT`), changes nothing and is an `Overflow`.
     pub fn apply_fill(
         &mut self,
         instrument: &Instrument,
@@ -110,8 +135,8 @@ impl Account {
     ) -> Checked<FillEffect> {
         let mult = instrument.multiplier();
         let notional = checked::mul(checked::mul(signed_qty, price)?, mult)?;
-        let cash = checked::sub(self.cash, checked::add(notional, fee)?)?;
-        let fees_paid = checked::add(self.fees_paid, fee)?;
+        let cash = ledger(checked::sub(self.cash, checked::add(notional, fee)?)?)?;
+        let fees_paid = ledger(checked::add(self.fees_paid, fee)?)?;
         let (held, basis) = self
             .positions
             .get(instrument)
@@ -157,7 +182,8 @@ impl Account {
             }
             (realized, quantity, cost_basis)
         };
-        let realized_pnl = checked::add(self.realized_pnl, realized)?;
+        let cost_basis = ledger(cost_basis)?;
+        let realized_pnl = ledger(checked::add(self.realized_pnl, realized)?)?;
         self.cash = cash;
         self.fees_paid = fees_paid;
         self.realized_pnl = realized_pnl;
@@ -299,5 +325,26 @@ mod tests {
             short.market_value(dec!(2)),
             Err(Overflow { negative: true })
         );
+    }
+
+    #[test]
+    fn the_ledger_stays_within_its_range() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000_000i64));
+        assert!(is_valid_deposit(dec!(100000)) && is_valid_deposit(dec!(0.10)));
+        assert!(is_valid_deposit(MAX_AMOUNT) && is_valid_deposit(dec!(5.000000)));
+        for bad in [dec!(-1), MAX_AMOUNT + dec!(0.01), dec!(0.001), Decimal::MAX] {
+            assert!(!is_valid_deposit(bad), "{bad}");
+        }
+        let mut a = Account::new("A", AccountKind::Margin, MAX_AMOUNT);
+        // Spending it all is fine; a position worth more than the range is not booked.
+        a.apply_fill(&aapl(), dec!(1000000), dec!(1000000000), dec!(0))
+            .unwrap();
+        let before = a.clone();
+        assert_eq!(
+            a.apply_fill(&aapl(), dec!(1), dec!(1), dec!(0)),
+            Err(Overflow { negative: false })
+        );
+        assert_eq!(a, before);
+        assert_eq!(a.conservation_error(), Ok(dec!(0)));
     }
 }

@@ -408,3 +408,52 @@ fn time_runs_out_without_a_hang_or_a_panic() {
     );
     assert!(e.on_market(&ev));
 }
+
+#[test]
+fn absurd_deposits_are_refused() {
+    let mut e = engine();
+    let before = snapshot(&e);
+    for cash in [MAX, dec("1e28"), dec("-1"), dec("0.001"), dec("1e-28")] {
+        assert!(
+            !e.open_account("X", AccountKind::Margin, cash),
+            "deposit {cash}"
+        );
+        assert!(e.account("X").is_none());
+    }
+    assert_eq!(snapshot(&e), before);
+}
+
+#[test]
+fn a_fill_beyond_the_ledger_range_is_not_made_and_the_order_keeps_its_hold() {
+    let mut e = engine();
+    assert!(e.open_account("X", AccountKind::Margin, mbt::account::MAX_AMOUNT));
+    assert!(e.set_price(
+        &Instrument::equity("SPY"),
+        dec("1500000000"),
+        dec("1000000")
+    ));
+    let before = e.account("X").unwrap().clone();
+    // Margin buying power covers 1.5 × 10¹⁵ of stock, but a cost basis
+    // beyond 10¹⁵ would no longer be exact: the fill is not booked.
+    let id = e
+        .submit(OrderRequest::market(
+            "X",
+            "big",
+            "SPY",
+            Side::Buy,
+            dec("1000000"),
+        ))
+        .unwrap();
+    let o = e.order(id).unwrap();
+    assert_eq!(
+        (o.status, o.filled_quantity),
+        (mbt::OrderStatus::Accepted, Decimal::ZERO)
+    );
+    let x = e.account("X").unwrap();
+    assert_eq!((x.cash, &x.positions), (before.cash, &before.positions));
+    assert!(e.hold(id) > Decimal::ZERO);
+    assert_eq!(x.reserved, e.hold(id));
+    assert_eq!(x.conservation_error(), Ok(Decimal::ZERO));
+    e.cancel(id).unwrap();
+    assert_eq!(e.account("X").unwrap().reserved, Decimal::ZERO);
+}

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Account, AccountKind, Position};
+use crate::account::{is_valid_deposit, Account, AccountKind, Position};
 use crate::checked::{Checked, Overflow};
 use crate::fees::FeeSchedule;
 use crate::fill::FillModel;
@@ -215,9 +215,11 @@ impl Engine {
         self.config.session.is_open(self.now)
     }
 
-    /// Opens an account (or returns false when the id is taken).
+    /// Opens an account with `cash` deposited; false, and nothing changed,
+    /// when the id is taken or the cash is not a deposit the ledger takes
+    /// (see `account::is_valid_deposit`: whole cents, from zero to `MAX_AMOUNT`).
     pub fn open_account(&mut self, id: &str, kind: AccountKind, cash: Decimal) -> bool {
-        if self.accounts.contains_key(id) {
+        if self.accounts.contains_key(id) || !is_valid_deposit(cash) {
             return false;
         }
         self.accounts
