@@ -70,6 +70,7 @@ impl Position {
             .map_or_else(Overflow::bound, |p| p.round_dp(6).normalize())
     }
 
+    #[inline]
     pub fn market_value(&self, mark: Decimal) -> Checked {
         checked::mul(
             checked::mul(self.quantity, mark)?,

@@ -30,6 +30,7 @@ pub struct Quote {
 }
 
 impl Quote {
+    #[inline]
     pub fn mid(&self) -> Decimal {
         checked::midpoint(self.bid, self.ask)
     }
