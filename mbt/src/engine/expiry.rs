@@ -68,13 +68,14 @@ impl Engine {
             }
             .is_ok_and(|by| by >= cent)
         });
-        let Some(mut account) = self.accounts.get(account_id).cloned() else {
+        let Some(account) = self.accounts.get_mut(account_id) else {
             return;
         };
-        let Ok(event) = settle(&mut account, occ, instrument, quantity, in_the_money) else {
+        let mut settled = account.clone();
+        let Ok(event) = settle(&mut settled, occ, instrument, quantity, in_the_money) else {
             return;
         };
-        self.accounts.insert(account_id.to_string(), account);
+        *account = settled;
         self.log.push(self.now, event);
     }
 }
