@@ -8,7 +8,7 @@ use chrono::DateTime;
 use rust_decimal::Decimal;
 
 use crate::instrument::Instrument;
-use crate::market::{Market, MarketData, MarketEvent};
+use crate::market::{Market, MarketData, MarketEvent, MAX_PRICE};
 use crate::time::Timestamp;
 
 const COLUMNS: [&str; 7] = ["time", "symbol", "open", "high", "low", "close", "volume"];
@@ -51,10 +51,10 @@ pub fn load(reader: impl Read, market: &mut Market) -> Result<Vec<MarketEvent>, 
         })?
         .clone();
     let mut index = [0usize; 7];
-    for (i, name) in COLUMNS.iter().enumerate() {
-        index[i] = headers
+    for (slot, name) in index.iter_mut().zip(COLUMNS) {
+        *slot = headers
             .iter()
-            .position(|h| h == *name)
+            .position(|h| h == name)
             .ok_or(BarsError::MissingColumn(name))?;
     }
     let mut events = Vec::new();
@@ -64,7 +64,12 @@ pub fn load(reader: impl Read, market: &mut Market) -> Result<Vec<MarketEvent>, 
             message: e.to_string(),
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        let field = |i: usize| record.get(index[i]).unwrap_or_default();
+        let field = |column: usize| {
+            index
+                .get(column)
+                .and_then(|i| record.get(*i))
+                .unwrap_or_default()
+        };
         let err = |column: &'static str, message: String| BarsError::Field {
             line,
             column,
@@ -81,14 +86,12 @@ pub fn load(reader: impl Read, market: &mut Market) -> Result<Vec<MarketEvent>, 
             return Err(err("symbol", "empty symbol".into()));
         }
         let mut prices = [Decimal::ZERO; 5];
-        for (k, slot) in prices.iter_mut().enumerate() {
-            let column = COLUMNS[k + 2];
-            *slot = field(k + 2).parse().map_err(|_| {
-                err(
-                    column,
-                    format!("{:?} is not a decimal number", field(k + 2)),
-                )
-            })?;
+        let price_columns = COLUMNS.into_iter().zip(index).skip(2);
+        for (slot, (column, i)) in prices.iter_mut().zip(price_columns) {
+            let text = record.get(i).unwrap_or_default();
+            *slot = text
+                .parse()
+                .map_err(|_| err(column, format!("{text:?} is not a decimal number")))?;
         }
         let [open, high, low, close, volume] = prices;
         if low <= Decimal::ZERO {
@@ -96,6 +99,12 @@ pub fn load(reader: impl Read, market: &mut Market) -> Result<Vec<MarketEvent>, 
         }
         if high < low {
             return Err(err("high", format!("high {high} is below low {low}")));
+        }
+        if high > MAX_PRICE {
+            return Err(err(
+                "high",
+                format!("{high} is above the highest price the market accepts ({MAX_PRICE})"),
+            ));
         }
         for (column, p) in [("open", open), ("close", close)] {
             if p < low || p > high {
@@ -166,6 +175,10 @@ mod tests {
             (format!("{h}1,AAPL,5,2,1,2,1\n"), "line 2, column open"),
             (format!("{h}1,,1,1,1,1,1\n"), "line 2, column symbol"),
             (format!("{h}1,AAPL,1,1,1,1,-1\n"), "line 2, column volume"),
+            (
+                format!("{h}1,AAPL,1,79228162514264337593543950335,1,1,1\n"),
+                "line 2, column high",
+            ),
             (format!("{h}1,AAPL,1,1,1,1\n"), "line 2"),
             (
                 "time,symbol,open,high,low,close\n".to_string(),

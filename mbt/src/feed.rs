@@ -67,7 +67,8 @@ fn recorded(
     let events =
         crate::bars::load(csv.as_bytes(), &mut parsed).map_err(|e| format!("bars: {e}"))?;
     let first = events.first().map_or(start, |e| e.time);
-    let shift = start.nanos() - first.nanos();
+    // Bars parse to timestamps in range, so the shift saturates only on nonsense dates.
+    let shift = start.nanos().saturating_sub(first.nanos());
     Ok(events
         .into_iter()
         .map(|mut e| {

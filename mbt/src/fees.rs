@@ -6,6 +6,7 @@
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::checked::{self, Checked};
 use crate::instrument::Instrument;
 use crate::order::Side;
 
@@ -53,21 +54,21 @@ impl FeeSchedule {
     /// The commission an order has accrued once `filled` units have filled:
     /// per-order plus per-unit, clamped to the minimum and maximum. Fees per fill
     /// are differences of this, so minimums and caps apply per order, not per fill.
-    pub fn commission_for(&self, instrument: &Instrument, filled: Decimal) -> Decimal {
+    pub fn commission_for(&self, instrument: &Instrument, filled: Decimal) -> Checked {
         if filled <= Decimal::ZERO {
-            return Decimal::ZERO;
+            return Ok(Decimal::ZERO);
         }
         let per_unit = if instrument.is_option() {
             self.per_contract
         } else {
             self.per_share
         };
-        let mut c = self.per_order + per_unit * filled;
+        let mut c = checked::add(self.per_order, checked::mul(per_unit, filled)?)?;
         c = c.max(self.min_per_order);
         if let Some(max) = self.max_per_order {
             c = c.min(max);
         }
-        round_cents(c)
+        Ok(round_cents(c))
     }
 
     /// Regulatory fees on one fill (sells only), each rounded up to the cent as FINRA and the SEC do.
@@ -77,22 +78,22 @@ impl FeeSchedule {
         side: Side,
         qty: Decimal,
         price: Decimal,
-    ) -> Decimal {
+    ) -> Checked {
         if side == Side::Buy || qty <= Decimal::ZERO {
-            return Decimal::ZERO;
+            return Ok(Decimal::ZERO);
         }
-        let notional = qty * price * instrument.multiplier();
-        let sec = ceil_cents(notional * self.sec_fee_rate);
+        let notional = checked::mul(checked::mul(qty, price)?, instrument.multiplier())?;
+        let sec = ceil_cents(checked::mul(notional, self.sec_fee_rate)?);
         let per_unit = if instrument.is_option() {
             self.taf_per_contract
         } else {
             self.taf_per_share
         };
-        let mut taf = per_unit * qty;
+        let mut taf = checked::mul(per_unit, qty)?;
         if let Some(max) = self.taf_max {
             taf = taf.min(max);
         }
-        sec + ceil_cents(taf)
+        checked::add(sec, ceil_cents(taf))
     }
 
     /// The fee for a fill of `qty` that takes the order from `filled_before` units.
@@ -103,10 +104,12 @@ impl FeeSchedule {
         filled_before: Decimal,
         qty: Decimal,
         price: Decimal,
-    ) -> Decimal {
-        let commission = self.commission_for(instrument, filled_before + qty)
-            - self.commission_for(instrument, filled_before);
-        commission + self.regulatory(instrument, side, qty, price)
+    ) -> Checked {
+        let commission = checked::sub(
+            self.commission_for(instrument, checked::add(filled_before, qty)?)?,
+            self.commission_for(instrument, filled_before)?,
+        )?;
+        checked::add(commission, self.regulatory(instrument, side, qty, price)?)
     }
 }
 
@@ -141,18 +144,18 @@ mod tests {
         // First fill of 10 shares pays the minimum; the next 100 shares are still under it.
         assert_eq!(
             f.fee_for_fill(&aapl(), Side::Buy, dec!(0), dec!(10), dec!(100)),
-            dec!(1)
+            Ok(dec!(1))
         );
         assert_eq!(
             f.fee_for_fill(&aapl(), Side::Buy, dec!(10), dec!(100), dec!(100)),
-            dec!(0)
+            Ok(dec!(0))
         );
         // 10,000 shares would be $50, capped at $5 for the whole order.
         assert_eq!(
             f.fee_for_fill(&aapl(), Side::Buy, dec!(110), dec!(9890), dec!(100)),
-            dec!(4)
+            Ok(dec!(4))
         );
-        assert_eq!(f.commission_for(&aapl(), dec!(0)), dec!(0));
+        assert_eq!(f.commission_for(&aapl(), dec!(0)), Ok(dec!(0)));
     }
 
     #[test]
@@ -160,19 +163,22 @@ mod tests {
         let f = FeeSchedule::regulatory_only();
         assert_eq!(
             f.fee_for_fill(&aapl(), Side::Buy, dec!(0), dec!(100), dec!(150)),
-            dec!(0)
+            Ok(dec!(0))
         );
         // SEC: 15,000 × 0.0000278 = 0.417 → 0.42; TAF: 100 × 0.000166 = 0.0166 → 0.02
         assert_eq!(
             f.fee_for_fill(&aapl(), Side::Sell, dec!(0), dec!(100), dec!(150)),
-            dec!(0.44)
+            Ok(dec!(0.44))
         );
         // TAF is capped per fill.
         let big = f.regulatory(&aapl(), Side::Sell, dec!(1000000), dec!(1));
         assert_eq!(
             big,
-            ceil_cents(dec!(1000000) * dec!(0.0000278)) + dec!(8.30)
+            Ok(ceil_cents(dec!(1000000) * dec!(0.0000278)) + dec!(8.30))
         );
+        assert!(f
+            .regulatory(&aapl(), Side::Sell, dec!(1000000), Decimal::MAX)
+            .is_err());
     }
 
     #[test]
@@ -184,7 +190,7 @@ mod tests {
         // 2 contracts sold at 1.50: commission 1.30; SEC on 300 = 0.00834 → 0.01; TAF 0.00558 → 0.01
         assert_eq!(
             f.fee_for_fill(&opt(), Side::Sell, dec!(0), dec!(2), dec!(1.5)),
-            dec!(1.32)
+            Ok(dec!(1.32))
         );
     }
 

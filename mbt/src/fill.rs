@@ -12,6 +12,7 @@ use rand::RngCore;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::checked::{self, Checked, Overflow};
 use crate::order::Side;
 use crate::rng::{below, SimRng};
 
@@ -45,7 +46,9 @@ impl FillModel {
     /// except that a fractional remainder may fill whole (fractional shares).
     pub fn available(&self, displayed: Decimal) -> Decimal {
         let mut units = if self.limited_by_displayed_size {
-            (displayed * self.liquidity_fraction).floor()
+            // More than Decimal can hold is as good as no limit (or, below it, none on offer).
+            checked::mul(displayed, self.liquidity_fraction)
+                .map_or_else(Overflow::bound, |units| units.floor())
         } else {
             Decimal::MAX
         };
@@ -63,16 +66,19 @@ impl FillModel {
         side: Side,
         touched: Decimal,
         limit: Option<Decimal>,
-    ) -> Decimal {
+    ) -> Checked {
         let bps = if self.max_slippage_bps == 0 {
             0
         } else {
-            below(rng, u64::from(self.max_slippage_bps) + 1)
+            below(rng, u64::from(self.max_slippage_bps).saturating_add(1))
         };
-        let slip = touched * Decimal::from(bps) / Decimal::from(10_000);
+        let slip = checked::div(
+            checked::mul(touched, Decimal::from(bps))?,
+            Decimal::from(10_000),
+        )?;
         let raw = match side {
-            Side::Buy => touched + slip,
-            Side::Sell => touched - slip,
+            Side::Buy => checked::add(touched, slip)?,
+            Side::Sell => checked::sub(touched, slip)?,
         };
         let tick = tick_for(touched);
         // Round against the trader to a valid tick; a buyer never pays less than
@@ -82,12 +88,12 @@ impl FillModel {
             Side::Sell => raw.round_dp_with_strategy(tick, RoundingStrategy::ToZero),
         }
         .max(Decimal::new(1, tick));
-        match (side, limit) {
+        Ok(match (side, limit) {
             (Side::Buy, Some(l)) => priced.min(l),
             (Side::Sell, Some(l)) => priced.max(l),
             _ => priced,
         }
-        .normalize()
+        .normalize())
     }
 
     /// Draws nothing but keeps the stream aligned: one draw per fill decision,
@@ -125,14 +131,23 @@ mod tests {
         };
         let mut rng = rng_for(1, "fills");
         for _ in 0..1000 {
-            let b = m.execution_price(&mut rng, Side::Buy, dec!(100), None);
+            let b = m
+                .execution_price(&mut rng, Side::Buy, dec!(100), None)
+                .unwrap();
             assert!(b >= dec!(100) && b <= dec!(100.10), "{b}");
-            let s = m.execution_price(&mut rng, Side::Sell, dec!(100), None);
+            let s = m
+                .execution_price(&mut rng, Side::Sell, dec!(100), None)
+                .unwrap();
             assert!(s <= dec!(100) && s >= dec!(99.90), "{s}");
-            let bl = m.execution_price(&mut rng, Side::Buy, dec!(100), Some(dec!(100.02)));
+            let bl = m
+                .execution_price(&mut rng, Side::Buy, dec!(100), Some(dec!(100.02)))
+                .unwrap();
             assert!(bl <= dec!(100.02));
             assert!(on_tick(b) && on_tick(s));
         }
+        assert!(m
+            .execution_price(&mut rng, Side::Buy, Decimal::MAX, None)
+            .is_err());
     }
 
     #[test]
@@ -172,6 +187,11 @@ mod tests {
             ..FillModel::default()
         };
         assert_eq!(capped.available(dec!(1)), dec!(7));
+        let greedy = FillModel {
+            liquidity_fraction: dec!(2),
+            ..FillModel::default()
+        };
+        assert_eq!(greedy.available(Decimal::MAX), Decimal::MAX);
     }
 
     #[test]

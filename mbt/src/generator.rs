@@ -7,11 +7,13 @@
 //! less six) in fixed point. No floats, so every platform gives the same path.
 
 use rand::RngCore;
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, MathematicalOps};
 use serde::{Deserialize, Serialize};
 
+use crate::checked;
 use crate::instrument::Instrument;
-use crate::market::{InstrumentId, MarketData, MarketEvent, Quote};
+use crate::market::{is_valid_price, InstrumentId, MarketData, MarketEvent, Quote, MAX_PRICE};
 use crate::rng::{below, rng_for, SimRng};
 use crate::time::Timestamp;
 
@@ -82,8 +84,12 @@ impl Default for GeneratorConfig {
 
 /// Fixed-point scale of z and σ: 2^20.
 const Z_SHIFT: u32 = 20;
-/// Trading seconds in a year (252 days of 6.5 hours): σ per step scales with √(step / year).
-const TRADING_SECS_PER_YEAR: i64 = 252 * 23_400;
+/// One in fixed point.
+const Z_ONE: i64 = 1 << Z_SHIFT;
+/// Trading milliseconds in a year (252 days of 6.5 hours): σ per step scales with √(step / year).
+const TRADING_MILLIS_PER_YEAR: i64 = 252 * 23_400 * 1000;
+/// The highest price a path reaches, in cents: the market's `MAX_PRICE`.
+const MAX_CENTS: i64 = 100_000_000_000_000;
 
 struct Walk {
     id: InstrumentId,
@@ -112,14 +118,21 @@ impl PriceGenerator {
         mut intern: impl FnMut(&Instrument) -> InstrumentId,
     ) -> Self {
         let step_ms = config.step_ms.max(1);
-        let per_step = Decimal::from(step_ms) / Decimal::from(TRADING_SECS_PER_YEAR * 1000);
-        let sigma =
-            config.annual_volatility.max(Decimal::ZERO) * per_step.sqrt().unwrap_or_default();
-        let sigma_fp = (sigma * Decimal::from(1i64 << Z_SHIFT))
-            .round()
-            .to_string()
-            .parse()
-            .unwrap_or(0);
+        // A u64 over a positive constant: always in range.
+        let per_step = checked::div(
+            Decimal::from(step_ms),
+            Decimal::from(TRADING_MILLIS_PER_YEAR),
+        )
+        .unwrap_or_default();
+        // A volatility too large for the fixed point leaves the paths still.
+        let sigma_fp = checked::mul(
+            config.annual_volatility.max(Decimal::ZERO),
+            per_step.sqrt().unwrap_or_default(),
+        )
+        .and_then(|sigma| checked::mul(sigma, Decimal::from(Z_ONE)))
+        .ok()
+        .and_then(|fp| fp.round().to_i64())
+        .unwrap_or(0);
         let walks = config
             .symbols
             .iter()
@@ -145,10 +158,19 @@ impl PriceGenerator {
         self.next_time
     }
 
-    /// Moves a symbol's path to `price` (a scenario's or a control surface's "set price").
-    pub fn set_level(&mut self, id: InstrumentId, price: Decimal) {
-        if let Some(w) = self.walks.iter_mut().find(|w| w.id == id) {
-            w.cents = cents_of(price);
+    /// Moves a symbol's path to `price` (a scenario's or a control surface's
+    /// "set price"). False, and the path unchanged, for a price the market
+    /// refuses (see `market::is_valid_price`) or a symbol it does not walk.
+    pub fn set_level(&mut self, id: InstrumentId, price: Decimal) -> bool {
+        if !is_valid_price(price) {
+            return false;
+        }
+        match self.walks.iter_mut().find(|w| w.id == id) {
+            Some(w) => {
+                w.cents = cents_of(price);
+                true
+            }
+            None => false,
         }
     }
 
@@ -157,16 +179,31 @@ impl PriceGenerator {
         let time = self.next_time;
         for w in &mut self.walks {
             let z = irwin_hall_z(&mut w.rng);
+            // cents (< 2^47) × σ × z (< 2^23) fits in i128 for any sane σ;
+            // saturating keeps an absurd one from panicking: the path then
+            // stops at the end of the price range.
+            let scaled = i128::from(w.cents)
+                .saturating_mul(i128::from(self.sigma_fp))
+                .saturating_mul(i128::from(z));
             // Round to the nearest cent: a floor (>>) would drift every path downwards.
-            let scaled = i128::from(w.cents) * i128::from(self.sigma_fp) * i128::from(z);
-            let change = (scaled + (1i128 << (2 * Z_SHIFT - 1))).div_euclid(1i128 << (2 * Z_SHIFT));
-            w.cents = (w.cents + i64::try_from(change).unwrap_or(0)).max(1);
-            let half = ((w.cents * self.spread_bps) / 20_000).max(1);
-            let bid = (w.cents - half).max(1);
-            let ask = (w.cents + half).max(bid + 1);
-            let span = u64::from(self.max_size - self.min_size) + 1;
-            let size =
-                |rng: &mut SimRng| Decimal::from(u64::from(self.min_size) + below(rng, span));
+            let change = scaled.saturating_add(HALF_Z2).div_euclid(Z2);
+            w.cents = w
+                .cents
+                .saturating_add(i64::try_from(change).unwrap_or(0))
+                .clamp(1, MAX_CENTS);
+            // Prices stay within the price range and sizes within u32: the
+            // rest of the step cannot overflow, so saturating is exact.
+            let half = w
+                .cents
+                .saturating_mul(self.spread_bps)
+                .div_euclid(20_000)
+                .max(1);
+            let bid = w.cents.saturating_sub(half).max(1);
+            let ask = w.cents.saturating_add(half).max(bid.saturating_add(1));
+            let span = u64::from(self.max_size.saturating_sub(self.min_size)).saturating_add(1);
+            let size = |rng: &mut SimRng| {
+                Decimal::from(u64::from(self.min_size).saturating_add(below(rng, span)))
+            };
             let bid_size = size(&mut w.rng);
             let ask_size = size(&mut w.rng);
             out.push(MarketEvent {
@@ -192,7 +229,9 @@ impl PriceGenerator {
 
     /// `steps` steps of quotes, in time order.
     pub fn generate(&mut self, steps: usize) -> Vec<MarketEvent> {
-        let mut out = Vec::with_capacity(steps * self.walks.len());
+        let mut out = Vec::new();
+        // Only a hint: a size that cannot be reserved grows as it goes.
+        let _ = out.try_reserve(steps.saturating_mul(self.walks.len()));
         for _ in 0..steps {
             self.step(&mut out);
         }
@@ -200,11 +239,12 @@ impl PriceGenerator {
     }
 }
 
+/// Whole cents of `price`, within the price range.
 fn cents_of(price: Decimal) -> i64 {
-    (price * Decimal::ONE_HUNDRED)
-        .round()
-        .to_string()
-        .parse::<i64>()
+    // At most MAX_PRICE × 100 once clamped: in range.
+    checked::mul(price.clamp(Decimal::ZERO, MAX_PRICE), Decimal::ONE_HUNDRED)
+        .ok()
+        .and_then(|cents| cents.round().to_i64())
         .unwrap_or(1)
         .max(1)
 }
@@ -212,8 +252,15 @@ fn cents_of(price: Decimal) -> i64 {
 /// Approximately N(0,1) × 2^20: twelve 20-bit uniforms summed, less six.
 fn irwin_hall_z(rng: &mut SimRng) -> i64 {
     let sum: i64 = (0..12).map(|_| i64::from(rng.next_u32() >> 12)).sum();
-    sum - 6 * (1 << Z_SHIFT)
+    // Twelve values below 2^20 sum far inside i64: exact.
+    sum.saturating_sub(SIX)
 }
+
+/// Six in fixed point: the mean of the twelve uniforms' sum.
+const SIX: i64 = 6 * Z_ONE;
+/// z × σ carries two fixed-point scales: one, and a half for rounding.
+const Z2: i128 = 1 << (2 * Z_SHIFT);
+const HALF_Z2: i128 = 1 << (2 * Z_SHIFT - 1);
 
 #[cfg(test)]
 mod tests {
@@ -304,7 +351,10 @@ mod tests {
         let mut g = PriceGenerator::new(&config(&["AAPL"]), 1, Timestamp::from_secs(0), |i| {
             m.intern(i)
         });
-        g.set_level(InstrumentId(0), dec!(50));
+        assert!(!g.set_level(InstrumentId(0), Decimal::MAX));
+        assert!(!g.set_level(InstrumentId(0), dec!(-1)));
+        assert!(!g.set_level(InstrumentId(9), dec!(50)));
+        assert!(g.set_level(InstrumentId(0), dec!(50)));
         let e = g.generate(1);
         let MarketData::Quote(q) = &e[0].data else {
             unreachable!()

@@ -13,6 +13,8 @@ use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::checked;
+
 /// Shares per standard equity option contract.
 pub const OPTION_MULTIPLIER: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
 
@@ -63,7 +65,8 @@ impl OccSymbol {
         {
             return Err(OccError::Root(candidate()));
         }
-        let milli = strike * Decimal::ONE_THOUSAND;
+        let milli = checked::mul(strike, Decimal::ONE_THOUSAND)
+            .map_err(|_| OccError::Strike(candidate()))?;
         if strike <= Decimal::ZERO
             || milli.fract() != Decimal::ZERO
             || milli >= Decimal::from(100_000_000)
@@ -102,7 +105,8 @@ impl OccSymbol {
 
 impl fmt::Display for OccSymbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let milli = (self.strike * Decimal::ONE_THOUSAND).trunc();
+        // Strikes are below 100,000 by construction: exact.
+        let milli = self.strike.saturating_mul(Decimal::ONE_THOUSAND).trunc();
         write!(
             f,
             "{:<6}{}{}{:0>8}",
@@ -125,7 +129,7 @@ impl FromStr for OccSymbol {
             return Err(OccError::Length(s.to_string()));
         }
         // The last 15 characters are always yymmdd + right + 8 strike digits.
-        let (root_part, tail) = s.split_at(s.len() - 15);
+        let (root_part, tail) = s.split_at(s.len().saturating_sub(15));
         let root = root_part.trim_end_matches(' ');
         if s.len() == 21 && root_part.len() != 6 {
             return Err(OccError::Length(s.to_string()));
@@ -166,7 +170,9 @@ impl FromStr for OccSymbol {
             root: root.to_string(),
             expiry,
             right,
-            strike: (Decimal::from(milli) / Decimal::ONE_THOUSAND).normalize(),
+            strike: checked::div(Decimal::from(milli), Decimal::ONE_THOUSAND)
+                .map_err(|_| OccError::Strike(s.to_string()))?
+                .normalize(),
         })
     }
 }

@@ -6,9 +6,29 @@
 //! seed and inputs. Every simulated broker executes through this engine, so
 //! its semantics are the reference for what an order does.
 
+// Library code never panics on what its callers pass in; tests may.
+//
+// `arithmetic_side_effects` is on as well. It flags every operator on
+// `Decimal` (whose operators panic on overflow) and on integers, which is
+// the point: engine amounts go through `checked` (an overflow becomes a
+// value the caller refuses), and the few places where overflow is
+// impossible say why and use a method that cannot panic (a saturating one
+// where the result is exact, or a checked one with a stated fallback).
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
 pub mod account;
 pub mod bars;
 pub mod capabilities;
+pub mod checked;
 pub mod engine;
 pub mod feed;
 pub mod fees;

@@ -111,7 +111,7 @@ impl EventLog {
     /// stream, a trace) follows the log without copying what it has seen.
     pub fn since(&self, seq: u64) -> &[LogEntry] {
         let start = (seq as usize).min(self.entries.len());
-        &self.entries[start..]
+        self.entries.get(start..).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::checked::{self, Checked};
 use crate::instrument::Instrument;
 use crate::time::Timestamp;
 
@@ -29,10 +30,30 @@ pub struct Quote {
 }
 
 impl Quote {
+    #[inline]
     pub fn mid(&self) -> Decimal {
-        // Multiplying by one half is exact and far cheaper than dividing by two.
-        (self.bid + self.ask) * Decimal::new(5, 1)
+        checked::midpoint(self.bid, self.ask)
     }
+
+    /// A two-sided quote inside the price range, not crossed, with no negative size.
+    pub fn is_valid(&self) -> bool {
+        self.bid > Decimal::ZERO
+            && self.ask >= self.bid
+            && self.ask <= MAX_PRICE
+            && self.bid_size >= Decimal::ZERO
+            && self.ask_size >= Decimal::ZERO
+    }
+}
+
+/// The highest price the market accepts: 10¹², a trillion per unit, six orders of
+/// magnitude above any listed instrument, and low enough that a full-size
+/// order's notional and every quote derived from a price stay far inside
+/// Decimal's range. Market data beyond it is refused as bad data.
+pub const MAX_PRICE: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+
+/// Whether `price` is a price the market accepts: positive and at most `MAX_PRICE`.
+pub fn is_valid_price(price: Decimal) -> bool {
+    price > Decimal::ZERO && price <= MAX_PRICE
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +93,18 @@ pub struct Touch {
     pub low: Decimal,
     /// The highest price seen (buy stops trigger at or above it).
     pub high: Decimal,
+}
+
+/// What one valid event sets on its instrument, computed before anything changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MarketUpdate {
+    instrument: InstrumentId,
+    time: Timestamp,
+    quote: Quote,
+    touch: Touch,
+    /// The event's price; None for a quote, which sets the last price only
+    /// when there is none yet (to its mid).
+    last: Option<Decimal>,
 }
 
 /// What the market knows about one instrument.
@@ -134,61 +167,81 @@ impl Market {
         self.ids.get(instrument).copied()
     }
 
+    /// The instrument behind `id`; an id this market never gave out names
+    /// the empty equity, which nothing lists or prices.
     pub fn instrument(&self, id: InstrumentId) -> &Instrument {
-        &self.instruments[id.0 as usize]
+        static UNKNOWN: Instrument = Instrument::Equity {
+            symbol: String::new(),
+        };
+        self.instruments.get(id.0 as usize).unwrap_or(&UNKNOWN)
     }
 
+    /// What the market knows about `id`: nothing, for an id it never gave out.
     pub fn state(&self, id: InstrumentId) -> &InstrumentState {
-        &self.states[id.0 as usize]
+        static UNKNOWN: InstrumentState = InstrumentState {
+            quote: None,
+            last: None,
+            touch: None,
+            updated_at: Timestamp::from_nanos(0),
+            version: 0,
+        };
+        self.states.get(id.0 as usize).unwrap_or(&UNKNOWN)
     }
 
     /// Instruments with at least one price, in id order.
     pub fn listed(&self) -> impl Iterator<Item = (InstrumentId, &Instrument)> {
         self.instruments
             .iter()
+            .zip(&self.states)
             .enumerate()
-            .filter(|(i, _)| self.states[*i].last.is_some() || self.states[*i].quote.is_some())
-            .map(|(i, inst)| (InstrumentId(i as u32), inst))
+            .filter(|(_, (_, state))| state.last.is_some() || state.quote.is_some())
+            .map(|(i, (inst, _))| (InstrumentId(i as u32), inst))
     }
 
-    /// Applies one event. Returns false (and changes nothing) for an event whose
-    /// prices are not positive or whose bid is above its ask: bad data is skipped, never fatal.
+    /// Applies one event. Returns false (and changes nothing) for an event
+    /// the market refuses (see `check`): bad data is skipped, never fatal.
     pub fn apply(&mut self, ev: &MarketEvent) -> bool {
-        let Some(state) = self.states.get_mut(ev.instrument.0 as usize) else {
-            return false;
-        };
-        match &ev.data {
+        match self.check(ev) {
+            Some(update) => {
+                self.store(update);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// What `ev` would set, or None when the market refuses it: an unknown
+    /// instrument, a price that is not positive or is above `MAX_PRICE`, a
+    /// crossed quote, a bar whose open or close is outside its range, or a
+    /// negative size. Changes nothing, so a caller can refuse an event before
+    /// acting on it.
+    pub fn check(&self, ev: &MarketEvent) -> Option<MarketUpdate> {
+        self.states.get(ev.instrument.0 as usize)?;
+        let (quote, touch, last) = match &ev.data {
             MarketData::Quote(q) => {
-                if q.bid <= Decimal::ZERO
-                    || q.ask < q.bid
-                    || q.bid_size < Decimal::ZERO
-                    || q.ask_size < Decimal::ZERO
-                {
-                    return false;
+                if !q.is_valid() {
+                    return None;
                 }
-                state.quote = Some(*q);
-                state.touch = Some(Touch {
+                let touch = Touch {
                     buy: q.ask,
                     sell: q.bid,
                     low: q.bid,
                     high: q.ask,
-                });
-                if state.last.is_none() {
-                    state.last = Some(q.mid());
-                }
+                };
+                (*q, touch, None)
             }
             MarketData::Trade { price, size } => {
-                if *price <= Decimal::ZERO || *size < Decimal::ZERO {
-                    return false;
+                if !is_valid_price(*price) || *size < Decimal::ZERO {
+                    return None;
                 }
-                state.last = Some(*price);
-                state.touch = Some(Touch {
+                let touch = Touch {
                     buy: *price,
                     sell: *price,
                     low: *price,
                     high: *price,
-                });
-                state.quote = Some(synthetic_quote(*price, *size, self.synthetic_spread_bps));
+                };
+                let quote = synthetic_quote(*price, *size, self.synthetic_spread_bps).ok()?;
+                (quote, touch, Some(*price))
             }
             MarketData::Bar {
                 open,
@@ -197,7 +250,8 @@ impl Market {
                 close,
                 volume,
             } => {
-                if *low <= Decimal::ZERO
+                if !is_valid_price(*low)
+                    || !is_valid_price(*high)
                     || high < low
                     || close > high
                     || close < low
@@ -205,52 +259,71 @@ impl Market {
                     || open < low
                     || *volume < Decimal::ZERO
                 {
-                    return false;
+                    return None;
                 }
-                state.last = Some(*close);
-                state.touch = Some(Touch {
+                let touch = Touch {
                     buy: *low,
                     sell: *high,
                     low: *low,
                     high: *high,
-                });
-                state.quote = Some(synthetic_quote(*close, *volume, self.synthetic_spread_bps));
+                };
+                let quote = synthetic_quote(*close, *volume, self.synthetic_spread_bps).ok()?;
+                (quote, touch, Some(*close))
             }
-        }
-        state.updated_at = ev.time;
-        state.version += 1;
-        true
+        };
+        Some(MarketUpdate {
+            instrument: ev.instrument,
+            time: ev.time,
+            quote,
+            touch,
+            last,
+        })
     }
 
-    /// Sets a price directly (the control surface's "set price"): a fresh
-    /// quote around `price` with `size` on each side.
-    pub fn set_price(
-        &mut self,
-        id: InstrumentId,
-        price: Decimal,
-        size: Decimal,
-        now: Timestamp,
-    ) -> bool {
-        let quote = synthetic_quote(price, size, self.synthetic_spread_bps);
-        self.apply(&MarketEvent {
-            time: now,
-            instrument: id,
-            data: MarketData::Quote(quote),
-        })
+    /// Stores what `check` computed.
+    pub fn store(&mut self, update: MarketUpdate) {
+        let Some(state) = self.states.get_mut(update.instrument.0 as usize) else {
+            return;
+        };
+        state.quote = Some(update.quote);
+        state.touch = Some(update.touch);
+        match update.last {
+            Some(price) => state.last = Some(price),
+            None if state.last.is_none() => state.last = Some(update.quote.mid()),
+            None => {}
+        }
+        state.updated_at = update.time;
+        // A version only has to differ from the one a reader saw last.
+        state.version = state.version.wrapping_add(1);
+    }
+
+    /// The quote a price set directly (the control surface's "set price")
+    /// makes: `price` ± half the synthetic spread, `size` on each side. None
+    /// for a price or size the market refuses.
+    pub fn quote_around(&self, price: Decimal, size: Decimal) -> Option<Quote> {
+        if !is_valid_price(price) {
+            return None;
+        }
+        synthetic_quote(price, size, self.synthetic_spread_bps)
+            .ok()
+            .filter(Quote::is_valid)
     }
 }
 
 /// A quote of `price` ± half the spread, rounded to the cent, never crossing.
-pub fn synthetic_quote(price: Decimal, size: Decimal, spread_bps: Decimal) -> Quote {
-    let half = (price * spread_bps / Decimal::from(20_000)).max(Decimal::new(1, 2));
-    let bid = (price - half).round_dp(2).max(Decimal::new(1, 2));
-    let ask = (price + half).round_dp(2).max(bid);
-    Quote {
+pub fn synthetic_quote(price: Decimal, size: Decimal, spread_bps: Decimal) -> Checked<Quote> {
+    let half = checked::div(checked::mul(price, spread_bps)?, Decimal::from(20_000))?
+        .max(Decimal::new(1, 2));
+    let bid = checked::sub(price, half)?
+        .round_dp(2)
+        .max(Decimal::new(1, 2));
+    let ask = checked::add(price, half)?.round_dp(2).max(bid);
+    Ok(Quote {
         bid,
         ask,
         bid_size: size,
         ask_size: size,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -310,5 +383,72 @@ mod tests {
         );
         let q = m.state(a).quote.unwrap();
         assert!(q.bid < q.ask && q.bid < dec!(11) && q.ask > dec!(11));
+    }
+
+    #[test]
+    fn absurd_prices_are_refused_and_change_nothing() {
+        assert_eq!(MAX_PRICE, Decimal::from(1_000_000_000_000i64));
+        let mut m = Market::new();
+        let a = m.intern(&Instrument::equity("AAPL"));
+        let at = |data| MarketEvent {
+            time: Timestamp::from_secs(2),
+            instrument: a,
+            data,
+        };
+        let q = m.quote_around(dec!(100), dec!(10)).unwrap();
+        assert_eq!((q.bid, q.ask), (dec!(99.99), dec!(100.01)));
+        assert!(m.apply(&at(MarketData::Quote(q))));
+        let before = m.state(a).clone();
+        let quote = |bid, ask| {
+            MarketData::Quote(Quote {
+                bid,
+                ask,
+                bid_size: dec!(1),
+                ask_size: dec!(1),
+            })
+        };
+        for data in [
+            quote(dec!(1), Decimal::MAX),
+            quote(Decimal::MAX, Decimal::MAX),
+            quote(dec!(1), MAX_PRICE + dec!(0.01)),
+            MarketData::Trade {
+                price: Decimal::MAX,
+                size: dec!(1),
+            },
+            MarketData::Bar {
+                open: dec!(1),
+                high: Decimal::MAX,
+                low: dec!(1),
+                close: dec!(1),
+                volume: dec!(1),
+            },
+        ] {
+            assert!(!m.apply(&at(data)));
+            assert_eq!(m.state(a), &before);
+        }
+        for (price, size) in [
+            (Decimal::MAX, dec!(10)),
+            (dec!(1e28), dec!(10)),
+            (MAX_PRICE * dec!(2), dec!(10)),
+            (dec!(-1), dec!(10)),
+            (dec!(100), dec!(-10)),
+        ] {
+            assert_eq!(m.quote_around(price, size), None, "{price} {size}");
+        }
+        assert!(m.apply(&at(quote(dec!(1), MAX_PRICE))));
+        // An id the market never gave out has no state and no instrument.
+        assert_eq!(m.state(InstrumentId(99)).quote, None);
+        assert_eq!(m.instrument(InstrumentId(99)), &Instrument::equity(""));
+    }
+
+    #[test]
+    fn the_mid_of_any_quote_is_in_range() {
+        let q = Quote {
+            bid: Decimal::MAX,
+            ask: Decimal::MAX,
+            bid_size: dec!(0),
+            ask_size: dec!(0),
+        };
+        assert_eq!(q.mid(), Decimal::MAX);
     }
 }

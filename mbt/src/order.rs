@@ -6,6 +6,7 @@ use std::fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::checked::{self, Overflow};
 use crate::instrument::Instrument;
 use crate::time::Timestamp;
 
@@ -294,8 +295,14 @@ impl Order {
         if self.status.is_terminal() {
             Decimal::ZERO
         } else {
-            self.request.quantity - self.filled_quantity
+            self.unfilled_quantity()
         }
+    }
+
+    /// Ordered less filled, whatever the status. Exact: the engine never
+    /// fills past the quantity (saturating only keeps a hand-built order from panicking).
+    pub fn unfilled_quantity(&self) -> Decimal {
+        self.request.quantity.saturating_sub(self.filled_quantity)
     }
 
     /// Moves the order to `to`, or says why it may not.
@@ -312,28 +319,71 @@ impl Order {
         Ok(())
     }
 
-    /// Records `qty` more units filled at `price` and moves the status to
-    /// partially filled or filled. The average price stays quantity-weighted.
-    pub fn record_fill(
-        &mut self,
+    /// The order's state once `qty` more units fill at `price`: partially
+    /// filled or filled, the average price kept quantity-weighted. Computed
+    /// without changing anything, so a caller can check every side of a fill
+    /// before it books any of them (`commit_fill`).
+    pub fn plan_fill(
+        &self,
         qty: Decimal,
         price: Decimal,
         fee: Decimal,
         now: Timestamp,
-    ) -> Result<(), IllegalTransition> {
-        let total = self.filled_quantity + qty;
-        let to = if total >= self.request.quantity {
+    ) -> Result<OrderFill, FillError> {
+        let total = checked::add(self.filled_quantity, qty)?;
+        let status = if total >= self.request.quantity {
             OrderStatus::Filled
         } else {
             OrderStatus::PartiallyFilled
         };
-        self.transition(to, now)?;
-        let prior = self.average_fill_price.unwrap_or_default() * self.filled_quantity;
-        self.average_fill_price = Some(((prior + price * qty) / total).normalize());
-        self.filled_quantity = total;
-        self.fees += fee;
-        Ok(())
+        if !self.status.can_become(status) {
+            return Err(FillError::Illegal(IllegalTransition {
+                order_id: self.id,
+                from: self.status,
+                to: status,
+            }));
+        }
+        let prior = checked::mul(
+            self.average_fill_price.unwrap_or_default(),
+            self.filled_quantity,
+        )?;
+        let average = checked::div(checked::add(prior, checked::mul(price, qty)?)?, total)?;
+        Ok(OrderFill {
+            status,
+            filled_quantity: total,
+            average_fill_price: average.normalize(),
+            fees: checked::add(self.fees, fee)?,
+            at: now,
+        })
     }
+
+    /// Books a fill `plan_fill` computed for this order.
+    pub fn commit_fill(&mut self, fill: OrderFill) {
+        self.status = fill.status;
+        self.updated_at = fill.at;
+        self.filled_quantity = fill.filled_quantity;
+        self.average_fill_price = Some(fill.average_fill_price);
+        self.fees = fill.fees;
+    }
+}
+
+/// An order's state after a fill, computed before anything changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderFill {
+    pub status: OrderStatus,
+    pub filled_quantity: Decimal,
+    pub average_fill_price: Decimal,
+    pub fees: Decimal,
+    pub at: Timestamp,
+}
+
+/// Why a fill cannot be booked on an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FillError {
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+    #[error(transparent)]
+    Overflow(#[from] Overflow),
 }
 
 #[cfg(test)]
@@ -402,24 +452,52 @@ mod tests {
         );
     }
 
+    fn record_fill(o: &mut Order, qty: Decimal, price: Decimal, fee: Decimal, secs: i64) {
+        let fill = o
+            .plan_fill(qty, price, fee, Timestamp::from_secs(secs))
+            .unwrap();
+        o.commit_fill(fill);
+    }
+
     #[test]
     fn fills_accumulate_with_weighted_average() {
         let mut o = order();
         o.transition(OrderStatus::Accepted, Timestamp::from_secs(1))
             .unwrap();
-        o.record_fill(dec!(4), dec!(100), dec!(0), Timestamp::from_secs(2))
-            .unwrap();
+        record_fill(&mut o, dec!(4), dec!(100), dec!(0), 2);
         assert_eq!(o.status, OrderStatus::PartiallyFilled);
         assert_eq!(o.remaining_quantity(), dec!(6));
-        o.record_fill(dec!(6), dec!(110), dec!(0.5), Timestamp::from_secs(3))
-            .unwrap();
+        record_fill(&mut o, dec!(6), dec!(110), dec!(0.5), 3);
         assert_eq!(o.status, OrderStatus::Filled);
+        assert_eq!(o.updated_at, Timestamp::from_secs(3));
         assert_eq!(o.average_fill_price, Some(dec!(106)));
         assert_eq!(o.fees, dec!(0.5));
         assert_eq!(o.remaining_quantity(), dec!(0));
-        assert!(o
-            .record_fill(dec!(1), dec!(1), dec!(0), Timestamp::from_secs(4))
-            .is_err());
+        assert!(matches!(
+            o.plan_fill(dec!(1), dec!(1), dec!(0), Timestamp::from_secs(4)),
+            Err(FillError::Illegal(_))
+        ));
+    }
+
+    #[test]
+    fn a_fill_that_cannot_be_represented_is_an_error_value() {
+        let mut o = order();
+        o.transition(OrderStatus::Accepted, Timestamp::from_secs(1))
+            .unwrap();
+        record_fill(&mut o, dec!(4), dec!(100), dec!(1), 2);
+        let before = o.clone();
+        for (qty, price, fee) in [
+            (dec!(1), Decimal::MAX, dec!(0)),
+            (Decimal::MAX, dec!(1), dec!(0)),
+            (dec!(1), dec!(1), Decimal::MAX),
+        ] {
+            let planned = o.plan_fill(qty, price, fee, Timestamp::from_secs(3));
+            assert!(
+                matches!(planned, Err(FillError::Overflow(_))),
+                "{planned:?}"
+            );
+        }
+        assert_eq!(o, before);
     }
 
     #[test]

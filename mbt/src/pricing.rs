@@ -6,6 +6,7 @@ use rust_decimal::prelude::*;
 use rust_decimal::MathematicalOps;
 use serde::{Deserialize, Serialize};
 
+use crate::checked::{self, Checked, Overflow};
 use crate::instrument::{OccSymbol, OptionRight};
 use crate::market::Quote;
 use crate::time::Timestamp;
@@ -53,46 +54,59 @@ fn n(x: Decimal) -> Decimal {
 
 impl OptionPricing {
     /// Per-share premium. At or after expiry, or with no volatility, the
-    /// (discounted) intrinsic value; never negative, never a panic.
+    /// (discounted) intrinsic value; never negative. Inputs are clamped to
+    /// where the formula is meaningful; a value beyond Decimal's range
+    /// (only an absurd spot or configuration makes one) is an `Overflow`.
     pub fn theoretical(
         &self,
         right: OptionRight,
         spot: Decimal,
         strike: Decimal,
         years: Decimal,
-    ) -> Decimal {
+    ) -> Checked {
         if spot <= Decimal::ZERO || strike <= Decimal::ZERO {
-            return Decimal::ZERO;
+            return Ok(Decimal::ZERO);
         }
         let years = years.min(Decimal::from(50));
-        let intrinsic = |k: Decimal| match right {
-            OptionRight::Call => (spot - k).max(Decimal::ZERO),
-            OptionRight::Put => (k - spot).max(Decimal::ZERO),
+        let intrinsic = |k: Decimal| {
+            match right {
+                OptionRight::Call => checked::sub(spot, k),
+                OptionRight::Put => checked::sub(k, spot),
+            }
+            .map(|v| v.max(Decimal::ZERO))
         };
         if years <= Decimal::ZERO {
             return intrinsic(strike);
         }
         let rate = self.rate.clamp(Decimal::from(-1), Decimal::ONE);
-        let discount = clamp(-rate * years).checked_exp().unwrap_or(Decimal::ONE);
-        let k_disc = strike * discount;
+        let discount = clamp(checked::mul(checked::neg(rate), years)?)
+            .checked_exp()
+            .unwrap_or(Decimal::ONE);
+        let k_disc = checked::mul(strike, discount)?;
         let vol = self.volatility.clamp(Decimal::ZERO, Decimal::from(10));
-        let vol_sqrt_t = vol * years.sqrt().unwrap_or_default();
+        let vol_sqrt_t = checked::mul(vol, years.sqrt().unwrap_or_default())?;
         if vol_sqrt_t <= Decimal::new(1, 12) {
             return intrinsic(k_disc);
         }
-        let Some(ln) = (spot / strike).checked_ln() else {
+        let Some(ln) = checked::div(spot, strike)?.checked_ln() else {
             return intrinsic(k_disc);
         };
-        let Some(d1) = (ln + (rate + vol * vol / Decimal::TWO) * years).checked_div(vol_sqrt_t)
+        let drift = checked::add(rate, checked::div(checked::mul(vol, vol)?, Decimal::TWO)?)?;
+        let Some(d1) = checked::add(ln, checked::mul(drift, years)?)?.checked_div(vol_sqrt_t)
         else {
             return intrinsic(k_disc);
         };
-        let d2 = d1 - vol_sqrt_t;
+        let d2 = checked::sub(d1, vol_sqrt_t)?;
         let value = match right {
-            OptionRight::Call => spot * n(d1) - k_disc * n(d2),
-            OptionRight::Put => k_disc * n(-d2) - spot * n(-d1),
+            OptionRight::Call => {
+                checked::sub(checked::mul(spot, n(d1))?, checked::mul(k_disc, n(d2))?)?
+            }
+            OptionRight::Put => checked::sub(
+                checked::mul(k_disc, n(checked::neg(d2)))?,
+                checked::mul(spot, n(checked::neg(d1)))?,
+            )?,
         };
-        value.max(Decimal::ZERO)
+        Ok(value.max(Decimal::ZERO))
     }
 
     /// Years from `now` to the option's settlement at its expiry date's close.
@@ -101,15 +115,19 @@ impl OptionPricing {
             .expiry()
             .and_hms_opt(0, 0, 0)
             .map_or(0, |d| d.and_utc().timestamp());
-        let secs =
-            midnight + EXPIRY_CLOSE_UTC_SECS - now.nanos().div_euclid(Timestamp::NANOS_PER_SEC);
-        Decimal::from(secs) / Decimal::from(SECS_PER_YEAR)
+        // Seconds of dates and instants within ±292 years of 1970: no i64 overflow.
+        let secs = midnight
+            .saturating_add(EXPIRY_CLOSE_UTC_SECS)
+            .saturating_sub(now.nanos().div_euclid(Timestamp::NANOS_PER_SEC));
+        // An i64 of seconds over a positive constant is always in range.
+        checked::div(Decimal::from(secs), Decimal::from(SECS_PER_YEAR))
+            .unwrap_or_else(Overflow::bound)
     }
 
     /// A two-sided quote around the theoretical value, on the tick, with
     /// at least one tick between bid and ask and a bid of at least one tick
     /// (a worthless option still quotes 0.01 / 0.02).
-    pub fn quote(&self, occ: &OccSymbol, spot: Decimal, now: Timestamp) -> Quote {
+    pub fn quote(&self, occ: &OccSymbol, spot: Decimal, now: Timestamp) -> Checked<Quote> {
         let tick = if self.min_tick > Decimal::ZERO {
             self.min_tick
         } else {
@@ -120,17 +138,31 @@ impl OptionPricing {
             spot,
             occ.strike(),
             Self::years_to_expiry(occ, now),
-        );
-        let half = (theo * self.spread_bps / Decimal::from(20_000)).max(tick / Decimal::TWO);
-        let to_tick = |x: Decimal, strategy| (x / tick).round_dp_with_strategy(0, strategy) * tick;
-        let bid = to_tick(theo - half, RoundingStrategy::ToNegativeInfinity).max(tick);
-        let ask = to_tick(theo + half, RoundingStrategy::ToPositiveInfinity).max(bid + tick);
-        Quote {
+        )?;
+        let half = checked::div(checked::mul(theo, self.spread_bps)?, Decimal::from(20_000))?
+            .max(checked::div(tick, Decimal::TWO)?);
+        let to_tick = |x: Decimal, strategy| {
+            checked::mul(
+                checked::div(x, tick)?.round_dp_with_strategy(0, strategy),
+                tick,
+            )
+        };
+        let bid = to_tick(
+            checked::sub(theo, half)?,
+            RoundingStrategy::ToNegativeInfinity,
+        )?
+        .max(tick);
+        let ask = to_tick(
+            checked::add(theo, half)?,
+            RoundingStrategy::ToPositiveInfinity,
+        )?
+        .max(checked::add(bid, tick)?);
+        Ok(Quote {
             bid: bid.normalize(),
             ask: ask.normalize(),
             bid_size: self.size,
             ask_size: self.size,
-        }
+        })
     }
 }
 
@@ -151,8 +183,12 @@ mod tests {
     #[test]
     fn textbook_values() {
         let p = textbook();
-        let call = p.theoretical(OptionRight::Call, dec!(100), dec!(100), dec!(1));
-        let put = p.theoretical(OptionRight::Put, dec!(100), dec!(100), dec!(1));
+        let call = p
+            .theoretical(OptionRight::Call, dec!(100), dec!(100), dec!(1))
+            .unwrap();
+        let put = p
+            .theoretical(OptionRight::Put, dec!(100), dec!(100), dec!(1))
+            .unwrap();
         assert!((call - dec!(10.4506)).abs() < dec!(0.001), "{call}");
         assert!((put - dec!(5.5735)).abs() < dec!(0.001), "{put}");
     }
@@ -165,8 +201,8 @@ mod tests {
             (dec!(450), dec!(455), dec!(0.1)),
             (dec!(12.5), dec!(15), dec!(2)),
         ] {
-            let c = p.theoretical(OptionRight::Call, s, k, t);
-            let q = p.theoretical(OptionRight::Put, s, k, t);
+            let c = p.theoretical(OptionRight::Call, s, k, t).unwrap();
+            let q = p.theoretical(OptionRight::Put, s, k, t).unwrap();
             let parity = s - k * (-p.rate * t).exp();
             assert!(
                 (c - q - parity).abs() < dec!(0.01),
@@ -180,15 +216,15 @@ mod tests {
         let p = textbook();
         assert_eq!(
             p.theoretical(OptionRight::Call, dec!(110), dec!(100), dec!(0)),
-            dec!(10)
+            Ok(dec!(10))
         );
         assert_eq!(
             p.theoretical(OptionRight::Put, dec!(110), dec!(100), dec!(-1)),
-            dec!(0)
+            Ok(dec!(0))
         );
         assert_eq!(
             p.theoretical(OptionRight::Put, dec!(90), dec!(100), dec!(0)),
-            dec!(10)
+            Ok(dec!(10))
         );
     }
 
@@ -197,15 +233,33 @@ mod tests {
         let p = OptionPricing::default();
         let occ: OccSymbol = "AAPL  260116C00100000".parse().unwrap();
         let now = Timestamp::from_secs(1_767_625_200); // 2026-01-05 15:00 UTC
-        let q = p.quote(&occ, dec!(100), now);
+        let q = p.quote(&occ, dec!(100), now).unwrap();
         assert!(q.bid >= dec!(0.01) && q.ask > q.bid, "{q:?}");
         assert_eq!(q.bid.round_dp(2), q.bid);
         assert!(q.mid() > dec!(1) && q.mid() < dec!(5), "{q:?}");
         let deep_otm: OccSymbol = "AAPL  260116C00500000".parse().unwrap();
-        let w = p.quote(&deep_otm, dec!(100), now);
+        let w = p.quote(&deep_otm, dec!(100), now).unwrap();
         assert_eq!((w.bid, w.ask), (dec!(0.01), dec!(0.02)));
         let years = OptionPricing::years_to_expiry(&occ, now);
         assert!(years > dec!(0.02) && years < dec!(0.04), "{years}");
+    }
+
+    #[test]
+    fn absurd_spots_are_overflow_values_not_panics() {
+        let p = OptionPricing::default();
+        let occ: OccSymbol = "AAPL  260116C00000001".parse().unwrap();
+        let now = Timestamp::from_secs(1_767_625_200);
+        assert!(p.quote(&occ, Decimal::MAX, now).is_err());
+        assert!(p.quote(&occ, crate::market::MAX_PRICE, now).is_ok());
+        let tiny = p
+            .quote(&occ, dec!(0.0000000000000000000000000001), now)
+            .unwrap();
+        assert_eq!((tiny.bid, tiny.ask), (dec!(0.01), dec!(0.02)));
+        let greedy = OptionPricing {
+            spread_bps: Decimal::MAX,
+            ..OptionPricing::default()
+        };
+        assert!(greedy.quote(&occ, dec!(100), now).is_err());
     }
 
     proptest! {
@@ -217,7 +271,7 @@ mod tests {
             let p = OptionPricing { volatility: Decimal::new(vol, 2), rate: Decimal::new(rate, 2), ..OptionPricing::default() };
             let right = if call { OptionRight::Call } else { OptionRight::Put };
             let v = p.theoretical(right, Decimal::new(spot, 2), Decimal::new(strike, 2), Decimal::from(days) / Decimal::from(365));
-            prop_assert!(v >= Decimal::ZERO);
+            prop_assert!(v.unwrap() >= Decimal::ZERO);
         }
 
         #[test]
@@ -226,8 +280,9 @@ mod tests {
             let t = Decimal::from(days) / Decimal::from(365);
             let (s1, s2, k) = (Decimal::new(spot, 2), Decimal::new(spot + bump, 2), Decimal::new(strike, 2));
             let tol = dec!(0.0000001);
-            prop_assert!(p.theoretical(OptionRight::Call, s2, k, t) + tol >= p.theoretical(OptionRight::Call, s1, k, t));
-            prop_assert!(p.theoretical(OptionRight::Put, s2, k, t) <= p.theoretical(OptionRight::Put, s1, k, t) + tol);
+            let value = |right, s| p.theoretical(right, s, k, t).unwrap();
+            prop_assert!(value(OptionRight::Call, s2) + tol >= value(OptionRight::Call, s1));
+            prop_assert!(value(OptionRight::Put, s2) <= value(OptionRight::Put, s1) + tol);
         }
     }
 }

@@ -23,7 +23,10 @@ pub fn below(rng: &mut SimRng, n: u64) -> u64 {
     if n == 0 {
         return 0;
     }
-    ((rng.next_u32() as u64) * n) >> 32
+    // A 32-bit draw times a 64-bit n is below 2^96: exact in 128 bits, and
+    // shifted back below n, so it fits in 64.
+    let scaled = u128::from(rng.next_u32()).saturating_mul(u128::from(n));
+    u64::try_from(scaled >> 32).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -19,11 +19,12 @@ impl Timestamp {
     pub const fn from_nanos(nanos: i64) -> Self {
         Self(nanos)
     }
+    /// Saturating, like `plus_nanos`: i64 nanoseconds reach years 1677 to 2262.
     pub const fn from_millis(millis: i64) -> Self {
-        Self(millis * Self::NANOS_PER_MILLI)
+        Self(millis.saturating_mul(Self::NANOS_PER_MILLI))
     }
     pub const fn from_secs(secs: i64) -> Self {
-        Self(secs * Self::NANOS_PER_SEC)
+        Self(secs.saturating_mul(Self::NANOS_PER_SEC))
     }
     pub const fn nanos(self) -> i64 {
         self.0

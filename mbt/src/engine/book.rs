@@ -64,11 +64,22 @@ impl Book {
     }
 
     /// Units still on offer to orders on `side` from the latest quote.
-    pub fn liquidity_mut(&mut self, side: Side) -> &mut Decimal {
+    pub fn liquidity(&self, side: Side) -> Decimal {
         match side {
+            Side::Buy => self.buy_liquidity,
+            Side::Sell => self.sell_liquidity,
+        }
+    }
+
+    /// Takes `qty` units a fill used from what `side` is offered. Exact: a
+    /// fill never takes more than is offered (saturating only keeps an
+    /// impossible case from panicking).
+    pub fn take(&mut self, side: Side, qty: Decimal) {
+        let offered = match side {
             Side::Buy => &mut self.buy_liquidity,
             Side::Sell => &mut self.sell_liquidity,
-        }
+        };
+        *offered = offered.saturating_sub(qty);
     }
 }
 
@@ -123,6 +134,18 @@ impl Book {
             Side::Buy => self.bids.remove(&(Reverse(px), id)),
             Side::Sell => self.asks.remove(&(px, id)),
         };
+    }
+
+    /// How many orders the book holds, resting or waiting for their trigger.
+    pub fn len(&self) -> usize {
+        [
+            self.bids.len(),
+            self.asks.len(),
+            self.buy_stops.len(),
+            self.sell_stops.len(),
+        ]
+        .iter()
+        .sum()
     }
 
     pub fn is_empty(&self) -> bool {

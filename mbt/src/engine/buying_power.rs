@@ -10,7 +10,8 @@
 
 use rust_decimal::Decimal;
 
-use crate::account::{Account, AccountKind};
+use crate::account::{Account, AccountKind, Position};
+use crate::checked::{self, Checked, Overflow};
 use crate::instrument::{Instrument, OptionRight};
 use crate::order::{PositionEffect, Side};
 
@@ -24,17 +25,25 @@ pub trait Marks {
 pub enum CostError {
     ShortSellingNotAllowed,
     NoPositionToClose,
+    /// The cost is beyond what a `Decimal` can represent.
+    Overflow,
+}
+
+impl From<Overflow> for CostError {
+    fn from(_: Overflow) -> Self {
+        CostError::Overflow
+    }
 }
 
 /// Collateral held against the account's short options, net of vertical spreads.
-pub fn short_option_collateral(account: &Account, marks: &impl Marks) -> Decimal {
+pub fn short_option_collateral(account: &Account, marks: &impl Marks) -> Checked {
     let mut total = Decimal::ZERO;
     if !account
         .positions
         .values()
         .any(|p| p.instrument.is_option() && p.quantity < Decimal::ZERO)
     {
-        return total;
+        return Ok(total);
     }
     // Long contracts not yet used to cover a short, per instrument.
     let mut longs: Vec<(&Instrument, Decimal)> = account
@@ -51,7 +60,7 @@ pub fn short_option_collateral(account: &Account, marks: &impl Marks) -> Decimal
         let Instrument::Option { occ: s } = &short.instrument else {
             continue;
         };
-        let mut uncovered = -short.quantity;
+        let mut uncovered = checked::neg(short.quantity);
         // Cover with the long strikes that need the least collateral first.
         loop {
             let best = longs
@@ -73,29 +82,37 @@ pub fn short_option_collateral(account: &Account, marks: &impl Marks) -> Decimal
                 break;
             }
             let n = uncovered.min(*q);
-            *q -= n;
-            uncovered -= n;
-            total += width * n * short.instrument.multiplier();
+            *q = checked::sub(*q, n)?;
+            uncovered = checked::sub(uncovered, n)?;
+            total = checked::add(
+                total,
+                checked::mul(checked::mul(width, n)?, short.instrument.multiplier())?,
+            )?;
         }
         if !uncovered.is_zero() {
-            total += naked_collateral(&short.instrument, marks) * uncovered;
+            total = checked::add(
+                total,
+                checked::mul(naked_collateral(&short.instrument, marks)?, uncovered)?,
+            )?;
         }
     }
-    total
+    Ok(total)
 }
 
 /// Collateral of one contract written with a long leg at `long_strike` covering it.
 fn spread_width(right: OptionRight, short_strike: Decimal, long_strike: Decimal) -> Decimal {
+    // Strikes are positive, so their difference is always in range.
     match right {
-        OptionRight::Put => (short_strike - long_strike).max(Decimal::ZERO),
-        OptionRight::Call => (long_strike - short_strike).max(Decimal::ZERO),
+        OptionRight::Put => short_strike.saturating_sub(long_strike),
+        OptionRight::Call => long_strike.saturating_sub(short_strike),
     }
+    .max(Decimal::ZERO)
 }
 
 /// Collateral of one uncovered short contract.
-fn naked_collateral(instrument: &Instrument, marks: &impl Marks) -> Decimal {
+fn naked_collateral(instrument: &Instrument, marks: &impl Marks) -> Checked {
     let Instrument::Option { occ } = instrument else {
-        return Decimal::ZERO;
+        return Ok(Decimal::ZERO);
     };
     let per_share = match occ.right() {
         OptionRight::Put => occ.strike(),
@@ -104,48 +121,59 @@ fn naked_collateral(instrument: &Instrument, marks: &impl Marks) -> Decimal {
             .unwrap_or(occ.strike())
             .max(occ.strike()),
     };
-    per_share * instrument.multiplier()
+    checked::mul(per_share, instrument.multiplier())
+}
+
+/// A position's value at its mark (at its cost basis when it has no mark).
+fn value(p: &Position, marks: &impl Marks) -> Checked {
+    marks
+        .mark(&p.instrument)
+        .map_or(Ok(p.cost_basis), |m| p.market_value(m))
 }
 
 /// Equity: cash plus the market value of every position at its mark
 /// (at its cost basis when it has no mark).
-pub fn equity(account: &Account, marks: &impl Marks) -> Decimal {
-    account.cash
-        + account
-            .positions
-            .values()
-            .map(|p| {
-                marks
-                    .mark(&p.instrument)
-                    .map_or(p.cost_basis, |m| p.market_value(m))
-            })
-            .sum::<Decimal>()
+pub fn equity(account: &Account, marks: &impl Marks) -> Checked {
+    let positions = account
+        .positions
+        .values()
+        .try_fold(Decimal::ZERO, |sum, p| checked::add(sum, value(p, marks)?))?;
+    checked::add(account.cash, positions)
 }
 
-/// Buying power left for new orders, after what working orders reserve.
-pub fn buying_power(account: &Account, marks: &impl Marks) -> Decimal {
-    let collateral = short_option_collateral(account, marks);
-    let bp = match account.kind {
-        AccountKind::Cash => account.cash - collateral,
+/// Buying power before what working orders hold.
+fn before_holds(account: &Account, marks: &impl Marks) -> Checked {
+    let collateral = short_option_collateral(account, marks)?;
+    match account.kind {
+        AccountKind::Cash => checked::sub(account.cash, collateral),
         AccountKind::Margin => {
             let mut requirement = collateral;
             for p in account.positions.values() {
-                let value = marks
-                    .mark(&p.instrument)
-                    .map_or(p.cost_basis, |m| p.market_value(m))
-                    .abs();
+                let value = value(p, marks)?.abs();
                 if p.instrument.is_option() {
                     if p.quantity > Decimal::ZERO {
-                        requirement += value;
+                        requirement = checked::add(requirement, value)?;
                     }
                 } else {
-                    requirement += value / Decimal::TWO;
+                    requirement = checked::add(requirement, checked::div(value, Decimal::TWO)?)?;
                 }
             }
-            Decimal::TWO * (equity(account, marks) - requirement)
+            checked::mul(
+                Decimal::TWO,
+                checked::sub(equity(account, marks)?, requirement)?,
+            )
         }
-    };
-    (bp - account.reserved).max(Decimal::ZERO)
+    }
+}
+
+/// Buying power left for new orders while `held` is reserved for working ones.
+pub fn available(account: &Account, marks: &impl Marks, held: Decimal) -> Checked {
+    Ok(checked::sub(before_holds(account, marks)?, held)?.max(Decimal::ZERO))
+}
+
+/// Buying power left for new orders, after what working orders reserve.
+pub fn buying_power(account: &Account, marks: &impl Marks) -> Checked {
+    available(account, marks, account.reserved)
 }
 
 /// The buying power an order of `qty` at `price` uses, given the position it
@@ -162,14 +190,14 @@ pub fn order_cost(
 ) -> Result<Decimal, CostError> {
     let held = account.position_quantity(instrument);
     let closing = match side {
-        Side::Buy if held < Decimal::ZERO => qty.min(-held),
+        Side::Buy if held < Decimal::ZERO => qty.min(checked::neg(held)),
         Side::Sell if held > Decimal::ZERO => qty.min(held),
         _ => Decimal::ZERO,
     };
     if effect == Some(PositionEffect::Close) && closing < qty {
         return Err(CostError::NoPositionToClose);
     }
-    let opening = qty - closing;
+    let opening = checked::sub(qty, closing)?;
     if opening.is_zero() {
         return Ok(Decimal::ZERO);
     }
@@ -179,13 +207,19 @@ pub fn order_cost(
     };
     let mult = instrument.multiplier();
     Ok(match (instrument.is_option(), side) {
-        (false, Side::Buy) => opening * price,
+        (false, Side::Buy) => checked::mul(opening, price)?,
         (false, Side::Sell) => match account.kind {
             AccountKind::Cash => return Err(CostError::ShortSellingNotAllowed),
-            AccountKind::Margin => opening * price,
+            AccountKind::Margin => checked::mul(opening, price)?,
         },
-        (true, Side::Buy) => opening * price * mult * non_marginable,
-        (true, Side::Sell) => opening * naked_collateral(instrument, marks) * non_marginable,
+        (true, Side::Buy) => checked::mul(
+            checked::mul(checked::mul(opening, price)?, mult)?,
+            non_marginable,
+        )?,
+        (true, Side::Sell) => checked::mul(
+            checked::mul(opening, naked_collateral(instrument, marks)?)?,
+            non_marginable,
+        )?,
     })
 }
 
@@ -210,24 +244,27 @@ mod tests {
     fn margin_doubles_excess_equity() {
         let mut a = Account::new("A", AccountKind::Margin, dec!(10000));
         let m = M([(Instrument::equity("AAPL"), dec!(100))].into());
-        assert_eq!(buying_power(&a, &m), dec!(20000));
-        a.apply_fill(&Instrument::equity("AAPL"), dec!(100), dec!(100), dec!(0));
+        assert_eq!(buying_power(&a, &m), Ok(dec!(20000)));
+        a.apply_fill(&Instrument::equity("AAPL"), dec!(100), dec!(100), dec!(0))
+            .unwrap();
         // equity 10,000, requirement 5,000 → 10,000 left: the 10,000 bought cost 10,000 units.
-        assert_eq!(buying_power(&a, &m), dec!(10000));
+        assert_eq!(buying_power(&a, &m), Ok(dec!(10000)));
         let c = Account::new("C", AccountKind::Cash, dec!(10000));
-        assert_eq!(buying_power(&c, &m), dec!(10000));
+        assert_eq!(buying_power(&c, &m), Ok(dec!(10000)));
     }
 
     #[test]
     fn vertical_spread_locks_only_its_width() {
         let mut a = Account::new("A", AccountKind::Cash, dec!(10000));
         let m = M([(Instrument::equity("SPY"), dec!(455))].into());
-        a.apply_fill(&opt("SPY   261218P00450000"), dec!(-1), dec!(3), dec!(0));
-        assert_eq!(short_option_collateral(&a, &m), dec!(45000));
-        a.apply_fill(&opt("SPY   261218P00445000"), dec!(1), dec!(2), dec!(0));
-        assert_eq!(short_option_collateral(&a, &m), dec!(500));
+        a.apply_fill(&opt("SPY   261218P00450000"), dec!(-1), dec!(3), dec!(0))
+            .unwrap();
+        assert_eq!(short_option_collateral(&a, &m), Ok(dec!(45000)));
+        a.apply_fill(&opt("SPY   261218P00445000"), dec!(1), dec!(2), dec!(0))
+            .unwrap();
+        assert_eq!(short_option_collateral(&a, &m), Ok(dec!(500)));
         // cash 10,000 + 300 − 200 = 10,100; minus 500 collateral.
-        assert_eq!(buying_power(&a, &m), dec!(9600));
+        assert_eq!(buying_power(&a, &m), Ok(dec!(9600)));
     }
 
     #[test]
@@ -268,5 +305,38 @@ mod tests {
             ),
             Ok(dec!(300))
         );
+    }
+
+    #[test]
+    fn costs_beyond_decimal_are_overflow_not_panics() {
+        let a = Account::new("A", AccountKind::Margin, dec!(10000));
+        let m = M(BTreeMap::new());
+        let aapl = Instrument::equity("AAPL");
+        let call = opt("AAPL  261218C00200000");
+        for (inst, side, qty, price) in [
+            (
+                &aapl,
+                Side::Buy,
+                dec!(10),
+                dec!(10000000000000000000000000000),
+            ),
+            (&aapl, Side::Sell, dec!(1000000), Decimal::MAX),
+            (
+                &call,
+                Side::Buy,
+                dec!(1000000),
+                dec!(100000000000000000000000),
+            ),
+        ] {
+            assert_eq!(
+                order_cost(&a, inst, side, Some(PositionEffect::Open), qty, price, &m),
+                Err(CostError::Overflow),
+                "{inst} {side:?} {qty} @ {price}"
+            );
+        }
+        let mut rich = Account::new("R", AccountKind::Margin, Decimal::MAX);
+        assert!(buying_power(&rich, &m).is_err(), "2 × cash overflows");
+        rich.kind = AccountKind::Cash;
+        assert_eq!(buying_power(&rich, &m), Ok(Decimal::MAX));
     }
 }

@@ -1,58 +1,104 @@
 //! Matching: which working orders a market event fills, how much, and at what price.
+//!
+//! Every fill is all or nothing: its fee and the order's and the account's
+//! new state are computed with checked arithmetic before any of them is
+//! booked. A fill that cannot be represented (only absurd amounts make one)
+//! is not made, and the order keeps working.
 
 use rust_decimal::Decimal;
 
-use super::Engine;
+use super::{held_for, order_index, release, Engine};
+use crate::account::Account;
+use crate::checked;
 use crate::instrument::Instrument;
 use crate::log::EngineEvent;
-use crate::market::{InstrumentId, MarketData, MarketEvent};
-use crate::order::{OrderId, OrderStatus, OrderType, Side, TimeInForce};
+use crate::market::{InstrumentId, MarketData, MarketEvent, Touch};
+use crate::order::{
+    FillError, Order, OrderFill, OrderId, OrderStatus, OrderType, Side, TimeInForce,
+};
+
+use super::book::Book;
+
+/// One leg's execution in a multi-leg fill.
+struct LegFill {
+    instrument: Instrument,
+    side: Side,
+    quantity: Decimal,
+    price: Decimal,
+    fee: Decimal,
+}
+
+/// A multi-leg order's whole fill, computed before anything changes.
+struct SpreadFill {
+    legs: Vec<LegFill>,
+    /// The account once every leg is booked and the order's hold released.
+    account: Account,
+    order: OrderFill,
+}
 
 impl Engine {
-    fn order_ref(&self, id: OrderId) -> &crate::order::Order {
-        &self.orders[id.0 as usize - 1]
+    fn book(&self, iid: InstrumentId) -> Option<&Book> {
+        self.books.get(iid.0 as usize)
+    }
+
+    fn book_mut(&mut self, iid: InstrumentId) -> Option<&mut Book> {
+        self.books.get_mut(iid.0 as usize)
+    }
+
+    /// Units of an order not yet filled while it works (zero once it has finished).
+    fn remaining(&self, id: OrderId) -> Decimal {
+        self.order(id)
+            .map_or(Decimal::ZERO, Order::remaining_quantity)
     }
 
     /// Where an order's working state lives: its own instrument, or its
     /// underlying for a multi-leg order.
-    fn home(&mut self, id: OrderId) -> InstrumentId {
-        let r = &self.order_ref(id).request;
+    fn home(&mut self, id: OrderId) -> Option<InstrumentId> {
+        let r = &self.order(id)?.request;
         let instrument = if r.is_multi_leg() {
             Instrument::equity(r.instrument.underlying())
         } else {
             r.instrument.clone()
         };
-        self.instrument_id(&instrument)
+        Some(self.instrument_id(&instrument))
     }
 
     /// Puts a newly accepted order to work: fills what the market allows
     /// now and rests the rest. IOC and FOK orders never rest.
     pub(super) fn work(&mut self, id: OrderId) {
-        let iid = self.home(id);
-        let (multi_leg, tif) = {
-            let o = self.order_ref(id);
-            (o.request.is_multi_leg(), o.request.time_in_force)
+        let Some(iid) = self.home(id) else {
+            return;
+        };
+        let Some((multi_leg, tif, option)) = self.order(id).map(|o| {
+            let r = &o.request;
+            (r.is_multi_leg(), r.time_in_force, r.instrument.is_option())
+        }) else {
+            return;
         };
         if multi_leg {
             if !(self.is_open() && self.try_multi_leg(id)) {
-                self.multi_leg[iid.0 as usize].push(id);
+                if let Some(waiting) = self.multi_leg.get_mut(iid.0 as usize) {
+                    waiting.push(id);
+                }
             }
         } else {
-            if self.order_ref(id).request.instrument.is_option() {
+            if option {
                 self.watch_option(iid);
             }
-            if tif == TimeInForce::Fok
-                && self.fillable_now(id) < self.order_ref(id).remaining_quantity()
-            {
+            if tif == TimeInForce::Fok && self.fillable_now(id) < self.remaining(id) {
                 let _ = self.finish(id, OrderStatus::Canceled);
                 return;
             }
-            let order = &self.orders[id.0 as usize - 1];
-            self.books[iid.0 as usize].insert(order);
+            if let (Some(order), Some(book)) = (
+                order_index(id).and_then(|i| self.orders.get(i)),
+                self.books.get_mut(iid.0 as usize),
+            ) {
+                book.insert(order);
+            }
             self.match_instrument(iid);
         }
         if matches!(tif, TimeInForce::Ioc | TimeInForce::Fok)
-            && self.order_ref(id).status.is_working()
+            && self.order(id).is_some_and(|o| o.status.is_working())
         {
             let _ = self.finish(id, OrderStatus::Canceled);
         }
@@ -60,11 +106,13 @@ impl Engine {
 
     /// Units of an order the current market would fill right now.
     fn fillable_now(&self, id: OrderId) -> Decimal {
-        let o = self.order_ref(id);
+        let Some(o) = self.order(id) else {
+            return Decimal::ZERO;
+        };
         let Some(iid) = self.market.id(&o.request.instrument) else {
             return Decimal::ZERO;
         };
-        let Some(touch) = self.market.state(iid).touch else {
+        let (Some(touch), Some(book)) = (self.market.state(iid).touch, self.book(iid)) else {
             return Decimal::ZERO;
         };
         if !self.is_open() || matches!(o.request.order_type, OrderType::Stop | OrderType::StopLimit)
@@ -72,7 +120,6 @@ impl Engine {
             return Decimal::ZERO;
         }
         let px = super::book::working_price(o);
-        let book = &self.books[iid.0 as usize];
         match o.request.side {
             Side::Buy if px >= touch.buy => book.buy_liquidity,
             Side::Sell if px <= touch.sell => book.sell_liquidity,
@@ -86,12 +133,16 @@ impl Engine {
             return;
         };
         let uid = self.instrument_id(&Instrument::equity(occ.root()));
-        let deps = &mut self.option_dependents[uid.0 as usize];
-        if !deps.contains(&iid) {
-            deps.push(iid);
+        if let Some(deps) = self.option_dependents.get_mut(uid.0 as usize) {
+            if !deps.contains(&iid) {
+                deps.push(iid);
+            }
         }
         let version = self.market.state(uid).version;
-        if self.books[iid.0 as usize].priced_from != Some(version) {
+        if self
+            .book(iid)
+            .is_some_and(|b| b.priced_from != Some(version))
+        {
             self.reprice_option(iid, version);
         }
     }
@@ -108,16 +159,21 @@ impl Engine {
             data: MarketData::Quote(quote),
         };
         if self.market.apply(&ev) {
-            self.books[iid.0 as usize].priced_from = Some(underlying_version);
+            if let Some(book) = self.book_mut(iid) {
+                book.priced_from = Some(underlying_version);
+            }
             self.refresh_liquidity(iid);
         }
     }
 
     fn refresh_liquidity(&mut self, iid: InstrumentId) {
-        if let Some(q) = self.market.state(iid).quote {
-            let book = &mut self.books[iid.0 as usize];
-            book.buy_liquidity = self.config.fill.available(q.ask_size);
-            book.sell_liquidity = self.config.fill.available(q.bid_size);
+        let Some(q) = self.market.state(iid).quote else {
+            return;
+        };
+        let fill = &self.config.fill;
+        if let Some(book) = self.books.get_mut(iid.0 as usize) {
+            book.buy_liquidity = fill.available(q.ask_size);
+            book.sell_liquidity = fill.available(q.bid_size);
         }
     }
 
@@ -127,28 +183,45 @@ impl Engine {
         self.refresh_liquidity(iid);
         self.match_instrument(iid);
         let idx = iid.0 as usize;
-        if !self.option_dependents[idx].is_empty() {
+        if self
+            .option_dependents
+            .get(idx)
+            .is_some_and(|d| !d.is_empty())
+        {
             let version = self.market.state(iid).version;
-            let mut deps = std::mem::take(&mut self.option_dependents[idx]);
+            let mut deps = self
+                .option_dependents
+                .get_mut(idx)
+                .map(std::mem::take)
+                .unwrap_or_default();
             for &opt in &deps {
                 self.reprice_option(opt, version);
                 self.match_instrument(opt);
             }
-            deps.retain(|opt| !self.books[opt.0 as usize].is_empty());
+            deps.retain(|opt| self.book(*opt).is_some_and(|b| !b.is_empty()));
             // Orders placed while matching may have registered new dependents.
-            deps.append(&mut self.option_dependents[idx]);
-            self.option_dependents[idx] = deps;
+            if let Some(slot) = self.option_dependents.get_mut(idx) {
+                deps.append(slot);
+                *slot = deps;
+            }
         }
-        if !self.multi_leg[idx].is_empty() && self.is_open() {
-            let pending = std::mem::take(&mut self.multi_leg[idx]);
+        if self.multi_leg.get(idx).is_some_and(|w| !w.is_empty()) && self.is_open() {
+            let pending = self
+                .multi_leg
+                .get_mut(idx)
+                .map(std::mem::take)
+                .unwrap_or_default();
             let mut still = Vec::with_capacity(pending.len());
             for id in pending {
-                if self.order_ref(id).status.is_working() && !self.try_multi_leg(id) {
+                if self.order(id).is_some_and(|o| o.status.is_working()) && !self.try_multi_leg(id)
+                {
                     still.push(id);
                 }
             }
-            still.append(&mut self.multi_leg[idx]);
-            self.multi_leg[idx] = still;
+            if let Some(slot) = self.multi_leg.get_mut(idx) {
+                still.append(slot);
+                *slot = still;
+            }
         }
     }
 
@@ -161,28 +234,7 @@ impl Engine {
         let (Some(touch), Some(quote)) = (state.touch, state.quote) else {
             return;
         };
-        let idx = iid.0 as usize;
-        loop {
-            let book = &self.books[idx];
-            let (id, price) = if let Some(id) = book.triggered_buy_stop(touch.high) {
-                (id, touch.high)
-            } else if let Some(id) = book.triggered_sell_stop(touch.low) {
-                (id, touch.low)
-            } else {
-                break;
-            };
-            let order = &self.orders[id.0 as usize - 1];
-            self.books[idx].remove(order);
-            self.orders[id.0 as usize - 1].triggered = true;
-            self.books[idx].insert(&self.orders[id.0 as usize - 1]);
-            self.log.push(
-                self.now,
-                EngineEvent::StopTriggered {
-                    order_id: id,
-                    price,
-                },
-            );
-        }
+        self.trigger_stops(iid, touch);
         // Each order fills at most once per event (so per-order caps slice
         // fills across events), walking each side of the book from the best
         // price with a cursor: filled orders leave the book under it.
@@ -191,72 +243,127 @@ impl Engine {
             (Side::Sell, touch.sell, quote.bid),
         ] {
             let mut after = None;
-            while let Some(key) = self.books[idx].next_marketable(side, reach, after) {
+            while let Some(key) = self
+                .book(iid)
+                .and_then(|b| b.next_marketable(side, reach, after))
+            {
                 after = Some(key);
                 let id = key.1;
-                let qty = self
-                    .fill_limit(id)
-                    .min(*self.books[idx].liquidity_mut(side));
+                let offered = self.book(iid).map_or(Decimal::ZERO, |b| b.liquidity(side));
+                let qty = self.fill_limit(id).min(offered);
                 if qty <= Decimal::ZERO {
                     break;
                 }
                 let limit = self
-                    .order_ref(id)
-                    .request
-                    .limit_price
+                    .order(id)
+                    .and_then(|o| o.request.limit_price)
                     .filter(|_| self.is_limit(id));
-                let price = self
-                    .config
-                    .fill
-                    .execution_price(&mut self.rng, side, quoted, limit);
-                *self.books[idx].liquidity_mut(side) -= qty;
-                self.fill_single(id, iid, qty, price);
+                let Ok(price) =
+                    self.config
+                        .fill
+                        .execution_price(&mut self.rng, side, quoted, limit)
+                else {
+                    continue;
+                };
+                if self.fill_single(id, iid, qty, price) {
+                    if let Some(book) = self.book_mut(iid) {
+                        book.take(side, qty);
+                    }
+                }
             }
+        }
+    }
+
+    /// Moves every stop `touch` reaches from its stop book to the working book.
+    fn trigger_stops(&mut self, iid: InstrumentId, touch: Touch) {
+        loop {
+            let Some(book) = self.book(iid) else {
+                return;
+            };
+            let (id, price) = if let Some(id) = book.triggered_buy_stop(touch.high) {
+                (id, touch.high)
+            } else if let Some(id) = book.triggered_sell_stop(touch.low) {
+                (id, touch.low)
+            } else {
+                return;
+            };
+            let (Some(order), Some(book)) = (
+                order_index(id).and_then(|i| self.orders.get_mut(i)),
+                self.books.get_mut(iid.0 as usize),
+            ) else {
+                return;
+            };
+            book.remove(order);
+            order.triggered = true;
+            book.insert(order);
+            self.log.push(
+                self.now,
+                EngineEvent::StopTriggered {
+                    order_id: id,
+                    price,
+                },
+            );
         }
     }
 
     /// What an order may take from one event: its remainder, within its own cap if it has one.
     fn fill_limit(&self, id: OrderId) -> Decimal {
-        let remaining = self.order_ref(id).remaining_quantity();
+        let remaining = self.remaining(id);
         self.fill_caps
             .get(&id)
             .map_or(remaining, |cap| remaining.min(*cap))
     }
 
     fn is_limit(&self, id: OrderId) -> bool {
-        matches!(
-            self.order_ref(id).request.order_type,
-            OrderType::Limit | OrderType::StopLimit
-        )
+        self.order(id).is_some_and(|o| {
+            matches!(
+                o.request.order_type,
+                OrderType::Limit | OrderType::StopLimit
+            )
+        })
     }
 
-    /// Books one fill of a single-instrument order.
-    fn fill_single(&mut self, id: OrderId, iid: InstrumentId, qty: Decimal, price: Decimal) {
+    /// Books one fill of a single-instrument order; false (and nothing
+    /// changed) when the fill cannot be represented.
+    fn fill_single(
+        &mut self,
+        id: OrderId,
+        iid: InstrumentId,
+        qty: Decimal,
+        price: Decimal,
+    ) -> bool {
         let now = self.now;
-        let (instrument, side, account_id, filled_before) = {
-            let o = self.order_ref(id);
-            (
-                o.request.instrument.clone(),
-                o.request.side,
-                o.request.account_id.clone(),
-                o.filled_quantity,
-            )
+        let Some(i) = order_index(id) else {
+            return false;
         };
-        let fee = self
-            .config
-            .fees
-            .fee_for_fill(&instrument, side, filled_before, qty, price);
-        let per_unit = self.reservations.get(&id).copied().unwrap_or_default();
-        if let Some(a) = self.accounts.get_mut(&account_id) {
-            a.apply_fill(&instrument, side.sign() * qty, price, fee);
-            a.reserved -= per_unit * qty;
+        let Some(order) = self.orders.get(i) else {
+            return false;
+        };
+        let Ok((fee, outcome, signed_qty)) = self.plan_single(order, qty, price) else {
+            return false;
+        };
+        let r = &order.request;
+        let (instrument, side, account_id) = (r.instrument.clone(), r.side, r.account_id.clone());
+        let released = held_for(self.reservations.get(&id).copied().unwrap_or_default(), qty);
+        let (Some(order), Some(account)) =
+            (self.orders.get_mut(i), self.accounts.get_mut(&account_id))
+        else {
+            return false;
+        };
+        if account
+            .apply_fill(&instrument, signed_qty, price, fee)
+            .is_err()
+        {
+            return false;
         }
-        let order = &mut self.orders[id.0 as usize - 1];
-        // A marketable working order can always take a fill.
-        let _ = order.record_fill(qty, price, fee, now);
-        let status = order.status;
-        if status == OrderStatus::Filled {
-            self.books[iid.0 as usize].remove(&self.orders[id.0 as usize - 1]);
+        account.reserved = release(account.reserved, released);
+        order.commit_fill(outcome);
+        if outcome.status == OrderStatus::Filled {
+            if let (Some(order), Some(book)) =
+                (self.orders.get(i), self.books.get_mut(iid.0 as usize))
+            {
+                book.remove(order);
+            }
             self.reservations.remove(&id);
             self.fill_caps.remove(&id);
         }
@@ -270,36 +377,100 @@ impl Engine {
                 quantity: qty,
                 price,
                 fee,
-                status,
+                status: outcome.status,
             },
         );
+        true
     }
 
-    /// Fills a multi-leg order whole if its net price is reachable; returns whether it filled.
-    fn try_multi_leg(&mut self, id: OrderId) -> bool {
-        let order = self.order_ref(id).clone();
+    /// A single-instrument fill's fee, the order's state after it and the
+    /// signed quantity the position moves by, computed without changing anything.
+    fn plan_single(
+        &self,
+        order: &Order,
+        qty: Decimal,
+        price: Decimal,
+    ) -> Result<(Decimal, OrderFill, Decimal), FillError> {
         let r = &order.request;
-        let mut fills = Vec::new();
+        let fee = self.config.fees.fee_for_fill(
+            &r.instrument,
+            r.side,
+            order.filled_quantity,
+            qty,
+            price,
+        )?;
+        let outcome = order.plan_fill(qty, price, fee, self.now)?;
+        Ok((fee, outcome, checked::mul(r.side.sign(), qty)?))
+    }
+
+    /// Fills a multi-leg order whole if its net price is reachable and the
+    /// fill can be represented; returns whether it filled.
+    fn try_multi_leg(&mut self, id: OrderId) -> bool {
+        let Ok(Some(fill)) = self.plan_multi_leg(id) else {
+            return false;
+        };
+        let Some(i) = order_index(id) else {
+            return false;
+        };
+        let account_id = fill.account.id.clone();
+        let (Some(order), Some(account)) =
+            (self.orders.get_mut(i), self.accounts.get_mut(&account_id))
+        else {
+            return false;
+        };
+        *account = fill.account;
+        order.commit_fill(fill.order);
+        self.reservations.remove(&id);
+        for leg in fill.legs {
+            self.log.push(
+                self.now,
+                EngineEvent::Fill {
+                    order_id: id,
+                    account_id: account_id.clone(),
+                    instrument: leg.instrument,
+                    side: leg.side,
+                    quantity: leg.quantity,
+                    price: leg.price,
+                    fee: leg.fee,
+                    status: fill.order.status,
+                },
+            );
+        }
+        true
+    }
+
+    /// A multi-leg order's fill at the legs' current quotes, computed without
+    /// changing anything: None while a leg is unquoted or the net price is
+    /// out of reach, an error when the fill cannot be represented.
+    fn plan_multi_leg(&self, id: OrderId) -> Result<Option<SpreadFill>, FillError> {
+        let Some(order) = self.order(id) else {
+            return Ok(None);
+        };
+        let r = &order.request;
+        let remaining = order.remaining_quantity();
+        let mut legs = Vec::new();
         let mut net_credit = Decimal::ZERO;
         for leg in r.legs.iter().flatten() {
             let Some(q) = self.quote(&leg.instrument) else {
-                return false;
+                return Ok(None);
             };
             let price = match leg.side {
                 Side::Buy => q.ask,
                 Side::Sell => q.bid,
             };
-            net_credit -= leg.side.sign() * price * leg.ratio_quantity;
-            fills.push((
-                leg.instrument.clone(),
-                leg.side,
-                leg.ratio_quantity * order.remaining_quantity(),
+            let signed = checked::mul(checked::mul(leg.side.sign(), price)?, leg.ratio_quantity)?;
+            net_credit = checked::sub(net_credit, signed)?;
+            legs.push(LegFill {
+                instrument: leg.instrument.clone(),
+                side: leg.side,
+                quantity: checked::mul(leg.ratio_quantity, remaining)?,
                 price,
-            ));
+                fee: Decimal::ZERO,
+            });
         }
         let net = match r.side {
             Side::Sell => net_credit,
-            Side::Buy => -net_credit,
+            Side::Buy => checked::neg(net_credit),
         };
         let marketable = match (r.order_type, r.limit_price) {
             (OrderType::Limit, Some(limit)) => match r.side {
@@ -309,57 +480,47 @@ impl Engine {
             _ => true,
         };
         if !marketable {
-            return false;
+            return Ok(None);
         }
+        let Some(mut account) = self.accounts.get(&r.account_id).cloned() else {
+            return Ok(None);
+        };
         let fees = &self.config.fees;
-        let contracts: Decimal = fills.iter().map(|f| f.2).sum();
-        let commission = fees.commission_for(&r.instrument_for_commission(), contracts);
-        let now = self.now;
-        let per_unit = self.reservations.remove(&id).unwrap_or_default();
-        let remaining = order.remaining_quantity();
+        let contracts = checked::sum(legs.iter().map(|l| l.quantity))?;
+        let commission = fees.commission_for(&r.instrument_for_commission(), contracts)?;
         let mut total_fee = Decimal::ZERO;
-        let mut events = Vec::with_capacity(fills.len());
-        for (i, (instrument, side, qty, price)) in fills.into_iter().enumerate() {
-            let fee = fees.regulatory(&instrument, side, qty, price)
-                + if i == 0 { commission } else { Decimal::ZERO };
-            total_fee += fee;
-            if let Some(a) = self.accounts.get_mut(&r.account_id) {
-                a.apply_fill(&instrument, side.sign() * qty, price, fee);
-            }
-            events.push((instrument, side, qty, price, fee));
+        for (i, leg) in legs.iter_mut().enumerate() {
+            let regulatory = fees.regulatory(&leg.instrument, leg.side, leg.quantity, leg.price)?;
+            leg.fee = checked::add(regulatory, if i == 0 { commission } else { Decimal::ZERO })?;
+            total_fee = checked::add(total_fee, leg.fee)?;
+            let signed_qty = checked::mul(leg.side.sign(), leg.quantity)?;
+            account.apply_fill(&leg.instrument, signed_qty, leg.price, leg.fee)?;
         }
-        if let Some(a) = self.accounts.get_mut(&r.account_id) {
-            a.reserved -= per_unit * remaining;
-        }
-        let o = &mut self.orders[id.0 as usize - 1];
-        let _ = o.record_fill(remaining, net.abs(), total_fee, now);
-        let status = o.status;
-        for (instrument, side, quantity, price, fee) in events {
-            self.log.push(
-                now,
-                EngineEvent::Fill {
-                    order_id: id,
-                    account_id: r.account_id.clone(),
-                    instrument,
-                    side,
-                    quantity,
-                    price,
-                    fee,
-                    status,
-                },
-            );
-        }
-        true
+        let per_unit = self.reservations.get(&id).copied().unwrap_or_default();
+        account.reserved = release(account.reserved, held_for(per_unit, remaining));
+        let outcome = order.plan_fill(remaining, net.abs(), total_fee, self.now)?;
+        Ok(Some(SpreadFill {
+            legs,
+            account,
+            order: outcome,
+        }))
     }
 
     /// Takes an order out of whichever book or spread list holds it.
     pub(super) fn remove_from_books(&mut self, id: OrderId) {
-        let iid = self.home(id);
-        if self.order_ref(id).request.is_multi_leg() {
-            self.multi_leg[iid.0 as usize].retain(|o| *o != id);
-        } else {
-            let order = &self.orders[id.0 as usize - 1];
-            self.books[iid.0 as usize].remove(order);
+        let Some(iid) = self.home(id) else {
+            return;
+        };
+        let idx = iid.0 as usize;
+        let Some(order) = order_index(id).and_then(|i| self.orders.get(i)) else {
+            return;
+        };
+        if order.request.is_multi_leg() {
+            if let Some(waiting) = self.multi_leg.get_mut(idx) {
+                waiting.retain(|o| *o != id);
+            }
+        } else if let Some(book) = self.books.get_mut(idx) {
+            book.remove(order);
         }
     }
 }

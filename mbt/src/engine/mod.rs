@@ -16,12 +16,13 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::account::{Account, AccountKind, Position};
+use crate::account::{is_valid_deposit, Account, AccountKind, Position};
+use crate::checked::{Checked, Overflow};
 use crate::fees::FeeSchedule;
 use crate::fill::FillModel;
 use crate::instrument::Instrument;
 use crate::log::{EngineEvent, EventLog};
-use crate::market::{InstrumentId, Market, MarketEvent, Quote};
+use crate::market::{InstrumentId, Market, MarketData, MarketEvent, Quote};
 use crate::order::{IllegalTransition, Order, OrderId, OrderRequest, OrderStatus, TimeInForce};
 use crate::pricing::OptionPricing;
 use crate::rng::{rng_for, SimRng};
@@ -30,6 +31,7 @@ use crate::time::Timestamp;
 use book::Book;
 pub use buying_power::Marks;
 pub use session::Session;
+use validate::Admission;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -213,9 +215,11 @@ impl Engine {
         self.config.session.is_open(self.now)
     }
 
-    /// Opens an account (or returns false when the id is taken).
+    /// Opens an account with `cash` deposited; false, and nothing changed,
+    /// when the id is taken or the cash is not a deposit the ledger takes
+    /// (see `account::is_valid_deposit`: whole cents, from zero to `MAX_AMOUNT`).
     pub fn open_account(&mut self, id: &str, kind: AccountKind, cash: Decimal) -> bool {
-        if self.accounts.contains_key(id) {
+        if self.accounts.contains_key(id) || !is_valid_deposit(cash) {
             return false;
         }
         self.accounts
@@ -240,18 +244,24 @@ impl Engine {
     }
 
     pub fn order(&self, id: OrderId) -> Option<&Order> {
-        (id.0 as usize)
-            .checked_sub(1)
-            .and_then(|i| self.orders.get(i))
+        order_index(id).and_then(|i| self.orders.get(i))
     }
 
     /// How many orders are working (resting, untriggered or waiting as spreads).
     pub fn working_orders(&self) -> usize {
-        self.books
-            .iter()
-            .map(|b| b.bids.len() + b.asks.len() + b.buy_stops.len() + b.sell_stops.len())
-            .sum::<usize>()
-            + self.multi_leg.iter().map(Vec::len).sum::<usize>()
+        let resting: usize = self.books.iter().map(Book::len).sum();
+        let spreads: usize = self.multi_leg.iter().map(Vec::len).sum();
+        resting.saturating_add(spreads)
+    }
+
+    /// The buying power held for an order's unfilled part: what it reserved
+    /// per unit times what is left, zero once the order has finished. Every
+    /// account's `reserved` is the sum of its orders' holds.
+    pub fn hold(&self, id: OrderId) -> Decimal {
+        match (self.reservations.get(&id), self.order(id)) {
+            (Some(per_unit), Some(order)) => held_for(*per_unit, order.unfilled_quantity()),
+            _ => Decimal::ZERO,
+        }
     }
 
     pub fn orders(&self) -> &[Order] {
@@ -287,7 +297,7 @@ impl Engine {
                 .and_then(|id| self.market.state(id).quote),
             Instrument::Option { occ } => {
                 let spot = self.spot(occ.root())?;
-                Some(self.config.pricing.quote(occ, spot, self.now))
+                self.config.pricing.quote(occ, spot, self.now).ok()
             }
         }
     }
@@ -312,11 +322,20 @@ impl Engine {
     }
 
     /// Sets an equity's price directly: a fresh quote around it, then any
-    /// order it makes marketable fills.
+    /// order it makes marketable fills. False, and nothing changed (the
+    /// symbol is not even interned), for a price or size the market refuses
+    /// (see `Market::check`).
     pub fn set_price(&mut self, instrument: &Instrument, price: Decimal, size: Decimal) -> bool {
+        let Some(quote) = self.market.quote_around(price, size) else {
+            return false;
+        };
         let id = self.instrument_id(instrument);
-        let now = self.now;
-        if !self.market.set_price(id, price, size, now) {
+        let ev = MarketEvent {
+            time: self.now,
+            instrument: id,
+            data: MarketData::Quote(quote),
+        };
+        if !self.market.apply(&ev) {
             return false;
         }
         self.after_market_update(id);
@@ -325,11 +344,14 @@ impl Engine {
 
     /// Feeds one market event. Time moves to the event's time first (never
     /// backwards), so session closes between events are processed in order.
+    /// False, and nothing changed (not even the clock), for an event the
+    /// market refuses (see `Market::check`).
     pub fn on_market(&mut self, ev: &MarketEvent) -> bool {
-        self.advance_to(ev.time);
-        if !self.market.apply(ev) {
+        let Some(update) = self.market.check(ev) else {
             return false;
-        }
+        };
+        self.advance_to(ev.time);
+        self.market.store(update);
         self.after_market_update(ev.instrument);
         true
     }
@@ -356,13 +378,12 @@ impl Engine {
         request: OrderRequest,
         options: SubmitOptions,
     ) -> Result<OrderId, Rejection> {
-        match self.check(&request) {
-            Ok(reserve_per_unit) => {
-                let id = OrderId(self.orders.len() as u64 + 1);
+        match self.check(&request, Decimal::ZERO) {
+            Ok(admission) => {
                 if let Some(cap) = options.max_fill_per_event {
-                    self.fill_caps.insert(id, cap);
+                    self.fill_caps.insert(self.next_order_id(), cap);
                 }
-                Ok(self.accept(request, reserve_per_unit, None))
+                Ok(self.accept(request, admission, None))
             }
             Err(rejection) => {
                 self.log.push(
@@ -394,6 +415,9 @@ impl Engine {
 
     /// Replaces a working order with a new one (new id), as Alpaca and
     /// Tradier do; the old order ends `replaced` with what it had filled.
+    /// All or nothing: the replacement is checked as if the old order's hold
+    /// were free, and the hold moves only once the replacement is accepted,
+    /// so a refused replace leaves the old order working with its hold.
     pub fn replace(
         &mut self,
         id: OrderId,
@@ -406,31 +430,34 @@ impl Engine {
                 status: old.status,
             });
         }
+        if !old.status.can_become(OrderStatus::Replaced) {
+            return Err(EngineError::Illegal(IllegalTransition {
+                order_id: id,
+                from: old.status,
+                to: OrderStatus::Replaced,
+            }));
+        }
         let mut request = old.request.clone();
-        request.quantity = changes
-            .quantity
-            .unwrap_or(old.request.quantity - old.filled_quantity);
+        request.quantity = changes.quantity.unwrap_or(old.unfilled_quantity());
         request.limit_price = changes.limit_price.or(request.limit_price);
         request.stop_price = changes.stop_price.or(request.stop_price);
         request.time_in_force = changes.time_in_force.unwrap_or(request.time_in_force);
         if let Some(c) = changes.client_order_id {
             request.client_order_id = c;
         }
-        // The old order's reservation is free for the replacement to use.
-        let held = self.release_reservation(id);
-        let check = self.check(&request);
-        let reserve = match check {
-            Ok(r) => r,
-            Err(rejection) => {
-                self.restore_reservation(id, held);
-                return Err(rejection.into());
-            }
-        };
+        let admission = self.check(&request, self.hold(id))?;
         self.remove_from_books(id);
+        self.reservations.remove(&id);
+        self.fill_caps.remove(&id);
         let now = self.now;
-        self.order_mut(id).transition(OrderStatus::Replaced, now)?;
-        let new_id = self.accept(request, reserve, Some(id));
-        self.order_mut(id).replaced_by = Some(new_id);
+        if let Some(old) = self.order_mut(id) {
+            // Checked above: a working order may become replaced.
+            let _ = old.transition(OrderStatus::Replaced, now);
+        }
+        let new_id = self.accept(request, admission, Some(id));
+        if let Some(old) = self.order_mut(id) {
+            old.replaced_by = Some(new_id);
+        }
         self.log.push(
             self.now,
             EngineEvent::OrderReplaced {
@@ -441,15 +468,17 @@ impl Engine {
         Ok(new_id)
     }
 
-    /// An account marked to market.
+    /// An account marked to market. An amount beyond Decimal's range
+    /// (only absurd marks or positions make one) shows at its bound.
     pub fn account_view(&self, id: &str) -> Option<AccountView> {
         let account = self.accounts.get(id)?;
+        let shown = |amount: Checked| amount.unwrap_or_else(Overflow::bound);
         let mut view = AccountView {
             account_id: account.id.clone(),
             kind: account.kind,
             cash: account.cash,
-            buying_power: buying_power::buying_power(account, self),
-            equity: buying_power::equity(account, self),
+            buying_power: shown(buying_power::buying_power(account, self)).max(Decimal::ZERO),
+            equity: shown(buying_power::equity(account, self)),
             long_market_value: Decimal::ZERO,
             short_market_value: Decimal::ZERO,
             realized_pnl: account.realized_pnl,
@@ -460,11 +489,11 @@ impl Engine {
         for p in account.positions.values() {
             let pv = self.position_view(p);
             if pv.market_value >= Decimal::ZERO {
-                view.long_market_value += pv.market_value;
+                view.long_market_value = view.long_market_value.saturating_add(pv.market_value);
             } else {
-                view.short_market_value += pv.market_value;
+                view.short_market_value = view.short_market_value.saturating_add(pv.market_value);
             }
-            view.unrealized_pnl += pv.unrealized_pnl;
+            view.unrealized_pnl = view.unrealized_pnl.saturating_add(pv.unrealized_pnl);
             view.positions.push(pv);
         }
         Some(view)
@@ -472,7 +501,9 @@ impl Engine {
 
     fn position_view(&self, p: &Position) -> PositionView {
         let mark = self.mark(&p.instrument);
-        let market_value = mark.map_or(p.cost_basis, |m| p.market_value(m));
+        let market_value = mark
+            .map_or(Ok(p.cost_basis), |m| p.market_value(m))
+            .unwrap_or_else(Overflow::bound);
         PositionView {
             instrument: p.instrument.clone(),
             quantity: p.quantity,
@@ -480,22 +511,27 @@ impl Engine {
             cost_basis: p.cost_basis,
             mark,
             market_value,
-            unrealized_pnl: market_value - p.cost_basis,
+            unrealized_pnl: market_value.saturating_sub(p.cost_basis),
         }
     }
 
-    fn order_mut(&mut self, id: OrderId) -> &mut Order {
-        &mut self.orders[id.0 as usize - 1]
+    fn order_mut(&mut self, id: OrderId) -> Option<&mut Order> {
+        order_index(id).and_then(|i| self.orders.get_mut(i))
     }
 
-    /// Creates an accepted order and tries to fill it at once.
+    /// The id the next accepted order gets: ids are dense from 1.
+    fn next_order_id(&self) -> OrderId {
+        OrderId((self.orders.len() as u64).saturating_add(1))
+    }
+
+    /// Creates an accepted order, takes its hold, and tries to fill it at once.
     fn accept(
         &mut self,
         request: OrderRequest,
-        reserve_per_unit: Decimal,
+        admission: Admission,
         replaces: Option<OrderId>,
     ) -> OrderId {
-        let id = OrderId(self.orders.len() as u64 + 1);
+        let id = self.next_order_id();
         let mut order = Order::new(id, request, self.now);
         order.replaces = replaces;
         // Pending → accepted is always legal for a new order.
@@ -519,24 +555,27 @@ impl Engine {
         );
         self.by_client_id
             .insert((r.account_id.clone(), r.client_order_id.clone()), id);
-        let reserved = reserve_per_unit * r.quantity;
         if let Some(a) = self.accounts.get_mut(&r.account_id) {
-            a.reserved += reserved;
+            a.reserved = admission.reserved_after;
         }
-        self.reservations.insert(id, reserve_per_unit);
+        self.reservations.insert(id, admission.per_unit);
         self.orders.push(order);
         self.work(id);
         id
     }
 
-    /// Ends a working order in `status` (canceled or expired), releasing what it reserved.
+    /// Ends a working order in `status` (canceled or expired), releasing what
+    /// it held. The transition is the only step that can fail, and it goes first.
     fn finish(&mut self, id: OrderId, status: OrderStatus) -> Result<(), IllegalTransition> {
         let now = self.now;
-        self.order_mut(id).transition(status, now)?;
+        let Some(order) = self.order_mut(id) else {
+            return Ok(());
+        };
+        order.transition(status, now)?;
+        let filled_quantity = order.filled_quantity;
         self.remove_from_books(id);
-        self.release_reservation(id);
+        self.release_hold(id);
         self.fill_caps.remove(&id);
-        let filled_quantity = self.order_mut(id).filled_quantity;
         let event = match status {
             OrderStatus::Expired => EngineEvent::OrderExpired {
                 order_id: id,
@@ -551,27 +590,15 @@ impl Engine {
         Ok(())
     }
 
-    /// Frees the reservation of an order's unfilled part; returns what was held.
-    fn release_reservation(&mut self, id: OrderId) -> Decimal {
-        let Some(per_unit) = self.reservations.remove(&id) else {
-            return Decimal::ZERO;
+    /// Frees the hold of an order's unfilled part.
+    fn release_hold(&mut self, id: OrderId) {
+        let held = self.hold(id);
+        self.reservations.remove(&id);
+        let Some(order) = order_index(id).and_then(|i| self.orders.get(i)) else {
+            return;
         };
-        let order = &self.orders[id.0 as usize - 1];
-        let held = per_unit * (order.request.quantity - order.filled_quantity);
         if let Some(a) = self.accounts.get_mut(&order.request.account_id) {
-            a.reserved -= held;
-        }
-        held
-    }
-
-    fn restore_reservation(&mut self, id: OrderId, held: Decimal) {
-        let order = &self.orders[id.0 as usize - 1];
-        let remaining = order.request.quantity - order.filled_quantity;
-        if remaining > Decimal::ZERO {
-            self.reservations.insert(id, held / remaining);
-        }
-        if let Some(a) = self.accounts.get_mut(&order.request.account_id) {
-            a.reserved += held;
+            a.reserved = release(a.reserved, held);
         }
     }
 
@@ -591,6 +618,24 @@ impl Marks for Engine {
     fn mark(&self, instrument: &Instrument) -> Option<Decimal> {
         Engine::mark(self, instrument)
     }
+}
+
+/// Where `OrderId(n)` lives in `Engine::orders`: index n − 1.
+fn order_index(id: OrderId) -> Option<usize> {
+    usize::try_from(id.0).ok()?.checked_sub(1)
+}
+
+/// The hold for `qty` units at `per_unit` each. Exact: an order never holds
+/// for more units than it was admitted with, and that product was
+/// representable (saturating only keeps an impossible case from panicking).
+fn held_for(per_unit: Decimal, qty: Decimal) -> Decimal {
+    per_unit.saturating_mul(qty)
+}
+
+/// `reserved` less a hold it includes. Exact: both are non-negative, so the
+/// difference is always in range.
+fn release(reserved: Decimal, held: Decimal) -> Decimal {
+    reserved.saturating_sub(held)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! regular session in winter. Holidays are not modelled: a scenario that
 //! needs one sets the clock past it.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::time::Timestamp;
@@ -43,18 +43,21 @@ impl Session {
         !self.weekdays_only || !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
     }
 
-    fn at(date: NaiveDate, secs: u32) -> Timestamp {
-        let midnight = date
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |d| d.and_utc().timestamp());
-        Timestamp::from_secs(midnight + i64::from(secs))
+    /// `secs` after midnight of `date`; None beyond what a `Timestamp` can
+    /// hold (after 2262-04-11), where there are no sessions.
+    fn at(date: NaiveDate, secs: u32) -> Option<Timestamp> {
+        let midnight = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp();
+        midnight
+            .checked_add(i64::from(secs))?
+            .checked_mul(Timestamp::NANOS_PER_SEC)
+            .map(Timestamp::from_nanos)
     }
 
     pub fn is_open(&self, t: Timestamp) -> bool {
         let date = t.date();
         self.trades_on(date)
-            && t >= Self::at(date, self.open_utc_secs)
-            && t < Self::at(date, self.close_utc_secs)
+            && Self::at(date, self.open_utc_secs).is_some_and(|open| t >= open)
+            && Self::at(date, self.close_utc_secs).is_some_and(|close| t < close)
     }
 
     /// The first session open at or after `t`, or None for a calendar that never closes.
@@ -64,11 +67,11 @@ impl Session {
         }
         let mut date = t.date();
         for _ in 0..8 {
-            let open = Self::at(date, self.open_utc_secs);
+            let open = Self::at(date, self.open_utc_secs)?;
             if self.trades_on(date) && open >= t {
                 return Some(open);
             }
-            date += Duration::days(1);
+            date = date.succ_opt()?;
         }
         None
     }
@@ -81,11 +84,11 @@ impl Session {
         }
         let mut date = t.date();
         for _ in 0..8 {
-            let close = Self::at(date, self.close_utc_secs);
+            let close = Self::at(date, self.close_utc_secs)?;
             if self.trades_on(date) && close >= t {
                 return Some(close);
             }
-            date += Duration::days(1);
+            date = date.succ_opt()?;
         }
         None
     }
@@ -131,6 +134,23 @@ mod tests {
         assert_eq!(
             s.next_open(ts("2026-01-09T22:00:00Z")),
             Some(ts("2026-01-12T14:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn time_ends_without_sessions() {
+        let s = Session {
+            weekdays_only: false,
+            ..Session::default()
+        };
+        let end = Timestamp::from_nanos(i64::MAX);
+        assert_eq!(s.next_close(end), None);
+        assert_eq!(s.next_open(end), None);
+        assert!(!s.is_open(end));
+        // The last close a Timestamp can hold.
+        assert_eq!(
+            s.next_close(ts("2262-04-11T00:00:00Z")),
+            Some(ts("2262-04-11T21:00:00Z"))
         );
     }
 }

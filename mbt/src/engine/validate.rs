@@ -5,15 +5,28 @@ use rust_decimal::Decimal;
 
 use super::buying_power::{self, CostError};
 use super::{Engine, RejectReason, Rejection};
+use crate::checked::{self, Checked};
 use crate::fill::on_tick;
 use crate::order::{OrderRequest, OrderType, Side};
 
 /// Per-unit reservations are rounded so that `per_unit × quantity` is exact.
 const RESERVATION_DP: u32 = 6;
 
+/// What an accepted order holds, decided before anything changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Admission {
+    /// Buying power held per unit of the order.
+    pub per_unit: Decimal,
+    /// The account's `reserved` once the order holds its share.
+    pub reserved_after: Decimal,
+}
+
 impl Engine {
-    /// Checks an order; on success returns the buying power to reserve per unit.
-    pub(super) fn check(&self, r: &OrderRequest) -> Result<Decimal, Rejection> {
+    /// Checks an order as if `freed` (the hold of an order it replaces) were
+    /// released; on success says what it will hold. Changes nothing: every
+    /// amount, including the account's reservations after it, is computed
+    /// here with checked arithmetic, so accepting cannot fail half-way.
+    pub(super) fn check(&self, r: &OrderRequest, freed: Decimal) -> Result<Admission, Rejection> {
         use RejectReason::*;
         let account = self.accounts.get(&r.account_id).ok_or_else(|| {
             Rejection::new(UnknownAccount, format!("no account {:?}", r.account_id))
@@ -41,8 +54,17 @@ impl Engine {
         if !self.is_open() && !self.config.queue_when_closed {
             return Err(Rejection::new(MarketClosed, "the market is closed"));
         }
+        let unrepresentable = |what: &str| {
+            Rejection::new(
+                InsufficientBuyingPower,
+                format!("insufficient buying power: {what} cannot be represented"),
+            )
+        };
+        let cost_too_large = |_| unrepresentable("the order's cost");
+        // Both non-negative, and `freed` is part of `reserved`: exact.
+        let reserved = checked::sub(account.reserved, freed).map_err(cost_too_large)?;
         let cost = if r.is_multi_leg() {
-            self.multi_leg_cost(r)
+            self.multi_leg_cost(r, reserved).map_err(cost_too_large)?
         } else {
             let price = self.estimate_price(r);
             buying_power::order_cost(
@@ -63,11 +85,15 @@ impl Engine {
                     NoPositionToClose,
                     format!("no position of {} {} to close", r.quantity, r.instrument),
                 ),
+                CostError::Overflow => unrepresentable("the order's cost"),
             })?
         };
-        let per_unit = (cost / r.quantity).round_dp(RESERVATION_DP);
-        let needed = per_unit * r.quantity;
-        let available = buying_power::buying_power(account, self);
+        let per_unit = checked::div(cost, r.quantity)
+            .map_err(cost_too_large)?
+            .round_dp(RESERVATION_DP);
+        let needed = checked::mul(per_unit, r.quantity).map_err(cost_too_large)?;
+        let available = buying_power::available(account, self, reserved)
+            .map_err(|_| unrepresentable("the account's buying power"))?;
         if needed > available {
             return Err(Rejection::new(
                 InsufficientBuyingPower,
@@ -78,7 +104,11 @@ impl Engine {
                 ),
             ));
         }
-        Ok(per_unit)
+        Ok(Admission {
+            per_unit,
+            // needed ≤ available ≤ buying power − reserved: in range.
+            reserved_after: checked::add(reserved, needed).map_err(cost_too_large)?,
+        })
     }
 
     fn check_quantity(&self, r: &OrderRequest) -> Result<(), Rejection> {
@@ -144,12 +174,13 @@ impl Engine {
         })
     }
 
-    /// What a multi-leg order takes from buying power: the drop it would
-    /// cause if every leg filled at its current quote. Spreads are netted by
-    /// the collateral rules, so a credit spread costs its width less the credit.
-    fn multi_leg_cost(&self, r: &OrderRequest) -> Decimal {
+    /// What a multi-leg order takes from buying power (with `reserved`
+    /// held for working orders): the drop it would cause if every leg filled
+    /// at its current quote. Spreads are netted by the collateral rules, so a
+    /// credit spread costs its width less the credit.
+    fn multi_leg_cost(&self, r: &OrderRequest, reserved: Decimal) -> Checked {
         let Some(account) = self.accounts.get(&r.account_id) else {
-            return Decimal::ZERO;
+            return Ok(Decimal::ZERO);
         };
         let mut after = account.clone();
         for leg in r.legs.iter().flatten() {
@@ -159,15 +190,17 @@ impl Engine {
                 Side::Sell => q.map(|q| q.bid),
             }
             .unwrap_or_default();
-            after.apply_fill(
-                &leg.instrument,
-                leg.side.sign() * leg.ratio_quantity * r.quantity,
-                price,
-                Decimal::ZERO,
-            );
+            let qty = checked::mul(
+                checked::mul(leg.side.sign(), leg.ratio_quantity)?,
+                r.quantity,
+            )?;
+            after.apply_fill(&leg.instrument, qty, price, Decimal::ZERO)?;
         }
-        (buying_power::buying_power(account, self) - buying_power::buying_power(&after, self))
-            .max(Decimal::ZERO)
+        let drop = checked::sub(
+            buying_power::available(account, self, reserved)?,
+            buying_power::available(&after, self, reserved)?,
+        )?;
+        Ok(drop.max(Decimal::ZERO))
     }
 }
 
