@@ -142,11 +142,30 @@ class Poller:
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def _run(self):
-        while not self._stop.wait(self.interval):
+        while self._pause(self.interval):
             try:
                 self.poll_once()
             except Exception as e:  # never let the thread die silently
                 log("order poller: %s: %s", type(e).__name__, e)
+
+    #: How often a pause looks at the stop flag.
+    SLICE = 0.05
+
+    def _pause(self, seconds):
+        """Sleeps ``seconds`` in short time.sleep slices; False once stopped.
+
+        Not ``Event.wait(timeout)``: on CPython >= 3.11 a lock wait with a
+        timeout is ``sem_clockwait`` on CLOCK_MONOTONIC, which libfaketime
+        (0.9.10) does not intercept, so under a sped-up faked clock the wait
+        never ends; ``time.sleep`` is intercepted and scales with the clock
+        (see the faketime notes in examples/bridge/README.md)."""
+        end = time.monotonic() + seconds
+        while not self._stop.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                return True
+            time.sleep(min(left, self.SLICE))
+        return False
 
     def poll_once(self):
         """One round over the watch list."""

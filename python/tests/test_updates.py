@@ -183,6 +183,34 @@ class Polls(unittest.TestCase):
         self.assertTrue(self.reads)
 
 
+    def test_the_poll_thread_waits_without_lock_timeouts(self):
+        # Under libfaketime with a sped-up clock, a lock wait with a timeout
+        # (Event.wait, Queue.get, Condition.wait) never returns on CPython
+        # >= 3.9 with glibc >= 2.30 (sem_clockwait is not intercepted); the
+        # poller must pause with time.sleep, which is.
+        real_wait = threading.Event.wait
+
+        def no_timeouts(self, timeout=None):
+            if timeout is not None:
+                raise AssertionError("Event.wait(timeout) in the poller")
+            return real_wait(self)
+
+        p = Poller(self.get_order, self.emit, interval=0.01)
+        p.watch.add("b-1")
+        self.answers = {"b-1": [r("accepted")]}
+        threading.Event.wait = no_timeouts
+        try:
+            p.start()
+            deadline = time.time() + 5
+            while len(self.reads) < 3 and time.time() < deadline:
+                time.sleep(0.01)
+        finally:
+            threading.Event.wait = real_wait
+            p.stop(timeout=5)
+        self.assertGreaterEqual(len(self.reads), 3)
+        self.assertNotIn("AssertionError", self.log.text)
+
+
 class PolledAdapter(Fake):
     poll_interval = 0.02
 
