@@ -158,7 +158,7 @@ class Poller:
         timeout is ``sem_clockwait`` on CLOCK_MONOTONIC, which libfaketime
         (0.9.10) does not intercept, so under a sped-up faked clock the wait
         never ends; ``time.sleep`` is intercepted and scales with the clock
-        (see the faketime notes in examples/bridge/README.md)."""
+        (see "Time acceleration" in examples/bridge/README.md)."""
         end = time.monotonic() + seconds
         while not self._stop.is_set():
             left = end - time.monotonic()
