@@ -13,7 +13,7 @@ Then configure it (command line, environment, or ini file, in that order)::
 
     [tool.pytest.ini_options]
     addopts = "-p raxx_bridge.pytest_plugin"
-    raxx_adapter_cmd = "python3 my_adapter.py"   # RAXX_CONFORM_ADAPTER_CMD, --raxx-adapter-cmd
+    raxx_adapter_cmd = "{python} my_adapter.py"  # RAXX_CONFORM_ADAPTER_CMD, --raxx-adapter-cmd
     raxx_broker = "alpaca"                       # RAXX_CONFORM_BROKER, --raxx-broker
     raxx_seeds = "2"                             # RAXX_CONFORM_SEEDS, --raxx-seeds (seeds 1..N)
     raxx_per = "seed"                            # --raxx-per: one test per (case, seed) or per "case"
@@ -26,7 +26,9 @@ there), or have ``raxx-sim`` on PATH. ``--raxx-seed N`` and
 (``raxx-sim conform … --format json --out FILE``) instead of running.
 
 raxx-sim runs once per pytest session, at collection (the cases it reports
-are the tests), from pytest's rootdir, so a relative adapter command works.
+are the tests), from pytest's rootdir, so a relative adapter command works;
+``{python}`` in the command is pytest's own interpreter (where raxx_bridge is
+installed).
 A failing test shows the case's message, its trace excerpt and the command
 that reproduces it; a case that does not apply to the adapter is a skip
 with the harness's reason. With pytest-xdist every worker would run the
@@ -34,6 +36,8 @@ suite: run these tests with ``-p no:xdist`` or feed them ``--raxx-report``.
 """
 
 import os
+import shlex
+import sys
 
 import pytest
 
@@ -89,6 +93,7 @@ class Conformance(object):
         return self.outcome.verdict
 
     def check(self):
+        __tracebackhide__ = True  # report the test's line, not this one
         if self.outcome.verdict == "failed":
             pytest.fail(self.outcome.failure_text(self.adapter_cmd), pytrace=False)
         if self.outcome.verdict == "skipped":
@@ -109,11 +114,19 @@ class _RunFailed(object):
         return "raxx-sim conform did not run: %s" % self.why
 
 
+def adapter_command(text):
+    """``{python}`` in the adapter command is the interpreter running pytest
+    (the one raxx_bridge is installed in)."""
+    if text and "{python}" in text:
+        text = text.replace("{python}", shlex.quote(sys.executable))
+    return text
+
+
 def _outcomes(config):
     cached = getattr(config, "_raxx_outcomes", None)
     if cached is not None:
         return cached
-    adapter_cmd = _setting(config, "adapter_cmd")
+    adapter_cmd = adapter_command(_setting(config, "adapter_cmd"))
     per = _setting(config, "per") or "seed"
     try:
         if per not in ("seed", "case"):

@@ -168,7 +168,7 @@ class PytestPlugin(unittest.TestCase):
                     assert True
             '''))
         with open(os.path.join(self.project, "pytest.ini"), "w") as f:
-            f.write("[pytest]\naddopts = -p raxx_bridge.pytest_plugin\nraxx_adapter_cmd = python3 my_adapter.py\nraxx_broker = alpaca\n")
+            f.write("[pytest]\naddopts = -p raxx_bridge.pytest_plugin\nraxx_adapter_cmd = {python} my_adapter.py\nraxx_broker = alpaca\n")
 
     def tearDown(self):
         self.sim.close()
@@ -188,9 +188,11 @@ class PytestPlugin(unittest.TestCase):
         self.assertEqual(p.returncode, 1, p.stdout)
         self.assertIn("PASSED test_conformance.py::test_conformance[market_buy_from_flat_fills-seed1]", p.stdout)
         self.assertIn("FAILED test_conformance.py::test_conformance[market_buy_from_flat_fills-seed2]", p.stdout)
-        self.assertIn("SKIPPED [1]", p.stdout)
+        self.assertIn("SKIPPED [1] test_conformance.py:3: not applicable", p.stdout)
         self.assertIn("does not support multi-leg orders", p.stdout)
-        self.assertIn("--adapter-cmd 'python3 my_adapter.py' --broker alpaca --case market_buy_from_flat_fills --seed 2", p.stdout)
+        # {python} became pytest's interpreter, here and in the reproduce command.
+        self.assertIn("--adapter-cmd '%s my_adapter.py' --broker alpaca --case market_buy_from_flat_fills --seed 2" % sys.executable, p.stdout)
+        self.assertEqual(self.sim.calls()["argv"][2], "%s my_adapter.py" % sys.executable)
         self.assertIn("1 failed, 3 passed, 1 skipped", p.stdout)
         call = self.sim.calls()
         self.assertEqual(os.path.realpath(call["cwd"]), os.path.realpath(self.project))
