@@ -278,7 +278,10 @@ def parse_occ(symbol):
         raise ContractError("OCC symbol %r: right must be C or P" % (symbol,))
     if not strike.isdigit() or int(strike) == 0:
         raise ContractError("OCC symbol %r: strike must be 8 digits (strike x 1000)" % (symbol,))
-    return root, expiry, right, (Decimal(int(strike)) / 1000).normalize()
+    price = (Decimal(int(strike)) / 1000).normalize()
+    if price == price.to_integral_value():
+        price = price.quantize(Decimal(1))  # "200", not "2E+2"
+    return root, expiry, right, price
 
 
 def format_occ(root, expiry, right, strike):

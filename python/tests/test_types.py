@@ -218,6 +218,7 @@ class Occ(unittest.TestCase):
     def test_parse_and_format(self):
         self.assertEqual(parse_occ("AAPL  251219C00200000"), ("AAPL", datetime.date(2025, 12, 19), "C", Decimal("200")))
         self.assertEqual(parse_occ("SPY260902P00765500")[3], Decimal("765.5"))
+        self.assertEqual(str(parse_occ("BRK   260102C01000000")[3]), "1000")
         self.assertEqual(format_occ("AAPL", datetime.date(2025, 12, 19), "call", "200"), "AAPL  251219C00200000")
         self.assertEqual(format_occ("X", datetime.date(2026, 1, 2), "P", Decimal("0.5")), "X     260102P00000500")
 
