@@ -15,12 +15,11 @@
 //!   already used returns that order, whatever the new request says.
 //! - `broker_status` is MBT's own snake_case status word.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::stream;
 use rust_decimal::Decimal;
 
 use mbt::{Engine, EngineError, EngineEvent, OrderId, OrderRequest, RejectReason, ReplaceRequest};
@@ -31,6 +30,7 @@ use crate::contract::{
     OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
 };
 use crate::error::{AdapterError, ErrorKind, Result};
+use crate::updates::UpdateHub;
 
 /// How often `order_updates` reads the engine's log by default.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -85,6 +85,8 @@ pub struct MbtAdapter {
     engine: SharedEngine,
     account_id: String,
     poll_interval: Duration,
+    /// The open `order_updates` streams; every order state read here feeds them.
+    updates: Arc<UpdateHub>,
 }
 
 impl std::fmt::Debug for MbtAdapter {
@@ -115,7 +117,51 @@ impl MbtAdapter {
             engine,
             account_id: account_id.into(),
             poll_interval: DEFAULT_POLL_INTERVAL,
+            updates: Arc::new(UpdateHub::default()),
         }
+    }
+
+    fn submit_now(&self, order: &Order) -> Result<OrderResult> {
+        let mut engine = lock(&self.engine);
+
+        if engine.account(&self.account_id).is_none() {
+            return Err(AdapterError::not_found(format!(
+                "account {} not found",
+                self.account_id
+            )));
+        }
+        // One intent, one order: the engine indexes every accepted order by
+        // (account, client order id), so a resubmission finds the first one.
+        if let Some(existing) = engine.order_by_client_id(&self.account_id, &order.client_order_id)
+        {
+            return Ok(to_result(existing));
+        }
+        match engine.submit(self.request_of(order)) {
+            Ok(id) => result_of(&engine, id),
+            Err(r) => Err(rejection(r)),
+        }
+    }
+
+    fn cancel_now(&self, broker_order_id: &str) -> Result<CancelResult> {
+        let mut engine = lock(&self.engine);
+        let id = self.own_order_id(&engine, broker_order_id)?;
+        let canceled = CancelResult {
+            broker_order_id: broker_order_id.to_string(),
+            status: CancelStatus::Canceled,
+        };
+        // Cancelling a canceled order is idempotent (the harness's
+        // `double_cancel_is_idempotent`); any other terminal state is too late.
+        if engine.order(id).map(|o| o.status) == Some(OrderStatus::Canceled) {
+            return Ok(canceled);
+        }
+        engine.cancel(id).map_err(engine_error)?;
+        Ok(canceled)
+    }
+
+    fn order_now(&self, broker_order_id: &str) -> Result<OrderResult> {
+        let engine = lock(&self.engine);
+        let id = self.own_order_id(&engine, broker_order_id)?;
+        result_of(&engine, id)
     }
 
     /// How often `order_updates` reads the log (tokio time).
@@ -275,49 +321,22 @@ impl BrokerAdapter for MbtAdapter {
     }
 
     async fn submit_order(&self, order: &Order) -> Result<OrderResult> {
-        let mut engine = lock(&self.engine);
-        if engine.account(&self.account_id).is_none() {
-            return Err(AdapterError::not_found(format!(
-                "account {} not found",
-                self.account_id
-            )));
-        }
-        // One intent, one order: the engine indexes every accepted order by
-        // (account, client order id), so a resubmission finds the first one.
-        if let Some(existing) = engine.order_by_client_id(&self.account_id, &order.client_order_id)
-        {
-            return Ok(to_result(existing));
-        }
-        match engine.submit(self.request_of(order)) {
-            Ok(id) => result_of(&engine, id),
-            Err(r) => Err(rejection(r)),
-        }
+        let submitted = self.submit_now(order);
+        self.updates.seen(submitted)
     }
 
     async fn cancel_order(&self, broker_order_id: &str) -> Result<CancelResult> {
-        let mut engine = lock(&self.engine);
-        let id = self.own_order_id(&engine, broker_order_id)?;
-        let canceled = CancelResult {
-            broker_order_id: broker_order_id.to_string(),
-            status: CancelStatus::Canceled,
-        };
-        // Cancelling a canceled order is idempotent (the harness's
-        // `double_cancel_is_idempotent`); any other terminal state is too late.
-        if engine.order(id).map(|o| o.status) == Some(OrderStatus::Canceled) {
-            return Ok(canceled);
-        }
-        engine.cancel(id).map_err(engine_error)?;
-        Ok(canceled)
+        self.cancel_now(broker_order_id)
     }
 
     async fn replace_order(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
-        self.replace_now(broker_order_id, changes)
+        let replaced = self.replace_now(broker_order_id, changes);
+        self.updates.seen(replaced)
     }
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {
-        let engine = lock(&self.engine);
-        let id = self.own_order_id(&engine, broker_order_id)?;
-        result_of(&engine, id)
+        let read = self.order_now(broker_order_id);
+        self.updates.seen(read)
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {
@@ -352,42 +371,43 @@ impl BrokerAdapter for MbtAdapter {
     }
 
     async fn order_updates(&self) -> Result<OrderUpdates> {
+        let (feed, updates) = self.updates.open();
         // From now on: start at the log's current end.
-        let cursor = lock(&self.engine).log().len() as u64;
-        let state = Follow {
+        let mut follow = Follow {
             engine: self.engine.clone(),
             account_id: self.account_id.clone(),
-            interval: self.poll_interval,
-            cursor,
-            pending: VecDeque::new(),
+            cursor: lock(&self.engine).log().len() as u64,
         };
-        let updates = stream::unfold(state, |mut s| async move {
+        let interval = self.poll_interval;
+        tokio::spawn(async move {
             loop {
-                if let Some(next) = s.pending.pop_front() {
-                    return Some((Ok(next), s));
+                tokio::select! {
+                    biased;
+                    _ = feed.closed() => return,
+                    _ = tokio::time::sleep(interval) => {}
                 }
-                tokio::time::sleep(s.interval).await;
-                s.read_log();
+                for r in follow.read_log() {
+                    if !feed.offer(Ok(r)) {
+                        return;
+                    }
+                }
             }
         });
-        Ok(Box::pin(updates))
+        Ok(updates)
     }
 }
 
-/// The state of one `order_updates` stream: where it is in the log and the
-/// results it has yet to hand out.
+/// Where one `order_updates` stream is in the engine's log.
 struct Follow {
     engine: SharedEngine,
     account_id: String,
-    interval: Duration,
     cursor: u64,
-    pending: VecDeque<OrderResult>,
 }
 
 impl Follow {
-    /// Reads the log from the cursor and queues each changed order of this
-    /// account once, in the order its first change was logged, in its state now.
-    fn read_log(&mut self) {
+    /// Reads the log from the cursor: each changed order of this account
+    /// once, in the order its first change was logged, in its state now.
+    fn read_log(&mut self) -> Vec<OrderResult> {
         let engine = lock(&self.engine);
         let entries = engine.log().since(self.cursor);
         self.cursor += entries.len() as u64;
@@ -410,14 +430,12 @@ impl Follow {
                 }
             }
         }
-        for id in changed {
-            if let Some(o) = engine
-                .order(id)
-                .filter(|o| o.request.account_id == self.account_id)
-            {
-                self.pending.push_back(to_result(o));
-            }
-        }
+        changed
+            .into_iter()
+            .filter_map(|id| engine.order(id))
+            .filter(|o| o.request.account_id == self.account_id)
+            .map(to_result)
+            .collect()
     }
 }
 

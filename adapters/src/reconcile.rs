@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::contract::{CancelResult, CancelStatus, OrderResult, OrderStatus};
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::Backoff;
 
@@ -123,6 +124,80 @@ where
             return Err(err);
         }
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// Sends a replace (or modify) once. A replace is not idempotent, so
+/// nothing ambiguous is resent: only a rate limit (the broker did not take
+/// the request) is retried with back-off. After a timeout, a broken
+/// connection or a 5xx the outcome is unknown, and `read_back` decides it
+/// from the order itself (it answers the replacement when the order shows
+/// the changes, else the error, still unknown).
+pub async fn replace_once<T, S, SF, R, RF>(
+    backoff: &Backoff,
+    mut send: S,
+    read_back: R,
+) -> Result<T>
+where
+    S: FnMut() -> SF,
+    SF: Future<Output = Result<T>>,
+    R: FnOnce(AdapterError) -> RF,
+    RF: Future<Output = Result<T>>,
+{
+    // retry_read retries what it sees as a transient error; only a rate
+    // limit is shown to it as one, every other outcome passes through.
+    let sent = retry_read(backoff, || {
+        let attempt = send();
+        async move {
+            match attempt.await {
+                Err(e) if e.kind == ErrorKind::RateLimited => Err(e),
+                outcome => Ok(outcome),
+            }
+        }
+    })
+    .await;
+    match sent.and_then(|outcome| outcome) {
+        Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Unavailable) => {
+            read_back(e).await
+        }
+        outcome => outcome,
+    }
+}
+
+/// The error for a replace whose outcome the order read back cannot tell:
+/// the original error, with why it stays unknown.
+pub fn still_unknown(err: &AdapterError, why: impl std::fmt::Display) -> AdapterError {
+    AdapterError {
+        message: format!("{}; {why}", err.message),
+        ..err.clone()
+    }
+}
+
+/// After a cancel refused as too late: the order's own state decides. One
+/// already canceled makes the second cancel a success (cancels are
+/// idempotent); any other final state is too late, said with the state.
+pub async fn cancel_refused<F, Fut>(
+    broker_order_id: &str,
+    refusal: AdapterError,
+    read: F,
+) -> Result<CancelResult>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<OrderResult>>,
+{
+    match read().await {
+        Ok(o) if o.status == OrderStatus::Canceled => Ok(CancelResult {
+            broker_order_id: broker_order_id.to_string(),
+            status: CancelStatus::Canceled,
+        }),
+        Ok(o) => Err(AdapterError {
+            message: format!(
+                "order {broker_order_id} is already {}: {}",
+                o.broker_status, refusal.message
+            ),
+            ..refusal
+        }),
+        Err(_) => Err(refusal),
     }
 }
 
@@ -245,6 +320,38 @@ mod tests {
         .await;
         assert_eq!(r.unwrap_err().kind, ErrorKind::Timeout);
         assert_eq!(sends.get(), 1, "never resent without knowing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_replace_is_sent_once_and_an_unknown_outcome_is_read_back() {
+        let sends = Cell::new(0);
+        let r = replace_once(
+            &backoff(),
+            || {
+                sends.set(sends.get() + 1);
+                let n = sends.get();
+                async move {
+                    if n == 1 {
+                        Err(AdapterError::rate_limited(100, "429"))
+                    } else {
+                        Err::<&str, _>(AdapterError::timeout("lost"))
+                    }
+                }
+            },
+            |e| async move { Err(still_unknown(&e, "the order does not show the changes")) },
+        )
+        .await;
+        let e = r.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout);
+        assert!(e.message.ends_with("does not show the changes"), "{e}");
+        assert_eq!(sends.get(), 2, "a 429 is retried, a timeout never resent");
+        let r = replace_once(
+            &backoff(),
+            || async { Err::<&str, _>(AdapterError::rejected("not open")) },
+            |_| async { Ok("read back") },
+        )
+        .await;
+        assert_eq!(r.unwrap_err().kind, ErrorKind::Rejected);
     }
 
     #[tokio::test(start_paused = true)]

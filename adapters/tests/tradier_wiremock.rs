@@ -307,6 +307,11 @@ async fn cancel_texts_finalized_unauthorized_and_read_back() {
         .respond_with(text(400, "order already in finalized state: canceled"))
         .mount(&server)
         .await;
+    // A refused cancel is settled by the order's own state, read back.
+    for (id, status) in [(1, "filled"), (2, "canceled")] {
+        let body = format!(r#"{{"order":{}}}"#, order_json(id, status, "c"));
+        mount_get(&server, &order_path(id), json(200, &body)).await;
+    }
     Mock::given(method("DELETE"))
         .and(path(order_path(3)))
         .respond_with(text(401, &format!("Unauthorized Account: {ACCT}")))

@@ -25,7 +25,9 @@ use crate::contract::{
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::HttpSetup;
-use crate::reconcile::{retry_read, submit_reconciled, Lookup};
+use crate::reconcile::{
+    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Lookup,
+};
 use crate::updates::UpdateHub;
 use client::{path_segment, Rest};
 use errors::Context;
@@ -142,61 +144,49 @@ impl AlpacaAdapter {
         changes: &Replace,
         err: AdapterError,
     ) -> Result<OrderResult> {
-        let unknown = |why: String| AdapterError {
-            message: format!("{}; {why}", err.message),
-            ..err.clone()
-        };
         let original = match self.rest.order(id).await {
             Ok(o) => o,
-            Err(e) => return Err(unknown(format!("order {id} could not be read back ({e})"))),
+            Err(e) => {
+                return Err(still_unknown(
+                    &err,
+                    format!("order {id} could not be read back ({e})"),
+                ))
+            }
         };
         let new_id = match (original.status.as_str(), original.replaced_by.as_deref()) {
             ("replaced", Some(new_id)) => new_id,
             (status, _) => {
-                return Err(unknown(format!(
-                    "order {id} is {status}, not replaced: the replace may still land"
-                )))
+                return Err(still_unknown(
+                    &err,
+                    format!("order {id} is {status}, not replaced: the replace may still land"),
+                ))
             }
         };
         let replacement = match self.rest.order(new_id).await {
             Ok(o) => o,
             Err(e) => {
-                return Err(unknown(format!(
-                    "order {id} was replaced by {new_id}, which could not be read ({e})"
-                )))
+                return Err(still_unknown(
+                    &err,
+                    format!("order {id} was replaced by {new_id}, which could not be read ({e})"),
+                ))
             }
         };
         if matches!(parse::carries(&replacement, changes), Ok(true)) {
             parse::order_result(&replacement)
         } else {
-            Err(unknown(format!(
-                "order {id} was replaced by {new_id}, which does not carry the changes asked for"
-            )))
+            Err(still_unknown(
+                &err,
+                format!("order {id} was replaced by {new_id}, which does not carry the changes asked for"),
+            ))
         }
     }
 
-    /// After a 422 on cancel: an order already canceled makes the second
-    /// cancel a success (idempotent); any other terminal state is too late.
-    async fn cancel_refused(&self, id: &str, refusal: AdapterError) -> Result<CancelResult> {
-        match self
-            .rest
+    /// The order as it stands, for the cancel protocol's read-back.
+    async fn current(&self, id: &str) -> Result<OrderResult> {
+        self.rest
             .order(id)
             .await
             .and_then(|o| parse::order_result(&o))
-        {
-            Ok(o) if o.status == OrderStatus::Canceled => Ok(CancelResult {
-                broker_order_id: id.to_string(),
-                status: CancelStatus::Canceled,
-            }),
-            Ok(o) => Err(AdapterError {
-                message: format!(
-                    "order {id} is already {}: {}",
-                    o.broker_status, refusal.message
-                ),
-                ..refusal
-            }),
-            Err(_) => Err(refusal),
-        }
     }
 }
 
@@ -266,18 +256,13 @@ impl BrokerAdapter for AlpacaAdapter {
         match retry_read(&self.rest.backoff, || self.delete_order(id)).await {
             Ok(()) => {}
             Err(e) if e.kind == ErrorKind::TooLateToCancel => {
-                return self.cancel_refused(id, e).await
+                return cancel_refused(id, e, || self.current(id)).await
             }
             Err(e) => return Err(e),
         }
         // 204 only says the request was taken (§2.7, cancel is asynchronous):
         // the order itself says whether it is canceled yet.
-        let status = match self
-            .rest
-            .order(id)
-            .await
-            .and_then(|o| parse::order_result(&o))
-        {
+        let status = match self.current(id).await {
             Ok(o) if o.status == OrderStatus::Canceled => CancelStatus::Canceled,
             Ok(o) if o.status.is_terminal() => {
                 return Err(AdapterError::new(
@@ -307,11 +292,10 @@ impl BrokerAdapter for AlpacaAdapter {
 
     /// PATCH with the changed fields; the answer is the replacement, a new
     /// order whose `replaces` is `broker_order_id` (the original ends
-    /// `replaced`). A replace is not idempotent, so nothing ambiguous is
-    /// resent: only a 429 (Alpaca did not take the request) is retried with
-    /// back-off; after a timeout, a broken connection or a 5xx the original
-    /// is read back instead (see `replaced_after`). Refusals are `rejected`
-    /// with Alpaca's message and code, an unknown order `not_found`.
+    /// `replaced`). Sent once (`reconcile::replace_once`); an unknown
+    /// outcome is read back through `replaced_by` (see `replaced_after`).
+    /// Refusals are `rejected` with Alpaca's message and code, an unknown
+    /// order `not_found`.
     async fn replace_order(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
         let id = path_segment(broker_order_id)?;
         let request = parse::replace_request(changes)?;
@@ -319,21 +303,12 @@ impl BrokerAdapter for AlpacaAdapter {
             AdapterError::invalid_request(format!("cannot encode the replace: {e}"))
         })?;
         let body = body.as_slice();
-        // retry_read retries what it sees as a transient error; only a rate
-        // limit is shown to it as one, every other outcome passes through.
-        let sent = retry_read(&self.rest.backoff, || async move {
-            match self.patch_order(id, body).await {
-                Err(e) if e.kind == ErrorKind::RateLimited => Err(e),
-                outcome => Ok(outcome),
-            }
-        })
+        let replaced = replace_once(
+            &self.rest.backoff,
+            || self.patch_order(id, body),
+            |e| self.replaced_after(id, changes, e),
+        )
         .await;
-        let replaced = match sent.and_then(|outcome| outcome) {
-            Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Unavailable) => {
-                self.replaced_after(id, changes, e).await
-            }
-            outcome => outcome,
-        };
         self.updates.seen(replaced)
     }
 

@@ -34,7 +34,9 @@ use crate::contract::{
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
-use crate::reconcile::{retry_read, submit_reconciled, Lookup};
+use crate::reconcile::{
+    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Lookup,
+};
 use crate::updates::UpdateHub;
 use models::{AckBody, BalancesBody, OrderBody, OrdersBody, PositionsBody, TradierOrder};
 
@@ -313,13 +315,14 @@ impl Inner {
         changes: &Replace,
         err: AdapterError,
     ) -> Result<OrderResult> {
-        let unknown = |why: String| AdapterError {
-            message: format!("{}; {why}", err.message),
-            ..err.clone()
-        };
         let o = match retry_read(&self.backoff, || self.fetch_raw(id)).await {
             Ok(o) => o,
-            Err(e) => return Err(unknown(format!("order {id} could not be read back ({e})"))),
+            Err(e) => {
+                return Err(still_unknown(
+                    &err,
+                    format!("order {id} could not be read back ({e})"),
+                ))
+            }
         };
         let modified = form::carries(
             changes,
@@ -330,9 +333,10 @@ impl Inner {
         if modified {
             self.to_result(&o)
         } else {
-            Err(unknown(format!(
-                "order {id} does not show the changes: the modify may still land"
-            )))
+            Err(still_unknown(
+                &err,
+                format!("order {id} does not show the changes: the modify may still land"),
+            ))
         }
     }
 
@@ -439,12 +443,7 @@ impl BrokerAdapter for TradierAdapter {
         match sent {
             Ok(_) => {}
             Err(e) if e.kind == ErrorKind::TooLateToCancel => {
-                // Tradier names the final state; a canceled order is what was asked for.
-                return if e.message.ends_with(" canceled") {
-                    done(CancelStatus::Canceled)
-                } else {
-                    Err(e)
-                };
+                return cancel_refused(id, e, || inner.get_order(id)).await
             }
             Err(e) => return Err(e),
         }
@@ -485,32 +484,30 @@ impl BrokerAdapter for TradierAdapter {
         let body = serde_urlencoded::to_string(&fields)
             .map_err(|e| AdapterError::invalid_request(format!("cannot encode the modify: {e}")))?;
         let body = body.as_str();
-        // retry_read retries what it sees as a transient error; only a rate
-        // limit is shown to it as one, every other outcome passes through.
-        let sent = retry_read(&inner.backoff, || async move {
-            match inner.modify_once(id, body).await {
-                Err(e) if e.kind == ErrorKind::RateLimited => Err(e),
-                outcome => Ok(outcome),
-            }
-        })
+        let modified = replace_once(
+            &inner.backoff,
+            || async move {
+                inner.modify_once(id, body).await?;
+                inner.get_order(id).await.map_err(|e| AdapterError {
+                    message: format!(
+                        "Tradier acknowledged the modify of order {id}, but the order could not be read back: {}",
+                        e.message
+                    ),
+                    // Acknowledged: the outcome is known, the read-back is what failed.
+                    kind: if e.kind.is_transient() { ErrorKind::Unknown } else { e.kind },
+                    ..e
+                })
+            },
+            |e| async move { inner.updates.seen(inner.modified_after(id, changes, e).await) },
+        )
         .await;
-        match sent.and_then(|outcome| outcome) {
-            Ok(()) => inner.get_order(id).await.map_err(|e| AdapterError {
-                message: format!(
-                    "Tradier acknowledged the modify of order {id}, but the order could not be read back: {}",
-                    e.message
-                ),
-                ..e
-            }),
+        match modified {
             Err(e) if e.kind == ErrorKind::TooLateToCancel => Err(AdapterError {
                 kind: ErrorKind::Rejected,
                 message: format!("Tradier cannot modify order {id}: {}", e.message),
                 ..e
             }),
-            Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::Unavailable) => {
-                inner.updates.seen(inner.modified_after(id, changes, e).await)
-            }
-            Err(e) => Err(e),
+            outcome => outcome,
         }
     }
 
