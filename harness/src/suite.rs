@@ -7,7 +7,7 @@ use std::time::Duration;
 use adapters::BrokerAdapter;
 use broker_models::faults::FaultPlan;
 
-use crate::case::{unmet, Case, Ctx};
+use crate::case::{unmet, Body, Case, Ctx, Failure};
 use crate::invariants::{self, Evidence};
 use crate::mutants::Mutant;
 use crate::record::{Exchange, WireLog};
@@ -171,7 +171,14 @@ pub async fn exercise(
         trace: trace.clone(),
     });
     let mut failures = Vec::new();
-    if let Err(f) = (case.run)(ctx).await {
+    let outcome = match case.run {
+        Body::Check(run) => run(ctx).await,
+        Body::Missing(why) => Err(Failure::new(format!(
+            "case {} is not implemented yet ({why}): an adapter that claims what it needs cannot pass it",
+            case.id
+        ))),
+    };
+    if let Err(f) = outcome {
         failures.push((f.message, f.near));
     }
     // The ground truth is read with the faults cleared, so that the

@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::fills::sliced_buy;
 use super::orders::dec;
 use super::SYMBOL;
-use crate::case::{expect_kind, unexpected, Case, Ctx, Failure, Group, Need, Outcome};
+use crate::case::{expect_kind, unexpected, Body, Case, Ctx, Failure, Group, Need, Outcome};
 use crate::ensure;
 
 pub static CASES: &[Case] = &[
@@ -26,7 +26,7 @@ pub static CASES: &[Case] = &[
 operations = ["submit_order"]
 fault = { kind = "outage", mode = "status" }
 "#,
-        run: |c| Box::pin(outage_is_typed_unavailable(c)),
+        run: Body::Check(|c| Box::pin(outage_is_typed_unavailable(c))),
     },
     Case {
         id: "ambiguous_submit_never_duplicates",
@@ -39,7 +39,7 @@ operations = ["submit_order"]
 until_ms = 1000
 fault = { kind = "lost_response" }
 "#,
-        run: |c| Box::pin(ambiguous_submit_never_duplicates(c)),
+        run: Body::Check(|c| Box::pin(ambiguous_submit_never_duplicates(c))),
     },
     Case {
         id: "latency_beyond_timeout_reconciles",
@@ -52,7 +52,7 @@ operations = ["submit_order"]
 until_ms = 1000
 fault = { kind = "latency", min_ms = 2500, max_ms = 3500 }
 "#,
-        run: |c| Box::pin(latency_beyond_timeout_reconciles(c)),
+        run: Body::Check(|c| Box::pin(latency_beyond_timeout_reconciles(c))),
     },
     Case {
         id: "partition_heals_without_duplicates",
@@ -64,7 +64,7 @@ fault = { kind = "latency", min_ms = 2500, max_ms = 3500 }
 until_ms = 1500
 fault = { kind = "network_partition" }
 "#,
-        run: |c| Box::pin(partition_heals_without_duplicates(c)),
+        run: Body::Check(|c| Box::pin(partition_heals_without_duplicates(c))),
     },
     Case {
         id: "held_link_never_duplicates",
@@ -76,7 +76,7 @@ fault = { kind = "network_partition" }
 until_ms = 3000
 fault = { kind = "network_hold" }
 "#,
-        run: |c| Box::pin(held_link_never_duplicates(c)),
+        run: Body::Check(|c| Box::pin(held_link_never_duplicates(c))),
     },
     Case {
         id: "rate_limit_backs_off_and_recovers",
@@ -88,7 +88,7 @@ fault = { kind = "network_hold" }
 until_ms = 3000
 fault = { kind = "rate_limit", retry_after_ms = 1500 }
 "#,
-        run: |c| Box::pin(rate_limit_backs_off_and_recovers(c)),
+        run: Body::Check(|c| Box::pin(rate_limit_backs_off_and_recovers(c))),
     },
     Case {
         id: "token_expiry_refreshes",
@@ -99,7 +99,7 @@ fault = { kind = "rate_limit", retry_after_ms = 1500 }
 [[rules]]
 fault = { kind = "token_expiry" }
 "#,
-        run: |c| Box::pin(token_expiry_refreshes(c)),
+        run: Body::Check(|c| Box::pin(token_expiry_refreshes(c))),
     },
     Case {
         id: "refresh_expiry_requires_reauth",
@@ -110,7 +110,7 @@ fault = { kind = "token_expiry" }
 [[rules]]
 fault = { kind = "refresh_expiry" }
 "#,
-        run: |c| Box::pin(refresh_expiry_requires_reauth(c)),
+        run: Body::Check(|c| Box::pin(refresh_expiry_requires_reauth(c))),
     },
     Case {
         id: "stream_drop_loses_no_fill",
@@ -121,7 +121,7 @@ fault = { kind = "refresh_expiry" }
 [[rules]]
 fault = { kind = "stream_disconnect", after_events = 1 }
 "#,
-        run: |c| Box::pin(stream_drop_loses_no_fill(c)),
+        run: Body::Check(|c| Box::pin(stream_drop_loses_no_fill(c))),
     },
     Case {
         id: "duplicate_or_reordered_events_keep_state_monotonic",
@@ -135,7 +135,7 @@ fault = { kind = "stream_duplicate" }
 [[rules]]
 fault = { kind = "stream_reorder" }
 "#,
-        run: |c| Box::pin(duplicate_or_reordered_events_keep_state_monotonic(c)),
+        run: Body::Check(|c| Box::pin(duplicate_or_reordered_events_keep_state_monotonic(c))),
     },
     Case {
         id: "aggregator_outage_is_transitive",
@@ -143,7 +143,7 @@ fault = { kind = "stream_reorder" }
         about: "when the aggregator is down, every broker behind it is down",
         needs: &[Need::Aggregator],
         plan: "",
-        run: |_| Box::pin(async { Ok(()) }),
+        run: Body::Missing("needs the SnapTrade aggregator model"),
     },
     Case {
         id: "downstream_connection_broken_is_typed",
@@ -151,7 +151,7 @@ fault = { kind = "stream_reorder" }
         about: "a broken connection behind the aggregator is a typed error",
         needs: &[Need::Aggregator],
         plan: "",
-        run: |_| Box::pin(async { Ok(()) }),
+        run: Body::Missing("needs the SnapTrade aggregator model"),
     },
     Case {
         id: "stale_holdings_report_their_age",
@@ -159,7 +159,7 @@ fault = { kind = "stream_reorder" }
         about: "holdings served from a cache say how old they are",
         needs: &[Need::Aggregator],
         plan: "",
-        run: |_| Box::pin(async { Ok(()) }),
+        run: Body::Missing("needs a model that serves cached holdings (SnapTrade, Plaid)"),
     },
 ];
 

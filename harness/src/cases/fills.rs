@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 
 use super::orders::dec;
 use super::SYMBOL;
-use crate::case::{unexpected, Case, Ctx, Failure, Group, Outcome};
+use crate::case::{unexpected, Body, Case, Ctx, Failure, Group, Outcome};
 use crate::ensure;
 
 pub static CASES: &[Case] = &[
@@ -17,7 +17,7 @@ pub static CASES: &[Case] = &[
         about: "an order filled in slices reports partially_filled with a growing cumulative quantity, then filled",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(partial_fills_accumulate(c)),
+        run: Body::Check(|c| Box::pin(partial_fills_accumulate(c))),
     },
     Case {
         id: "partial_fill_then_cancel_keeps_filled_quantity",
@@ -25,7 +25,7 @@ pub static CASES: &[Case] = &[
         about: "cancelling a partially filled order keeps what filled",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(partial_fill_then_cancel_keeps_filled_quantity(c)),
+        run: Body::Check(|c| Box::pin(partial_fill_then_cancel_keeps_filled_quantity(c))),
     },
     Case {
         id: "average_price_is_quantity_weighted",
@@ -33,7 +33,7 @@ pub static CASES: &[Case] = &[
         about: "the average fill price is the quantity-weighted mean of the fills",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(average_price_is_quantity_weighted(c)),
+        run: Body::Check(|c| Box::pin(average_price_is_quantity_weighted(c))),
     },
     Case {
         id: "status_mapping_is_total",
@@ -41,7 +41,7 @@ pub static CASES: &[Case] = &[
         about: "every order the broker holds reads back with a normalized status and the vendor's word",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(status_mapping_is_total(c)),
+        run: Body::Check(|c| Box::pin(status_mapping_is_total(c))),
     },
 ];
 

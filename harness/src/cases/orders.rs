@@ -9,7 +9,7 @@ use adapters::{
 use rust_decimal::Decimal;
 
 use super::{OPTION, SYMBOL};
-use crate::case::{expect_kind, unexpected, Case, Ctx, Failure, Group, Need, Outcome};
+use crate::case::{expect_kind, unexpected, Body, Case, Ctx, Failure, Group, Need, Outcome};
 use crate::ensure;
 
 pub static CASES: &[Case] = &[
@@ -19,7 +19,7 @@ pub static CASES: &[Case] = &[
         about: "a market buy from a flat account fills completely at a positive price",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(market_buy_from_flat_fills(c)),
+        run: Body::Check(|c| Box::pin(market_buy_from_flat_fills(c))),
     },
     Case {
         id: "limit_rests_then_cancels",
@@ -27,7 +27,7 @@ pub static CASES: &[Case] = &[
         about: "a limit far from the market rests unfilled, then cancels",
         needs: &[Need::OrderType(OrderType::Limit)],
         plan: "",
-        run: |c| Box::pin(limit_rests_then_cancels(c)),
+        run: Body::Check(|c| Box::pin(limit_rests_then_cancels(c))),
     },
     Case {
         id: "double_cancel_is_idempotent",
@@ -35,7 +35,7 @@ pub static CASES: &[Case] = &[
         about: "cancelling a canceled order again is not an error and changes nothing",
         needs: &[Need::OrderType(OrderType::Limit)],
         plan: "",
-        run: |c| Box::pin(double_cancel_is_idempotent(c)),
+        run: Body::Check(|c| Box::pin(double_cancel_is_idempotent(c))),
     },
     Case {
         id: "cancel_after_fill_is_too_late",
@@ -43,7 +43,7 @@ pub static CASES: &[Case] = &[
         about: "cancelling a filled order is too_late_to_cancel, never a success",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(cancel_after_fill_is_too_late(c)),
+        run: Body::Check(|c| Box::pin(cancel_after_fill_is_too_late(c))),
     },
     Case {
         id: "close_from_long",
@@ -51,7 +51,7 @@ pub static CASES: &[Case] = &[
         about: "selling a whole long position leaves the account flat",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(close_from_long(c)),
+        run: Body::Check(|c| Box::pin(close_from_long(c))),
     },
     Case {
         id: "short_from_flat",
@@ -59,7 +59,7 @@ pub static CASES: &[Case] = &[
         about: "a sell from flat opens a short position",
         needs: &[Need::ShortSelling],
         plan: "",
-        run: |c| Box::pin(short_from_flat(c)),
+        run: Body::Check(|c| Box::pin(short_from_flat(c))),
     },
     Case {
         id: "long_to_short_crosses_zero",
@@ -67,7 +67,7 @@ pub static CASES: &[Case] = &[
         about: "selling more than the long position ends short by the difference",
         needs: &[Need::ShortSelling],
         plan: "",
-        run: |c| Box::pin(long_to_short_crosses_zero(c)),
+        run: Body::Check(|c| Box::pin(long_to_short_crosses_zero(c))),
     },
     Case {
         id: "replace_changes_price_and_quantity",
@@ -75,7 +75,7 @@ pub static CASES: &[Case] = &[
         about: "a replace changes a working order's price and quantity",
         needs: &[Need::Replace, Need::OrderType(OrderType::Limit)],
         plan: "",
-        run: |c| Box::pin(replace_changes_price_and_quantity(c)),
+        run: Body::Check(|c| Box::pin(replace_changes_price_and_quantity(c))),
     },
     Case {
         id: "ioc_and_fok_semantics",
@@ -87,7 +87,7 @@ pub static CASES: &[Case] = &[
             Need::OrderType(OrderType::Limit),
         ],
         plan: "",
-        run: |c| Box::pin(ioc_and_fok_semantics(c)),
+        run: Body::Check(|c| Box::pin(ioc_and_fok_semantics(c))),
     },
     Case {
         id: "stop_triggers",
@@ -95,7 +95,7 @@ pub static CASES: &[Case] = &[
         about: "a buy stop rests below its trigger and fills once the price crosses it",
         needs: &[Need::OrderType(OrderType::Stop)],
         plan: "",
-        run: |c| Box::pin(stop_triggers(c)),
+        run: Body::Check(|c| Box::pin(stop_triggers(c))),
     },
     Case {
         id: "option_open_then_close",
@@ -103,7 +103,7 @@ pub static CASES: &[Case] = &[
         about: "buy to open one call, then sell to close it: flat again",
         needs: &[Need::Options],
         plan: "",
-        run: |c| Box::pin(option_open_then_close(c)),
+        run: Body::Check(|c| Box::pin(option_open_then_close(c))),
     },
     Case {
         id: "multi_leg_credit_spread",
@@ -111,7 +111,7 @@ pub static CASES: &[Case] = &[
         about: "a vertical credit spread fills atomically at a net credit",
         needs: &[Need::MultiLeg, Need::Options],
         plan: "",
-        run: |c| Box::pin(multi_leg_credit_spread(c)),
+        run: Body::Check(|c| Box::pin(multi_leg_credit_spread(c))),
     },
     Case {
         id: "rejects_are_typed",
@@ -119,7 +119,7 @@ pub static CASES: &[Case] = &[
         about: "insufficient buying power and an unknown symbol are typed rejections",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(rejects_are_typed(c)),
+        run: Body::Check(|c| Box::pin(rejects_are_typed(c))),
     },
 ];
 

@@ -6,7 +6,7 @@ use adapters::{BrokerAdapter, Instrument, OrderStatus, Side};
 
 use super::orders::{dec, fill_market, position, resting_buy};
 use super::SYMBOL;
-use crate::case::{unexpected, Case, Ctx, Group, Outcome};
+use crate::case::{unexpected, Body, Case, Ctx, Group, Outcome};
 use crate::ensure;
 
 pub static CASES: &[Case] = &[
@@ -16,7 +16,7 @@ pub static CASES: &[Case] = &[
         about: "positions after buys and sells equal the sum of the fills",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(positions_reflect_fills(c)),
+        run: Body::Check(|c| Box::pin(positions_reflect_fills(c))),
     },
     Case {
         id: "account_reflects_fills_and_fees",
@@ -24,7 +24,7 @@ pub static CASES: &[Case] = &[
         about: "cash and equity after a fill equal the venue's own books",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(account_reflects_fills_and_fees(c)),
+        run: Body::Check(|c| Box::pin(account_reflects_fills_and_fees(c))),
     },
     Case {
         id: "order_lookup_matches_ledger",
@@ -32,7 +32,7 @@ pub static CASES: &[Case] = &[
         about: "every order read back agrees with the broker's ledger",
         needs: &[],
         plan: "",
-        run: |c| Box::pin(order_lookup_matches_ledger(c)),
+        run: Body::Check(|c| Box::pin(order_lookup_matches_ledger(c))),
     },
 ];
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use adapters::Side;
 
 use super::orders::{dec, fill_market};
-use crate::case::{Case, Ctx, Group, Need, Outcome};
+use crate::case::{Body, Case, Ctx, Group, Need, Outcome};
 
 pub static CASES: &[Case] = &[
     Case {
@@ -14,7 +14,7 @@ pub static CASES: &[Case] = &[
         about: "a read-only (Tier C) connection never places an order",
         needs: &[Need::ReadOnly],
         plan: "",
-        run: |_| Box::pin(async { Ok(()) }),
+        run: Body::Missing("needs a read-only source model (Plaid)"),
     },
     Case {
         id: "paper_never_touches_the_broker",
@@ -22,7 +22,7 @@ pub static CASES: &[Case] = &[
         about: "paper trading fills in MBT and sends nothing to any broker",
         needs: &[Need::Paper],
         plan: "",
-        run: |c| Box::pin(paper_never_touches_the_broker(c)),
+        run: Body::Check(|c| Box::pin(paper_never_touches_the_broker(c))),
     },
 ];
 
