@@ -8,6 +8,7 @@
 //! | `GET /_sim/faults` | every fault the plan applied so far: time, operation, what it did |
 //! | `POST /_sim/advance` | `{"ms": N}`: jumps simulated time forward |
 //! | `POST /_sim/price` | `{"symbol": "AAPL", "price": "190.00"}`: sets a price |
+//! | `POST /_sim/steer` | `{"fault": {"kind": "lost_response"}}`: the next order the broker receives meets this order-level fault |
 //! | `GET /_sim/ledger` | every order the broker received, with its true state, and every account |
 //! | `GET /_sim/events?since=N` | the broker's order events from sequence N |
 
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::face::Shared;
-use crate::faults::FaultPlan;
+use crate::faults::{Fault, FaultPlan};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -29,6 +30,7 @@ pub fn routes() -> Router<Shared> {
         .route("/_sim/faults", put(set_faults).get(fault_log))
         .route("/_sim/advance", post(advance))
         .route("/_sim/price", post(set_price))
+        .route("/_sim/steer", post(steer_next))
         .route("/_sim/ledger", get(ledger))
         .route("/_sim/events", get(events))
 }
@@ -97,6 +99,26 @@ async fn set_price(State(s): State<Shared>, body: axum::body::Bytes) -> Response
         Json(json!({ "ok": true })).into_response()
     } else {
         bad_request(format!("cannot price {}", p.symbol))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Steer {
+    fault: Fault,
+}
+
+/// Picks out the next order the broker receives for an order-level fault:
+/// a rule matching that ordinal is added to the plan.
+async fn steer_next(State(s): State<Shared>, body: axum::body::Bytes) -> Response {
+    let Ok(steer) = serde_json::from_slice::<Steer>(&body) else {
+        return bad_request(
+            "expected {\"fault\": {\"kind\": \"lost_response\"}} (an order-level fault)",
+        );
+    };
+    match s.lock().steer_next(steer.fault) {
+        Ok(nth) => Json(json!({ "ok": true, "nth": nth })).into_response(),
+        Err(e) => bad_request(e.to_string()),
     }
 }
 

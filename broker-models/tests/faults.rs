@@ -382,3 +382,56 @@ async fn each_fill_event_carries_its_own_position() {
         "per-request trigger: fills sliced to 1 per market event"
     );
 }
+
+/// Orders picked out by symbol, side, quantity or ordinal, with no client
+/// order id involved (Schwab has none).
+#[tokio::test(start_paused = true)]
+async fn order_rules_steer_orders_without_a_client_order_id() {
+    let c = alpaca(
+        "[[rules]]\norder = { nth = 2 }\nfault = { kind = \"lost_response\" }\n\
+         [[rules]]\norder = { symbol = \"MSFT\", quantity = \"7\" }\nfault = { kind = \"reject\", reason = \"picked\" }",
+    );
+    let order = |symbol: &str, qty: &str, cid: &str| {
+        format!(
+            r#"{{"symbol":"{symbol}","qty":"{qty}","side":"buy","type":"market","time_in_force":"day","client_order_id":"{cid}"}}"#
+        )
+    };
+    let first = c.post_json("/v2/orders", &order("AAPL", "1", "a")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let second = c.post_json("/v2/orders", &order("AAPL", "1", "b")).await;
+    assert!(second.dropped, "the 2nd order's answer is lost");
+    assert_eq!(ledger_orders(&c).await, 2, "…after it was committed");
+    let refused = c.post_json("/v2/orders", &order("MSFT", "7", "c")).await;
+    assert_eq!(refused.status.as_u16() / 100, 4, "MSFT x7 is refused");
+    let other = c.post_json("/v2/orders", &order("MSFT", "8", "d")).await;
+    assert_eq!(other.status, StatusCode::OK, "MSFT x8 is not picked out");
+    let log = c.get("/_sim/faults").await.json();
+    let faults: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fault"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        faults.contains(&"order #2 picked out: response lost after commit".to_string()),
+        "{faults:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_control_surface_steers_the_next_order() {
+    let c = alpaca("");
+    let r = c
+        .post_json("/_sim/steer", r#"{"fault":{"kind":"lost_response"}}"#)
+        .await;
+    assert_eq!(r.json()["nth"], 1);
+    assert!(c.post_json("/v2/orders", SUBMIT).await.dropped);
+    let bad = c
+        .post_json("/_sim/steer", r#"{"fault":{"kind":"outage"}}"#)
+        .await;
+    assert_eq!(
+        bad.status,
+        StatusCode::BAD_REQUEST,
+        "only order-level faults"
+    );
+}

@@ -22,7 +22,7 @@ use mbt::{Instrument, RejectReason};
 
 use crate::brokerage::{BrokerError, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared, WireFace};
-use crate::faults::{Decision, Operation, Trigger};
+use crate::faults::{Decision, Operation};
 use crate::model::with_face;
 use crate::ratelimit::RateState;
 use crate::vendor::{CredentialField, Vendor, ALNUM, UPPER_ALNUM};
@@ -276,11 +276,10 @@ async fn submit(
         {
             return Err(AlpacaError::invalid("client_order_id must be unique"));
         }
-        let trigger = Trigger::from_client_id(&request.client_order_id);
         match b.submit(request, &decision) {
             Ok(order) => {
                 let vendor_id = order.vendor_id.clone();
-                if matches!(trigger, Some(Trigger::LostResponse | Trigger::Hang)) {
+                if order.lose_response {
                     return Ok(LoseThisResponse.into_response());
                 }
                 let order = b.order(&vendor_id).map(|o| orders::to_wire(b, o));

@@ -33,6 +33,9 @@ pub struct BrokerOrder {
     pub updated_at: Timestamp,
     /// The latest execution: quantity and price.
     pub last_fill: Option<(Decimal, Decimal)>,
+    /// The fault plan lost this order's submit response after the commit:
+    /// the face drops the connection instead of answering.
+    pub lose_response: bool,
 }
 
 impl BrokerOrder {
@@ -61,6 +64,7 @@ impl BrokerOrder {
             replaced_at: None,
             updated_at: at,
             last_fill: None,
+            lose_response: false,
         }
     }
 }

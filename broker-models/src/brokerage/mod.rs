@@ -27,7 +27,8 @@ use mbt::{
 use crate::clock::SimClock;
 use crate::credentials::Credentials;
 use crate::faults::{
-    Decision, FaultInjector, FaultPlan, Operation, Outcome, StreamFaults, Trigger,
+    Decision, FaultInjector, FaultPlan, FaultRule, Operation, OrderFaults, OrderMatch, Outcome,
+    PlanError, StreamFaults, Trigger,
 };
 use crate::ids::IdGen;
 use crate::profile::BrokerProfile;
@@ -76,6 +77,8 @@ pub struct SimBrokerage {
     /// The OAuth token lifecycle, for brokers whose profile gives token
     /// lifetimes; None for API keys and personal tokens.
     tokens: Option<Tokens>,
+    /// Orders received so far (the ordinal order-matching fault rules count).
+    received: u64,
 }
 
 impl SimBrokerage {
@@ -147,6 +150,7 @@ impl SimBrokerage {
             events: Events::default(),
             schedule: Schedule::default(),
             fault_log: Vec::new(),
+            received: 0,
         })
     }
 
@@ -202,6 +206,27 @@ impl SimBrokerage {
 
     pub fn set_fault_plan(&mut self, plan: FaultPlan) {
         self.faults.set_plan(plan);
+    }
+
+    /// Adds a rule picking out the next order received for `fault` (an
+    /// order-level fault); answers that order's ordinal.
+    pub fn steer_next(&mut self, fault: crate::faults::Fault) -> Result<u64, PlanError> {
+        let nth = self.received + 1;
+        let mut plan = self.faults.plan().clone();
+        plan.rules.push(FaultRule {
+            operations: Vec::new(),
+            from_ms: 0,
+            until_ms: None,
+            probability: 1.0,
+            order: Some(OrderMatch {
+                nth: Some(nth),
+                ..OrderMatch::default()
+            }),
+            fault,
+        });
+        plan.validate("the steer request")?;
+        self.faults.set_plan(plan);
+        Ok(nth)
     }
 
     pub fn advance(&mut self, ms: i64) {
@@ -342,6 +367,9 @@ impl SimBrokerage {
 
     /// Submits an order. Refusals are recorded in the ledger too (a broker
     /// that answered 4xx still received the order) and returned with a vendor id.
+    /// What the fault plan and per-request triggers do to the order is
+    /// decided here, from the order itself; an order whose response is to
+    /// be lost says so in `lose_response`, for the face to carry out.
     pub fn submit(
         &mut self,
         request: OrderRequest,
@@ -350,37 +378,17 @@ impl SimBrokerage {
         self.sync();
         let now = self.clock.now();
         let vendor_id = self.ids.next_id();
-        let trigger = Trigger::from_client_id(&request.client_order_id);
-        if let Some(t) = trigger {
-            self.log_fault(
-                Operation::SubmitOrder,
-                format!("per-request trigger: {}", t.describe()),
-            );
-        }
-        let forced = decision
-            .outcome
-            .as_ref()
-            .and_then(|o| match o {
-                Outcome::Reject { reason } => Some(reason.clone()),
-                _ => None,
-            })
-            .or_else(|| {
-                (trigger == Some(Trigger::Reject))
-                    .then(|| "rejected by sim-reject trigger".to_string())
-            });
-        let cap = decision
-            .partial_fill
-            .map(Decimal::from)
-            .or_else(|| (trigger == Some(Trigger::PartialFill)).then_some(Decimal::ONE));
-        let result = match forced {
+        self.received += 1;
+        let steer = self.steer(&request, decision);
+        let result = match &steer.reject {
             Some(reason) => Err(Rejection {
                 reason: mbt::RejectReason::InvalidOrder,
-                message: reason,
+                message: reason.clone(),
             }),
             None => self.venue.engine_mut().submit_with(
                 request.clone(),
                 SubmitOptions {
-                    max_fill_per_event: cap,
+                    max_fill_per_event: steer.partial_fill.map(Decimal::from),
                 },
             ),
         };
@@ -402,6 +410,7 @@ impl SimBrokerage {
             rejection.clone(),
         );
         order.leg_ids = leg_ids;
+        order.lose_response = steer.lose_response;
         let idx = self.book.insert(order);
         self.collect_events();
         match rejection {
@@ -412,6 +421,36 @@ impl SimBrokerage {
                 .get(idx)
                 .ok_or_else(|| (vendor_id, lost_order())),
         }
+    }
+
+    /// Everything that steers one order: the request-level decision, a
+    /// per-request trigger in its client order id, and the plan's
+    /// order-matching rules; logged when it does anything.
+    fn steer(&mut self, request: &OrderRequest, decision: &Decision) -> OrderFaults {
+        let elapsed = self.elapsed_ms();
+        let mut steer = self.faults.decide_order(request, self.received, elapsed);
+        if let Some(t) = Trigger::from_client_id(&request.client_order_id) {
+            self.log_fault(
+                Operation::SubmitOrder,
+                format!("per-request trigger: {}", t.describe()),
+            );
+            let t = t.faults();
+            steer.reject = steer.reject.or(t.reject);
+            steer.partial_fill = steer.partial_fill.or(t.partial_fill);
+            steer.lose_response |= t.lose_response;
+        } else if let Some(what) = steer.describe() {
+            self.log_fault(
+                Operation::SubmitOrder,
+                format!("order #{} picked out: {what}", self.received),
+            );
+        }
+        if let Some(Outcome::Reject { reason }) = &decision.outcome {
+            steer.reject = Some(reason.clone());
+        }
+        if decision.partial_fill.is_some() {
+            steer.partial_fill = decision.partial_fill;
+        }
+        steer
     }
 
     pub fn order(&self, vendor_id: &str) -> Option<&BrokerOrder> {

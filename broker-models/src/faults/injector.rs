@@ -85,6 +85,31 @@ pub struct Decision {
     pub stale_ms: Option<u64>,
 }
 
+/// What the plan does to one order (rules that pick it out, and per-request triggers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderFaults {
+    pub reject: Option<String>,
+    pub partial_fill: Option<u32>,
+    /// Committed, then the response never reaches the client.
+    pub lose_response: bool,
+}
+
+impl OrderFaults {
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(r) = &self.reject {
+            parts.push(format!("rejected: {r}"));
+        }
+        if let Some(n) = self.partial_fill {
+            parts.push(format!("fills sliced to {n} per market event"));
+        }
+        if self.lose_response {
+            parts.push("response lost after commit".to_string());
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 /// How a stream misbehaves for the connection being opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StreamFaults {
@@ -124,7 +149,9 @@ impl FaultInjector {
 
     pub fn decide(&mut self, op: Operation, elapsed_ms: u64) -> Decision {
         let mut d = Decision::default();
-        for rule in self.plan.rules.iter().filter(|r| r.applies(op, elapsed_ms)) {
+        // Order-matching rules apply to the order itself, in `decide_order`.
+        let rules = self.plan.rules.iter().filter(|r| r.order.is_none());
+        for rule in rules.filter(|r| r.applies(op, elapsed_ms)) {
             // Stream faults shape streams; network faults are the network's.
             let elsewhere = rule.fault.is_network()
                 || matches!(
@@ -171,6 +198,34 @@ impl FaultInjector {
             }
         }
         d
+    }
+
+    /// What the order-matching rules do to one submitted order, the
+    /// `ordinal`-th the broker received.
+    pub fn decide_order(
+        &mut self,
+        request: &mbt::OrderRequest,
+        ordinal: u64,
+        elapsed_ms: u64,
+    ) -> OrderFaults {
+        let mut f = OrderFaults::default();
+        for rule in &self.plan.rules {
+            let picked = rule
+                .order
+                .as_ref()
+                .is_some_and(|m| m.matches(request, ordinal))
+                && rule.applies(Operation::SubmitOrder, elapsed_ms);
+            if !picked || !Self::hit(&mut self.rng, rule.probability) {
+                continue;
+            }
+            match &rule.fault {
+                Fault::Reject { reason } => f.reject = Some(reason.clone()),
+                Fault::PartialFill { units_per_event } => f.partial_fill = Some(*units_per_event),
+                Fault::LostResponse => f.lose_response = true,
+                _ => {}
+            }
+        }
+        f
     }
 
     pub fn stream_faults(&mut self, elapsed_ms: u64) -> StreamFaults {
@@ -238,6 +293,24 @@ impl Trigger {
             .find(|(p, _)| client_order_id.starts_with(p))
             .map(|(_, t)| *t)
     }
+
+    /// The trigger as what it does to its order.
+    pub fn faults(self) -> OrderFaults {
+        match self {
+            Trigger::PartialFill => OrderFaults {
+                partial_fill: Some(1),
+                ..OrderFaults::default()
+            },
+            Trigger::Reject => OrderFaults {
+                reject: Some("rejected by sim-reject trigger".into()),
+                ..OrderFaults::default()
+            },
+            Trigger::LostResponse | Trigger::Hang => OrderFaults {
+                lose_response: true,
+                ..OrderFaults::default()
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +325,7 @@ mod tests {
             from_ms: 0,
             until_ms: None,
             probability,
+            order: None,
             fault,
         }
     }

@@ -3,5 +3,5 @@
 mod injector;
 mod plan;
 
-pub use injector::{Decision, FaultInjector, Outcome, StreamFaults, Trigger};
-pub use plan::{Fault, FaultPlan, FaultRule, Operation, OutageMode, PlanError};
+pub use injector::{Decision, FaultInjector, OrderFaults, Outcome, StreamFaults, Trigger};
+pub use plan::{Fault, FaultPlan, FaultRule, Operation, OrderMatch, OutageMode, PlanError};

@@ -10,13 +10,26 @@
 //! fault = { kind = "outage", mode = "status" }
 //! ```
 //!
+//! A rule can also pick out orders, for faults that belong to one order
+//! rather than to a request — without riding on a client order id, which
+//! not every vendor has (Schwab):
+//!
+//! ```toml
+//! [[rules]]
+//! order = { symbol = "AAPL", quantity = "7", nth = 2 }   # every key optional
+//! fault = { kind = "partial_fill", units_per_event = 1 }
+//! ```
+//!
 //! Decisions are drawn from the world seed, so one plan and one seed give
 //! the same faults on every run.
 
 use std::fmt;
 use std::path::Path;
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+use mbt::{OrderRequest, Side};
 
 /// What a request asks the broker to do, independent of any vendor's paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -160,7 +173,39 @@ pub struct FaultRule {
     /// seeded draw, not money, so it may be a float.
     #[serde(default = "default_probability")]
     pub probability: f64,
+    /// Only orders that match (order-level faults: reject, partial fill,
+    /// lost response); the rule then applies when the order is submitted.
+    #[serde(default)]
+    pub order: Option<OrderMatch>,
     pub fault: Fault,
+}
+
+/// Which orders a rule picks out; every given key must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderMatch {
+    /// The equity symbol, or the option's OCC symbol (or its underlying).
+    #[serde(default)]
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub side: Option<Side>,
+    #[serde(default)]
+    pub quantity: Option<Decimal>,
+    /// The n-th order the broker received (1-based, refused ones counted).
+    #[serde(default)]
+    pub nth: Option<u64>,
+}
+
+impl OrderMatch {
+    pub fn matches(&self, request: &OrderRequest, ordinal: u64) -> bool {
+        let i = &request.instrument;
+        self.symbol
+            .as_deref()
+            .is_none_or(|s| i.to_string() == s || i.underlying() == s)
+            && self.side.is_none_or(|s| s == request.side)
+            && self.quantity.is_none_or(|q| q == request.quantity)
+            && self.nth.is_none_or(|n| n == ordinal)
+    }
 }
 
 impl FaultRule {
@@ -213,7 +258,7 @@ impl FaultPlan {
         Self::from_toml(&text, &path.display().to_string())
     }
 
-    fn validate(&self, origin: &str) -> Result<(), PlanError> {
+    pub fn validate(&self, origin: &str) -> Result<(), PlanError> {
         for (index, rule) in self.rules.iter().enumerate() {
             let invalid = |message: &str| {
                 Err(PlanError::Invalid {
@@ -227,6 +272,15 @@ impl FaultPlan {
             }
             if rule.until_ms.is_some_and(|u| u <= rule.from_ms) {
                 return invalid("until_ms must be after from_ms");
+            }
+            let order_level = matches!(
+                rule.fault,
+                Fault::Reject { .. } | Fault::PartialFill { .. } | Fault::LostResponse
+            );
+            if rule.order.is_some() && !order_level {
+                return invalid(
+                    "an order-matching rule takes an order-level fault: reject, partial_fill or lost_response",
+                );
             }
             match rule.fault {
                 Fault::Latency { min_ms, max_ms } if min_ms > max_ms => {
@@ -346,5 +400,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(net.to_string().contains("network faults"), "{net}");
+        let order = FaultPlan::from_toml(
+            "[[rules]]\norder = { nth = 1 }\nfault = { kind = \"outage\" }",
+            "p",
+        )
+        .unwrap_err();
+        assert!(order.to_string().contains("order-level fault"), "{order}");
+    }
+
+    #[test]
+    fn order_rules_pick_orders_by_symbol_side_quantity_and_ordinal() {
+        let plan = FaultPlan::from_toml(
+            "[[rules]]\norder = { symbol = \"AAPL\", side = \"sell\", quantity = \"7\", nth = 2 }\nfault = { kind = \"lost_response\" }",
+            "p",
+        )
+        .unwrap();
+        let m = plan.rules[0].order.clone().unwrap();
+        let sell = OrderRequest::market("A", "c", "AAPL", Side::Sell, Decimal::from(7));
+        assert!(m.matches(&sell, 2));
+        assert!(!m.matches(&sell, 3));
+        let buy = OrderRequest::market("A", "c", "AAPL", Side::Buy, Decimal::from(7));
+        assert!(!m.matches(&buy, 2));
+        let other = OrderRequest::market("A", "c", "MSFT", Side::Sell, Decimal::from(7));
+        assert!(!m.matches(&other, 2));
     }
 }

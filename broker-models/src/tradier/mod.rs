@@ -23,7 +23,7 @@ use mbt::{AccountKind, OrderStatus, RejectReason};
 
 use crate::brokerage::{BrokerError, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared, WireFace};
-use crate::faults::{Decision, Operation, Trigger};
+use crate::faults::{Decision, Operation};
 use crate::model::with_face;
 use crate::ratelimit::RateState;
 use crate::vendor::{CredentialField, Vendor, ALNUM};
@@ -449,7 +449,6 @@ async fn submit(
             .or(form.get("symbol"))
             .cloned()
             .unwrap_or_default();
-        let trigger = Trigger::from_client_id(&request.client_order_id);
         if form
             .get("preview")
             .is_some_and(|p| p.eq_ignore_ascii_case("true"))
@@ -461,7 +460,7 @@ async fn submit(
         match b.submit(request, &decision) {
             Ok(order) => {
                 let id = order.vendor_id.clone();
-                if matches!(trigger, Some(Trigger::LostResponse | Trigger::Hang)) {
+                if order.lose_response {
                     return Ok(LoseThisResponse.into_response());
                 }
                 Ok(ack(b, &id))
