@@ -191,10 +191,7 @@ where
             status: CancelStatus::Canceled,
         }),
         Ok(o) => Err(AdapterError {
-            message: format!(
-                "order {broker_order_id} is already {}: {}",
-                o.broker_status, refusal.message
-            ),
+            message: format!("order {broker_order_id} is already {}", o.broker_status),
             ..refusal
         }),
         Err(_) => Err(refusal),
