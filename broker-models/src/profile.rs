@@ -33,7 +33,7 @@ pub struct TokenLifetimes {
     pub rotate_refresh: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerProfile {
     pub slug: String,
@@ -59,6 +59,24 @@ pub struct BrokerProfile {
     /// a new order under a new id (Alpaca's replace).
     #[serde(default)]
     pub replace_keeps_id: bool,
+    /// When the broker accepts an order it took; None: inside the submit.
+    #[serde(default)]
+    pub acceptance: Option<Acceptance>,
+}
+
+/// Asynchronous acceptance: the submit answers the vendor's first state;
+/// the order is accepted a seeded delay later, and its first fill comes on
+/// its instrument's next market event after that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    /// The delay is drawn uniformly from [min_ms, max_ms].
+    pub min_ms: u64,
+    pub max_ms: u64,
+    /// The share of taken orders rejected at acceptance anyway (0..=1; a
+    /// seeded draw), as a broker's later checks sometimes do.
+    #[serde(default)]
+    pub late_rejection_rate: f64,
 }
 
 #[derive(Debug, thiserror::Error)]

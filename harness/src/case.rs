@@ -22,6 +22,7 @@ pub enum Group {
     Fills,
     State,
     Faults,
+    Lifecycle,
     Tiers,
 }
 

@@ -59,7 +59,7 @@ fn one_order_per_intent(e: &Evidence, v: &mut Vec<String>) {
         let entry = per_intent.entry(o.client_order_id.as_str()).or_default();
         entry.0.push(o.vendor_id.as_str());
         // A replaced order lives on in its replacement: one intent, one live order.
-        entry.1 += usize::from(o.rejection.is_none() && o.status != mbt::OrderStatus::Replaced);
+        entry.1 += usize::from(o.taken && o.status != mbt::OrderStatus::Replaced);
     }
     for (cid, (ids, accepted)) in &per_intent {
         if *accepted > 1 {

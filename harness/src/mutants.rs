@@ -79,6 +79,20 @@ pub static MUTANTS: &[Mutant] = &[
         wrap: |a| Arc::new(Bug::new(a, Kind::LosesShortSign)),
         breaks: any,
     },
+    Mutant {
+        id: "books_submit_answer_as_fill",
+        caught_by: "acceptance_is_not_a_fill",
+        about: "reports a market order filled from the submit answer, before the broker filled it",
+        wrap: |a| Arc::new(Bug::new(a, Kind::BooksSubmitAsFill)),
+        breaks: any,
+    },
+    Mutant {
+        id: "ignores_late_rejection",
+        caught_by: "rejection_after_acceptance_is_surfaced",
+        about: "keeps reporting an order working after the broker rejected it",
+        wrap: |a| Arc::new(Bug::new(a, Kind::IgnoresLateRejection)),
+        breaks: any,
+    },
 ];
 
 pub fn find(id: &str) -> Option<&'static Mutant> {
@@ -94,6 +108,8 @@ enum Kind {
     DropsAveragePrice,
     RetriesExpiredCredentials,
     LosesShortSign,
+    BooksSubmitAsFill,
+    IgnoresLateRejection,
 }
 
 struct Bug {
@@ -113,6 +129,10 @@ impl Bug {
                 r.status = OrderStatus::Filled;
             }
             Kind::DropsAveragePrice => r.average_fill_price = None,
+            Kind::IgnoresLateRejection if r.status == OrderStatus::Rejected => {
+                r.status = OrderStatus::Accepted;
+                r.reject_reason = None;
+            }
             _ => {}
         }
         r
@@ -177,6 +197,13 @@ impl BrokerAdapter for Bug {
             Kind::DropsRetryAfter => self.inner.submit_order(order).await.map_err(|mut e| {
                 e.retry_after_ms = None;
                 e
+            }),
+            Kind::BooksSubmitAsFill => self.inner.submit_order(order).await.map(|mut r| {
+                // "A market order fills at once": the answer booked as the fill.
+                r.status = OrderStatus::Filled;
+                r.filled_quantity = order.quantity;
+                r.remaining_quantity = rust_decimal::Decimal::ZERO;
+                r
             }),
             _ => {
                 let r = self.stubborn(|| self.inner.submit_order(order)).await;

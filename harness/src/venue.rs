@@ -92,6 +92,7 @@ impl Paper {
                 status: o.status,
                 filled_quantity: o.filled_quantity,
                 average_fill_price: o.average_fill_price,
+                taken: true,
                 rejection: None,
             })
             .collect();

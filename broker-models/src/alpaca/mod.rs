@@ -292,10 +292,7 @@ async fn submit(
 
 /// Orders a client may see: refused submissions never became Alpaca orders.
 fn visible(b: &SimBrokerage, acct: &str, id: &str) -> Result<Response, AlpacaError> {
-    match b
-        .order(id)
-        .filter(|o| o.account == acct && o.engine_id.is_some())
-    {
+    match b.order(id).filter(|o| o.account == acct && o.taken) {
         Some(o) => Ok(Json(orders::to_wire(b, o)).into_response()),
         None if uuid::Uuid::parse_str(id).is_err() => {
             Err(AlpacaError::invalid("order_id is missing"))
@@ -375,7 +372,7 @@ async fn list_orders(
         let until = q.until.as_deref().map(parse_time).transpose()?;
         let mut list: Vec<_> = b
             .orders_of(acct)
-            .filter(|o| o.engine_id.is_some())
+            .filter(|o| o.taken)
             .filter(|o| {
                 let terminal = b.state(o).status.is_terminal();
                 match status.as_str() {
@@ -430,7 +427,7 @@ async fn cancel_all(State(s): State<Shared>, headers: HeaderMap) -> Response {
     with_account(&s, &headers, |b, acct| {
         let open: Vec<String> = b
             .orders_of(acct)
-            .filter(|o| o.engine_id.is_some() && !b.state(o).status.is_terminal())
+            .filter(|o| o.taken && !b.state(o).status.is_terminal())
             .map(|o| o.vendor_id.clone())
             .collect();
         let results: Vec<Value> = open

@@ -292,7 +292,7 @@ pub fn to_wire(b: &SimBrokerage, o: &BrokerOrder) -> Order {
         filled_at: o.filled_at.map(t),
         expired_at: o.expired_at.map(t),
         canceled_at: o.canceled_at.map(t),
-        failed_at: None,
+        failed_at: o.failed_at.map(t),
         replaced_at: o.replaced_at.map(t),
         replaced_by: o.replaced_by.clone(),
         replaces: o.replaces.clone(),

@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use mbt::{OrderId, OrderRequest, Rejection, Timestamp};
 
+use crate::faults::OrderFaults;
+
 /// An order as the broker knows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct BrokerOrder {
     pub vendor_id: String,
     pub account: String,
@@ -18,9 +19,18 @@ pub struct BrokerOrder {
     pub request: OrderRequest,
     pub submitted_at: Timestamp,
     /// The engine order currently behind this vendor id (a modify that keeps
-    /// the id moves it to the replacement); None for a refused order.
+    /// the id moves it to the replacement); None for an order refused, or
+    /// taken and not accepted yet (or never: rejected or canceled first).
     pub engine_id: Option<OrderId>,
+    /// The broker took the order (it answered with an order, not a
+    /// refusal); a taken order may still be rejected at its acceptance.
+    pub taken: bool,
+    /// Why it was refused at the submit, or rejected after it was taken.
     pub rejection: Option<Rejection>,
+    /// When a taken order was rejected.
+    pub failed_at: Option<Timestamp>,
+    /// What the fault plan does to it when it is accepted.
+    pub steer: OrderFaults,
     /// Vendor ids of the order this one replaced, and of its replacement.
     pub replaces: Option<String>,
     pub replaced_by: Option<String>,
@@ -54,7 +64,10 @@ impl BrokerOrder {
             request,
             submitted_at: at,
             engine_id,
+            taken: rejection.is_none(),
             rejection,
+            failed_at: None,
+            steer: OrderFaults::default(),
             replaces: None,
             replaced_by: None,
             leg_ids: Vec::new(),
@@ -79,18 +92,28 @@ pub struct OrderBook {
 }
 
 impl OrderBook {
-    /// Records an order; an accepted one (with an engine order) is findable
-    /// by its client order id, a refused one only by its vendor id.
+    /// Records an order; a taken one is findable by its client order id, a
+    /// refused one only by its vendor id.
     pub fn insert(&mut self, order: BrokerOrder) -> usize {
         let idx = self.orders.len();
         self.by_vendor_id.insert(order.vendor_id.clone(), idx);
         if let Some(id) = order.engine_id {
             self.by_engine_id.insert(id, idx);
+        }
+        if order.taken {
             self.by_client_id
                 .insert((order.account.clone(), order.client_order_id.clone()), idx);
         }
         self.orders.push(order);
         idx
+    }
+
+    /// A taken order reached the engine as `id`.
+    pub fn bind(&mut self, idx: usize, id: OrderId) {
+        self.by_engine_id.insert(id, idx);
+        if let Some(o) = self.orders.get_mut(idx) {
+            o.engine_id = Some(id);
+        }
     }
 
     pub fn get(&self, vendor_id: &str) -> Option<&BrokerOrder> {

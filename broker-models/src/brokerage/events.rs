@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use mbt::{Engine, EngineEvent, Instrument, LogEntry, OrderId, OrderStatus, Timestamp};
 
-use super::book::OrderBook;
+use super::book::{BrokerOrder, OrderBook};
 
 /// An order's state at one moment, for responses and stream events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +70,25 @@ impl Events {
             .unwrap_or(usize::MAX)
             .min(self.list.len());
         self.list.get(start..).unwrap_or_default()
+    }
+
+    /// An event of an order the engine never held (rejected or canceled
+    /// before its acceptance).
+    pub fn push(
+        &mut self,
+        time: Timestamp,
+        order: &BrokerOrder,
+        kind: BrokerEventKind,
+        state: OrderState,
+    ) {
+        self.list.push(BrokerEvent {
+            seq: self.list.len() as u64,
+            time,
+            vendor_id: order.vendor_id.clone(),
+            account: order.account.clone(),
+            kind,
+            state,
+        });
     }
 
     /// Reads the engine log's new entries into events and stamps the orders'

@@ -26,6 +26,10 @@ pub struct LedgerOrder {
     pub status: OrderStatus,
     pub filled_quantity: Decimal,
     pub average_fill_price: Option<Decimal>,
+    /// The broker took the order (it answered with an order, not a
+    /// refusal); a taken order may still have been rejected later.
+    pub taken: bool,
+    /// Why it was refused at the submit, or rejected after it was taken.
     pub rejection: Option<String>,
 }
 

@@ -79,6 +79,14 @@ pub struct SimBrokerage {
     tokens: Option<Tokens>,
     /// Orders received so far (the ordinal order-matching fault rules count).
     received: u64,
+    /// Draws acceptance delays and late rejections.
+    acceptance_rng: mbt::rng::SimRng,
+}
+
+/// How a taken order ended before it reached the venue.
+enum End {
+    Rejected(Rejection),
+    Canceled,
 }
 
 impl SimBrokerage {
@@ -151,6 +159,7 @@ impl SimBrokerage {
             schedule: Schedule::default(),
             fault_log: Vec::new(),
             received: 0,
+            acceptance_rng: rng_for(seed, &format!("{slug}/acceptance")),
         })
     }
 
@@ -250,13 +259,10 @@ impl SimBrokerage {
         // to then: a fill that came first wins the race.
         while let Some((due, vendor_id, action)) = self.schedule.next_due(now) {
             self.venue.run_until(due);
+            self.collect_events();
             match action {
-                Action::Cancel => {
-                    if let Some(engine_id) = self.order(&vendor_id).and_then(|o| o.engine_id) {
-                        // Too late is a possible end of the race, not an error.
-                        let _ = self.venue.engine_mut().cancel(engine_id);
-                    }
-                }
+                Action::Accept => self.accept(&vendor_id, due),
+                Action::Cancel => self.cancel_now(&vendor_id, due),
             }
         }
         self.venue.run_until(now);
@@ -367,9 +373,12 @@ impl SimBrokerage {
 
     /// Submits an order. Refusals are recorded in the ledger too (a broker
     /// that answered 4xx still received the order) and returned with a vendor id.
-    /// What the fault plan and per-request triggers do to the order is
-    /// decided here, from the order itself; an order whose response is to
-    /// be lost says so in `lose_response`, for the face to carry out.
+    /// An order the venue would accept is taken: where the profile makes
+    /// acceptance asynchronous it is accepted a seeded delay later (until
+    /// then it is `pending`), else at once. What the fault plan and
+    /// per-request triggers do to the order is decided here, from the order
+    /// itself; an order whose response is to be lost says so in
+    /// `lose_response`, for the face to carry out.
     pub fn submit(
         &mut self,
         request: OrderRequest,
@@ -380,17 +389,12 @@ impl SimBrokerage {
         let vendor_id = self.ids.next_id();
         self.received += 1;
         let steer = self.steer(&request, decision);
-        let result = match &steer.reject {
+        let verdict = match &steer.reject {
             Some(reason) => Err(Rejection {
                 reason: mbt::RejectReason::InvalidOrder,
                 message: reason.clone(),
             }),
-            None => self.venue.engine_mut().submit_with(
-                request.clone(),
-                SubmitOptions {
-                    max_fill_per_event: steer.partial_fill.map(Decimal::from),
-                },
-            ),
+            None => self.engine().validate(&request),
         };
         let leg_ids = request
             .legs
@@ -398,29 +402,109 @@ impl SimBrokerage {
             .flatten()
             .map(|_| self.ids.next_id())
             .collect();
-        let (engine_id, rejection) = match result {
-            Ok(id) => (Some(id), None),
-            Err(r) => (None, Some(r)),
-        };
-        let mut order = BrokerOrder::received(
-            vendor_id.clone(),
-            request,
-            now,
-            engine_id,
-            rejection.clone(),
-        );
+        let mut order =
+            BrokerOrder::received(vendor_id.clone(), request, now, None, verdict.clone().err());
         order.leg_ids = leg_ids;
         order.lose_response = steer.lose_response;
+        order.steer = steer;
         let idx = self.book.insert(order);
-        self.collect_events();
-        match rejection {
-            Some(r) => Err((vendor_id, r)),
-            None => self
-                .book
-                .all()
-                .get(idx)
-                .ok_or_else(|| (vendor_id, lost_order())),
+        if let Err(r) = verdict {
+            return Err((vendor_id, r));
         }
+        match self.accept_delay() {
+            Some(delay) => self
+                .schedule
+                .add(now.plus_millis(delay), &vendor_id, Action::Accept),
+            None => self.accept(&vendor_id, now),
+        }
+        self.collect_events();
+        self.book
+            .all()
+            .get(idx)
+            .ok_or_else(|| (vendor_id, lost_order()))
+    }
+
+    /// How long after the submit a taken order is accepted (seeded), or
+    /// None where the profile accepts inside the submit.
+    fn accept_delay(&mut self) -> Option<i64> {
+        let a = self.profile.acceptance.clone()?;
+        let spread = a.max_ms.saturating_sub(a.min_ms);
+        let ms = a.min_ms + mbt::rng::below(&mut self.acceptance_rng, spread + 1);
+        Some(i64::try_from(ms).unwrap_or(i64::MAX))
+    }
+
+    /// Accepts a taken order at `at`: it reaches the venue, or is rejected
+    /// after all (the plan says so, the profile's late-rejection draw, or the
+    /// venue refuses it now that the account has moved on).
+    fn accept(&mut self, vendor_id: &str, at: Timestamp) {
+        let Some(idx) = self.book.index(vendor_id) else {
+            return;
+        };
+        let Some(order) = self.book.get(vendor_id).cloned() else {
+            return;
+        };
+        if order.engine_id.is_some() || order.rejection.is_some() || order.canceled_at.is_some() {
+            return;
+        }
+        let late = match &order.steer.reject_after_accept {
+            Some(reason) => Some(reason.clone()),
+            None => self
+                .late_rejection()
+                .then(|| "rejected by the broker after it took the order".to_string()),
+        };
+        let submitted = match late {
+            Some(message) => Err(Rejection {
+                reason: mbt::RejectReason::InvalidOrder,
+                message,
+            }),
+            None => self.venue.engine_mut().submit_with(
+                order.request.clone(),
+                SubmitOptions {
+                    max_fill_per_event: order.steer.partial_fill.map(Decimal::from),
+                    wait_for_market: self.profile.acceptance.is_some(),
+                },
+            ),
+        };
+        match submitted {
+            Ok(id) => self.book.bind(idx, id),
+            Err(r) => self.end_before_venue(idx, at, End::Rejected(r)),
+        }
+    }
+
+    fn late_rejection(&mut self) -> bool {
+        let rate = self
+            .profile
+            .acceptance
+            .as_ref()
+            .map_or(0.0, |a| a.late_rejection_rate);
+        rate > 0.0 && crate::faults::draw_hit(&mut self.acceptance_rng, rate)
+    }
+
+    /// Ends a taken order that never reached the venue, with its event.
+    fn end_before_venue(&mut self, idx: usize, at: Timestamp, end: End) {
+        let Some(order) = self.book.at_mut(idx) else {
+            return;
+        };
+        order.updated_at = at;
+        let (kind, status) = match end {
+            End::Rejected(r) => {
+                order.failed_at = Some(at);
+                let reason = r.message.clone();
+                order.rejection = Some(r);
+                (BrokerEventKind::Rejected { reason }, OrderStatus::Rejected)
+            }
+            End::Canceled => {
+                order.canceled_at = Some(at);
+                (BrokerEventKind::Canceled, OrderStatus::Canceled)
+            }
+        };
+        let state = OrderState {
+            status,
+            filled_quantity: Decimal::ZERO,
+            average_fill_price: None,
+        };
+        let order = order.clone();
+        self.events.push(at, &order, kind, state);
     }
 
     /// Everything that steers one order: the request-level decision, a
@@ -473,8 +557,16 @@ impl SimBrokerage {
         crate::ids::uuid(&mut self.client_ids)
     }
 
-    /// The state of an order now (a refused order is `rejected`).
+    /// The state of an order now: the engine's for an accepted order (with
+    /// a cancel on its way shown as `pending_cancel`); `pending` for one
+    /// taken and not yet accepted; `rejected` or `canceled` for one that
+    /// ended before it reached the venue.
     pub fn state(&self, order: &BrokerOrder) -> OrderState {
+        let before_venue = |status| OrderState {
+            status,
+            filled_quantity: Decimal::ZERO,
+            average_fill_price: None,
+        };
         match order.engine_id.and_then(|id| self.engine().order(id)) {
             Some(o) => OrderState {
                 status: if !o.status.is_terminal()
@@ -487,38 +579,59 @@ impl SimBrokerage {
                 filled_quantity: o.filled_quantity,
                 average_fill_price: o.average_fill_price,
             },
-            None => OrderState {
-                status: OrderStatus::Rejected,
-                filled_quantity: Decimal::ZERO,
-                average_fill_price: None,
-            },
+            None if order.rejection.is_some() => before_venue(OrderStatus::Rejected),
+            None if order.canceled_at.is_some() => before_venue(OrderStatus::Canceled),
+            None if self.schedule.waiting(&order.vendor_id, Action::Cancel) => {
+                before_venue(OrderStatus::PendingCancel)
+            }
+            None => before_venue(OrderStatus::Pending),
         }
     }
 
     /// Cancels an order, at once or after the profile's cancel latency
-    /// (meanwhile it reads `pending_cancel` and can still fill).
+    /// (meanwhile it reads `pending_cancel` and can still fill). An order
+    /// not accepted yet is canceled before it reaches the venue.
     pub fn cancel(&mut self, vendor_id: &str) -> Result<(), BrokerError> {
         self.sync();
         let order = self.order(vendor_id).ok_or(BrokerError::NotFound)?;
-        let Some(engine_id) = order.engine_id else {
-            return Err(BrokerError::NotCancelable(OrderStatus::Rejected));
-        };
-        let latency = self.profile.cancel_latency_ms;
-        if latency == 0 {
-            let result = self.venue.engine_mut().cancel(engine_id);
-            self.collect_events();
-            return result.map_err(engine_error);
-        }
         let status = self.state(order).status;
         if status.is_terminal() {
             return Err(BrokerError::NotCancelable(status));
         }
-        let due = self
-            .clock
-            .now()
-            .plus_millis(i64::try_from(latency).unwrap_or(i64::MAX));
+        let latency = self.profile.cancel_latency_ms;
+        let now = self.clock.now();
+        if latency == 0 {
+            let Some(engine_id) = order.engine_id else {
+                self.cancel_now(vendor_id, now);
+                return Ok(());
+            };
+            let result = self.venue.engine_mut().cancel(engine_id);
+            self.collect_events();
+            return result.map_err(engine_error);
+        }
+        let due = now.plus_millis(i64::try_from(latency).unwrap_or(i64::MAX));
         self.schedule.add(due, vendor_id, Action::Cancel);
         Ok(())
+    }
+
+    /// A cancel lands: at the venue, or before the order got there. Too
+    /// late is a possible end of the race, not an error.
+    fn cancel_now(&mut self, vendor_id: &str, at: Timestamp) {
+        let Some(order) = self.order(vendor_id) else {
+            return;
+        };
+        match order.engine_id {
+            Some(engine_id) => {
+                let _ = self.venue.engine_mut().cancel(engine_id);
+            }
+            None if order.rejection.is_none() && order.canceled_at.is_none() => {
+                self.schedule.remove(vendor_id, Action::Accept);
+                if let Some(idx) = self.book.index(vendor_id) {
+                    self.end_before_venue(idx, at, End::Canceled);
+                }
+            }
+            None => {}
+        }
     }
 
     /// Replaces an order; answers the replacement's vendor id. Where the
@@ -611,6 +724,7 @@ impl SimBrokerage {
                         status: s.status,
                         filled_quantity: s.filled_quantity,
                         average_fill_price: s.average_fill_price,
+                        taken: o.taken,
                         rejection: o.rejection.as_ref().map(|r| r.message.clone()),
                     }
                 })

@@ -73,6 +73,16 @@ impl StreamFaults {
     }
 }
 
+/// A seeded draw that comes out true with `probability` (0..=1).
+pub fn draw_hit(rng: &mut SimRng, probability: f64) -> bool {
+    if probability >= 1.0 {
+        return true;
+    }
+    // Compare in integers: a u32 draw against the probability scaled to 2^32.
+    let threshold = (probability * 4_294_967_296.0) as u64;
+    u64::from(rng.next_u32()) < threshold
+}
+
 /// Everything the plan decided for one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Decision {
@@ -89,6 +99,8 @@ pub struct Decision {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrderFaults {
     pub reject: Option<String>,
+    /// Taken, then rejected at acceptance, with this reason.
+    pub reject_after_accept: Option<String>,
     pub partial_fill: Option<u32>,
     /// Committed, then the response never reaches the client.
     pub lose_response: bool,
@@ -99,6 +111,9 @@ impl OrderFaults {
         let mut parts = Vec::new();
         if let Some(r) = &self.reject {
             parts.push(format!("rejected: {r}"));
+        }
+        if let Some(r) = &self.reject_after_accept {
+            parts.push(format!("rejected after acceptance: {r}"));
         }
         if let Some(n) = self.partial_fill {
             parts.push(format!("fills sliced to {n} per market event"));
@@ -139,12 +154,7 @@ impl FaultInjector {
     }
 
     fn hit(rng: &mut SimRng, probability: f64) -> bool {
-        if probability >= 1.0 {
-            return true;
-        }
-        // Compare in integers: a u32 draw against the probability scaled to 2^32.
-        let threshold = (probability * 4_294_967_296.0) as u64;
-        u64::from(rng.next_u32()) < threshold
+        draw_hit(rng, probability)
     }
 
     pub fn decide(&mut self, op: Operation, elapsed_ms: u64) -> Decision {
@@ -210,16 +220,19 @@ impl FaultInjector {
     ) -> OrderFaults {
         let mut f = OrderFaults::default();
         for rule in &self.plan.rules {
-            let picked = rule
-                .order
-                .as_ref()
-                .is_some_and(|m| m.matches(request, ordinal))
-                && rule.applies(Operation::SubmitOrder, elapsed_ms);
+            // A rejection after acceptance belongs to the order even when
+            // the rule picks out no order in particular.
+            let targets = match &rule.order {
+                Some(m) => m.matches(request, ordinal),
+                None => matches!(rule.fault, Fault::RejectAfterAccept { .. }),
+            };
+            let picked = targets && rule.applies(Operation::SubmitOrder, elapsed_ms);
             if !picked || !Self::hit(&mut self.rng, rule.probability) {
                 continue;
             }
             match &rule.fault {
                 Fault::Reject { reason } => f.reject = Some(reason.clone()),
+                Fault::RejectAfterAccept { reason } => f.reject_after_accept = Some(reason.clone()),
                 Fault::PartialFill { units_per_event } => f.partial_fill = Some(*units_per_event),
                 Fault::LostResponse => f.lose_response = true,
                 _ => {}

@@ -3,5 +3,7 @@
 mod injector;
 mod plan;
 
-pub use injector::{Decision, FaultInjector, OrderFaults, Outcome, StreamFaults, Trigger};
+pub use injector::{
+    draw_hit, Decision, FaultInjector, OrderFaults, Outcome, StreamFaults, Trigger,
+};
 pub use plan::{Fault, FaultPlan, FaultRule, Operation, OrderMatch, OutageMode, PlanError};

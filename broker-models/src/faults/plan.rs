@@ -115,6 +115,12 @@ pub enum Fault {
         #[serde(default = "default_reject_reason")]
         reason: String,
     },
+    /// The broker takes the order (the submit succeeds) and rejects it when
+    /// it would have accepted it: the rejection after acceptance.
+    RejectAfterAccept {
+        #[serde(default = "default_reject_reason")]
+        reason: String,
+    },
     /// The access token is answered as expired (401 with the vendor's body).
     TokenExpiry,
     /// The refresh token is expired too: only a new authorization helps.
@@ -275,11 +281,14 @@ impl FaultPlan {
             }
             let order_level = matches!(
                 rule.fault,
-                Fault::Reject { .. } | Fault::PartialFill { .. } | Fault::LostResponse
+                Fault::Reject { .. }
+                    | Fault::RejectAfterAccept { .. }
+                    | Fault::PartialFill { .. }
+                    | Fault::LostResponse
             );
             if rule.order.is_some() && !order_level {
                 return invalid(
-                    "an order-matching rule takes an order-level fault: reject, partial_fill or lost_response",
+                    "an order-matching rule takes an order-level fault: reject, reject_after_accept, partial_fill or lost_response",
                 );
             }
             match rule.fault {
@@ -330,6 +339,8 @@ mod tests {
             [[rules]]
             fault = { kind = "lost_response" }
             [[rules]]
+            fault = { kind = "reject_after_accept" }
+            [[rules]]
             fault = { kind = "partial_fill", units_per_event = 3 }
             [[rules]]
             fault = { kind = "stream_disconnect", after_events = 2 }
@@ -348,8 +359,8 @@ mod tests {
             fault = { kind = "network_hold" }
         "#;
         let plan = FaultPlan::from_toml(text, "inline").unwrap();
-        assert_eq!(plan.rules.len(), 14);
-        assert!(plan.rules[12].fault.is_network() && !plan.rules[11].fault.is_network());
+        assert_eq!(plan.rules.len(), 15);
+        assert!(plan.rules[13].fault.is_network() && !plan.rules[12].fault.is_network());
         assert_eq!(
             plan.rules[0].fault,
             Fault::Outage {

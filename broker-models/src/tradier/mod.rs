@@ -263,7 +263,7 @@ async fn balances(
         }
         let pending = b
             .orders_of(acct)
-            .filter(|o| o.engine_id.is_some() && !b.state(o).status.is_terminal())
+            .filter(|o| o.taken && !b.state(o).status.is_terminal())
             .count();
         let kind = if v.kind == AccountKind::Margin {
             "margin"
@@ -377,7 +377,7 @@ async fn list_orders(
         let items: Vec<Value> = b
             .orders_of(acct)
             // Refused orders never got an id; the list covers the current day.
-            .filter(|o| o.engine_id.is_some() && o.submitted_at.date() == today)
+            .filter(|o| o.taken && o.submitted_at.date() == today)
             .skip((page - 1) * limit)
             .take(limit)
             .map(|o| orders::to_json(b, o, truthy(&q.include_tags)))
@@ -392,7 +392,7 @@ fn order_of<'a>(
     id: &str,
 ) -> Result<&'a crate::brokerage::BrokerOrder, TradierError> {
     b.order(id)
-        .filter(|o| o.account == acct && o.engine_id.is_some())
+        .filter(|o| o.account == acct && o.taken)
         .ok_or_else(|| TradierError::unauthorized_account(acct))
 }
 

@@ -169,7 +169,7 @@ async fn accepted(c: &Ctx, cid: &str) -> Result<usize, Failure> {
     Ok(ledger
         .orders
         .iter()
-        .filter(|o| o.client_order_id == cid && o.rejection.is_none())
+        .filter(|o| o.client_order_id == cid && o.taken)
         .count())
 }
 

@@ -225,7 +225,7 @@ async fn status_mapping_is_total(c: Arc<Ctx>) -> Outcome {
     for o in ledger
         .orders
         .iter()
-        .filter(|o| o.account == account && o.rejection.is_none())
+        .filter(|o| o.account == account && o.taken)
     {
         let r = c
             .adapter

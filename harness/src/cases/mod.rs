@@ -3,6 +3,7 @@
 
 mod faults;
 mod fills;
+mod lifecycle;
 mod orders;
 mod state;
 mod tiers;
@@ -16,6 +17,7 @@ pub fn catalogue() -> Vec<&'static Case> {
         .chain(fills::CASES)
         .chain(state::CASES)
         .chain(faults::CASES)
+        .chain(lifecycle::CASES)
         .chain(tiers::CASES)
         .collect()
 }

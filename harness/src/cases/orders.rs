@@ -323,6 +323,9 @@ async fn long_to_short_crosses_zero(c: Arc<Ctx>) -> Outcome {
 
 async fn replace_changes_price_and_quantity(c: Arc<Ctx>) -> Outcome {
     let r = c.submit(&resting_buy(&c, "original")).await?;
+    // A replace is for a working order: one the broker has accepted.
+    c.wait_status(&r.broker_order_id, OrderStatus::Accepted)
+        .await?;
     let both = adapters::Replace {
         quantity: Some(dec(3)),
         limit_price: Some(dec(2)),

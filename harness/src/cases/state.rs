@@ -98,7 +98,7 @@ async fn order_lookup_matches_ledger(c: Arc<Ctx>) -> Outcome {
     for o in ledger
         .orders
         .iter()
-        .filter(|o| o.account == account && o.rejection.is_none())
+        .filter(|o| o.account == account && o.taken)
     {
         let r = c
             .adapter

@@ -345,7 +345,7 @@ async fn check_one(
                 ledger
                     .orders
                     .into_iter()
-                    .filter(|o| &o.client_order_id == id && o.rejection.is_none()),
+                    .filter(|o| &o.client_order_id == id && o.taken),
             );
         }
         let live_orders: Vec<_> = held

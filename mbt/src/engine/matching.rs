@@ -75,8 +75,11 @@ impl Engine {
         }) else {
             return;
         };
+        // An order told to wait for the market rests now and meets the
+        // market at its instrument's next event.
+        let waits = self.waiting_for_market.remove(&id);
         if multi_leg {
-            if !(self.is_open() && self.try_multi_leg(id)) {
+            if waits || !(self.is_open() && self.try_multi_leg(id)) {
                 if let Some(waiting) = self.multi_leg.get_mut(iid.0 as usize) {
                     waiting.push(id);
                 }
@@ -95,7 +98,9 @@ impl Engine {
             ) {
                 book.insert(order);
             }
-            self.match_instrument(iid);
+            if !waits {
+                self.match_instrument(iid);
+            }
         }
         if matches!(tif, TimeInForce::Ioc | TimeInForce::Fok)
             && self.order(id).is_some_and(|o| o.status.is_working())

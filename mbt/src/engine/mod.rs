@@ -11,7 +11,7 @@ mod matching;
 mod session;
 mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -113,6 +113,11 @@ pub struct SubmitOptions {
     /// At most this many units of the order fill per market event, so it
     /// fills in slices (partial fills) even when liquidity would allow more.
     pub max_fill_per_event: Option<Decimal>,
+    /// A marketable order rests until the next market event of its
+    /// instrument instead of filling the moment it arrives (a broker's first
+    /// fill comes after its acceptance). IOC and FOK orders still match at
+    /// once: they live for that moment only.
+    pub wait_for_market: bool,
 }
 
 /// Changes a replace may make; None keeps the old value.
@@ -174,6 +179,9 @@ pub struct Engine {
     reservations: BTreeMap<OrderId, Decimal>,
     /// Per-order caps on units filled per market event.
     fill_caps: BTreeMap<OrderId, Decimal>,
+    /// Orders about to be accepted that rest until their instrument's next
+    /// market event (`SubmitOptions::wait_for_market`).
+    waiting_for_market: BTreeSet<OrderId>,
     rng: SimRng,
     log: EventLog,
 }
@@ -194,6 +202,7 @@ impl Engine {
             multi_leg: Vec::new(),
             reservations: BTreeMap::new(),
             fill_caps: BTreeMap::new(),
+            waiting_for_market: BTreeSet::new(),
             rng: rng_for(seed, "mbt/fills"),
             log: EventLog::default(),
         }
@@ -383,6 +392,11 @@ impl Engine {
                 if let Some(cap) = options.max_fill_per_event {
                     self.fill_caps.insert(self.next_order_id(), cap);
                 }
+                let immediate =
+                    matches!(request.time_in_force, TimeInForce::Ioc | TimeInForce::Fok);
+                if options.wait_for_market && !immediate {
+                    self.waiting_for_market.insert(self.next_order_id());
+                }
                 Ok(self.accept(request, admission, None))
             }
             Err(rejection) => {
@@ -398,6 +412,13 @@ impl Engine {
                 Err(rejection)
             }
         }
+    }
+
+    /// Whether `request` would be accepted now, without submitting it: the
+    /// same checks as `submit`, nothing logged, nothing changed. A broker
+    /// refuses at once what this refuses, and takes the rest for later.
+    pub fn validate(&self, request: &OrderRequest) -> Result<(), Rejection> {
+        self.check(request, Decimal::ZERO).map(|_| ())
     }
 
     /// Cancels a working order. A filled, canceled or otherwise finished order is `TooLate`.

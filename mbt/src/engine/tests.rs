@@ -865,6 +865,7 @@ fn a_per_order_cap_slices_fills_across_events() {
             buy(dec!(10)),
             SubmitOptions {
                 max_fill_per_event: Some(dec!(3)),
+                ..SubmitOptions::default()
             },
         )
         .unwrap();
@@ -875,4 +876,26 @@ fn a_per_order_cap_slices_fills_across_events() {
         seen.push(e.order(id).unwrap().filled_quantity);
     }
     assert_eq!(seen, vec![dec!(3), dec!(6), dec!(9), dec!(10)]);
+}
+
+#[test]
+fn an_order_told_to_wait_meets_the_market_at_its_next_event() {
+    let mut e = engine();
+    let wait = SubmitOptions {
+        wait_for_market: true,
+        ..SubmitOptions::default()
+    };
+    let id = e.submit_with(buy(dec!(10)), wait.clone()).unwrap();
+    let o = e.order(id).unwrap();
+    assert_eq!(
+        (o.status, o.filled_quantity),
+        (OrderStatus::Accepted, dec!(0))
+    );
+    quote(&mut e, "AAPL", dec!(99.99), dec!(100.01), dec!(1000));
+    assert_eq!(e.order(id).unwrap().status, OrderStatus::Filled);
+    // IOC lives for its moment only: it matches at once even when told to wait.
+    let mut ioc = buy(dec!(5));
+    ioc.time_in_force = TimeInForce::Ioc;
+    let id = e.submit_with(ioc, wait).unwrap();
+    assert_eq!(e.order(id).unwrap().status, OrderStatus::Filled);
 }
