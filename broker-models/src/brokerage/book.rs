@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 
 use mbt::{OrderId, OrderRequest, Rejection, Timestamp};
 
+use super::groups::OrderClass;
 use crate::faults::OrderFaults;
 
 /// An order as the broker knows it.
@@ -36,6 +37,12 @@ pub struct BrokerOrder {
     pub replaced_by: Option<String>,
     /// Vendor ids of each leg of a multi-leg order, in leg order.
     pub leg_ids: Vec<String>,
+    /// The group this order belongs to (bracket, OTO, OCO), and the vendor
+    /// id of its parent when it is an exit.
+    pub class: Option<OrderClass>,
+    pub parent: Option<String>,
+    /// An exit waiting for its entry to fill (Alpaca's `held`).
+    pub held: bool,
     pub filled_at: Option<Timestamp>,
     pub canceled_at: Option<Timestamp>,
     pub expired_at: Option<Timestamp>,
@@ -71,6 +78,9 @@ impl BrokerOrder {
             replaces: None,
             replaced_by: None,
             leg_ids: Vec::new(),
+            class: None,
+            parent: None,
+            held: false,
             filled_at: None,
             canceled_at: None,
             expired_at: None,
@@ -118,6 +128,10 @@ impl OrderBook {
 
     pub fn get(&self, vendor_id: &str) -> Option<&BrokerOrder> {
         self.index(vendor_id).and_then(|i| self.orders.get(i))
+    }
+
+    pub fn get_mut(&mut self, vendor_id: &str) -> Option<&mut BrokerOrder> {
+        self.index(vendor_id).and_then(|i| self.orders.get_mut(i))
     }
 
     pub fn index(&self, vendor_id: &str) -> Option<usize> {

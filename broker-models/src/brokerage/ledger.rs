@@ -31,6 +31,9 @@ pub struct LedgerOrder {
     pub taken: bool,
     /// Why it was refused at the submit, or rejected after it was taken.
     pub rejection: Option<String>,
+    /// The entry (or first exit) of the group this order is an exit of.
+    #[serde(default)]
+    pub parent: Option<String>,
 }
 
 /// A fault the plan applied, for traces: when, to what, and what it did.

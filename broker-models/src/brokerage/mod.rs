@@ -11,6 +11,7 @@
 
 mod book;
 mod events;
+mod groups;
 mod ledger;
 mod schedule;
 mod tokens;
@@ -37,11 +38,13 @@ use crate::vendor::Vendor;
 
 pub use book::BrokerOrder;
 pub use events::{BrokerEvent, BrokerEventKind, OrderState};
+pub use groups::OrderClass;
 pub use ledger::{FaultRecord, Ledger, LedgerOrder};
 pub use tokens::{Grant, TokenProblem};
 
 use book::OrderBook;
 use events::Events;
+use groups::{Group, Stage};
 use schedule::{Action, Schedule};
 use tokens::Tokens;
 
@@ -81,6 +84,8 @@ pub struct SimBrokerage {
     received: u64,
     /// Draws acceptance delays and late rejections.
     acceptance_rng: mbt::rng::SimRng,
+    /// Brackets, OTO and OCO groups, oldest first.
+    groups: Vec<Group>,
 }
 
 /// How a taken order ended before it reached the venue.
@@ -160,6 +165,7 @@ impl SimBrokerage {
             fault_log: Vec::new(),
             received: 0,
             acceptance_rng: rng_for(seed, &format!("{slug}/acceptance")),
+            groups: Vec::new(),
         })
     }
 
@@ -269,8 +275,156 @@ impl SimBrokerage {
         self.collect_events();
     }
 
+    /// Records what the venue did, then lets the order groups react to it.
     fn collect_events(&mut self) {
         self.events.collect(self.venue.engine(), &mut self.book);
+        if self.groups.iter().any(|g| g.stage != Stage::Done) {
+            self.run_groups();
+            self.events.collect(self.venue.engine(), &mut self.book);
+        }
+    }
+
+    /// Submits an order with the orders it is tied to, as one group. For a
+    /// bracket or OTO, `first` is the entry and `others` its exits, held
+    /// until the entry is done and then sized to what it filled; for OCO all
+    /// are live exits. The group is refused when its first order is.
+    pub fn submit_group(
+        &mut self,
+        class: OrderClass,
+        first: OrderRequest,
+        others: Vec<OrderRequest>,
+        decision: &Decision,
+    ) -> Result<&BrokerOrder, (String, Rejection)> {
+        let parent = self.submit(first, decision)?.vendor_id.clone();
+        let now = self.clock.now();
+        let mut exits = Vec::new();
+        for mut request in others {
+            if request.client_order_id.is_empty() {
+                request.client_order_id = self.generate_client_id();
+            }
+            let id = match class {
+                OrderClass::Oco => match self.submit(request, &Decision::default()) {
+                    Ok(o) => o.vendor_id.clone(),
+                    Err((id, _)) => id,
+                },
+                OrderClass::Bracket | OrderClass::Oto => {
+                    let id = self.ids.next_id();
+                    let mut exit = BrokerOrder::received(id.clone(), request, now, None, None);
+                    exit.held = true;
+                    self.book.insert(exit);
+                    id
+                }
+            };
+            exits.push(id);
+        }
+        for id in std::iter::once(&parent).chain(&exits) {
+            if let Some(o) = self.book.get_mut(id) {
+                o.class = Some(class);
+                if *id != parent {
+                    o.parent = Some(parent.clone());
+                }
+            }
+        }
+        let stage = match class {
+            OrderClass::Oco => Stage::ExitsLive,
+            OrderClass::Bracket | OrderClass::Oto => Stage::WaitingForEntry,
+        };
+        self.groups.push(Group {
+            class,
+            parent: parent.clone(),
+            exits,
+            stage,
+        });
+        self.collect_events();
+        self.book
+            .get(&parent)
+            .ok_or_else(|| (parent.clone(), lost_order()))
+    }
+
+    /// Moves every open group on: exits are released when their entry is
+    /// done (sized to its fill; canceled when it filled nothing), and the
+    /// first exit to fill cancels the others.
+    fn run_groups(&mut self) {
+        let now = self.clock.now();
+        for i in 0..self.groups.len() {
+            let Some(group) = self.groups.get(i).cloned() else {
+                continue;
+            };
+            let next = match group.stage {
+                Stage::WaitingForEntry => self.release_exits(&group, now),
+                Stage::ExitsLive => self.settle_exits(&group, now),
+                Stage::Done => Stage::Done,
+            };
+            if let Some(g) = self.groups.get_mut(i) {
+                g.stage = next;
+            }
+        }
+    }
+
+    fn release_exits(&mut self, group: &Group, now: Timestamp) -> Stage {
+        let Some(entry) = self.order(&group.parent) else {
+            return Stage::Done;
+        };
+        let entry = self.state(entry);
+        if !entry.status.is_terminal() {
+            return Stage::WaitingForEntry;
+        }
+        let filled = entry.filled_quantity;
+        for id in &group.exits {
+            let Some(idx) = self.book.index(id) else {
+                continue;
+            };
+            if filled.is_zero() {
+                self.end_before_venue(idx, now, End::Canceled);
+                continue;
+            }
+            let Some(exit) = self.book.at_mut(idx) else {
+                continue;
+            };
+            exit.held = false;
+            exit.request.quantity = filled;
+            let request = exit.request.clone();
+            let options = SubmitOptions {
+                wait_for_market: true,
+                ..SubmitOptions::default()
+            };
+            match self.venue.engine_mut().submit_with(request, options) {
+                Ok(engine_id) => self.book.bind(idx, engine_id),
+                Err(r) => self.end_before_venue(idx, now, End::Rejected(r)),
+            }
+        }
+        if filled.is_zero() {
+            Stage::Done
+        } else {
+            Stage::ExitsLive
+        }
+    }
+
+    fn settle_exits(&mut self, group: &Group, now: Timestamp) -> Stage {
+        let live: Vec<&String> = match group.class {
+            OrderClass::Oco => group.members().collect(),
+            OrderClass::Bracket | OrderClass::Oto => group.exits.iter().collect(),
+        };
+        let states: Vec<(String, OrderStatus)> = live
+            .iter()
+            .filter_map(|id| {
+                self.order(id)
+                    .map(|o| ((*id).clone(), self.state(o).status))
+            })
+            .collect();
+        if !states.iter().any(|(_, s)| *s == OrderStatus::Filled) {
+            return if states.iter().all(|(_, s)| s.is_terminal()) {
+                Stage::Done
+            } else {
+                Stage::ExitsLive
+            };
+        }
+        for (id, status) in states {
+            if !status.is_terminal() {
+                self.cancel_now(&id, now);
+            }
+        }
+        Stage::Done
     }
 
     /// The fault plan's decision for one request (logged when it does anything).
@@ -726,6 +880,7 @@ impl SimBrokerage {
                         average_fill_price: s.average_fill_price,
                         taken: o.taken,
                         rejection: o.rejection.as_ref().map(|r| r.message.clone()),
+                        parent: o.parent.clone(),
                     }
                 })
                 .collect(),
