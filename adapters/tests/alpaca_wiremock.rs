@@ -1,9 +1,9 @@
 //! The Alpaca adapter against vendor bodies (alpaca.md §2, §5): request
 //! shapes, parsing, every error kind, and reconciliation after a timeout.
 //! The bodies are the files in `test_data/alpaca/`, the same ones the
-//! simulated face's answers are checked against. wiremock serves on a real socket from its own runtime, so
-//! these tests run in real time with short timeouts; the clock that reads
-//! X-Ratelimit-Reset is an injected EpochClock.
+//! simulated face's answers are checked against. wiremock serves on a real
+//! socket from its own runtime, so these tests run in real time with short
+//! timeouts; the clock that reads X-Ratelimit-Reset is an injected EpochClock.
 
 use std::sync::Arc;
 use std::time::Duration;
