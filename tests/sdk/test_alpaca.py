@@ -7,6 +7,7 @@ import threading
 import time
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 import websockets.sync.client
@@ -23,8 +24,10 @@ from alpaca.trading.enums import (
     QueryOrderStatus,
     TimeInForce,
 )
+from alpaca.trading import models
 from alpaca.trading.models import NonTradeActivity, TradeActivity
 from alpaca.trading.requests import (
+    CancelOrderResponse,
     ClosePositionRequest,
     GetAssetsRequest,
     GetCalendarRequest,
@@ -38,6 +41,9 @@ from alpaca.trading.requests import (
     TrailingStopOrderRequest,
 )
 from alpaca.trading.stream import TradingStream
+from pydantic import TypeAdapter
+
+FIXTURES = Path(__file__).resolve().parents[2] / "test_data" / "alpaca"
 
 BROKER = "alpaca"
 # Client order ids with this prefix fill one unit per market event (a per-request trigger).
@@ -54,6 +60,33 @@ def client(served):
 def raw(served):
     c = served["credentials"]
     return TradingClient(c["key_id"], c["secret_key"], paper=True, url_override=served["base_url"], raw_data=True)
+
+
+def test_the_vendor_bodies_in_test_data_validate_with_alpaca_py():
+    """The fixtures the face and adapter tests read are bodies alpaca-py takes."""
+
+    def body(name):
+        return json.loads((FIXTURES / name).read_text())
+
+    for path in sorted(FIXTURES.glob("order_*.json")):
+        models.Order(**json.loads(path.read_text()))
+    for p in body("positions.json"):
+        models.Position(**p)
+    models.TradeAccount(**body("account.json"))
+    models.AccountConfiguration(**body("account_configurations.json"))
+    models.Clock(**body("clock.json"))
+    for d in body("calendar.json"):
+        models.Calendar(**d)
+    models.Asset(**body("asset.json"))
+    models.OptionContract(**body("option_contract.json"))
+    models.OptionContractsResponse(**body("option_contracts.json"))
+    trade, non_trade = body("activities.json")
+    TradeActivity(**trade)
+    NonTradeActivity(**non_trade)
+    TypeAdapter(list[models.ClosePositionResponse]).validate_python(body("close_all.json"))
+    TypeAdapter(list[CancelOrderResponse]).validate_python(body("cancel_all.json"))
+    for name in ("stream_trade_update_new.json", "stream_trade_update_fill.json"):
+        models.TradeUpdate(**body(name)["data"])
 
 
 def wait_for(fn, until, timeout=5.0):

@@ -149,7 +149,7 @@ fn shorting(cx: &Context, r: &OrderRequest) -> Result<(), AlpacaError> {
 /// What Alpaca counts an opening order against buying power at; an
 /// amount beyond `Decimal` is `None`. No price known costs nothing (the
 /// listing check refuses such an order first).
-pub fn order_value(cx: &Context, r: &OrderRequest) -> Option<Decimal> {
+fn order_value(cx: &Context, r: &OrderRequest) -> Option<Decimal> {
     let quote = cx.b.engine().quote(&r.instrument);
     let price = match r.side {
         Side::Buy => r

@@ -43,7 +43,7 @@ pub struct Placement {
 
 /// A refusal for an amount no account could cover: a number beyond what
 /// can be represented, which Alpaca reads and then refuses for buying power.
-pub fn beyond_buying_power(cx: &Context) -> AlpacaError {
+fn beyond_buying_power(cx: &Context) -> AlpacaError {
     let bp =
         cx.b.account(cx.account)
             .map_or(Decimal::ZERO, |v| v.buying_power);

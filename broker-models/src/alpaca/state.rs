@@ -1,9 +1,8 @@
 //! What Alpaca remembers that the brokerage core has no field for yet: an
 //! order's `extended_hours` flag and `notional` amount, and each account's
 //! configurations (`PATCH /v2/account/configurations`). Kept beside the
-//! brokerage by the face until the core carries vendor fields (see the
-//! face's report); lock it only while holding the brokerage's lock, never
-//! across an await.
+//! brokerage by the face until the core carries vendor fields of its own;
+//! lock it only while holding the brokerage's lock, never across an await.
 //!
 //! The control surface's reset starts the brokerage over without telling
 //! the face, so these tables notice it themselves: a reset brings the
