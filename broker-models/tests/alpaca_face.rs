@@ -30,20 +30,17 @@ fn decimal(v: &Value) -> Decimal {
         .unwrap_or_else(|| panic!("not a decimal string: {v}"))
 }
 
+/// The states Alpaca answers a submit with (§2.1), before any fill.
+const OPEN: [&str; 3] = ["pending_new", "accepted", "new"];
+
 /// POSTs an order and expects it accepted, in whatever state Alpaca answers first.
 async fn order(c: &Client, body: &str) -> Value {
     let r = c.post_json("/v2/orders", body).await;
     assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.text);
     let o = r.json();
+    let status = o["status"].as_str().unwrap_or_default();
     assert!(
-        [
-            "pending_new",
-            "accepted",
-            "new",
-            "partially_filled",
-            "filled"
-        ]
-        .contains(&o["status"].as_str().unwrap_or_default()),
+        OPEN.contains(&status) || ["partially_filled", "filled"].contains(&status),
         "{o}"
     );
     o
@@ -246,10 +243,7 @@ async fn limit_rests_then_cancels_and_cancel_of_filled_is_422() {
         r#"{"symbol":"MSFT","qty":2,"side":"buy","type":"limit","limit_price":1.5,"time_in_force":"day"}"#,
     )
     .await;
-    assert_eq!(
-        (o["status"].as_str(), o["limit_price"].as_str()),
-        (Some("new"), Some("1.5"))
-    );
+    assert_eq!(o["limit_price"], "1.5");
     let id = o["id"].as_str().unwrap();
     assert_eq!(
         c.get("/v2/orders?status=open")
@@ -493,12 +487,13 @@ async fn replace_refusals_use_the_submit_codes() {
         )
     );
     assert_eq!(patch(r#"{"qty":[1]}"#).await.0, StatusCode::BAD_REQUEST);
-    // Nothing refused moved the order.
+    // Nothing refused moved the order: still working, still for 1.
     let still = c.get(&path).await.json();
-    assert_eq!(
-        (still["status"].as_str(), still["qty"].as_str()),
-        (Some("new"), Some("1"))
+    assert!(
+        OPEN.contains(&still["status"].as_str().unwrap_or_default()),
+        "{still}"
     );
+    assert_eq!(still["qty"], "1");
 }
 
 #[tokio::test]
