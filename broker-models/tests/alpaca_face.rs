@@ -696,6 +696,65 @@ async fn absurd_amounts_are_403_insufficient_buying_power_never_a_panic() {
     assert_eq!(c.get("/v2/orders?status=all").await.json(), json!([]));
 }
 
+/// Hostile numbers in every numeric field of a submit and a replace: each
+/// answer is Alpaca's (an order, or a JSON refusal), never a panic.
+#[tokio::test]
+async fn hostile_numbers_in_every_field_are_answered_never_a_panic() {
+    let c = alpaca();
+    let values = [
+        "0",
+        "-0",
+        "1e40",
+        "-1e40",
+        "79228162514264337593543950335",
+        "-79228162514264337593543950335",
+        "0.0000000000000000000000000000001",
+        "1e-40",
+        "999999999999.99",
+        "0.001",
+        "1e28",
+        "1.5",
+    ];
+    let answered = |r: &Reply| {
+        let b = r.json();
+        r.status == StatusCode::OK || (b["code"].is_u64() && b["message"].is_string())
+    };
+    let resting = order(&c, r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"limit","limit_price":"1","time_in_force":"gtc"}"#).await;
+    let path = format!("/v2/orders/{}", resting["id"].as_str().unwrap());
+    for v in values {
+        for (side, body) in [
+            ("buy", format!(r#""qty":"{v}","type":"market""#)),
+            ("sell", format!(r#""qty":"{v}","type":"market""#)),
+            ("buy", format!(r#""notional":"{v}","type":"market""#)),
+            (
+                "sell",
+                format!(r#""qty":1,"type":"limit","limit_price":"{v}""#),
+            ),
+            (
+                "buy",
+                format!(r#""qty":1,"type":"stop_limit","stop_price":"{v}","limit_price":"{v}""#),
+            ),
+        ] {
+            let body =
+                format!(r#"{{"symbol":"AAPL","side":"{side}","time_in_force":"day",{body}}}"#);
+            let r = c.post_json("/v2/orders", &body).await;
+            assert!(answered(&r), "{body}: {} {}", r.status, r.text);
+        }
+        for field in ["qty", "limit_price"] {
+            let r = c
+                .send(
+                    Method::PATCH,
+                    &path,
+                    "application/json",
+                    &format!(r#"{{"{field}":"{v}"}}"#),
+                )
+                .await;
+            assert!(answered(&r), "{field}={v}: {} {}", r.status, r.text);
+        }
+    }
+    assert_eq!(c.get("/v2/account").await.status, StatusCode::OK);
+}
+
 /// Bracket, OCO, OTO and trailing stops are not simulated: refused loudly,
 /// never turned into a simple order.
 #[tokio::test]

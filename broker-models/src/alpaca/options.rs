@@ -55,7 +55,12 @@ fn chain(b: &SimBrokerage, underlying: &str) -> Vec<OccSymbol> {
         return Vec::new();
     };
     let step = strike_step(spot);
-    let center = spot.checked_div(step).map_or(Decimal::ZERO, |x| x.round()) * step;
+    let Some(center) = spot
+        .checked_div(step)
+        .and_then(|units| units.round().checked_mul(step))
+    else {
+        return Vec::new();
+    };
     let mut out: Vec<OccSymbol> = expiries(b.now().date())
         .into_iter()
         .flat_map(|expiry| {
