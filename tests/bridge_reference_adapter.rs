@@ -92,9 +92,14 @@ async fn reference_adapter_trades_through_the_bridge() {
         ))
         .await
         .expect("limit buy");
-    assert_eq!(l.status, OrderStatus::Accepted, "{l:?}");
-    assert_eq!(l.broker_status, "new");
+    // The submit answers Alpaca's first state; acceptance follows.
+    assert_eq!(l.status, OrderStatus::Pending, "{l:?}");
+    assert_eq!(l.broker_status, "pending_new");
     assert_eq!(l.remaining_quantity, dec!(2));
+    wait_for(&a, &l.broker_order_id, |r| {
+        r.status == OrderStatus::Accepted
+    })
+    .await;
     // Alpaca cancels asynchronously: pending first, canceled once it lands.
     let c = a.cancel_order(&l.broker_order_id).await.expect("cancel");
     assert_eq!(c.status, CancelStatus::PendingCancel);

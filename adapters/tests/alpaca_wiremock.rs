@@ -1,8 +1,9 @@
-//! The Alpaca adapter against recorded vendor-shaped answers (alpaca.md §2,
-//! §5): request shapes, parsing, every error kind, and reconciliation after
-//! a timeout. wiremock serves on a real socket from its own runtime, so
-//! these tests run in real time with short timeouts; the clock that reads
-//! X-Ratelimit-Reset is an injected EpochClock.
+//! The Alpaca adapter against vendor bodies (alpaca.md §2, §5): request
+//! shapes, parsing, every error kind, and reconciliation after a timeout.
+//! The bodies are the files in `test_data/alpaca/`, the same ones the
+//! simulated face's answers are checked against. wiremock serves on a real
+//! socket from its own runtime, so these tests run in real time with short
+//! timeouts; the clock that reads X-Ratelimit-Reset is an injected EpochClock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,20 +52,24 @@ fn adapter(server: &MockServer) -> AlpacaAdapter {
     )
 }
 
-/// An Order object as Alpaca writes one (§2.2: strings for numbers, nulls spelled out).
-fn order(status: &str, cid: &str, qty: &str, filled: &str, avg: Option<&str>) -> Value {
-    json!({
-        "id": ID, "client_order_id": cid,
-        "created_at": "2023-11-14T22:13:20.123456789Z", "updated_at": "2023-11-14T22:13:20.123456789Z",
-        "submitted_at": "2023-11-14T22:13:20.123456789Z", "filled_at": null, "expired_at": null,
-        "canceled_at": null, "failed_at": null, "replaced_at": null, "replaced_by": null, "replaces": null,
-        "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": "AAPL", "asset_class": "us_equity",
-        "notional": null, "qty": qty, "filled_qty": filled, "filled_avg_price": avg,
-        "order_class": "", "order_type": "market", "type": "market", "side": "buy",
-        "time_in_force": "day", "limit_price": null, "stop_price": null, "status": status,
-        "extended_hours": false, "legs": null, "trail_percent": null, "trail_price": null, "hwm": null,
-        "subtag": null, "source": null
-    })
+/// A vendor body from `test_data/alpaca` (shared with the face's tests).
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/../test_data/alpaca/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A fixture order under another client order id: the flows that look an
+/// order up by it need the id they sent.
+fn order_for(name: &str, client_order_id: &str) -> Value {
+    let mut o = fixture(name);
+    o["client_order_id"] = json!(client_order_id);
+    o
+}
+
+/// An error fixture answered with its status.
+fn vendor_error(status: u16, name: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(fixture(name))
 }
 
 fn ok(body: Value) -> ResponseTemplate {
@@ -99,7 +104,7 @@ async fn submit_sends_alpacas_json_with_the_key_headers() {
             json!({"symbol":"AAPL","qty":"10","side":"buy","type":"limit",
             "time_in_force":"gtc","limit_price":"189.5","client_order_id":"intent-1"}),
         ))
-        .respond_with(ok(order("accepted", "intent-1", "10", "0", None)))
+        .respond_with(ok(fixture("order_accepted.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -128,7 +133,7 @@ async fn option_orders_send_the_compact_occ_symbol_and_intent() {
             json!({"symbol":"AAPL250117P00200000","qty":"2","side":"sell","type":"market",
             "time_in_force":"day","client_order_id":"opt-1","position_intent":"sell_to_close"}),
         ))
-        .respond_with(ok(order("pending_new", "opt-1", "2", "0", None)))
+        .respond_with(ok(order_for("order_option.json", "opt-1")))
         .expect(1)
         .mount(&server)
         .await;
@@ -136,17 +141,16 @@ async fn option_orders_send_the_compact_occ_symbol_and_intent() {
     o.instrument = Instrument::option("AAPL  250117P00200000".parse().unwrap());
     o.position_effect = Some(PositionEffect::Close);
     let r = adapter(&server).submit_order(&o).await.unwrap();
-    assert_eq!(r.status, OrderStatus::Pending);
+    assert_eq!(
+        (r.status, r.remaining_quantity),
+        (OrderStatus::Accepted, dec!(2))
+    );
 }
 
 #[tokio::test]
 async fn get_order_reports_partial_fills_cumulatively() {
     let server = MockServer::start().await;
-    mount_get_order(
-        &server,
-        order("partially_filled", "c", "10", "4", Some("101.2525")),
-    )
-    .await;
+    mount_get_order(&server, fixture("order_partially_filled.json")).await;
     let r = adapter(&server).get_order(ID).await.unwrap();
     assert_eq!(r.status, OrderStatus::PartiallyFilled);
     assert_eq!(r.broker_status, "partially_filled");
@@ -157,23 +161,90 @@ async fn get_order_reports_partial_fills_cumulatively() {
     assert_eq!(r.average_fill_price, Some(dec!(101.2525)));
 }
 
+/// Every vendor order body parses, each status to its normalized one, with
+/// the quantities the body says.
+#[tokio::test]
+async fn every_vendor_order_body_parses() {
+    let cases = [
+        ("order_new.json", OrderStatus::Accepted, dec!(0), dec!(10)),
+        (
+            "order_accepted.json",
+            OrderStatus::Accepted,
+            dec!(0),
+            dec!(10),
+        ),
+        (
+            "order_pending_new.json",
+            OrderStatus::Pending,
+            dec!(0),
+            dec!(2),
+        ),
+        (
+            "order_partially_filled.json",
+            OrderStatus::PartiallyFilled,
+            dec!(4),
+            dec!(6),
+        ),
+        ("order_filled.json", OrderStatus::Filled, dec!(10), dec!(0)),
+        (
+            "order_pending_cancel.json",
+            OrderStatus::PendingCancel,
+            dec!(0),
+            dec!(5),
+        ),
+        (
+            "order_canceled.json",
+            OrderStatus::Canceled,
+            dec!(0),
+            dec!(5),
+        ),
+        (
+            "order_replaced.json",
+            OrderStatus::Replaced,
+            dec!(0),
+            dec!(1),
+        ),
+        ("order_option.json", OrderStatus::Accepted, dec!(0), dec!(2)),
+        ("order_mleg.json", OrderStatus::Accepted, dec!(0), dec!(1)),
+    ];
+    for (name, status, filled, remaining) in cases {
+        let server = MockServer::start().await;
+        let body = fixture(name);
+        Mock::given(method("GET"))
+            .respond_with(ok(body.clone()))
+            .mount(&server)
+            .await;
+        let r = adapter(&server)
+            .get_order(body["id"].as_str().unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            (r.status, r.filled_quantity, r.remaining_quantity),
+            (status, filled, remaining),
+            "{name}"
+        );
+        assert_eq!(r.broker_status, body["status"].as_str().unwrap(), "{name}");
+        assert_eq!(
+            r.client_order_id,
+            body["client_order_id"].as_str().unwrap(),
+            "{name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_duplicate_client_order_id_returns_the_existing_order() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v2/orders"))
-        .respond_with(alpaca_error(
-            422,
-            Some(40010001),
-            "client_order_id must be unique",
-        ))
+        .respond_with(vendor_error(422, "error_duplicate_client_order_id.json"))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v2/orders:by_client_order_id"))
         .and(query_param("client_order_id", "intent 1/x"))
-        .respond_with(ok(order("filled", "intent 1/x", "10", "10", Some("100"))))
+        .respond_with(ok(order_for("order_filled.json", "intent 1/x")))
         .expect(1)
         .mount(&server)
         .await;
@@ -192,14 +263,14 @@ async fn a_timeout_is_reconciled_by_client_order_id_without_resending() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v2/orders"))
-        .respond_with(ok(order("new", "slow", "1", "0", None)).set_delay(TIMEOUT * 4))
+        .respond_with(ok(order_for("order_new.json", "slow")).set_delay(TIMEOUT * 4))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v2/orders:by_client_order_id"))
         .and(query_param("client_order_id", "slow"))
-        .respond_with(ok(order("new", "slow", "1", "0", None)))
+        .respond_with(ok(order_for("order_new.json", "slow")))
         .expect(1)
         .mount(&server)
         .await;
@@ -218,20 +289,20 @@ async fn a_timeout_with_no_order_at_the_broker_is_resent_once() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v2/orders"))
-        .respond_with(ok(order("new", "lost", "1", "0", None)).set_delay(TIMEOUT * 4))
+        .respond_with(ok(order_for("order_new.json", "lost")).set_delay(TIMEOUT * 4))
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/v2/orders"))
-        .respond_with(ok(order("new", "lost", "1", "0", None)))
+        .respond_with(ok(order_for("order_new.json", "lost")))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v2/orders:by_client_order_id"))
-        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .respond_with(vendor_error(404, "error_order_not_found.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -253,11 +324,11 @@ async fn cancel_reads_the_order_back_after_204() {
         .await;
     Mock::given(method("GET"))
         .and(path(format!("/v2/orders/{ID}")))
-        .respond_with(ok(order("pending_cancel", "c", "5", "0", None)))
+        .respond_with(ok(fixture("order_pending_cancel.json")))
         .up_to_n_times(1)
         .mount(&server)
         .await;
-    mount_get_order(&server, order("canceled", "c", "5", "0", None)).await;
+    mount_get_order(&server, fixture("order_canceled.json")).await;
     let a = adapter(&server);
     let first = a.cancel_order(ID).await.unwrap();
     assert_eq!(
@@ -276,14 +347,10 @@ async fn cancel_of_a_filled_order_is_too_late() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
         .and(path(format!("/v2/orders/{ID}")))
-        .respond_with(alpaca_error(
-            422,
-            Some(42210000),
-            "order is already in \"filled\" state",
-        ))
+        .respond_with(vendor_error(422, "error_cancel_filled.json"))
         .mount(&server)
         .await;
-    mount_get_order(&server, order("filled", "c", "5", "5", Some("10"))).await;
+    mount_get_order(&server, fixture("order_filled.json")).await;
     let e = adapter(&server).cancel_order(ID).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLateToCancel);
     assert_eq!(e.broker_code.as_deref(), Some("42210000"));
@@ -302,7 +369,7 @@ async fn a_422_on_cancel_of_an_already_canceled_order_is_canceled() {
         ))
         .mount(&server)
         .await;
-    mount_get_order(&server, order("canceled", "c", "5", "0", None)).await;
+    mount_get_order(&server, fixture("order_canceled.json")).await;
     let r = adapter(&server).cancel_order(ID).await.unwrap();
     assert_eq!(r.status, CancelStatus::Canceled);
 }
@@ -311,7 +378,7 @@ async fn a_422_on_cancel_of_an_already_canceled_order_is_canceled() {
 async fn cancel_of_an_unknown_order_is_not_found() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
-        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .respond_with(vendor_error(404, "error_order_not_found.json"))
         .mount(&server)
         .await;
     let e = adapter(&server).cancel_order(ID).await.unwrap_err();
@@ -324,20 +391,9 @@ async fn cancel_of_an_unknown_order_is_not_found() {
 #[tokio::test]
 async fn positions_are_signed_and_options_parse() {
     let server = MockServer::start().await;
-    let position = |symbol: &str, class: &str, qty: &str, side: &str, avg: &str| {
-        json!({"asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": symbol, "exchange": "NASDAQ",
-            "asset_class": class, "asset_marginable": true, "avg_entry_price": avg, "qty": qty,
-            "qty_available": qty, "side": side, "market_value": "1", "cost_basis": "1", "unrealized_pl": "0",
-            "unrealized_plpc": "0", "unrealized_intraday_pl": "0", "unrealized_intraday_plpc": "0",
-            "current_price": avg, "lastday_price": avg, "change_today": "0"})
-    };
     Mock::given(method("GET"))
         .and(path("/v2/positions"))
-        .respond_with(ok(json!([
-            position("AAPL", "us_equity", "10", "long", "189.5"),
-            position("TSLA", "us_equity", "-3", "short", "240.12"),
-            position("AAPL250117P00200000", "us_option", "2", "long", "1.25"),
-        ])))
+        .respond_with(ok(fixture("positions.json")))
         .mount(&server)
         .await;
     let p = adapter(&server).get_positions().await.unwrap();
@@ -359,16 +415,14 @@ async fn account_reads_the_account_number_and_money_strings() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/v2/account"))
-        .respond_with(ok(json!({"id": "e6fe16f3-64a4-4921-8928-cadf02f92f98", "account_number": "PA3SIM000001",
-            "status": "ACTIVE", "currency": "USD", "buying_power": "262113.632", "cash": "-23140.2",
-            "portfolio_value": "103820.56", "equity": "103820.56", "daytrade_count": 0, "bod_dtbp": 0})))
+        .respond_with(ok(fixture("account.json")))
         .mount(&server)
         .await;
     let a = adapter(&server).get_account().await.unwrap();
     assert_eq!(a.account_id, "PA3SIM000001");
     assert_eq!(
         (a.cash, a.buying_power, a.equity),
-        (dec!(-23140.2), dec!(262113.632), dec!(103820.56))
+        (dec!(-23140.2), dec!(262113.63), dec!(103820.56))
     );
 }
 
@@ -390,12 +444,12 @@ async fn kinds_for(response: ResponseTemplate) -> (adapters::AdapterError, adapt
 
 #[tokio::test]
 async fn auth_errors_need_new_keys_and_never_echo_them() {
-    let (read, _) = kinds_for(alpaca_error(401, None, "unauthorized")).await;
+    let (read, _) = kinds_for(vendor_error(401, "error_unauthorized.json")).await;
     assert_eq!(
         (read.kind, read.broker_code.as_deref()),
         (ErrorKind::ReauthRequired, None)
     );
-    let (read, _) = kinds_for(alpaca_error(403, None, "forbidden.")).await;
+    let (read, _) = kinds_for(vendor_error(403, "error_forbidden.json")).await;
     assert_eq!(read.kind, ErrorKind::ReauthRequired);
     let (read, _) = kinds_for(alpaca_error(
         401,
@@ -415,17 +469,13 @@ async fn auth_errors_need_new_keys_and_never_echo_them() {
 
 #[tokio::test]
 async fn order_refusals_are_rejected_with_alpacas_code() {
-    let bp = ResponseTemplate::new(403)
-        .set_body_json(json!({"buying_power": "176531.28", "code": 40310000,
-        "cost_basis": "48640000", "message": "insufficient buying power"}));
-    let (_, submit) = kinds_for(bp).await;
+    let (_, submit) = kinds_for(vendor_error(403, "error_insufficient_buying_power.json")).await;
     assert_eq!(
         (submit.kind, submit.broker_code.as_deref()),
         (ErrorKind::Rejected, Some("40310000"))
     );
     assert!(submit.message.contains("insufficient buying power"));
-    let (read, submit) =
-        kinds_for(alpaca_error(422, Some(42210000), "asset \"XYZ\" not found")).await;
+    let (read, submit) = kinds_for(vendor_error(422, "error_asset_not_found.json")).await;
     assert_eq!(
         (submit.kind, submit.broker_code.as_deref()),
         (ErrorKind::Rejected, Some("42210000"))
@@ -437,7 +487,7 @@ async fn order_refusals_are_rejected_with_alpacas_code() {
 async fn not_found_is_typed() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
-        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .respond_with(vendor_error(404, "error_order_not_found.json"))
         .mount(&server)
         .await;
     let e = adapter(&server).get_order(ID).await.unwrap_err();
@@ -479,7 +529,7 @@ async fn a_rate_limit_waits_until_x_ratelimit_reset_then_recovers() {
     Mock::given(method("GET"))
         .and(path("/v2/account"))
         .respond_with(
-            alpaca_error(429, Some(42910000), "rate limit exceeded")
+            vendor_error(429, "error_rate_limited.json")
                 .insert_header("X-Ratelimit-Limit", "200")
                 .insert_header("X-Ratelimit-Remaining", "0")
                 .insert_header("X-Ratelimit-Reset", reset.as_str()),
@@ -510,7 +560,7 @@ async fn a_rate_limit_waits_until_x_ratelimit_reset_then_recovers() {
 async fn a_far_rate_limit_reset_is_reported_with_its_wait() {
     let reset = (EPOCH_MS / 1000 + 60).to_string();
     let (read, _) = kinds_for(
-        alpaca_error(429, Some(42910000), "rate limit exceeded")
+        vendor_error(429, "error_rate_limited.json")
             .insert_header("X-Ratelimit-Reset", reset.as_str()),
     )
     .await;
@@ -534,7 +584,7 @@ async fn bad_answers_are_typed_unknown_never_panics() {
         (
             "truncated",
             ResponseTemplate::new(200).set_body_raw(
-                order("new", "c", "1", "0", None).to_string()[..120].to_string(),
+                fixture("order_new.json").to_string()[..120].to_string(),
                 "application/json",
             ),
         ),
@@ -559,7 +609,9 @@ async fn bad_answers_are_typed_unknown_never_panics() {
 #[tokio::test]
 async fn an_unknown_status_word_is_an_error_naming_it() {
     let server = MockServer::start().await;
-    mount_get_order(&server, order("open", "c", "1", "0", None)).await;
+    let mut open = fixture("order_new.json");
+    open["status"] = json!("open");
+    mount_get_order(&server, open).await;
     let e = adapter(&server).get_order(ID).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unknown);
     assert!(e.message.contains("\"open\""), "{e}");
@@ -578,28 +630,20 @@ async fn describe_is_tier_a_with_streaming() {
 
 const NEW_ID: &str = "b5f3e7a4-2c1d-4e8f-9a6b-0c7d8e9f1a2b";
 
-/// A resting limit order as Alpaca writes one.
-fn limit_order(id: &str, status: &str, qty: &str, limit: &str) -> Value {
-    let mut o = order(status, "resting-1", qty, "0", None);
-    o["id"] = json!(id);
-    o["type"] = json!("limit");
-    o["order_type"] = json!("limit");
-    o["limit_price"] = json!(limit);
-    o
-}
-
-/// The replacement of ID: a new id, `replaces` the old one.
-fn replacement(qty: &str, limit: &str) -> Value {
-    let mut o = limit_order(NEW_ID, "accepted", qty, limit);
-    o["replaces"] = json!(ID);
-    o
+/// The replacement of ID (§2.6): a new id, `replaces` the old one, qty 3 at 2.
+fn replacement() -> Value {
+    fixture("order_replacement.json")
 }
 
 /// ID after the replace: `replaced`, pointing at its replacement.
 fn replaced_original() -> Value {
-    let mut o = limit_order(ID, "replaced", "1", "1");
-    o["replaced_by"] = json!(NEW_ID);
-    o["replaced_at"] = json!("2023-11-14T22:13:21Z");
+    fixture("order_replaced.json")
+}
+
+/// ID, still working, in `status`.
+fn original(status: &str) -> Value {
+    let mut o = fixture("order_new.json");
+    o["status"] = json!(status);
     o
 }
 
@@ -623,7 +667,7 @@ async fn replace_patches_only_the_changes_and_answers_the_new_order() {
         .and(header("APCA-API-SECRET-KEY", SECRET))
         .and(header("content-type", "application/json"))
         .and(body_json(json!({"qty":"3","limit_price":"2"})))
-        .respond_with(ok(replacement("3", "2")))
+        .respond_with(ok(replacement()))
         .expect(1)
         .mount(&server)
         .await;
@@ -640,7 +684,10 @@ async fn replace_patches_only_the_changes_and_answers_the_new_order() {
         (r.filled_quantity, r.remaining_quantity),
         (dec!(0), dec!(3))
     );
-    assert_eq!(r.client_order_id, "resting-1");
+    assert_eq!(
+        r.client_order_id,
+        fixture("order_replacement.json")["client_order_id"]
+    );
 }
 
 #[tokio::test]
@@ -649,7 +696,7 @@ async fn replace_sends_time_in_force_stop_and_client_order_id_as_alpaca_strings(
     patch_original()
         .and(body_json(json!({"time_in_force":"gtc","stop_price":"1.5",
             "client_order_id":"resting-2"})))
-        .respond_with(ok(replacement("1", "1")))
+        .respond_with(ok(replacement()))
         .expect(1)
         .mount(&server)
         .await;
@@ -667,11 +714,7 @@ async fn replace_sends_time_in_force_stop_and_client_order_id_as_alpaca_strings(
 async fn replace_refusals_are_rejected_with_alpacas_message_and_unknown_orders_not_found() {
     let server = MockServer::start().await;
     patch_original()
-        .respond_with(alpaca_error(
-            422,
-            Some(42210000),
-            "unable to replace order, order is not open",
-        ))
+        .respond_with(vendor_error(422, "error_replace_not_open.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -686,7 +729,7 @@ async fn replace_refusals_are_rejected_with_alpacas_message_and_unknown_orders_n
 
     let server = MockServer::start().await;
     patch_original()
-        .respond_with(alpaca_error(404, Some(40410000), "order not found"))
+        .respond_with(vendor_error(404, "error_order_not_found.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -698,11 +741,7 @@ async fn replace_refusals_are_rejected_with_alpacas_message_and_unknown_orders_n
 
     let server = MockServer::start().await;
     patch_original()
-        .respond_with(alpaca_error(
-            403,
-            Some(40310000),
-            "insufficient buying power",
-        ))
+        .respond_with(vendor_error(403, "error_insufficient_buying_power.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -718,7 +757,7 @@ async fn replace_refusals_are_rejected_with_alpacas_message_and_unknown_orders_n
 async fn replaces_alpaca_would_refuse_are_refused_before_sending() {
     let server = MockServer::start().await;
     Mock::given(method("PATCH"))
-        .respond_with(ok(replacement("3", "2")))
+        .respond_with(ok(replacement()))
         .expect(0)
         .mount(&server)
         .await;
@@ -760,14 +799,14 @@ async fn replaces_alpaca_would_refuse_are_refused_before_sending() {
 async fn a_timed_out_replace_follows_replaced_by_without_resending() {
     let server = MockServer::start().await;
     patch_original()
-        .respond_with(ok(replacement("3", "2")).set_delay(TIMEOUT * 4))
+        .respond_with(ok(replacement()).set_delay(TIMEOUT * 4))
         .expect(1)
         .mount(&server)
         .await;
     mount_get_order(&server, replaced_original()).await;
     Mock::given(method("GET"))
         .and(path(format!("/v2/orders/{NEW_ID}")))
-        .respond_with(ok(replacement("3", "2")))
+        .respond_with(ok(replacement()))
         .expect(1)
         .mount(&server)
         .await;
@@ -785,11 +824,11 @@ async fn a_timed_out_replace_follows_replaced_by_without_resending() {
 async fn a_timed_out_replace_of_an_order_still_open_stays_a_timeout() {
     let server = MockServer::start().await;
     patch_original()
-        .respond_with(ok(replacement("3", "2")).set_delay(TIMEOUT * 4))
+        .respond_with(ok(replacement()).set_delay(TIMEOUT * 4))
         .expect(1)
         .mount(&server)
         .await;
-    mount_get_order(&server, limit_order(ID, "pending_replace", "1", "1")).await;
+    mount_get_order(&server, original("pending_replace")).await;
     let e = adapter(&server)
         .replace_order(ID, &price_and_qty())
         .await
@@ -802,7 +841,7 @@ async fn a_timed_out_replace_of_an_order_still_open_stays_a_timeout() {
 async fn a_replacement_without_the_changes_is_not_taken_for_ours() {
     let server = MockServer::start().await;
     patch_original()
-        .respond_with(ok(replacement("3", "2")).set_delay(TIMEOUT * 4))
+        .respond_with(ok(replacement()).set_delay(TIMEOUT * 4))
         .expect(1)
         .mount(&server)
         .await;
@@ -810,7 +849,11 @@ async fn a_replacement_without_the_changes_is_not_taken_for_ours() {
     Mock::given(method("GET"))
         .and(path(format!("/v2/orders/{NEW_ID}")))
         // Someone else's replace: same quantity, another price.
-        .respond_with(ok(replacement("3", "5")))
+        .respond_with(ok({
+            let mut other = replacement();
+            other["limit_price"] = json!("5");
+            other
+        }))
         .mount(&server)
         .await;
     let e = adapter(&server)
@@ -828,7 +871,7 @@ async fn an_outage_on_replace_is_read_back_not_resent() {
         .expect(1)
         .mount(&server)
         .await;
-    mount_get_order(&server, limit_order(ID, "new", "1", "1")).await;
+    mount_get_order(&server, original("new")).await;
     let e = adapter(&server)
         .replace_order(ID, &price_and_qty())
         .await
@@ -841,7 +884,7 @@ async fn a_rate_limited_replace_waits_then_is_sent_again() {
     let server = MockServer::start().await;
     patch_original()
         .respond_with(
-            alpaca_error(429, Some(42910000), "rate limit exceeded")
+            vendor_error(429, "error_rate_limited.json")
                 // 300 ms after the injected clock's now.
                 .insert_header("X-Ratelimit-Reset", "1700000001"),
         )
@@ -850,7 +893,7 @@ async fn a_rate_limited_replace_waits_then_is_sent_again() {
         .mount(&server)
         .await;
     patch_original()
-        .respond_with(ok(replacement("3", "2")))
+        .respond_with(ok(replacement()))
         .expect(1)
         .mount(&server)
         .await;

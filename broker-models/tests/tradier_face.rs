@@ -34,6 +34,13 @@ async fn place(c: &Client, form: &str) -> common::Reply {
     .await
 }
 
+/// Lets the broker work what was just placed: acceptance comes 5-50 ms
+/// after the submit, and the first fill at the symbol's next quote.
+async fn settle(c: &Client) {
+    let r = c.post_json("/_sim/advance", r#"{"ms":300}"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
 async fn order(c: &Client, id: &Value) -> Value {
     c.get(&format!("/v1/accounts/{ACCT}/orders/{id}?includeTags=True"))
         .await
@@ -92,6 +99,8 @@ async fn equity_order_acks_then_fills_with_number_fields() {
     let ack = ack.json();
     assert_eq!(ack["order"]["status"], "ok");
     assert!(ack["order"]["id"].is_u64());
+    assert_eq!(order(&c, &ack["order"]["id"]).await["status"], "pending");
+    settle(&c).await;
     let o = order(&c, &ack["order"]["id"]).await;
     assert_eq!(o["status"], "filled");
     assert_eq!(
@@ -168,6 +177,7 @@ async fn cancel_modify_and_finalized_texts() {
     .await
     .json();
     let id = ack["order"]["id"].clone();
+    settle(&c).await;
     assert_eq!(order(&c, &id).await["status"], "open");
     let m = c
         .send(
@@ -281,6 +291,7 @@ async fn refusals_use_tradier_shapes() {
 async fn options_and_multileg() {
     let c = tradier();
     let ack = place(&c, "class=option&symbol=AAPL&option_symbol=AAPL260116C00190000&side=buy_to_open&quantity=1&type=market&duration=day").await.json();
+    settle(&c).await;
     let o = order(&c, &ack["order"]["id"]).await;
     assert_eq!(
         (
@@ -298,6 +309,7 @@ async fn options_and_multileg() {
     );
     let spread = place(&c, "class=multileg&symbol=SPY&type=market&duration=day&option_symbol[0]=SPY260116P00580000&side[0]=sell_to_open&quantity[0]=2&option_symbol[1]=SPY260116P00575000&side[1]=buy_to_open&quantity[1]=2").await;
     assert_eq!(spread.status, StatusCode::OK, "{}", spread.text);
+    settle(&c).await;
     let o = order(&c, &spread.json()["order"]["id"]).await;
     assert_eq!(
         (

@@ -94,6 +94,7 @@ impl Paper {
                 average_fill_price: o.average_fill_price,
                 taken: true,
                 rejection: None,
+                parent: None,
             })
             .collect();
         let accounts = engine

@@ -1,14 +1,14 @@
-//! Alpaca's JSON, exactly: response objects with money and quantities as
-//! decimal strings (alpaca-py rejects numbers in its `str` fields), and
-//! lenient request parsing (alpaca-py sends numbers, the Go SDK strings,
-//! nulls and empty strings for unused fields).
+//! Alpaca's JSON, exactly: every body the face sends, as typed structs with
+//! money and quantities as decimal strings (alpaca-py refuses numbers in its
+//! `str` fields, reference §6, §8.1), and the request bodies it reads, decoded
+//! the way Alpaca decodes them (`num.rs`).
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
-use mbt::engine::{AccountView, PositionView};
 use mbt::{Instrument, Timestamp};
+
+use super::num::{self, WireNumber};
 
 /// A decimal as Alpaca writes one: minimal form, no forced trailing zeros.
 pub fn dec(d: Decimal) -> String {
@@ -24,7 +24,7 @@ pub fn time(t: Timestamp) -> String {
     t.to_string()
 }
 
-/// The symbol Alpaca uses: the ticker, or the OCC symbol without padding.
+/// The symbol Alpaca uses: the ticker, or the OCC symbol without padding (§7).
 pub fn symbol(i: &Instrument) -> String {
     match i {
         Instrument::Equity { symbol } => symbol.clone(),
@@ -40,7 +40,7 @@ pub fn asset_class(i: &Instrument) -> &'static str {
     }
 }
 
-/// A stable UUID per symbol (Alpaca's asset ids are fixed per asset).
+/// A stable UUID per symbol (Alpaca's asset and contract ids are fixed per asset).
 pub fn asset_id(symbol: &str) -> String {
     uuid_from(&["asset", symbol])
 }
@@ -112,176 +112,386 @@ pub struct Position {
     pub change_today: String,
 }
 
-impl Position {
-    pub fn from_view(p: &PositionView) -> Self {
-        let symbol = symbol(&p.instrument);
-        let current = p.mark.unwrap_or(p.average_price);
-        let plpc = if p.cost_basis.is_zero() {
-            Decimal::ZERO
-        } else {
-            (p.unrealized_pnl / p.cost_basis.abs()).round_dp(6)
-        };
+/// The TradeAccount object (§2.10): money as strings, status upper-case,
+/// counts and levels as integers.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Account {
+    pub id: String,
+    pub account_number: String,
+    pub status: &'static str,
+    pub crypto_status: &'static str,
+    pub currency: &'static str,
+    pub buying_power: String,
+    pub regt_buying_power: String,
+    pub daytrading_buying_power: String,
+    pub effective_buying_power: String,
+    pub non_marginable_buying_power: String,
+    pub options_buying_power: String,
+    pub bod_dtbp: String,
+    pub cash: String,
+    pub accrued_fees: String,
+    pub pending_transfer_in: String,
+    pub pending_transfer_out: String,
+    pub portfolio_value: String,
+    pub equity: String,
+    pub last_equity: String,
+    pub long_market_value: String,
+    pub short_market_value: String,
+    pub position_market_value: String,
+    pub initial_margin: String,
+    pub maintenance_margin: String,
+    pub last_maintenance_margin: String,
+    pub sma: String,
+    pub multiplier: &'static str,
+    pub daytrade_count: u32,
+    pub balance_asof: String,
+    pub pattern_day_trader: bool,
+    pub trading_blocked: bool,
+    pub transfers_blocked: bool,
+    pub account_blocked: bool,
+    pub trade_suspended_by_user: bool,
+    pub shorting_enabled: bool,
+    pub created_at: String,
+    pub options_approved_level: u8,
+    pub options_trading_level: u8,
+}
+
+/// `GET /v2/clock` (§2.11): times with the US/Eastern offset.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Clock {
+    pub timestamp: String,
+    pub is_open: bool,
+    pub next_open: String,
+    pub next_close: String,
+}
+
+/// One trading day of `GET /v2/calendar` (§2.11): `open`/`close` exactly `HH:MM`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CalendarDay {
+    pub date: String,
+    pub open: String,
+    pub close: String,
+    pub session_open: String,
+    pub session_close: String,
+    pub settlement_date: String,
+}
+
+/// An Asset of `GET /v2/assets` (alpaca-py's `Asset`: enums closed, §8.4).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Asset {
+    pub id: String,
+    pub class: &'static str,
+    pub exchange: &'static str,
+    pub symbol: String,
+    pub name: String,
+    pub status: &'static str,
+    pub tradable: bool,
+    pub marginable: bool,
+    pub maintenance_margin_requirement: u32,
+    pub shortable: bool,
+    pub easy_to_borrow: bool,
+    pub fractionable: bool,
+    pub attributes: Vec<String>,
+}
+
+/// An option contract (§7): `strike_price` is a number there, `size` a string.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OptionContract {
+    pub id: String,
+    pub symbol: String,
+    pub name: String,
+    pub status: &'static str,
+    pub tradable: bool,
+    pub expiration_date: String,
+    pub root_symbol: String,
+    pub underlying_symbol: String,
+    pub underlying_asset_id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub style: &'static str,
+    pub strike_price: serde_json::Number,
+    pub size: &'static str,
+    pub open_interest: Option<String>,
+    pub open_interest_date: Option<String>,
+    pub close_price: Option<String>,
+    pub close_price_date: Option<String>,
+}
+
+/// `GET /v2/options/contracts` (§7).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OptionContracts {
+    pub option_contracts: Vec<OptionContract>,
+    pub next_page_token: Option<String>,
+}
+
+/// A `FILL` account activity (§3.3; alpaca-py `TradeActivity`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TradeActivity {
+    pub id: String,
+    pub account_id: String,
+    pub activity_type: &'static str,
+    pub transaction_time: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub price: String,
+    pub qty: String,
+    pub side: &'static str,
+    pub symbol: String,
+    pub leaves_qty: String,
+    pub order_id: String,
+    pub cum_qty: String,
+    pub order_status: String,
+}
+
+/// An option expiry, exercise or assignment (`OPEXP`, `OPEXC`, `OPASN`;
+/// alpaca-py `NonTradeActivity`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NonTradeActivity {
+    pub id: String,
+    pub account_id: String,
+    pub activity_type: &'static str,
+    pub date: String,
+    pub net_amount: String,
+    pub description: String,
+    pub status: &'static str,
+    pub symbol: String,
+    pub qty: String,
+}
+
+/// One entry of `GET /v2/account/activities`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Activity {
+    Trade(TradeActivity),
+    NonTrade(NonTradeActivity),
+}
+
+/// `GET/PATCH /v2/account/configurations` (§2.10).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Configurations {
+    pub dtbp_check: String,
+    pub trade_confirm_email: String,
+    pub suspend_trade: bool,
+    pub no_shorting: bool,
+    pub fractional_trading: bool,
+    pub max_margin_multiplier: String,
+    pub max_options_trading_level: u8,
+    pub pdt_check: String,
+    pub ptp_no_exception_entry: bool,
+}
+
+impl Default for Configurations {
+    fn default() -> Self {
         Self {
-            asset_id: asset_id(&symbol),
-            exchange: if p.instrument.is_option() {
-                String::new()
-            } else {
-                "NASDAQ".to_string()
-            },
-            asset_class: asset_class(&p.instrument).to_string(),
-            asset_marginable: !p.instrument.is_option(),
-            avg_entry_price: dec(p.average_price),
-            qty: dec(p.quantity),
-            qty_available: dec(p.quantity),
-            side: if p.quantity < Decimal::ZERO {
-                "short"
-            } else {
-                "long"
-            }
-            .to_string(),
-            market_value: money(p.market_value),
-            cost_basis: money(p.cost_basis),
-            unrealized_pl: money(p.unrealized_pnl),
-            unrealized_plpc: dec(plpc),
-            unrealized_intraday_pl: money(p.unrealized_pnl),
-            unrealized_intraday_plpc: dec(plpc),
-            current_price: dec(current),
-            lastday_price: dec(current),
-            change_today: "0".to_string(),
-            symbol,
+            dtbp_check: "entry".into(),
+            trade_confirm_email: "all".into(),
+            suspend_trade: false,
+            no_shorting: false,
+            fractional_trading: true,
+            max_margin_multiplier: "4".into(),
+            max_options_trading_level: 3,
+            pdt_check: "entry".into(),
+            ptp_no_exception_entry: false,
         }
     }
 }
 
-/// The TradeAccount object (§2.10): money as strings, status upper-case.
-pub fn account(view: &AccountView, created_at: Timestamp, date: &str) -> Value {
-    let margin = view.kind == mbt::AccountKind::Margin;
-    let s = |d: Decimal| Value::String(money(d));
-    serde_json::json!({
-        "id": uuid_from(&["account", &view.account_id]),
-        "account_number": view.account_id,
-        "status": "ACTIVE",
-        "crypto_status": "INACTIVE",
-        "currency": "USD",
-        "buying_power": s(view.buying_power),
-        "regt_buying_power": s(view.buying_power),
-        "daytrading_buying_power": "0",
-        "effective_buying_power": s(view.buying_power),
-        "non_marginable_buying_power": s(if margin { view.buying_power / Decimal::TWO } else { view.buying_power }),
-        "options_buying_power": s(if margin { view.buying_power / Decimal::TWO } else { view.buying_power }),
-        "bod_dtbp": "0",
-        "cash": s(view.cash),
-        "accrued_fees": "0",
-        "pending_transfer_in": "0",
-        "pending_transfer_out": "0",
-        "portfolio_value": s(view.equity),
-        "equity": s(view.equity),
-        "last_equity": s(view.equity),
-        "long_market_value": s(view.long_market_value),
-        "short_market_value": s(view.short_market_value),
-        "position_market_value": s(view.long_market_value - view.short_market_value),
-        "initial_margin": "0",
-        "maintenance_margin": "0",
-        "last_maintenance_margin": "0",
-        "sma": "0",
-        "multiplier": if margin { "2" } else { "1" },
-        "daytrade_count": 0,
-        "balance_asof": date,
-        "pattern_day_trader": false,
-        "trading_blocked": false,
-        "transfers_blocked": false,
-        "account_blocked": false,
-        "trade_suspended_by_user": false,
-        "shorting_enabled": margin,
-        "created_at": time(created_at),
-        "options_approved_level": 3,
-        "options_trading_level": 3,
-    })
+/// One entry of the 207 answer to `DELETE /v2/orders` (§2.8).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CancelResult {
+    pub id: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Box<super::errors::ErrorBody>>,
 }
 
-/// A decimal sent as a JSON number or a string; null and "" mean absent.
-fn lenient_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        Value::String(s) if s.is_empty() => Ok(None),
-        Value::String(s) => s
-            .parse()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("invalid decimal {s:?}"))),
-        Value::Number(n) => {
-            let text = n.to_string();
-            Decimal::from_str_exact(&text)
-                .or_else(|_| Decimal::from_scientific(&text))
-                .map(Some)
-                .map_err(|_| serde::de::Error::custom(format!("invalid decimal {text}")))
-        }
-        other => Err(serde::de::Error::custom(format!(
-            "expected a decimal, got {other}"
-        ))),
-    }
+/// The body of one entry of the 207 answer to `DELETE /v2/positions`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum CloseBody {
+    Order(Box<Order>),
+    Error(Box<super::errors::ErrorBody>),
 }
 
-/// A string field where null and "" mean absent.
-fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.is_empty()))
+/// One entry of the 207 answer to `DELETE /v2/positions` (§2.9).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CloseResult {
+    pub symbol: String,
+    pub status: u16,
+    pub body: CloseBody,
 }
 
+/// A message on the trade_updates WebSocket: a stream name and an object `data` (§2.12a).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StreamMessage<T> {
+    pub stream: &'static str,
+    pub data: T,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Authorization {
+    pub status: &'static str,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Listening {
+    pub streams: Vec<String>,
+}
+
+/// The `data` of a `trade_updates` message (§2.12a): `timestamp` on every
+/// event; execution fields on fills only.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TradeUpdate {
+    pub event: &'static str,
+    pub timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qty: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position_qty: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
+    pub order: Order,
+}
+
+/// One leg of an `mleg` request (§2.1).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LegRequest {
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub symbol: Option<String>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub ratio_qty: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional")]
+    pub ratio_qty: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub side: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub position_intent: Option<String>,
 }
 
-/// `POST /v2/orders` body. Unknown keys are ignored, as Alpaca does.
+/// `POST /v2/orders` body (§2.1). Unknown keys are ignored, as Alpaca does;
+/// a known key of the wrong JSON type fails the body, as it fails Alpaca's decoder.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderRequest {
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub symbol: Option<String>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub qty: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub notional: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional")]
+    pub qty: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional")]
+    pub notional: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub side: Option<String>,
-    #[serde(default, rename = "type", deserialize_with = "lenient_string")]
+    #[serde(default, rename = "type", deserialize_with = "num::optional_string")]
     pub kind: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub time_in_force: Option<String>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub limit_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub stop_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional")]
+    pub limit_price: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional")]
+    pub stop_price: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub client_order_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub order_class: Option<String>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub position_intent: Option<String>,
     #[serde(default)]
     pub legs: Option<Vec<LegRequest>>,
     #[serde(default)]
     pub extended_hours: Option<bool>,
+    /// Bracket/OCO/OTO exits: only whether they were sent matters here.
+    #[serde(default)]
+    pub take_profit: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    pub stop_loss: Option<serde::de::IgnoredAny>,
 }
 
-/// `PATCH /v2/orders/{id}` body.
+/// `PATCH /v2/orders/{id}` body (§2.6).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ReplaceRequest {
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub qty: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional")]
+    pub qty: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub time_in_force: Option<String>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub limit_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_decimal")]
-    pub stop_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "lenient_string")]
+    #[serde(default, deserialize_with = "num::optional")]
+    pub limit_price: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional")]
+    pub stop_price: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional")]
+    pub trail: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional_string")]
     pub client_order_id: Option<String>,
+}
+
+/// `PATCH /v2/account/configurations` body: what it sets (§2.10).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ConfigurationsPatch {
+    pub dtbp_check: Option<CheckWhen>,
+    pub trade_confirm_email: Option<ConfirmEmail>,
+    pub suspend_trade: Option<bool>,
+    pub no_shorting: Option<bool>,
+    pub fractional_trading: Option<bool>,
+    pub max_margin_multiplier: Option<MarginMultiplier>,
+    pub max_options_trading_level: Option<u8>,
+    pub pdt_check: Option<CheckWhen>,
+    pub ptp_no_exception_entry: Option<bool>,
+}
+
+/// alpaca-py's `DTBPCheck` / `PDTCheck`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckWhen {
+    Both,
+    Entry,
+    Exit,
+}
+
+impl CheckWhen {
+    pub fn word(self) -> &'static str {
+        match self {
+            CheckWhen::Both => "both",
+            CheckWhen::Entry => "entry",
+            CheckWhen::Exit => "exit",
+        }
+    }
+}
+
+/// alpaca-py's `TradeConfirmationEmail`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmEmail {
+    All,
+    None,
+}
+
+impl ConfirmEmail {
+    pub fn word(self) -> &'static str {
+        match self {
+            ConfirmEmail::All => "all",
+            ConfirmEmail::None => "none",
+        }
+    }
+}
+
+/// `max_margin_multiplier`: a string, `"1"`, `"2"` or `"4"` (§2.10's `multiplier`).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub enum MarginMultiplier {
+    #[serde(rename = "1")]
+    One,
+    #[serde(rename = "2")]
+    Two,
+    #[serde(rename = "4")]
+    Four,
+}
+
+impl MarginMultiplier {
+    pub fn word(self) -> &'static str {
+        match self {
+            MarginMultiplier::One => "1",
+            MarginMultiplier::Two => "2",
+            MarginMultiplier::Four => "4",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -290,26 +500,42 @@ mod tests {
 
     #[test]
     fn requests_accept_numbers_strings_nulls_and_empty_strings() {
+        let one = Some(WireNumber::Value(Decimal::ONE));
         let py: OrderRequest = serde_json::from_str(
             r#"{"symbol":"SPY","qty":1.0,"side":"buy","type":"market","time_in_force":"day","client_order_id":"abc-1"}"#,
         )
         .unwrap();
-        assert_eq!(py.qty, Some(Decimal::ONE));
+        assert_eq!(py.qty, one);
         let go: OrderRequest = serde_json::from_str(
-            r#"{"symbol":"SPY","qty":"1","notional":null,"limit_price":null,"client_order_id":"","order_class":"","legs":null,"extended_hours":false,"side":"buy","type":"market","time_in_force":"day"}"#,
+            r#"{"symbol":"SPY","qty":"1","notional":null,"limit_price":null,"client_order_id":"","order_class":"","legs":null,"take_profit":null,"extended_hours":false,"side":"buy","type":"market","time_in_force":"day"}"#,
         )
         .unwrap();
-        assert_eq!(go.qty, Some(Decimal::ONE));
+        assert_eq!(go.qty, one);
         assert_eq!(go.client_order_id, None);
         assert_eq!(go.order_class, None);
-        assert!(serde_json::from_str::<OrderRequest>(r#"{"qty":"one"}"#).is_err());
-        assert!(serde_json::from_str::<OrderRequest>(r#"{"qty":[1]}"#).is_err());
+        assert!(go.take_profit.is_none());
+        for bad in [
+            r#"{"qty":"one"}"#,
+            r#"{"qty":[1]}"#,
+            r#"{"qty":"1_000"}"#,
+            r#"{"side":1}"#,
+            r#"{"extended_hours":"true"}"#,
+            r#"[1,2,3]"#,
+        ] {
+            assert!(serde_json::from_str::<OrderRequest>(bad).is_err(), "{bad}");
+        }
         let mleg: OrderRequest = serde_json::from_str(
             r#"{"qty":1.0,"type":"limit","time_in_force":"day","order_class":"mleg","legs":[{"symbol":"AAPL250117P00200000","ratio_qty":1.0,"side":"buy","position_intent":"buy_to_open"},{"symbol":"AAPL250117P00250000","ratio_qty":1.0,"side":"sell"}],"limit_price":-0.5}"#,
         )
         .unwrap();
-        assert_eq!(mleg.limit_price, Some(Decimal::new(-5, 1)));
-        assert_eq!(mleg.legs.unwrap().len(), 2);
+        assert_eq!(
+            mleg.limit_price,
+            Some(WireNumber::Value(Decimal::new(-5, 1)))
+        );
+        assert_eq!(mleg.legs.map(|l| l.len()), Some(2));
+        let bracket: OrderRequest =
+            serde_json::from_str(r#"{"take_profit":{"limit_price":510.0}}"#).unwrap();
+        assert!(bracket.take_profit.is_some());
     }
 
     #[test]
