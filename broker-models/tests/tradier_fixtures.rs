@@ -13,10 +13,7 @@ const ACCT: &str = "VA00000001";
 const FORM: &str = "application/x-www-form-urlencoded";
 
 fn fixture_text(name: &str) -> String {
-    let path = format!(
-        "{}/../test_data/tradier/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../test_data/tradier/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -75,7 +72,12 @@ fn tradier() -> Client {
 
 async fn place(c: &Client, form: &str) -> Value {
     let r = c
-        .send(Method::POST, &format!("/v1/accounts/{ACCT}/orders"), FORM, form)
+        .send(
+            Method::POST,
+            &format!("/v1/accounts/{ACCT}/orders"),
+            FORM,
+            form,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.json()["order"]["id"].clone()
@@ -106,14 +108,26 @@ async fn account_documents() {
     assert_shape(&c.get(&balances).await, "balances_margin.json");
     let positions = format!("/v1/accounts/{ACCT}/positions");
     assert_shape(&c.get(&positions).await, "positions_null.json");
-    place(&c, "class=equity&symbol=AAPL&side=buy&quantity=10&type=market&duration=day").await;
+    place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy&quantity=10&type=market&duration=day",
+    )
+    .await;
     advance(&c, 1_000).await;
     assert_shape(&c.get(&positions).await, "positions_one.json");
-    place(&c, "class=equity&symbol=SPY&side=sell_short&quantity=5&type=market&duration=day").await;
+    place(
+        &c,
+        "class=equity&symbol=SPY&side=sell_short&quantity=5&type=market&duration=day",
+    )
+    .await;
     advance(&c, 1_000).await;
     assert_shape(&c.get(&positions).await, "positions_many.json");
     // Yesterday's activity, as the nightly batch shows it.
-    place(&c, "class=equity&symbol=AAPL&side=sell&quantity=10&type=market&duration=day").await;
+    place(
+        &c,
+        "class=equity&symbol=AAPL&side=sell&quantity=10&type=market&duration=day",
+    )
+    .await;
     advance(&c, 23 * 3_600_000).await;
     let history = format!("/v1/accounts/{ACCT}/history");
     assert_shape(&c.get(&history).await, "history.json");
@@ -144,14 +158,20 @@ async fn order_documents_in_each_state() {
     let filled = post.json()["order"]["id"].clone();
     advance(&c, 1_000).await;
     assert_shape(&order(&c, &filled).await, "order_filled.json");
-    assert_shape(&c.get(&format!("{orders}?includeTags=true")).await, "orders_one.json");
+    assert_shape(
+        &c.get(&format!("{orders}?includeTags=true")).await,
+        "orders_one.json",
+    );
     let resting = place(
         &c,
         "class=equity&symbol=AAPL&side=buy&quantity=1&type=limit&price=1.00&duration=day&tag=resting-1",
     )
     .await;
     assert_shape(&order(&c, &resting).await, "order_open.json");
-    assert_shape(&c.get(&format!("{orders}?includeTags=true")).await, "orders_many.json");
+    assert_shape(
+        &c.get(&format!("{orders}?includeTags=true")).await,
+        "orders_many.json",
+    );
     let cancel = c
         .send(Method::DELETE, &format!("{orders}/{resting}"), "", "")
         .await;
@@ -164,7 +184,12 @@ async fn order_documents_in_each_state() {
     .await;
     advance(&c, 2_000).await;
     let r = order(&c, &partial).await;
-    assert_eq!(r.json()["order"]["status"], "partially_filled", "{}", r.text);
+    assert_eq!(
+        r.json()["order"]["status"],
+        "partially_filled",
+        "{}",
+        r.text
+    );
     assert_shape(&r, "order_partially_filled.json");
     let option = place(&c, "class=option&symbol=AAPL&option_symbol=AAPL260116C00190000&side=buy_to_open&quantity=1&type=market&duration=day&tag=option-1").await;
     advance(&c, 1_000).await;
@@ -181,41 +206,90 @@ async fn error_documents_in_each_shape() {
     let c = tradier();
     let orders = format!("/v1/accounts/{ACCT}/orders");
     let symbol = c
-        .send(Method::POST, &orders, FORM, "class=equity&symbol=ZZZQ&side=buy&quantity=1&type=market&duration=day")
+        .send(
+            Method::POST,
+            &orders,
+            FORM,
+            "class=equity&symbol=ZZZQ&side=buy&quantity=1&type=market&duration=day",
+        )
         .await;
     assert_eq!(symbol.status, StatusCode::BAD_REQUEST);
-    assert!(mismatch(&symbol.json(), &fixture("errors_symbol.json"), "$").is_none(), "{}", symbol.text);
+    assert!(
+        mismatch(&symbol.json(), &fixture("errors_symbol.json"), "$").is_none(),
+        "{}",
+        symbol.text
+    );
     let both = c
-        .send(Method::POST, &orders, FORM, "class=equity&symbol=AAPL&side=buy&quantity=1&type=stop_limit&duration=day")
+        .send(
+            Method::POST,
+            &orders,
+            FORM,
+            "class=equity&symbol=AAPL&side=buy&quantity=1&type=stop_limit&duration=day",
+        )
         .await;
-    assert!(mismatch(&both.json(), &fixture("errors_list.json"), "$").is_none(), "{}", both.text);
+    assert!(
+        mismatch(&both.json(), &fixture("errors_list.json"), "$").is_none(),
+        "{}",
+        both.text
+    );
     let power = c
-        .send(Method::POST, &orders, FORM, "class=equity&symbol=AAPL&side=buy&quantity=100000&type=market&duration=day")
+        .send(
+            Method::POST,
+            &orders,
+            FORM,
+            "class=equity&symbol=AAPL&side=buy&quantity=100000&type=market&duration=day",
+        )
         .await;
-    assert_eq!(power.json(), fixture("errors_buying_power.json"), "inside a 200");
+    assert_eq!(
+        power.json(),
+        fixture("errors_buying_power.json"),
+        "inside a 200"
+    );
     assert_eq!(power.status, StatusCode::OK);
     let mut stranger = tradier();
     stranger.headers[0].1 = "Bearer nope".into();
     let fault = stranger.get("/v1/user/profile").await;
     assert_eq!(
         (fault.status, fault.json()),
-        (StatusCode::UNAUTHORIZED, fixture("fault_invalid_token.json"))
+        (
+            StatusCode::UNAUTHORIZED,
+            fixture("fault_invalid_token.json")
+        )
     );
     let unknown = c.get(&format!("{orders}/1")).await;
     assert_eq!(
         (unknown.status, unknown.text),
-        (StatusCode::UNAUTHORIZED, fixture_text("unauthorized_account.txt"))
+        (
+            StatusCode::UNAUTHORIZED,
+            fixture_text("unauthorized_account.txt")
+        )
     );
-    let id = place(&c, "class=equity&symbol=AAPL&side=buy&quantity=1&type=market&duration=day").await;
+    let id = place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy&quantity=1&type=market&duration=day",
+    )
+    .await;
     advance(&c, 1_000).await;
-    let late = c.send(Method::DELETE, &format!("{orders}/{id}"), "", "").await;
+    let late = c
+        .send(Method::DELETE, &format!("{orders}/{id}"), "", "")
+        .await;
     assert_eq!(
         (late.status, late.text),
-        (StatusCode::BAD_REQUEST, fixture_text("finalized_filled.txt"))
+        (
+            StatusCode::BAD_REQUEST,
+            fixture_text("finalized_filled.txt")
+        )
     );
-    let id = place(&c, "class=equity&symbol=AAPL&side=buy&quantity=1&type=limit&price=1&duration=day").await;
-    c.send(Method::DELETE, &format!("{orders}/{id}"), "", "").await;
-    let again = c.send(Method::DELETE, &format!("{orders}/{id}"), "", "").await;
+    let id = place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy&quantity=1&type=limit&price=1&duration=day",
+    )
+    .await;
+    c.send(Method::DELETE, &format!("{orders}/{id}"), "", "")
+        .await;
+    let again = c
+        .send(Method::DELETE, &format!("{orders}/{id}"), "", "")
+        .await;
     assert_eq!(again.text, fixture_text("finalized_canceled.txt"));
 }
 
