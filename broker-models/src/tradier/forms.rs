@@ -143,10 +143,17 @@ pub fn to_request(account: &str, form: &Form) -> Result<OrderRequest, TradierErr
     let time_in_force = duration_of(required(form, "duration")?)?;
     let tag = field(form, "tag").unwrap_or_default();
     validate_tag(tag)?;
+    // The docs list `symbol` (the underlying) on option orders too, but
+    // tradier-api-client sends none, and the reference (§2.1.2) records no
+    // refusal for it: an option order may leave it out.
+    let symbol = match class {
+        "option" => field(form, "symbol").unwrap_or_default(),
+        _ => required(form, "symbol")?,
+    };
     let base = OrderRequest {
         account_id: account.to_string(),
         client_order_id: tag.to_string(),
-        instrument: Instrument::equity(required(form, "symbol")?),
+        instrument: Instrument::equity(symbol),
         side: Side::Buy,
         position_effect: None,
         quantity: Decimal::ONE,
@@ -346,7 +353,7 @@ mod tests {
             (Decimal::TEN, Side::Sell, Some(Open), "intent-1")
         );
         assert_eq!(r.limit_price, None);
-        let r = to_request("VA1", &form("class=option&symbol=SPY&option_symbol=SPY190605C00282000&side=buy_to_open&quantity=1&type=limit&price=1.25&duration=gtc&advanced=x")).unwrap();
+        let r = to_request("VA1", &form("class=option&option_symbol=SPY190605C00282000&side=buy_to_open&quantity=1&type=limit&price=1.25&duration=gtc&advanced=x")).unwrap();
         assert!(r.instrument.is_option());
         assert_eq!(r.position_effect, Some(Open));
         let r = to_request("VA1", &form("class=multileg&symbol=SPY&type=credit&duration=day&price=1.00&option_symbol[0]=SPY190605P00282000&side[0]=sell_to_open&quantity[0]=10&option_symbol[1]=SPY190605P00280000&side[1]=buy_to_open&quantity[1]=10")).unwrap();
