@@ -91,6 +91,17 @@ fn activity<'a>(b: &SimBrokerage, acct: &str, e: &'a LogEntry) -> Option<Activit
     }
 }
 
+struct DateRange {
+    start: Option<NaiveDate>,
+    end: Option<NaiveDate>,
+}
+
+impl DateRange {
+    fn contains(&self, date: NaiveDate) -> bool {
+        self.start.is_none_or(|s| date >= s) && self.end.is_none_or(|e| date <= e)
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ActivityQuery {
     page: Option<String>,
@@ -118,10 +129,12 @@ impl ActivityQuery {
             .transpose()
     }
 
-    fn in_range(&self, date: NaiveDate) -> Result<bool, TradierError> {
-        let start = Self::date("start", &self.start)?;
-        let end = Self::date("end", &self.end)?;
-        Ok(start.is_none_or(|s| date >= s) && end.is_none_or(|e| date <= e))
+    /// The `start`..=`end` dates asked for (either open).
+    fn range(&self) -> Result<DateRange, TradierError> {
+        Ok(DateRange {
+            start: Self::date("start", &self.start)?,
+            end: Self::date("end", &self.end)?,
+        })
     }
 
     /// `symbol=SPY` matches SPY and, unless `exactMatch=true`, SPY's options.
@@ -137,7 +150,7 @@ impl ActivityQuery {
         }
     }
 
-    /// The page asked for, `limit` items long (all of them with no limit).
+    /// The page asked for, `limit` items long (`default_limit` when none is asked).
     fn page<T>(&self, items: Vec<T>, default_limit: usize) -> Vec<T> {
         let count = |v: &Option<String>| {
             v.as_deref()
@@ -221,23 +234,28 @@ pub async fn history(
     State(s): State<Shared>,
     Query(q): Query<ActivityQuery>,
 ) -> Response {
-    let mut b = s.lock();
-    b.sync();
+    let range = match q.range() {
+        Ok(r) => r,
+        Err(e) => return e.render(format),
+    };
     let kinds: Vec<&str> = q
         .kind
         .as_deref()
         .map(|k| k.split(',').map(str::trim).collect())
         .unwrap_or_default();
-    let mut events = Vec::new();
-    for a in activities(&b, &acct).iter().rev() {
-        let kind = if a.expiry { "option" } else { "trade" };
-        let wanted = kinds.is_empty() || kinds.contains(&kind);
-        match q.in_range(a.date) {
-            Err(e) => return e.render(format),
-            Ok(true) if wanted && q.matches(a.instrument) => events.extend(history_event(a)),
-            Ok(_) => {}
-        }
-    }
+    let mut b = s.lock();
+    b.sync();
+    let events = activities(&b, &acct)
+        .iter()
+        .rev()
+        .filter(|a| {
+            let kind = if a.expiry { "option" } else { "trade" };
+            (kinds.is_empty() || kinds.contains(&kind))
+                && range.contains(a.date)
+                && q.matches(a.instrument)
+        })
+        .filter_map(history_event)
+        .collect();
     format.answer(Ok(HistoryDoc {
         history: Listing::new(q.page(events, 25)),
     }))
@@ -354,22 +372,21 @@ pub async fn gainloss(
     State(s): State<Shared>,
     Query(q): Query<ActivityQuery>,
 ) -> Response {
+    let range = match q.range() {
+        Ok(r) => r,
+        Err(e) => return e.render(format),
+    };
     let mut b = s.lock();
     b.sync();
-    let mut positions = Vec::new();
-    for p in closed_positions(&activities(&b, &acct)) {
-        match q.in_range(p.close) {
-            Err(e) => return e.render(format),
-            Ok(true)
-                if q.symbol
+    let mut positions: Vec<Closed> = closed_positions(&activities(&b, &acct))
+        .into_iter()
+        .filter(|p| {
+            range.contains(p.close)
+                && q.symbol
                     .as_deref()
-                    .is_none_or(|s| s.is_empty() || s == p.body.symbol) =>
-            {
-                positions.push(p)
-            }
-            Ok(_) => {}
-        }
-    }
+                    .is_none_or(|s| s.is_empty() || s == p.body.symbol)
+        })
+        .collect();
     let by_open = q.sort_by.as_deref() == Some("openDate");
     // Stable: positions closed the same day keep the order they closed in.
     positions.sort_by_key(|p| if by_open { p.open } else { p.close });

@@ -28,12 +28,6 @@ impl Serialize for Num {
     }
 }
 
-impl From<Decimal> for Num {
-    fn from(d: Decimal) -> Self {
-        Self(d)
-    }
-}
-
 /// `2018-06-01T12:02:29.682Z`: order, position and gain/loss dates (§6).
 pub fn time(t: Timestamp) -> String {
     t.to_datetime().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
