@@ -549,6 +549,13 @@ async fn modify_takes_price_stop_duration_and_the_same_type() {
         .starts_with("Invalid parameter, quantity"));
     let t = modify(&c, &id, "type=market").await;
     assert_eq!(t.status, StatusCode::BAD_REQUEST, "{}", t.text);
+    let stop = modify(&c, &id, "stop=1.50").await;
+    assert_eq!(
+        stop.status,
+        StatusCode::BAD_REQUEST,
+        "a limit order has no stop: {}",
+        stop.text
+    );
     let o = order(&c, &id).await;
     assert_eq!(
         (

@@ -5,7 +5,9 @@
 //! Tradier's JSON is a conversion of its XML, so the XML is rendered from
 //! the same typed body: each object key an element, an array the element
 //! repeated, scalars as text. The JSON text is walked with raw values, so
-//! field order and the digits of every number survive.
+//! field order and the digits of every number survive. How Tradier's XML
+//! writes an empty collection is not recorded (§8.2 gives the JSON's
+//! string "null"): the element carries the same text, `<orders>null</orders>`.
 
 use std::convert::Infallible;
 

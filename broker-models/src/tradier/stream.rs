@@ -6,7 +6,11 @@
 //! the newest session counts ("it is not permitted to open more than one
 //! session at a time"). A payload with any other id is answered with an
 //! error payload and subscribes to nothing; re-sending a payload with a
-//! good id adjusts the subscription without reconnecting. Once subscribed
+//! good id adjusts the subscription without reconnecting. A newer session
+//! does not end a stream already open (the reference, §2.9, does not say
+//! that it does; the error payload's text and that the socket stays open
+//! are not recorded either: QuantConnect's integration met "session not
+//! found", and the docs say to resend the payload with a new id). Once subscribed
 //! the server pushes one JSON text frame per order change and a heartbeat
 //! about once a minute (simulated time).
 

@@ -7,7 +7,7 @@ use axum::Extension;
 use serde::Deserialize;
 
 use mbt::engine::ReplaceRequest;
-use mbt::{Instrument, OrderRequest};
+use mbt::{Instrument, OrderRequest, OrderType};
 
 use super::auth::{OrderPath, TradierAccount};
 use super::errors::{refusal, TradierError};
@@ -208,10 +208,27 @@ fn modification(form: &Form, o: &BrokerOrder) -> Result<ReplaceRequest, TradierE
             format!("{t}: changing an order's type is not simulated by raxx-sim"),
         ));
     }
+    let (price, stop) = (
+        forms::decimal(form, "price")?,
+        forms::decimal(form, "stop")?,
+    );
+    let t = o.request.order_type;
+    if price.is_some() && !matches!(t, OrderType::Limit | OrderType::StopLimit) {
+        return Err(TradierError::parameter(
+            "price",
+            "this order type takes no price",
+        ));
+    }
+    if stop.is_some() && !matches!(t, OrderType::Stop | OrderType::StopLimit) {
+        return Err(TradierError::parameter(
+            "stop",
+            "this order type takes no stop",
+        ));
+    }
     Ok(ReplaceRequest {
         quantity: None,
-        limit_price: forms::decimal(form, "price")?,
-        stop_price: forms::decimal(form, "stop")?,
+        limit_price: price,
+        stop_price: stop,
         time_in_force: field(form, "duration")
             .map(forms::duration_of)
             .transpose()?,
