@@ -148,6 +148,7 @@ fn named_symbol(b: &SimBrokerage, r: &OrderRequest) -> String {
         .map_or_else(|| wire::symbol(&r.instrument), wire::symbol)
 }
 
+/// The account's position in `instrument` (signed).
 fn held(b: &SimBrokerage, account: &str, instrument: &Instrument) -> rust_decimal::Decimal {
     b.engine()
         .account(account)
@@ -156,30 +157,40 @@ fn held(b: &SimBrokerage, account: &str, instrument: &Instrument) -> rust_decima
         })
 }
 
+/// Tradier's order desk refuses a side that does not fit the position
+/// held; the broker still received the order, so it is on the ledger as
+/// refused, like any refusal.
+fn position_refusal(
+    b: &mut SimBrokerage,
+    request: &OrderRequest,
+    decision: &Decision,
+) -> Option<TradierError> {
+    if request.is_multi_leg() {
+        return None;
+    }
+    let held = held(b, &request.account_id, &request.instrument);
+    let text = forms::position_refusal(request, held)?;
+    let refuse = Decision {
+        outcome: Some(Outcome::Reject {
+            reason: text.to_string(),
+        }),
+        ..decision.clone()
+    };
+    let _ = b.submit(request.clone(), &refuse);
+    Some(TradierError::refused(text))
+}
+
 fn place(
     b: &mut SimBrokerage,
     request: OrderRequest,
     decision: &Decision,
 ) -> Result<Placed, TradierError> {
     b.sync();
+    if let Some(refused) = position_refusal(b, &request, decision) {
+        return Err(refused);
+    }
     let symbol = named_symbol(b, &request);
     let trigger = Trigger::from_client_id(&request.client_order_id);
-    let position_rule = (!request.is_multi_leg())
-        .then(|| {
-            forms::position_refusal(&request, held(b, &request.account_id, &request.instrument))
-        })
-        .flatten();
-    if let Some(text) = position_rule {
-        // Received and refused by the order desk: on the ledger like any refusal.
-        let refuse = Decision {
-            outcome: Some(Outcome::Reject {
-                reason: text.to_string(),
-            }),
-            ..decision.clone()
-        };
-        let _ = b.submit(request, &refuse);
-        return Err(TradierError::refused(text));
-    }
     match b.submit(request, decision) {
         Ok(_) if matches!(trigger, Some(Trigger::LostResponse | Trigger::Hang)) => Ok(Placed::Lost),
         Ok(order) => {
