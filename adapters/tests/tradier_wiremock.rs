@@ -2,7 +2,9 @@
 //! (tradier.md §2, §5, §8): every collection shape, errors inside a 200,
 //! plain-text refusals, gateway faults, quota violations, 5xx and HTML
 //! pages, malformed and truncated bodies, unknown status words, and a lost
-//! submit reconciled by tag.
+//! submit reconciled by tag. The vendor's bodies are the fixtures in
+//! `test_data/tradier/`, which the simulated Tradier's answers are checked
+//! against too; only deliberately broken bodies are written here.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,10 +67,38 @@ fn text(status: u16, body: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.to_string(), "text/plain")
 }
 
+/// A vendor body from `test_data/tradier/`, as served.
+fn fixture(name: &str) -> String {
+    let path = format!("{}/../test_data/tradier/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// An `{"order":{…}}` fixture with some of the order's fields changed.
+fn order_fixture(name: &str, changes: &[(&str, serde_json::Value)]) -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(&fixture(name)).unwrap();
+    for (k, v) in changes {
+        doc["order"][*k] = v.clone();
+    }
+    doc.to_string()
+}
+
+/// The submit acknowledgement of `ack_submit.json` for order `id`.
+fn ack(id: u64) -> String {
+    order_fixture("ack_submit.json", &[("id", id.into())])
+}
+
+/// The filled market order of `order_filled.json` as order `id`, in `status`, tagged `tag`.
 fn order_json(id: u64, status: &str, tag: &str) -> String {
-    format!(
-        r#"{{"id":{id},"type":"market","symbol":"AAPL","side":"buy","quantity":10.00000000,"status":"{status}","duration":"day","avg_fill_price":189.5,"exec_quantity":10.00000000,"last_fill_price":189.5,"last_fill_quantity":10.00000000,"remaining_quantity":0.00000000,"create_date":"2018-06-01T12:02:29.682Z","transaction_date":"2018-06-01T12:02:29.882Z","class":"equity","tag":"{tag}"}}"#
-    )
+    let doc = order_fixture(
+        "order_filled.json",
+        &[
+            ("id", id.into()),
+            ("status", status.into()),
+            ("tag", tag.into()),
+        ],
+    );
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    doc["order"].to_string()
 }
 
 async fn mount_get(server: &MockServer, p: &str, resp: ResponseTemplate) {
@@ -83,7 +113,7 @@ async fn no_positions(server: &MockServer) {
     mount_get(
         server,
         &format!("/v1/accounts/{ACCT}/positions"),
-        json(200, r#"{"positions":"null"}"#),
+        json(200, &fixture("positions_null.json")),
     )
     .await;
 }
@@ -96,13 +126,7 @@ async fn reads_send_auth_and_map_the_order_object() {
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .and(header("accept", "application/json"))
         .and(query_param("includeTags", "true"))
-        .respond_with(json(
-            200,
-            &format!(
-                r#"{{"order":{}}}"#,
-                order_json(228175, "filled", "intent-1")
-            ),
-        ))
+        .respond_with(json(200, &fixture("order_filled.json")))
         .mount(&server)
         .await;
     let a = adapter(&server);
@@ -140,44 +164,18 @@ async fn reads_send_auth_and_map_the_order_object() {
 #[tokio::test]
 async fn positions_in_every_collection_shape() {
     let server = MockServer::start().await;
-    let pos = |sym: &str, qty: &str, basis: &str| {
-        format!(
-            r#"{{"cost_basis":{basis},"date_acquired":"2019-01-31T17:05:22.332Z","id":130089,"quantity":{qty},"symbol":"{sym}"}}"#
-        )
-    };
     let p = format!("/v1/accounts/{ACCT}/positions");
+    for shape in ["positions_null.json", "positions_one.json"] {
+        Mock::given(method("GET"))
+            .and(path(&p))
+            .respond_with(json(200, &fixture(shape)))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path(&p))
-        .respond_with(json(200, r#"{"positions":"null"}"#))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(&p))
-        .respond_with(json(
-            200,
-            &format!(
-                r#"{{"positions":{{"position":{}}}}}"#,
-                pos("AAPL", "10.00000000", "1895.00")
-            ),
-        ))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(&p))
-        .respond_with(json(
-            200,
-            &format!(
-                r#"{{"positions":{{"position":[{},{}]}}}}"#,
-                pos("SPY", "-5", "-2500.5"),
-                pos(
-                    "SPY260116P00580000",
-                    "2.00000000",
-                    "250.000000000000000000000000"
-                )
-            ),
-        ))
+        .respond_with(json(200, &fixture("positions_many.json")))
         .mount(&server)
         .await;
     let a = adapter(&server);
@@ -204,8 +202,17 @@ async fn positions_in_every_collection_shape() {
 async fn balances_for_margin_and_cash_accounts() {
     let server = MockServer::start().await;
     let p = format!("/v1/accounts/{ACCT}/balances");
-    Mock::given(method("GET")).and(path(&p)).respond_with(json(200, r#"{"balances":{"option_short_value":0,"total_equity":17798.360000000000000000000000,"account_number":"VA00000001","account_type":"margin","close_pl":-4813.000000000000000000,"current_requirement":2557.00000000000000000000,"equity":0,"long_market_value":5114.000000000000000000,"market_value":5114.000000000000000000,"open_pl":94521.400000000000000000000000,"option_long_value":0,"option_requirement":0,"pending_orders_count":0,"short_market_value":0,"stock_long_value":5114.000000000000000000,"total_cash":12684.360000000000000000000000,"uncleared_funds":0,"pending_cash":0,"margin":{"fed_call":0,"maintenance_call":0,"option_buying_power":10127.360000000000000000000000,"stock_buying_power":20254.72000000000000000000,"stock_short_value":0,"sweep":0}}}"#)).up_to_n_times(1).mount(&server).await;
-    Mock::given(method("GET")).and(path(&p)).respond_with(json(200, r#"{"balances":{"total_equity":1000.5,"account_number":"VA00000001","account_type":"cash","total_cash":1000.5,"cash":{"cash_available":900.25,"sweep":0,"unsettled_funds":100.25}}}"#)).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path(&p))
+        .respond_with(json(200, &fixture("balances_margin.json")))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(&p))
+        .respond_with(json(200, &fixture("balances_cash.json")))
+        .mount(&server)
+        .await;
     let a = adapter(&server);
     let m = a.get_account().await.unwrap();
     assert_eq!(
@@ -229,11 +236,16 @@ async fn submit_posts_a_form_and_reads_the_order_back() {
         .and(body_string_contains("class=equity"))
         .and(body_string_contains("side=buy"))
         .and(body_string_contains("tag=intent-1"))
-        .respond_with(json(200, r#"{"order":{"id":228175,"status":"ok","partner_id":"c4998eb7-06e8-4820-a7ab-55d9760065fb"}}"#))
+        .respond_with(json(200, &fixture("ack_submit.json")))
         .expect(1)
         .mount(&server)
         .await;
-    mount_get(&server, &order_path(228175), json(200, r#"{"order":{"id":228175,"type":"limit","symbol":"AAPL","side":"buy","quantity":10.00000000,"status":"pending","duration":"day","price":1.0,"avg_fill_price":0.00000000,"exec_quantity":0.00000000,"last_fill_price":0.00000000,"last_fill_quantity":0.00000000,"remaining_quantity":10.00000000,"create_date":"2018-06-01T12:02:29.682Z","transaction_date":"2018-06-01T12:02:29.682Z","class":"equity","tag":"intent-1"}}"#)).await;
+    mount_get(
+        &server,
+        &order_path(228175),
+        json(200, &fixture("order_pending.json")),
+    )
+    .await;
     let r = adapter(&server)
         .submit_order(&Order::limit(
             "intent-1",
@@ -262,17 +274,14 @@ async fn refusals_inside_a_200_are_rejected_never_resent() {
     Mock::given(method("POST"))
         .and(path(orders_path()))
         .and(body_string_contains("symbol=AAPL"))
-        .respond_with(json(
-            200,
-            r#"{"errors":{"error":"You do not have enough buying power for this trade."}}"#,
-        ))
+        .respond_with(json(200, &fixture("errors_buying_power.json")))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path(orders_path()))
         .and(body_string_contains("symbol=SPY"))
-        .respond_with(json(200, r#"{"errors":{"error":["Backoffice rejected override of the order.","Sell order cannot be placed"]}}"#))
+        .respond_with(json(200, &fixture("errors_list.json")))
         .expect(1)
         .mount(&server)
         .await;
@@ -299,12 +308,12 @@ async fn cancel_texts_finalized_unauthorized_and_read_back() {
     let server = MockServer::start().await;
     Mock::given(method("DELETE"))
         .and(path(order_path(1)))
-        .respond_with(text(400, "order already in finalized state: filled"))
+        .respond_with(text(400, &fixture("finalized_filled.txt")))
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
         .and(path(order_path(2)))
-        .respond_with(text(400, "order already in finalized state: canceled"))
+        .respond_with(text(400, &fixture("finalized_canceled.txt")))
         .mount(&server)
         .await;
     // A refused cancel is settled by the order's own state, read back.
@@ -314,12 +323,15 @@ async fn cancel_texts_finalized_unauthorized_and_read_back() {
     }
     Mock::given(method("DELETE"))
         .and(path(order_path(3)))
-        .respond_with(text(401, &format!("Unauthorized Account: {ACCT}")))
+        .respond_with(text(401, &fixture("unauthorized_account.txt")))
         .mount(&server)
         .await;
     Mock::given(method("DELETE"))
         .and(path(order_path(4)))
-        .respond_with(json(200, r#"{"order":{"id":4,"status":"ok"}}"#))
+        .respond_with(json(
+            200,
+            &order_fixture("ack_cancel.json", &[("id", 4.into())]),
+        ))
         .mount(&server)
         .await;
     mount_get(
@@ -333,7 +345,10 @@ async fn cancel_texts_finalized_unauthorized_and_read_back() {
     .await;
     Mock::given(method("DELETE"))
         .and(path(order_path(5)))
-        .respond_with(json(200, r#"{"order":{"id":5,"status":"ok"}}"#))
+        .respond_with(json(
+            200,
+            &order_fixture("ack_cancel.json", &[("id", 5.into())]),
+        ))
         .mount(&server)
         .await;
     mount_get(
@@ -372,7 +387,12 @@ async fn cancel_texts_finalized_unauthorized_and_read_back() {
 #[tokio::test]
 async fn gateway_faults_quotas_and_outages_are_typed() {
     let server = MockServer::start().await;
-    mount_get(&server, &order_path(1), json(401, r#"{"fault":{"faultstring":"Invalid Access Token","detail":{"errorcode":"keymanagement.service.invalid_access_token"}}}"#)).await;
+    mount_get(
+        &server,
+        &order_path(1),
+        json(401, &fixture("fault_invalid_token.json")),
+    )
+    .await;
     mount_get(
         &server,
         &order_path(2),
@@ -384,7 +404,8 @@ async fn gateway_faults_quotas_and_outages_are_typed() {
     mount_get(
         &server,
         &order_path(3),
-        text(400, &format!("Quota Violation {}", NOW_MS + 30_000)),
+        // `Quota Violation <expiry in epoch ms>`, 30 s after NOW_MS.
+        text(400, &fixture("quota_violation.txt")),
     )
     .await;
     Mock::given(method("GET"))
@@ -516,9 +537,7 @@ async fn a_timed_out_submit_found_by_tag_is_not_resent() {
     no_positions(&server).await;
     Mock::given(method("POST"))
         .and(path(orders_path()))
-        .respond_with(
-            json(200, r#"{"order":{"id":9,"status":"ok"}}"#).set_delay(Duration::from_secs(2)),
-        )
+        .respond_with(json(200, &ack(9)).set_delay(Duration::from_secs(2)))
         .expect(1)
         .mount(&server)
         .await;
@@ -558,16 +577,14 @@ async fn a_timed_out_submit_absent_by_tag_is_resent_once() {
     Mock::given(method("POST"))
         .and(path(orders_path()))
         .and(body_string_contains("tag=intent-7"))
-        .respond_with(
-            json(200, r#"{"order":{"id":7,"status":"ok"}}"#).set_delay(Duration::from_secs(2)),
-        )
+        .respond_with(json(200, &ack(7)).set_delay(Duration::from_secs(2)))
         .up_to_n_times(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path(orders_path()))
         .and(body_string_contains("tag=intent-7"))
-        .respond_with(json(200, r#"{"order":{"id":7,"status":"ok"}}"#))
+        .respond_with(json(200, &ack(7)))
         .mount(&server)
         .await;
     // One order of someone else today: a bare object, not ours.
@@ -623,11 +640,16 @@ async fn an_empty_order_list_is_absent() {
         .await;
     Mock::given(method("POST"))
         .and(path(orders_path()))
-        .respond_with(json(200, r#"{"order":{"id":3,"status":"ok"}}"#))
+        .respond_with(json(200, &ack(3)))
         .expect(1)
         .mount(&server)
         .await;
-    mount_get(&server, &orders_path(), json(200, r#"{"orders":"null"}"#)).await;
+    mount_get(
+        &server,
+        &orders_path(),
+        json(200, &fixture("orders_null.json")),
+    )
+    .await;
     mount_get(
         &server,
         &order_path(3),
@@ -648,20 +670,21 @@ async fn an_empty_order_list_is_absent() {
 
 const MODIFIED: u64 = 4242;
 
-/// A resting limit order (1 share) as Tradier writes one.
+/// The resting limit order (1 share) of `order_open.json` at `price`, for `duration`.
 fn resting_json(price: &str, duration: &str) -> String {
-    format!(
-        r#"{{"order":{{"id":{MODIFIED},"type":"limit","symbol":"AAPL","side":"buy","quantity":1.00000000,"status":"open","duration":"{duration}","price":{price},"avg_fill_price":0.00000000,"exec_quantity":0.00000000,"last_fill_price":0.00000000,"last_fill_quantity":0.00000000,"remaining_quantity":1.00000000,"create_date":"2018-06-01T12:02:29.682Z","transaction_date":"2018-06-01T12:02:30.682Z","class":"equity","tag":"resting-1"}}}}"#
+    let price: serde_json::Value = serde_json::from_str(price).unwrap();
+    order_fixture(
+        "order_open.json",
+        &[
+            ("id", MODIFIED.into()),
+            ("price", price),
+            ("duration", duration.into()),
+        ],
     )
 }
 
 fn modify_ack(id: u64) -> ResponseTemplate {
-    json(
-        200,
-        &format!(
-            r#"{{"order":{{"id":{id},"status":"ok","partner_id":"c4998eb7-06e8-4820-a7ab-55d9760065fb"}}}}"#
-        ),
-    )
+    json(200, &ack(id))
 }
 
 fn new_price() -> adapters::Replace {
@@ -909,4 +932,90 @@ async fn a_rate_limited_modify_waits_then_is_sent_again() {
         .unwrap();
     assert_eq!(r.broker_order_id, "4242");
     assert!(adapter(&server).describe().capabilities.replace);
+}
+
+/// Every order state the fixtures hold, read into the contract.
+#[tokio::test]
+async fn every_order_fixture_maps_to_the_contract() {
+    let server = MockServer::start().await;
+    let cases = [
+        (
+            "order_pending.json",
+            228170,
+            OrderStatus::Pending,
+            dec!(0),
+            dec!(10),
+        ),
+        (
+            "order_open.json",
+            4242,
+            OrderStatus::Accepted,
+            dec!(0),
+            dec!(1),
+        ),
+        (
+            "order_partially_filled.json",
+            228176,
+            OrderStatus::PartiallyFilled,
+            dec!(7),
+            dec!(33),
+        ),
+        (
+            "order_filled.json",
+            228175,
+            OrderStatus::Filled,
+            dec!(10),
+            dec!(0),
+        ),
+        (
+            "order_canceled.json",
+            228177,
+            OrderStatus::Canceled,
+            dec!(0),
+            dec!(0),
+        ),
+        (
+            "order_rejected.json",
+            228178,
+            OrderStatus::Rejected,
+            dec!(0),
+            dec!(0),
+        ),
+        (
+            "order_option.json",
+            228749,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(0),
+        ),
+        (
+            "order_multileg.json",
+            229063,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(0),
+        ),
+    ];
+    for (name, id, ..) in &cases {
+        // Each under its own id (two fixtures share the docs' 228175).
+        let body = order_fixture(name, &[("id", (*id).into())]);
+        mount_get(&server, &order_path(*id), json(200, &body)).await;
+    }
+    let a = adapter(&server);
+    for (name, id, status, filled, remaining) in cases {
+        let r = a.get_order(&id.to_string()).await.unwrap();
+        assert_eq!(
+            (r.status, r.filled_quantity, r.remaining_quantity),
+            (status, filled, remaining),
+            "{name}"
+        );
+    }
+    let rejected = a.get_order("228178").await.unwrap();
+    assert!(
+        rejected
+            .reject_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("Sell order cannot be placed")),
+        "{rejected:?}"
+    );
 }

@@ -34,10 +34,10 @@ async fn place(c: &Client, form: &str) -> common::Reply {
     .await
 }
 
-/// Lets the broker work what was just placed: acceptance comes 5-50 ms
-/// after the submit, and the first fill at the symbol's next quote.
-async fn settle(c: &Client) {
-    let r = c.post_json("/_sim/advance", r#"{"ms":300}"#).await;
+async fn advance(c: &Client, ms: u64) {
+    let r = c
+        .post_json("/_sim/advance", &format!(r#"{{"ms": {ms}}}"#))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }
 
@@ -80,11 +80,6 @@ async fn auth_accept_and_foreign_accounts() {
         (wrong.status, wrong.text.as_str()),
         (StatusCode::UNAUTHORIZED, "Unauthorized Account: VA99999999")
     );
-    c.headers[1].1 = "application/xml".into();
-    assert_eq!(
-        c.get("/v1/user/profile").await.status,
-        StatusCode::NOT_ACCEPTABLE
-    );
     c.headers[0].1 = "Bearer nope".into();
     let r = c.get("/v1/user/profile").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -99,8 +94,7 @@ async fn equity_order_acks_then_fills_with_number_fields() {
     let ack = ack.json();
     assert_eq!(ack["order"]["status"], "ok");
     assert!(ack["order"]["id"].is_u64());
-    assert_eq!(order(&c, &ack["order"]["id"]).await["status"], "pending");
-    settle(&c).await;
+    advance(&c, 1_000).await;
     let o = order(&c, &ack["order"]["id"]).await;
     assert_eq!(o["status"], "filled");
     assert_eq!(
@@ -153,6 +147,7 @@ async fn equity_order_acks_then_fills_with_number_fields() {
         "class=equity&symbol=MSFT&side=buy&quantity=1&type=market&duration=day",
     )
     .await;
+    advance(&c, 1_000).await;
     let list = c.get(&format!("/v1/accounts/{ACCT}/orders")).await.json();
     assert_eq!(list["orders"]["order"].as_array().map(Vec::len), Some(2));
 }
@@ -177,7 +172,8 @@ async fn cancel_modify_and_finalized_texts() {
     .await
     .json();
     let id = ack["order"]["id"].clone();
-    settle(&c).await;
+    assert_eq!(order(&c, &id).await["status"], "pending");
+    advance(&c, 100).await;
     assert_eq!(order(&c, &id).await["status"], "open");
     let m = c
         .send(
@@ -291,7 +287,7 @@ async fn refusals_use_tradier_shapes() {
 async fn options_and_multileg() {
     let c = tradier();
     let ack = place(&c, "class=option&symbol=AAPL&option_symbol=AAPL260116C00190000&side=buy_to_open&quantity=1&type=market&duration=day").await.json();
-    settle(&c).await;
+    advance(&c, 1_000).await;
     let o = order(&c, &ack["order"]["id"]).await;
     assert_eq!(
         (
@@ -309,7 +305,7 @@ async fn options_and_multileg() {
     );
     let spread = place(&c, "class=multileg&symbol=SPY&type=market&duration=day&option_symbol[0]=SPY260116P00580000&side[0]=sell_to_open&quantity[0]=2&option_symbol[1]=SPY260116P00575000&side[1]=buy_to_open&quantity[1]=2").await;
     assert_eq!(spread.status, StatusCode::OK, "{}", spread.text);
-    settle(&c).await;
+    advance(&c, 1_000).await;
     let o = order(&c, &spread.json()["order"]["id"]).await;
     assert_eq!(
         (
@@ -319,7 +315,15 @@ async fn options_and_multileg() {
         ),
         (Some("multileg"), Some(2), Some("filled"))
     );
-    assert_eq!(o["leg"].as_array().map(Vec::len), Some(2));
+    let legs = o["leg"].as_array().expect("two legs");
+    assert_eq!(legs.len(), 2);
+    // Each leg filled at its own price, never 0 (the net is the parent's).
+    for leg in legs {
+        for f in ["avg_fill_price", "last_fill_price"] {
+            assert!(leg[f].as_f64().is_some_and(|p| p > 0.0), "{f}: {leg}");
+        }
+        assert_eq!(leg["exec_quantity"], json!(2));
+    }
 }
 
 #[tokio::test]
@@ -345,4 +349,453 @@ async fn rate_limit_headers_count_per_bucket() {
     )
     .await;
     assert_eq!(t.headers["x-ratelimit-allowed"], "60");
+}
+
+async fn modify(c: &Client, id: &Value, form: &str) -> common::Reply {
+    c.send(
+        Method::PUT,
+        &format!("/v1/accounts/{ACCT}/orders/{id}"),
+        FORM,
+        form,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn market_data_has_its_own_bucket() {
+    let c = tradier();
+    c.get("/v1/user/profile").await;
+    let r = c.get("/v1/markets/clock").await;
+    assert_eq!(
+        (
+            r.headers["x-ratelimit-allowed"].to_str().unwrap(),
+            r.headers["x-ratelimit-available"].to_str().unwrap()
+        ),
+        ("120", "119"),
+        "the clock's first request in the market-data bucket"
+    );
+}
+
+#[tokio::test]
+async fn xml_unless_json_is_asked_for() {
+    let mut c = tradier();
+    place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy&quantity=2&type=limit&price=1.00&duration=gtc&tag=x-1",
+    )
+    .await;
+    // python-requests' default, and no Accept at all: Tradier's default, XML (§1.3, §8.3).
+    for accept in ["*/*", ""] {
+        c.headers[1].1 = accept.into();
+        for (path, root) in [
+            (
+                format!("/v1/accounts/{ACCT}/orders?includeTags=true"),
+                "<orders><order><id>228175</id><type>limit</type>",
+            ),
+            (
+                format!("/v1/accounts/{ACCT}/orders/228175"),
+                "<order><id>228175</id>",
+            ),
+            (
+                format!("/v1/accounts/{ACCT}/positions"),
+                "<positions>null</positions>",
+            ),
+            (
+                format!("/v1/accounts/{ACCT}/balances"),
+                "<balances><option_short_value>0</option_short_value>",
+            ),
+        ] {
+            let r = c.get(&path).await;
+            assert_eq!(r.headers["content-type"], "application/xml", "{path}");
+            assert!(
+                r.text
+                    .starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#)
+                    && r.text.contains(root),
+                "{path}: {}",
+                r.text
+            );
+        }
+        let refused = place(
+            &c,
+            "class=equity&symbol=ZZZQ&side=buy&quantity=1&type=market&duration=day",
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+        assert!(refused.text.ends_with(
+            "<errors><error>Invalid parameter, ZZZQ: symbol not found.</error></errors>"
+        ));
+    }
+    c.headers[1].1 = "text/html, application/json;q=0.9".into();
+    let r = c.get(&format!("/v1/accounts/{ACCT}/balances")).await;
+    assert_eq!(r.headers["content-type"], "application/json");
+    assert!(r.json()["balances"].is_object());
+}
+
+#[tokio::test]
+async fn paths_and_methods_tradier_does_not_serve() {
+    let c = tradier();
+    let r = c.get("/v1/no/such/thing").await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (StatusCode::NOT_FOUND, "Not Found")
+    );
+    let r = c
+        .send(
+            Method::PATCH,
+            &format!("/v1/accounts/{ACCT}/orders"),
+            FORM,
+            "a=1",
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+    );
+}
+
+/// Refusals of `side` for the position held (docs.tradier.com `docs/error-responses`):
+/// 200 with the order desk's words, and the order is on the ledger as refused.
+#[tokio::test]
+async fn sides_must_fit_the_position_held() {
+    let c = tradier();
+    let refused = |text: &'static str| json!({"errors": {"error": text}});
+    let sell = place(
+        &c,
+        "class=equity&symbol=AAPL&side=sell&quantity=1&type=market&duration=day",
+    )
+    .await;
+    assert_eq!(sell.status, StatusCode::OK);
+    assert_eq!(
+        sell.json(),
+        refused("Sell order cannot be placed unless you are closing a long position, please check open orders.")
+    );
+    let cover = place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy_to_cover&quantity=1&type=market&duration=day",
+    )
+    .await;
+    assert_eq!(
+        cover.json(),
+        refused("Buy To Cover order cannot be placed unless closing a short position, please check open orders.")
+    );
+    place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy&quantity=10&type=market&duration=day",
+    )
+    .await;
+    advance(&c, 1_000).await;
+    let short = place(
+        &c,
+        "class=equity&symbol=AAPL&side=sell_short&quantity=1&type=market&duration=day",
+    )
+    .await;
+    assert_eq!(
+        short.json(),
+        refused("Sell short order cannot be placed while you have a current long position, please check open orders.")
+    );
+    let past = place(
+        &c,
+        "class=equity&symbol=AAPL&side=sell&quantity=11&type=market&duration=day",
+    )
+    .await;
+    assert_eq!(
+        past.json(),
+        refused("Sell order is for more shares than your current long position, please review current position quantity along with open orders for security.")
+    );
+    place(
+        &c,
+        "class=equity&symbol=MSFT&side=sell_short&quantity=3&type=market&duration=day",
+    )
+    .await;
+    advance(&c, 1_000).await;
+    let buy = place(
+        &c,
+        "class=equity&symbol=MSFT&side=buy&quantity=1&type=market&duration=day",
+    )
+    .await;
+    assert_eq!(
+        buy.json(),
+        refused("Buy order cannot be placed to cover short position, order must be placed as a Buy to Cover")
+    );
+    let ok = place(
+        &c,
+        "class=equity&symbol=MSFT&side=buy_to_cover&quantity=3&type=market&duration=day",
+    )
+    .await;
+    assert_eq!(ok.json()["order"]["status"], "ok", "{}", ok.text);
+    let ledger = c.get("/_sim/ledger").await.json();
+    let refusals = ledger["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| !o["rejection"].is_null())
+        .count();
+    assert_eq!(refusals, 5, "every refused order reached the broker");
+}
+
+#[tokio::test]
+async fn modify_takes_price_stop_duration_and_the_same_type() {
+    let c = tradier();
+    let id = place(
+        &c,
+        "class=equity&symbol=SPY&side=buy&quantity=3&type=limit&price=2.00&duration=day",
+    )
+    .await
+    .json()["order"]["id"]
+        .clone();
+    advance(&c, 100).await;
+    let q = modify(&c, &id, "quantity=5&price=2.10").await;
+    assert_eq!(q.status, StatusCode::BAD_REQUEST, "{}", q.text);
+    assert!(q.json()["errors"]["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("Invalid parameter, quantity"));
+    let t = modify(&c, &id, "type=market").await;
+    assert_eq!(t.status, StatusCode::BAD_REQUEST, "{}", t.text);
+    let stop = modify(&c, &id, "stop=1.50").await;
+    assert_eq!(
+        stop.status,
+        StatusCode::BAD_REQUEST,
+        "a limit order has no stop: {}",
+        stop.text
+    );
+    let o = order(&c, &id).await;
+    assert_eq!(
+        (
+            o["quantity"].clone(),
+            o["price"].clone(),
+            o["type"].as_str()
+        ),
+        (json!(3), json!(2), Some("limit")),
+        "refusals change nothing"
+    );
+    let ok = modify(&c, &id, "type=limit&price=2.10&duration=gtc").await;
+    assert_eq!(ok.json()["order"]["id"], id, "{}", ok.text);
+    let o = order(&c, &id).await;
+    assert_eq!(
+        (o["price"].clone(), o["duration"].as_str()),
+        (json!(2.1), Some("gtc"))
+    );
+}
+
+/// A 40-share order partly filled, then repriced: the same order, 40 shares,
+/// its earlier fills kept, still partly filled (§2.5: modify keeps the id).
+#[tokio::test]
+async fn a_modify_keeps_the_fills_before_it() {
+    let c = tradier();
+    let id = place(&c, "class=equity&symbol=AAPL&side=buy&quantity=40&type=limit&price=1000&duration=gtc&tag=sim-partial-mod").await.json()["order"]["id"].clone();
+    let mut before = order(&c, &id).await;
+    while before["exec_quantity"] == json!(0) {
+        advance(&c, 200).await;
+        before = order(&c, &id).await;
+    }
+    let filled = before["exec_quantity"].as_u64().unwrap();
+    assert!(filled < 40, "{before}");
+    // Repriced away from the market: the rest waits.
+    let ok = modify(&c, &id, "price=1.00").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    advance(&c, 1_000).await;
+    let after = order(&c, &id).await;
+    let life = |o: &Value| {
+        (
+            o["quantity"].clone(),
+            o["exec_quantity"].as_u64(),
+            o["remaining_quantity"].as_u64(),
+            o["status"].as_str().map(str::to_string),
+        )
+    };
+    assert_eq!(
+        life(&after),
+        (
+            json!(40),
+            Some(filled),
+            Some(40 - filled),
+            Some("partially_filled".into())
+        ),
+        "{after}"
+    );
+    assert_eq!(
+        (after["avg_fill_price"].clone(), after["price"].clone()),
+        (before["avg_fill_price"].clone(), json!(1))
+    );
+    // Back at the market: the rest fills, and the whole order reads filled.
+    modify(&c, &id, "price=1000").await;
+    advance(&c, 60_000).await;
+    let done = order(&c, &id).await;
+    assert_eq!(
+        life(&done),
+        (json!(40), Some(40), Some(0), Some("filled".into())),
+        "{done}"
+    );
+}
+
+/// Absurd numbers are Tradier's refusals (§5.1, §5.2), never a panic or a 5xx.
+#[tokio::test]
+async fn hostile_numbers_are_refused_as_tradier_refuses() {
+    let c = tradier();
+    let legs = |q: &str| {
+        format!("class=multileg&symbol=SPY&type=market&duration=day&option_symbol[0]=SPY260116C00580000&side[0]=buy_to_open&quantity[0]=1&option_symbol[1]=SPY260116C00590000&side[1]=sell_to_open&quantity[1]={q}")
+    };
+    let r = place(&c, &legs("1e27")).await;
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            StatusCode::OK,
+            json!({"errors": {"error": "Quantity should be between 1 and 10,000,000"}})
+        )
+    );
+    let r = place(&c, &legs("1000000000000000000000000000")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let id = place(
+        &c,
+        "class=equity&symbol=SPY&side=buy&quantity=1&type=limit&price=2.00&duration=day",
+    )
+    .await
+    .json()["order"]["id"]
+        .clone();
+    advance(&c, 100).await;
+    for (price, status) in [
+        ("1e27", StatusCode::OK),
+        ("1000000000000000000000000000", StatusCode::OK),
+        ("1e30", StatusCode::BAD_REQUEST),
+        ("NaN", StatusCode::BAD_REQUEST),
+        ("-1", StatusCode::OK),
+    ] {
+        let r = modify(&c, &id, &format!("price={price}")).await;
+        assert_eq!(r.status, status, "price={price}: {}", r.text);
+        assert!(
+            r.json()["errors"]["error"].is_string(),
+            "price={price}: {}",
+            r.text
+        );
+    }
+    assert_eq!(order(&c, &id).await["price"], json!(2), "unchanged");
+}
+
+/// The cost of a position with every digit of the ledger (§2.7), here a
+/// sub-dollar stock's four-decimal price.
+#[tokio::test]
+async fn cost_basis_keeps_every_digit() {
+    let c = tradier();
+    let set = c
+        .post_json("/_sim/price", r#"{"symbol":"PENY","price":"0.5123"}"#)
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.text);
+    place(
+        &c,
+        "class=equity&symbol=PENY&side=buy&quantity=3&type=market&duration=day",
+    )
+    .await;
+    advance(&c, 1_000).await;
+    let p = c.get(&format!("/v1/accounts/{ACCT}/positions")).await;
+    let text = p.text;
+    let basis = text
+        .split(r#""cost_basis":"#)
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .unwrap();
+    let basis: rust_decimal::Decimal = basis.parse().unwrap();
+    assert_ne!(basis, basis.round_dp(2), "more than cents: {text}");
+}
+
+#[tokio::test]
+async fn clock_states_through_the_day_and_the_calendar() {
+    let c = tradier();
+    let clock = |r: Value| {
+        (
+            r["clock"]["state"].as_str().unwrap().to_string(),
+            r["clock"]["next_state"].as_str().unwrap().to_string(),
+        )
+    };
+    // The default epoch is Monday 10:00 in New York.
+    assert_eq!(
+        clock(c.get("/v1/markets/clock").await.json()),
+        ("open".into(), "postmarket".into())
+    );
+    advance(&c, (6 * 60 + 30) * 60_000).await; // 16:30
+    assert_eq!(
+        clock(c.get("/v1/markets/clock").await.json()),
+        ("postmarket".into(), "closed".into())
+    );
+    advance(&c, 4 * 3_600_000).await; // 20:30
+    assert_eq!(
+        clock(c.get("/v1/markets/clock").await.json()),
+        ("closed".into(), "premarket".into())
+    );
+    advance(&c, 11 * 3_600_000).await; // Tuesday 07:30
+    let r = c.get("/v1/markets/clock").await.json();
+    assert_eq!(clock(r.clone()), ("premarket".into(), "open".into()));
+    assert_eq!(
+        (
+            r["clock"]["date"].as_str(),
+            r["clock"]["next_change"].as_str()
+        ),
+        (Some("2026-01-06"), Some("09:30"))
+    );
+    let cal = c.get("/v1/markets/calendar").await.json()["calendar"].clone();
+    assert_eq!(
+        (cal["month"].clone(), cal["year"].clone()),
+        (json!(1), json!(2026))
+    );
+    let days = cal["days"]["day"].as_array().unwrap();
+    assert_eq!(days.len(), 31);
+    assert_eq!(
+        days[4]["open"],
+        json!({"start": "09:30", "end": "16:00"}),
+        "Monday the 5th"
+    );
+    assert_eq!(
+        days[3],
+        json!({"date": "2026-01-04", "status": "closed", "description": "Market is closed"})
+    );
+    let bad = c.get("/v1/markets/calendar?month=13").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn history_and_gainloss_show_yesterday() {
+    let c = tradier();
+    place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy&quantity=10&type=market&duration=day",
+    )
+    .await;
+    advance(&c, 1_000).await;
+    place(
+        &c,
+        "class=equity&symbol=AAPL&side=sell&quantity=4&type=market&duration=day",
+    )
+    .await;
+    advance(&c, 1_000).await;
+    let history = format!("/v1/accounts/{ACCT}/history");
+    let gainloss = format!("/v1/accounts/{ACCT}/gainloss");
+    assert_eq!(
+        c.get(&history).await.json(),
+        json!({"history": "null"}),
+        "updated nightly"
+    );
+    assert_eq!(c.get(&gainloss).await.json(), json!({"gainloss": "null"}));
+    advance(&c, 23 * 3_600_000).await;
+    let events = c.get(&history).await.json()["history"]["event"].clone();
+    let events = events.as_array().expect("two trades");
+    assert_eq!(
+        (
+            events[0]["trade"]["quantity"].clone(),
+            events[1]["trade"]["quantity"].clone()
+        ),
+        (json!(-4), json!(10)),
+        "newest first"
+    );
+    assert_eq!(events[0]["date"], "2026-01-05T00:00:00Z");
+    let only = c.get(&format!("{history}?type=dividend")).await.json();
+    assert_eq!(only, json!({"history": "null"}));
+    let closed = c.get(&gainloss).await.json()["gainloss"]["closed_position"].clone();
+    assert_eq!(
+        (
+            closed["quantity"].clone(),
+            closed["symbol"].as_str(),
+            closed["term"].clone()
+        ),
+        (json!(4), Some("AAPL"), json!(0))
+    );
 }

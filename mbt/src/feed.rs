@@ -129,11 +129,14 @@ impl MarketFeed {
     }
 
     /// Moves a symbol's path to `price`, so the next quotes continue from it
-    /// (recorded bars go on as recorded).
+    /// (a symbol priced by hand for the first time gets a path of its own);
+    /// recorded bars go on as recorded.
     pub fn set_level(&mut self, engine: &mut Engine, symbol: &str, price: Decimal) {
         let id = engine.instrument_id(&Instrument::equity(symbol));
         if let Source::Generated(g) = &mut self.source {
-            g.set_level(id, price);
+            if !g.set_level(id, price) {
+                g.walk_from(id, symbol, price);
+            }
         }
     }
 }

@@ -106,6 +106,8 @@ pub struct PriceGenerator {
     max_size: u32,
     step_ms: i64,
     next_time: Timestamp,
+    /// For the paths of symbols listed later (`walk_from`).
+    seed: u64,
 }
 
 impl PriceGenerator {
@@ -150,7 +152,25 @@ impl PriceGenerator {
             max_size: config.max_size.max(config.min_size.max(1)),
             step_ms: i64::try_from(step_ms).unwrap_or(i64::MAX),
             next_time: start,
+            seed,
         }
+    }
+
+    /// Starts a path for a symbol the generator does not walk yet, at
+    /// `price` (a symbol a scenario or a control surface prices by hand),
+    /// so that it is quoted from then on like the rest. Its draws come from
+    /// its own label, so the other paths are unchanged. False for a price
+    /// the market refuses, or a symbol already walked.
+    pub fn walk_from(&mut self, id: InstrumentId, symbol: &str, price: Decimal) -> bool {
+        if !is_valid_price(price) || self.walks.iter().any(|w| w.id == id) {
+            return false;
+        }
+        self.walks.push(Walk {
+            id,
+            cents: cents_of(price),
+            rng: rng_for(self.seed, &format!("prices/{symbol}")),
+        });
+        true
     }
 
     /// When the next step's quotes are stamped.

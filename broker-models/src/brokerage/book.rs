@@ -56,6 +56,15 @@ pub struct BrokerOrder {
 }
 
 impl BrokerOrder {
+    /// Taken, not at the venue yet, and not ended before it got there.
+    pub fn before_venue(&self) -> bool {
+        self.taken
+            && self.engine_id.is_none()
+            && self.rejection.is_none()
+            && self.canceled_at.is_none()
+            && self.replaced_by.is_none()
+    }
+
     /// A freshly received order (accepted when `engine_id` is set).
     pub fn received(
         vendor_id: String,

@@ -597,7 +597,7 @@ impl SimBrokerage {
         let Some(order) = self.book.get(vendor_id).cloned() else {
             return;
         };
-        if order.engine_id.is_some() || order.rejection.is_some() || order.canceled_at.is_some() {
+        if !order.before_venue() {
             return;
         }
         let late = match &order.steer.reject_after_accept {
@@ -735,6 +735,7 @@ impl SimBrokerage {
             },
             None if order.rejection.is_some() => before_venue(OrderStatus::Rejected),
             None if order.canceled_at.is_some() => before_venue(OrderStatus::Canceled),
+            None if order.replaced_by.is_some() => before_venue(OrderStatus::Replaced),
             None if self.schedule.waiting(&order.vendor_id, Action::Cancel) => {
                 before_venue(OrderStatus::PendingCancel)
             }
@@ -778,7 +779,7 @@ impl SimBrokerage {
             Some(engine_id) => {
                 let _ = self.venue.engine_mut().cancel(engine_id);
             }
-            None if order.rejection.is_none() && order.canceled_at.is_none() => {
+            None if order.before_venue() => {
                 self.schedule.remove(vendor_id, Action::Accept);
                 if let Some(idx) = self.book.index(vendor_id) {
                     self.end_before_venue(idx, at, End::Canceled);
@@ -804,7 +805,7 @@ impl SimBrokerage {
             .ok_or(BrokerError::NotFound)?
             .clone();
         let Some(engine_id) = old.engine_id else {
-            return Err(BrokerError::NotCancelable(OrderStatus::Rejected));
+            return self.replace_pending(idx, &old, changes);
         };
         let new_engine_id = self
             .venue
@@ -844,6 +845,63 @@ impl SimBrokerage {
         };
         self.collect_events();
         Ok(new_vendor_id)
+    }
+
+    /// Replaces an order not at the venue yet: the request is changed
+    /// before it gets there (a new pending order for a broker that replaces
+    /// under a new id). Refused and ended orders are not replaceable.
+    fn replace_pending(
+        &mut self,
+        idx: usize,
+        old: &BrokerOrder,
+        changes: ReplaceRequest,
+    ) -> Result<String, BrokerError> {
+        let status = self.state(old).status;
+        if status != OrderStatus::Pending {
+            return Err(BrokerError::NotCancelable(status));
+        }
+        let request = changes.applied_to(&old.request, old.request.quantity);
+        self.engine()
+            .validate(&request)
+            .map_err(BrokerError::Rejected)?;
+        let now = self.clock.now();
+        if self.profile.replace_keeps_id {
+            if let Some(o) = self.book.at_mut(idx) {
+                o.request = request;
+                o.updated_at = now;
+            }
+            return Ok(old.vendor_id.clone());
+        }
+        let new_id = self.ids.next_id();
+        let mut replacement = BrokerOrder::received(new_id.clone(), request, now, None, None);
+        replacement.replaces = Some(old.vendor_id.clone());
+        replacement.steer = old.steer.clone();
+        self.book.insert(replacement);
+        self.schedule.remove(&old.vendor_id, Action::Accept);
+        match self.accept_delay() {
+            Some(delay) => self
+                .schedule
+                .add(now.plus_millis(delay), &new_id, Action::Accept),
+            None => self.accept(&new_id, now),
+        }
+        let Some(o) = self.book.at_mut(idx) else {
+            return Ok(new_id);
+        };
+        o.replaced_by = Some(new_id.clone());
+        o.replaced_at = Some(now);
+        o.updated_at = now;
+        let ended = o.clone();
+        let state = OrderState {
+            status: OrderStatus::Replaced,
+            filled_quantity: Decimal::ZERO,
+            average_fill_price: None,
+        };
+        let kind = BrokerEventKind::Replaced {
+            replacement: new_id.clone(),
+        };
+        self.events.push(now, &ended, kind, state);
+        self.collect_events();
+        Ok(new_id)
     }
 
     pub fn account(&self, number: &str) -> Option<AccountView> {

@@ -6,13 +6,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use base64::Engine as _;
-use serde_json::json;
 
 use super::errors::TradierError;
-use super::orders::{field, parse_form};
-use super::wire::time;
+use super::format::Format;
+use super::forms::{field, parse_form};
+use super::wire::{time, Grant};
 use crate::face::Shared;
 
 /// Whether the Basic credentials are the app's client id and secret.
@@ -33,31 +32,36 @@ fn client_ok(b: &crate::SimBrokerage, headers: &HeaderMap) -> bool {
     c.matches("client_id", id) && c.matches("client_secret", secret)
 }
 
-pub async fn refresh(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn refresh(
+    format: Format,
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut b = s.lock();
     if !client_ok(&b, &headers) {
         return TradierError::invalid_token().into_response();
     }
     let form = match parse_form(&body) {
         Ok(f) => f,
-        Err(e) => return e.into_response(),
+        Err(e) => return e.render(format),
     };
     if field(&form, "grant_type") != Some("refresh_token") {
-        return TradierError::invalid("grant_type must be refresh_token").into_response();
+        return TradierError::invalid("grant_type must be refresh_token").render(format);
     }
     let Some(refresh_token) = field(&form, "refresh_token") else {
-        return TradierError::invalid("refresh_token is required").into_response();
+        return TradierError::invalid("refresh_token is required").render(format);
     };
-    match b.refresh_token(refresh_token) {
-        Ok(g) => Json(json!({
-            "access_token": g.access_token,
-            "refresh_token": g.refresh_token,
-            "expires_in": g.expires_in_s,
-            "issued_at": time(g.issued_at),
-            "scope": "read write market trade stream",
-            "status": "approved",
-        }))
-        .into_response(),
-        Err(_) => TradierError::invalid_refresh_token().into_response(),
-    }
+    let grant = b
+        .refresh_token(refresh_token)
+        .map(|g| Grant {
+            access_token: g.access_token,
+            refresh_token: g.refresh_token,
+            expires_in: g.expires_in_s,
+            issued_at: time(g.issued_at),
+            scope: "read write market trade stream",
+            status: "approved",
+        })
+        .map_err(|_| TradierError::invalid_refresh_token());
+    format.answer(grant)
 }

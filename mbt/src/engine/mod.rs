@@ -131,6 +131,22 @@ pub struct ReplaceRequest {
     pub client_order_id: Option<String>,
 }
 
+impl ReplaceRequest {
+    /// The replacement of `request`, whose unfilled part is `unfilled`
+    /// (the replacement's quantity when the changes name none).
+    pub fn applied_to(&self, request: &OrderRequest, unfilled: Decimal) -> OrderRequest {
+        let mut r = request.clone();
+        r.quantity = self.quantity.unwrap_or(unfilled);
+        r.limit_price = self.limit_price.or(r.limit_price);
+        r.stop_price = self.stop_price.or(r.stop_price);
+        r.time_in_force = self.time_in_force.unwrap_or(r.time_in_force);
+        if let Some(c) = &self.client_order_id {
+            r.client_order_id = c.clone();
+        }
+        r
+    }
+}
+
 /// A position as an account statement shows it, marked to market.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PositionView {
@@ -458,14 +474,7 @@ impl Engine {
                 to: OrderStatus::Replaced,
             }));
         }
-        let mut request = old.request.clone();
-        request.quantity = changes.quantity.unwrap_or(old.unfilled_quantity());
-        request.limit_price = changes.limit_price.or(request.limit_price);
-        request.stop_price = changes.stop_price.or(request.stop_price);
-        request.time_in_force = changes.time_in_force.unwrap_or(request.time_in_force);
-        if let Some(c) = changes.client_order_id {
-            request.client_order_id = c;
-        }
+        let request = changes.applied_to(&old.request, old.unfilled_quantity());
         let admission = self.check(&request, self.hold(id))?;
         self.remove_from_books(id);
         self.reservations.remove(&id);
