@@ -8,7 +8,7 @@ use http::Method;
 
 use adapters::http::{request, HttpClient, HttpSetup};
 use broker_models::brokerage::{BrokerEvent, FaultRecord, Ledger};
-use broker_models::faults::FaultPlan;
+use broker_models::faults::{Fault, FaultPlan};
 use rust_decimal::Decimal;
 
 use crate::trace::{Actor, Trace};
@@ -72,6 +72,17 @@ impl Control {
         self.call_as(method, path, body, "application/json").await
     }
 
+    /// Picks out the next order the broker receives for an order-level
+    /// fault (no client order id involved: some vendors have none).
+    pub async fn steer_next(&self, fault: &Fault) -> Result<(), String> {
+        let body = serde_json::json!({ "fault": fault }).to_string();
+        self.trace.record(
+            Actor::Control,
+            format!("steer the next order: {}", fault_words(fault)),
+        );
+        self.call(Method::POST, "/steer", body).await.map(|_| ())
+    }
+
     /// The ground truth: every order the broker received, and every account.
     pub async fn ledger(&self) -> Result<Ledger, String> {
         let body = self.call(Method::GET, "/ledger", String::new()).await?;
@@ -121,4 +132,12 @@ impl Control {
             .await
             .map(drop)
     }
+}
+
+/// A fault in the words of a plan (its `kind`).
+fn fault_words(fault: &Fault) -> String {
+    serde_json::to_value(fault)
+        .ok()
+        .and_then(|v| v["kind"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use broker_models::brokerage::{Ledger, LedgerOrder};
 use broker_models::clock::DEFAULT_EPOCH;
-use broker_models::faults::FaultPlan;
+use broker_models::faults::{Fault, FaultPlan};
 use mbt::{AccountKind, EngineConfig, EngineEvent, Instrument, MarketSpec, OpeningAccount};
 use rust_decimal::Decimal;
 
@@ -323,6 +323,15 @@ impl Venue {
                     Err(format!("cannot price {symbol} at {price}"))
                 }
             }
+        }
+    }
+
+    /// Picks out the next order for an order-level fault (simulated
+    /// brokers only: the paper engine has no fault injection).
+    pub async fn steer_next(&self, fault: &Fault) -> Result<(), String> {
+        match self {
+            Venue::Model(b) => b.control.steer_next(fault).await,
+            Venue::Paper { .. } => Err("the paper engine has no fault injection".into()),
         }
     }
 

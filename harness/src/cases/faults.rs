@@ -414,7 +414,7 @@ async fn duplicate_or_reordered_events_keep_state_monotonic(c: Arc<Ctx>) -> Outc
         .order_updates()
         .await
         .map_err(|e| unexpected("order_updates", &e))?;
-    let order = sliced_buy(&c, "chaos");
+    let order = sliced_buy(&c, "chaos").await?;
     let r = c.submit(&order).await?;
     let seen = watch(&mut updates, &r.broker_order_id, |u| {
         u.status == OrderStatus::Filled

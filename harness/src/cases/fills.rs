@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use adapters::{BrokerAdapter, Order, OrderResult, OrderStatus, Side};
+use broker_models::faults::Fault;
 use rust_decimal::Decimal;
 
 use super::orders::dec;
@@ -45,20 +46,22 @@ pub static CASES: &[Case] = &[
     },
 ];
 
-/// A market buy that fills in slices: simulated brokers slice orders whose
-/// client id carries the `sim-partial-` trigger; the paper engine slices an
-/// order larger than the displayed size on its own.
-pub(crate) fn sliced_buy(c: &Ctx, purpose: &str) -> Order {
-    if c.venue.is_model() {
-        Order::market(
-            &format!("sim-partial-{}", c.cid(purpose)),
+/// A market buy that fills in slices: a simulated broker is told to slice
+/// the next order it receives (through its control surface, not a client
+/// order id: some vendors have none); the paper engine slices an order
+/// larger than the displayed size on its own.
+pub(crate) async fn sliced_buy(c: &Ctx, purpose: &str) -> Result<Order, Failure> {
+    if !c.venue.is_model() {
+        return Ok(Order::market(
+            &c.cid(purpose),
             SYMBOL,
             Side::Buy,
-            dec(6),
-        )
-    } else {
-        Order::market(&c.cid(purpose), SYMBOL, Side::Buy, dec(2_500))
+            dec(2_500),
+        ));
     }
+    let slices = Fault::PartialFill { units_per_event: 1 };
+    c.venue.steer_next(&slices).await?;
+    Ok(Order::market(&c.cid(purpose), SYMBOL, Side::Buy, dec(6)))
 }
 
 /// Polls an order until it is terminal, keeping every distinct state seen.
@@ -87,7 +90,7 @@ async fn follow(c: &Ctx, id: &str) -> Result<Vec<OrderResult>, Failure> {
 }
 
 async fn partial_fills_accumulate(c: Arc<Ctx>) -> Outcome {
-    let order = sliced_buy(&c, "sliced");
+    let order = sliced_buy(&c, "sliced").await?;
     let r = c.submit(&order).await?;
     let seen = follow(&c, &r.broker_order_id).await?;
     let last = seen.last().ok_or_else(|| Failure::new("no state seen"))?;
@@ -133,7 +136,7 @@ async fn partial_fills_accumulate(c: Arc<Ctx>) -> Outcome {
 }
 
 async fn partial_fill_then_cancel_keeps_filled_quantity(c: Arc<Ctx>) -> Outcome {
-    let mut order = sliced_buy(&c, "cancel-mid");
+    let mut order = sliced_buy(&c, "cancel-mid").await?;
     // Bigger than the slices can finish before the cancel lands.
     order.quantity *= dec(20);
     let r = c.submit(&order).await?;
@@ -176,7 +179,7 @@ async fn partial_fill_then_cancel_keeps_filled_quantity(c: Arc<Ctx>) -> Outcome 
 }
 
 async fn average_price_is_quantity_weighted(c: Arc<Ctx>) -> Outcome {
-    let order = sliced_buy(&c, "avg");
+    let order = sliced_buy(&c, "avg").await?;
     let r = c.submit(&order).await?;
     let done = c
         .wait_status(&r.broker_order_id, OrderStatus::Filled)
