@@ -13,7 +13,7 @@ use adapters::{
 use futures_util::future::LocalBoxFuture;
 
 use crate::trace::{Actor, Trace};
-use crate::traced::Traced;
+use crate::traced::{Traced, TracedSource};
 use crate::venue::Venue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -152,8 +152,11 @@ pub struct Case {
 /// What a case does.
 #[derive(Clone, Copy)]
 pub enum Body {
-    /// The check itself.
+    /// The check itself, against an adapter that trades.
     Check(fn(Arc<Ctx>) -> LocalBoxFuture<'static, Outcome>),
+    /// The check itself, against a read-only source (Tier C): it cannot
+    /// express an order, because the source has no method to place one.
+    ReadOnly(fn(Arc<ReadCtx>) -> LocalBoxFuture<'static, Outcome>),
     /// Not written yet, and why: it fails any adapter that claims what the
     /// case needs, so no adapter passes a case that tests nothing.
     Missing(&'static str),
@@ -164,6 +167,15 @@ pub struct Ctx {
     pub case: &'static str,
     pub seed: u64,
     pub adapter: Arc<Traced>,
+    pub venue: Venue,
+    pub trace: Trace,
+}
+
+/// What a read-only case runs with.
+pub struct ReadCtx {
+    pub case: &'static str,
+    pub seed: u64,
+    pub source: Arc<TracedSource>,
     pub venue: Venue,
     pub trace: Trace,
 }

@@ -18,7 +18,7 @@ use adapters::http::{HttpSetup, RetryPolicy, SystemClock, TcpDialer};
 use adapters::BrokerAdapter;
 use broker_models::faults::FaultPlan;
 
-use crate::brokers::Broker;
+use crate::brokers::{Broker, Built};
 use crate::case::Case;
 use crate::control::Control;
 use crate::record::{recorded, WireLog};
@@ -113,8 +113,8 @@ async fn loopback(
         control: Control::new(&addr.to_string(), &setup, trace.clone()),
     };
     let c = endpoint.connection.clone();
-    let (inner, bridge): (Arc<dyn BrokerAdapter>, _) = match client {
-        Client::Builtin(b) => ((b.adapter)(&c, setup.clone()), None),
+    let (inner, bridge) = match client {
+        Client::Builtin(b) => (b.adapter.build(&c, setup.clone()), None),
         Client::External(command) => {
             let adapter = ExternalAdapter::spawn(BridgeConfig {
                 command: BridgeConfig::shell(command),
@@ -126,7 +126,8 @@ async fn loopback(
             .await
             .map_err(|e| format!("starting the adapter: {e}"))?;
             let adapter = Arc::new(adapter);
-            (adapter.clone() as Arc<dyn BrokerAdapter>, Some(adapter))
+            let trading: Arc<dyn BrokerAdapter> = adapter.clone();
+            (Built::Trading(trading), Some(adapter))
         }
     };
     let ran = exercise(
