@@ -83,6 +83,7 @@ pub async fn fault_layer<F: WireFace>(
     let scope = F::rate_scope(req.headers());
     let (decision, rate) = {
         let mut b = shared.lock();
+        b.note_arrival(req.method().as_str(), req.uri().path());
         let decision = b.decide(op);
         let rate = scope.as_deref().and_then(|s| b.count_request(op, s));
         (decision, rate)
@@ -99,13 +100,17 @@ pub async fn fault_layer<F: WireFace>(
         }
         Some(Outcome::RateLimited { retry_after_ms }) => {
             // A simulated storm looks like an exhausted window to the client.
-            let now = shared.lock().now();
+            let mut b = shared.lock();
+            let resets_at = b
+                .now()
+                .plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX));
+            b.asked_to_wait(resets_at);
             let exhausted = RateState {
                 allowed: false,
                 limit: rate.map_or(0, |r| r.limit),
                 used: rate.map_or(0, |r| r.limit),
                 remaining: 0,
-                resets_at: now.plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX)),
+                resets_at,
             };
             return F::rate_limited(Some(&exhausted), *retry_after_ms);
         }
@@ -116,8 +121,9 @@ pub async fn fault_layer<F: WireFace>(
         _ => {}
     }
     if let Some(state) = rate.filter(|r| !r.allowed) {
-        let now = shared.lock().now();
-        let retry = u64::try_from(state.resets_at.millis() - now.millis()).unwrap_or(0);
+        let mut b = shared.lock();
+        b.asked_to_wait(state.resets_at);
+        let retry = u64::try_from(state.resets_at.millis() - b.now().millis()).unwrap_or(0);
         return F::rate_limited(Some(&state), retry);
     }
     let lost = decision.outcome == Some(Outcome::LostResponse);

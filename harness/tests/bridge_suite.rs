@@ -31,3 +31,21 @@ fn the_reference_python_adapter_passes_the_catalogue_over_the_bridge() {
         "only {passed} cases applied to the reference adapter"
     );
 }
+
+/// An adapter that retries a 429 every 50 ms, ignoring the wait Alpaca
+/// asked for: over the bridge the trace has no times, so the invariant
+/// reads the broker's own record of requests inside a wait it asked for.
+#[test]
+fn an_impatient_external_adapter_breaks_the_rate_limit_invariant() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/bridge_bad/impatient_alpaca.py"
+    );
+    let case = harness::cases::find("rate_limit_backs_off_and_recovers").expect("in the catalogue");
+    let run = run_bridged_case(&format!("python3 {script}"), "alpaca", case, 1);
+    assert!(
+        matches!(&run.verdict, Verdict::Failed { message, .. } if message.contains("inside a wait the broker asked for")),
+        "{:?}",
+        run.verdict
+    );
+}
