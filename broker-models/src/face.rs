@@ -35,6 +35,13 @@ impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, SimBrokerage> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Waits `simulated` time of the model's clock (shorter in real time
+    /// when the model runs faster than real time).
+    pub async fn sleep(&self, simulated: Duration) {
+        let real = self.lock().real(simulated);
+        tokio::time::sleep(real).await;
+    }
 }
 
 /// How long a hang or a lost response holds the connection before dropping it:
@@ -89,13 +96,15 @@ pub async fn fault_layer<F: WireFace>(
         (decision, rate)
     };
     if decision.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+        shared
+            .sleep(Duration::from_millis(decision.latency_ms))
+            .await;
     }
     match &decision.outcome {
         Some(Outcome::Outage(OutageMode::Status)) => return F::unavailable(),
         Some(Outcome::Outage(OutageMode::Refuse)) => return dropped_connection(),
         Some(Outcome::Outage(OutageMode::Hang)) => {
-            tokio::time::sleep(HOLD).await;
+            shared.sleep(HOLD).await;
             return dropped_connection();
         }
         Some(Outcome::RateLimited { retry_after_ms }) => {
@@ -134,7 +143,7 @@ pub async fn fault_layer<F: WireFace>(
     }
     if lost || response.extensions().get::<LoseThisResponse>().is_some() {
         // The handler committed; the client never hears of it.
-        tokio::time::sleep(HOLD).await;
+        shared.sleep(HOLD).await;
         return dropped_connection();
     }
     response

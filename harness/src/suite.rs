@@ -11,6 +11,7 @@ use crate::brokers::Built;
 use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
 use crate::invariants::{self, Evidence};
 use crate::mutants::Mutant;
+use crate::pace::Pace;
 use crate::record::{Exchange, WireLog};
 use crate::subject::Subject;
 use crate::trace::{Actor, Trace};
@@ -130,6 +131,7 @@ pub fn run_case(
             venue,
             env.trace.clone(),
             env.wire.clone(),
+            Pace::REAL,
         )
         .await
     });
@@ -163,6 +165,7 @@ pub async fn exercise(
     venue: Venue,
     trace: Trace,
     wire_log: WireLog,
+    pace: Pace,
 ) -> Result<Ran, Vec<String>> {
     let describe = inner.describe();
     if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {
@@ -190,6 +193,7 @@ pub async fn exercise(
                 adapter: adapter.clone(),
                 venue: venue.clone(),
                 trace: trace.clone(),
+                pace,
             });
             let outcome = match run {
                 Body::Check(run) => run(ctx).await,
@@ -206,6 +210,7 @@ pub async fn exercise(
                 source: source.clone(),
                 venue: venue.clone(),
                 trace: trace.clone(),
+                pace,
             });
             let outcome = match run {
                 Body::ReadOnly(run) => run(ctx).await,

@@ -254,6 +254,18 @@ impl SimBrokerage {
         self.sync();
     }
 
+    /// Runs the model's clock `pace` times faster than real time (a client
+    /// run as fast, e.g. over the process bridge under a sped-up clock).
+    pub fn set_pace(&mut self, pace: u32) {
+        self.sync();
+        self.clock.set_pace(pace);
+    }
+
+    /// The real time `simulated` takes at the model's pace.
+    pub fn real(&self, simulated: std::time::Duration) -> std::time::Duration {
+        self.clock.real(simulated)
+    }
+
     /// Sets an equity's price (control surface).
     pub fn set_price(&mut self, symbol: &str, price: Decimal) -> bool {
         self.sync();
