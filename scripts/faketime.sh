@@ -8,12 +8,15 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/target/faketime"
 shim_src="$root/scripts/faketime/clockwait_shim.c"
+mkdir -p "$out"
+# Tests start several bridged runs at once: one builds, the others wait.
+exec 9>"$out/.lock"
+flock 9
 if [ -f "$out/libfaketime.so.1" ] && [ -f "$out/clockwait_shim.so" ] \
    && [ "$out/clockwait_shim.so" -nt "$shim_src" ]; then
   echo "$out"
   exit 0
 fi
-mkdir -p "$out"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 python3 -m pip download --quiet --disable-pip-version-check --no-deps \
@@ -24,5 +27,7 @@ src="$work/libfaketime-3.0.1/libfaketime/vendor/libfaketime/src"
 # the wheel's prebuilt library leaves them out.
 make -s -C "$src" libfaketime.so.1 >&2
 cp "$src/libfaketime.so.1" "$out/libfaketime.so.1"
-gcc -shared -fPIC -O2 -Wall -Wextra -o "$out/clockwait_shim.so" "$shim_src" -ldl
+# The shim last, so its presence means the build finished.
+gcc -shared -fPIC -O2 -Wall -Wextra -o "$work/clockwait_shim.so" "$shim_src" -ldl
+mv "$work/clockwait_shim.so" "$out/clockwait_shim.so"
 echo "$out"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# A conformance sweep: every case of every in-process adapter under seeds
+# A conformance sweep: every case of every in-process adapter (the rows of
+# `raxx-sim brokers`, so a new broker is swept without editing this) under seeds
 # 1..=SEEDS (default 512), the worlds spread over every CPU, one JSON report
 # per adapter under target/sweep/. Prints each adapter's summary and, per
 # case, the seeds that failed; exits 1 when anything failed.
@@ -15,14 +16,14 @@ cd "$root"
 seeds="${1:-512}"
 shift || true
 adapters=("$@")
+cargo build --release --quiet
 if [ ${#adapters[@]} -eq 0 ]; then
-  adapters=(alpaca tradier mbt)
+  mapfile -t adapters < <(./target/release/raxx-sim brokers | awk 'NR > 1 { print $1 }')
 fi
 shard=()
 if [ -n "${SHARD:-}" ]; then
   shard=(--shard "$SHARD")
 fi
-cargo build --release --quiet
 out="$root/target/sweep"
 mkdir -p "$out"
 status=0

@@ -134,6 +134,9 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         Under::External(..) => cpus * 2,
     });
     let pace = Pace::new(args.pace);
+    if matches!(subject, Under::External(..)) {
+        harness::faketime::ensure(pace).map_err(anyhow::Error::msg)?;
+    }
     // An external adapter is asked what it is once, not once per run.
     let external = match &subject {
         Under::External(cmd, broker) => {

@@ -40,7 +40,7 @@ fn a_failure_exits_nonzero_with_the_command_that_reproduces_it() {
     ]);
     assert!(!ok, "{out}");
     assert!(
-        out.contains("FAILED  alpaca cancel_after_fill_is_too_late seed 4"),
+        out.contains("FAILED  alpaca cancel_after_fill_is_too_late 1/1 seed failed [mutant too_late_cancel_is_success]\n  seed 4\n"),
         "{out}"
     );
     assert!(
@@ -61,6 +61,7 @@ fn shards_split_the_seeds_between_runners() {
         "4",
         "--shard",
         "1/2",
+        "--trace",
     ]);
     let (_, second) = conform(&[
         "--adapter",
@@ -71,14 +72,19 @@ fn shards_split_the_seeds_between_runners() {
         "4",
         "--shard",
         "2/2",
+        "--trace",
     ]);
+    let seeds = |out: &str| -> Vec<String> {
+        out.lines()
+            .filter_map(|l| l.strip_prefix("trace of mbt short_from_flat seed "))
+            .map(|l| l.trim_end_matches(':').to_string())
+            .collect()
+    };
+    assert_eq!(seeds(&first), ["1", "3"], "{first}");
+    assert_eq!(seeds(&second), ["2", "4"], "{second}");
     assert!(
-        first.contains("seed 1") && first.contains("seed 3") && !first.contains("seed 2"),
+        first.contains("ok      mbt short_from_flat 2/2 seeds"),
         "{first}"
-    );
-    assert!(
-        second.contains("seed 2") && second.contains("seed 4") && !second.contains("seed 1"),
-        "{second}"
     );
 }
 
@@ -121,7 +127,7 @@ fn an_external_adapter_runs_through_the_bridge() {
     ]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("ok      external:alpaca partial_fills_accumulate seed 2"),
+        out.contains("ok      external:alpaca partial_fills_accumulate 1/1 seed"),
         "{out}"
     );
     assert!(out.ends_with("1 passed, 0 failed, 0 skipped\n"), "{out}");

@@ -60,6 +60,14 @@ pub trait BrokerAdapter: Send + Sync {
     /// Updates for every order of the account from now on. The stream owns
     /// what it needs and ends when the connection is lost for good.
     async fn order_updates(&self) -> Result<OrderUpdates>;
+
+    /// Where this adapter let a credential out that its caller never saw:
+    /// an adapter in another process whose output the bridge scrubbed.
+    /// In-process adapters have nothing to say; every answer they give is
+    /// seen (and checked) by whoever calls them.
+    fn credential_leaks(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A read-only source (Tier C: Plaid, and brokers without order placement):

@@ -345,6 +345,8 @@ class AlpacaAdapter(Adapter):
                 options=True,
                 multi_leg=False,
                 read_only=False,
+                short_selling=True,  # a sell from flat opens a short (§2.5)
+                fractional=True,  # fractional market orders, day only (§2.5)
                 order_types=["market", "limit", "stop", "stop_limit"],
                 time_in_force=["day", "gtc", "ioc", "fok"],
             ),

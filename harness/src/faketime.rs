@@ -20,6 +20,33 @@ fn dir() -> PathBuf {
     )
 }
 
+/// Builds the libraries with the project's script when a sped-up run needs
+/// them and they are missing (once per checkout: it fetches libfaketime's
+/// source from PyPI and compiles it with the system C compiler).
+pub fn ensure(pace: Pace) -> Result<(), String> {
+    let dir = dir();
+    let built = dir.join("clockwait_shim.so").is_file() && dir.join("libfaketime.so.1").is_file();
+    if pace == Pace::REAL || built || std::env::var_os("RAXX_FAKETIME_DIR").is_some() {
+        return Ok(());
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/faketime.sh");
+    eprintln!(
+        "building libfaketime for --pace {} (scripts/faketime.sh, once)",
+        pace.factor()
+    );
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        // Its progress goes to our stderr; stdout stays the report's.
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("running {script}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{script} failed ({status}); or pass --pace 1"))
+    }
+}
+
 /// The environment that runs a child at `pace` from `start`; none at real speed.
 pub fn env(pace: Pace, start: Timestamp) -> Result<Vec<(String, String)>, String> {
     if pace == Pace::REAL {

@@ -172,8 +172,13 @@ async fn loopback(
     wire: WireLog,
 ) -> Result<Result<crate::suite::Ran, Vec<String>>, String> {
     let plan = FaultPlan::from_toml(case.plan, case.id).map_err(|e| e.to_string())?;
-    let model = broker_models::build(broker, seed, plan, &broker_models::MarketSpec::default())
-        .map_err(|e| e.to_string())?;
+    let model = broker_models::build(
+        broker,
+        seed,
+        plan.clone(),
+        &broker_models::MarketSpec::default(),
+    )
+    .map_err(|e| e.to_string())?;
     model.shared.lock().set_pace(pace.factor());
     let started = model.shared.lock().now();
     trace.add_secrets(model.secrets().iter().map(String::as_str));
@@ -219,6 +224,13 @@ async fn loopback(
             (Built::Trading(trading), Some(adapter))
         }
     };
+    // The child took real time to come up (simulated time at `pace`):
+    // the case's fault windows start now, when the case does.
+    endpoint
+        .control
+        .set_faults(&plan)
+        .await
+        .map_err(|e| format!("installing the case's fault plan: {e}"))?;
     let ran = exercise(
         case,
         seed,

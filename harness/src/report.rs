@@ -13,56 +13,78 @@ pub fn summary(runs: &[CaseRun]) -> (usize, usize, usize) {
     (count("passed"), count("failed"), count("skipped"))
 }
 
-/// One line per run (a failure with its excerpt and the command that
-/// reproduces it); with `traces`, every run's whole trace after its line.
+/// One line per case: how many seeds passed, a skip once with its
+/// reason, and every failure with its excerpt and the command that
+/// reproduces it; with `traces`, every run's whole trace before its case.
 pub fn text(runs: &[CaseRun], traces: bool) -> String {
     let mut out = String::new();
-    for r in runs {
-        if traces && !r.trace.is_empty() {
-            let _ = writeln!(
-                out,
-                "trace of {} {} seed {}:\n{}",
-                r.adapter,
-                r.case,
-                r.seed,
-                indent(&r.trace)
-            );
-        }
-        let mutant = r
-            .mutant
-            .map(|m| format!(" [mutant {m}]"))
-            .unwrap_or_default();
-        match &r.verdict {
-            Verdict::Passed => {
+    for group in
+        runs.chunk_by(|a, b| (&a.adapter, a.case, a.mutant) == (&b.adapter, b.case, b.mutant))
+    {
+        if traces {
+            for r in group.iter().filter(|r| !r.trace.is_empty()) {
                 let _ = writeln!(
                     out,
-                    "ok      {} {} seed {}{mutant}",
-                    r.adapter, r.case, r.seed
-                );
-            }
-            Verdict::NotApplicable { reason } => {
-                let _ = writeln!(
-                    out,
-                    "skipped {} {} seed {}: {reason}",
-                    r.adapter, r.case, r.seed
-                );
-            }
-            Verdict::Failed { message, excerpt } => {
-                let _ = writeln!(
-                    out,
-                    "FAILED  {} {} seed {}{mutant}\n  why: {message}\n  trace:\n{}\n  reproduce: {}",
+                    "trace of {} {} seed {}:\n{}",
                     r.adapter,
                     r.case,
                     r.seed,
-                    indent(excerpt),
-                    r.repro()
+                    indent(&r.trace)
                 );
             }
         }
+        case_lines(&mut out, group);
     }
     let (p, f, s) = summary(runs);
     let _ = writeln!(out, "{p} passed, {f} failed, {s} skipped");
     out
+}
+
+/// The lines of one case's runs (same adapter, case and mutant).
+fn case_lines(out: &mut String, group: &[CaseRun]) {
+    let Some(first) = group.first() else { return };
+    let name = format!("{} {}", first.adapter, first.case);
+    let mutant = first
+        .mutant
+        .map(|m| format!(" [mutant {m}]"))
+        .unwrap_or_default();
+    let (passed, failed, _) = summary(group);
+    let ran = passed + failed;
+    let mut reasons: Vec<&str> = group
+        .iter()
+        .filter_map(|r| match &r.verdict {
+            Verdict::NotApplicable { reason } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    reasons.dedup();
+    for reason in &reasons {
+        let _ = writeln!(out, "skipped {name}: {reason}");
+    }
+    if ran == 0 {
+        return;
+    }
+    let seeds = |n: usize| if n == 1 { "seed" } else { "seeds" };
+    if failed == 0 {
+        let _ = writeln!(out, "ok      {name} {passed}/{ran} {}{mutant}", seeds(ran));
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "FAILED  {name} {failed}/{ran} {} failed{mutant}",
+        seeds(ran)
+    );
+    for r in group {
+        if let Verdict::Failed { message, excerpt } = &r.verdict {
+            let _ = writeln!(
+                out,
+                "  seed {}\n  why: {message}\n  trace:\n{}\n  reproduce: {}",
+                r.seed,
+                indent(excerpt),
+                r.repro()
+            );
+        }
+    }
 }
 
 fn indent(text: &str) -> String {
@@ -168,4 +190,58 @@ pub fn junit(runs: &[CaseRun]) -> String {
     }
     out.push_str("</testsuite>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn run(case: &'static str, seed: u64, verdict: Verdict) -> CaseRun {
+        CaseRun {
+            case,
+            adapter: "alpaca".into(),
+            seed,
+            mutant: None,
+            verdict,
+            trace_hash: String::new(),
+            trace: String::new(),
+            requests: 0,
+            simulated: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_text_report_is_one_line_per_case_and_keeps_every_failure() {
+        let skip = || Verdict::NotApplicable {
+            reason: "needs streaming".into(),
+        };
+        let mut runs: Vec<_> = (1..=8).map(|s| run("fills", s, Verdict::Passed)).collect();
+        runs.extend((1..=8).map(|s| run("stream", s, skip())));
+        runs.extend((1..=3).map(|s| match s {
+            2 => run(
+                "cancel",
+                s,
+                Verdict::Failed {
+                    message: "it broke".into(),
+                    excerpt: "+ 0.001s line".into(),
+                },
+            ),
+            _ => run("cancel", s, Verdict::Passed),
+        }));
+        let text = text(&runs, false);
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines[0], "ok      alpaca fills 8/8 seeds");
+        assert_eq!(lines[1], "skipped alpaca stream: needs streaming");
+        assert_eq!(lines[2], "FAILED  alpaca cancel 1/3 seeds failed");
+        assert_eq!(lines[3], "  seed 2");
+        assert_eq!(lines[4], "  why: it broke");
+        assert!(
+            text.contains(
+                "reproduce: cargo run --release -- conform --adapter alpaca --case cancel --seed 2"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("10 passed, 1 failed, 8 skipped\n"), "{text}");
+    }
 }

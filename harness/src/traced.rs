@@ -42,8 +42,12 @@ impl Traced {
             .clone()
     }
 
+    /// Answers that carried a credential, and the adapter's own account of
+    /// credentials it put where no answer shows them (scrubbed stderr).
     pub fn leaks(&self) -> Vec<String> {
-        self.log.leaks()
+        let mut leaks = self.log.leaks();
+        leaks.extend(self.inner.credential_leaks());
+        leaks
     }
 
     fn log<T: serde::Serialize>(&self, call: &str, result: &Result<T, AdapterError>) {

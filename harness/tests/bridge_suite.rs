@@ -10,13 +10,9 @@ use harness::suite::Verdict;
 /// The bridge's own pace: the child under libfaketime, built by the
 /// project's script, and the model and the cases' waits at the same pace.
 fn pace() -> Pace {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/faketime.sh");
-    let built = std::process::Command::new("bash")
-        .arg(script)
-        .status()
-        .expect("bash runs the faketime script");
-    assert!(built.success(), "scripts/faketime.sh failed");
-    Pace::new(10)
+    let pace = Pace::new(10);
+    harness::faketime::ensure(pace).expect("scripts/faketime.sh builds libfaketime");
+    pace
 }
 
 #[test]
@@ -45,20 +41,52 @@ fn the_reference_python_adapter_passes_the_catalogue_over_the_bridge() {
     );
 }
 
-/// An adapter that retries a 429 every 50 ms, ignoring the wait Alpaca
-/// asked for: over the bridge the trace has no times, so the invariant
-/// reads the broker's own record of requests inside a wait it asked for.
+/// The reference adapter with one realistic bug each
+/// (tests/bridge_bad/alpaca_with_bug.py): every invariant catches its bug
+/// over the bridge, reading ground truth that exists in this mode (the
+/// model's ledger and its record of waits it asked for, the adapter's
+/// answers, what the bridge scrubbed from the child's output), never the
+/// wire's timing, which the bridge does not see.
 #[test]
-fn an_impatient_external_adapter_breaks_the_rate_limit_invariant() {
+fn every_invariant_catches_a_bad_external_adapter() {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../tests/bridge_bad/impatient_alpaca.py"
+        "/../tests/bridge_bad/alpaca_with_bug.py"
     );
-    let case = harness::cases::find("rate_limit_backs_off_and_recovers").expect("in the catalogue");
-    let run = run_bridged_case(&format!("python3 {script}"), "alpaca", case, 1, pace());
-    assert!(
-        matches!(&run.verdict, Verdict::Failed { message, .. } if message.contains("inside a wait the broker asked for")),
-        "{:?}",
-        run.verdict
-    );
+    let bugs = [
+        (
+            "impatient",
+            "rate_limit_backs_off_and_recovers",
+            "inside a wait the broker asked for",
+        ),
+        ("leaky", "market_buy_from_flat_fills", "put a credential"),
+        (
+            "resubmits",
+            "ambiguous_submit_never_duplicates",
+            "which no intent of the case used",
+        ),
+        ("unsigned_shorts", "short_from_flat", "AAPL: ledger -"),
+    ];
+    let pace = pace();
+    let runs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = bugs
+            .iter()
+            .map(|&(bug, case, _)| {
+                let case = harness::cases::find(case).expect("in the catalogue");
+                let command = format!("python3 {script} {bug}");
+                s.spawn(move || run_bridged_case(&command, "alpaca", case, 1, pace))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .collect()
+    });
+    for ((bug, case, why), run) in bugs.iter().zip(runs) {
+        assert!(
+            matches!(&run.verdict, Verdict::Failed { message, .. } if message.contains(why)),
+            "{bug} in {case}: {:?}",
+            run.verdict
+        );
+    }
 }

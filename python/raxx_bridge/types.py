@@ -790,6 +790,9 @@ class Capabilities:
     replace: bool = False
     streaming: bool = False
     read_only: bool = False
+    short_selling: bool = False  # opening a short position from flat
+    fractional: bool = False  # fractional quantities
+    token_refresh: bool = False  # OAuth access tokens renewed with a refresh token
     order_types: List[OrderType] = field(default_factory=lambda: [OrderType.MARKET, OrderType.LIMIT])
     time_in_force: List[TimeInForce] = field(default_factory=lambda: [TimeInForce.DAY])
 
@@ -800,12 +803,17 @@ class Capabilities:
         "replace",
         "streaming",
         "read_only",
+        "short_selling",
+        "fractional",
+        "token_refresh",
         "order_types",
         "time_in_force",
     )
+    # Added after protocol 1's first harness: optional on the wire.
+    OPTIONAL = ("short_selling", "fractional", "token_refresh")
 
     def __post_init__(self):
-        for name in self.FIELDS[:6]:
+        for name in self.FIELDS[:9]:
             _bool(getattr(self, name), "capabilities." + name)
         self.order_types = _words(OrderType, self.order_types, "capabilities.order_types")
         self.time_in_force = _words(TimeInForce, self.time_in_force, "capabilities.time_in_force")
@@ -818,6 +826,9 @@ class Capabilities:
             "replace": self.replace,
             "streaming": self.streaming,
             "read_only": self.read_only,
+            "short_selling": self.short_selling,
+            "fractional": self.fractional,
+            "token_refresh": self.token_refresh,
             "order_types": [t.value for t in self.order_types],
             "time_in_force": [t.value for t in self.time_in_force],
         }
@@ -825,8 +836,9 @@ class Capabilities:
     @classmethod
     def from_json(cls, value, what="capabilities"):
         obj = _obj(value, what)
-        _keys(obj, what, cls.FIELDS, cls.FIELDS)
-        return cls(**{k: obj[k] for k in cls.FIELDS})
+        required = tuple(k for k in cls.FIELDS if k not in cls.OPTIONAL)
+        _keys(obj, what, cls.FIELDS, required)
+        return cls(**{k: obj[k] for k in cls.FIELDS if k in obj})
 
 
 @dataclass

@@ -177,7 +177,7 @@ impl Inner {
         } else {
             format!("{message}; stderr: {tail}")
         };
-        AdapterError::unknown(self.redactor.apply(&message))
+        AdapterError::unknown(self.redactor.apply("its stderr", &message))
     }
 
     /// The child closed its stdout or stdin: collect its exit status and last
@@ -205,7 +205,9 @@ impl Inner {
         match self.pipe.call(method, params, deadline).await {
             Ok(v) => Ok(v),
             Err(CallError::Answered(mut e)) => {
-                e.message = self.redactor.apply(&e.message);
+                e.message = self
+                    .redactor
+                    .apply(&format!("the error it answered {method} with"), &e.message);
                 Err(e)
             }
             Err(CallError::Broken(reason)) => Err(AdapterError::unknown(reason)),
@@ -221,7 +223,9 @@ impl Inner {
                 if !tail.is_empty() {
                     message = format!("{message}; stderr: {tail}");
                 }
-                Err(AdapterError::timeout(self.redactor.apply(&message)))
+                Err(AdapterError::timeout(
+                    self.redactor.apply("its stderr", &message),
+                ))
             }
         }
     }
@@ -239,7 +243,7 @@ impl Inner {
             }
             "order_update_error" => {
                 let mut e = rpc::notice_error(&params);
-                e.message = self.redactor.apply(&e.message);
+                e.message = self.redactor.apply("an order_update_error", &e.message);
                 self.updates.fail(e);
             }
             other => tracing::debug!(target: "adapters::bridge", "ignoring notification {other:?}"),
@@ -459,6 +463,10 @@ impl BrokerAdapter for ExternalAdapter {
         decode("get_account", v)
     }
 
+    fn credential_leaks(&self) -> Vec<String> {
+        self.inner.redactor.caught()
+    }
+
     async fn order_updates(&self) -> Result<OrderUpdates> {
         let (feed, updates) = self.inner.updates.open();
         // Orders taken before this stream: their states so far are not news.
@@ -506,7 +514,10 @@ impl pipe::Events for Heard {
 
     fn garbage(&self, e: AdapterError) {
         if let Some(inner) = self.0.upgrade() {
-            let line = format!("(bridge) {}", inner.redactor.apply(&e.message));
+            let line = format!(
+                "(bridge) {}",
+                inner.redactor.apply("its stdout", &e.message)
+            );
             inner.stderr.push(line);
         }
     }

@@ -79,10 +79,13 @@ impl<R: AsyncRead + Unpin> LineReader<R> {
     }
 }
 
-/// Removes the credentials we gave the child from anything it says.
+/// Removes the credentials we gave the child from anything it says, and
+/// remembers where it said one: scrubbed here, the leak would be invisible
+/// to whoever checks the adapter, yet its own logs in production keep it.
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
+    caught: Arc<Mutex<Vec<String>>>,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -108,17 +111,37 @@ impl Redactor {
         // Longest first, so a secret containing another is removed whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
-        Self { secrets }
+        Self {
+            secrets,
+            caught: Arc::default(),
+        }
     }
 
-    pub fn apply(&self, text: &str) -> String {
+    /// `text` without credentials; `source` says where the child put it,
+    /// for [`Redactor::caught`].
+    pub fn apply(&self, source: &str, text: &str) -> String {
         let mut out = text.to_string();
         for s in &self.secrets {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), "[redacted]");
+                self.caught
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(format!(
+                        "the adapter put a credential ({} chars) in {source}",
+                        s.len()
+                    ));
             }
         }
         out
+    }
+
+    /// Every place a credential was scrubbed from, in order.
+    pub fn caught(&self) -> Vec<String> {
+        self.caught
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -197,7 +220,7 @@ pub fn spawn(
         let mut reader = LineReader::new(stderr_pipe);
         while let Ok(Some(line)) = reader.next_line().await {
             let line: String = redactor
-                .apply(&line)
+                .apply("its stderr", &line)
                 .chars()
                 .take(STDERR_LINE_CHARS)
                 .collect();
@@ -252,8 +275,14 @@ mod tests {
         let r = Redactor::from_credentials(&serde_json::json!({
             "key_id": "PKTEST1234", "secret_key": "s3cr3t-value", "n": 1, "x": "ab"
         }));
-        let said = r.apply("auth with PKTEST1234 / s3cr3t-value failed (ab)");
+        assert!(r.caught().is_empty());
+        let said = r.apply("a test", "auth with PKTEST1234 / s3cr3t-value failed (ab)");
         assert_eq!(said, "auth with [redacted] / [redacted] failed (ab)");
+        assert_eq!(r.caught().len(), 2);
+        assert!(r
+            .caught()
+            .iter()
+            .all(|c| c.ends_with("in a test") && !c.contains("s3cr3t")));
         assert!(!format!("{r:?}").contains("s3cr3t"));
     }
 

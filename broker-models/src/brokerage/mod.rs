@@ -74,6 +74,8 @@ pub struct SimBrokerage {
     /// Every fault the plan applied, in order.
     fault_log: Vec<FaultRecord>,
     faults: FaultInjector,
+    /// When the fault plan was installed: its windows count from here.
+    plan_since: Timestamp,
     limits: RateLimiter,
     ids: IdGen,
     credentials: Credentials,
@@ -155,6 +157,7 @@ impl SimBrokerage {
             credentials,
             tokens,
             faults: FaultInjector::new(plan, rng_for(seed, &format!("{slug}/faults"))),
+            plan_since: venue.start(),
             client_ids: rng_for(seed, &format!("{slug}/client-order-ids")),
             vendor,
             profile,
@@ -197,9 +200,10 @@ impl SimBrokerage {
             .collect()
     }
 
-    /// Simulated ms since the model started: what fault windows are measured in.
+    /// Simulated ms since the fault plan was installed: what its windows
+    /// are measured in.
     fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.clock.now().millis() - self.venue.start().millis()).unwrap_or(0)
+        u64::try_from(self.clock.now().millis() - self.plan_since.millis()).unwrap_or(0)
     }
 
     /// Starts over from the seed: same credentials, same accounts, no orders.
@@ -224,7 +228,11 @@ impl SimBrokerage {
         self.limits = RateLimiter::new(Vec::new());
     }
 
+    /// Installs `plan`; its windows count from now (a plan installed when a
+    /// case starts, after an adapter in another process has come up, runs
+    /// its windows in full).
     pub fn set_fault_plan(&mut self, plan: FaultPlan) {
+        self.plan_since = self.clock.now();
         self.faults.set_plan(plan);
     }
 

@@ -4,7 +4,7 @@
 //! # scenarios/faults/submit-outage.toml
 //! [[rules]]
 //! operations = ["submit_order"]   # omit for every operation
-//! from_ms = 0                     # simulated ms since the model's epoch
+//! from_ms = 0                     # simulated ms since the plan was installed
 //! until_ms = 5000                 # exclusive; omit for "until the end"
 //! probability = 1.0               # drawn from the seed; default 1
 //! fault = { kind = "outage", mode = "status" }
