@@ -77,13 +77,32 @@ pub enum Lookup<T> {
     Absent,
 }
 
+/// Whether a broker refuses a second order under a client id it already
+/// holds: what makes sending again after a timeout safe or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duplicates {
+    /// The broker refuses the second (Alpaca's unique `client_order_id`):
+    /// a resend can never become a second order.
+    Refused,
+    /// Nothing stops a second order (Tradier's `tag`, tastytrade's
+    /// `external-identifier`, Schwab with no client id at all).
+    Possible,
+}
+
 /// Submits with reconciliation. `send` places the order once; `lookup`
 /// asks the broker whether an order for this intent exists. After any
 /// transient failure of `send` the order is looked up first, and only sent
 /// again when the broker is known not to have it. When the broker cannot be
 /// asked, the error stays ambiguous (`timeout`) rather than risking a duplicate.
+///
+/// A timed-out request may still be on its way and land after the lookup
+/// (a slow broker commits what it received): absent is no proof. Where
+/// `duplicates` are possible, such an order is not sent again; the outcome
+/// is reported unknown (`timeout`), and the caller's later submit of the
+/// same intent looks it up again first.
 pub async fn submit_reconciled<T, S, SF, L, LF>(
     backoff: &Backoff,
+    duplicates: Duplicates,
     mut send: S,
     mut lookup: L,
 ) -> Result<T>
@@ -112,6 +131,13 @@ where
         if may_have_landed {
             match retry_read(backoff, &mut lookup).await {
                 Ok(Lookup::Found(v)) => return Ok(v),
+                Ok(Lookup::Absent)
+                    if err.kind == ErrorKind::Timeout && duplicates == Duplicates::Possible =>
+                {
+                    return Err(AdapterError::timeout(format!(
+                        "the order's outcome is unknown: {err}; the broker does not hold it yet, but the request may still land, and the broker would take a second copy, so it was not sent again"
+                    )))
+                }
                 Ok(Lookup::Absent) => {}
                 Err(lookup_err) => {
                     return Err(AdapterError::timeout(format!(
@@ -273,6 +299,7 @@ mod tests {
         let sends = Cell::new(0);
         let r = submit_reconciled(
             &backoff(),
+            Duplicates::Possible,
             || {
                 sends.set(sends.get() + 1);
                 async { Err::<&str, _>(AdapterError::timeout("lost")) }
@@ -289,6 +316,7 @@ mod tests {
         let sends = Cell::new(0);
         let r = submit_reconciled(
             &backoff(),
+            Duplicates::Possible,
             || {
                 sends.set(sends.get() + 1);
                 let n = sends.get();
@@ -308,6 +336,7 @@ mod tests {
         sends.set(0);
         let r = submit_reconciled(
             &backoff(),
+            Duplicates::Possible,
             || {
                 sends.set(sends.get() + 1);
                 async { Err::<(), _>(AdapterError::timeout("lost")) }
@@ -317,6 +346,40 @@ mod tests {
         .await;
         assert_eq!(r.unwrap_err().kind, ErrorKind::Timeout);
         assert_eq!(sends.get(), 1, "never resent without knowing");
+    }
+
+    /// A timed-out submit may still land after the lookup: only a broker
+    /// that refuses a second copy is sent it again.
+    #[tokio::test(start_paused = true)]
+    async fn a_timed_out_submit_is_resent_only_where_duplicates_are_refused() {
+        for (duplicates, resent) in [(Duplicates::Refused, true), (Duplicates::Possible, false)] {
+            let sends = Cell::new(0);
+            let r = submit_reconciled(
+                &backoff(),
+                duplicates,
+                || {
+                    sends.set(sends.get() + 1);
+                    let n = sends.get();
+                    async move {
+                        if n == 1 {
+                            Err(AdapterError::timeout("no answer"))
+                        } else {
+                            Ok(n)
+                        }
+                    }
+                },
+                || async { Ok(Lookup::Absent) },
+            )
+            .await;
+            if resent {
+                assert_eq!(r, Ok(2));
+            } else {
+                let e = r.unwrap_err();
+                assert_eq!(e.kind, ErrorKind::Timeout);
+                assert!(e.message.contains("not sent again"), "{e}");
+                assert_eq!(sends.get(), 1);
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -356,6 +419,7 @@ mod tests {
         let sends = Cell::new(0);
         let r = submit_reconciled(
             &backoff(),
+            Duplicates::Possible,
             || {
                 sends.set(sends.get() + 1);
                 async { Err::<(), _>(AdapterError::rejected("buying power")) }

@@ -81,11 +81,28 @@ pub fn dropped_connection() -> Response {
 
 /// Applies the fault plan, the per-request triggers' transport side, and
 /// the documented rate limits in front of a face's routes.
+///
+/// A request that reached the broker is carried out whether or not its
+/// client is still there: hyper drops a handler's future when the client
+/// hangs up, so the work runs in a task of its own. A slow submit whose
+/// client timed out still lands, late, as it would at the vendor.
 pub async fn fault_layer<F: WireFace>(
     State(shared): State<Shared>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
+    let work = tokio::spawn(carry_out::<F>(shared, req, next));
+    work.await.unwrap_or_else(|e| {
+        tracing::error!(target: "broker_models::face", "request handler failed: {e}");
+        (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error in the simulated broker",
+        )
+            .into_response()
+    })
+}
+
+async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) -> Response {
     let op = F::classify(req.method(), req.uri().path());
     let scope = F::rate_scope(req.headers());
     let (decision, rate) = {

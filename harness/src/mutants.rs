@@ -36,6 +36,15 @@ pub static MUTANTS: &[Mutant] = &[
         breaks: any,
     },
     Mutant {
+        id: "resends_timed_out_submit",
+        caught_by: "latency_beyond_timeout_reconciles",
+        about: "sends a timed-out submit again at once under the same id, though the first may still land",
+        wrap: |a| Arc::new(Bug::new(a, Kind::ResendsTimedOutSubmit)),
+        // Alpaca refuses a second order under a client_order_id it holds,
+        // so there the resend is harmless; other vendors take the copy.
+        breaks: |d| d.broker != "alpaca",
+    },
+    Mutant {
         id: "filled_on_first_partial",
         caught_by: "partial_fills_accumulate",
         about: "reports an order filled at its first partial fill",
@@ -80,6 +89,13 @@ pub static MUTANTS: &[Mutant] = &[
         breaks: any,
     },
     Mutant {
+        id: "unknown_order_is_auth_error",
+        caught_by: "unknown_order_is_not_found",
+        about: "reads a refusal of an unknown order id as dead credentials (Tradier's 401 \"Unauthorized Account\")",
+        wrap: |a| Arc::new(Bug::new(a, Kind::UnknownOrderIsAuthError)),
+        breaks: any,
+    },
+    Mutant {
         id: "books_submit_answer_as_fill",
         caught_by: "acceptance_is_not_a_fill",
         about: "reports a market order filled from the submit answer, before the broker filled it",
@@ -102,12 +118,14 @@ pub fn find(id: &str) -> Option<&'static Mutant> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     ResubmitAfterTimeout,
+    ResendsTimedOutSubmit,
     FilledOnFirstPartial,
     DropsRetryAfter,
     TooLateCancelIsSuccess,
     DropsAveragePrice,
     RetriesExpiredCredentials,
     LosesShortSign,
+    UnknownOrderIsAuthError,
     BooksSubmitAsFill,
     IgnoresLateRejection,
 }
@@ -139,7 +157,17 @@ impl Bug {
     }
 
     fn results(&self, r: Result<OrderResult, AdapterError>) -> Result<OrderResult, AdapterError> {
-        r.map(|r| Self::result(self.kind, r))
+        self.errors(r.map(|r| Self::result(self.kind, r)))
+    }
+
+    /// What every error on an order's id goes through on its way out.
+    fn errors<T>(&self, r: Result<T, AdapterError>) -> Result<T, AdapterError> {
+        r.map_err(|mut e| {
+            if self.kind == Kind::UnknownOrderIsAuthError && e.kind == ErrorKind::NotFound {
+                e.kind = ErrorKind::ReauthRequired;
+            }
+            e
+        })
     }
 
     /// Calls `op` again and again while the broker refuses the credentials.
@@ -194,6 +222,10 @@ impl BrokerAdapter for Bug {
                     }
                 }
             }
+            Kind::ResendsTimedOutSubmit => match self.inner.submit_order(order).await {
+                Err(e) if e.kind == ErrorKind::Timeout => self.inner.submit_order(order).await,
+                r => r,
+            },
             Kind::DropsRetryAfter => self.inner.submit_order(order).await.map_err(|mut e| {
                 e.retry_after_ms = None;
                 e
@@ -221,7 +253,7 @@ impl BrokerAdapter for Bug {
                     status: CancelStatus::Canceled,
                 })
             }
-            (_, r) => r,
+            (_, r) => self.errors(r),
         }
     }
 

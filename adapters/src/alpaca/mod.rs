@@ -26,7 +26,7 @@ use crate::contract::{
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::HttpSetup;
 use crate::reconcile::{
-    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Lookup,
+    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use client::{path_segment, Rest};
@@ -237,6 +237,8 @@ impl BrokerAdapter for AlpacaAdapter {
         let cid = order.client_order_id.as_str();
         let placed = submit_reconciled(
             &self.rest.backoff,
+            // A second order under a client_order_id Alpaca holds is refused.
+            Duplicates::Refused,
             || self.post_order(&body, cid),
             || async {
                 Ok(match self.rest.order_by_client_id(cid).await? {

@@ -35,7 +35,7 @@ use crate::contract::{
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
 use crate::reconcile::{
-    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Lookup,
+    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use models::{AckBody, BalancesBody, OrderBody, OrdersBody, PositionsBody, TradierOrder};
@@ -420,6 +420,8 @@ impl BrokerAdapter for TradierAdapter {
             .map_err(|e| AdapterError::invalid_request(format!("cannot encode the order: {e}")))?;
         let placed = submit_reconciled(
             &inner.backoff,
+            // Tradier's tag is a label, not a key: nothing refuses a second order.
+            Duplicates::Possible,
             || inner.place_once(&body, order),
             || inner.find_by_tag(&tag),
         )

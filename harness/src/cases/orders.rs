@@ -38,6 +38,14 @@ pub static CASES: &[Case] = &[
         run: Body::Check(|c| Box::pin(double_cancel_is_idempotent(c))),
     },
     Case {
+        id: "unknown_order_is_not_found",
+        group: Group::Orders,
+        about: "reading or cancelling an order the broker does not know is not_found, and the credentials stay good",
+        needs: &[Need::OrderType(OrderType::Limit)],
+        plan: "",
+        run: Body::Check(|c| Box::pin(unknown_order_is_not_found(c))),
+    },
+    Case {
         id: "cancel_after_fill_is_too_late",
         group: Group::Orders,
         about: "cancelling a filled order is too_late_to_cancel, never a success",
@@ -251,6 +259,64 @@ async fn double_cancel_is_idempotent(c: Arc<Ctx>) -> Outcome {
         "filled {}",
         after.filled_quantity
     );
+    Ok(())
+}
+
+/// An id of the broker's own shape that it never issued: a real one with
+/// its last digit or letter changed (so a UUID stays a UUID, a number a
+/// number).
+fn unknown_like(id: &str) -> String {
+    let mut chars: Vec<char> = id.chars().collect();
+    if let Some(c) = chars.iter_mut().rev().find(|c| c.is_ascii_alphanumeric()) {
+        *c = match *c {
+            '9' => '8',
+            'f' | 'F' | 'z' | 'Z' => char::from(u8::try_from(u32::from(*c) - 1).unwrap_or(b'0')),
+            d => char::from(u8::try_from(u32::from(d) + 1).unwrap_or(b'0')),
+        };
+    }
+    chars.into_iter().collect()
+}
+
+async fn unknown_order_is_not_found(c: Arc<Ctx>) -> Outcome {
+    let real = c.submit(&resting_buy(&c, "known")).await?;
+    let unknown = unknown_like(&real.broker_order_id);
+    let ledger = c.venue.ledger().await.map_err(Failure::new)?;
+    ensure!(
+        !ledger.orders.iter().any(|o| o.vendor_id == unknown),
+        "{unknown} is a real order; the case needs one the broker never issued"
+    );
+    // Tradier answers an unknown id with a plain-text 401 "Unauthorized
+    // Account": easy to misread as expired credentials.
+    expect_kind(
+        "get_order of an unknown id",
+        &c.adapter.get_order(&unknown).await,
+        ErrorKind::NotFound,
+    )?;
+    expect_kind(
+        "cancel_order of an unknown id",
+        &c.adapter.cancel_order(&unknown).await,
+        ErrorKind::NotFound,
+    )?;
+    // Nothing about the credentials changed: the connection still works.
+    c.adapter
+        .get_account()
+        .await
+        .map_err(|e| unexpected("get_account after the unknown id", &e))?;
+    let again = c
+        .adapter
+        .get_order(&real.broker_order_id)
+        .await
+        .map_err(|e| unexpected("get_order of the real order", &e))?;
+    ensure!(
+        again.broker_order_id == real.broker_order_id,
+        "asked for {}, got {}",
+        real.broker_order_id,
+        again.broker_order_id
+    );
+    c.adapter
+        .cancel_order(&real.broker_order_id)
+        .await
+        .map_err(|e| unexpected("cancel_order of the real order", &e))?;
     Ok(())
 }
 
@@ -546,9 +612,17 @@ async fn multi_leg_credit_spread(c: Arc<Ctx>) -> Outcome {
 }
 
 async fn rejects_are_typed(c: Arc<Ctx>) -> Outcome {
-    let huge = Order::market(&c.cid("too-big"), SYMBOL, Side::Buy, dec(10_000_000));
+    // Beyond every simulated account's buying power (500,000 × ~$190 is
+    // about $95M; the deepest, the paper account, has $20M) and under every
+    // per-order quantity cap (1,000,000), so the refusal is the
+    // buying-power one (Tradier's comes in an HTTP 200 body).
+    let huge = Order::market(&c.cid("too-big"), SYMBOL, Side::Buy, dec(500_000));
     let r = c.adapter.submit_order(&huge).await;
-    rejected(&c, "an order far beyond buying power", r).await?;
+    let why = rejected(&c, "an order far beyond buying power", r).await?;
+    ensure!(
+        why.to_lowercase().contains("buying power"),
+        "an order far beyond buying power was refused for another reason: {why}"
+    );
     let unknown = Order::market(&c.cid("unknown"), "ZZZZQ", Side::Buy, dec(1));
     let r = c.adapter.submit_order(&unknown).await;
     rejected(&c, "an order for an unknown symbol", r).await?;
@@ -556,14 +630,15 @@ async fn rejects_are_typed(c: Arc<Ctx>) -> Outcome {
 }
 
 /// A refusal is a `rejected` error, or a result whose status is rejected
-/// (brokers that accept first and reject after) with a reason.
+/// (brokers that accept first and reject after) with a reason; answers the
+/// broker's words for it.
 async fn rejected(
     c: &Ctx,
     what: &str,
     r: Result<adapters::OrderResult, adapters::AdapterError>,
-) -> Outcome {
+) -> Result<String, Failure> {
     match r {
-        Err(e) if e.kind == ErrorKind::Rejected => Ok(()),
+        Err(e) if e.kind == ErrorKind::Rejected => Ok(e.message),
         Err(e) => Err(Failure::new(format!(
             "{what}: expected rejected, got {}: {}",
             e.kind, e.message
@@ -577,11 +652,8 @@ async fn rejected(
                 "{what}: ended {:?}, expected rejected",
                 done.status
             );
-            ensure!(
-                done.reject_reason.is_some(),
-                "{what}: rejected without a reason"
-            );
-            Ok(())
+            done.reject_reason
+                .ok_or_else(|| Failure::new(format!("{what}: rejected without a reason")))
         }
     }
 }
