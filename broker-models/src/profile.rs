@@ -31,6 +31,11 @@ pub struct TokenLifetimes {
     /// A refresh also replaces the refresh token (the old one stops working).
     #[serde(default)]
     pub rotate_refresh: bool,
+    /// The authorization code the model issues with its credentials
+    /// (`authorization_code`) can be exchanged for new tokens this long
+    /// after issue, once (None: the broker's grant has no code to exchange).
+    #[serde(default)]
+    pub code_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +67,15 @@ pub struct BrokerProfile {
     /// When the broker accepts an order it took; None: inside the submit.
     #[serde(default)]
     pub acceptance: Option<Acceptance>,
+    /// The vendor's orders carry a client order id (false for Schwab, whose
+    /// orders have none): where they do not, the ledger records each order
+    /// under the intent a test driver declared (`POST /_sim/intent`).
+    #[serde(default = "yes")]
+    pub client_order_ids: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Asynchronous acceptance: the submit answers the vendor's first state;
