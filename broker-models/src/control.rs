@@ -9,7 +9,6 @@
 //! | `POST /_sim/advance` | `{"ms": N}`: jumps simulated time forward |
 //! | `POST /_sim/price` | `{"symbol": "AAPL", "price": "190.00"}`: sets a price |
 //! | `POST /_sim/steer` | `{"fault": {"kind": "lost_response"}}`: the next order the broker receives meets this order-level fault |
-//! | `POST /_sim/intent` | `{"client_order_id": "intent-1"}`: orders received from now on that carry no client order id (the vendor has none) are recorded under this intent in the ledger |
 //! | `GET /_sim/ledger` | every order the broker received, with its true state, and every account |
 //! | `GET /_sim/events?since=N` | the broker's order events from sequence N |
 
@@ -32,7 +31,6 @@ pub fn routes() -> Router<Shared> {
         .route("/_sim/advance", post(advance))
         .route("/_sim/price", post(set_price))
         .route("/_sim/steer", post(steer_next))
-        .route("/_sim/intent", post(declare_intent))
         .route("/_sim/ledger", get(ledger))
         .route("/_sim/events", get(events))
 }
@@ -122,23 +120,6 @@ async fn steer_next(State(s): State<Shared>, body: axum::body::Bytes) -> Respons
         Ok(nth) => Json(json!({ "ok": true, "nth": nth })).into_response(),
         Err(e) => bad_request(e.to_string()),
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Intent {
-    client_order_id: String,
-}
-
-/// Names the intent the next orders belong to, for a vendor whose orders
-/// carry no client order id: the ledger is the referee, so it must know
-/// which intent each order serves without asking the adapter.
-async fn declare_intent(State(s): State<Shared>, body: axum::body::Bytes) -> Response {
-    let Ok(intent) = serde_json::from_slice::<Intent>(&body) else {
-        return bad_request("expected {\"client_order_id\": \"intent-1\"}");
-    };
-    s.lock().declare_intent(&intent.client_order_id);
-    Json(json!({ "ok": true })).into_response()
 }
 
 async fn ledger(State(s): State<Shared>) -> Response {

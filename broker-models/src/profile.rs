@@ -67,15 +67,6 @@ pub struct BrokerProfile {
     /// When the broker accepts an order it took; None: inside the submit.
     #[serde(default)]
     pub acceptance: Option<Acceptance>,
-    /// The vendor's orders carry a client order id (false for Schwab, whose
-    /// orders have none): where they do not, the ledger records each order
-    /// under the intent a test driver declared (`POST /_sim/intent`).
-    #[serde(default = "yes")]
-    pub client_order_ids: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Asynchronous acceptance: the submit answers the vendor's first state;

@@ -6,6 +6,7 @@ pub mod brokers;
 pub mod case;
 pub mod cases;
 pub mod control;
+pub mod intents;
 pub mod invariants;
 pub mod loopback;
 pub mod mutants;

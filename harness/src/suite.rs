@@ -157,6 +157,7 @@ pub async fn exercise(
     trace: Trace,
     wire_log: WireLog,
 ) -> Result<Ran, Vec<String>> {
+    let inner = crate::intents::declaring(inner, wire_log.clone());
     let adapter = Arc::new(Traced::new(inner, trace.clone()));
     let describe = adapter.describe();
     if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {

@@ -86,9 +86,9 @@ pub struct SimBrokerage {
     acceptance_rng: mbt::rng::SimRng,
     /// Brackets, OTO and OCO groups, oldest first.
     groups: Vec<Group>,
-    /// The intent a test driver declared for the orders it sends next
-    /// (`POST /_sim/intent`): where the vendor's orders carry no client
-    /// order id (Schwab), the ledger records them under it.
+    /// The intent the harness declared for the orders it sends next:
+    /// where the vendor's orders carry no client order id (Schwab), the
+    /// ledger records them under it.
     intent: String,
 }
 
@@ -235,7 +235,9 @@ impl SimBrokerage {
     /// Declares the intent the orders received from now on belong to, for
     /// orders that carry no client order id of their own (the vendor has
     /// none): the ledger, the harness's referee, records them under it.
-    /// Nothing else reads it: no fault, trigger or answer depends on it.
+    /// The harness declares it in process, beside the model's wire, so no
+    /// network fault can delay or drop it. Nothing else reads it: no
+    /// fault, trigger or answer depends on it.
     pub fn declare_intent(&mut self, client_order_id: &str) {
         self.intent = client_order_id.to_string();
     }

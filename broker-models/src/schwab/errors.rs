@@ -245,14 +245,13 @@ pub fn refusal(r: &Rejection, symbol: &str) -> SchwabError {
         RejectReason::MarketClosed => {
             SchwabError::refused(format!("The market is closed for {symbol:.32}"))
         }
-        // Prices, quantities and shapes the engine cannot take are the
-        // request's fault; forced rejections (fault plans) say their reason.
-        RejectReason::InvalidPrice | RejectReason::InvalidQuantity => {
-            SchwabError::invalid(r.message.clone())
-        }
-        RejectReason::InvalidOrder | RejectReason::UnknownAccount => {
-            SchwabError::refused(r.message.clone())
-        }
+        // The request reads well (the face checked its shape); its price,
+        // size or shape is what the order desk declines. Forced rejections
+        // (fault plans) say their own reason.
+        RejectReason::InvalidPrice
+        | RejectReason::InvalidQuantity
+        | RejectReason::InvalidOrder
+        | RejectReason::UnknownAccount => SchwabError::refused(r.message.clone()),
     }
 }
 
