@@ -113,7 +113,7 @@ pub fn run_case(
                     inner.describe().name
                 )))
             }
-            Some((w, _)) => w(inner),
+            Some((w, _)) => w(inner, &env),
             None => inner,
         };
         exercise(
