@@ -695,7 +695,12 @@ async fn run(s: Shared, logins: Logins, mut socket: WebSocket) {
                 };
                 for r in &requests {
                     let (frame, close) = answer(&s, &logins, &mut c, r);
-                    if socket.send(Message::Text(frame.into())).await.is_err() || close {
+                    if socket.send(Message::Text(frame.into())).await.is_err() {
+                        return;
+                    }
+                    if close {
+                        // Severed (§2.9), with a close frame so the client knows.
+                        let _ = socket.send(Message::Close(None)).await;
                         return;
                     }
                     if r.command == "SUBS" && r.service == "ACCT_ACTIVITY" {
