@@ -9,7 +9,9 @@ token file (`client_from_token_file`, the file in schwab-py's own format),
 and pointed at the model by an httpx request hook on its OAuth2 session
 that changes scheme, host and port and keeps the path: the hook runs after
 Authlib has added the bearer token and also sees Authlib's own token
-refresh, so nothing in the SDK is patched. schwab-py parses no REST body
+refresh, so nothing in the SDK is patched (only the authorization-code
+exchange, whose client no hook reaches, has its token endpoint constant
+pointed at the model; see that test). schwab-py parses no REST body
 (every call returns the raw response), so the tests read the JSON
 themselves, with the types Schwab sends (§2, §6).
 """
