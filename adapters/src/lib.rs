@@ -14,8 +14,10 @@ pub mod bridge;
 pub mod contract;
 pub mod error;
 pub mod http;
+pub mod json;
 pub mod mbt_paper;
 pub mod reconcile;
+pub mod schwab;
 pub mod tradier;
 pub mod updates;
 

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod model;
 pub mod profile;
 pub mod ratelimit;
+pub mod schwab;
 pub mod stream;
 pub mod tradier;
 pub mod vendor;

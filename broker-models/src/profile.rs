@@ -31,6 +31,11 @@ pub struct TokenLifetimes {
     /// A refresh also replaces the refresh token (the old one stops working).
     #[serde(default)]
     pub rotate_refresh: bool,
+    /// The authorization code the model issues with its credentials
+    /// (`authorization_code`) can be exchanged for new tokens this long
+    /// after issue, once (None: the broker's grant has no code to exchange).
+    #[serde(default)]
+    pub code_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
+use adapters::schwab::{SchwabAdapter, SchwabConfig};
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::{BrokerAdapter, ReadOnlySource};
 use broker_models::{Connection, Vendor};
@@ -75,6 +76,10 @@ pub static BROKERS: &[Broker] = &[
         vendor: &broker_models::tradier::VENDOR,
         adapter: Factory::Trading(tradier),
     },
+    Broker {
+        vendor: &broker_models::schwab::VENDOR,
+        adapter: Factory::Trading(schwab),
+    },
 ];
 
 pub fn find(slug: &str) -> Option<&'static Broker> {
@@ -103,4 +108,16 @@ fn tradier(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
         }),
     };
     Arc::new(TradierAdapter::new(config, setup))
+}
+
+fn schwab(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
+    let config = SchwabConfig {
+        base_url: c.base_url.clone(),
+        app_key: c.credential("app_key"),
+        app_secret: c.credential("app_secret"),
+        access_token: c.credential("access_token"),
+        refresh_token: c.credential("refresh_token"),
+        account_id: c.account(),
+    };
+    Arc::new(SchwabAdapter::new(config, setup))
 }

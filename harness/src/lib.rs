@@ -7,6 +7,7 @@ pub mod case;
 pub mod cases;
 pub mod control;
 pub mod faketime;
+pub mod intents;
 pub mod invariants;
 pub mod loopback;
 pub mod mutants;

@@ -1,6 +1,7 @@
 //! Mutants: deliberately broken adapters, each a wrapper that injects one
-//! known bug into a good adapter. The suite must catch every one of them;
-//! the mutation score says how many it caught.
+//! known bug into a good adapter (or, for a vendor's own trap, replaces one
+//! call with one that falls into it: `location`). The suite must catch
+//! every one of them; the mutation score says how many it caught.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,12 +13,18 @@ use adapters::{
 use async_trait::async_trait;
 use futures_util::StreamExt;
 
+use crate::world::ClientEnv;
+
+mod location;
+
 pub struct Mutant {
     pub id: &'static str,
     pub about: &'static str,
     /// The case written to catch this bug (others may catch it too).
     pub caught_by: &'static str,
-    pub wrap: fn(Arc<dyn BrokerAdapter>) -> Arc<dyn BrokerAdapter>,
+    /// The broken adapter around the good one; `env` is how the world's
+    /// client reaches its brokers, for a mutant that speaks a wire itself.
+    pub wrap: fn(Arc<dyn BrokerAdapter>, &ClientEnv) -> Arc<dyn BrokerAdapter>,
     /// Which adapters the bug can break from outside: a wrapper's bug is
     /// invisible when the adapter inside already prevents its effect.
     pub breaks: fn(&Description) -> bool,
@@ -32,14 +39,14 @@ pub static MUTANTS: &[Mutant] = &[
         id: "resubmit_after_timeout",
         caught_by: "ambiguous_submit_never_duplicates",
         about: "gives up on a slow submit and sends the intent again under a fresh id, without reconciling",
-        wrap: |a| Arc::new(Bug::new(a, Kind::ResubmitAfterTimeout)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::ResubmitAfterTimeout)),
         breaks: any,
     },
     Mutant {
         id: "resends_timed_out_submit",
         caught_by: "latency_beyond_timeout_reconciles",
         about: "sends a timed-out submit again at once under the same id, though the first may still land",
-        wrap: |a| Arc::new(Bug::new(a, Kind::ResendsTimedOutSubmit)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::ResendsTimedOutSubmit)),
         // Alpaca refuses a second order under a client_order_id it holds,
         // so there the resend is harmless; other vendors take the copy.
         breaks: |d| d.broker != "alpaca",
@@ -48,35 +55,35 @@ pub static MUTANTS: &[Mutant] = &[
         id: "filled_on_first_partial",
         caught_by: "partial_fills_accumulate",
         about: "reports an order filled at its first partial fill",
-        wrap: |a| Arc::new(Bug::new(a, Kind::FilledOnFirstPartial)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::FilledOnFirstPartial)),
         breaks: any,
     },
     Mutant {
         id: "drops_retry_after",
         caught_by: "rate_limit_backs_off_and_recovers",
         about: "hands a long throttle back without saying how long to wait (no retry_after_ms)",
-        wrap: |a| Arc::new(Bug::new(a, Kind::DropsRetryAfter)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::DropsRetryAfter)),
         breaks: any,
     },
     Mutant {
         id: "too_late_cancel_is_success",
         caught_by: "cancel_after_fill_is_too_late",
         about: "treats a cancel that came too late as a successful cancel",
-        wrap: |a| Arc::new(Bug::new(a, Kind::TooLateCancelIsSuccess)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::TooLateCancelIsSuccess)),
         breaks: any,
     },
     Mutant {
         id: "drops_average_price",
         caught_by: "average_price_is_quantity_weighted",
         about: "loses the average fill price",
-        wrap: |a| Arc::new(Bug::new(a, Kind::DropsAveragePrice)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::DropsAveragePrice)),
         breaks: any,
     },
     Mutant {
         id: "retries_expired_credentials",
         caught_by: "refresh_expiry_requires_reauth",
         about: "keeps retrying with credentials the broker refused",
-        wrap: |a| Arc::new(Bug::new(a, Kind::RetriesExpiredCredentials)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::RetriesExpiredCredentials)),
         // An OAuth adapter's token source remembers a refused refresh and
         // sends nothing more: the wrapper's retries never reach the broker.
         breaks: |d| !d.capabilities.token_refresh,
@@ -85,28 +92,36 @@ pub static MUTANTS: &[Mutant] = &[
         id: "loses_short_sign",
         caught_by: "short_from_flat",
         about: "reports short positions as long (quantity without its sign)",
-        wrap: |a| Arc::new(Bug::new(a, Kind::LosesShortSign)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::LosesShortSign)),
         breaks: any,
     },
     Mutant {
         id: "unknown_order_is_auth_error",
         caught_by: "unknown_order_is_not_found",
         about: "reads a refusal of an unknown order id as dead credentials (Tradier's 401 \"Unauthorized Account\")",
-        wrap: |a| Arc::new(Bug::new(a, Kind::UnknownOrderIsAuthError)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::UnknownOrderIsAuthError)),
         breaks: any,
     },
     Mutant {
         id: "books_submit_answer_as_fill",
         caught_by: "acceptance_is_not_a_fill",
         about: "reports a market order filled from the submit answer, before the broker filled it",
-        wrap: |a| Arc::new(Bug::new(a, Kind::BooksSubmitAsFill)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::BooksSubmitAsFill)),
         breaks: any,
+    },
+    Mutant {
+        id: "ignores_location",
+        caught_by: "ambiguous_submit_never_duplicates",
+        about: "never reads the order id from a Schwab 201's Location: a 201 that never arrives is taken for a failed submit, and the order is sent again",
+        wrap: location::wrap,
+        // Schwab's wire: its place answers 201 with the id only in Location.
+        breaks: |d| d.broker == broker_models::schwab::VENDOR.slug,
     },
     Mutant {
         id: "ignores_late_rejection",
         caught_by: "rejection_after_acceptance_is_surfaced",
         about: "keeps reporting an order working after the broker rejected it",
-        wrap: |a| Arc::new(Bug::new(a, Kind::IgnoresLateRejection)),
+        wrap: |a, _| Arc::new(Bug::new(a, Kind::IgnoresLateRejection)),
         breaks: any,
     },
 ];

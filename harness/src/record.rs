@@ -29,17 +29,40 @@ pub struct Exchange {
     pub status: Option<u16>,
 }
 
-/// Every exchange of a world, shared by its broker hosts.
+/// Every exchange of a world, shared by its broker hosts; and the intent
+/// the client is submitting now, which the recorder hands each model with
+/// every request (see `intents`).
 #[derive(Debug, Clone, Default)]
-pub struct WireLog(Arc<Mutex<Vec<Exchange>>>);
+pub struct WireLog {
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+    intent: Arc<Mutex<String>>,
+}
 
 impl WireLog {
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn push(&self, e: Exchange) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(e);
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(e);
+    }
+
+    /// The client starts submitting intent `client_order_id`.
+    pub fn submitting(&self, client_order_id: &str) {
+        *self.intent.lock().unwrap_or_else(|p| p.into_inner()) = client_order_id.to_string();
+    }
+
+    fn intent(&self) -> String {
+        self.intent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -81,6 +104,8 @@ async fn record(State(r): State<Recorder>, req: Request, next: Next) -> Response
     if path.starts_with("/_sim/") {
         return next.run(req).await;
     }
+    // In process, beside the wire: no network fault delays or drops it.
+    r.shared.lock().declare_intent(&r.wire.intent());
     let method = req.method().to_string();
     let at = now();
     let (parts, body) = req.into_parts();

@@ -121,7 +121,7 @@ pub fn run_case(
                     a.describe().name
                 )))
             }
-            (Some((w, _)), Built::Trading(a)) => Built::Trading(w(a)),
+            (Some((w, _)), Built::Trading(a)) => Built::Trading(w(a, &env)),
             (None, built) => built,
         };
         exercise(
@@ -185,6 +185,7 @@ pub async fn exercise(
             )))
         }
         (Built::Trading(a), run) => {
+            let a = crate::intents::declaring(a, wire_log.clone());
             let adapter = Arc::new(Traced::new(a, trace.clone()));
             trace.record(Actor::Check, format!("case {} seed {seed}", case.id));
             let ctx = Arc::new(Ctx {

@@ -88,6 +88,10 @@ pub struct SimBrokerage {
     acceptance_rng: mbt::rng::SimRng,
     /// Brackets, OTO and OCO groups, oldest first.
     groups: Vec<Group>,
+    /// The intent the harness declared for the orders it sends next:
+    /// where the vendor's orders carry no client order id (Schwab), the
+    /// ledger records them under it.
+    intent: String,
     /// Until when the broker last asked clients to wait (a 429).
     wait_until: Option<Timestamp>,
     throttle_breaches: Vec<ThrottleBreach>,
@@ -140,13 +144,17 @@ impl SimBrokerage {
             &mut rng_for(seed, &format!("{slug}/credentials")),
         );
         let tokens = profile.capabilities.token_refresh.then(|| {
-            Tokens::new(
+            let mut t = Tokens::new(
                 profile.tokens.clone(),
                 rng_for(seed, &format!("{slug}/tokens")),
                 credentials.get("access_token").unwrap_or_default(),
                 credentials.get("refresh_token").unwrap_or_default(),
                 start,
-            )
+            );
+            if let Some(code) = credentials.get("authorization_code") {
+                t.issue_code(code, start);
+            }
+            t
         });
         Ok(Self {
             limits: RateLimiter::new(profile.rate_limits.clone()),
@@ -172,6 +180,7 @@ impl SimBrokerage {
             received: 0,
             acceptance_rng: rng_for(seed, &format!("{slug}/acceptance")),
             groups: Vec::new(),
+            intent: String::new(),
             wait_until: None,
             throttle_breaches: Vec::new(),
         })
@@ -234,6 +243,16 @@ impl SimBrokerage {
     pub fn set_fault_plan(&mut self, plan: FaultPlan) {
         self.plan_since = self.clock.now();
         self.faults.set_plan(plan);
+    }
+
+    /// Declares the intent the orders received from now on belong to, for
+    /// orders that carry no client order id of their own (the vendor has
+    /// none): the ledger, the harness's referee, records them under it.
+    /// The harness declares it in process, beside the model's wire, so no
+    /// network fault can delay or drop it. Nothing else reads it: no
+    /// fault, trigger or answer depends on it.
+    pub fn declare_intent(&mut self, client_order_id: &str) {
+        self.intent = client_order_id.to_string();
     }
 
     /// Adds a rule picking out the next order received for `fault` (an
@@ -517,6 +536,16 @@ impl SimBrokerage {
             .refresh(refresh_token, now)
     }
 
+    /// New tokens for the authorization code the broker issued (OAuth
+    /// brokers whose profile gives codes a lifetime): the user authorized again.
+    pub fn exchange_code(&mut self, code: &str) -> Result<Grant, TokenProblem> {
+        let now = self.clock.now();
+        self.tokens
+            .as_mut()
+            .ok_or(TokenProblem::Unknown)?
+            .exchange_code(code, now)
+    }
+
     pub fn stream_faults(&mut self) -> StreamFaults {
         let elapsed = self.elapsed_ms();
         let s = self.faults.stream_faults(elapsed);
@@ -586,6 +615,11 @@ impl SimBrokerage {
         let vendor_id = self.ids.next_id();
         self.received += 1;
         let steer = self.steer(&request, decision);
+        // Labelled after steering: the label is the referee's, never a trigger.
+        let mut request = request;
+        if request.client_order_id.is_empty() {
+            request.client_order_id = self.intent.clone();
+        }
         let verdict = match &steer.reject {
             Some(reason) => Err(Rejection {
                 reason: mbt::RejectReason::InvalidOrder,

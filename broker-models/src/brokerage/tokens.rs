@@ -1,7 +1,9 @@
 //! The token lifecycle of an OAuth broker, on the simulated clock: access
 //! tokens that expire after the profile's lifetime, refresh tokens that
-//! renew them (and may expire too), all drawn from the seed. Brokers with
-//! API keys or personal tokens (no lifetimes in their profile) have none.
+//! renew them (and may expire too), an authorization code that grants a
+//! fresh pair once (the user authorized the app again), all drawn from the
+//! seed. Brokers with API keys or personal tokens (no lifetimes in their
+//! profile) have none.
 
 use std::collections::BTreeMap;
 
@@ -50,10 +52,18 @@ impl Issued {
     }
 }
 
+/// An authorization code: good for one exchange, until it expires.
+#[derive(Debug, Clone, Copy)]
+struct Code {
+    expires: Option<Timestamp>,
+    used: bool,
+}
+
 pub struct Tokens {
     lifetimes: TokenLifetimes,
     access: BTreeMap<String, Issued>,
     refresh: BTreeMap<String, Issued>,
+    codes: BTreeMap<String, Code>,
     rng: SimRng,
     /// Refreshes granted so far (ground truth for the token cases).
     refreshes: u64,
@@ -77,6 +87,7 @@ impl Tokens {
             lifetimes,
             access: BTreeMap::new(),
             refresh: BTreeMap::new(),
+            codes: BTreeMap::new(),
             rng,
             refreshes: 0,
         };
@@ -143,6 +154,37 @@ impl Tokens {
         })
     }
 
+    /// Issues an authorization code at `now`, where the profile gives codes
+    /// a lifetime (a code the profile has no lifetime for is never issued).
+    pub fn issue_code(&mut self, code: &str, now: Timestamp) {
+        if let Some(ms) = self.lifetimes.code_ms {
+            let code_life = Code {
+                expires: later(now, Some(ms)),
+                used: false,
+            };
+            self.codes.insert(code.to_string(), code_life);
+        }
+    }
+
+    /// A fresh access and refresh token for an authorization code, once:
+    /// the refresh token's lifetime starts over (a new authorization).
+    pub fn exchange_code(&mut self, code: &str, now: Timestamp) -> Result<Grant, TokenProblem> {
+        let c = self.codes.get_mut(code).ok_or(TokenProblem::Unknown)?;
+        if c.used || c.expires.is_some_and(|e| now >= e) {
+            return Err(TokenProblem::Expired);
+        }
+        c.used = true;
+        let access = self.draw(28);
+        let refresh = self.draw(32);
+        self.record(access.clone(), refresh.clone(), now);
+        Ok(Grant {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in_s: self.lifetimes.access_ms.map(|ms| ms / 1000),
+            issued_at: now,
+        })
+    }
+
     /// A fault: every access token issued up to `until` expires now; says
     /// how many were still alive.
     pub fn expire_access(&mut self, until: Timestamp) -> usize {
@@ -192,6 +234,7 @@ mod tests {
             access_ms: Some(900_000),
             refresh_ms: Some(7 * 86_400_000),
             rotate_refresh: rotate,
+            code_ms: Some(30_000),
         };
         Tokens::new(
             lifetimes,
@@ -244,5 +287,31 @@ mod tests {
             t.refresh(&g.refresh_token, Timestamp::from_secs(21)),
             Err(TokenProblem::Expired)
         );
+    }
+
+    #[test]
+    fn a_code_is_exchanged_once_before_it_expires_for_a_fresh_week() {
+        let mut t = tokens(false);
+        let start = Timestamp::from_secs(0);
+        t.issue_code("C0", start);
+        t.issue_code("C1", start);
+        assert_eq!(t.exchange_code("nope", start), Err(TokenProblem::Unknown));
+        assert_eq!(
+            t.exchange_code("C1", start.plus_millis(30_000)),
+            Err(TokenProblem::Expired)
+        );
+        let week = start.plus_millis(7 * 86_400_000);
+        assert_eq!(t.refresh("R0", week), Err(TokenProblem::Expired));
+        assert!(t.all_refresh_dead(week));
+        let g = t.exchange_code("C0", start.plus_millis(29_999)).unwrap();
+        assert_eq!(g.expires_in_s, Some(900));
+        assert_eq!(
+            t.exchange_code("C0", start.plus_millis(29_999)),
+            Err(TokenProblem::Expired),
+            "a code is good for one exchange"
+        );
+        // The new refresh token's week starts at the exchange.
+        assert!(t.refresh(&g.refresh_token, week).is_ok());
+        assert_eq!(t.refreshes(), 1);
     }
 }
