@@ -147,6 +147,8 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
                     c.broker
                 ));
             };
+            // Brokers without client order ids are told each submit's intent.
+            let adapter = crate::intents::declaring(adapter, env.wire.clone());
             live.push(Live {
                 name: c.broker.clone(),
                 adapter: Arc::new(Traced::new(adapter, env.trace.clone())),
