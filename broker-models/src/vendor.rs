@@ -40,6 +40,10 @@ pub struct CredentialField {
 
 pub const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub const LOWER_HEX: &[u8] = b"0123456789abcdef";
+/// Not an alphabet but a shape: the prefix, then a version-4 UUID (Plaid's
+/// `access-sandbox-<uuid>` tokens); `len` is then the prefix's plus 36.
+pub const UUID: &[u8] = b"<uuid>";
 
 impl Vendor {
     pub fn profile(&self) -> Result<BrokerProfile, ProfileError> {

@@ -108,6 +108,8 @@ impl Paper {
             accounts,
             token_refreshes: 0,
             authorization_revoked: false,
+            holder_activity: Vec::new(),
+            order_attempts: Vec::new(),
         }
     }
 
