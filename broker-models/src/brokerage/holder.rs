@@ -35,8 +35,9 @@ use crate::ids::stable_alnum;
 pub struct HolderProgram {
     /// The equities and ETFs the holder trades.
     pub symbols: Vec<String>,
-    /// Postings fall every `every_ms` from the model's start; those that
-    /// fall while the market is closed are skipped.
+    /// After the opening (at the model's start), postings fall on the
+    /// multiples of `every_ms` since the Unix epoch; those that fall while
+    /// the market is closed are skipped.
     pub every_ms: u64,
     /// The opening session also buys one call on the first account's first stock.
     #[serde(default)]
@@ -129,8 +130,11 @@ impl Holder {
     /// opening session first, then one action per account; nothing while
     /// the market is closed.
     pub fn post(&mut self, engine: &mut Engine, accounts: &[String]) {
+        // The grid is whole multiples of `every_ms` since the Unix epoch (on
+        // the hour for an hour), whenever the model started.
         let step = i64::try_from(self.program.every_ms.max(1)).unwrap_or(i64::MAX);
-        self.next = self.next.plus_millis(step);
+        let slot = self.next.millis().div_euclid(step).saturating_add(1);
+        self.next = Timestamp::from_millis(slot.saturating_mul(step));
         if !engine.is_open() {
             return;
         }
@@ -403,6 +407,11 @@ impl Holder {
     /// Every entry of the history so far, oldest first.
     pub fn activity(&self) -> &[HolderActivity] {
         &self.activity
+    }
+
+    /// Every report the institution made, oldest first.
+    pub fn snapshots(&self) -> &[Snapshot] {
+        &self.snapshots
     }
 
     /// The institution's report as of `t`: the last snapshot taken at or before it.
