@@ -15,6 +15,7 @@ pub mod contract;
 pub mod error;
 pub mod http;
 pub mod mbt_paper;
+pub mod plaid;
 pub mod reconcile;
 pub mod tradier;
 pub mod updates;
