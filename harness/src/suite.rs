@@ -10,7 +10,7 @@ use broker_models::faults::FaultPlan;
 use crate::brokers::Built;
 use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
 use crate::invariants::{self, Evidence};
-use crate::mutants::Mutant;
+use crate::mutants::{self, Mutant};
 use crate::record::{Exchange, WireLog};
 use crate::subject::Subject;
 use crate::trace::{Actor, Trace};
@@ -107,21 +107,12 @@ pub fn run_case(
     let wrap = mutant.map(|m| (m.wrap, m.breaks));
     let run = run_world(&spec, move |env| async move {
         let (built, venue) = subject.build(&env).map_err(|e| vec![e])?;
-        let inner = match (wrap, built) {
-            (Some(_), Built::ReadOnly(s)) => {
-                return Ok(Ran::Skipped(format!(
-                    "the mutants break trading adapters; {} is a read-only source",
-                    s.describe().name
-                )))
-            }
-            (Some((_, breaks)), Built::Trading(a)) if !breaks(&a.describe()) => {
-                return Ok(Ran::Skipped(format!(
-                    "the mutant cannot break {}: the adapter already prevents the bug's effect",
-                    a.describe().name
-                )))
-            }
-            (Some((w, _)), Built::Trading(a)) => Built::Trading(w(a)),
-            (None, built) => built,
+        let inner = match wrap {
+            Some((w, breaks)) => match mutants::apply(w, breaks, built, subject.reach(&env)) {
+                Ok(broken) => broken,
+                Err(why) => return Ok(Ran::Skipped(why)),
+            },
+            None => built,
         };
         exercise(
             case,
