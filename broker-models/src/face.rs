@@ -35,6 +35,13 @@ impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, SimBrokerage> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Waits `simulated` time of the model's clock (shorter in real time
+    /// when the model runs faster than real time).
+    pub async fn sleep(&self, simulated: Duration) {
+        let real = self.lock().real(simulated);
+        tokio::time::sleep(real).await;
+    }
 }
 
 /// How long a hang or a lost response holds the connection before dropping it:
@@ -100,6 +107,7 @@ pub async fn fault_layer<F: WireFace>(
     let path = req.uri().path().to_string();
     let (decision, rate) = {
         let mut b = shared.lock();
+        b.note_arrival(req.method().as_str(), &path);
         if op.is_mutation() && b.profile().capabilities.read_only {
             // Whatever the face answers, an order-shaped request reached a
             // broker with no way to trade: the read-only tier's ground truth.
@@ -110,24 +118,30 @@ pub async fn fault_layer<F: WireFace>(
         (decision, rate)
     };
     if decision.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+        shared
+            .sleep(Duration::from_millis(decision.latency_ms))
+            .await;
     }
     match &decision.outcome {
         Some(Outcome::Outage(OutageMode::Status)) => return F::unavailable(),
         Some(Outcome::Outage(OutageMode::Refuse)) => return dropped_connection(),
         Some(Outcome::Outage(OutageMode::Hang)) => {
-            tokio::time::sleep(HOLD).await;
+            shared.sleep(HOLD).await;
             return dropped_connection();
         }
         Some(Outcome::RateLimited { retry_after_ms }) => {
             // A simulated storm looks like an exhausted window to the client.
-            let now = shared.lock().now();
+            let mut b = shared.lock();
+            let resets_at = b
+                .now()
+                .plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX));
+            b.asked_to_wait(resets_at);
             let exhausted = RateState {
                 allowed: false,
                 limit: rate.map_or(0, |r| r.limit),
                 used: rate.map_or(0, |r| r.limit),
                 remaining: 0,
-                resets_at: now.plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX)),
+                resets_at,
             };
             return F::rate_limited_at(&path, Some(&exhausted), *retry_after_ms);
         }
@@ -140,8 +154,9 @@ pub async fn fault_layer<F: WireFace>(
         _ => {}
     }
     if let Some(state) = rate.filter(|r| !r.allowed) {
-        let now = shared.lock().now();
-        let retry = u64::try_from(state.resets_at.millis() - now.millis()).unwrap_or(0);
+        let mut b = shared.lock();
+        b.asked_to_wait(state.resets_at);
+        let retry = u64::try_from(state.resets_at.millis() - b.now().millis()).unwrap_or(0);
         return F::rate_limited_at(&path, Some(&state), retry);
     }
     let lost = decision.outcome == Some(Outcome::LostResponse);
@@ -152,7 +167,7 @@ pub async fn fault_layer<F: WireFace>(
     }
     if lost || response.extensions().get::<LoseThisResponse>().is_some() {
         // The handler committed; the client never hears of it.
-        tokio::time::sleep(HOLD).await;
+        shared.sleep(HOLD).await;
         return dropped_connection();
     }
     response

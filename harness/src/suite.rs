@@ -11,6 +11,7 @@ use crate::brokers::Built;
 use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
 use crate::invariants::{self, Evidence};
 use crate::mutants::{self, Mutant};
+use crate::pace::Pace;
 use crate::record::{Exchange, WireLog};
 use crate::subject::Subject;
 use crate::trace::{Actor, Trace};
@@ -121,6 +122,7 @@ pub fn run_case(
             venue,
             env.trace.clone(),
             env.wire.clone(),
+            Pace::REAL,
         )
         .await
     });
@@ -154,6 +156,7 @@ pub async fn exercise(
     venue: Venue,
     trace: Trace,
     wire_log: WireLog,
+    pace: Pace,
 ) -> Result<Ran, Vec<String>> {
     let describe = inner.describe();
     if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {
@@ -181,6 +184,7 @@ pub async fn exercise(
                 adapter: adapter.clone(),
                 venue: venue.clone(),
                 trace: trace.clone(),
+                pace,
             });
             let outcome = match run {
                 Body::Check(run) => run(ctx).await,
@@ -197,6 +201,7 @@ pub async fn exercise(
                 source: source.clone(),
                 venue: venue.clone(),
                 trace: trace.clone(),
+                pace,
             });
             let outcome = match run {
                 Body::ReadOnly(run) => run(ctx).await,

@@ -110,6 +110,7 @@ impl Paper {
             authorization_revoked: false,
             holder_activity: Vec::new(),
             order_attempts: Vec::new(),
+            throttle_breaches: Vec::new(),
         }
     }
 

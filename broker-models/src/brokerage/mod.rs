@@ -42,7 +42,7 @@ pub use book::BrokerOrder;
 pub use events::{BrokerEvent, BrokerEventKind, OrderState};
 pub use groups::OrderClass;
 pub use holder::{Holder, HolderActivity, HolderActivityKind, HolderProgram, Snapshot};
-pub use ledger::{FaultRecord, Ledger, LedgerOrder, OrderAttempt};
+pub use ledger::{FaultRecord, Ledger, LedgerOrder, OrderAttempt, ThrottleBreach};
 pub use tokens::{Grant, TokenProblem};
 
 use book::OrderBook;
@@ -93,6 +93,9 @@ pub struct SimBrokerage {
     holder: Option<Holder>,
     /// Order-shaped requests that reached a read-only broker.
     order_attempts: Vec<OrderAttempt>,
+    /// Until when the broker last asked clients to wait (a 429).
+    wait_until: Option<Timestamp>,
+    throttle_breaches: Vec<ThrottleBreach>,
 }
 
 /// How a taken order ended before it reached the venue.
@@ -182,6 +185,8 @@ impl SimBrokerage {
                 )
             }),
             order_attempts: Vec::new(),
+            wait_until: None,
+            throttle_breaches: Vec::new(),
             profile,
         })
     }
@@ -264,6 +269,18 @@ impl SimBrokerage {
     pub fn advance(&mut self, ms: i64) {
         self.clock.advance(ms);
         self.sync();
+    }
+
+    /// Runs the model's clock `pace` times faster than real time (a client
+    /// run as fast, e.g. over the process bridge under a sped-up clock).
+    pub fn set_pace(&mut self, pace: u32) {
+        self.sync();
+        self.clock.set_pace(pace);
+    }
+
+    /// The real time `simulated` takes at the model's pace.
+    pub fn real(&self, simulated: std::time::Duration) -> std::time::Duration {
+        self.clock.real(simulated)
     }
 
     /// Sets an equity's price (control surface).
@@ -560,6 +577,24 @@ impl SimBrokerage {
     /// Every fault the plan applied so far.
     pub fn fault_log(&self) -> &[FaultRecord] {
         &self.fault_log
+    }
+
+    /// A request arrived: one inside a wait this broker asked for is a
+    /// breach, recorded for the rate-limit invariant.
+    pub fn note_arrival(&mut self, method: &str, path: &str) {
+        let now = self.clock.now();
+        if let Some(until) = self.wait_until.filter(|u| now < *u) {
+            self.throttle_breaches.push(ThrottleBreach {
+                at: now,
+                request: format!("{method} {path}"),
+                wait_until: until,
+            });
+        }
+    }
+
+    /// The broker answered 429, asking for no requests until `until`.
+    pub fn asked_to_wait(&mut self, until: Timestamp) {
+        self.wait_until = Some(self.wait_until.map_or(until, |u| u.max(until)));
     }
 
     /// Counts a request against the documented limits.
@@ -1002,6 +1037,7 @@ impl SimBrokerage {
                 .filter_map(|a| self.account(&a.number))
                 .collect(),
             token_refreshes: self.tokens.as_ref().map_or(0, Tokens::refreshes),
+            throttle_breaches: self.throttle_breaches.clone(),
             authorization_revoked: self
                 .tokens
                 .as_ref()

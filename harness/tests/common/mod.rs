@@ -40,6 +40,7 @@ pub fn run_with(
             Venue::Model(Box::new(b)),
             env.trace.clone(),
             env.wire.clone(),
+            harness::pace::Pace::REAL,
         )
         .await
     });
