@@ -50,6 +50,10 @@ pub const HOLD: Duration = Duration::from_millis(5_000);
 
 /// A vendor's rendering of the answers every face must be able to give.
 pub trait WireFace: Send + Sync + 'static {
+    /// Whether the vendor's 429 tells the client how long to wait (a
+    /// Retry-After or a reset time). A vendor that names no wait asks for
+    /// none, so the model records no request as coming inside one.
+    const NAMES_ITS_WAIT: bool = true;
     /// The vendor's routes (the fault layer and control surface are added around them).
     fn routes() -> axum::Router<Shared>;
     /// The vendor-neutral operation a request performs.
@@ -135,7 +139,9 @@ pub async fn fault_layer<F: WireFace>(
             let resets_at = b
                 .now()
                 .plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX));
-            b.asked_to_wait(resets_at);
+            if F::NAMES_ITS_WAIT {
+                b.asked_to_wait(resets_at);
+            }
             let exhausted = RateState {
                 allowed: false,
                 limit: rate.map_or(0, |r| r.limit),
@@ -155,7 +161,9 @@ pub async fn fault_layer<F: WireFace>(
     }
     if let Some(state) = rate.filter(|r| !r.allowed) {
         let mut b = shared.lock();
-        b.asked_to_wait(state.resets_at);
+        if F::NAMES_ITS_WAIT {
+            b.asked_to_wait(state.resets_at);
+        }
         let retry = u64::try_from(state.resets_at.millis() - b.now().millis()).unwrap_or(0);
         return F::rate_limited_at(&path, Some(&state), retry);
     }

@@ -702,6 +702,14 @@ async fn fault_plans_answer_in_plaids_words() {
         "RATE_LIMIT_EXCEEDED",
         "INVESTMENT_TRANSACTIONS_LIMIT",
     );
+    // Plaid's 429 names no wait (no Retry-After, no limit headers): a
+    // request right after one comes inside no wait the model asked for.
+    let c = plaid_with(plan("[[rules]]\nfault = { kind = \"rate_limit\" }\n"));
+    let first = c.holdings().await;
+    assert_eq!(first.status.as_u16(), 429);
+    assert!(first.headers.get("retry-after").is_none());
+    assert_eq!(c.holdings().await.status.as_u16(), 429);
+    assert!(c.ledger().await.throttle_breaches.is_empty());
     // Item login required only on the data operations: /item/get still answers.
     let c = plaid_with(plan("[[rules]]\noperations = [\"positions\", \"account\"]\nfault = { kind = \"refresh_expiry\" }\n"));
     assert_eq!(

@@ -116,6 +116,9 @@ async fn stamp(
 }
 
 impl WireFace for Plaid {
+    /// Plaid's 429 names no wait (§4.3: no Retry-After, no limit headers).
+    const NAMES_ITS_WAIT: bool = false;
+
     fn routes() -> Router<Shared> {
         Router::new()
             .route(
