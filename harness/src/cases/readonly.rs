@@ -109,14 +109,22 @@ pub(crate) fn as_of(h: &Holdings) -> Result<Timestamp, Failure> {
         .map_err(|e| Failure::new(format!("as_of {text:?} is not RFC 3339: {e}")))
 }
 
-/// The institution's positions in `account` as of `t`, from the holder's
-/// history: quantity per instrument (buys add, sells take away).
+/// `t` to the whole second: as precisely as sources state when the
+/// institution updated (Plaid's datetimes), so the cases compare at that.
+pub(crate) fn to_the_second(t: Timestamp) -> Timestamp {
+    Timestamp::from_millis(t.millis().div_euclid(1000).saturating_mul(1000))
+}
+
+/// The institution's positions in `account` as of `t` (to the second),
+/// from the holder's history: quantity per instrument (buys add, sells
+/// take away).
 pub(crate) fn held_at(ledger: &Ledger, account: &str, t: Timestamp) -> BTreeMap<String, Decimal> {
     let mut held: BTreeMap<String, Decimal> = BTreeMap::new();
+    let t = to_the_second(t);
     for a in ledger
         .holder_activity
         .iter()
-        .filter(|a| a.account == account && a.time <= t)
+        .filter(|a| a.account == account && to_the_second(a.time) <= t)
     {
         let Some(i) = &a.instrument else { continue };
         let signed = match a.kind {
@@ -170,7 +178,7 @@ async fn holdings_match_the_institution(c: Arc<ReadCtx>) -> Outcome {
         );
         if let Some(last) = ledger.holder_activity.iter().map(|a| a.time).max() {
             ensure!(
-                updated >= last,
+                updated >= to_the_second(last),
                 "after {hour}h the holdings say they are from {updated}, older than the institution's posting at {last}, and nothing is cached"
             );
         }
