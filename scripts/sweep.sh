@@ -15,14 +15,15 @@ cd "$root"
 seeds="${1:-512}"
 shift || true
 adapters=("$@")
+cargo build --release --quiet
 if [ ${#adapters[@]} -eq 0 ]; then
-  adapters=(alpaca tradier mbt)
+  # Every subject the registry knows (`raxx-sim brokers`: each broker, then paper).
+  mapfile -t adapters < <(./target/release/raxx-sim brokers | awk 'NR > 1 { print $1 }')
 fi
 shard=()
 if [ -n "${SHARD:-}" ]; then
   shard=(--shard "$SHARD")
 fi
-cargo build --release --quiet
 out="$root/target/sweep"
 mkdir -p "$out"
 status=0
