@@ -313,7 +313,7 @@ async fn item_login_required_is_reauth(c: Arc<ReadCtx>) -> Outcome {
     let before = requests_sent(&c);
     let r = c.source.get_holdings().await;
     expect_kind("get_holdings", &r, ErrorKind::ReauthRequired)?;
-    let sent = requests_sent(&c) - before;
+    let sent = requests_sent(&c).saturating_sub(before);
     ensure!(
         sent == 1,
         "get_holdings sent {sent} requests for a login only the user can repair"
@@ -321,7 +321,7 @@ async fn item_login_required_is_reauth(c: Arc<ReadCtx>) -> Outcome {
     let before = requests_sent(&c);
     let r = c.source.get_transactions("2025-01-01", "2026-01-05").await;
     expect_kind("get_transactions", &r, ErrorKind::ReauthRequired)?;
-    let sent = requests_sent(&c) - before;
+    let sent = requests_sent(&c).saturating_sub(before);
     ensure!(
         sent == 1,
         "get_transactions sent {sent} requests for a login only the user can repair"
@@ -362,7 +362,7 @@ async fn read_only_errors_are_typed(c: Arc<ReadCtx>) -> Outcome {
         .get_holdings()
         .await
         .map_err(|e| unexpected("get_holdings while the data was being prepared", &e))?;
-    let met = c.venue.faults_applied().await?.len() - before;
+    let met = c.venue.faults_applied().await?.len().saturating_sub(before);
     ensure!(
         met > 0,
         "the data was ready before the source asked: the case tested nothing"
