@@ -18,6 +18,7 @@ shift || true
 adapters=("$@")
 cargo build --release --quiet
 if [ ${#adapters[@]} -eq 0 ]; then
+  # Every subject the registry knows (`raxx-sim brokers`: each broker, then paper).
   mapfile -t adapters < <(./target/release/raxx-sim brokers | awk 'NR > 1 { print $1 }')
 fi
 shard=()

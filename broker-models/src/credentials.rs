@@ -20,6 +20,9 @@ pub struct Credentials {
 
 /// A value of `field`'s shape drawn from `rng`.
 pub fn draw(field: &CredentialField, rng: &mut SimRng) -> String {
+    if field.alphabet == crate::vendor::UUID {
+        return format!("{}{}", field.prefix, crate::ids::uuid(rng));
+    }
     let mut s = String::from(field.prefix);
     while s.len() < field.len {
         let i = (rng.next_u32() as usize) % field.alphabet.len().max(1);

@@ -50,6 +50,10 @@ pub const HOLD: Duration = Duration::from_millis(5_000);
 
 /// A vendor's rendering of the answers every face must be able to give.
 pub trait WireFace: Send + Sync + 'static {
+    /// Whether the vendor's 429 tells the client how long to wait (a
+    /// Retry-After or a reset time). A vendor that names no wait asks for
+    /// none, so the model records no request as coming inside one.
+    const NAMES_ITS_WAIT: bool = true;
     /// The vendor's routes (the fault layer and control surface are added around them).
     fn routes() -> axum::Router<Shared>;
     /// The vendor-neutral operation a request performs.
@@ -60,11 +64,27 @@ pub trait WireFace: Send + Sync + 'static {
     fn unavailable() -> Response;
     /// 429 with the vendor's body and headers.
     fn rate_limited(state: Option<&RateState>, retry_after_ms: u64) -> Response;
+    /// 429 for a request to `path`, for vendors whose body names the
+    /// endpoint's own limit (Plaid); the same for every path by default.
+    fn rate_limited_at(path: &str, state: Option<&RateState>, retry_after_ms: u64) -> Response {
+        let _ = path;
+        Self::rate_limited(state, retry_after_ms)
+    }
     /// The vendor's answer to an expired access token.
     fn token_expired() -> Response;
     /// The vendor's answer when re-authorization is needed (refresh token expired too).
     fn reauth_required() -> Response {
         Self::token_expired()
+    }
+    /// The vendor's answer when the data asked for is not ready yet (an
+    /// aggregator still extracting it); its outage answer by default.
+    fn not_ready() -> Response {
+        Self::unavailable()
+    }
+    /// The vendor's answer when the institution behind it is down (an
+    /// aggregator); its outage answer by default.
+    fn downstream_unavailable() -> Response {
+        Self::unavailable()
     }
     /// The vendor's rate-limit headers on a normal response.
     fn rate_headers(state: &RateState, headers: &mut HeaderMap);
@@ -105,9 +125,15 @@ pub async fn fault_layer<F: WireFace>(
 async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) -> Response {
     let op = F::classify(req.method(), req.uri().path());
     let scope = F::rate_scope(req.headers());
+    let path = req.uri().path().to_string();
     let (decision, rate) = {
         let mut b = shared.lock();
-        b.note_arrival(req.method().as_str(), req.uri().path());
+        b.note_arrival(req.method().as_str(), &path);
+        if op.is_mutation() && b.profile().capabilities.read_only {
+            // Whatever the face answers, an order-shaped request reached a
+            // broker with no way to trade: the read-only tier's ground truth.
+            b.record_order_attempt(op, req.method().as_str(), &path);
+        }
         let decision = b.decide(op);
         let rate = scope.as_deref().and_then(|s| b.count_request(op, s));
         (decision, rate)
@@ -130,7 +156,9 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
             let resets_at = b
                 .now()
                 .plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX));
-            b.asked_to_wait(resets_at);
+            if F::NAMES_ITS_WAIT {
+                b.asked_to_wait(resets_at);
+            }
             let exhausted = RateState {
                 allowed: false,
                 limit: rate.map_or(0, |r| r.limit),
@@ -138,8 +166,10 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
                 remaining: 0,
                 resets_at,
             };
-            return F::rate_limited(Some(&exhausted), *retry_after_ms);
+            return F::rate_limited_at(&path, Some(&exhausted), *retry_after_ms);
         }
+        Some(Outcome::NotReady) => return F::not_ready(),
+        Some(Outcome::DownstreamOutage) => return F::downstream_unavailable(),
         // Static credentials refused for the window (OAuth brokers expire
         // their tokens in `decide` and never get here).
         Some(Outcome::TokenExpired { .. }) => return F::token_expired(),
@@ -148,9 +178,11 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
     }
     if let Some(state) = rate.filter(|r| !r.allowed) {
         let mut b = shared.lock();
-        b.asked_to_wait(state.resets_at);
+        if F::NAMES_ITS_WAIT {
+            b.asked_to_wait(state.resets_at);
+        }
         let retry = u64::try_from(state.resets_at.millis() - b.now().millis()).unwrap_or(0);
-        return F::rate_limited(Some(&state), retry);
+        return F::rate_limited_at(&path, Some(&state), retry);
     }
     let lost = decision.outcome == Some(Outcome::LostResponse);
     req.extensions_mut().insert(decision);

@@ -14,6 +14,7 @@ pub mod face;
 pub mod faults;
 pub mod ids;
 pub mod model;
+pub mod plaid;
 pub mod profile;
 pub mod ratelimit;
 pub mod schwab;

@@ -3,6 +3,7 @@
 //! the one description of how a client reaches it (`Connection`), the same
 //! for `raxx-sim serve`, the harness's worlds, the bridge and the tests.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use axum::Router;
@@ -43,6 +44,9 @@ pub struct Connection {
     /// The credential object the model issued.
     pub credentials: Value,
     pub accounts: Vec<String>,
+    /// Whatever else the profile says a client needs (`[connection]`), beside the rest.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
 }
 
 impl Connection {
@@ -95,6 +99,7 @@ impl Model {
             base_url: self.vendor.base_url(authority),
             credentials: b.credentials().to_json(),
             accounts: b.account_numbers(),
+            extra: b.profile().connection.clone(),
         }
     }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use mbt::{AccountKind, Capabilities, FeeSchedule, OrderStatus, Tier};
 
+use crate::brokerage::HolderProgram;
 use crate::ids::IdFormat;
 use crate::ratelimit::RateLimit;
 
@@ -45,7 +46,9 @@ pub struct BrokerProfile {
     pub name: String,
     pub tier: Tier,
     pub capabilities: Capabilities,
-    /// The vendor's word for each normalized status the model can emit.
+    /// The vendor's word for each normalized status the model can emit
+    /// (every status, unless the broker is read-only and has no orders).
+    #[serde(default)]
     pub statuses: BTreeMap<OrderStatus, String>,
     pub fees: FeeSchedule,
     #[serde(default)]
@@ -67,6 +70,14 @@ pub struct BrokerProfile {
     /// When the broker accepts an order it took; None: inside the submit.
     #[serde(default)]
     pub acceptance: Option<Acceptance>,
+    /// What the account holder does at the institution on their own (the
+    /// history a read-only source imports); None: nothing.
+    #[serde(default)]
+    pub holder: Option<HolderProgram>,
+    /// Facts a client needs besides the credentials, printed by `raxx-sim
+    /// serve` in its first line (Plaid: the Sandbox institution and login).
+    #[serde(default)]
+    pub connection: BTreeMap<String, serde_json::Value>,
 }
 
 /// Asynchronous acceptance: the submit answers the vendor's first state;
@@ -97,9 +108,10 @@ impl BrokerProfile {
             slug: slug.to_string(),
             message: e.to_string(),
         })?;
+        let has_orders = !p.capabilities.read_only;
         if let Some(missing) = OrderStatus::ALL
             .iter()
-            .find(|s| !p.statuses.contains_key(s))
+            .find(|s| has_orders && !p.statuses.contains_key(s))
         {
             return Err(ProfileError {
                 slug: slug.to_string(),

@@ -9,10 +9,15 @@ use axum::Router;
 
 use crate::face::Shared;
 use crate::profile::{BrokerProfile, ProfileError};
-use crate::{alpaca, schwab, tradier};
+use crate::{alpaca, plaid, schwab, tradier};
 
 /// Every modelled broker, in the order lists show them.
-pub const VENDORS: &[&Vendor] = &[&alpaca::VENDOR, &tradier::VENDOR, &schwab::VENDOR];
+pub const VENDORS: &[&Vendor] = &[
+    &alpaca::VENDOR,
+    &tradier::VENDOR,
+    &schwab::VENDOR,
+    &plaid::VENDOR,
+];
 
 /// One broker's model, described once.
 pub struct Vendor {
@@ -40,6 +45,10 @@ pub struct CredentialField {
 
 pub const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 pub const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+pub const LOWER_HEX: &[u8] = b"0123456789abcdef";
+/// Not an alphabet but a shape: the prefix, then a version-4 UUID (Plaid's
+/// `access-sandbox-<uuid>` tokens); `len` is then the prefix's plus 36.
+pub const UUID: &[u8] = b"<uuid>";
 
 impl Vendor {
     pub fn profile(&self) -> Result<BrokerProfile, ProfileError> {
@@ -104,7 +113,7 @@ mod tests {
         let e = vendor("etrade").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no broker \"etrade\"; the modelled brokers are alpaca, tradier, schwab"
+            "no broker \"etrade\"; the modelled brokers are alpaca, tradier, schwab, plaid"
         );
     }
 }

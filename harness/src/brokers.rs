@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
+use adapters::plaid::{PlaidConfig, PlaidSource};
 use adapters::schwab::{SchwabAdapter, SchwabConfig};
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::{BrokerAdapter, ReadOnlySource};
@@ -80,6 +81,10 @@ pub static BROKERS: &[Broker] = &[
         vendor: &broker_models::schwab::VENDOR,
         adapter: Factory::Trading(schwab),
     },
+    Broker {
+        vendor: &broker_models::plaid::VENDOR,
+        adapter: Factory::ReadOnly(plaid),
+    },
 ];
 
 pub fn find(slug: &str) -> Option<&'static Broker> {
@@ -120,4 +125,24 @@ fn schwab(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
         account_id: c.account(),
     };
     Arc::new(SchwabAdapter::new(config, setup))
+}
+
+/// Transactions per page for every read-only source the suite builds:
+/// small, so that every import of a history crosses pages (in production
+/// Plaid's adapter reads its largest page, 500).
+pub const READ_PAGE_SIZE: usize = 4;
+
+/// The connection carries the Item `serve` linked (its access token, as
+/// Raxx stores it after the public token's exchange), so no case spends
+/// a public token; `adapters::plaid::exchange_public_token` is the link.
+fn plaid(c: &Connection, setup: HttpSetup) -> Arc<dyn ReadOnlySource> {
+    let config = PlaidConfig {
+        base_url: c.base_url.clone(),
+        client_id: c.credential("client_id"),
+        secret: c.credential("secret"),
+        access_token: c.credential("access_token"),
+        account_id: c.account(),
+        page_size: READ_PAGE_SIZE,
+    };
+    Arc::new(PlaidSource::new(config, setup))
 }

@@ -51,6 +51,9 @@ pub enum Need {
     TokenRefresh,
     /// Tier B: an aggregator between Raxx and the broker.
     Aggregator,
+    /// Holdings served from a cache that can be stale: an aggregator's, or
+    /// a read-only source's (Plaid's data is as of its last update).
+    CachedHoldings,
     /// Tier C: a read-only source.
     ReadOnly,
 }
@@ -92,6 +95,10 @@ pub fn unmet_at(need: Need, d: &Description, model: bool) -> Option<String> {
         Need::Aggregator if d.tier != adapters::Tier::B => Some(format!(
             "{} is not reached through an aggregator (tier {:?})",
             d.name, d.tier
+        )),
+        Need::CachedHoldings if d.tier != adapters::Tier::B && !c.read_only => Some(format!(
+            "{} reads the broker's own state, not a cache (neither an aggregator nor a read-only source)",
+            d.name
         )),
         Need::ReadOnly if !c.read_only => Some(format!("{} is not a read-only source", d.name)),
         _ => None,

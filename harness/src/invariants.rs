@@ -223,6 +223,17 @@ fn read_only_never_trades(e: &Evidence, v: &mut Vec<String>) {
             e.describe.name
         ));
     }
+    // Recorded by a read-only model whatever it answered: whoever sent one
+    // reached for an order where there is no way to place one.
+    if let Some(first) = e.ledger.order_attempts.first() {
+        v.push(format!(
+            "{} order-shaped request(s) reached read-only broker {}, the first {} {}",
+            e.ledger.order_attempts.len(),
+            e.ledger.broker,
+            first.method,
+            first.path
+        ));
+    }
 }
 
 fn no_secret_leaks(e: &Evidence, v: &mut Vec<String>) {

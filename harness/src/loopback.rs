@@ -19,7 +19,7 @@ use adapters::{BrokerAdapter, Description};
 use broker_models::faults::FaultPlan;
 
 use crate::brokers::{Broker, Built};
-use crate::case::{unmet_at, Body, Case};
+use crate::case::{unmet_at, Case};
 use crate::control::Control;
 use crate::faketime;
 use crate::pace::Pace;
@@ -78,13 +78,11 @@ pub fn describe_external(command: &str, broker: &str, pace: Pace) -> Result<Desc
 }
 
 /// Why `case` cannot run against an external adapter described by `d`
-/// (one that trades, at a broker model), or None when it can.
+/// (one that trades, at a broker model), or None when it can. A case for
+/// read-only sources whose needs it meets runs, and fails as missing, as
+/// it does in process.
 pub fn skip_reason(case: &Case, d: &Description) -> Option<String> {
-    if let Some(reason) = case.needs.iter().find_map(|n| unmet_at(*n, d, true)) {
-        return Some(reason);
-    }
-    matches!(case.run, Body::ReadOnly(_))
-        .then(|| format!("reads a read-only source; {} trades", d.name))
+    case.needs.iter().find_map(|n| unmet_at(*n, d, true))
 }
 
 /// The run of a case skipped before any child was started.

@@ -1,33 +1,97 @@
 //! Mutants: deliberately broken adapters, each a wrapper that injects one
-//! known bug into a good adapter (or, for a vendor's own trap, replaces one
-//! call with one that falls into it: `location`). The suite must catch
-//! every one of them; the mutation score says how many it caught.
+//! known bug into a good adapter (one that trades, or a read-only source:
+//! `source`), or, for a vendor's own trap, replaces one call with one that
+//! falls into it (`location`). The suite must catch every one of them; the
+//! mutation score says how many it caught.
+
+mod location;
+mod source;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use adapters::http::HttpSetup;
 use adapters::{
     Account, AdapterError, BrokerAdapter, CancelResult, CancelStatus, Description, ErrorKind,
-    Order, OrderResult, OrderStatus, OrderUpdates, Position,
+    Order, OrderResult, OrderStatus, OrderUpdates, Position, ReadOnlySource,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
 
+use crate::brokers::Built;
 use crate::world::ClientEnv;
-
-mod location;
 
 pub struct Mutant {
     pub id: &'static str,
     pub about: &'static str,
     /// The case written to catch this bug (others may catch it too).
     pub caught_by: &'static str,
-    /// The broken adapter around the good one; `env` is how the world's
-    /// client reaches its brokers, for a mutant that speaks a wire itself.
-    pub wrap: fn(Arc<dyn BrokerAdapter>, &ClientEnv) -> Arc<dyn BrokerAdapter>,
+    pub wrap: Wrap,
     /// Which adapters the bug can break from outside: a wrapper's bug is
     /// invisible when the adapter inside already prevents its effect.
     pub breaks: fn(&Description) -> bool,
+}
+
+/// What a mutant wraps: an adapter that trades, or a read-only source.
+#[derive(Clone, Copy)]
+pub enum Wrap {
+    /// `env` is how the world's client reaches its brokers, for a mutant
+    /// that speaks a wire itself (`location`).
+    Trading(fn(Arc<dyn BrokerAdapter>, &ClientEnv) -> Arc<dyn BrokerAdapter>),
+    /// A read-only source's bug, with the source's own way to its broker
+    /// (a bug in a source's code can send whatever it likes there).
+    ReadOnly(fn(Arc<dyn ReadOnlySource>, Reach) -> Arc<dyn ReadOnlySource>),
+}
+
+/// How the adapter under test reaches its broker: the connection's base
+/// URL and the transport it was built with.
+#[derive(Clone)]
+pub struct Reach {
+    pub base_url: String,
+    pub setup: HttpSetup,
+}
+
+impl Mutant {
+    /// The adapter with this mutant's bug in it, or why the bug cannot
+    /// break it (the reason starts "the mutant cannot break").
+    pub fn apply(
+        &self,
+        built: Built,
+        reach: Option<Reach>,
+        env: &ClientEnv,
+    ) -> Result<Built, String> {
+        apply(self.wrap, self.breaks, built, reach, env)
+    }
+}
+
+/// [`Mutant::apply`] from its parts (a world's client takes them along).
+pub fn apply(
+    wrap: Wrap,
+    breaks: fn(&Description) -> bool,
+    built: Built,
+    reach: Option<Reach>,
+    env: &ClientEnv,
+) -> Result<Built, String> {
+    let d = built.describe();
+    let cannot = |why: String| Err(format!("the mutant cannot break {}: {why}", d.name));
+    if !breaks(&d) {
+        return cannot("the adapter already prevents the bug's effect".into());
+    }
+    match (wrap, built) {
+        (Wrap::Trading(w), Built::Trading(a)) => Ok(Built::Trading(w(a, env))),
+        (Wrap::Trading(_), Built::ReadOnly(_)) => cannot(format!(
+            "it is a bug of adapters that trade, and {} is a read-only source",
+            d.name
+        )),
+        (Wrap::ReadOnly(_), Built::Trading(_)) => cannot(format!(
+            "it is a bug of read-only sources, and {} trades",
+            d.name
+        )),
+        (Wrap::ReadOnly(w), Built::ReadOnly(s)) => match reach {
+            Some(reach) => Ok(Built::ReadOnly(w(s, reach))),
+            None => cannot("the source has no broker to reach".into()),
+        },
+    }
 }
 
 fn any(_: &Description) -> bool {
@@ -39,14 +103,14 @@ pub static MUTANTS: &[Mutant] = &[
         id: "resubmit_after_timeout",
         caught_by: "ambiguous_submit_never_duplicates",
         about: "gives up on a slow submit and sends the intent again under a fresh id, without reconciling",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::ResubmitAfterTimeout)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::ResubmitAfterTimeout))),
         breaks: any,
     },
     Mutant {
         id: "resends_timed_out_submit",
         caught_by: "latency_beyond_timeout_reconciles",
         about: "sends a timed-out submit again at once under the same id, though the first may still land",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::ResendsTimedOutSubmit)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::ResendsTimedOutSubmit))),
         // Alpaca refuses a second order under a client_order_id it holds,
         // so there the resend is harmless; other vendors take the copy.
         breaks: |d| d.broker != "alpaca",
@@ -55,35 +119,35 @@ pub static MUTANTS: &[Mutant] = &[
         id: "filled_on_first_partial",
         caught_by: "partial_fills_accumulate",
         about: "reports an order filled at its first partial fill",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::FilledOnFirstPartial)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::FilledOnFirstPartial))),
         breaks: any,
     },
     Mutant {
         id: "drops_retry_after",
         caught_by: "rate_limit_backs_off_and_recovers",
         about: "hands a long throttle back without saying how long to wait (no retry_after_ms)",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::DropsRetryAfter)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::DropsRetryAfter))),
         breaks: any,
     },
     Mutant {
         id: "too_late_cancel_is_success",
         caught_by: "cancel_after_fill_is_too_late",
         about: "treats a cancel that came too late as a successful cancel",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::TooLateCancelIsSuccess)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::TooLateCancelIsSuccess))),
         breaks: any,
     },
     Mutant {
         id: "drops_average_price",
         caught_by: "average_price_is_quantity_weighted",
         about: "loses the average fill price",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::DropsAveragePrice)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::DropsAveragePrice))),
         breaks: any,
     },
     Mutant {
         id: "retries_expired_credentials",
         caught_by: "refresh_expiry_requires_reauth",
         about: "keeps retrying with credentials the broker refused",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::RetriesExpiredCredentials)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::RetriesExpiredCredentials))),
         // An OAuth adapter's token source remembers a refused refresh and
         // sends nothing more: the wrapper's retries never reach the broker.
         breaks: |d| !d.capabilities.token_refresh,
@@ -92,28 +156,28 @@ pub static MUTANTS: &[Mutant] = &[
         id: "loses_short_sign",
         caught_by: "short_from_flat",
         about: "reports short positions as long (quantity without its sign)",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::LosesShortSign)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::LosesShortSign))),
         breaks: any,
     },
     Mutant {
         id: "unknown_order_is_auth_error",
         caught_by: "unknown_order_is_not_found",
         about: "reads a refusal of an unknown order id as dead credentials (Tradier's 401 \"Unauthorized Account\")",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::UnknownOrderIsAuthError)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::UnknownOrderIsAuthError))),
         breaks: any,
     },
     Mutant {
         id: "books_submit_answer_as_fill",
         caught_by: "acceptance_is_not_a_fill",
         about: "reports a market order filled from the submit answer, before the broker filled it",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::BooksSubmitAsFill)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::BooksSubmitAsFill))),
         breaks: any,
     },
     Mutant {
         id: "ignores_location",
         caught_by: "ambiguous_submit_never_duplicates",
         about: "never reads the order id from a Schwab 201's Location: a 201 that never arrives is taken for a failed submit, and the order is sent again",
-        wrap: location::wrap,
+        wrap: Wrap::Trading(location::wrap),
         // Schwab's wire: its place answers 201 with the id only in Location.
         breaks: |d| d.broker == broker_models::schwab::VENDOR.slug,
     },
@@ -121,7 +185,71 @@ pub static MUTANTS: &[Mutant] = &[
         id: "ignores_late_rejection",
         caught_by: "rejection_after_acceptance_is_surfaced",
         about: "keeps reporting an order working after the broker rejected it",
-        wrap: |a, _| Arc::new(Bug::new(a, Kind::IgnoresLateRejection)),
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::IgnoresLateRejection))),
+        breaks: any,
+    },
+    // Read-only sources (Tier C).
+    Mutant {
+        id: "imports_stale_as_current",
+        caught_by: "stale_holdings_report_their_age",
+        about: "drops when the institution last updated the holdings, so data from a cache passes for current",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::DropsAsOf)),
+        breaks: any,
+    },
+    Mutant {
+        id: "options_in_shares",
+        caught_by: "holdings_match_the_institution",
+        about: "imports option holdings in shares (a vendor's shares-equivalent) instead of contracts",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::OptionsInShares)),
+        breaks: |d| d.capabilities.options,
+    },
+    Mutant {
+        id: "skips_a_page",
+        caught_by: "reimport_is_idempotent",
+        about: "loses the second page of the transaction history (its offset moved twice)",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::SkipsAPage)),
+        breaks: any,
+    },
+    Mutant {
+        id: "repeats_a_page",
+        caught_by: "reimport_is_idempotent",
+        about: "imports the first page of the transaction history twice (no de-duplication by id)",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::RepeatsAPage)),
+        breaks: any,
+    },
+    Mutant {
+        id: "login_required_as_expired",
+        caught_by: "item_login_required_is_reauth",
+        about: "reports a login only its user can repair as an expired token (auth_expired, not reauth_required)",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::LoginRequiredAsExpired)),
+        breaks: any,
+    },
+    Mutant {
+        id: "retries_login_required",
+        caught_by: "item_login_required_is_reauth",
+        about: "keeps asking with a login the institution refused",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::RetriesLoginRequired)),
+        breaks: any,
+    },
+    Mutant {
+        id: "source_throttle_without_wait",
+        caught_by: "read_only_errors_are_typed",
+        about: "hands a throttle back without saying how long to wait (no retry_after_ms)",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::ThrottleWithoutWait)),
+        breaks: any,
+    },
+    Mutant {
+        id: "unavailable_as_unknown",
+        caught_by: "read_only_errors_are_typed",
+        about: "reports a source or institution that cannot answer now (down, data not ready) as an unknown error, not unavailable",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::UnavailableAsUnknown)),
+        breaks: any,
+    },
+    Mutant {
+        id: "reaches_for_an_order",
+        caught_by: "read_only_never_places_orders",
+        about: "sends an order-shaped request to its broker on its own (a rebalance bolted onto an import)",
+        wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::ReachesForAnOrder)),
         breaks: any,
     },
 ];

@@ -13,6 +13,7 @@ use adapters::{
 use broker_models::faults::FaultPlan;
 
 use crate::brokers::{Broker, Built, BROKERS};
+use crate::mutants::Reach;
 use crate::venue::{Paper, Venue};
 use crate::world::{ClientEnv, WorldSpec};
 
@@ -84,6 +85,17 @@ impl Subject {
         match self {
             Subject::Paper => WorldSpec::new(seed),
             Subject::Broker(b) => WorldSpec::new(seed).broker(b.slug(), plan),
+        }
+    }
+
+    /// How the adapter reaches its broker in the world (none for paper).
+    pub fn reach(self, env: &ClientEnv) -> Option<Reach> {
+        match self {
+            Subject::Broker(broker) => env.broker(broker.slug()).map(|b| Reach {
+                base_url: b.connection.base_url.clone(),
+                setup: env.setup.clone(),
+            }),
+            Subject::Paper => None,
         }
     }
 

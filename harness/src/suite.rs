@@ -10,7 +10,7 @@ use broker_models::faults::FaultPlan;
 use crate::brokers::Built;
 use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
 use crate::invariants::{self, Evidence};
-use crate::mutants::Mutant;
+use crate::mutants::{self, Mutant};
 use crate::pace::Pace;
 use crate::record::{Exchange, WireLog};
 use crate::subject::Subject;
@@ -108,21 +108,14 @@ pub fn run_case(
     let wrap = mutant.map(|m| (m.wrap, m.breaks));
     let run = run_world(&spec, move |env| async move {
         let (built, venue) = subject.build(&env).map_err(|e| vec![e])?;
-        let inner = match (wrap, built) {
-            (Some(_), Built::ReadOnly(s)) => {
-                return Ok(Ran::Skipped(format!(
-                    "the mutants break trading adapters; {} is a read-only source",
-                    s.describe().name
-                )))
+        let inner = match wrap {
+            Some((w, breaks)) => {
+                match mutants::apply(w, breaks, built, subject.reach(&env), &env) {
+                    Ok(broken) => broken,
+                    Err(why) => return Ok(Ran::Skipped(why)),
+                }
             }
-            (Some((_, breaks)), Built::Trading(a)) if !breaks(&a.describe()) => {
-                return Ok(Ran::Skipped(format!(
-                    "the mutant cannot break {}: the adapter already prevents the bug's effect",
-                    a.describe().name
-                )))
-            }
-            (Some((w, _)), Built::Trading(a)) => Built::Trading(w(a, &env)),
-            (None, built) => built,
+            None => built,
         };
         exercise(
             case,
@@ -172,11 +165,11 @@ pub async fn exercise(
         return Ok(Ran::Skipped(reason));
     }
     let (outcome, observe) = match (inner, case.run) {
+        // An adapter that trades and meets every need of a case written
+        // only for read-only sources (cached holdings: Tier B too): the
+        // case has nothing to run for it yet, so it fails, as a missing one.
         (Built::Trading(_), Body::ReadOnly(_)) => {
-            return Ok(Ran::Skipped(format!(
-                "reads a read-only source; {} trades",
-                describe.name
-            )))
+            return Ok(Ran::Done(vec![missing(case).message]));
         }
         (Built::ReadOnly(_), Body::Check(_)) => {
             return Ok(Ran::Skipped(format!(
@@ -251,7 +244,10 @@ pub async fn exercise(
 fn missing(case: &Case) -> Failure {
     let why = match case.run {
         Body::Missing(why) => why,
-        _ => "no body for this kind of adapter",
+        Body::ReadOnly(_) => {
+            "its check reads a read-only source; none is written for adapters that trade"
+        }
+        Body::Check(_) => "no body for this kind of adapter",
     };
     Failure::new(format!(
         "case {} is not implemented yet ({why}): an adapter that claims what it needs cannot pass it",

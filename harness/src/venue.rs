@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use broker_models::brokerage::{Ledger, LedgerOrder};
+use broker_models::brokerage::{FaultRecord, Ledger, LedgerOrder};
 use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::{Fault, FaultPlan};
 use mbt::{AccountKind, EngineConfig, EngineEvent, Instrument, MarketSpec, OpeningAccount};
@@ -108,6 +108,8 @@ impl Paper {
             accounts,
             token_refreshes: 0,
             authorization_revoked: false,
+            holder_activity: Vec::new(),
+            order_attempts: Vec::new(),
             throttle_breaches: Vec::new(),
         }
     }
@@ -332,6 +334,15 @@ impl Venue {
     pub async fn steer_next(&self, fault: &Fault) -> Result<(), String> {
         match self {
             Venue::Model(b) => b.control.steer_next(fault).await,
+            Venue::Paper { .. } => Err("the paper engine has no fault injection".into()),
+        }
+    }
+
+    /// Every fault the plan applied so far, oldest first (simulated
+    /// brokers only: the paper engine has no fault injection).
+    pub async fn faults_applied(&self) -> Result<Vec<FaultRecord>, String> {
+        match self {
+            Venue::Model(b) => b.control.faults().await,
             Venue::Paper { .. } => Err("the paper engine has no fault injection".into()),
         }
     }

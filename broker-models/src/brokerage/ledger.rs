@@ -1,13 +1,17 @@
 //! The ground truth a test reads from a model (over `/_sim/` or in
 //! process): every order the broker received with its true state, the
-//! accounts, and every fault the plan applied. These are the control
-//! surface's types; the checks in the harness read nothing else.
+//! accounts, every fault the plan applied, what an account holder did at
+//! the institution on their own, and every request that tried to trade at
+//! a broker with no way to. These are the control surface's types; the
+//! checks in the harness read nothing else.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use mbt::engine::AccountView;
 use mbt::{Instrument, OrderStatus, Timestamp};
+
+use super::holder::HolderActivity;
 
 use crate::faults::Operation;
 
@@ -70,7 +74,26 @@ pub struct Ledger {
     /// authorization by the user brings it back (OAuth brokers).
     #[serde(default)]
     pub authorization_revoked: bool,
+    /// What the account holder did at the institution on their own, oldest
+    /// first (brokers whose profile has a `[holder]`: the history a
+    /// read-only source imports).
+    #[serde(default)]
+    pub holder_activity: Vec<HolderActivity>,
+    /// Requests that tried to place, cancel or change an order at a broker
+    /// that has no way to (a read-only source): each one is a breach of the
+    /// read-only tier, whatever the broker answered.
+    #[serde(default)]
+    pub order_attempts: Vec<OrderAttempt>,
     /// Requests that came inside a wait the broker asked for.
     #[serde(default)]
     pub throttle_breaches: Vec<ThrottleBreach>,
+}
+
+/// A request shaped like an order operation that reached a read-only broker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAttempt {
+    pub time: Timestamp,
+    pub operation: Operation,
+    pub method: String,
+    pub path: String,
 }

@@ -1,8 +1,9 @@
 //! `SimBrokerage`: one simulated brokerage over an MBT venue. It keeps what
 //! a broker keeps beyond executions — vendor order ids and the book of
 //! every order received (`book`), broker events (`events`), what it does
-//! later on its own (`schedule`), credentials and tokens, rate-limit
-//! windows, fault decisions — and answers with the ground truth (`ledger`).
+//! later on its own (`schedule`), what an account holder does there on
+//! their own (`holder`), credentials and tokens, rate-limit windows, fault
+//! decisions — and answers with the ground truth (`ledger`).
 //!
 //! Wire faces (one per vendor) translate HTTP to these calls and back; they
 //! never touch the engine directly. Vendor differences the core must know
@@ -12,6 +13,7 @@
 mod book;
 mod events;
 mod groups;
+mod holder;
 mod ledger;
 mod schedule;
 mod tokens;
@@ -39,7 +41,8 @@ use crate::vendor::Vendor;
 pub use book::BrokerOrder;
 pub use events::{BrokerEvent, BrokerEventKind, OrderState};
 pub use groups::OrderClass;
-pub use ledger::{FaultRecord, Ledger, LedgerOrder, ThrottleBreach};
+pub use holder::{Holder, HolderActivity, HolderActivityKind, HolderProgram, Snapshot};
+pub use ledger::{FaultRecord, Ledger, LedgerOrder, OrderAttempt, ThrottleBreach};
 pub use tokens::{Grant, TokenProblem};
 
 use book::OrderBook;
@@ -92,6 +95,10 @@ pub struct SimBrokerage {
     /// where the vendor's orders carry no client order id (Schwab), the
     /// ledger records them under it.
     intent: String,
+    /// The account holder's own activity, where the profile has a program.
+    holder: Option<Holder>,
+    /// Order-shaped requests that reached a read-only broker.
+    order_attempts: Vec<OrderAttempt>,
     /// Until when the broker last asked clients to wait (a 429).
     wait_until: Option<Timestamp>,
     throttle_breaches: Vec<ThrottleBreach>,
@@ -168,7 +175,6 @@ impl SimBrokerage {
             plan_since: venue.start(),
             client_ids: rng_for(seed, &format!("{slug}/client-order-ids")),
             vendor,
-            profile,
             seed,
             clock,
             venue,
@@ -181,8 +187,19 @@ impl SimBrokerage {
             acceptance_rng: rng_for(seed, &format!("{slug}/acceptance")),
             groups: Vec::new(),
             intent: String::new(),
+            holder: profile.holder.clone().map(|program| {
+                Holder::new(
+                    program,
+                    rng_for(seed, &format!("{slug}/holder")),
+                    slug,
+                    seed,
+                    start,
+                )
+            }),
+            order_attempts: Vec::new(),
             wait_until: None,
             throttle_breaches: Vec::new(),
+            profile,
         })
     }
 
@@ -308,6 +325,7 @@ impl SimBrokerage {
         // A requested cancel lands at its own moment, after the market up
         // to then: a fill that came first wins the race.
         while let Some((due, vendor_id, action)) = self.schedule.next_due(now) {
+            self.post_holder_until(due);
             self.venue.run_until(due);
             self.collect_events();
             match action {
@@ -315,8 +333,37 @@ impl SimBrokerage {
                 Action::Cancel => self.cancel_now(&vendor_id, due),
             }
         }
+        self.post_holder_until(now);
         self.venue.run_until(now);
         self.collect_events();
+    }
+
+    /// Carries out the holder's postings due by `t`, each at its own moment.
+    fn post_holder_until(&mut self, t: Timestamp) {
+        let accounts = self.account_numbers();
+        while let Some(due) = self.holder.as_ref().and_then(|h| h.due(t)) {
+            self.venue.run_until(due);
+            if let Some(h) = self.holder.as_mut() {
+                h.post(self.venue.engine_mut(), &accounts);
+            }
+        }
+    }
+
+    /// The account holder's activity, where the profile has a program.
+    pub fn holder(&self) -> Option<&Holder> {
+        self.holder.as_ref()
+    }
+
+    /// Records a request shaped like an order operation that reached this
+    /// broker although it has no way to trade (the read-only tier's referee).
+    pub fn record_order_attempt(&mut self, operation: Operation, method: &str, path: &str) {
+        let time = self.clock.now();
+        self.order_attempts.push(OrderAttempt {
+            time,
+            operation,
+            method: method.to_string(),
+            path: path.to_string(),
+        });
     }
 
     /// Records what the venue did, then lets the order groups react to it.
@@ -981,8 +1028,14 @@ impl SimBrokerage {
         Ok(new_id)
     }
 
+    /// An account marked to market, with the cash the institution booked
+    /// beside the engine (the holder's dividends and fees).
     pub fn account(&self, number: &str) -> Option<AccountView> {
-        self.engine().account_view(number)
+        let mut view = self.engine().account_view(number)?;
+        if let Some(h) = &self.holder {
+            h.adjust(&mut view);
+        }
+        Some(view)
     }
 
     /// Broker events from sequence number `seq` on.
@@ -1023,7 +1076,7 @@ impl SimBrokerage {
                 .profile
                 .accounts
                 .iter()
-                .filter_map(|a| self.engine().account_view(&a.number))
+                .filter_map(|a| self.account(&a.number))
                 .collect(),
             token_refreshes: self.tokens.as_ref().map_or(0, Tokens::refreshes),
             throttle_breaches: self.throttle_breaches.clone(),
@@ -1031,6 +1084,12 @@ impl SimBrokerage {
                 .tokens
                 .as_ref()
                 .is_some_and(|t| t.all_refresh_dead(self.clock.now())),
+            holder_activity: self
+                .holder
+                .as_ref()
+                .map(|h| h.activity().to_vec())
+                .unwrap_or_default(),
+            order_attempts: self.order_attempts.clone(),
         }
     }
 }

@@ -26,6 +26,10 @@ pub enum Outcome {
         since_ms: u64,
     },
     LostResponse,
+    /// The data is not ready yet: try again later.
+    NotReady,
+    /// The institution behind the broker is down.
+    DownstreamOutage,
 }
 
 impl Decision {
@@ -44,6 +48,10 @@ impl Decision {
             Some(Outcome::TokenExpired { .. }) => parts.push("access token expired".into()),
             Some(Outcome::RefreshExpired { .. }) => parts.push("refresh token expired".into()),
             Some(Outcome::LostResponse) => parts.push("response lost after commit".into()),
+            Some(Outcome::NotReady) => parts.push("data not ready yet".into()),
+            Some(Outcome::DownstreamOutage) => {
+                parts.push("the institution behind the broker is down".into())
+            }
             None => {}
         }
         if let Some(units) = self.partial_fill {
@@ -204,6 +212,8 @@ impl FaultInjector {
                     })
                 }
                 Fault::LostResponse => d.outcome = Some(Outcome::LostResponse),
+                Fault::NotReady if !op.is_mutation() => d.outcome = Some(Outcome::NotReady),
+                Fault::DownstreamOutage => d.outcome = Some(Outcome::DownstreamOutage),
                 _ => {}
             }
         }

@@ -137,6 +137,13 @@ pub enum Fault {
     StreamReorder,
     /// Reads answer from a cache `age_ms` old (SnapTrade's holdings cache).
     StaleRead { age_ms: u64 },
+    /// The data a read asks for is not ready yet (an aggregator still
+    /// extracting it after a link): the vendor's "try again later"
+    /// (Plaid's PRODUCT_NOT_READY). A window makes it "the first calls".
+    NotReady,
+    /// The institution or broker behind an aggregator does not answer,
+    /// while the aggregator itself is up (Plaid's INSTITUTION_DOWN).
+    DownstreamOutage,
     /// The network between client and broker drops everything in the
     /// window. Applied by the harness's simulated network (turmoil), not by
     /// the model; a model served on a real socket ignores it.
@@ -351,6 +358,10 @@ mod tests {
             [[rules]]
             fault = { kind = "stale_read", age_ms = 60000 }
             [[rules]]
+            fault = { kind = "not_ready" }
+            [[rules]]
+            fault = { kind = "downstream_outage" }
+            [[rules]]
             until_ms = 1500
             fault = { kind = "network_partition" }
             [[rules]]
@@ -359,8 +370,8 @@ mod tests {
             fault = { kind = "network_hold" }
         "#;
         let plan = FaultPlan::from_toml(text, "inline").unwrap();
-        assert_eq!(plan.rules.len(), 15);
-        assert!(plan.rules[13].fault.is_network() && !plan.rules[12].fault.is_network());
+        assert_eq!(plan.rules.len(), 17);
+        assert!(plan.rules[15].fault.is_network() && !plan.rules[14].fault.is_network());
         assert_eq!(
             plan.rules[0].fault,
             Fault::Outage {

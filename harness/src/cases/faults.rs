@@ -5,14 +5,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use adapters::ReadOnlySource;
 use adapters::{BrokerAdapter, ErrorKind, Order, OrderResult, OrderStatus, Side};
 use broker_models::faults::FaultPlan;
 use futures_util::StreamExt;
 
 use super::fills::sliced_buy;
 use super::orders::dec;
+use super::readonly::{self, HOUR};
 use super::SYMBOL;
-use crate::case::{expect_kind, unexpected, Body, Case, Ctx, Failure, Group, Need, Outcome};
+use crate::case::{
+    expect_kind, unexpected, Body, Case, Ctx, Failure, Group, Need, Outcome, ReadCtx,
+};
 use crate::ensure;
 
 pub static CASES: &[Case] = &[
@@ -156,12 +160,50 @@ fault = { kind = "stream_reorder" }
     Case {
         id: "stale_holdings_report_their_age",
         group: Group::Faults,
-        about: "holdings served from a cache say how old they are",
-        needs: &[Need::Aggregator],
-        plan: "",
-        run: Body::Missing("needs a model that serves cached holdings (SnapTrade, Plaid)"),
+        about: "holdings served from a cache say how old they are, and are the institution's of then",
+        needs: &[Need::CachedHoldings],
+        plan: r#"
+[[rules]]
+fault = { kind = "stale_read", age_ms = 7200000 }
+"#,
+        run: Body::ReadOnly(|c| Box::pin(stale_holdings_report_their_age(c))),
     },
 ];
+
+/// The cache of the case's plan: two hours old.
+const CACHE_AGE_MS: i64 = 7_200_000;
+
+/// Three hours on, the answer comes from a cache two hours old: the
+/// holdings must say so (as_of at least that old) and be what the
+/// institution held then, not now.
+async fn stale_holdings_report_their_age(c: Arc<ReadCtx>) -> Outcome {
+    let account = c.source.account_id().to_string();
+    c.venue.advance(3 * HOUR).await?;
+    let h = c
+        .source
+        .get_holdings()
+        .await
+        .map_err(|e| unexpected("get_holdings", &e))?;
+    let ledger = c.venue.ledger().await?;
+    let as_of = readonly::as_of(&h)?;
+    let age = ledger.now.millis() - as_of.millis();
+    ensure!(
+        age >= CACHE_AGE_MS,
+        "holdings from a cache {CACHE_AGE_MS}ms old say they are from {as_of}, {age}ms before now"
+    );
+    let then = readonly::held_at(&ledger, &account, as_of);
+    let imported: std::collections::BTreeMap<String, rust_decimal::Decimal> = h
+        .positions
+        .iter()
+        .filter(|p| !p.quantity.is_zero())
+        .map(|p| (p.instrument.to_string(), p.quantity))
+        .collect();
+    ensure!(
+        imported == then,
+        "as of {as_of} the institution held {then:?}; the holdings say {imported:?}"
+    );
+    Ok(())
+}
 
 /// Orders the broker accepted under `cid`.
 async fn accepted(c: &Ctx, cid: &str) -> Result<usize, Failure> {

@@ -5,6 +5,7 @@ mod faults;
 mod fills;
 mod lifecycle;
 mod orders;
+mod readonly;
 mod state;
 mod tiers;
 
@@ -18,6 +19,7 @@ pub fn catalogue() -> Vec<&'static Case> {
         .chain(state::CASES)
         .chain(faults::CASES)
         .chain(lifecycle::CASES)
+        .chain(readonly::CASES)
         .chain(tiers::CASES)
         .collect()
 }
