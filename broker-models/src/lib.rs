@@ -17,6 +17,7 @@ pub mod model;
 pub mod profile;
 pub mod ratelimit;
 pub mod stream;
+pub mod tastytrade;
 pub mod tradier;
 pub mod vendor;
 

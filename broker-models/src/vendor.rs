@@ -9,10 +9,10 @@ use axum::Router;
 
 use crate::face::Shared;
 use crate::profile::{BrokerProfile, ProfileError};
-use crate::{alpaca, tradier};
+use crate::{alpaca, tastytrade, tradier};
 
 /// Every modelled broker, in the order lists show them.
-pub const VENDORS: &[&Vendor] = &[&alpaca::VENDOR, &tradier::VENDOR];
+pub const VENDORS: &[&Vendor] = &[&alpaca::VENDOR, &tradier::VENDOR, &tastytrade::VENDOR];
 
 /// One broker's model, described once.
 pub struct Vendor {
@@ -104,7 +104,7 @@ mod tests {
         let e = vendor("etrade").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no broker \"etrade\"; the modelled brokers are alpaca, tradier"
+            "no broker \"etrade\"; the modelled brokers are alpaca, tradier, tastytrade"
         );
     }
 }
