@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod mbt_paper;
 pub mod reconcile;
+pub mod tastytrade;
 pub mod tradier;
 pub mod updates;
 

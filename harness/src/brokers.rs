@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
+use adapters::tastytrade::{TastytradeAdapter, TastytradeConfig};
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::BrokerAdapter;
 use broker_models::{Connection, Vendor};
@@ -42,6 +43,10 @@ pub static BROKERS: &[Broker] = &[
         vendor: &broker_models::tradier::VENDOR,
         adapter: tradier,
     },
+    Broker {
+        vendor: &broker_models::tastytrade::VENDOR,
+        adapter: tastytrade,
+    },
 ];
 
 pub fn find(slug: &str) -> Option<&'static Broker> {
@@ -70,4 +75,24 @@ fn tradier(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
         }),
     };
     Arc::new(TradierAdapter::new(config, setup))
+}
+
+/// The model serves tastytrade's account streamer at the root of its own
+/// host (in production it is a host of its own), so the streamer URL is the
+/// base URL with the websocket scheme.
+fn tastytrade(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
+    let streamer_url = match c.base_url.strip_prefix("https://") {
+        Some(rest) => format!("wss://{rest}"),
+        None => c.base_url.replacen("http://", "ws://", 1),
+    };
+    let config = TastytradeConfig {
+        base_url: c.base_url.clone(),
+        streamer_url,
+        account_id: c.account(),
+        refresh_token: c.credential("refresh_token"),
+        client_secret: c.credential("client_secret"),
+        client_id: Some(c.credential("client_id")),
+        access_token: Some(c.credential("access_token")),
+    };
+    Arc::new(TastytradeAdapter::new(config, setup))
 }
