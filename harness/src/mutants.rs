@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use adapters::{
     Account, AdapterError, BrokerAdapter, CancelResult, CancelStatus, Description, ErrorKind,
-    Order, OrderResult, OrderStatus, OrderUpdates, Position,
+    Order, OrderResult, OrderStatus, OrderUpdates, Position, Side,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -87,6 +87,13 @@ pub static MUTANTS: &[Mutant] = &[
         breaks: any,
     },
     Mutant {
+        id: "loses_credit_sign",
+        caught_by: "multi_leg_credit_spread",
+        about: "sends a net-credit spread as a net debit at the same price (a credit price-effect that lost its sign)",
+        wrap: |a| Arc::new(Bug::new(a, Kind::LosesCreditSign)),
+        breaks: any,
+    },
+    Mutant {
         id: "ignores_late_rejection",
         caught_by: "rejection_after_acceptance_is_surfaced",
         about: "keeps reporting an order working after the broker rejected it",
@@ -110,6 +117,7 @@ enum Kind {
     LosesShortSign,
     BooksSubmitAsFill,
     IgnoresLateRejection,
+    LosesCreditSign,
 }
 
 struct Bug {
@@ -198,6 +206,12 @@ impl BrokerAdapter for Bug {
                 e.retry_after_ms = None;
                 e
             }),
+            Kind::LosesCreditSign if order.is_multi_leg() && order.side == Side::Sell => {
+                // The price stays positive; only its direction is lost.
+                let mut debit = order.clone();
+                debit.side = Side::Buy;
+                self.inner.submit_order(&debit).await
+            }
             Kind::BooksSubmitAsFill => self.inner.submit_order(order).await.map(|mut r| {
                 // "A market order fills at once": the answer booked as the fill.
                 r.status = OrderStatus::Filled;
