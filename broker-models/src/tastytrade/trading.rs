@@ -270,6 +270,7 @@ pub async fn replace(path: IdPath, State(s): State<Shared>, body: Bytes) -> Answ
     if untouched.filled_quantity.is_zero() && !untouched.status.is_terminal() {
         // The replacement waits for the original's cancel (§2.8, §8.8).
         answer.status = "Contingent".to_string();
+        answer.contingent_status = Some("Pending Order");
     }
     Ok(data(StatusCode::OK, answer, &path.caller.context))
 }
