@@ -777,7 +777,7 @@ async fn spreads_take_one_net_price_with_its_effect() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["vendor_id"] == id.to_string())
+        .find(|o| o["vendor_id"].as_str() == Some(id.to_string().as_str()))
         .unwrap()
         .clone();
     assert_eq!(
