@@ -98,6 +98,9 @@ pub fn classify(resp: &HttpResponse) -> AdapterError {
             (422, CANNOT_UPDATE) => ErrorKind::TooLateToCancel,
             // Preflight failures: the broker declined the order.
             (422, _) => ErrorKind::Rejected,
+            // The `Accept-Version` we sent is one tastytrade no longer
+            // serves (§1.3, §5): our request, not the broker, is wrong.
+            (406, _) => ErrorKind::InvalidRequest,
             _ => kind_of_status(status),
         };
         let e = AdapterError::new(kind, format!("tastytrade: {}", snippet(&message)));
