@@ -13,8 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use harness::case::Case;
 use harness::cases;
-use harness::loopback::run_bridged_case;
+use harness::loopback::{describe_external, run_bridged_case, skip_reason, skipped};
 use harness::mutants::{self, MUTANTS};
+use harness::pace::Pace;
 use harness::report;
 use harness::subject::Subject;
 use harness::suite::{run_case, CaseRun, Verdict};
@@ -35,6 +36,11 @@ pub struct ConformArgs {
     /// bridge against the broker's model on 127.0.0.1; needs --broker.
     #[arg(long, conflicts_with = "adapter", requires = "broker")]
     adapter_cmd: Option<String>,
+    /// How many times faster than real time an external adapter runs (its
+    /// clock sped up by libfaketime, built by scripts/faketime.sh; the model
+    /// and the cases' waits at the same pace). 1: real time.
+    #[arg(long, default_value_t = 10, requires = "adapter_cmd")]
+    pace: u32,
     /// The broker an external adapter trades at.
     #[arg(long, value_parser = PossibleValuesParser::new(broker_models::vendor::slugs()))]
     broker: Option<String>,
@@ -121,14 +127,30 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .flat_map(|case| seeds.iter().map(move |&seed| (*case, seed)))
         .collect();
+    // An external child mostly waits on its broker: more at once than CPUs.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let jobs = args.jobs.unwrap_or(match subject {
-        Under::Builtin(_) => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        Under::External(..) => 1,
+        Under::Builtin(_) => cpus,
+        Under::External(..) => cpus * 2,
     });
+    let pace = Pace::new(args.pace);
+    // An external adapter is asked what it is once, not once per run.
+    let external = match &subject {
+        Under::External(cmd, broker) => {
+            Some(describe_external(cmd, broker, pace).map_err(anyhow::Error::msg)?)
+        }
+        Under::Builtin(_) => None,
+    };
     let progress = bar(work.len() as u64);
-    let runs = run_all(&work, jobs, &progress, |case, seed| match &subject {
-        Under::Builtin(s) => run_case(*s, case, seed, mutant),
-        Under::External(cmd, broker) => run_bridged_case(cmd, broker, case, seed),
+    let runs = run_all(&work, jobs, &progress, |case, seed| {
+        match (&subject, &external) {
+            (Under::Builtin(s), _) => run_case(*s, case, seed, mutant),
+            (Under::External(cmd, broker), Some(d)) => match skip_reason(case, d) {
+                Some(reason) => skipped(case, broker, seed, reason),
+                None => run_bridged_case(cmd, broker, case, seed, pace),
+            },
+            (Under::External(cmd, broker), None) => run_bridged_case(cmd, broker, case, seed, pace),
+        }
     });
     progress.finish_and_clear();
     let text = match args.format {

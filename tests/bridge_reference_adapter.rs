@@ -31,6 +31,8 @@ async fn start(served: &common::Served) -> ExternalAdapter {
         base_url: served.base_url().to_string(),
         credentials: served.connection.credentials.clone(),
         account_id: served.account(),
+        pace: 1,
+        env: Vec::new(),
     })
     .await
     .expect("the reference adapter starts and describes itself")

@@ -14,7 +14,10 @@
 use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
-use crate::contract::{Account, CancelResult, Description, Order, OrderResult, Position, Replace};
+use crate::contract::{
+    Account, CancelResult, Description, Holdings, Order, OrderResult, Position, Replace,
+    Transaction,
+};
 use crate::error::{AdapterError, Result};
 
 /// Order-status updates: each item is an order's full normalized state after
@@ -59,11 +62,16 @@ pub trait BrokerAdapter: Send + Sync {
     async fn order_updates(&self) -> Result<OrderUpdates>;
 }
 
-/// A read-only source (Tier C: Plaid, and brokers without order placement).
+/// A read-only source (Tier C: Plaid, and brokers without order placement):
+/// positions and history are imported; there is no way to place an order.
 #[async_trait]
 pub trait ReadOnlySource: Send + Sync {
     fn describe(&self) -> Description;
     fn account_id(&self) -> &str;
-    async fn get_positions(&self) -> Result<Vec<Position>>;
+    /// The account's holdings, with when the institution last updated them.
+    async fn get_holdings(&self) -> Result<Holdings>;
     async fn get_account(&self) -> Result<Account>;
+    /// The account's transactions dated `start..=end` (`YYYY-MM-DD`), every
+    /// page, each once.
+    async fn get_transactions(&self, start: &str, end: &str) -> Result<Vec<Transaction>>;
 }

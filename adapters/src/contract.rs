@@ -149,6 +149,49 @@ pub struct Account {
     pub equity: Decimal,
 }
 
+/// An account's holdings as a read-only source imports them, with the
+/// freshness the source reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Holdings {
+    pub account_id: String,
+    pub positions: Vec<Position>,
+    /// When the institution last updated the data, as the source says
+    /// (RFC 3339); None when it does not say.
+    pub as_of: Option<String>,
+}
+
+/// What kind of account activity an imported transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    Buy,
+    Sell,
+    Dividend,
+    Fee,
+    Transfer,
+    Other,
+}
+
+/// One transaction of an account's history, as a read-only source imports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transaction {
+    /// The source's own id: imports are deduplicated by it.
+    pub transaction_id: String,
+    pub account_id: String,
+    /// The trade or settlement date, `YYYY-MM-DD`.
+    pub date: String,
+    pub kind: TransactionKind,
+    pub instrument: Option<Instrument>,
+    /// Units traded (positive); zero for cash-only activity.
+    pub quantity: Decimal,
+    pub price: Option<Decimal>,
+    /// Cash effect on the account: negative for money out.
+    pub amount: Decimal,
+    pub fees: Decimal,
+}
+
 /// What `describe` answers: who the adapter is and what it can do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -22,8 +22,8 @@ pub mod updates;
 
 pub use adapter::{BrokerAdapter, OrderUpdates, ReadOnlySource};
 pub use contract::{
-    Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Leg, Order,
-    OrderResult, OrderStatus, OrderType, Position, PositionEffect, Replace, Side, Tier,
-    TimeInForce,
+    Account, CancelResult, CancelStatus, Capabilities, Description, Holdings, Instrument, Leg,
+    Order, OrderResult, OrderStatus, OrderType, Position, PositionEffect, Replace, Side, Tier,
+    TimeInForce, Transaction, TransactionKind,
 };
 pub use error::{AdapterError, ErrorKind, Result};

@@ -56,6 +56,13 @@ impl Tracker {
         }
     }
 
+    /// Whether `broker_order_id` was seen in a terminal state.
+    pub fn finished(&self, broker_order_id: &str) -> bool {
+        self.seen
+            .get(broker_order_id)
+            .is_some_and(|(_, stage)| *stage == 3)
+    }
+
     /// Orders seen and not yet in a terminal state.
     pub fn open_orders(&self) -> BTreeSet<String> {
         self.seen
@@ -72,6 +79,8 @@ pub struct Feed {
     // Unbounded so a REST answer can be offered without waiting on the
     // consumer; the tracker bounds it to one item per order state.
     tx: mpsc::UnboundedSender<Result<OrderResult>>,
+    /// The source of updates is gone for good and the stream was told.
+    ended: std::sync::atomic::AtomicBool,
 }
 
 impl Feed {
@@ -88,6 +97,9 @@ impl Feed {
     /// Hands `item` out when it is news (errors always are); false when
     /// nobody listens any more.
     pub fn offer(&self, item: Result<OrderResult>) -> bool {
+        if self.ended.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
         if let Ok(r) = &item {
             if !self.tracker().advance(r) {
                 return !self.tx.is_closed();
@@ -96,9 +108,22 @@ impl Feed {
         self.tx.send(item).is_ok()
     }
 
+    /// The source of updates is gone for good: says so once, however many
+    /// parts of the adapter notice it; later offers are not delivered.
+    pub fn end(&self, e: crate::error::AdapterError) {
+        if !self.ended.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let _ = self.tx.send(Err(e));
+        }
+    }
+
     /// Orders this stream has reported that are not finished yet.
     pub fn open_orders(&self) -> BTreeSet<String> {
         self.tracker().open_orders()
+    }
+
+    /// Whether this stream has seen `broker_order_id` reach a final state.
+    pub fn finished(&self, broker_order_id: &str) -> bool {
+        self.tracker().finished(broker_order_id)
     }
 
     /// Resolves when the consumer has dropped the stream.
@@ -125,6 +150,7 @@ impl UpdateHub {
         let feed = Arc::new(Feed {
             tracker: Mutex::new(Tracker::default()),
             tx,
+            ended: Default::default(),
         });
         self.feeds
             .lock()
@@ -145,6 +171,24 @@ impl UpdateHub {
             Some(feed) => feed.offer(Ok(r.clone())),
             None => false,
         });
+    }
+
+    /// A failure of the adapter's source of updates: every open stream hears it.
+    pub fn fail(&self, e: crate::error::AdapterError) {
+        let mut feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner());
+        feeds.retain(|weak| match weak.upgrade() {
+            Some(feed) => feed.offer(Err(e.clone())),
+            None => false,
+        });
+    }
+
+    /// The adapter's source of updates is gone for good: every open stream
+    /// hears it once and nothing after it.
+    pub fn end(&self, e: crate::error::AdapterError) {
+        let mut feeds = self.feeds.lock().unwrap_or_else(|p| p.into_inner());
+        for feed in feeds.drain(..).filter_map(|w| w.upgrade()) {
+            feed.end(e.clone());
+        }
     }
 
     /// Passes a REST answer through, observing it on the way.

@@ -35,6 +35,13 @@ impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, SimBrokerage> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Waits `simulated` time of the model's clock (shorter in real time
+    /// when the model runs faster than real time).
+    pub async fn sleep(&self, simulated: Duration) {
+        let real = self.lock().real(simulated);
+        tokio::time::sleep(real).await;
+    }
 }
 
 /// How long a hang or a lost response holds the connection before dropping it:
@@ -83,29 +90,36 @@ pub async fn fault_layer<F: WireFace>(
     let scope = F::rate_scope(req.headers());
     let (decision, rate) = {
         let mut b = shared.lock();
+        b.note_arrival(req.method().as_str(), req.uri().path());
         let decision = b.decide(op);
         let rate = scope.as_deref().and_then(|s| b.count_request(op, s));
         (decision, rate)
     };
     if decision.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
+        shared
+            .sleep(Duration::from_millis(decision.latency_ms))
+            .await;
     }
     match &decision.outcome {
         Some(Outcome::Outage(OutageMode::Status)) => return F::unavailable(),
         Some(Outcome::Outage(OutageMode::Refuse)) => return dropped_connection(),
         Some(Outcome::Outage(OutageMode::Hang)) => {
-            tokio::time::sleep(HOLD).await;
+            shared.sleep(HOLD).await;
             return dropped_connection();
         }
         Some(Outcome::RateLimited { retry_after_ms }) => {
             // A simulated storm looks like an exhausted window to the client.
-            let now = shared.lock().now();
+            let mut b = shared.lock();
+            let resets_at = b
+                .now()
+                .plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX));
+            b.asked_to_wait(resets_at);
             let exhausted = RateState {
                 allowed: false,
                 limit: rate.map_or(0, |r| r.limit),
                 used: rate.map_or(0, |r| r.limit),
                 remaining: 0,
-                resets_at: now.plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX)),
+                resets_at,
             };
             return F::rate_limited(Some(&exhausted), *retry_after_ms);
         }
@@ -116,8 +130,9 @@ pub async fn fault_layer<F: WireFace>(
         _ => {}
     }
     if let Some(state) = rate.filter(|r| !r.allowed) {
-        let now = shared.lock().now();
-        let retry = u64::try_from(state.resets_at.millis() - now.millis()).unwrap_or(0);
+        let mut b = shared.lock();
+        b.asked_to_wait(state.resets_at);
+        let retry = u64::try_from(state.resets_at.millis() - b.now().millis()).unwrap_or(0);
         return F::rate_limited(Some(&state), retry);
     }
     let lost = decision.outcome == Some(Outcome::LostResponse);
@@ -128,7 +143,7 @@ pub async fn fault_layer<F: WireFace>(
     }
     if lost || response.extensions().get::<LoseThisResponse>().is_some() {
         // The handler committed; the client never hears of it.
-        tokio::time::sleep(HOLD).await;
+        shared.sleep(HOLD).await;
         return dropped_connection();
     }
     response

@@ -11,7 +11,7 @@ use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
 use adapters::tastytrade::{TastytradeAdapter, TastytradeConfig};
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
-use adapters::BrokerAdapter;
+use adapters::{BrokerAdapter, ReadOnlySource};
 use broker_models::{Connection, Vendor};
 
 /// One modelled broker as the harness runs it.
@@ -19,7 +19,40 @@ pub struct Broker {
     pub vendor: &'static Vendor,
     /// The broker's production adapter for a connection (its credentials in
     /// the vendor's shapes, as `raxx-sim serve` prints them).
-    pub adapter: fn(&Connection, HttpSetup) -> Arc<dyn BrokerAdapter>,
+    pub adapter: Factory,
+}
+
+/// How the harness builds a broker's adapter: one that trades, or a
+/// read-only source (Tier C), which has no way to place an order.
+#[derive(Clone, Copy)]
+pub enum Factory {
+    Trading(fn(&Connection, HttpSetup) -> Arc<dyn BrokerAdapter>),
+    ReadOnly(fn(&Connection, HttpSetup) -> Arc<dyn ReadOnlySource>),
+}
+
+impl Factory {
+    pub fn build(self, c: &Connection, setup: HttpSetup) -> Built {
+        match self {
+            Factory::Trading(f) => Built::Trading(f(c, setup)),
+            Factory::ReadOnly(f) => Built::ReadOnly(f(c, setup)),
+        }
+    }
+}
+
+/// An adapter as built: one that trades, or a read-only source.
+#[derive(Clone)]
+pub enum Built {
+    Trading(Arc<dyn BrokerAdapter>),
+    ReadOnly(Arc<dyn ReadOnlySource>),
+}
+
+impl Built {
+    pub fn describe(&self) -> adapters::Description {
+        match self {
+            Built::Trading(a) => a.describe(),
+            Built::ReadOnly(s) => s.describe(),
+        }
+    }
 }
 
 impl Broker {
@@ -37,15 +70,15 @@ impl fmt::Debug for Broker {
 pub static BROKERS: &[Broker] = &[
     Broker {
         vendor: &broker_models::alpaca::VENDOR,
-        adapter: alpaca,
+        adapter: Factory::Trading(alpaca),
     },
     Broker {
         vendor: &broker_models::tradier::VENDOR,
-        adapter: tradier,
+        adapter: Factory::Trading(tradier),
     },
     Broker {
         vendor: &broker_models::tastytrade::VENDOR,
-        adapter: tastytrade,
+        adapter: Factory::Trading(tastytrade),
     },
 ];
 

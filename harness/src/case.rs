@@ -12,8 +12,9 @@ use adapters::{
 };
 use futures_util::future::LocalBoxFuture;
 
+use crate::pace::Pace;
 use crate::trace::{Actor, Trace};
-use crate::traced::Traced;
+use crate::traced::{Traced, TracedSource};
 use crate::venue::Venue;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -56,17 +57,23 @@ pub enum Need {
 
 /// Why a case cannot run against an adapter, or None when it can.
 pub fn unmet(need: Need, d: &Description, venue: &Venue) -> Option<String> {
+    unmet_at(need, d, venue.is_model())
+}
+
+/// Why a case cannot run against an adapter described by `d` trading at a
+/// broker model (`model`) or the paper engine, or None when it can.
+pub fn unmet_at(need: Need, d: &Description, model: bool) -> Option<String> {
     let c = &d.capabilities;
     let missing = |what: &str| Some(format!("{} does not support {what}", d.name));
     match need {
-        Need::BrokerModel if !venue.is_model() => {
+        Need::BrokerModel if !model => {
             Some("runs against a simulated broker; the paper engine has none".into())
         }
-        Need::Paper if venue.is_model() => Some("only the paper engine is paper".into()),
+        Need::Paper if model => Some("only the paper engine is paper".into()),
         Need::SimulatedNetwork if !turmoil::in_simulation() => {
             Some("network faults need the simulated network; this run uses real loopback".into())
         }
-        Need::SimulatedNetwork if !venue.is_model() => {
+        Need::SimulatedNetwork if !model => {
             Some("the paper engine is in process: there is no network to fault".into())
         }
         Need::Options if !c.options => missing("options"),
@@ -152,8 +159,11 @@ pub struct Case {
 /// What a case does.
 #[derive(Clone, Copy)]
 pub enum Body {
-    /// The check itself.
+    /// The check itself, against an adapter that trades.
     Check(fn(Arc<Ctx>) -> LocalBoxFuture<'static, Outcome>),
+    /// The check itself, against a read-only source (Tier C): it cannot
+    /// express an order, because the source has no method to place one.
+    ReadOnly(fn(Arc<ReadCtx>) -> LocalBoxFuture<'static, Outcome>),
     /// Not written yet, and why: it fails any adapter that claims what the
     /// case needs, so no adapter passes a case that tests nothing.
     Missing(&'static str),
@@ -166,6 +176,18 @@ pub struct Ctx {
     pub adapter: Arc<Traced>,
     pub venue: Venue,
     pub trace: Trace,
+    /// The pace of the run: every wait of the case goes through it.
+    pub pace: Pace,
+}
+
+/// What a read-only case runs with.
+pub struct ReadCtx {
+    pub case: &'static str,
+    pub seed: u64,
+    pub source: Arc<TracedSource>,
+    pub venue: Venue,
+    pub trace: Trace,
+    pub pace: Pace,
 }
 
 /// How long a case waits for a broker to reach a state before failing.
@@ -195,7 +217,7 @@ impl Ctx {
         what: &str,
         done: impl Fn(&OrderResult) -> bool,
     ) -> Result<OrderResult, Failure> {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+        let deadline = self.pace.deadline(PATIENCE);
         let mut last = None;
         loop {
             match self.adapter.get_order(id).await {
@@ -210,7 +232,7 @@ impl Ctx {
                 ))
                 .near(id));
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            self.pace.sleep(Duration::from_millis(250)).await;
         }
     }
 

@@ -14,13 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::bridge::{BridgeConfig, ExternalAdapter};
-use adapters::http::{HttpSetup, RetryPolicy, SystemClock, TcpDialer};
-use adapters::BrokerAdapter;
+use adapters::http::{EpochClock, HttpSetup, RetryPolicy, TcpDialer};
+use adapters::{BrokerAdapter, Description};
 use broker_models::faults::FaultPlan;
 
-use crate::brokers::Broker;
-use crate::case::Case;
+use crate::brokers::{Broker, Built};
+use crate::case::{unmet_at, Body, Case};
 use crate::control::Control;
+use crate::faketime;
+use crate::pace::Pace;
 use crate::record::{recorded, WireLog};
 use crate::suite::{exercise, verdict, CaseRun};
 use crate::trace::Trace;
@@ -36,18 +38,97 @@ pub enum Client<'a> {
     Builtin(&'static Broker),
 }
 
-/// Runs `case` under `seed` against `command`, bridged, trading at `broker`'s model.
-pub fn run_bridged_case(command: &str, broker: &str, case: &'static Case, seed: u64) -> CaseRun {
-    run_loopback_case(Client::External(command), broker, case, seed)
+/// What an external adapter says it is, asked once (a child started
+/// against `broker`'s model and shut down again): a sweep then skips the
+/// cases it cannot run without starting a child for each.
+pub fn describe_external(command: &str, broker: &str, pace: Pace) -> Result<Description, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting a runtime: {e}"))?;
+    rt.block_on(async {
+        let model = broker_models::build(broker, 0, FaultPlan::default(), &Default::default())
+            .map_err(|e| e.to_string())?;
+        model.shared.lock().set_pace(pace.factor());
+        let started = model.shared.lock().now();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("binding 127.0.0.1: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let c = model.connection(addr);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, model.router).await;
+        });
+        let adapter = ExternalAdapter::spawn(BridgeConfig {
+            command: BridgeConfig::shell(command),
+            broker: c.broker.clone(),
+            base_url: c.base_url.clone(),
+            credentials: c.credentials.clone(),
+            account_id: c.account(),
+            pace: pace.factor(),
+            env: faketime::env(pace, started)?,
+        })
+        .await
+        .map_err(|e| format!("starting the adapter: {e}"))?;
+        let d = adapter.describe();
+        let _ = adapter.shutdown().await;
+        server.abort();
+        Ok(d)
+    })
 }
 
-/// Runs `case` under `seed` with `client` trading at `broker`'s model on loopback.
+/// Why `case` cannot run against an external adapter described by `d`
+/// (one that trades, at a broker model), or None when it can.
+pub fn skip_reason(case: &Case, d: &Description) -> Option<String> {
+    if let Some(reason) = case.needs.iter().find_map(|n| unmet_at(*n, d, true)) {
+        return Some(reason);
+    }
+    matches!(case.run, Body::ReadOnly(_))
+        .then(|| format!("reads a read-only source; {} trades", d.name))
+}
+
+/// The run of a case skipped before any child was started.
+pub fn skipped(case: &'static Case, broker: &str, seed: u64, reason: String) -> CaseRun {
+    let trace = Trace::new();
+    CaseRun {
+        case: case.id,
+        adapter: format!("external:{broker}"),
+        seed,
+        mutant: None,
+        verdict: crate::suite::Verdict::NotApplicable { reason },
+        trace_hash: trace.hash(),
+        trace: String::new(),
+        requests: 0,
+        simulated: Duration::ZERO,
+    }
+}
+
+/// Runs `case` under `seed` against `command`, bridged, trading at
+/// `broker`'s model, the child and the model at `pace`.
+pub fn run_bridged_case(
+    command: &str,
+    broker: &str,
+    case: &'static Case,
+    seed: u64,
+    pace: Pace,
+) -> CaseRun {
+    run_loopback_case(Client::External(command), broker, case, seed, pace)
+}
+
+/// Runs `case` under `seed` with `client` trading at `broker`'s model on
+/// loopback. A built-in adapter runs at real speed (its clock is the
+/// machine's); an external one at `pace`.
 pub fn run_loopback_case(
     client: Client<'_>,
     broker: &str,
     case: &'static Case,
     seed: u64,
+    pace: Pace,
 ) -> CaseRun {
+    let pace = match client {
+        Client::External(_) => pace,
+        Client::Builtin(_) => Pace::REAL,
+    };
     let trace = Trace::new();
     let wire = WireLog::default();
     let result = match tokio::runtime::Builder::new_current_thread()
@@ -59,6 +140,7 @@ pub fn run_loopback_case(
             broker,
             case,
             seed,
+            pace,
             trace.clone(),
             wire.clone(),
         )),
@@ -85,12 +167,15 @@ async fn loopback(
     broker: &str,
     case: &'static Case,
     seed: u64,
+    pace: Pace,
     trace: Trace,
     wire: WireLog,
 ) -> Result<Result<crate::suite::Ran, Vec<String>>, String> {
     let plan = FaultPlan::from_toml(case.plan, case.id).map_err(|e| e.to_string())?;
     let model = broker_models::build(broker, seed, plan, &broker_models::MarketSpec::default())
         .map_err(|e| e.to_string())?;
+    model.shared.lock().set_pace(pace.factor());
+    let started = model.shared.lock().now();
     trace.add_secrets(model.secrets().iter().map(String::as_str));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -103,7 +188,9 @@ async fn loopback(
     });
     let setup = HttpSetup {
         dialer: Arc::new(TcpDialer::new().map_err(|e| e.to_string())?),
-        clock: Arc::new(SystemClock),
+        // The adapter reads the model's time, as an external adapter does
+        // under faketime: a vendor's reset timestamp means the model's clock.
+        clock: Arc::new(EpochClock::new(started.millis())),
         request_timeout: Duration::from_secs(30),
         retry: RetryPolicy::default(),
         jitter_seed: seed,
@@ -113,8 +200,8 @@ async fn loopback(
         control: Control::new(&addr.to_string(), &setup, trace.clone()),
     };
     let c = endpoint.connection.clone();
-    let (inner, bridge): (Arc<dyn BrokerAdapter>, _) = match client {
-        Client::Builtin(b) => ((b.adapter)(&c, setup.clone()), None),
+    let (inner, bridge) = match client {
+        Client::Builtin(b) => (b.adapter.build(&c, setup.clone()), None),
         Client::External(command) => {
             let adapter = ExternalAdapter::spawn(BridgeConfig {
                 command: BridgeConfig::shell(command),
@@ -122,11 +209,14 @@ async fn loopback(
                 base_url: c.base_url.clone(),
                 credentials: c.credentials.clone(),
                 account_id: c.account(),
+                pace: pace.factor(),
+                env: faketime::env(pace, started)?,
             })
             .await
             .map_err(|e| format!("starting the adapter: {e}"))?;
             let adapter = Arc::new(adapter);
-            (adapter.clone() as Arc<dyn BrokerAdapter>, Some(adapter))
+            let trading: Arc<dyn BrokerAdapter> = adapter.clone();
+            (Built::Trading(trading), Some(adapter))
         }
     };
     let ran = exercise(
@@ -136,6 +226,7 @@ async fn loopback(
         Venue::Model(Box::new(endpoint)),
         trace.clone(),
         wire,
+        pace,
     )
     .await;
     if let Some(adapter) = bridge {

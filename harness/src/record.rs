@@ -23,33 +23,10 @@ const MAX_RECORDED_BODY: usize = 4 * 1024 * 1024;
 pub struct Exchange {
     pub broker: String,
     pub at: Duration,
-    pub answered_at: Duration,
     pub method: String,
     pub path: String,
     /// None when the connection was dropped instead of answered.
     pub status: Option<u16>,
-    /// On a 429: how long the broker asked the client to wait, in ms.
-    pub asked_wait_ms: Option<u64>,
-}
-
-/// The wait a throttled answer asks for, from whichever header the vendor
-/// uses: `Retry-After` (seconds), Alpaca's `X-Ratelimit-Reset` (Unix
-/// seconds), Tradier's `X-Ratelimit-Expiry` (Unix milliseconds).
-pub fn asked_wait_ms(headers: &http::HeaderMap, now_ms: i64) -> Option<u64> {
-    let num = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<i64>().ok())
-    };
-    let until = |at_ms: i64| u64::try_from(at_ms.saturating_sub(now_ms)).unwrap_or(0);
-    if let Some(secs) = num("retry-after") {
-        return Some(u64::try_from(secs.saturating_mul(1000)).unwrap_or(0));
-    }
-    if let Some(ms) = num("x-ratelimit-expiry") {
-        return Some(until(ms));
-    }
-    num("x-ratelimit-reset").map(|secs| until(secs.saturating_mul(1000)))
 }
 
 /// Every exchange of a world, shared by its broker hosts.
@@ -120,19 +97,11 @@ async fn record(State(r): State<Recorder>, req: Request, next: Next) -> Response
     let mut exchange = Exchange {
         broker: r.broker.clone(),
         at,
-        answered_at: at,
         method,
         path,
         status: Some(status),
-        asked_wait_ms: None,
     };
-    if status == 429 {
-        let now_ms = crate::world::epoch_ms()
-            .saturating_add(i64::try_from(now().as_millis()).unwrap_or(i64::MAX));
-        exchange.asked_wait_ms = asked_wait_ms(response.headers(), now_ms);
-    }
     if status == 101 {
-        exchange.answered_at = now();
         r.trace
             .record(Actor::Wire, format!("{} -> 101 (stream opened)", r.broker));
         r.wire.push(exchange);
@@ -140,7 +109,6 @@ async fn record(State(r): State<Recorder>, req: Request, next: Next) -> Response
     }
     let (parts, body) = response.into_parts();
     let answered = to_bytes(body, MAX_RECORDED_BODY).await;
-    exchange.answered_at = now();
     match answered {
         Ok(bytes) => {
             r.trace.record(

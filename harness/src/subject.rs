@@ -12,7 +12,7 @@ use adapters::{
 };
 use broker_models::faults::FaultPlan;
 
-use crate::brokers::{Broker, BROKERS};
+use crate::brokers::{Broker, Built, BROKERS};
 use crate::venue::{Paper, Venue};
 use crate::world::{ClientEnv, WorldSpec};
 
@@ -88,14 +88,14 @@ impl Subject {
     }
 
     /// Builds the adapter inside the world's client, and the venue it trades on.
-    pub fn build(self, env: &ClientEnv) -> Result<(Arc<dyn BrokerAdapter>, Venue), String> {
+    pub fn build(self, env: &ClientEnv) -> Result<(Built, Venue), String> {
         match self {
             Subject::Broker(broker) => {
                 let b = env
                     .broker(broker.slug())
                     .cloned()
                     .ok_or_else(|| format!("the world has no {} model", broker.slug()))?;
-                let adapter = (broker.adapter)(&b.connection, env.setup.clone());
+                let adapter = broker.adapter.build(&b.connection, env.setup.clone());
                 Ok((adapter, Venue::Model(Box::new(b))))
             }
             Subject::Paper => {
@@ -107,7 +107,10 @@ impl Subject {
                     paper: paper.clone(),
                     skipped: skipped.clone(),
                 };
-                Ok((Arc::new(adapter), Venue::Paper { paper, skipped }))
+                Ok((
+                    Built::Trading(Arc::new(adapter)),
+                    Venue::Paper { paper, skipped },
+                ))
             }
         }
     }

@@ -4,16 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapters::BrokerAdapter;
+use adapters::{BrokerAdapter, ReadOnlySource};
 use broker_models::faults::FaultPlan;
 
-use crate::case::{unmet, Body, Case, Ctx, Failure};
+use crate::brokers::Built;
+use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
 use crate::invariants::{self, Evidence};
 use crate::mutants::Mutant;
+use crate::pace::Pace;
 use crate::record::{Exchange, WireLog};
 use crate::subject::Subject;
 use crate::trace::{Actor, Trace};
-use crate::traced::Traced;
+use crate::traced::{Traced, TracedSource};
 use crate::venue::Venue;
 use crate::world::run_world;
 
@@ -105,16 +107,22 @@ pub fn run_case(
     let spec = subject.world(seed, plan);
     let wrap = mutant.map(|m| (m.wrap, m.breaks));
     let run = run_world(&spec, move |env| async move {
-        let (inner, venue) = subject.build(&env).map_err(|e| vec![e])?;
-        let inner: Arc<dyn BrokerAdapter> = match wrap {
-            Some((_, breaks)) if !breaks(&inner.describe()) => {
+        let (built, venue) = subject.build(&env).map_err(|e| vec![e])?;
+        let inner = match (wrap, built) {
+            (Some(_), Built::ReadOnly(s)) => {
                 return Ok(Ran::Skipped(format!(
-                    "the mutant cannot break {}: the adapter already prevents the bug's effect",
-                    inner.describe().name
+                    "the mutants break trading adapters; {} is a read-only source",
+                    s.describe().name
                 )))
             }
-            Some((w, _)) => w(inner),
-            None => inner,
+            (Some((_, breaks)), Built::Trading(a)) if !breaks(&a.describe()) => {
+                return Ok(Ran::Skipped(format!(
+                    "the mutant cannot break {}: the adapter already prevents the bug's effect",
+                    a.describe().name
+                )))
+            }
+            (Some((w, _)), Built::Trading(a)) => Built::Trading(w(a)),
+            (None, built) => built,
         };
         exercise(
             case,
@@ -123,6 +131,7 @@ pub fn run_case(
             venue,
             env.trace.clone(),
             env.wire.clone(),
+            Pace::REAL,
         )
         .await
     });
@@ -152,32 +161,65 @@ pub enum Ran {
 pub async fn exercise(
     case: &'static Case,
     seed: u64,
-    inner: Arc<dyn BrokerAdapter>,
+    inner: Built,
     venue: Venue,
     trace: Trace,
     wire_log: WireLog,
+    pace: Pace,
 ) -> Result<Ran, Vec<String>> {
-    let adapter = Arc::new(Traced::new(inner, trace.clone()));
-    let describe = adapter.describe();
+    let describe = inner.describe();
     if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {
         return Ok(Ran::Skipped(reason));
     }
-    trace.record(Actor::Check, format!("case {} seed {seed}", case.id));
-    let ctx = Arc::new(Ctx {
-        case: case.id,
-        seed,
-        adapter: adapter.clone(),
-        venue: venue.clone(),
-        trace: trace.clone(),
-    });
-    let mut failures = Vec::new();
-    let outcome = match case.run {
-        Body::Check(run) => run(ctx).await,
-        Body::Missing(why) => Err(Failure::new(format!(
-            "case {} is not implemented yet ({why}): an adapter that claims what it needs cannot pass it",
-            case.id
-        ))),
+    let (outcome, observe) = match (inner, case.run) {
+        (Built::Trading(_), Body::ReadOnly(_)) => {
+            return Ok(Ran::Skipped(format!(
+                "reads a read-only source; {} trades",
+                describe.name
+            )))
+        }
+        (Built::ReadOnly(_), Body::Check(_)) => {
+            return Ok(Ran::Skipped(format!(
+                "{} is a read-only source: it has no way to place an order",
+                describe.name
+            )))
+        }
+        (Built::Trading(a), run) => {
+            let adapter = Arc::new(Traced::new(a, trace.clone()));
+            trace.record(Actor::Check, format!("case {} seed {seed}", case.id));
+            let ctx = Arc::new(Ctx {
+                case: case.id,
+                seed,
+                adapter: adapter.clone(),
+                venue: venue.clone(),
+                trace: trace.clone(),
+                pace,
+            });
+            let outcome = match run {
+                Body::Check(run) => run(ctx).await,
+                _ => Err(missing(case)),
+            };
+            (outcome, Observed::Trading(adapter))
+        }
+        (Built::ReadOnly(s), run) => {
+            let source = Arc::new(TracedSource::new(s, trace.clone()));
+            trace.record(Actor::Check, format!("case {} seed {seed}", case.id));
+            let ctx = Arc::new(ReadCtx {
+                case: case.id,
+                seed,
+                source: source.clone(),
+                venue: venue.clone(),
+                trace: trace.clone(),
+                pace,
+            });
+            let outcome = match run {
+                Body::ReadOnly(run) => run(ctx).await,
+                _ => Err(missing(case)),
+            };
+            (outcome, Observed::ReadOnly(source))
+        }
     };
+    let mut failures = Vec::new();
     if let Err(f) = outcome {
         failures.push((f.message, f.near));
     }
@@ -187,7 +229,7 @@ pub async fn exercise(
         let _ = venue.set_faults(&FaultPlan::default()).await;
     }
     venue.record_history(&trace).await.map_err(|e| vec![e])?;
-    let violations = check_invariants(&adapter, &venue, &trace, &wire_log.exchanges())
+    let violations = check_invariants(&observe, &venue, &trace, &wire_log.exchanges())
         .await
         .map_err(|e| vec![e])?;
     for v in &violations {
@@ -204,20 +246,76 @@ pub async fn exercise(
     Ok(Ran::Done(messages))
 }
 
+/// A case with nothing to run yet fails whoever claims what it needs.
+fn missing(case: &Case) -> Failure {
+    let why = match case.run {
+        Body::Missing(why) => why,
+        _ => "no body for this kind of adapter",
+    };
+    Failure::new(format!(
+        "case {} is not implemented yet ({why}): an adapter that claims what it needs cannot pass it",
+        case.id
+    ))
+}
+
+/// The adapter under test, as the invariants see it after a case.
+pub enum Observed {
+    Trading(Arc<Traced>),
+    ReadOnly(Arc<TracedSource>),
+}
+
+impl Observed {
+    fn describe(&self) -> adapters::Description {
+        match self {
+            Observed::Trading(a) => a.describe(),
+            Observed::ReadOnly(s) => s.describe(),
+        }
+    }
+
+    fn account_id(&self) -> String {
+        match self {
+            Observed::Trading(a) => a.account_id().to_string(),
+            Observed::ReadOnly(s) => s.account_id().to_string(),
+        }
+    }
+
+    /// The adapter's own positions now (a read-only source's holdings).
+    async fn positions(&self) -> Result<Vec<adapters::Position>, adapters::AdapterError> {
+        match self {
+            Observed::Trading(a) => a.get_positions().await,
+            Observed::ReadOnly(s) => s.get_holdings().await.map(|h| h.positions),
+        }
+    }
+
+    fn intents(&self) -> Vec<String> {
+        match self {
+            Observed::Trading(a) => a.intents(),
+            Observed::ReadOnly(_) => Vec::new(),
+        }
+    }
+
+    fn leaks(&self) -> Vec<String> {
+        match self {
+            Observed::Trading(a) => a.leaks(),
+            Observed::ReadOnly(s) => s.leaks(),
+        }
+    }
+}
+
 /// Gathers the evidence after a run at one venue (its ledger and fills, the
 /// adapter's positions, intents and leaks, the wire, the trace) and checks
 /// every invariant against it.
 pub async fn check_invariants(
-    adapter: &Traced,
+    adapter: &Observed,
     venue: &Venue,
     trace: &Trace,
     wire: &[Exchange],
 ) -> Result<Vec<String>, String> {
     let ledger = venue.ledger().await?;
     let fills = venue.fills().await?;
-    let positions = adapter.get_positions().await;
+    let positions = adapter.positions().await;
     let describe = adapter.describe();
-    let account = adapter.account_id().to_string();
+    let account = adapter.account_id();
     Ok(invariants::check(&Evidence {
         account: &account,
         describe: &describe,

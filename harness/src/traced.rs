@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use adapters::{
-    Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult,
-    OrderUpdates, Position,
+    Account, AdapterError, BrokerAdapter, CancelResult, Description, Holdings, Order, OrderResult,
+    OrderUpdates, Position, ReadOnlySource, Transaction,
 };
 use async_trait::async_trait;
 
@@ -14,8 +14,13 @@ use crate::trace::{Actor, Trace};
 
 pub struct Traced {
     inner: Arc<dyn BrokerAdapter>,
-    trace: Trace,
+    log: CallLog,
     intents: Mutex<Vec<String>>,
+}
+
+/// Every call's line in the trace, and the answers that carried a secret.
+struct CallLog {
+    trace: Trace,
     /// Adapter answers that carried a secret before the trace scrubbed it.
     leaks: Mutex<Vec<String>>,
 }
@@ -24,9 +29,8 @@ impl Traced {
     pub fn new(inner: Arc<dyn BrokerAdapter>, trace: Trace) -> Self {
         Self {
             inner,
-            trace,
+            log: CallLog::new(trace),
             intents: Mutex::new(Vec::new()),
-            leaks: Mutex::new(Vec::new()),
         }
     }
 
@@ -39,10 +43,27 @@ impl Traced {
     }
 
     pub fn leaks(&self) -> Vec<String> {
-        self.leaks.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.log.leaks()
     }
 
     fn log<T: serde::Serialize>(&self, call: &str, result: &Result<T, AdapterError>) {
+        self.log.record(call, result);
+    }
+}
+
+impl CallLog {
+    fn new(trace: Trace) -> Self {
+        Self {
+            trace,
+            leaks: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn leaks(&self) -> Vec<String> {
+        self.leaks.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn record<T: serde::Serialize>(&self, call: &str, result: &Result<T, AdapterError>) {
         let text = match result {
             Ok(v) => format!("{call} -> {}", compact(v)),
             Err(e) => format!("{call} -> error {}: {}", e.kind, e.message),
@@ -79,7 +100,8 @@ impl BrokerAdapter for Traced {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(order.client_order_id.clone());
-        self.trace
+        self.log
+            .trace
             .record(Actor::Adapter, format!("submit_order {}", compact(order)));
         let r = self.inner.submit_order(order).await;
         self.log("submit_order", &r);
@@ -87,7 +109,8 @@ impl BrokerAdapter for Traced {
     }
 
     async fn cancel_order(&self, id: &str) -> Result<CancelResult, AdapterError> {
-        self.trace
+        self.log
+            .trace
             .record(Actor::Adapter, format!("cancel_order {id}"));
         let r = self.inner.cancel_order(id).await;
         self.log("cancel_order", &r);
@@ -99,7 +122,7 @@ impl BrokerAdapter for Traced {
         id: &str,
         changes: &adapters::Replace,
     ) -> Result<OrderResult, AdapterError> {
-        self.trace.record(
+        self.log.trace.record(
             Actor::Adapter,
             format!("replace_order {id} {}", compact(changes)),
         );
@@ -130,6 +153,59 @@ impl BrokerAdapter for Traced {
         let r = self.inner.order_updates().await;
         let shown: Result<&str, AdapterError> = r.as_ref().map(|_| "stream").map_err(Clone::clone);
         self.log("order_updates", &shown);
+        r
+    }
+}
+
+/// A read-only source, wrapped like `Traced`: every call lands in the trace.
+pub struct TracedSource {
+    inner: Arc<dyn ReadOnlySource>,
+    log: CallLog,
+}
+
+impl TracedSource {
+    pub fn new(inner: Arc<dyn ReadOnlySource>, trace: Trace) -> Self {
+        Self {
+            inner,
+            log: CallLog::new(trace),
+        }
+    }
+
+    pub fn leaks(&self) -> Vec<String> {
+        self.log.leaks()
+    }
+}
+
+#[async_trait]
+impl ReadOnlySource for TracedSource {
+    fn describe(&self) -> Description {
+        self.inner.describe()
+    }
+
+    fn account_id(&self) -> &str {
+        self.inner.account_id()
+    }
+
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        let r = self.inner.get_holdings().await;
+        self.log.record("get_holdings", &r);
+        r
+    }
+
+    async fn get_account(&self) -> Result<Account, AdapterError> {
+        let r = self.inner.get_account().await;
+        self.log.record("get_account", &r);
+        r
+    }
+
+    async fn get_transactions(
+        &self,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<Transaction>, AdapterError> {
+        let r = self.inner.get_transactions(start, end).await;
+        self.log
+            .record(&format!("get_transactions {start}..{end}"), &r);
         r
     }
 }

@@ -108,6 +108,7 @@ impl Paper {
             accounts,
             token_refreshes: 0,
             authorization_revoked: false,
+            throttle_breaches: Vec::new(),
         }
     }
 

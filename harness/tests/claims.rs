@@ -39,7 +39,7 @@ fn every_adapter_claims_no_more_than_its_broker_offers() {
             .expect("the model builds")
             .connection("h:1");
         let setup = adapters::http::HttpSetup::production(1).expect("a production setup");
-        let d = (b.adapter)(&connection, setup).describe();
+        let d = b.adapter.build(&connection, setup).describe();
         assert_eq!(d.broker, b.slug(), "describe names its broker");
         assert_eq!(d.tier, profile.tier, "{} tier", b.slug());
         let beyond = d.capabilities.beyond(&profile.capabilities);

@@ -7,6 +7,7 @@
 use harness::brokers::BROKERS;
 use harness::cases::catalogue;
 use harness::loopback::{run_loopback_case, Client};
+use harness::pace::Pace;
 use harness::suite::Verdict;
 
 #[test]
@@ -20,7 +21,9 @@ fn every_broker_adapter_passes_the_catalogue_over_loopback() {
         let handles: Vec<_> = work
             .iter()
             .map(|&(b, case)| {
-                s.spawn(move || run_loopback_case(Client::Builtin(b), b.slug(), case, 1))
+                s.spawn(move || {
+                    run_loopback_case(Client::Builtin(b), b.slug(), case, 1, Pace::REAL)
+                })
             })
             .collect();
         handles

@@ -24,32 +24,48 @@
 //!   reconciles (a lookup) and may send again (and look up once more after a
 //!   duplicate refusal): up to four broker round trips for one call.
 //!
+//! ## Protocol 2
+//! `describe` is sent with `{"protocol": 2}`. An adapter that knows it may
+//! say `replace` and `streaming` in its capabilities: replaces are then
+//! forwarded (`replace_order`), and order updates come as notifications the
+//! adapter writes at any time after `subscribe_order_updates`
+//! (`order_update {order}`, `order_update_error {kind, message}`). An
+//! adapter that does not stream is polled (`get_order` on the orders it
+//! took). Either way updates go through the shared `updates::Feed`, so they
+//! are monotonic per order as for every adapter.
+//!
+//! ## Pace
+//! A child run faster than real time (its clock sped up `pace` times, e.g.
+//! under libfaketime) answers `pace` times sooner: every deadline here is
+//! divided by the pace, except start-up and shutdown, which are real work.
+//!
 //! Credentials go to the child in `RAXX_CREDENTIALS` only; they are never
 //! kept, never printed by `Debug`, and scrubbed from anything the child says
 //! before it reaches an error message or `stderr_lines()`.
 
+mod pipe;
 mod process;
 mod rpc;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures_util::stream;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::process::Child;
 use tokio::sync::Mutex;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
-use crate::contract::{Account, CancelResult, Description, Order, OrderResult, Position};
+use crate::contract::{Account, CancelResult, Description, Order, OrderResult, Position, Replace};
 use crate::error::{AdapterError, ErrorKind, Result};
+use crate::updates::{Feed, UpdateHub};
 
-use process::{LineReader, Redactor, StderrLog};
+use pipe::{CallError, Pipe};
+use process::{Redactor, StderrLog};
 pub use process::{MAX_LINE_BYTES, STDERR_LINES};
 pub use rpc::ADAPTER_ERROR_CODE;
 
@@ -81,6 +97,10 @@ pub struct BridgeConfig {
     pub credentials: Value,
     /// The broker's account number this connection trades.
     pub account_id: String,
+    /// How many times faster than real time the child runs (1: real time).
+    pub pace: u32,
+    /// More environment for the child (what runs it faster, for one).
+    pub env: Vec<(String, String)>,
 }
 
 impl BridgeConfig {
@@ -98,34 +118,29 @@ impl std::fmt::Debug for BridgeConfig {
             .field("base_url", &self.base_url)
             .field("credentials", &"[redacted]")
             .field("account_id", &self.account_id)
-            .finish()
+            .field("pace", &self.pace)
+            .finish_non_exhaustive()
     }
 }
 
-/// The request/response pipe; the tokio mutex around it is what makes the
-/// bridge one-request-at-a-time.
-struct Pipe {
-    stdin: ChildStdin,
-    stdout: LineReader<ChildStdout>,
-    next_id: u64,
-    /// Set once the pipe cannot be trusted any more (the child exited, or a
-    /// write was cut off mid-line); every later call fails with this message.
-    broken: Option<String>,
-    /// True while a request line is being written: if a deadline interrupts
-    /// it, half a line went out and framing is lost for good.
-    writing: bool,
-}
-
 struct Inner {
-    pipe: Mutex<Pipe>,
+    pipe: Pipe,
     child: Mutex<Child>,
     stderr: Arc<StderrLog>,
     stderr_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     redactor: Redactor,
     exited: AtomicBool,
-    /// Orders submitted through this adapter, with their last known state:
-    /// what `order_updates` polls (the bridge has no stream method).
+    /// The open `order_updates` streams: notifications and every order
+    /// state read through the bridge feed them.
+    updates: Arc<UpdateHub>,
+    /// Streams fed by the child's notifications, kept open here until their
+    /// consumer drops them or the child's output ends.
+    streams: std::sync::Mutex<Vec<Arc<Feed>>>,
+    /// Orders taken through this adapter and their last known state: what a
+    /// polled stream follows, and where a new stream starts from.
     tracked: std::sync::Mutex<BTreeMap<String, OrderResult>>,
+    /// The adapter was asked to push order updates (once, at the first stream).
+    subscribed: AtomicBool,
 }
 
 /// An adapter running in another process, seen through the contract.
@@ -135,6 +150,7 @@ pub struct ExternalAdapter {
     account_id: String,
     request_timeout: Duration,
     poll_interval: Duration,
+    pace: u32,
 }
 
 impl std::fmt::Debug for ExternalAdapter {
@@ -166,7 +182,7 @@ impl Inner {
 
     /// The child closed its stdout or stdin: collect its exit status and last
     /// words, and break the pipe for every later call.
-    async fn exited_error(&self, pipe: &mut Pipe) -> AdapterError {
+    async fn exited_error(&self) -> AdapterError {
         self.exited.store(true, Ordering::SeqCst);
         let status = {
             let mut child = self.child.lock().await;
@@ -180,33 +196,26 @@ impl Inner {
             "adapter process exited ({})",
             process::describe_exit(status)
         ));
-        pipe.broken = Some(err.message.clone());
+        self.pipe.break_with(err.message.clone()).await;
         err
     }
 
     /// One request and its answer, within `deadline`.
     async fn call(&self, method: &str, params: Value, deadline: Duration) -> Result<Value> {
-        let mut pipe = self.pipe.lock().await;
-        if let Some(reason) = &pipe.broken {
-            return Err(AdapterError::unknown(reason.clone()));
-        }
-        let id = pipe.next_id;
-        pipe.next_id += 1;
-        let line = rpc::request_line(id, method, params);
-        match tokio::time::timeout(deadline, self.exchange(&mut pipe, id, line)).await {
-            Ok(answer) => answer,
-            Err(_) => {
-                if pipe.writing {
-                    pipe.broken = Some(
-                        "adapter stopped reading its stdin mid-request; the pipe is unusable"
-                            .to_string(),
-                    );
-                }
+        match self.pipe.call(method, params, deadline).await {
+            Ok(v) => Ok(v),
+            Err(CallError::Answered(mut e)) => {
+                e.message = self.redactor.apply(&e.message);
+                Err(e)
+            }
+            Err(CallError::Broken(reason)) => Err(AdapterError::unknown(reason)),
+            Err(CallError::Closed) => Err(self.exited_error().await),
+            Err(CallError::Late) => {
                 // Not a child error: the child may still answer; that late
-                // answer is discarded by id in a later exchange.
+                // answer is discarded by its id.
                 let tail = self.tail();
                 let mut message = format!(
-                    "adapter did not answer {method} (request {id}) within {} ms",
+                    "adapter did not answer {method} within {} ms",
                     deadline.as_millis()
                 );
                 if !tail.is_empty() {
@@ -217,48 +226,32 @@ impl Inner {
         }
     }
 
-    async fn exchange(&self, pipe: &mut Pipe, id: u64, mut line: String) -> Result<Value> {
-        line.push('\n');
-        pipe.writing = true;
-        let written = async {
-            pipe.stdin.write_all(line.as_bytes()).await?;
-            pipe.stdin.flush().await
-        }
-        .await;
-        pipe.writing = false;
-        if written.is_err() {
-            return Err(self.exited_error(pipe).await);
-        }
-        loop {
-            let line = match pipe.stdout.next_line().await {
-                Ok(Some(line)) => line,
-                Ok(None) | Err(_) => return Err(self.exited_error(pipe).await),
-            };
-            if line.trim().is_empty() {
-                continue;
+    /// A notification from the child.
+    fn notice(&self, method: &str, params: Value) {
+        match method {
+            "order_update" => {
+                match serde_json::from_value::<OrderResult>(params["order"].clone()) {
+                    Ok(r) => self.learn(&r),
+                    Err(e) => self.updates.fail(AdapterError::unknown(format!(
+                        "adapter sent a malformed order_update: {e}"
+                    ))),
+                }
             }
-            match rpc::parse_reply(&line, id) {
-                rpc::Reply::Answer(got, answer) if got == id => {
-                    return answer.map_err(|mut e| {
-                        e.message = self.redactor.apply(&e.message);
-                        e
-                    });
-                }
-                rpc::Reply::Answer(got, _) if got < id => {
-                    tracing::debug!(
-                        target: "adapters::bridge",
-                        "discarding the late answer to request {got}"
-                    );
-                }
-                rpc::Reply::Answer(got, _) => {
-                    return Err(self.child_error(format!(
-                        "adapter answered request {got} while request {id} was in flight: {:?}",
-                        rpc::quote(&line)
-                    )));
-                }
-                rpc::Reply::Garbage(e) => return Err(self.child_error(e.message)),
+            "order_update_error" => {
+                let mut e = rpc::notice_error(&params);
+                e.message = self.redactor.apply(&e.message);
+                self.updates.fail(e);
             }
+            other => tracing::debug!(target: "adapters::bridge", "ignoring notification {other:?}"),
         }
+    }
+
+    /// An order state the bridge learnt: remembered, and news for the streams.
+    fn learn(&self, r: &OrderResult) {
+        if let Ok(mut t) = self.tracked.lock() {
+            t.insert(r.broker_order_id.clone(), r.clone());
+        }
+        self.updates.observe(r);
     }
 
     /// Starts killing the child now (Drop and failed start-up).
@@ -283,33 +276,38 @@ impl ExternalAdapter {
     /// Starts the child and asks it to `describe` itself.
     pub async fn spawn(config: BridgeConfig) -> Result<Self> {
         let redactor = Redactor::from_credentials(&config.credentials);
-        let env = [
+        let mut env = vec![
             ("RAXX_BROKER", config.broker.clone()),
             ("RAXX_BASE_URL", config.base_url.clone()),
             ("RAXX_CREDENTIALS", config.credentials.to_string()),
         ];
+        env.extend(config.env.iter().map(|(k, v)| (k.as_str(), v.clone())));
         let spawned = process::spawn(&config.command, &env, redactor.clone()).map_err(|e| {
             AdapterError::unknown(format!(
                 "adapter command {:?} could not start: {e}",
                 config.command.first().map(String::as_str).unwrap_or("")
             ))
         })?;
-        let inner = Arc::new(Inner {
-            pipe: Mutex::new(Pipe {
-                stdin: spawned.stdin,
-                stdout: spawned.stdout,
-                next_id: 1,
-                broken: None,
-                writing: false,
-            }),
-            child: Mutex::new(spawned.child),
-            stderr: spawned.stderr,
-            stderr_task: Mutex::new(Some(spawned.stderr_task)),
-            redactor,
-            exited: AtomicBool::new(false),
-            tracked: std::sync::Mutex::new(BTreeMap::new()),
+        let inner = Arc::new_cyclic(|me: &std::sync::Weak<Inner>| {
+            // The reader ends by itself when the child's stdout closes.
+            let (pipe, _reader) = Pipe::start(spawned.stdin, spawned.stdout, Heard(me.clone()));
+            Inner {
+                pipe,
+                child: Mutex::new(spawned.child),
+                stderr: spawned.stderr,
+                stderr_task: Mutex::new(Some(spawned.stderr_task)),
+                redactor,
+                exited: AtomicBool::new(false),
+                updates: Arc::new(UpdateHub::default()),
+                streams: std::sync::Mutex::new(Vec::new()),
+                tracked: std::sync::Mutex::new(BTreeMap::new()),
+                subscribed: AtomicBool::new(false),
+            }
         });
-        let description = match inner.call("describe", json!({}), STARTUP_DEADLINE).await {
+        let description = match inner
+            .call("describe", json!({ "protocol": 2 }), STARTUP_DEADLINE)
+            .await
+        {
             Ok(v) => decode::<Description>("describe", v),
             Err(e) => Err(e),
         };
@@ -333,12 +331,14 @@ impl ExternalAdapter {
                 .request_timeout_ms
                 .unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS),
         );
+        let pace = config.pace.max(1);
         Ok(Self {
             inner,
             description,
             account_id: config.account_id,
             request_timeout,
-            poll_interval: DEFAULT_POLL_INTERVAL,
+            poll_interval: DEFAULT_POLL_INTERVAL / pace,
+            pace,
         })
     }
 
@@ -348,12 +348,14 @@ impl ExternalAdapter {
         self
     }
 
-    /// The deadline one call to `method` gets (see the module docs).
+    /// The deadline one call to `method` gets (see the module docs), in
+    /// real time: the child's own time divided by its pace.
     pub fn deadline(&self, method: &str) -> Duration {
-        match method {
+        let own = match method {
             "submit_order" => self.request_timeout * SUBMIT_ATTEMPTS + CALL_MARGIN,
             _ => self.request_timeout + CALL_MARGIN,
-        }
+        };
+        own / self.pace
     }
 
     /// The newest lines the child wrote on stderr (credentials scrubbed).
@@ -371,11 +373,7 @@ impl ExternalAdapter {
         };
         self.inner.exited.store(true, Ordering::SeqCst);
         // Closing stdin is the other way of saying "no more requests".
-        {
-            let mut pipe = self.inner.pipe.lock().await;
-            let _ = pipe.stdin.shutdown().await;
-            pipe.broken = Some("adapter was shut down".to_string());
-        }
+        self.inner.pipe.close("adapter was shut down").await;
         let mut child = self.inner.child.lock().await;
         if process::wait_exit(&mut child, SHUTDOWN_GRACE)
             .await
@@ -390,10 +388,11 @@ impl ExternalAdapter {
         self.inner.call(method, params, self.deadline(method)).await
     }
 
-    fn track(&self, result: &OrderResult) {
-        if let Ok(mut tracked) = self.inner.tracked.lock() {
-            tracked.insert(result.broker_order_id.clone(), result.clone());
-        }
+    /// Calls `method` and decodes its order result, which every stream learns.
+    async fn order_call(&self, method: &str, params: Value) -> Result<OrderResult> {
+        let r: OrderResult = decode(method, self.call(method, params).await?)?;
+        self.inner.learn(&r);
+        Ok(r)
     }
 }
 
@@ -420,10 +419,8 @@ impl BrokerAdapter for ExternalAdapter {
     }
 
     async fn submit_order(&self, order: &Order) -> Result<OrderResult> {
-        let v = self.call("submit_order", json!({ "order": order })).await?;
-        let result: OrderResult = decode("submit_order", v)?;
-        self.track(&result);
-        Ok(result)
+        self.order_call("submit_order", json!({ "order": order }))
+            .await
     }
 
     async fn cancel_order(&self, broker_order_id: &str) -> Result<CancelResult> {
@@ -437,10 +434,19 @@ impl BrokerAdapter for ExternalAdapter {
     }
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {
-        let v = self
-            .call("get_order", json!({ "broker_order_id": broker_order_id }))
-            .await?;
-        decode("get_order", v)
+        self.order_call("get_order", json!({ "broker_order_id": broker_order_id }))
+            .await
+    }
+
+    async fn replace_order(&self, broker_order_id: &str, changes: &Replace) -> Result<OrderResult> {
+        if !self.description.capabilities.replace {
+            return Err(AdapterError::unsupported(format!(
+                "{} cannot replace orders (order {broker_order_id} is unchanged)",
+                self.description.name
+            )));
+        }
+        let params = json!({ "broker_order_id": broker_order_id, "changes": changes });
+        self.order_call("replace_order", params).await
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {
@@ -454,97 +460,108 @@ impl BrokerAdapter for ExternalAdapter {
     }
 
     async fn order_updates(&self) -> Result<OrderUpdates> {
-        let known = self
+        let (feed, updates) = self.inner.updates.open();
+        // Orders taken before this stream: their states so far are not news.
+        let known: Vec<OrderResult> = self
             .inner
             .tracked
             .lock()
-            .map(|t| t.clone())
+            .map(|t| t.values().cloned().collect())
             .unwrap_or_default();
-        let state = Poller {
-            inner: self.inner.clone(),
-            deadline: self.deadline("get_order"),
-            interval: self.poll_interval,
-            known,
-            pending: VecDeque::new(),
-            done: false,
-        };
-        let updates = stream::unfold(state, |mut s| async move {
-            loop {
-                if let Some(next) = s.pending.pop_front() {
-                    return Some((next, s));
+        for r in &known {
+            feed.know(r);
+        }
+        if self.description.capabilities.streaming {
+            if !self.inner.subscribed.swap(true, Ordering::SeqCst) {
+                if let Err(e) = self.call("subscribe_order_updates", json!({})).await {
+                    self.inner.subscribed.store(false, Ordering::SeqCst);
+                    return Err(e);
                 }
-                if s.done {
-                    return None;
-                }
-                tokio::time::sleep(s.interval).await;
-                s.poll().await;
             }
-        });
-        Ok(Box::pin(updates))
+            if let Ok(mut streams) = self.inner.streams.lock() {
+                streams.retain(|f| !f.is_closed());
+                streams.push(feed);
+            }
+            return Ok(updates);
+        }
+        tokio::spawn(poll(
+            self.inner.clone(),
+            feed,
+            self.deadline("get_order"),
+            self.poll_interval,
+        ));
+        Ok(updates)
     }
 }
 
-/// One `order_updates` stream: polls `get_order` for the orders submitted
-/// through the adapter and hands out each change once.
-struct Poller {
-    inner: Arc<Inner>,
-    deadline: Duration,
-    interval: Duration,
-    /// This stream's last view of each order. Orders known when the stream
-    /// began start from their known state; later ones from nothing, so their
-    /// first polled state is emitted.
-    known: BTreeMap<String, OrderResult>,
-    pending: VecDeque<Result<OrderResult>>,
-    done: bool,
+/// What the pipe's reader hears besides answers, for the adapter.
+struct Heard(std::sync::Weak<Inner>);
+
+impl pipe::Events for Heard {
+    fn notice(&self, method: &str, params: Value) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.notice(method, params);
+        }
+    }
+
+    fn garbage(&self, e: AdapterError) {
+        if let Some(inner) = self.0.upgrade() {
+            let line = format!("(bridge) {}", inner.redactor.apply(&e.message));
+            inner.stderr.push(line);
+        }
+    }
+
+    /// The child's output ended: its streams end too, saying so.
+    fn closed(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.updates.end(gone());
+            if let Ok(mut streams) = inner.streams.lock() {
+                streams.clear();
+            }
+        }
+    }
 }
 
-impl Poller {
-    async fn poll(&mut self) {
-        if self.inner.exited.load(Ordering::SeqCst) {
-            self.pending.push_back(Err(AdapterError::unknown(
-                "adapter process is gone; no more order updates",
-            )));
-            self.done = true;
+fn gone() -> AdapterError {
+    AdapterError::unknown("adapter process is gone; no more order updates")
+}
+
+/// Follows an adapter that does not stream: every `interval`, each order
+/// taken through the bridge that this stream has not seen finish is read
+/// with `get_order` (which feeds every stream).
+async fn poll(inner: Arc<Inner>, feed: Arc<Feed>, deadline: Duration, interval: Duration) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = feed.closed() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        if inner.exited.load(Ordering::SeqCst) {
+            feed.end(gone());
             return;
         }
-        let ids: Vec<String> = self
-            .inner
+        let ids: Vec<String> = inner
             .tracked
             .lock()
             .map(|t| t.keys().cloned().collect())
             .unwrap_or_default();
-        for id in ids {
-            if self.known.get(&id).is_some_and(|r| r.status.is_terminal()) {
-                continue;
-            }
-            let answer = self
-                .inner
-                .call("get_order", json!({ "broker_order_id": id }), self.deadline)
+        for id in ids.into_iter().filter(|id| !feed.finished(id)) {
+            let params = json!({ "broker_order_id": id });
+            let answer = inner
+                .call("get_order", params, deadline)
                 .await
                 .and_then(|v| decode::<OrderResult>("get_order", v));
             match answer {
-                Ok(r) => {
-                    if self.known.get(&id) != Some(&r) {
-                        if let Ok(mut t) = self.inner.tracked.lock() {
-                            t.insert(id.clone(), r.clone());
-                        }
-                        self.known.insert(id, r.clone());
-                        self.pending.push_back(Ok(r));
-                    }
-                }
+                Ok(r) => inner.learn(&r),
                 // A slow or throttled poll is simply tried again next tick.
                 Err(e) if e.kind.is_transient() => {}
                 Err(e) => {
-                    if self.inner.exited.load(Ordering::SeqCst) {
-                        self.done = true;
-                    }
                     if e.kind == ErrorKind::NotFound {
-                        if let Ok(mut t) = self.inner.tracked.lock() {
+                        if let Ok(mut t) = inner.tracked.lock() {
                             t.remove(&id);
                         }
                     }
-                    self.pending.push_back(Err(e));
-                    if self.done {
+                    if !feed.offer(Err(e)) {
                         return;
                     }
                 }

@@ -129,7 +129,7 @@ pub struct StderrLog {
 }
 
 impl StderrLog {
-    fn push(&self, line: String) {
+    pub fn push(&self, line: String) {
         let mut lines = self
             .lines
             .lock()

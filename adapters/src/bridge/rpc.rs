@@ -25,6 +25,8 @@ pub fn request_line(id: u64, method: &str, params: Value) -> String {
 pub enum Reply {
     /// The answer to the request with this id.
     Answer(u64, Result<Value, AdapterError>),
+    /// A notification (no id): a method and its params.
+    Notice(String, Value),
     /// A line that is not a JSON-RPC response we can attribute to a request.
     Garbage(AdapterError),
 }
@@ -64,6 +66,10 @@ pub fn parse_reply(line: &str, current: u64) -> Reply {
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line) else {
         return garbage("a line that is not a JSON object");
     };
+    if let (Some(Value::String(method)), None) = (obj.get("method"), obj.get("id")) {
+        let params = obj.get("params").cloned().unwrap_or(Value::Null);
+        return Reply::Notice(method.clone(), params);
+    }
     let id = match obj.get("id") {
         Some(Value::Number(n)) => match n.as_u64() {
             Some(id) => Some(id),
@@ -88,6 +94,22 @@ pub fn parse_reply(line: &str, current: u64) -> Reply {
                 quote(line)
             ))),
         ),
+    }
+}
+
+/// An `order_update_error` notification's params → the contract's error.
+pub fn notice_error(params: &Value) -> AdapterError {
+    match serde_json::from_value::<ErrorData>(params.clone()) {
+        Ok(data) => AdapterError {
+            kind: data.kind,
+            message: params["message"].as_str().unwrap_or_default().to_string(),
+            retry_after_ms: data.retry_after_ms,
+            broker_code: data.broker_code,
+        },
+        Err(_) => AdapterError::unknown(format!(
+            "adapter sent a malformed order_update_error: {:?}",
+            quote(&params.to_string())
+        )),
     }
 }
 
@@ -171,6 +193,23 @@ mod tests {
             Reply::Answer(9, Err(e)) => assert_eq!(e.kind, ErrorKind::Unknown),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn notifications_have_a_method_and_no_id() {
+        let line = r#"{"jsonrpc":"2.0","method":"order_update","params":{"order":{}}}"#;
+        match parse_reply(line, 1) {
+            Reply::Notice(m, p) => {
+                assert_eq!((m.as_str(), p), ("order_update", json!({"order":{}})))
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = notice_error(&json!({"kind": "unavailable", "message": "stream lost"}));
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::Unavailable, "stream lost")
+        );
+        assert_eq!(notice_error(&json!({"kind": 3})).kind, ErrorKind::Unknown);
     }
 
     #[test]

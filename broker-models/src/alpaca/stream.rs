@@ -145,7 +145,7 @@ async fn session(s: Shared, face: FaceState, mut socket: WebSocket) {
                     }
                 }
             }
-            _ = tokio::time::sleep(POLL) => {
+            _ = s.sleep(POLL) => {
                 let updates = {
                     let mut b = s.lock();
                     b.sync();

@@ -44,6 +44,18 @@ pub struct FaultRecord {
     pub fault: String,
 }
 
+/// A request that arrived while the broker had asked clients to wait (a
+/// 429's Retry-After or rate-limit reset): recorded on the broker's own
+/// clock, so the check holds whoever the client is and however it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThrottleBreach {
+    pub at: Timestamp,
+    /// Method and path, e.g. `GET /v2/orders`.
+    pub request: String,
+    /// Until when the broker had asked for no requests.
+    pub wait_until: Timestamp,
+}
+
 /// The ground truth a test checks adapters against.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Ledger {
@@ -58,4 +70,7 @@ pub struct Ledger {
     /// authorization by the user brings it back (OAuth brokers).
     #[serde(default)]
     pub authorization_revoked: bool,
+    /// Requests that came inside a wait the broker asked for.
+    #[serde(default)]
+    pub throttle_breaches: Vec<ThrottleBreach>,
 }

@@ -39,7 +39,7 @@ use crate::vendor::Vendor;
 pub use book::BrokerOrder;
 pub use events::{BrokerEvent, BrokerEventKind, OrderState};
 pub use groups::OrderClass;
-pub use ledger::{FaultRecord, Ledger, LedgerOrder};
+pub use ledger::{FaultRecord, Ledger, LedgerOrder, ThrottleBreach};
 pub use tokens::{Grant, TokenProblem};
 
 use book::OrderBook;
@@ -86,6 +86,9 @@ pub struct SimBrokerage {
     acceptance_rng: mbt::rng::SimRng,
     /// Brackets, OTO and OCO groups, oldest first.
     groups: Vec<Group>,
+    /// Until when the broker last asked clients to wait (a 429).
+    wait_until: Option<Timestamp>,
+    throttle_breaches: Vec<ThrottleBreach>,
 }
 
 /// How a taken order ended before it reached the venue.
@@ -166,6 +169,8 @@ impl SimBrokerage {
             received: 0,
             acceptance_rng: rng_for(seed, &format!("{slug}/acceptance")),
             groups: Vec::new(),
+            wait_until: None,
+            throttle_breaches: Vec::new(),
         })
     }
 
@@ -247,6 +252,18 @@ impl SimBrokerage {
     pub fn advance(&mut self, ms: i64) {
         self.clock.advance(ms);
         self.sync();
+    }
+
+    /// Runs the model's clock `pace` times faster than real time (a client
+    /// run as fast, e.g. over the process bridge under a sped-up clock).
+    pub fn set_pace(&mut self, pace: u32) {
+        self.sync();
+        self.clock.set_pace(pace);
+    }
+
+    /// The real time `simulated` takes at the model's pace.
+    pub fn real(&self, simulated: std::time::Duration) -> std::time::Duration {
+        self.clock.real(simulated)
     }
 
     /// Sets an equity's price (control surface).
@@ -513,6 +530,24 @@ impl SimBrokerage {
     /// Every fault the plan applied so far.
     pub fn fault_log(&self) -> &[FaultRecord] {
         &self.fault_log
+    }
+
+    /// A request arrived: one inside a wait this broker asked for is a
+    /// breach, recorded for the rate-limit invariant.
+    pub fn note_arrival(&mut self, method: &str, path: &str) {
+        let now = self.clock.now();
+        if let Some(until) = self.wait_until.filter(|u| now < *u) {
+            self.throttle_breaches.push(ThrottleBreach {
+                at: now,
+                request: format!("{method} {path}"),
+                wait_until: until,
+            });
+        }
+    }
+
+    /// The broker answered 429, asking for no requests until `until`.
+    pub fn asked_to_wait(&mut self, until: Timestamp) {
+        self.wait_until = Some(self.wait_until.map_or(until, |u| u.max(until)));
     }
 
     /// Counts a request against the documented limits.
@@ -949,6 +984,7 @@ impl SimBrokerage {
                 .filter_map(|a| self.engine().account_view(&a.number))
                 .collect(),
             token_refreshes: self.tokens.as_ref().map_or(0, Tokens::refreshes),
+            throttle_breaches: self.throttle_breaches.clone(),
             authorization_revoked: self
                 .tokens
                 .as_ref()

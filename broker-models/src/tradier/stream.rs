@@ -318,7 +318,7 @@ async fn run(s: Shared, sessions: Sessions, mut socket: WebSocket) {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
-            _ = tokio::time::sleep(POLL), if following.is_some() => {
+            _ = s.sleep(POLL), if following.is_some() => {
                 let Some((f, sub)) = following.as_mut() else { continue };
                 for v in poll(&s, f, sub) {
                     if socket.send(Message::Text(frame_text(v).into())).await.is_err() {

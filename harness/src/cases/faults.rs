@@ -200,7 +200,7 @@ async fn settles_to_one_order(
         Err(e) => return Err(unexpected("submit_order", e)),
     }
     // Anything still in flight lands before the ledger is read.
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    c.pace.sleep(Duration::from_secs(8)).await;
     let n = accepted(c, &order.client_order_id).await?;
     ensure!(
         n == 1,
@@ -228,7 +228,7 @@ async fn partition_heals_without_duplicates(c: Arc<Ctx>) -> Outcome {
     match &r {
         // Nothing reached the broker yet, and the adapter said so.
         Err(e) if matches!(e.kind, ErrorKind::Unavailable | ErrorKind::Timeout) => {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            c.pace.sleep(Duration::from_secs(2)).await;
             let again = c.submit(&order).await?;
             c.wait_status(&again.broker_order_id, OrderStatus::Filled)
                 .await?;
@@ -257,7 +257,7 @@ async fn held_link_never_duplicates(c: Arc<Ctx>) -> Outcome {
 /// Submits `order`, waiting out every throttle handed back as told, until
 /// the broker takes it.
 async fn submit_through_throttles(c: &Ctx, order: &Order) -> Result<OrderResult, Failure> {
-    let deadline = tokio::time::Instant::now() + crate::case::PATIENCE;
+    let deadline = c.pace.deadline(crate::case::PATIENCE);
     loop {
         match c.adapter.submit_order(order).await {
             Ok(r) => return Ok(r),
@@ -272,7 +272,7 @@ async fn submit_through_throttles(c: &Ctx, order: &Order) -> Result<OrderResult,
                     "still throttled after {:?}",
                     crate::case::PATIENCE
                 );
-                tokio::time::sleep(Duration::from_millis(wait)).await;
+                c.pace.sleep(Duration::from_millis(wait)).await;
             }
             Err(e) => return Err(unexpected("submit_order", &e)),
         }
@@ -354,12 +354,13 @@ async fn refresh_expiry_requires_reauth(c: Arc<Ctx>) -> Outcome {
 
 /// Reads updates until `done` holds for order `id`, keeping what it saw.
 async fn watch(
+    c: &Ctx,
     updates: &mut adapters::OrderUpdates,
     id: &str,
     done: impl Fn(&OrderResult) -> bool,
 ) -> Result<Vec<OrderResult>, Failure> {
     let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + crate::case::PATIENCE;
+    let deadline = c.pace.deadline(crate::case::PATIENCE);
     loop {
         let next = tokio::time::timeout_at(deadline, updates.next())
             .await
@@ -395,7 +396,7 @@ async fn stream_drop_loses_no_fill(c: Arc<Ctx>) -> Outcome {
             dec(3),
         ))
         .await?;
-    let seen = watch(&mut updates, &r.broker_order_id, |u| {
+    let seen = watch(&c, &mut updates, &r.broker_order_id, |u| {
         u.status == OrderStatus::Filled
     })
     .await?;
@@ -416,7 +417,7 @@ async fn duplicate_or_reordered_events_keep_state_monotonic(c: Arc<Ctx>) -> Outc
         .map_err(|e| unexpected("order_updates", &e))?;
     let order = sliced_buy(&c, "chaos").await?;
     let r = c.submit(&order).await?;
-    let seen = watch(&mut updates, &r.broker_order_id, |u| {
+    let seen = watch(&c, &mut updates, &r.broker_order_id, |u| {
         u.status == OrderStatus::Filled
     })
     .await?;

@@ -67,7 +67,7 @@ pub(crate) async fn sliced_buy(c: &Ctx, purpose: &str) -> Result<Order, Failure>
 /// Polls an order until it is terminal, keeping every distinct state seen.
 async fn follow(c: &Ctx, id: &str) -> Result<Vec<OrderResult>, Failure> {
     let mut seen: Vec<OrderResult> = Vec::new();
-    let deadline = tokio::time::Instant::now() + crate::case::PATIENCE;
+    let deadline = c.pace.deadline(crate::case::PATIENCE);
     loop {
         let r = match c.adapter.get_order(id).await {
             Ok(r) => r,
@@ -85,7 +85,7 @@ async fn follow(c: &Ctx, id: &str) -> Result<Vec<OrderResult>, Failure> {
             tokio::time::Instant::now() < deadline,
             "order {id} never ended"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        c.pace.sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

@@ -445,7 +445,7 @@ async fn stop_triggers(c: Arc<Ctx>) -> Outcome {
     stop.stop_price = Some(dec(110));
     stop.time_in_force = TimeInForce::Gtc;
     let r = c.submit(&stop).await?;
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    c.pace.sleep(std::time::Duration::from_secs(2)).await;
     let resting = c
         .adapter
         .get_order(&r.broker_order_id)

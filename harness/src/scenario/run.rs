@@ -14,9 +14,10 @@ use broker_models::faults::FaultPlan;
 use rust_decimal::Decimal;
 
 use super::{Action, EffectWord, Expectation, Loaded, SideWord, Step, TifWord, TypeWord};
+use crate::brokers::Built;
 use crate::record::Exchange;
 use crate::subject::Subject;
-use crate::suite::check_invariants;
+use crate::suite::{check_invariants, Observed};
 use crate::trace::Trace;
 use crate::traced::Traced;
 use crate::venue::Venue;
@@ -139,7 +140,13 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
         let mut live = Vec::new();
         for c in &loaded.scenario.connections {
             let subject = Subject::parse(&c.broker).map_err(|e| e.to_string())?;
-            let (adapter, venue) = subject.build(&env)?;
+            let (built, venue) = subject.build(&env)?;
+            let Built::Trading(adapter) = built else {
+                return Err(format!(
+                    "scenarios drive connections that trade; {} is a read-only source",
+                    c.broker
+                ));
+            };
             live.push(Live {
                 name: c.broker.clone(),
                 adapter: Arc::new(Traced::new(adapter, env.trace.clone())),
@@ -437,7 +444,8 @@ async fn invariant_problems(l: &Live, trace: &Trace, wire: &[Exchange]) -> Vec<S
         .filter(|x| x.broker == l.name)
         .cloned()
         .collect();
-    match check_invariants(&l.adapter, &l.venue, trace, &wire).await {
+    let observed = Observed::Trading(l.adapter.clone());
+    match check_invariants(&observed, &l.venue, trace, &wire).await {
         Ok(violations) => violations
             .into_iter()
             .map(|v| format!("{}: invariant: {v}", l.name))

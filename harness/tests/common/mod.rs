@@ -36,10 +36,11 @@ pub fn run_with(
         exercise(
             case,
             1,
-            adapter,
+            harness::brokers::Built::Trading(adapter),
             Venue::Model(Box::new(b)),
             env.trace.clone(),
             env.wire.clone(),
+            harness::pace::Pace::REAL,
         )
         .await
     });
@@ -89,5 +90,8 @@ impl BrokerAdapter for Claiming {
 /// The broker table's own adapter for a connection.
 pub fn table_adapter(broker: &str, c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
     let b = harness::brokers::find(broker).expect("in the broker table");
-    (b.adapter)(c, setup)
+    match b.adapter.build(c, setup) {
+        harness::brokers::Built::Trading(a) => a,
+        harness::brokers::Built::ReadOnly(_) => panic!("{broker} is a read-only source"),
+    }
 }
