@@ -272,12 +272,12 @@ async fn heartbeat(inner: &Inner, conn: &mut Conn) -> bool {
 }
 
 /// A new connection, with the shared back-off; None when it cannot be had
-/// (the error is the stream's last item) or nobody listens.
+/// (the stream ends with the error, once) or nobody listens.
 async fn reconnect(inner: &Inner, feed: &Feed) -> Option<Conn> {
     match retry_read(&inner.backoff, || connect(inner)).await {
         Ok(c) => Some(c),
         Err(e) => {
-            feed.offer(Err(e));
+            feed.end(e);
             None
         }
     }
