@@ -44,7 +44,8 @@ pub struct Scenario {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Connection {
-    /// `alpaca`, `tradier` or `mbt` (paper). The connection's name in steps.
+    /// A modelled broker's slug (`raxx-sim brokers` lists them) or `mbt`
+    /// (paper). The connection's name in steps.
     pub broker: String,
     /// The fault plan the broker starts with: a file in scenarios/faults/
     /// (`faults = "lost-response.toml"`) or inline rules (`[[connections.faults.rules]]`).
@@ -242,7 +243,6 @@ pub struct Loaded {
     pub market: MarketSpec,
 }
 
-const BROKERS: [&str; 3] = ["alpaca", "tradier", "mbt"];
 const STATUSES: [&str; 9] = [
     "pending",
     "accepted",
@@ -326,11 +326,13 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     let mut plans = Vec::new();
     let mut seen = Vec::new();
     for c in &scenario.connections {
-        if !BROKERS.contains(&c.broker.as_str()) {
+        // The registry's brokers and paper: nothing here names a slug.
+        let known = crate::subject::Subject::slugs();
+        if !known.contains(&c.broker.as_str()) {
             return Err(at(
                 0,
                 format!(
-                    "connections: unknown broker {:?} (one of {BROKERS:?})",
+                    "connections: unknown broker {:?} (one of {known:?})",
                     c.broker
                 ),
             ));
