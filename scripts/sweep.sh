@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A conformance sweep: every case of every in-process adapter under seeds
-# 1..=SEEDS (default 512), the worlds spread over every CPU, one JSON report
-# per adapter under target/sweep/. Prints each adapter's summary and, per
-# case, the seeds that failed; exits 1 when anything failed.
+# A conformance sweep: every case of every in-process adapter (the registry's,
+# as `raxx-sim brokers` lists them) under seeds 1..=SEEDS (default 512), the
+# worlds spread over every CPU, one JSON report per adapter under target/sweep/.
+# Prints each adapter's summary and, per case, the seeds that failed; exits 1
+# when anything failed.
 #
 #   scripts/sweep.sh                 # 512 seeds: a 1 % per-seed failure rate in
 #                                    # any case fails it with probability 0.994
@@ -15,14 +16,15 @@ cd "$root"
 seeds="${1:-512}"
 shift || true
 adapters=("$@")
+cargo build --release --quiet
 if [ ${#adapters[@]} -eq 0 ]; then
-  adapters=(alpaca tradier mbt)
+  # Every adapter the registry knows (`raxx-sim brokers`, its first column).
+  mapfile -t adapters < <(./target/release/raxx-sim brokers | awk 'NR > 1 { print $1 }')
 fi
 shard=()
 if [ -n "${SHARD:-}" ]; then
   shard=(--shard "$SHARD")
 fi
-cargo build --release --quiet
 out="$root/target/sweep"
 mkdir -p "$out"
 status=0
