@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# A conformance sweep: every case of every in-process adapter (the rows of
-# `raxx-sim brokers`, so a new broker is swept without editing this) under seeds
-# 1..=SEEDS (default 512), the worlds spread over every CPU, one JSON report
-# per adapter under target/sweep/. Prints each adapter's summary and, per
-# case, the seeds that failed; exits 1 when anything failed.
+# A conformance sweep: every case of every in-process adapter (the registry's,
+# as `raxx-sim brokers` lists them) under seeds 1..=SEEDS (default 512), the
+# worlds spread over every CPU, one JSON report per adapter under target/sweep/.
+# Prints each adapter's summary and, per case, the seeds that failed; exits 1
+# when anything failed.
 #
 #   scripts/sweep.sh                 # 512 seeds: a 1 % per-seed failure rate in
 #                                    # any case fails it with probability 0.994
@@ -18,7 +18,7 @@ shift || true
 adapters=("$@")
 cargo build --release --quiet
 if [ ${#adapters[@]} -eq 0 ]; then
-  # Every subject the registry knows (`raxx-sim brokers`: each broker, then paper).
+  # Every adapter the registry knows (`raxx-sim brokers`, its first column).
   mapfile -t adapters < <(./target/release/raxx-sim brokers | awk 'NR > 1 { print $1 }')
 fi
 shard=()

@@ -1,4 +1,4 @@
-//! The vendors' own SDKs (alpaca-py, tradier-api-client, schwab-py, plaid-python) against `raxx-sim
+//! The vendors' own SDKs (alpaca-py, tradier-api-client, tastytrade, schwab-py, plaid-python) against `raxx-sim
 //! serve`: the fidelity test of the broker models. The venv is made by the
 //! project's own script (scripts/sdk-venv.sh) on first use.
 

@@ -19,6 +19,7 @@ pub mod mbt_paper;
 pub mod plaid;
 pub mod reconcile;
 pub mod schwab;
+pub mod tastytrade;
 pub mod tradier;
 pub mod updates;
 

@@ -19,6 +19,7 @@ pub mod profile;
 pub mod ratelimit;
 pub mod schwab;
 pub mod stream;
+pub mod tastytrade;
 pub mod tradier;
 pub mod vendor;
 

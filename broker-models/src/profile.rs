@@ -53,6 +53,12 @@ pub struct BrokerProfile {
     pub fees: FeeSchedule,
     #[serde(default)]
     pub rate_limits: Vec<RateLimit>,
+    /// A 429 tells the client when it may send again (a Retry-After or a
+    /// window's reset). When the vendor's does not (tastytrade: no headers,
+    /// no published quota), the broker asked for no particular wait, so a
+    /// request sent inside its throttle breaks none (it meets another 429).
+    #[serde(default = "says")]
+    pub rate_limit_says_wait: bool,
     #[serde(default)]
     pub tokens: TokenLifetimes,
     pub order_ids: IdFormat,
@@ -93,6 +99,10 @@ pub struct Acceptance {
     /// seeded draw), as a broker's later checks sometimes do.
     #[serde(default)]
     pub late_rejection_rate: f64,
+}
+
+fn says() -> bool {
+    true
 }
 
 #[derive(Debug, thiserror::Error)]

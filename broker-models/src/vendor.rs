@@ -9,12 +9,13 @@ use axum::Router;
 
 use crate::face::Shared;
 use crate::profile::{BrokerProfile, ProfileError};
-use crate::{alpaca, plaid, schwab, tradier};
+use crate::{alpaca, plaid, schwab, tastytrade, tradier};
 
 /// Every modelled broker, in the order lists show them.
 pub const VENDORS: &[&Vendor] = &[
     &alpaca::VENDOR,
     &tradier::VENDOR,
+    &tastytrade::VENDOR,
     &schwab::VENDOR,
     &plaid::VENDOR,
 ];
@@ -113,7 +114,7 @@ mod tests {
         let e = vendor("etrade").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no broker \"etrade\"; the modelled brokers are alpaca, tradier, schwab, plaid"
+            "no broker \"etrade\"; the modelled brokers are alpaca, tradier, tastytrade, schwab, plaid"
         );
     }
 }

@@ -11,6 +11,7 @@ use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
 use adapters::plaid::{PlaidConfig, PlaidSource};
 use adapters::schwab::{SchwabAdapter, SchwabConfig};
+use adapters::tastytrade::{TastytradeAdapter, TastytradeConfig};
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::{BrokerAdapter, ReadOnlySource};
 use broker_models::{Connection, Vendor};
@@ -78,6 +79,10 @@ pub static BROKERS: &[Broker] = &[
         adapter: Factory::Trading(tradier),
     },
     Broker {
+        vendor: &broker_models::tastytrade::VENDOR,
+        adapter: Factory::Trading(tastytrade),
+    },
+    Broker {
         vendor: &broker_models::schwab::VENDOR,
         adapter: Factory::Trading(schwab),
     },
@@ -113,6 +118,26 @@ fn tradier(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
         }),
     };
     Arc::new(TradierAdapter::new(config, setup))
+}
+
+/// The model serves tastytrade's account streamer at the root of its own
+/// host (in production it is a host of its own), so the streamer URL is the
+/// base URL with the websocket scheme.
+fn tastytrade(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
+    let streamer_url = match c.base_url.strip_prefix("https://") {
+        Some(rest) => format!("wss://{rest}"),
+        None => c.base_url.replacen("http://", "ws://", 1),
+    };
+    let config = TastytradeConfig {
+        base_url: c.base_url.clone(),
+        streamer_url,
+        account_id: c.account(),
+        refresh_token: c.credential("refresh_token"),
+        client_secret: c.credential("client_secret"),
+        client_id: Some(c.credential("client_id")),
+        access_token: Some(c.credential("access_token")),
+    };
+    Arc::new(TastytradeAdapter::new(config, setup))
 }
 
 fn schwab(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use adapters::http::HttpSetup;
 use adapters::{
     Account, AdapterError, BrokerAdapter, CancelResult, CancelStatus, Description, ErrorKind,
-    Order, OrderResult, OrderStatus, OrderUpdates, Position, ReadOnlySource,
+    Order, OrderResult, OrderStatus, OrderUpdates, Position, ReadOnlySource, Side,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -182,6 +182,13 @@ pub static MUTANTS: &[Mutant] = &[
         breaks: |d| d.broker == broker_models::schwab::VENDOR.slug,
     },
     Mutant {
+        id: "loses_credit_sign",
+        caught_by: "multi_leg_credit_spread",
+        about: "sends a net-credit spread as a net debit at the same price (a credit price-effect that lost its sign)",
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::LosesCreditSign))),
+        breaks: any,
+    },
+    Mutant {
         id: "ignores_late_rejection",
         caught_by: "rejection_after_acceptance_is_surfaced",
         about: "keeps reporting an order working after the broker rejected it",
@@ -271,6 +278,7 @@ enum Kind {
     UnknownOrderIsAuthError,
     BooksSubmitAsFill,
     IgnoresLateRejection,
+    LosesCreditSign,
 }
 
 struct Bug {
@@ -373,6 +381,12 @@ impl BrokerAdapter for Bug {
                 e.retry_after_ms = None;
                 e
             }),
+            Kind::LosesCreditSign if order.is_multi_leg() && order.side == Side::Sell => {
+                // The price stays positive; only its direction is lost.
+                let mut debit = order.clone();
+                debit.side = Side::Buy;
+                self.inner.submit_order(&debit).await
+            }
             Kind::BooksSubmitAsFill => self.inner.submit_order(order).await.map(|mut r| {
                 // "A market order fills at once": the answer booked as the fill.
                 r.status = OrderStatus::Filled;

@@ -629,8 +629,12 @@ impl SimBrokerage {
         }
     }
 
-    /// The broker answered 429, asking for no requests until `until`.
+    /// The broker answered 429, asking for no requests until `until`: when
+    /// its 429 says so (`rate_limit_says_wait`); otherwise it asked for none.
     pub fn asked_to_wait(&mut self, until: Timestamp) {
+        if !self.profile.rate_limit_says_wait {
+            return;
+        }
         self.wait_until = Some(self.wait_until.map_or(until, |u| u.max(until)));
     }
 

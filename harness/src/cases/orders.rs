@@ -116,7 +116,8 @@ pub static CASES: &[Case] = &[
     Case {
         id: "multi_leg_credit_spread",
         group: Group::Orders,
-        about: "a vertical credit spread fills atomically at a net credit",
+        about:
+            "a vertical credit spread fills atomically at a net credit, held and reported as one",
         needs: &[Need::MultiLeg, Need::Options],
         plan: "",
         run: Body::Check(|c| Box::pin(multi_leg_credit_spread(c))),
@@ -604,10 +605,38 @@ async fn multi_leg_credit_spread(c: Arc<Ctx>) -> Outcome {
         ]),
     };
     let r = c.submit(&order).await?;
-    c.wait_status(&r.broker_order_id, OrderStatus::Filled)
+    let done = c
+        .wait_status(&r.broker_order_id, OrderStatus::Filled)
         .await?;
     let short = position(&c, &Instrument::option(short_leg)).await?;
     ensure!(short == dec(-1), "short leg position {short}, expected -1");
+    // A credit is a sell of the spread at its positive net price: a vendor
+    // that carries the direction beside an unsigned price (tastytrade's
+    // price-effect) must not lose it, or the limit guards the wrong way.
+    let ledger = c.venue.ledger().await?;
+    let held = ledger
+        .orders
+        .iter()
+        .find(|o| o.vendor_id == done.broker_order_id)
+        .ok_or_else(|| {
+            Failure::new("the broker has no order for the spread").near(&done.broker_order_id)
+        })?;
+    ensure!(
+        held.side == Side::Sell && held.limit_price == order.limit_price,
+        "the broker holds the credit spread as a {:?} at {:?}, not a sell at {:?}",
+        held.side,
+        held.limit_price,
+        order.limit_price
+    );
+    let truth = held
+        .average_fill_price
+        .ok_or_else(|| Failure::new("the broker filled the spread without a price"))?;
+    ensure!(
+        done.average_fill_price
+            .is_some_and(|p| p > Decimal::ZERO && (p - truth).abs() <= Decimal::new(1, 4)),
+        "the spread's average is {:?}; it filled at a net credit of {truth}",
+        done.average_fill_price
+    );
     Ok(())
 }
 
