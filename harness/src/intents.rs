@@ -72,4 +72,8 @@ impl BrokerAdapter for Declaring {
     async fn order_updates(&self) -> Result<OrderUpdates, AdapterError> {
         self.inner.order_updates().await
     }
+
+    fn credential_leaks(&self) -> Vec<String> {
+        self.inner.credential_leaks()
+    }
 }

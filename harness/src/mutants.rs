@@ -447,6 +447,10 @@ impl BrokerAdapter for Bug {
         self.stubborn(|| self.inner.get_account()).await
     }
 
+    fn credential_leaks(&self) -> Vec<String> {
+        self.inner.credential_leaks()
+    }
+
     async fn order_updates(&self) -> Result<OrderUpdates, AdapterError> {
         let kind = self.kind;
         let updates = self.inner.order_updates().await?;

@@ -153,6 +153,10 @@ impl BrokerAdapter for Traced {
         r
     }
 
+    fn credential_leaks(&self) -> Vec<String> {
+        self.inner.credential_leaks()
+    }
+
     async fn order_updates(&self) -> Result<OrderUpdates, AdapterError> {
         let r = self.inner.order_updates().await;
         let shown: Result<&str, AdapterError> = r.as_ref().map(|_| "stream").map_err(Clone::clone);

@@ -244,4 +244,8 @@ impl BrokerAdapter for IgnoresLocation {
     async fn order_updates(&self) -> Result<OrderUpdates, AdapterError> {
         self.inner.order_updates().await
     }
+
+    fn credential_leaks(&self) -> Vec<String> {
+        self.inner.credential_leaks()
+    }
 }
