@@ -17,6 +17,7 @@ use adapters::bridge::{BridgeConfig, ExternalAdapter};
 use adapters::http::{EpochClock, HttpSetup, RetryPolicy, TcpDialer};
 use adapters::{BrokerAdapter, Description};
 use broker_models::faults::FaultPlan;
+use broker_models::Connection;
 
 use crate::brokers::{Broker, Built};
 use crate::case::{unmet_at, Case};
@@ -59,22 +60,33 @@ pub fn describe_external(command: &str, broker: &str, pace: Pace) -> Result<Desc
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, model.router).await;
         });
-        let adapter = ExternalAdapter::spawn(BridgeConfig {
-            command: BridgeConfig::shell(command),
-            broker: c.broker.clone(),
-            base_url: c.base_url.clone(),
-            credentials: c.credentials.clone(),
-            account_id: c.account(),
-            pace: pace.factor(),
-            env: faketime::env(pace, started)?,
-        })
-        .await
-        .map_err(|e| format!("starting the adapter: {e}"))?;
+        let adapter = spawn_external(command, &c, pace, started).await?;
         let d = adapter.describe();
         let _ = adapter.shutdown().await;
         server.abort();
         Ok(d)
     })
+}
+
+/// Starts `command` over the bridge against the model behind `c`, its
+/// clock at `pace` from the model's `started`.
+async fn spawn_external(
+    command: &str,
+    c: &Connection,
+    pace: Pace,
+    started: mbt::Timestamp,
+) -> Result<ExternalAdapter, String> {
+    ExternalAdapter::spawn(BridgeConfig {
+        command: BridgeConfig::shell(command),
+        broker: c.broker.clone(),
+        base_url: c.base_url.clone(),
+        credentials: c.credentials.clone(),
+        account_id: c.account(),
+        pace: pace.factor(),
+        env: faketime::env(pace, started)?,
+    })
+    .await
+    .map_err(|e| format!("starting the adapter: {e}"))
 }
 
 /// Why `case` cannot run against an external adapter described by `d`
@@ -206,17 +218,7 @@ async fn loopback(
     let (inner, bridge) = match client {
         Client::Builtin(b) => (b.adapter.build(&c, setup.clone()), None),
         Client::External(command) => {
-            let adapter = ExternalAdapter::spawn(BridgeConfig {
-                command: BridgeConfig::shell(command),
-                broker: c.broker.clone(),
-                base_url: c.base_url.clone(),
-                credentials: c.credentials.clone(),
-                account_id: c.account(),
-                pace: pace.factor(),
-                env: faketime::env(pace, started)?,
-            })
-            .await
-            .map_err(|e| format!("starting the adapter: {e}"))?;
+            let adapter = spawn_external(command, &c, pace, started).await?;
             let adapter = Arc::new(adapter);
             let trading: Arc<dyn BrokerAdapter> = adapter.clone();
             (Built::Trading(trading), Some(adapter))
