@@ -17,9 +17,11 @@ seeds="${1:-512}"
 shift || true
 adapters=("$@")
 cargo build --release --quiet
+# Where cargo put it (CARGO_TARGET_DIR moves the build out of the tree).
+sim="${CARGO_TARGET_DIR:-$root/target}/release/raxx-sim"
 if [ ${#adapters[@]} -eq 0 ]; then
   # Every adapter the registry knows (`raxx-sim brokers`, its first column).
-  mapfile -t adapters < <(./target/release/raxx-sim brokers | awk 'NR > 1 { print $1 }')
+  mapfile -t adapters < <("$sim" brokers | awk 'NR > 1 { print $1 }')
 fi
 shard=()
 if [ -n "${SHARD:-}" ]; then
@@ -31,7 +33,7 @@ status=0
 for adapter in "${adapters[@]}"; do
   report="$out/$adapter${SHARD:+-${SHARD/\//of}}.json"
   start=$(date +%s)
-  if ! ./target/release/raxx-sim conform --adapter "$adapter" --seeds "$seeds" \
+  if ! "$sim" conform --adapter "$adapter" --seeds "$seeds" \
       "${shard[@]}" --format json --out "$report" >/dev/null; then
     status=1
   fi
