@@ -22,6 +22,11 @@ sim="${CARGO_TARGET_DIR:-$root/target}/release/raxx-sim"
 if [ ${#adapters[@]} -eq 0 ]; then
   # Every adapter the registry knows (`raxx-sim brokers`, its first column).
   mapfile -t adapters < <("$sim" brokers | awk 'NR > 1 { print $1 }')
+  # An empty list would be a green sweep of nothing.
+  if [ ${#adapters[@]} -eq 0 ]; then
+    echo "sweep: \`raxx-sim brokers\` listed no adapters" >&2
+    exit 1
+  fi
 fi
 shard=()
 if [ -n "${SHARD:-}" ]; then
