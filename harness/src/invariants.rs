@@ -53,10 +53,18 @@ pub const NAMES: [&str; 6] = [
 
 fn one_order_per_intent(e: &Evidence, v: &mut Vec<String>) {
     // Every submission that reached the broker, refused ones included, by
-    // client id; only accepted ones that were not replaced count as orders.
+    // the intent it serves (the harness declared it beside the wire, so
+    // however the adapter labels it); only accepted ones that were not
+    // replaced count as orders. The exits of a group belong to their
+    // entry's intent.
     let mut per_intent: BTreeMap<&str, (Vec<&str>, usize)> = BTreeMap::new();
-    for o in e.ledger.orders.iter().filter(|o| o.account == e.account) {
-        let entry = per_intent.entry(o.client_order_id.as_str()).or_default();
+    for o in e
+        .ledger
+        .orders
+        .iter()
+        .filter(|o| o.account == e.account && o.parent.is_none())
+    {
+        let entry = per_intent.entry(o.intent.as_str()).or_default();
         entry.0.push(o.vendor_id.as_str());
         // A replaced order lives on in its replacement: one intent, one live order.
         entry.1 += usize::from(o.taken && o.status != mbt::OrderStatus::Replaced);
@@ -70,7 +78,7 @@ fn one_order_per_intent(e: &Evidence, v: &mut Vec<String>) {
         }
         if !e.intents.iter().any(|i| i == cid) {
             v.push(format!(
-                "the broker received {} under client id {cid}, which no intent of the case used",
+                "the broker received {} for intent {cid:?}, which the case never asked for",
                 ids.join(", ")
             ));
         }

@@ -189,6 +189,13 @@ pub static MUTANTS: &[Mutant] = &[
         breaks: any,
     },
     Mutant {
+        id: "fits_id_to_a_tag",
+        caught_by: "unusual_client_ids_reconcile",
+        about: "makes the caller's id fit a vendor tag by overwriting what the tag cannot hold (`a_b` becomes `a-b`): the order is no longer found under the caller's id",
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::FitsIdToATag))),
+        breaks: any,
+    },
+    Mutant {
         id: "ignores_late_rejection",
         caught_by: "rejection_after_acceptance_is_surfaced",
         about: "keeps reporting an order working after the broker rejected it",
@@ -279,6 +286,7 @@ enum Kind {
     BooksSubmitAsFill,
     IgnoresLateRejection,
     LosesCreditSign,
+    FitsIdToATag,
 }
 
 struct Bug {
@@ -386,6 +394,16 @@ impl BrokerAdapter for Bug {
                 let mut debit = order.clone();
                 debit.side = Side::Buy;
                 self.inner.submit_order(&debit).await
+            }
+            Kind::FitsIdToATag => {
+                let mut fitted = order.clone();
+                fitted.client_order_id = order
+                    .client_order_id
+                    .chars()
+                    .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+                    .take(255)
+                    .collect();
+                self.inner.submit_order(&fitted).await
             }
             Kind::BooksSubmitAsFill => self.inner.submit_order(order).await.map(|mut r| {
                 // "A market order fills at once": the answer booked as the fill.

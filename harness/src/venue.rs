@@ -83,6 +83,7 @@ impl Paper {
                 vendor_id: o.id.to_string(),
                 account: o.request.account_id.clone(),
                 client_order_id: o.request.client_order_id.clone(),
+                intent: o.request.client_order_id.clone(),
                 instrument: o.request.instrument.clone(),
                 side: o.request.side,
                 quantity: o.request.quantity,

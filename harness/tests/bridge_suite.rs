@@ -42,8 +42,9 @@ fn the_reference_python_adapter_passes_the_catalogue_over_the_bridge() {
 }
 
 /// The reference adapter with one realistic bug each
-/// (tests/bridge_bad/alpaca_with_bug.py): every invariant catches its bug
-/// over the bridge, reading ground truth that exists in this mode (the
+/// (tests/bridge_bad/alpaca_with_bug.py): every invariant, and the case
+/// for client ids a vendor label cannot hold, catches its bug over the
+/// bridge, reading ground truth that exists in this mode (the
 /// model's ledger and its record of waits it asked for, the adapter's
 /// answers, what the bridge scrubbed from the child's output), never the
 /// wire's timing, which the bridge does not see.
@@ -63,9 +64,14 @@ fn every_invariant_catches_a_bad_external_adapter() {
         (
             "resubmits",
             "ambiguous_submit_never_duplicates",
-            "which no intent of the case used",
+            "became 2 broker orders",
         ),
         ("unsigned_shorts", "short_from_flat", "AAPL: ledger -"),
+        (
+            "short_ids",
+            "unusual_client_ids_reconcile",
+            "reconciled to order",
+        ),
     ];
     let pace = pace();
     let runs: Vec<_> = std::thread::scope(|s| {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Deliberately bad bridge adapters: the reference Alpaca adapter with one
 realistic bug, named on the command line (`alpaca_with_bug.py impatient`).
-Each invariant must catch its bug over the bridge, from ground truth the
-harness holds in every mode (harness/tests/bridge_suite.rs):
+Each invariant (or the case named) must catch its bug over the bridge, from
+ground truth the harness holds in every mode (harness/tests/bridge_suite.rs):
 
   impatient        retries a 429 every 50 ms, ignoring the wait Alpaca asked
                    for                        -> documented rate limits respected
@@ -12,6 +12,8 @@ harness holds in every mode (harness/tests/bridge_suite.rs):
                                               -> one broker order per client intent
   unsigned_shorts  reports short positions as long (drops the sign)
                                               -> adapter positions equal the ledger's
+  short_ids        cuts client ids to 48 characters (Alpaca's old limit)
+                                              -> unusual_client_ids_reconcile
 """
 
 import dataclasses
@@ -83,6 +85,19 @@ def resubmits():
             # Alpaca's duplicate check cannot save it.
             again = dataclasses.replace(order, client_order_id=order.client_order_id + "-again")
             return plain_submit(self, again)
+
+    ref.AlpacaAdapter.submit_order = submit_order
+
+
+@bug
+def short_ids():
+    plain_submit = ref.AlpacaAdapter.submit_order
+
+    def submit_order(self, order):
+        # Alpaca's old docs said client_order_id holds 48 characters: cut
+        # to fit, the caller's id is lost, and the order is reconciled and
+        # reported under another one.
+        return plain_submit(self, dataclasses.replace(order, client_order_id=order.client_order_id[:48]))
 
     ref.AlpacaAdapter.submit_order = submit_order
 

@@ -199,12 +199,18 @@ fn prices(order: &Order) -> Result<(Option<String>, Option<String>)> {
     })
 }
 
+/// Alpaca's `client_order_id` holds 1 to 128 characters (characters, not
+/// bytes: an id in any script fits as long as it is short enough).
+fn client_id_fits(id: &str) -> bool {
+    (1..=128).contains(&id.chars().count())
+}
+
 /// The `POST /v2/orders` body for a contract order (§2.1).
 pub fn order_request(order: &Order) -> Result<WireOrderRequest> {
     if order.quantity <= Decimal::ZERO {
         return Err(AdapterError::invalid_request("quantity must be positive"));
     }
-    if order.client_order_id.is_empty() || order.client_order_id.len() > 128 {
+    if !client_id_fits(&order.client_order_id) {
         // Alpaca generates an id when none is sent, which would make the
         // order impossible to reconcile; over 128 characters it answers 422.
         return Err(AdapterError::invalid_request(
@@ -270,7 +276,7 @@ pub fn replace_request(changes: &Replace) -> Result<WireReplaceRequest> {
         other => Ok(other.map(wire_decimal)),
     };
     if let Some(c) = &changes.client_order_id {
-        if c.is_empty() || c.len() > 128 {
+        if !client_id_fits(c) {
             return Err(AdapterError::invalid_request(
                 "client_order_id must be 1 to 128 characters",
             ));

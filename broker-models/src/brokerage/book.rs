@@ -17,6 +17,11 @@ pub struct BrokerOrder {
     pub vendor_id: String,
     pub account: String,
     pub client_order_id: String,
+    /// The client intent the order serves, the referee's label: what the
+    /// harness declared when it arrived (`declare_intent`), else its own
+    /// client order id. The wire's label can differ from it: a vendor tag
+    /// that cannot hold the caller's id carries an encoding of it.
+    pub intent: String,
     pub request: OrderRequest,
     pub submitted_at: Timestamp,
     /// The engine order currently behind this vendor id (a modify that keeps
@@ -77,6 +82,7 @@ impl BrokerOrder {
             vendor_id,
             account: request.account_id.clone(),
             client_order_id: request.client_order_id.clone(),
+            intent: request.client_order_id.clone(),
             request,
             submitted_at: at,
             engine_id,

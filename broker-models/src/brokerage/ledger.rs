@@ -20,7 +20,13 @@ use crate::faults::Operation;
 pub struct LedgerOrder {
     pub vendor_id: String,
     pub account: String,
+    /// The label the order carried on the vendor's wire ("" where the
+    /// vendor has none).
     pub client_order_id: String,
+    /// The client intent it serves (see `BrokerOrder::intent`): how the
+    /// harness counts orders per intent, whatever the wire's label.
+    #[serde(default)]
+    pub intent: String,
     pub instrument: Instrument,
     pub side: mbt::Side,
     pub quantity: Decimal,

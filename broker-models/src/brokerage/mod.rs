@@ -91,9 +91,9 @@ pub struct SimBrokerage {
     acceptance_rng: mbt::rng::SimRng,
     /// Brackets, OTO and OCO groups, oldest first.
     groups: Vec<Group>,
-    /// The intent the harness declared for the orders it sends next:
-    /// where the vendor's orders carry no client order id (Schwab), the
-    /// ledger records them under it.
+    /// The intent the harness declared for the orders it sends next: the
+    /// ledger records them under it, whatever label the wire carries (none
+    /// at Schwab, an encoding of the caller's id in a Tradier tag).
     intent: String,
     /// The account holder's own activity, where the profile has a program.
     holder: Option<Holder>,
@@ -262,9 +262,10 @@ impl SimBrokerage {
         self.faults.set_plan(plan);
     }
 
-    /// Declares the intent the orders received from now on belong to, for
-    /// orders that carry no client order id of their own (the vendor has
-    /// none): the ledger, the harness's referee, records them under it.
+    /// Declares the intent the orders received from now on belong to: the
+    /// ledger, the harness's referee, records them under it, since the
+    /// wire's label may be none (Schwab) or the adapter's encoding of the
+    /// caller's id (a vendor tag that cannot hold it).
     /// The harness declares it in process, beside the model's wire, so no
     /// network fault can delay or drop it. Nothing else reads it: no
     /// fault, trigger or answer depends on it.
@@ -666,11 +667,6 @@ impl SimBrokerage {
         let vendor_id = self.ids.next_id();
         self.received += 1;
         let steer = self.steer(&request, decision);
-        // Labelled after steering: the label is the referee's, never a trigger.
-        let mut request = request;
-        if request.client_order_id.is_empty() {
-            request.client_order_id = self.intent.clone();
-        }
         let verdict = match &steer.reject {
             Some(reason) => Err(Rejection {
                 reason: mbt::RejectReason::InvalidOrder,
@@ -687,6 +683,10 @@ impl SimBrokerage {
         let mut order =
             BrokerOrder::received(vendor_id.clone(), request, now, None, verdict.clone().err());
         order.leg_ids = leg_ids;
+        // The referee's label, never a trigger (steering read the wire's).
+        if !self.intent.is_empty() {
+            order.intent = self.intent.clone();
+        }
         order.lose_response = steer.lose_response;
         order.steer = steer;
         let idx = self.book.insert(order);
@@ -965,6 +965,7 @@ impl SimBrokerage {
                 None,
             );
             replacement.replaces = Some(vendor_id.to_string());
+            replacement.intent = old.intent.clone();
             self.book.insert(replacement);
             if let Some(o) = self.book.at_mut(idx) {
                 o.replaced_by = Some(new_vendor_id.clone());
@@ -1003,6 +1004,7 @@ impl SimBrokerage {
         let new_id = self.ids.next_id();
         let mut replacement = BrokerOrder::received(new_id.clone(), request, now, None, None);
         replacement.replaces = Some(old.vendor_id.clone());
+        replacement.intent = old.intent.clone();
         replacement.steer = old.steer.clone();
         self.book.insert(replacement);
         self.schedule.remove(&old.vendor_id, Action::Accept);
@@ -1061,6 +1063,7 @@ impl SimBrokerage {
                         vendor_id: o.vendor_id.clone(),
                         account: o.account.clone(),
                         client_order_id: o.client_order_id.clone(),
+                        intent: o.intent.clone(),
                         instrument: o.request.instrument.clone(),
                         side: o.request.side,
                         quantity: o.request.quantity,

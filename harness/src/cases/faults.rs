@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use adapters::ReadOnlySource;
 use adapters::{BrokerAdapter, ErrorKind, Order, OrderResult, OrderStatus, Side};
-use broker_models::faults::FaultPlan;
+use broker_models::faults::{Fault, FaultPlan};
 use futures_util::StreamExt;
 
 use super::fills::sliced_buy;
@@ -81,6 +81,14 @@ until_ms = 3000
 fault = { kind = "network_hold" }
 "#,
         run: Body::Check(|c| Box::pin(held_link_never_duplicates(c))),
+    },
+    Case {
+        id: "unusual_client_ids_reconcile",
+        group: Group::Faults,
+        about: "client ids with `_ . : / space`, unicode, or 128 characters, which no vendor tag holds as they are: each lost answer still reconciles to one order under the caller's id",
+        needs: &[Need::BrokerModel],
+        plan: "",
+        run: Body::Check(|c| Box::pin(unusual_client_ids_reconcile(c))),
     },
     Case {
         id: "rate_limit_backs_off_and_recovers",
@@ -211,7 +219,7 @@ async fn accepted(c: &Ctx, cid: &str) -> Result<usize, Failure> {
     Ok(ledger
         .orders
         .iter()
-        .filter(|o| o.client_order_id == cid && o.taken)
+        .filter(|o| o.intent == cid && o.taken)
         .count())
 }
 
@@ -294,6 +302,48 @@ async fn held_link_never_duplicates(c: Arc<Ctx>) -> Outcome {
     let order = Order::market(&c.cid("stalled"), SYMBOL, Side::Buy, dec(2));
     let r = c.adapter.submit_order(&order).await;
     settles_to_one_order(&c, &order, r).await
+}
+
+/// Client ids a caller may legally use (the contract: any 1 to 128
+/// characters, unique per intent) that a restricted vendor label cannot
+/// carry verbatim: Tradier's `tag` takes only `[A-Za-z0-9-]` up to 255,
+/// so an adapter that sends the id as it is has every order refused, and
+/// one that strips or truncates it cannot reconcile by it. Each submit's
+/// answer is lost after the broker commits, so the adapter must find its
+/// order by that id; then reading the order back names the caller's id.
+async fn unusual_client_ids_reconcile(c: Arc<Ctx>) -> Outcome {
+    let seed = c.seed;
+    // 128 characters, half of them ones a tag cannot hold: escaped they
+    // outgrow Tradier's 255.
+    let long: String = format!("{seed}:")
+        .chars()
+        .chain("a_b.c:d/e ".chars().cycle())
+        .take(128)
+        .collect();
+    let ids = [
+        format!("{seed}_raxx.v1:user/42 buy"),
+        format!("entrée-{seed}-日本-📈"),
+        long,
+    ];
+    for id in ids {
+        c.venue.steer_next(&Fault::LostResponse).await?;
+        let order = Order::market(&id, SYMBOL, Side::Buy, dec(1));
+        let r = c.adapter.submit_order(&order).await;
+        settles_to_one_order(&c, &order, r).await?;
+        let ledger = c.venue.ledger().await?;
+        let Some(placed) = ledger.orders.iter().find(|o| o.intent == id && o.taken) else {
+            return Err(Failure::new(format!("no order at the broker for {id:?}")));
+        };
+        let read = c.adapter.get_order(&placed.vendor_id).await;
+        let read = read.map_err(|e| unexpected("get_order", &e).near(id.clone()))?;
+        ensure!(
+            read.client_order_id == id,
+            "order {} was placed for {id:?}; reading it back names {:?}",
+            placed.vendor_id,
+            read.client_order_id
+        );
+    }
+    Ok(())
 }
 
 /// Submits `order`, waiting out every throttle handed back as told, until

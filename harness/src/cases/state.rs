@@ -119,12 +119,13 @@ async fn order_lookup_matches_ledger(c: Arc<Ctx>) -> Outcome {
             r.filled_quantity,
             o.filled_quantity
         );
+        // The caller's id, whatever label the vendor's wire carried.
         ensure!(
-            r.client_order_id == o.client_order_id,
-            "order {}: adapter client id {}, ledger {}",
+            r.client_order_id == o.intent,
+            "order {}: adapter client id {}, ledger intent {}",
             o.vendor_id,
             r.client_order_id,
-            o.client_order_id
+            o.intent
         );
     }
     Ok(())

@@ -354,7 +354,7 @@ async fn check_one(
                 ledger
                     .orders
                     .into_iter()
-                    .filter(|o| &o.client_order_id == id && o.taken),
+                    .filter(|o| &o.intent == id && o.taken),
             );
         }
         let live_orders: Vec<_> = held
