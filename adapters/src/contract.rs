@@ -28,6 +28,10 @@ pub struct Leg {
 #[serde(deny_unknown_fields)]
 pub struct Order {
     /// Unique per intent: resubmitting the same intent must never make a second order.
+    /// Any 1 to 128 characters (Alpaca's `client_order_id` is the narrowest
+    /// field that carries it verbatim); an adapter whose vendor label
+    /// cannot hold it as it is (Tradier's `tag`) encodes it, and still
+    /// answers with it and reconciles by it (`unusual_client_ids_reconcile`).
     pub client_order_id: String,
     pub instrument: Instrument,
     pub side: Side,
