@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use super::models::ServiceError;
+use super::models::{OAuthError, ServiceError};
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{kind_of_status, HttpResponse};
 
@@ -45,6 +45,25 @@ fn reject_code(text: &str) -> Option<String> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .find(|w| w.contains("_Sys_"))
         .map(str::to_string)
+}
+
+/// The token endpoint's answer to a refresh (§1.2): a 5xx or 429 leaves the
+/// grant as it was (the caller may try again later); any other refusal (an
+/// OAuth error, or a gateway page) means it is not renewed.
+pub fn check_token_answer(resp: HttpResponse) -> Result<HttpResponse> {
+    if resp.status.is_success() {
+        return Ok(resp);
+    }
+    if resp.status.is_server_error() || resp.status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(classify(&resp));
+    }
+    let why = serde_json::from_slice::<OAuthError>(&resp.body)
+        .map_or_else(|_| format!("HTTP {}", resp.status.as_u16()), |e| e.error);
+    Err(AdapterError::new(
+        ErrorKind::AuthExpired,
+        format!("Schwab refused to renew the access token: {why}"),
+    )
+    .with_code(why))
 }
 
 /// A non-2xx answer as a contract error.

@@ -30,7 +30,6 @@
 
 mod errors;
 mod models;
-mod oauth;
 mod parse;
 mod poll;
 mod spec;
@@ -46,7 +45,7 @@ use http::Method;
 use rust_decimal::Decimal;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
-use crate::auth::TokenSource;
+use crate::auth::{BasicRefresh, TokenSource};
 use crate::contract::{
     Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order, OrderResult,
     OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
@@ -138,11 +137,12 @@ impl SchwabAdapter {
         let tokens = TokenSource::refreshing(
             config.access_token.clone(),
             config.refresh_token.clone(),
-            oauth::Refresh {
+            BasicRefresh {
                 url: format!("{origin}/v1/oauth/token"),
-                app_key: config.app_key.clone(),
-                app_secret: config.app_secret.clone(),
+                client_id: config.app_key.clone(),
+                client_secret: config.app_secret.clone(),
                 http: setup.client(),
+                check: Box::new(errors::check_token_answer),
             },
         );
         let inner = Inner {

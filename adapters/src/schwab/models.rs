@@ -141,13 +141,6 @@ impl ErrorItem {
     }
 }
 
-/// `POST /v1/oauth/token`'s answer (§1.2).
-#[derive(Debug, Clone, Deserialize)]
-pub struct TokenBody {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-}
-
 /// The token endpoint's refusal (§1.2). Its `error_description` is not
 /// read: Schwab quotes the start of the refused token in it.
 #[derive(Debug, Clone, Deserialize)]

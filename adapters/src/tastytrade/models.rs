@@ -135,14 +135,6 @@ pub struct Balance {
     pub net_liquidating_value: Num,
 }
 
-/// `POST /oauth/token`'s answer: bare, not in `data` (§1.2).
-#[derive(Debug, Deserialize)]
-pub struct Grant {
-    pub access_token: String,
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-}
-
 /// The REST error envelope (§1.4, §5); `code` is a word, or an integer on a 406.
 #[derive(Debug, Deserialize)]
 pub struct ErrorDoc {

@@ -1,7 +1,8 @@
 //! Renewing the access token (reference §1.2): `POST {base}/oauth/token`
 //! with the JSON body `{"grant_type":"refresh_token","refresh_token",
 //! "client_secret","client_id"?}`, no `Authorization`. The answer is bare
-//! (no `data`); the refresh grant keeps the refresh token.
+//! (no `data`, read as the shared [`Grant`]); the refresh grant keeps the
+//! refresh token.
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -9,7 +10,6 @@ use http::Method;
 use serde::Serialize;
 
 use super::errors;
-use super::models::Grant as TokenBody;
 use crate::auth::{Grant, Renew};
 use crate::error::{AdapterError, Result};
 use crate::http::HttpClient;
@@ -50,11 +50,6 @@ impl Renew for Refresh {
             Some("application/json"),
             Bytes::from(body),
         )?;
-        let resp = errors::check(self.http.send(req).await?)?;
-        let body: TokenBody = resp.json()?;
-        Ok(Grant {
-            access_token: body.access_token,
-            refresh_token: body.refresh_token,
-        })
+        errors::check(self.http.send(req).await?)?.json()
     }
 }

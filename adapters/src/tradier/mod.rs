@@ -13,7 +13,6 @@
 mod errors;
 mod form;
 mod models;
-mod oauth;
 mod parse;
 mod stream;
 mod tag;
@@ -27,7 +26,7 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
-use crate::auth::TokenSource;
+use crate::auth::{BasicRefresh, TokenSource};
 use crate::contract::{
     Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order, OrderResult,
     OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
@@ -112,12 +111,15 @@ impl TradierAdapter {
             Some(oauth) => TokenSource::refreshing(
                 config.access_token.clone(),
                 oauth.refresh_token.clone(),
-                oauth::Refresh {
+                BasicRefresh {
                     url: format!("{}/oauth/refreshtoken", config.base_url),
                     client_id: oauth.client_id.clone(),
                     client_secret: oauth.client_secret.clone(),
                     http: setup.client(),
-                    clock: setup.clock.clone(),
+                    check: {
+                        let clock = setup.clock.clone();
+                        Box::new(move |resp| errors::check(resp, clock.as_ref()))
+                    },
                 },
             ),
             None => TokenSource::fixed(config.access_token.clone()),

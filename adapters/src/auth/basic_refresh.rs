@@ -1,36 +1,34 @@
-//! Renewing an OAuth partner app's access token (reference §1.2):
-//! `POST {base}/oauth/refreshtoken`, Basic auth with the app's client id and
-//! secret, form `grant_type=refresh_token&refresh_token=…`.
-
-use std::sync::Arc;
+//! The refresh-token grant of OAuth 2.0 (RFC 6749 §6) with the client
+//! authenticated by HTTP Basic (§2.3.1), as Tradier (`/oauth/refreshtoken`)
+//! and Schwab (`/v1/oauth/token`) take it: `POST` the form
+//! `grant_type=refresh_token&refresh_token=…` with the app's id and secret
+//! as Basic credentials. What differs between the vendors is how a refusal
+//! reads, which each passes in as `check`.
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::Method;
-use serde::Deserialize;
 
-use crate::auth::{Grant, Renew};
+use super::{Grant, Renew};
 use crate::error::{AdapterError, Result};
-use crate::http::{Clock, HttpClient};
+use crate::http::{HttpClient, HttpResponse};
 
-pub struct Refresh {
+/// The vendor's reading of the token endpoint's answer: the answer when it
+/// is a grant, else the error it means (transient when the grant may still
+/// be good, anything else when the broker refused it).
+pub type Check = Box<dyn Fn(HttpResponse) -> Result<HttpResponse> + Send + Sync>;
+
+pub struct BasicRefresh {
     pub url: String,
     pub client_id: String,
     pub client_secret: String,
     pub http: HttpClient,
-    pub clock: Arc<dyn Clock>,
-}
-
-#[derive(Deserialize)]
-struct TokenBody {
-    access_token: String,
-    #[serde(default)]
-    refresh_token: Option<String>,
+    pub check: Check,
 }
 
 #[async_trait]
-impl Renew for Refresh {
+impl Renew for BasicRefresh {
     async fn renew(&self, refresh_token: &str) -> Result<Grant> {
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{}:{}", self.client_id, self.client_secret));
@@ -50,12 +48,7 @@ impl Renew for Refresh {
             Some("application/x-www-form-urlencoded"),
             Bytes::from(form),
         )?;
-        let resp = self.http.send(req).await?;
-        let resp = super::errors::check(resp, self.clock.as_ref())?;
-        let body: TokenBody = resp.json()?;
-        Ok(Grant {
-            access_token: body.access_token,
-            refresh_token: body.refresh_token,
-        })
+        let resp = (self.check)(self.http.send(req).await?)?;
+        resp.json()
     }
 }

@@ -7,18 +7,25 @@
 //! A refresh the broker refuses means the user must authorize again: from
 //! then on every call answers `reauth_required` without sending anything.
 
+mod basic_refresh;
+
 use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use serde::Deserialize;
+
+pub use basic_refresh::{BasicRefresh, Check};
 
 use crate::error::{AdapterError, ErrorKind, Result};
 
-/// What a refresh grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a refresh grants: the token endpoint's answer (RFC 6749 §5.1),
+/// of which only the tokens are read.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Grant {
     pub access_token: String,
     /// A new refresh token, where the broker rotates them.
+    #[serde(default)]
     pub refresh_token: Option<String>,
 }
 
