@@ -224,6 +224,47 @@ where
     }
 }
 
+/// A cancel whose answer only says the request was taken (Alpaca's 204,
+/// Tradier's `ok`, Schwab's empty 200): cancels are asynchronous, so the
+/// order read back says where it stands. A cancel refused as too late is
+/// settled by [`cancel_refused`]; an order that reached another final
+/// state first is too late, said with that state.
+pub async fn cancel_settled<F, Fut>(
+    broker_order_id: &str,
+    sent: Result<()>,
+    read: F,
+) -> Result<CancelResult>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<OrderResult>>,
+{
+    match sent {
+        Ok(()) => {}
+        Err(e) if e.kind == ErrorKind::TooLateToCancel => {
+            return cancel_refused(broker_order_id, e, &read).await
+        }
+        Err(e) => return Err(e),
+    }
+    let status = match read().await {
+        Ok(o) if o.status == OrderStatus::Canceled => CancelStatus::Canceled,
+        Ok(o) if o.status.is_terminal() => {
+            return Err(AdapterError::new(
+                ErrorKind::TooLateToCancel,
+                format!(
+                    "order {broker_order_id} became {} before the cancel took effect",
+                    o.broker_status
+                ),
+            ))
+        }
+        // Not final yet, or not readable now: the cancel is on its way.
+        _ => CancelStatus::PendingCancel,
+    };
+    Ok(CancelResult {
+        broker_order_id: broker_order_id.to_string(),
+        status,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

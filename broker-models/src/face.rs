@@ -18,6 +18,16 @@ use crate::brokerage::SimBrokerage;
 use crate::faults::{Decision, Operation, OutageMode, Outcome};
 use crate::ratelimit::RateState;
 
+/// The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1),
+/// how every OAuth-style face is called.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
 /// A brokerage shared by a face's handlers and the control surface. The lock
 /// is never held across an await.
 #[derive(Clone)]

@@ -20,13 +20,13 @@ use http::Method;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
 use crate::contract::{
-    Account, CancelResult, CancelStatus, Capabilities, Description, Order, OrderResult,
-    OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
+    Account, CancelResult, Capabilities, Description, Order, OrderResult, OrderType, Position,
+    Replace, Tier, TimeInForce,
 };
-use crate::error::{AdapterError, ErrorKind, Result};
+use crate::error::{AdapterError, Result};
 use crate::http::HttpSetup;
 use crate::reconcile::{
-    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
+    cancel_settled, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use client::{path_segment, Rest};
@@ -255,32 +255,9 @@ impl BrokerAdapter for AlpacaAdapter {
         let id = path_segment(broker_order_id)?;
         // DELETE is idempotent at Alpaca (a canceled order cancels again), so
         // it is retried like a read.
-        match retry_read(&self.rest.backoff, || self.delete_order(id)).await {
-            Ok(()) => {}
-            Err(e) if e.kind == ErrorKind::TooLateToCancel => {
-                return cancel_refused(id, e, || self.current(id)).await
-            }
-            Err(e) => return Err(e),
-        }
-        // 204 only says the request was taken (§2.7, cancel is asynchronous):
-        // the order itself says whether it is canceled yet.
-        let status = match self.current(id).await {
-            Ok(o) if o.status == OrderStatus::Canceled => CancelStatus::Canceled,
-            Ok(o) if o.status.is_terminal() => {
-                return Err(AdapterError::new(
-                    ErrorKind::TooLateToCancel,
-                    format!(
-                        "order {id} became {} before the cancel took effect",
-                        o.broker_status
-                    ),
-                ))
-            }
-            _ => CancelStatus::PendingCancel,
-        };
-        Ok(CancelResult {
-            broker_order_id: id.to_string(),
-            status,
-        })
+        let sent = retry_read(&self.rest.backoff, || self.delete_order(id)).await;
+        // 204 only says the request was taken (§2.7, cancel is asynchronous).
+        cancel_settled(id, sent, || self.current(id)).await
     }
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {

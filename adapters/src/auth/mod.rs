@@ -13,11 +13,14 @@ use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use bytes::Bytes;
+use http::Method;
 use serde::Deserialize;
 
 pub use basic_refresh::{BasicRefresh, Check};
 
 use crate::error::{AdapterError, ErrorKind, Result};
+use crate::http::{HttpClient, HttpResponse};
 
 /// What a refresh grants: the token endpoint's answer (RFC 6749 §5.1),
 /// of which only the tokens are read.
@@ -166,6 +169,42 @@ impl TokenSource {
             }
             outcome => outcome,
         }
+    }
+}
+
+/// A request body and its media type.
+pub type Body<'a> = Option<(&'static str, &'a str)>;
+
+impl TokenSource {
+    /// One exchange authorized with `Authorization: Bearer <token>` (RFC
+    /// 6750) and `Accept: application/json`, plus the vendor's `headers`
+    /// and an optional `body`; `check` turns the vendor's refusals into
+    /// errors. An expired token is renewed once and the exchange sent again.
+    pub async fn bearer_exchange(
+        &self,
+        http: &HttpClient,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        check: impl Fn(HttpResponse) -> Result<HttpResponse>,
+    ) -> Result<HttpResponse> {
+        let (method, check) = (&method, &check);
+        self.authorized(|token| async move {
+            let auth = format!("Bearer {token}");
+            let mut all = vec![
+                ("Authorization", auth.as_str()),
+                ("Accept", "application/json"),
+            ];
+            all.extend_from_slice(headers);
+            let (content_type, bytes) = match body {
+                Some((media, b)) => (Some(media), Bytes::from(b.to_string())),
+                None => (None, Bytes::new()),
+            };
+            let req = crate::http::request(method.clone(), url, &all, content_type, bytes)?;
+            check(http.send(req).await?)
+        })
+        .await
     }
 }
 

@@ -39,7 +39,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use chrono::DateTime;
 use http::Method;
 use rust_decimal::Decimal;
@@ -47,13 +46,13 @@ use rust_decimal::Decimal;
 use crate::adapter::{BrokerAdapter, OrderUpdates};
 use crate::auth::{BasicRefresh, TokenSource};
 use crate::contract::{
-    Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order, OrderResult,
-    OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
+    Account, CancelResult, Capabilities, Description, Instrument, Order, OrderResult, OrderStatus,
+    OrderType, Position, Replace, Tier, TimeInForce,
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
 use crate::reconcile::{
-    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
+    cancel_settled, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use models::{AccountDoc, AccountNumberHash};
@@ -165,16 +164,7 @@ impl SchwabAdapter {
 /// Schwab order ids are int64 (§6); anything else names no order and must
 /// not reach a URL path.
 fn order_id(broker_order_id: &str) -> Result<&str> {
-    let digits = !broker_order_id.is_empty()
-        && broker_order_id.len() <= 19
-        && broker_order_id.bytes().all(|b| b.is_ascii_digit());
-    if digits {
-        Ok(broker_order_id)
-    } else {
-        Err(AdapterError::not_found(format!(
-            "{broker_order_id:.40} is not a Schwab order id"
-        )))
-    }
+    crate::http::integer_order_id(broker_order_id, "Schwab")
 }
 
 /// The order id a 201's `Location` names: its last path segment
@@ -212,30 +202,11 @@ impl Inner {
     /// One exchange with the access token: JSON in and out, every refusal
     /// an error; an expired token is renewed once and the exchange sent again.
     async fn call(&self, method: Method, url: &str, body: Option<&str>) -> Result<HttpResponse> {
+        let body = body.map(|b| ("application/json", b));
+        let http = &self.http;
         self.tokens
-            .authorized(|token| self.call_with(method.clone(), url, body, token))
+            .bearer_exchange(http, method, url, &[], body, errors::check)
             .await
-    }
-
-    async fn call_with(
-        &self,
-        method: Method,
-        url: &str,
-        body: Option<&str>,
-        token: String,
-    ) -> Result<HttpResponse> {
-        let auth = format!("Bearer {token}");
-        let headers = [
-            ("Authorization", auth.as_str()),
-            ("Accept", "application/json"),
-        ];
-        let (content_type, bytes) = match body {
-            Some(b) => (Some("application/json"), Bytes::from(b.to_string())),
-            None => (None, Bytes::new()),
-        };
-        let req = crate::http::request(method, url, &headers, content_type, bytes)?;
-        let resp = self.http.send(req).await?;
-        errors::check(resp)
     }
 
     /// The account's hash, resolved once (§2.1).
@@ -602,28 +573,8 @@ impl BrokerAdapter for SchwabAdapter {
             inner.account_call(Method::DELETE, &rest, None)
         })
         .await;
-        match sent {
-            Ok(_) => {}
-            Err(e) if e.kind == ErrorKind::TooLateToCancel => {
-                return cancel_refused(id, e, || inner.get_order(id)).await
-            }
-            Err(e) => return Err(e),
-        }
-        let done = |status| {
-            Ok(CancelResult {
-                broker_order_id: id.to_string(),
-                status,
-            })
-        };
         // The cancel is asynchronous (§2.6): the order says where it is.
-        match inner.get_order(id).await {
-            Ok(r) if r.status == OrderStatus::Canceled => done(CancelStatus::Canceled),
-            Ok(r) if r.status.is_terminal() => Err(AdapterError::new(
-                ErrorKind::TooLateToCancel,
-                format!("the order is already {}", r.broker_status),
-            )),
-            _ => done(CancelStatus::PendingCancel),
-        }
+        cancel_settled(id, sent.map(drop), || inner.get_order(id)).await
     }
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {

@@ -2,7 +2,6 @@
 //! its headers, the shared token source renewing the access token once when
 //! tastytrade calls it expired, and the reads the adapter is made of.
 
-use bytes::Bytes;
 use http::Method;
 use rust_decimal::Decimal;
 
@@ -51,31 +50,12 @@ impl Inner {
         url: &str,
         body: Option<&str>,
     ) -> Result<HttpResponse> {
+        let headers = [("Accept-Version", API_VERSION), ("User-Agent", USER_AGENT)];
+        let body = body.map(|b| ("application/json", b));
+        let http = &self.http;
         self.tokens
-            .authorized(|token| self.call_with(method.clone(), url, body, token))
+            .bearer_exchange(http, method, url, &headers, body, errors::check)
             .await
-    }
-
-    async fn call_with(
-        &self,
-        method: Method,
-        url: &str,
-        body: Option<&str>,
-        token: String,
-    ) -> Result<HttpResponse> {
-        let auth = format!("Bearer {token}");
-        let headers = [
-            ("Authorization", auth.as_str()),
-            ("Accept", "application/json"),
-            ("Accept-Version", API_VERSION),
-            ("User-Agent", USER_AGENT),
-        ];
-        let (content_type, bytes) = match body {
-            Some(b) => (Some("application/json"), Bytes::from(b.to_string())),
-            None => (None, Bytes::new()),
-        };
-        let req = crate::http::request(method, url, &headers, content_type, bytes)?;
-        errors::check(self.http.send(req).await?)
     }
 
     pub async fn fetch_raw(&self, id: &str) -> Result<Order> {

@@ -121,13 +121,7 @@ impl TastytradeAdapter {
 /// tastytrade order ids are integers; anything else names no order and
 /// must not reach a URL path.
 fn order_id(broker_order_id: &str) -> Result<&str> {
-    if !broker_order_id.is_empty() && broker_order_id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(broker_order_id)
-    } else {
-        Err(AdapterError::not_found(format!(
-            "{broker_order_id:.40} is not a tastytrade order id"
-        )))
-    }
+    crate::http::integer_order_id(broker_order_id, "tastytrade")
 }
 
 fn encode(body: &body::OrderBody) -> Result<String> {

@@ -22,19 +22,18 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use http::Method;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
 use crate::auth::{BasicRefresh, TokenSource};
 use crate::contract::{
-    Account, CancelResult, CancelStatus, Capabilities, Description, Instrument, Order, OrderResult,
-    OrderStatus, OrderType, Position, Replace, Tier, TimeInForce,
+    Account, CancelResult, Capabilities, Description, Instrument, Order, OrderResult, OrderStatus,
+    OrderType, Position, Replace, Tier, TimeInForce,
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
 use crate::reconcile::{
-    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
+    cancel_settled, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use models::{AckBody, BalancesBody, OrderBody, OrdersBody, PositionsBody, TradierOrder};
@@ -142,13 +141,7 @@ impl TradierAdapter {
 /// Tradier order ids are integers; anything else cannot name one, and must
 /// not reach a URL path.
 fn order_id(broker_order_id: &str) -> Result<&str> {
-    if !broker_order_id.is_empty() && broker_order_id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(broker_order_id)
-    } else {
-        Err(AdapterError::not_found(format!(
-            "{broker_order_id:.40} is not a Tradier order id"
-        )))
-    }
+    crate::http::integer_order_id(broker_order_id, "Tradier")
 }
 
 fn malformed(what: &str, e: serde_json::Error) -> AdapterError {
@@ -167,33 +160,12 @@ impl Inner {
     /// every refusal shape turned into an error; an expired OAuth token is
     /// renewed and the exchange sent once more.
     async fn call(&self, method: Method, url: &str, form: Option<&str>) -> Result<HttpResponse> {
+        let body = form.map(|f| ("application/x-www-form-urlencoded", f));
+        let clock = self.setup.clock.as_ref();
+        let check = |resp| errors::check(resp, clock);
         self.tokens
-            .authorized(|token| self.call_with(method.clone(), url, form, token))
+            .bearer_exchange(&self.http, method, url, &[], body, check)
             .await
-    }
-
-    async fn call_with(
-        &self,
-        method: Method,
-        url: &str,
-        form: Option<&str>,
-        token: String,
-    ) -> Result<HttpResponse> {
-        let auth = format!("Bearer {token}");
-        let headers = [
-            ("Authorization", auth.as_str()),
-            ("Accept", "application/json"),
-        ];
-        let (content_type, body) = match form {
-            Some(f) => (
-                Some("application/x-www-form-urlencoded"),
-                Bytes::from(f.to_string()),
-            ),
-            None => (None, Bytes::new()),
-        };
-        let req = crate::http::request(method, url, &headers, content_type, body)?;
-        let resp = self.http.send(req).await?;
-        errors::check(resp, self.setup.clock.as_ref())
     }
 
     fn client_order_id(&self, tag: Option<&str>) -> String {
@@ -438,28 +410,8 @@ impl BrokerAdapter for TradierAdapter {
         // A cancel is idempotent in effect (a second one answers "finalized:
         // canceled", which counts as done), so it is retried like a read.
         let sent = retry_read(&inner.backoff, || inner.call(Method::DELETE, &url, None)).await;
-        let done = |status| {
-            Ok(CancelResult {
-                broker_order_id: id.to_string(),
-                status,
-            })
-        };
-        match sent {
-            Ok(_) => {}
-            Err(e) if e.kind == ErrorKind::TooLateToCancel => {
-                return cancel_refused(id, e, || inner.get_order(id)).await
-            }
-            Err(e) => return Err(e),
-        }
         // The answer is an acknowledgement; the order says whether it is gone.
-        match inner.get_order(id).await {
-            Ok(r) if r.status == OrderStatus::Canceled => done(CancelStatus::Canceled),
-            Ok(r) if r.status.is_terminal() => Err(AdapterError::new(
-                ErrorKind::TooLateToCancel,
-                format!("the order is already {}", r.broker_status),
-            )),
-            _ => done(CancelStatus::PendingCancel),
-        }
+        cancel_settled(id, sent.map(drop), || inner.get_order(id)).await
     }
 
     async fn get_order(&self, broker_order_id: &str) -> Result<OrderResult> {

@@ -6,21 +6,12 @@
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::errors::SchwabError;
 use crate::brokerage::SimBrokerage;
-use crate::face::Shared;
-
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-}
+use crate::face::{bearer, Shared};
 
 /// The opaque hash that stands for `number` in every path (§2.1, §6): 64
 /// hex characters, stable per account. Derived from the account number and

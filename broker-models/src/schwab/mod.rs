@@ -137,7 +137,7 @@ impl WireFace for Schwab {
     /// refresh opens no new window. The model's user has one account, so
     /// every authenticated request counts against its one window.
     fn rate_scope(headers: &HeaderMap) -> Option<String> {
-        auth::bearer(headers).map(|_| "account".to_string())
+        crate::face::bearer(headers).map(|_| "account".to_string())
     }
 
     fn unavailable() -> Response {

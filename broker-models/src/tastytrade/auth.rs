@@ -7,25 +7,17 @@
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 
 use super::errors::TastytradeError;
-use crate::face::Shared;
+use crate::face::{bearer, Shared};
 
 /// The oldest order-api version still served, and what a request without
 /// `Accept-Version` gets (§1.3).
 pub const OLDEST_VERSION: u32 = 20250813;
 /// From this version on, searching orders needs `start-date` or `start-at` (§1.3).
 pub const DATED_SEARCH_VERSION: u32 = 20261012;
-
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-}
 
 /// The order-api version a request is served: the highest live version not
 /// after the one it asks for; a version older than every live one, or one

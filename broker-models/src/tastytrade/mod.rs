@@ -114,7 +114,7 @@ impl WireFace for Tastytrade {
     }
 
     fn rate_scope(headers: &HeaderMap) -> Option<String> {
-        auth::bearer(headers).map(str::to_string)
+        crate::face::bearer(headers).map(str::to_string)
     }
 
     fn unavailable() -> Response {

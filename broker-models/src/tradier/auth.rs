@@ -6,19 +6,10 @@
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
 use serde::Deserialize;
 
 use super::errors::TradierError;
-use crate::face::Shared;
-
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-}
+use crate::face::{bearer, Shared};
 
 /// A request whose bearer token authenticates now.
 #[derive(Debug, Clone, Copy)]

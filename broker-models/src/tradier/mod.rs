@@ -102,7 +102,7 @@ impl WireFace for Tradier {
     }
 
     fn rate_scope(headers: &HeaderMap) -> Option<String> {
-        auth::bearer(headers).map(str::to_string)
+        crate::face::bearer(headers).map(str::to_string)
     }
 
     fn unavailable() -> Response {
