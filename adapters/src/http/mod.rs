@@ -219,6 +219,19 @@ pub fn kind_of_status(status: StatusCode) -> ErrorKind {
     }
 }
 
+/// An order id of a vendor whose ids are integers (int64: at most 19
+/// digits; Tradier, tastytrade, Schwab). Anything else names no order of
+/// that vendor, so it is `not_found`, and it never reaches a URL path.
+pub fn integer_order_id<'a>(id: &'a str, vendor: &str) -> Result<&'a str, AdapterError> {
+    if !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(id)
+    } else {
+        Err(AdapterError::not_found(format!(
+            "{id:.40} is not a {vendor} order id"
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,18 +279,5 @@ mod tests {
             kind_of_status(StatusCode::UNPROCESSABLE_ENTITY),
             ErrorKind::InvalidRequest
         );
-    }
-}
-
-/// An order id of a vendor whose ids are integers (int64: at most 19
-/// digits; Tradier, tastytrade, Schwab). Anything else names no order of
-/// that vendor, so it is `not_found`, and it never reaches a URL path.
-pub fn integer_order_id<'a>(id: &'a str, vendor: &str) -> Result<&'a str, AdapterError> {
-    if !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(id)
-    } else {
-        Err(AdapterError::not_found(format!(
-            "{id:.40} is not a {vendor} order id"
-        )))
     }
 }
