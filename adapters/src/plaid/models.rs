@@ -4,34 +4,9 @@
 //! it), the keys Plaid requires required here too, unknown keys ignored
 //! (Plaid adds fields). Nothing here interprets; `parse.rs` does.
 
-use rust_decimal::Decimal;
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::value::RawValue;
+use serde::{Deserialize, Serialize};
 
-/// A Plaid number: a JSON number (integer, fraction or exponent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Num(pub Decimal);
-
-impl<'de> Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        let parsed = if text.contains(['e', 'E']) {
-            Decimal::from_scientific(text).ok()
-        } else if text.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) {
-            // More digits than a decimal holds (a float's long expansion) are rounded.
-            text.parse::<Decimal>()
-                .ok()
-                .or_else(|| Decimal::from_str_exact(text).ok())
-        } else {
-            None
-        };
-        parsed
-            .map(Num)
-            .ok_or_else(|| D::Error::custom(format!("not a JSON number: {text:.40}")))
-    }
-}
+pub use crate::json::BareNumber;
 
 // --- requests --------------------------------------------------------------------------------------
 
@@ -92,8 +67,8 @@ pub struct ErrorBody {
 
 #[derive(Debug, Deserialize)]
 pub struct Balances {
-    pub available: Option<Num>,
-    pub current: Option<Num>,
+    pub available: Option<BareNumber>,
+    pub current: Option<BareNumber>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,9 +90,9 @@ pub struct Holding {
     pub institution_price_as_of: Option<String>,
     #[serde(default)]
     pub institution_price_datetime: Option<String>,
-    pub cost_basis: Option<Num>,
+    pub cost_basis: Option<BareNumber>,
     /// Shares-equivalent for options (contracts × multiplier).
-    pub quantity: Num,
+    pub quantity: BareNumber,
     pub iso_currency_code: Option<String>,
     pub unofficial_currency_code: Option<String>,
 }
@@ -126,7 +101,7 @@ pub struct Holding {
 pub struct OptionContract {
     pub contract_type: String,
     pub expiration_date: String,
-    pub strike_price: Num,
+    pub strike_price: BareNumber,
     pub underlying_security_ticker: String,
 }
 
@@ -176,11 +151,11 @@ pub struct InvestmentTransaction {
     pub security_id: Option<String>,
     pub date: String,
     /// Positive for a buy, negative for a sell; shares-equivalent for options.
-    pub quantity: Num,
+    pub quantity: BareNumber,
     /// Positive when cash leaves the account (§3.4).
-    pub amount: Num,
-    pub price: Num,
-    pub fees: Option<Num>,
+    pub amount: BareNumber,
+    pub price: BareNumber,
+    pub fees: Option<BareNumber>,
     #[serde(rename = "type")]
     pub kind: String,
     pub subtype: String,
@@ -196,10 +171,11 @@ pub struct TransactionsResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     #[test]
     fn numbers_are_json_numbers_read_exactly() {
-        let n: Vec<Num> =
+        let n: Vec<BareNumber> =
             serde_json::from_str("[1, 0.01, 24580.0605, -8.72, 1e-5, 2.5E3]").unwrap();
         let shown: Vec<String> = n.iter().map(|n| n.0.normalize().to_string()).collect();
         assert_eq!(
@@ -207,11 +183,11 @@ mod tests {
             ["1", "0.01", "24580.0605", "-8.72", "0.00001", "2500"]
         );
         assert!(
-            serde_json::from_str::<Num>("\"1.5\"").is_err(),
+            serde_json::from_str::<BareNumber>("\"1.5\"").is_err(),
             "a quoted number is refused"
         );
-        assert!(serde_json::from_str::<Num>("null").is_err());
-        let long: Num = serde_json::from_str("47.74104242992852123456789012345").unwrap();
+        assert!(serde_json::from_str::<BareNumber>("null").is_err());
+        let long: BareNumber = serde_json::from_str("47.74104242992852123456789012345").unwrap();
         assert!(long.0 > Decimal::from(47));
     }
 }

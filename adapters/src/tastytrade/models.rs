@@ -4,54 +4,10 @@
 //! words, integer ids (a numeric string is taken too). Nothing here
 //! interprets; `parse.rs` turns these into the contract.
 
-use rust_decimal::Decimal;
-use serde::de::Error as _;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// A decimal from a JSON string or number, read from its own text so no
-/// digit goes through a float (§6: clients must accept both forms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Num(pub Decimal);
-
-impl<'de> Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        let text = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text)
-            .trim();
-        let parsed = if text.contains(['e', 'E']) {
-            Decimal::from_scientific(text).ok()
-        } else {
-            Decimal::from_str_exact(text).ok()
-        };
-        parsed
-            .map(Num)
-            .ok_or_else(|| D::Error::custom(format!("not a decimal: {text:.40}")))
-    }
-}
-
-/// An id: a JSON integer, or a numeric string. Kept as text.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Id(pub String);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        let text = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text);
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(D::Error::custom(format!("not an id: {text:.40}")));
-        }
-        Ok(Id(text.to_string()))
-    }
-}
+pub use crate::json::{IntegerId, Number};
 
 /// `{"data": …}`; the `context` is not needed.
 #[derive(Debug, Deserialize)]
@@ -67,8 +23,8 @@ pub struct Items<T> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Fill {
-    pub quantity: Num,
-    pub fill_price: Num,
+    pub quantity: Number,
+    pub fill_price: Number,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -76,7 +32,7 @@ pub struct Fill {
 pub struct Leg {
     pub action: String,
     #[serde(default)]
-    pub quantity: Option<Num>,
+    pub quantity: Option<Number>,
     #[serde(default)]
     pub fills: Vec<Fill>,
 }
@@ -85,19 +41,19 @@ pub struct Leg {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Order {
-    pub id: Id,
+    pub id: IntegerId,
     pub account_number: String,
     pub time_in_force: String,
     pub order_type: String,
     #[serde(default)]
-    pub size: Option<Num>,
+    pub size: Option<Number>,
     pub status: String,
     #[serde(default)]
-    pub price: Option<Num>,
+    pub price: Option<Number>,
     #[serde(default)]
     pub price_effect: Option<String>,
     #[serde(default)]
-    pub stop_trigger: Option<Num>,
+    pub stop_trigger: Option<Number>,
     #[serde(default)]
     pub legs: Vec<Leg>,
     #[serde(default)]
@@ -105,7 +61,7 @@ pub struct Order {
     #[serde(default)]
     pub reject_reason: Option<String>,
     #[serde(default)]
-    pub replacing_order_id: Option<Id>,
+    pub replacing_order_id: Option<IntegerId>,
 }
 
 /// A submit's answer (§2.2): the order inside `data.order`.
@@ -120,9 +76,9 @@ pub struct Placed {
 pub struct Position {
     pub symbol: String,
     pub instrument_type: String,
-    pub quantity: Num,
+    pub quantity: Number,
     pub quantity_direction: String,
-    pub average_open_price: Num,
+    pub average_open_price: Number,
 }
 
 /// The balance fields the contract's account is made of (§2.10).
@@ -130,9 +86,9 @@ pub struct Position {
 #[serde(rename_all = "kebab-case")]
 pub struct Balance {
     pub account_number: String,
-    pub cash_balance: Num,
-    pub equity_buying_power: Num,
-    pub net_liquidating_value: Num,
+    pub cash_balance: Number,
+    pub equity_buying_power: Number,
+    pub net_liquidating_value: Number,
 }
 
 /// The REST error envelope (§1.4, §5); `code` is a word, or an integer on a 406.

@@ -5,80 +5,12 @@
 //! none. Nothing here interprets; `parse.rs` turns these into the contract.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
-use rust_decimal::Decimal;
 use serde::de::{DeserializeOwned, Error as _};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// A Tradier number. serde_json would read `17798.360000000000000000000000`
-/// through an f64; reading the raw text keeps every digit a decimal can hold.
-/// A quoted number is tolerated too (some gateways stringify).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Num(pub Decimal);
-
-impl<'de> Deserialize<'de> for Num {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        let text = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text);
-        decimal_from_text(text)
-            .map(Num)
-            .ok_or_else(|| D::Error::custom(format!("not a decimal number: {text:.40}")))
-    }
-}
-
-/// Parses a JSON number's text: plain, scientific, or with more digits than
-/// a decimal holds (Tradier pads balances with zeros; the excess is rounded).
-pub fn decimal_from_text(text: &str) -> Option<Decimal> {
-    if text.is_empty() || text == "null" {
-        return None;
-    }
-    if let Ok(d) = Decimal::from_str(text) {
-        return Some(d);
-    }
-    if text.contains(['e', 'E']) {
-        return Decimal::from_scientific(text).ok();
-    }
-    // Too many digits: drop trailing zeros of the fraction, then round the rest.
-    let trimmed = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        text
-    };
-    Decimal::from_str(trimmed)
-        .ok()
-        .or_else(|| Decimal::from_str_exact(trimmed).ok())
-        .or_else(|| {
-            let (int, frac) = trimmed.split_once('.')?;
-            let keep = 28usize.saturating_sub(int.trim_start_matches('-').len());
-            let frac: String = frac.chars().take(keep).collect();
-            Decimal::from_str(&format!("{int}.{frac}")).ok()
-        })
-}
-
-/// An id: Tradier sends integers; a string is accepted as well. Kept as text.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Id(pub String);
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        let text = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text);
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(D::Error::custom(format!("not an order id: {text:.40}")));
-        }
-        Ok(Id(text.to_string()))
-    }
-}
+pub use crate::json::{IntegerId, Number};
 
 /// The one helper for Tradier's collections: `X | [X] | "null" | null | ""` → `Vec<X>`.
 pub fn one_or_many<T: DeserializeOwned>(raw: Option<&RawValue>) -> serde_json::Result<Vec<T>> {
@@ -118,7 +50,7 @@ pub struct AckBody {
 
 #[derive(Debug, Deserialize)]
 pub struct Ack {
-    pub id: Option<Id>,
+    pub id: Option<IntegerId>,
     pub status: Option<String>,
 }
 
@@ -143,17 +75,17 @@ impl OrdersBody {
 /// The order object (§2.2). Only what the adapter reads is declared.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TradierOrder {
-    pub id: Id,
+    pub id: IntegerId,
     pub status: String,
-    pub quantity: Option<Num>,
-    pub avg_fill_price: Option<Num>,
-    pub exec_quantity: Option<Num>,
-    pub remaining_quantity: Option<Num>,
+    pub quantity: Option<Number>,
+    pub avg_fill_price: Option<Number>,
+    pub exec_quantity: Option<Number>,
+    pub remaining_quantity: Option<Number>,
     pub tag: Option<String>,
     pub reason_description: Option<String>,
     /// The limit price; omitted on market orders.
-    pub price: Option<Num>,
-    pub stop_price: Option<Num>,
+    pub price: Option<Number>,
+    pub stop_price: Option<Number>,
     pub duration: Option<String>,
 }
 
@@ -172,8 +104,8 @@ impl PositionsBody {
 /// A position (§2.7): signed quantity, total cost basis (negative for short).
 #[derive(Debug, Clone, Deserialize)]
 pub struct TradierPosition {
-    pub cost_basis: Num,
-    pub quantity: Num,
+    pub cost_basis: Number,
+    pub quantity: Number,
     pub symbol: String,
 }
 
@@ -187,8 +119,8 @@ pub struct BalancesBody {
 pub struct Balances {
     pub account_number: Option<String>,
     pub account_type: Option<String>,
-    pub total_equity: Option<Num>,
-    pub total_cash: Option<Num>,
+    pub total_equity: Option<Number>,
+    pub total_cash: Option<Number>,
     pub margin: Option<MarginBalances>,
     pub pdt: Option<MarginBalances>,
     pub cash: Option<CashBalances>,
@@ -196,12 +128,12 @@ pub struct Balances {
 
 #[derive(Debug, Deserialize)]
 pub struct MarginBalances {
-    pub stock_buying_power: Option<Num>,
+    pub stock_buying_power: Option<Number>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CashBalances {
-    pub cash_available: Option<Num>,
+    pub cash_available: Option<Number>,
 }
 
 /// `{"errors":{"error": "…" | ["…", …]}}` (§5.1), on a 400 or inside a 200.
@@ -265,18 +197,19 @@ pub struct Session {
 #[derive(Debug, Deserialize)]
 pub struct StreamEvent {
     pub event: String,
-    pub id: Option<Id>,
+    pub id: Option<IntegerId>,
     pub status: Option<String>,
-    pub avg_fill_price: Option<Num>,
-    pub exec_quantity: Option<Num>,
-    pub executed_quantity: Option<Num>,
-    pub remaining_quantity: Option<Num>,
+    pub avg_fill_price: Option<Number>,
+    pub exec_quantity: Option<Number>,
+    pub executed_quantity: Option<Number>,
+    pub remaining_quantity: Option<Number>,
     pub tag: Option<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     fn orders(text: &str) -> Vec<TradierOrder> {
         serde_json::from_str::<OrdersBody>(text)
@@ -290,7 +223,7 @@ mod tests {
         assert!(orders(r#"{"orders":"null"}"#).is_empty());
         assert!(orders(r#"{"orders":null}"#).is_empty());
         let one = orders(r#"{"orders":{"order":{"id":1,"status":"open"}}}"#);
-        assert_eq!(one[0].id, Id("1".into()));
+        assert_eq!(one[0].id, IntegerId("1".into()));
         let two =
             orders(r#"{"orders":{"order":[{"id":1,"status":"open"},{"id":2,"status":"filled"}]}}"#);
         assert_eq!(two.len(), 2);
@@ -313,12 +246,6 @@ mod tests {
             Decimal::new(1_779_836, 2)
         );
         assert_eq!(b.balances.total_cash.unwrap().0, Decimal::new(1, 1));
-        assert_eq!(decimal_from_text("1e-7"), Some(Decimal::new(1, 7)));
-        assert_eq!(decimal_from_text("abc"), None);
-        assert_eq!(
-            decimal_from_text("1.123456789012345678901234567891"),
-            Some(Decimal::from_str("1.1234567890123456789012345679").unwrap())
-        );
     }
 
     #[test]

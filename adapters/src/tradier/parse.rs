@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use super::models::{Balances, Num, StreamEvent, TradierOrder, TradierPosition};
+use super::models::{Balances, Number, StreamEvent, TradierOrder, TradierPosition};
 use crate::contract::{Account, Instrument, OrderResult, OrderStatus, Position};
 use crate::error::{AdapterError, Result};
 
@@ -33,7 +33,7 @@ pub fn status(word: &str) -> Result<OrderStatus> {
     })
 }
 
-fn dec(n: Option<Num>) -> Decimal {
+fn dec(n: Option<Number>) -> Decimal {
     n.map_or(Decimal::ZERO, |n| n.0)
 }
 
