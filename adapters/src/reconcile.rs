@@ -190,6 +190,51 @@ where
     }
 }
 
+/// The original order, read back after a replace whose outcome is
+/// unknown; when even that fails the outcome stays unknown (`err`, with why).
+pub async fn original_or_unknown<T>(
+    err: &AdapterError,
+    id: &str,
+    read: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    read.await
+        .map_err(|e| still_unknown(err, format!("order {id} could not be read back ({e})")))
+}
+
+/// A replace's outcome, with a refusal because the order is no longer
+/// working made `rejected`: vendors answer it with their cancel refusal
+/// (Tradier's "finalized", tastytrade's `cannot_update_order`, Schwab's),
+/// which reads as too late to cancel; for a replace the order is unchanged
+/// and no cancel was asked for.
+pub fn replace_refused<T>(vendor: &str, id: &str, outcome: Result<T>) -> Result<T> {
+    match outcome {
+        Err(e) if e.kind == ErrorKind::TooLateToCancel => Err(AdapterError {
+            kind: ErrorKind::Rejected,
+            message: format!("{vendor} cannot replace order {id}: {}", e.message),
+            ..e
+        }),
+        outcome => outcome,
+    }
+}
+
+/// The broker took a replace, and reading the result back failed: the
+/// outcome is known, so the read's transient error is `unknown` (retrying
+/// the replace would change the order twice). `what` says what was done.
+pub fn read_back_failed(what: String, e: AdapterError) -> AdapterError {
+    AdapterError {
+        message: format!(
+            "{what}, but the order could not be read back: {}",
+            e.message
+        ),
+        kind: if e.kind.is_transient() {
+            ErrorKind::Unknown
+        } else {
+            e.kind
+        },
+        ..e
+    }
+}
+
 /// The error for a replace whose outcome the order read back cannot tell:
 /// the original error, with why it stays unknown.
 pub fn still_unknown(err: &AdapterError, why: impl std::fmt::Display) -> AdapterError {

@@ -26,7 +26,8 @@ use crate::contract::{
 use crate::error::{AdapterError, Result};
 use crate::http::HttpSetup;
 use crate::reconcile::{
-    cancel_settled, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
+    cancel_settled, original_or_unknown, replace_once, retry_read, still_unknown,
+    submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use client::{path_segment, Rest};
@@ -144,15 +145,7 @@ impl AlpacaAdapter {
         changes: &Replace,
         err: AdapterError,
     ) -> Result<OrderResult> {
-        let original = match self.rest.order(id).await {
-            Ok(o) => o,
-            Err(e) => {
-                return Err(still_unknown(
-                    &err,
-                    format!("order {id} could not be read back ({e})"),
-                ))
-            }
-        };
+        let original = original_or_unknown(&err, id, self.rest.order(id)).await?;
         let new_id = match (original.status.as_str(), original.replaced_by.as_deref()) {
             ("replaced", Some(new_id)) => new_id,
             (status, _) => {

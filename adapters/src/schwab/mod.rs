@@ -52,7 +52,8 @@ use crate::contract::{
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
 use crate::reconcile::{
-    cancel_settled, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
+    cancel_settled, original_or_unknown, read_back_failed, replace_once, replace_refused,
+    retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use models::{AccountDoc, AccountNumberHash};
@@ -450,15 +451,8 @@ impl Inner {
         cid: &str,
         err: AdapterError,
     ) -> Result<OrderResult> {
-        let old = match retry_read(&self.backoff, || self.fetch(id)).await {
-            Ok(o) => o,
-            Err(e) => {
-                return Err(still_unknown(
-                    &err,
-                    format!("order {id} could not be read back ({e})"),
-                ))
-            }
-        };
+        let old =
+            original_or_unknown(&err, id, retry_read(&self.backoff, || self.fetch(id))).await?;
         let replacement = old
             .replacing_order_collection
             .iter()
@@ -605,27 +599,14 @@ impl BrokerAdapter for SchwabAdapter {
             || async move {
                 let new_id = inner.replace_put(id, body).await?;
                 inner.remember(&new_id, cid);
-                inner.get_order(&new_id).await.map_err(|e| AdapterError {
-                    message: format!(
-                        "Schwab replaced order {id} with {new_id}, which could not be read back: {}",
-                        e.message
-                    ),
-                    // Replaced: the outcome is known, the read-back is what failed.
-                    kind: if e.kind.is_transient() { ErrorKind::Unknown } else { e.kind },
-                    ..e
+                inner.get_order(&new_id).await.map_err(|e| {
+                    read_back_failed(format!("Schwab replaced order {id} with {new_id}"), e)
                 })
             },
             |e| async move { inner.replaced_after(id, spec, cid, e).await },
         )
         .await;
-        match replaced {
-            Err(e) if e.kind == ErrorKind::TooLateToCancel => Err(AdapterError {
-                kind: ErrorKind::Rejected,
-                message: format!("Schwab cannot replace order {id}: {}", e.message),
-                ..e
-            }),
-            outcome => outcome,
-        }
+        replace_refused("Schwab", id, replaced)
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {

@@ -35,7 +35,8 @@ use crate::contract::{
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::HttpSetup;
 use crate::reconcile::{
-    cancel_refused, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates,
+    cancel_refused, original_or_unknown, replace_once, replace_refused, retry_read, still_unknown,
+    submit_reconciled, Duplicates,
 };
 use crate::updates::UpdateHub;
 use client::Inner;
@@ -146,15 +147,8 @@ impl Inner {
         changes: &Replace,
         err: AdapterError,
     ) -> Result<OrderResult> {
-        let old = match retry_read(&self.backoff, || self.fetch_raw(id)).await {
-            Ok(o) => o,
-            Err(e) => {
-                return Err(still_unknown(
-                    &err,
-                    format!("order {id} could not be read back ({e})"),
-                ))
-            }
-        };
+        let old =
+            original_or_unknown(&err, id, retry_read(&self.backoff, || self.fetch_raw(id))).await?;
         let Some(new_id) = old.replacing_order_id else {
             return Err(still_unknown(
                 &err,
@@ -294,14 +288,7 @@ impl BrokerAdapter for TastytradeAdapter {
             |e| async move { inner.replaced_after(id, changes, e).await },
         )
         .await;
-        match replaced {
-            Err(e) if e.kind == ErrorKind::TooLateToCancel => Err(AdapterError {
-                kind: ErrorKind::Rejected,
-                message: format!("tastytrade cannot replace order {id}: {}", e.message),
-                ..e
-            }),
-            outcome => outcome,
-        }
+        replace_refused("tastytrade", id, replaced)
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {

@@ -33,7 +33,8 @@ use crate::contract::{
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
 use crate::reconcile::{
-    cancel_settled, replace_once, retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
+    cancel_settled, original_or_unknown, read_back_failed, replace_once, replace_refused,
+    retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
 };
 use crate::updates::UpdateHub;
 use models::{AckBody, BalancesBody, OrderBody, OrdersBody, PositionsBody, TradierOrder};
@@ -289,15 +290,8 @@ impl Inner {
         changes: &Replace,
         err: AdapterError,
     ) -> Result<OrderResult> {
-        let o = match retry_read(&self.backoff, || self.fetch_raw(id)).await {
-            Ok(o) => o,
-            Err(e) => {
-                return Err(still_unknown(
-                    &err,
-                    format!("order {id} could not be read back ({e})"),
-                ))
-            }
-        };
+        let o =
+            original_or_unknown(&err, id, retry_read(&self.backoff, || self.fetch_raw(id))).await?;
         let modified = form::carries(
             changes,
             o.price.map(|n| n.0),
@@ -444,27 +438,18 @@ impl BrokerAdapter for TradierAdapter {
             &inner.backoff,
             || async move {
                 inner.modify_once(id, body).await?;
-                inner.get_order(id).await.map_err(|e| AdapterError {
-                    message: format!(
-                        "Tradier acknowledged the modify of order {id}, but the order could not be read back: {}",
-                        e.message
-                    ),
-                    // Acknowledged: the outcome is known, the read-back is what failed.
-                    kind: if e.kind.is_transient() { ErrorKind::Unknown } else { e.kind },
-                    ..e
+                inner.get_order(id).await.map_err(|e| {
+                    read_back_failed(format!("Tradier acknowledged the modify of order {id}"), e)
                 })
             },
-            |e| async move { inner.updates.seen(inner.modified_after(id, changes, e).await) },
+            |e| async move {
+                inner
+                    .updates
+                    .seen(inner.modified_after(id, changes, e).await)
+            },
         )
         .await;
-        match modified {
-            Err(e) if e.kind == ErrorKind::TooLateToCancel => Err(AdapterError {
-                kind: ErrorKind::Rejected,
-                message: format!("Tradier cannot modify order {id}: {}", e.message),
-                ..e
-            }),
-            outcome => outcome,
-        }
+        replace_refused("Tradier", id, modified)
     }
 
     async fn get_positions(&self) -> Result<Vec<Position>> {
