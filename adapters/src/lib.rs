@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod json;
 pub mod mbt_paper;
+pub mod order_socket;
 pub mod plaid;
 pub mod reconcile;
 pub mod schwab;

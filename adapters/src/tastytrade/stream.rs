@@ -5,31 +5,28 @@
 //! arrives as a full `Order` object; heartbeats keep a quiet connection
 //! alive (and tell a dead one).
 //!
-//! What the stream can miss is read back: changes before the `connect` was
-//! taken and while the connection was down. So the day's orders are re-read
-//! after every (re)connection, and working orders the stream is quiet about
-//! are re-read at growing intervals (`updates::Recheck`). The shared
-//! [`Feed`] keeps every order's updates monotonic whatever their source.
+//! What the stream can miss is read back as for every streaming vendor
+//! ([`crate::order_socket`]): changes before the `connect` was taken and
+//! while the connection was down.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 use super::client::Inner;
 use super::models::{Order, StreamFrame};
 use super::parse;
 use crate::adapter::OrderUpdates;
+use crate::contract::OrderResult;
 use crate::error::{AdapterError, ErrorKind, Result};
-use crate::http::dial::{endpoint, BoxIo};
-use crate::reconcile::retry_read;
-use crate::updates::{self, Feed, Recheck};
-
-type Ws = WebSocketStream<BoxIo>;
+use crate::http::dial::endpoint;
+use crate::http::Backoff;
+use crate::order_socket::{self, OrderSocket, Ws};
+use crate::updates::UpdateHub;
 
 /// A heartbeat goes out after this much silence; the TypeScript SDK's
 /// cadence is seconds, the server answers each one.
@@ -49,24 +46,89 @@ struct ClientMessage<'a> {
 }
 
 /// One connection and the request ids it has used.
-struct Conn {
+pub struct Conn {
     ws: Ws,
     next_request: u64,
 }
 
 /// Opens the stream now (so a refusal surfaces here) and follows it in a task.
 pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
-    let (feed, updates) = inner.updates.open();
-    // The day's orders as they stand are not news; changes after this are.
-    for o in inner.live_orders().await? {
-        if let Ok(r) = parse::order(&o) {
-            feed.know(&r);
+    order_socket::open(inner).await
+}
+
+#[async_trait]
+impl OrderSocket for Inner {
+    type Conn = Conn;
+    const IDLE: Duration = IDLE;
+    const HEARTBEAT: Option<Duration> = Some(HEARTBEAT);
+
+    fn hub(&self) -> &UpdateHub {
+        &self.updates
+    }
+
+    fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    async fn connect(&self) -> Result<Conn> {
+        connect(self).await
+    }
+
+    fn ws(conn: &mut Conn) -> &mut Ws {
+        &mut conn.ws
+    }
+
+    /// A heartbeat with the current token.
+    async fn heartbeat(&self, conn: &mut Conn) -> bool {
+        let Ok(token) = self.tokens.access() else {
+            return false;
+        };
+        let id = conn.next_request;
+        conn.next_request += 1;
+        let Ok(text) = message("heartbeat", None, &token, id) else {
+            return false;
+        };
+        conn.ws.send(Message::Text(text.into())).await.is_ok()
+    }
+
+    async fn order_event(&self, text: &str) -> Option<Result<OrderResult>> {
+        let frame: StreamFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                return Some(Err(AdapterError::unknown(format!(
+                    "malformed streamer message: {e}"
+                ))))
+            }
+        };
+        if frame.kind.as_deref() != Some("Order") {
+            // Acknowledgements, balances, positions, complex orders (their
+            // members come as `Order`s too) and anything newer.
+            return None;
+        }
+        let order = frame
+            .data
+            .ok_or_else(|| AdapterError::unknown("an Order notification without data"))
+            .and_then(|raw| {
+                serde_json::from_str::<Order>(raw.get()).map_err(|e| {
+                    AdapterError::unknown(format!("malformed Order notification: {e}"))
+                })
+            });
+        match order {
+            Ok(o) if o.account_number != self.config.account_id => None,
+            Ok(o) => Some(parse::order(&o)),
+            Err(e) => Some(Err(e)),
         }
     }
-    let conn = connect(&inner).await?;
-    catch_up(&inner, &feed).await;
-    tokio::spawn(follow(inner, conn, feed));
-    Ok(updates)
+
+    /// The day's orders and the working ones.
+    async fn recent(&self) -> Result<Vec<Result<OrderResult>>> {
+        let orders = self.live_orders().await?;
+        Ok(orders.iter().map(parse::order).collect())
+    }
+
+    async fn order(&self, id: &str) -> Result<OrderResult> {
+        self.get_order(id).await
+    }
 }
 
 fn message(action: &'static str, account: Option<&str>, token: &str, id: u64) -> Result<String> {
@@ -153,132 +215,4 @@ async fn connect(inner: &Inner) -> Result<Conn> {
             })
     };
     inner.tokens.authorized(attempt).await
-}
-
-async fn follow(inner: Arc<Inner>, mut conn: Conn, feed: Arc<Feed>) {
-    loop {
-        if !pump(&inner, &mut conn, &feed).await {
-            return;
-        }
-        let _ = conn.ws.close(None).await;
-        match reconnect(&inner, &feed).await {
-            Some(fresh) => conn = fresh,
-            None => return,
-        }
-        if !catch_up(&inner, &feed).await {
-            return;
-        }
-    }
-}
-
-/// The day's orders, and any working order not among them by id.
-async fn catch_up(inner: &Inner, feed: &Feed) -> bool {
-    let recent = || async {
-        let orders = inner.live_orders().await?;
-        Ok(orders.iter().map(parse::order).collect())
-    };
-    updates::catch_up(feed, recent, |id| async move { inner.get_order(&id).await }).await
-}
-
-/// Reads frames until the connection ends (true) or nobody listens (false).
-async fn pump(inner: &Inner, conn: &mut Conn, feed: &Feed) -> bool {
-    let mut last_frame = Instant::now();
-    let mut next_beat = last_frame + HEARTBEAT;
-    let mut recheck = Recheck::new();
-    loop {
-        let msg = tokio::select! {
-            biased;
-            _ = feed.closed() => return false,
-            _ = tokio::time::sleep_until(recheck.due().min(next_beat)) => {
-                if last_frame.elapsed() >= IDLE {
-                    return true;
-                }
-                if Instant::now() >= next_beat {
-                    if !heartbeat(inner, conn).await {
-                        return true;
-                    }
-                    next_beat = Instant::now() + HEARTBEAT;
-                }
-                if Instant::now() >= recheck.due() {
-                    if !feed.open_orders().is_empty() && !catch_up(inner, feed).await {
-                        return false;
-                    }
-                    recheck.done();
-                }
-                continue;
-            }
-            m = conn.ws.next() => m,
-        };
-        last_frame = Instant::now();
-        next_beat = last_frame + HEARTBEAT;
-        let text = match msg {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return true,
-            Some(Ok(_)) => continue,
-        };
-        let frame: StreamFrame = match serde_json::from_str(text.as_str()) {
-            Ok(f) => f,
-            Err(e) => {
-                let err = AdapterError::unknown(format!("malformed streamer message: {e}"));
-                if !feed.offer(Err(err)) {
-                    return false;
-                }
-                continue;
-            }
-        };
-        if frame.kind.as_deref() != Some("Order") {
-            // Acknowledgements, balances, positions, complex orders (their
-            // members come as `Order`s too) and anything newer.
-            continue;
-        }
-        recheck.heard();
-        let item = frame
-            .data
-            .ok_or_else(|| AdapterError::unknown("an Order notification without data"))
-            .and_then(|raw| {
-                serde_json::from_str::<Order>(raw.get()).map_err(|e| {
-                    AdapterError::unknown(format!("malformed Order notification: {e}"))
-                })
-            })
-            .and_then(|o| {
-                if o.account_number == inner.config.account_id {
-                    parse::order(&o).map(Some)
-                } else {
-                    Ok(None)
-                }
-            });
-        let item = match item {
-            Ok(Some(r)) => Ok(r),
-            Ok(None) => continue,
-            Err(e) => Err(e),
-        };
-        if !feed.offer(item) {
-            return false;
-        }
-    }
-}
-
-/// Sends a heartbeat with the current token; false when the socket is gone.
-async fn heartbeat(inner: &Inner, conn: &mut Conn) -> bool {
-    let Ok(token) = inner.tokens.access() else {
-        return false;
-    };
-    let id = conn.next_request;
-    conn.next_request += 1;
-    let Ok(text) = message("heartbeat", None, &token, id) else {
-        return false;
-    };
-    conn.ws.send(Message::Text(text.into())).await.is_ok()
-}
-
-/// A new connection, with the shared back-off; None when it cannot be had
-/// (the stream ends with the error, once) or nobody listens.
-async fn reconnect(inner: &Inner, feed: &Feed) -> Option<Conn> {
-    match retry_read(&inner.backoff, || connect(inner)).await {
-        Ok(c) => Some(c),
-        Err(e) => {
-            feed.end(e);
-            None
-        }
-    }
 }

@@ -10,33 +10,28 @@
 //! is always MBT), and live accounts stream in every source, so the stream
 //! is the right default.
 //!
-//! What the stream can miss is read back: Tradier never acknowledges a
-//! subscription, so a change between sending it and Tradier taking it is on
-//! no stream; neither is a change while the connection is down. So the
-//! day's orders are re-read right after every (re)subscription, and while
-//! orders are still working and the stream says nothing about them, they are
-//! re-read at growing intervals. The shared [`Feed`] keeps every order's
-//! updates monotonic whatever their source.
+//! What the stream can miss is read back as for every streaming vendor
+//! ([`crate::order_socket`]): Tradier never acknowledges a subscription, so
+//! a change between sending it and Tradier taking it is on no stream.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use async_trait::async_trait;
+use futures_util::SinkExt;
 use http::Method;
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 use super::models::{SessionBody, StreamEvent};
 use super::{parse, Inner};
 use crate::adapter::OrderUpdates;
-use crate::contract::OrderStatus;
+use crate::contract::{OrderResult, OrderStatus};
 use crate::error::{AdapterError, Result};
-use crate::http::dial::{endpoint, BoxIo};
+use crate::http::dial::endpoint;
+use crate::http::Backoff;
+use crate::order_socket::{self, OrderSocket, Ws};
 use crate::reconcile::retry_read;
-use crate::updates::{self, Feed, Recheck};
-
-type Ws = WebSocketStream<BoxIo>;
+use crate::updates::UpdateHub;
 
 /// Tradier sends a heartbeat about once a minute; silence much longer than
 /// that means the connection is dead even if TCP has not noticed.
@@ -44,17 +39,63 @@ const IDLE: Duration = Duration::from_secs(150);
 
 /// Opens the stream now (so a refusal surfaces here) and follows it in a task.
 pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
-    let (feed, updates) = inner.updates.open();
-    // The day's orders as they stand are not news; changes after this are.
-    for o in inner.list_orders().await? {
-        if let Ok(r) = inner.to_result(&o) {
-            feed.know(&r);
-        }
+    order_socket::open(inner).await
+}
+
+#[async_trait]
+impl OrderSocket for Inner {
+    type Conn = Ws;
+    const IDLE: Duration = IDLE;
+
+    fn hub(&self) -> &UpdateHub {
+        &self.updates
     }
-    let ws = connect(&inner).await?;
-    catch_up(&inner, &feed).await;
-    tokio::spawn(follow(inner, ws, feed));
-    Ok(updates)
+
+    fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    async fn connect(&self) -> Result<Ws> {
+        connect(self).await
+    }
+
+    fn ws(conn: &mut Ws) -> &mut Ws {
+        conn
+    }
+
+    async fn order_event(&self, text: &str) -> Option<Result<OrderResult>> {
+        let event: StreamEvent = match serde_json::from_str(text) {
+            Ok(e) => e,
+            Err(e) => {
+                return Some(Err(AdapterError::unknown(format!(
+                    "malformed Tradier stream message: {e}"
+                ))))
+            }
+        };
+        if event.event != "order" {
+            return None; // heartbeats and anything newer
+        }
+        let item = parse::event(&event, self.client_order_id(event.tag.as_deref()));
+        // The event has no rejection text: read the order for its reason.
+        if let Ok(r) = &item {
+            if r.status == OrderStatus::Rejected {
+                if let Ok(full) = self.get_order(&r.broker_order_id).await {
+                    return Some(Ok(full));
+                }
+            }
+        }
+        Some(item)
+    }
+
+    /// The day's orders.
+    async fn recent(&self) -> Result<Vec<Result<OrderResult>>> {
+        let orders = self.list_orders().await?;
+        Ok(orders.iter().map(|o| self.to_result(o)).collect())
+    }
+
+    async fn order(&self, id: &str) -> Result<OrderResult> {
+        self.get_order(id).await
+    }
 }
 
 async fn session(inner: &Inner) -> Result<(String, String)> {
@@ -122,98 +163,4 @@ async fn connect(inner: &Inner) -> Result<Ws> {
                 "the Tradier stream did not open in time",
             ))
         })
-}
-
-async fn follow(inner: Arc<Inner>, mut ws: Ws, feed: Arc<Feed>) {
-    loop {
-        if !pump(&inner, &mut ws, &feed).await {
-            return;
-        }
-        let _ = ws.close(None).await;
-        match reconnect(&inner, &feed).await {
-            Some(fresh) => ws = fresh,
-            None => return,
-        }
-        if !catch_up(&inner, &feed).await {
-            return;
-        }
-    }
-}
-
-/// The day's orders, and any working order not among them by id.
-async fn catch_up(inner: &Inner, feed: &Feed) -> bool {
-    let recent = || async {
-        let orders = inner.list_orders().await?;
-        Ok(orders.iter().map(|o| inner.to_result(o)).collect())
-    };
-    updates::catch_up(feed, recent, |id| async move { inner.get_order(&id).await }).await
-}
-
-/// Reads messages until the connection ends (true) or nobody listens (false).
-async fn pump(inner: &Inner, ws: &mut Ws, feed: &Feed) -> bool {
-    let mut last_frame = Instant::now();
-    let mut recheck = Recheck::new();
-    loop {
-        let msg = tokio::select! {
-            biased;
-            _ = feed.closed() => return false,
-            _ = tokio::time::sleep_until(recheck.due().min(last_frame + IDLE)) => {
-                if last_frame.elapsed() >= IDLE {
-                    return true;
-                }
-                if Instant::now() >= recheck.due() {
-                    if !feed.open_orders().is_empty() && !catch_up(inner, feed).await {
-                        return false;
-                    }
-                    recheck.done();
-                }
-                continue;
-            }
-            m = ws.next() => m,
-        };
-        last_frame = Instant::now();
-        let text = match msg {
-            Some(Ok(Message::Text(t))) => t,
-            Some(Ok(Message::Close(_)) | Err(_)) | None => return true,
-            Some(Ok(_)) => continue,
-        };
-        let event: StreamEvent = match serde_json::from_str(text.as_str()) {
-            Ok(e) => e,
-            Err(e) => {
-                let err = AdapterError::unknown(format!("malformed Tradier stream message: {e}"));
-                if !feed.offer(Err(err)) {
-                    return false;
-                }
-                continue;
-            }
-        };
-        if event.event != "order" {
-            continue; // heartbeats and anything newer
-        }
-        recheck.heard();
-        let mut item = parse::event(&event, inner.client_order_id(event.tag.as_deref()));
-        // The event has no rejection text: read the order for its reason.
-        if let Ok(r) = &item {
-            if r.status == OrderStatus::Rejected {
-                if let Ok(full) = inner.get_order(&r.broker_order_id).await {
-                    item = Ok(full);
-                }
-            }
-        }
-        if !feed.offer(item) {
-            return false;
-        }
-    }
-}
-
-/// A new session and connection, with the shared back-off; None when it
-/// cannot be had (the error is the stream's last item) or nobody listens.
-async fn reconnect(inner: &Inner, feed: &Feed) -> Option<Ws> {
-    match retry_read(&inner.backoff, || connect(inner)).await {
-        Ok(ws) => Some(ws),
-        Err(e) => {
-            feed.offer(Err(e));
-            None
-        }
-    }
 }
