@@ -32,6 +32,10 @@ pub struct Vendor {
     /// What follows `http://host:port` in the base URL as the vendor
     /// documents its own ("" for Alpaca, whose SDKs append `/v2`; "/v1" for Tradier).
     pub base_path: &'static str,
+    /// The vendor refuses a second order under a client order id it already
+    /// holds (Alpaca's 422 `client_order_id must be unique`, reference §4),
+    /// so a client's resend of the same intent cannot become a second order.
+    pub unique_client_ids: bool,
 }
 
 /// One field of a vendor's credential object and the shape of its values.

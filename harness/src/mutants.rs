@@ -111,9 +111,11 @@ pub static MUTANTS: &[Mutant] = &[
         caught_by: "latency_beyond_timeout_reconciles",
         about: "sends a timed-out submit again at once under the same id, though the first may still land",
         wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::ResendsTimedOutSubmit))),
-        // Alpaca refuses a second order under a client_order_id it holds,
-        // so there the resend is harmless; other vendors take the copy.
-        breaks: |d| d.broker != "alpaca",
+        // Where the vendor refuses a second order under a client order id
+        // it holds (Alpaca), the resend is harmless; others take the copy.
+        breaks: |d| {
+            broker_models::vendor::vendor(&d.broker).map_or(true, |v| !v.unique_client_ids)
+        },
     },
     Mutant {
         id: "filled_on_first_partial",

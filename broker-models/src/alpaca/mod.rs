@@ -67,6 +67,7 @@ pub const VENDOR: Vendor = Vendor {
         },
     ],
     base_path: "",
+    unique_client_ids: true,
 };
 
 impl WireFace for Alpaca {

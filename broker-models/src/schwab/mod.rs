@@ -104,6 +104,7 @@ pub const VENDOR: Vendor = Vendor {
         },
     ],
     base_path: "/trader/v1",
+    unique_client_ids: false,
 };
 
 impl WireFace for Schwab {

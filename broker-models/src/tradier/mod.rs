@@ -70,6 +70,7 @@ pub const VENDOR: Vendor = Vendor {
         },
     ],
     base_path: "/v1",
+    unique_client_ids: false,
 };
 
 impl WireFace for Tradier {
