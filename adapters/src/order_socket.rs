@@ -42,8 +42,7 @@ pub trait OrderSocket: Send + Sync + 'static {
     /// for one (after this much silence in either direction).
     const HEARTBEAT: Option<Duration> = None;
 
-    /// The adapter's open streams, which this one joins.
-    fn hub(&self) -> &UpdateHub;
+    /// The back-off between reconnects.
     fn backoff(&self) -> &Backoff;
     /// A new connection, subscribed to the account's orders, within the
     /// request timeout.
@@ -53,19 +52,20 @@ pub trait OrderSocket: Send + Sync + 'static {
     async fn heartbeat(&self, _conn: &mut Self::Conn) -> bool {
         true
     }
-    /// What a text frame says about an order of the account; None for
-    /// anything else (heartbeats, acknowledgements, other accounts, kinds
-    /// newer than this adapter).
-    async fn order_event(&self, text: &str) -> Option<Result<OrderResult>>;
+    /// What a data frame (text or binary) says about an order of the
+    /// account; None for anything else (heartbeats, acknowledgements, other
+    /// accounts, kinds newer than this adapter).
+    async fn order_event(&self, data: &[u8]) -> Option<Result<OrderResult>>;
     /// The account's recent orders, oldest first, as a catch-up reads them.
     async fn recent(&self) -> Result<Vec<Result<OrderResult>>>;
     /// One order, read by id.
     async fn order(&self, id: &str) -> Result<OrderResult>;
 }
 
-/// Opens the stream now (so a refusal surfaces here) and follows it in a task.
-pub async fn open<S: OrderSocket>(s: Arc<S>) -> Result<OrderUpdates> {
-    let (feed, updates) = s.hub().open();
+/// Opens a stream of `hub` now (so a refusal surfaces here) and follows it
+/// in a task.
+pub async fn open<S: OrderSocket>(s: Arc<S>, hub: &UpdateHub) -> Result<OrderUpdates> {
+    let (feed, updates) = hub.open();
     // The orders as they stand are not news; changes after this are.
     for r in s.recent().await?.iter().flatten() {
         feed.know(r);
@@ -136,12 +136,12 @@ async fn pump<S: OrderSocket>(s: &S, conn: &mut S::Conn, feed: &Feed) -> bool {
         };
         last_frame = Instant::now();
         next_beat = beat_after(last_frame);
-        let text = match msg {
-            Some(Ok(Message::Text(t))) => t,
+        let msg = match msg {
             Some(Ok(Message::Close(_)) | Err(_)) | None => return true,
-            Some(Ok(_)) => continue,
+            Some(Ok(m)) => m,
         };
-        let Some(item) = s.order_event(text.as_str()).await else {
+        let Some(data) = data(&msg) else { continue };
+        let Some(item) = s.order_event(data).await else {
             continue;
         };
         if item.is_ok() {
@@ -151,5 +151,15 @@ async fn pump<S: OrderSocket>(s: &S, conn: &mut S::Conn, feed: &Feed) -> bool {
         if !feed.offer(item) {
             return false;
         }
+    }
+}
+
+/// The payload of a data frame (some vendors send JSON in binary frames:
+/// Alpaca paper, §2.12a); None for control frames.
+pub fn data(msg: &Message) -> Option<&[u8]> {
+    match msg {
+        Message::Text(t) => Some(t.as_bytes()),
+        Message::Binary(b) => Some(b),
+        _ => None,
     }
 }

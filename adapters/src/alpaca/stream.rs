@@ -4,22 +4,20 @@
 //! Handshake: say nothing until we authenticate, expect `authorization`
 //! `authorized`, send `listen` for `trade_updates`, expect `listening`. Each
 //! `trade_updates` event carries the full order, which becomes one
-//! OrderResult. When the connection drops, the stream reconnects with
-//! back-off and re-reads the account's orders, so a fill that happened while
-//! it was away is still delivered; working orders the stream is quiet about
-//! are re-read too (`updates::Recheck`). The shared [`Feed`] keeps every
-//! order's reported progress monotonic, so duplicated or reordered events
-//! (and re-reads overlapping what was already streamed) are never delivered
-//! twice or backwards.
+//! OrderResult. The connection is followed as every vendor's is
+//! ([`crate::order_socket`]): after a drop it reconnects with back-off and
+//! re-reads the account's orders, so a fill that happened while it was
+//! away is still delivered, and working orders the stream is quiet about
+//! are re-read too. A silent connection is pinged (Alpaca sends no
+//! heartbeat of its own), and taken for dead when the ping goes unanswered.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 use super::client::Rest;
 use super::models::{AlpacaOrder, StreamMessage, TradeUpdate};
@@ -27,14 +25,13 @@ use super::parse;
 use crate::adapter::OrderUpdates;
 use crate::contract::OrderResult;
 use crate::error::{AdapterError, ErrorKind, Result};
-use crate::http::{dial::endpoint, Backoff, BoxIo, HttpSetup};
-use crate::updates::{self, Feed, Recheck, UpdateHub};
-
-type Socket = WebSocketStream<BoxIo>;
+use crate::http::{dial::endpoint, Backoff, HttpSetup};
+use crate::order_socket::{self, OrderSocket, Ws as Socket};
+use crate::updates::UpdateHub;
 
 /// With no frame for this long the connection is pinged; after twice this
 /// long it is taken for dead (a half-open TCP connection says nothing).
-const IDLE: Duration = Duration::from_secs(20);
+const PING_AFTER: Duration = Duration::from_secs(20);
 /// How many orders a re-read after a reconnect covers (Alpaca's maximum page).
 const CATCH_UP_PAGE: &str = "/v2/orders?status=all&limit=500&direction=desc";
 /// Labels the stream's own jitter draws apart from the REST client's.
@@ -58,23 +55,11 @@ pub async fn open(
     let ctx = Ctx {
         url,
         config,
+        backoff: Backoff::new(setup.retry, setup.jitter_seed ^ JITTER_LABEL),
         setup: setup.clone(),
         rest,
     };
-    let (feed, updates) = hub.open();
-    // The baseline is read before listening: a change after it is then
-    // either streamed or found by a later re-read, never hidden by it.
-    for order in recent_orders(&ctx.rest).await? {
-        if let Ok(r) = parse::order_result(&order) {
-            feed.know(&r);
-        }
-    }
-    let socket = ctx.connect().await?;
-    // What changed between the baseline and `listening` is on no stream:
-    // read it back once, as after a reconnect.
-    catch_up(&ctx.rest, &feed).await;
-    tokio::spawn(pump(ctx, socket, feed));
-    Ok(updates)
+    order_socket::open(Arc::new(ctx), hub).await
 }
 
 /// `{base}/stream` with http → ws and https → wss (§1.4).
@@ -96,6 +81,8 @@ struct Ctx {
     url: String,
     config: StreamConfig,
     setup: HttpSetup,
+    /// The stream's own back-off between reconnects.
+    backoff: Backoff,
     rest: Arc<Rest>,
 }
 
@@ -103,7 +90,16 @@ fn ws_error(what: &str) -> impl Fn(tokio_tungstenite::tungstenite::Error) -> Ada
     move |e| AdapterError::unavailable(format!("Alpaca stream: {what}: {e}"))
 }
 
-impl Ctx {
+#[async_trait]
+impl OrderSocket for Ctx {
+    type Conn = Socket;
+    const IDLE: Duration = PING_AFTER.saturating_mul(2);
+    const HEARTBEAT: Option<Duration> = Some(PING_AFTER);
+
+    fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
     /// Dials, upgrades, authenticates and listens, within the request timeout.
     async fn connect(&self) -> Result<Socket> {
         let handshake = async {
@@ -156,15 +152,32 @@ impl Ctx {
             .await
             .unwrap_or_else(|_| Err(AdapterError::timeout("Alpaca stream handshake timed out")))
     }
-}
 
-/// The JSON text of a data frame (paper sends binary frames, §2.12a), or
-/// None for control frames.
-fn payload(msg: Message) -> Option<Vec<u8>> {
-    match msg {
-        Message::Text(t) => Some(t.as_bytes().to_vec()),
-        Message::Binary(b) => Some(b.to_vec()),
-        _ => None,
+    fn ws(conn: &mut Socket) -> &mut Socket {
+        conn
+    }
+
+    /// A WebSocket ping: Alpaca answers it with a pong.
+    async fn heartbeat(&self, conn: &mut Socket) -> bool {
+        conn.send(Message::Ping(Default::default())).await.is_ok()
+    }
+
+    async fn order_event(&self, data: &[u8]) -> Option<Result<OrderResult>> {
+        event(data)
+    }
+
+    /// The most recent page, oldest first.
+    async fn recent(&self) -> Result<Vec<Result<OrderResult>>> {
+        let mut list = recent_orders(&self.rest).await?;
+        list.reverse();
+        Ok(list.iter().map(parse::order_result).collect())
+    }
+
+    async fn order(&self, id: &str) -> Result<OrderResult> {
+        self.rest
+            .order(id)
+            .await
+            .and_then(|o| parse::order_result(&o))
     }
 }
 
@@ -177,8 +190,10 @@ async fn reply_on(ws: &mut Socket, stream: &str) -> Result<StreamMessage> {
             .await
             .ok_or_else(|| AdapterError::unavailable("Alpaca stream closed during the handshake"))?
             .map_err(ws_error("read"))?;
-        let Some(bytes) = payload(msg) else { continue };
-        match serde_json::from_slice::<StreamMessage>(&bytes) {
+        let Some(bytes) = order_socket::data(&msg) else {
+            continue;
+        };
+        match serde_json::from_slice::<StreamMessage>(bytes) {
             Ok(m) if m.stream == stream => return Ok(m),
             Ok(_) => continue,
             Err(e) => {
@@ -192,103 +207,6 @@ async fn reply_on(ws: &mut Socket, stream: &str) -> Result<StreamMessage> {
 
 async fn recent_orders(rest: &Rest) -> Result<Vec<AlpacaOrder>> {
     rest.read(CATCH_UP_PAGE).await
-}
-
-/// Why a connection's session ended.
-enum End {
-    /// The consumer dropped the stream: stop.
-    Consumer,
-    /// The connection was lost: reconnect.
-    Dropped,
-}
-
-async fn pump(ctx: Ctx, mut socket: Socket, feed: Arc<Feed>) {
-    let backoff = Backoff::new(ctx.setup.retry, ctx.setup.jitter_seed ^ JITTER_LABEL);
-    loop {
-        if let End::Consumer = session(&ctx, &mut socket, &feed).await {
-            return;
-        }
-        let mut failures = 0;
-        socket = loop {
-            failures += 1;
-            if !backoff.may_retry(failures) {
-                feed.offer(Err(AdapterError::unavailable(
-                    "Alpaca stream lost and not regained",
-                )));
-                return;
-            }
-            tokio::time::sleep(backoff.delay(failures, None)).await;
-            match ctx.connect().await {
-                Ok(s) => break s,
-                Err(e) if e.kind == ErrorKind::ReauthRequired => {
-                    feed.offer(Err(e));
-                    return;
-                }
-                Err(_) => continue,
-            }
-        };
-        // Listening again: whatever changed while away is read back now;
-        // anything after this point is on the stream.
-        if !catch_up(&ctx.rest, &feed).await {
-            return;
-        }
-    }
-}
-
-/// Orders that changed while the stream was away or quiet: the most recent
-/// page, oldest first, then working orders older than the page one by one.
-async fn catch_up(rest: &Rest, feed: &Feed) -> bool {
-    let recent = || async {
-        let mut list = recent_orders(rest).await?;
-        list.reverse();
-        Ok(list.iter().map(parse::order_result).collect())
-    };
-    let one =
-        |id: String| async move { rest.order(&id).await.and_then(|o| parse::order_result(&o)) };
-    updates::catch_up(feed, recent, one).await
-}
-
-async fn session(ctx: &Ctx, socket: &mut Socket, feed: &Feed) -> End {
-    let mut last_frame = Instant::now();
-    let mut pinged = false;
-    let mut recheck = Recheck::new();
-    loop {
-        let next = tokio::select! {
-            biased;
-            _ = feed.closed() => return End::Consumer,
-            _ = tokio::time::sleep_until(recheck.due().min(last_frame + IDLE)) => {
-                if last_frame.elapsed() >= IDLE {
-                    // Silent too long: ping once, then give up on it.
-                    if pinged || socket.send(Message::Ping(Default::default())).await.is_err() {
-                        return End::Dropped;
-                    }
-                    pinged = true;
-                    last_frame = Instant::now();
-                }
-                if Instant::now() >= recheck.due() {
-                    if !feed.open_orders().is_empty() && !catch_up(&ctx.rest, feed).await {
-                        return End::Consumer;
-                    }
-                    recheck.done();
-                }
-                continue;
-            }
-            next = socket.next() => next,
-        };
-        let msg = match next {
-            None | Some(Err(_)) => return End::Dropped,
-            Some(Ok(msg)) => msg,
-        };
-        last_frame = Instant::now();
-        pinged = false;
-        let Some(bytes) = payload(msg) else { continue };
-        if let Some(item) = event(&bytes) {
-            recheck.heard();
-            if !feed.offer(item) {
-                return End::Consumer;
-            }
-        }
-    }
 }
 
 /// One data frame: an order's state, an error when it cannot be read, or

@@ -26,7 +26,6 @@ use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::dial::endpoint;
 use crate::http::Backoff;
 use crate::order_socket::{self, OrderSocket, Ws};
-use crate::updates::UpdateHub;
 
 /// A heartbeat goes out after this much silence; the TypeScript SDK's
 /// cadence is seconds, the server answers each one.
@@ -53,7 +52,7 @@ pub struct Conn {
 
 /// Opens the stream now (so a refusal surfaces here) and follows it in a task.
 pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
-    order_socket::open(inner).await
+    order_socket::open(inner.clone(), &inner.updates).await
 }
 
 #[async_trait]
@@ -61,10 +60,6 @@ impl OrderSocket for Inner {
     type Conn = Conn;
     const IDLE: Duration = IDLE;
     const HEARTBEAT: Option<Duration> = Some(HEARTBEAT);
-
-    fn hub(&self) -> &UpdateHub {
-        &self.updates
-    }
 
     fn backoff(&self) -> &Backoff {
         &self.backoff
@@ -91,8 +86,8 @@ impl OrderSocket for Inner {
         conn.ws.send(Message::Text(text.into())).await.is_ok()
     }
 
-    async fn order_event(&self, text: &str) -> Option<Result<OrderResult>> {
-        let frame: StreamFrame = match serde_json::from_str(text) {
+    async fn order_event(&self, data: &[u8]) -> Option<Result<OrderResult>> {
+        let frame: StreamFrame = match serde_json::from_slice(data) {
             Ok(f) => f,
             Err(e) => {
                 return Some(Err(AdapterError::unknown(format!(

@@ -31,7 +31,6 @@ use crate::http::dial::endpoint;
 use crate::http::Backoff;
 use crate::order_socket::{self, OrderSocket, Ws};
 use crate::reconcile::retry_read;
-use crate::updates::UpdateHub;
 
 /// Tradier sends a heartbeat about once a minute; silence much longer than
 /// that means the connection is dead even if TCP has not noticed.
@@ -39,17 +38,13 @@ const IDLE: Duration = Duration::from_secs(150);
 
 /// Opens the stream now (so a refusal surfaces here) and follows it in a task.
 pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
-    order_socket::open(inner).await
+    order_socket::open(inner.clone(), &inner.updates).await
 }
 
 #[async_trait]
 impl OrderSocket for Inner {
     type Conn = Ws;
     const IDLE: Duration = IDLE;
-
-    fn hub(&self) -> &UpdateHub {
-        &self.updates
-    }
 
     fn backoff(&self) -> &Backoff {
         &self.backoff
@@ -63,8 +58,8 @@ impl OrderSocket for Inner {
         conn
     }
 
-    async fn order_event(&self, text: &str) -> Option<Result<OrderResult>> {
-        let event: StreamEvent = match serde_json::from_str(text) {
+    async fn order_event(&self, data: &[u8]) -> Option<Result<OrderResult>> {
+        let event: StreamEvent = match serde_json::from_slice(data) {
             Ok(e) => e,
             Err(e) => {
                 return Some(Err(AdapterError::unknown(format!(
