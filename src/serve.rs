@@ -1,6 +1,7 @@
 //! `raxx-sim serve <broker>`: one broker model on a real socket, until
 //! SIGINT or SIGTERM. The first stdout line is one JSON object telling a
-//! client (a vendor SDK, an external adapter) where and how to connect.
+//! client (a vendor SDK, an external adapter) where and how to connect,
+//! and the token its control surface (`/_sim/`) asks for.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use clap::Args;
 use serde_json::json;
 
 use broker_models::faults::FaultPlan;
+use broker_models::socket;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -55,10 +57,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("binding {}", args.addr))?;
         let addr = listener.local_addr()?;
         println!("{}", json!(model.connection(addr)));
-        axum::serve(listener, model.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving")?;
+        socket::serve(
+            listener,
+            model.router,
+            socket::HEADER_READ_TIMEOUT,
+            shutdown_signal(),
+        )
+        .await
+        .context("serving")?;
         Ok(ExitCode::SUCCESS)
     })
 }

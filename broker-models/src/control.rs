@@ -11,9 +11,19 @@
 //! | `POST /_sim/steer` | `{"fault": {"kind": "lost_response"}}`: the next order the broker receives meets this order-level fault |
 //! | `GET /_sim/ledger` | every order the broker received, with its true state, and every account |
 //! | `GET /_sim/events?since=N` | the broker's order events from sequence N |
+//!
+//! Every request carries the model's control token in [`TOKEN_HEADER`]
+//! (`raxx-sim serve` prints both under `control`); without it the answer is
+//! 401. A body must be of its route's type (`application/json`, or
+//! `application/toml` for the fault plan), else 415: a browser cannot send
+//! either header cross-site without a preflight the model never grants.
 
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use std::marker::PhantomData;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -24,7 +34,10 @@ use serde_json::json;
 use crate::face::Shared;
 use crate::faults::{Fault, FaultPlan};
 
-pub fn routes() -> Router<Shared> {
+/// The header that carries the control token.
+pub const TOKEN_HEADER: &str = "X-Sim-Control-Token";
+
+pub fn routes(shared: &Shared) -> Router<Shared> {
     Router::new()
         .route("/_sim/reset", post(reset))
         .route("/_sim/faults", put(set_faults).get(fault_log))
@@ -33,17 +46,81 @@ pub fn routes() -> Router<Shared> {
         .route("/_sim/steer", post(steer_next))
         .route("/_sim/ledger", get(ledger))
         .route("/_sim/events", get(events))
+        .route_layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
+}
+
+/// Lets through only requests that carry the model's control token. A face
+/// with control routes of its own (Plaid's webhook outbox) puts them behind it too.
+pub async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !s.lock().is_control_token(presented) {
+        return refusal(
+            StatusCode::UNAUTHORIZED,
+            format!("missing or wrong {TOKEN_HEADER} (the token raxx-sim serve prints under \"control\")"),
+        );
+    }
+    next.run(req).await
+}
+
+fn refusal(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({ "error": message.into() })),
-    )
-        .into_response()
+    refusal(StatusCode::BAD_REQUEST, message)
 }
 
-async fn reset(State(s): State<Shared>) -> Response {
+/// A request's body, when the request declares `M`'s media type; a body
+/// of any other type (or of none declared) is refused with 415. A request
+/// without a body may leave its type out.
+struct Typed<M>(Bytes, PhantomData<M>);
+
+trait Media {
+    const TYPE: &'static str;
+}
+
+struct AsJson;
+impl Media for AsJson {
+    const TYPE: &'static str = "application/json";
+}
+
+struct AsToml;
+impl Media for AsToml {
+    const TYPE: &'static str = "application/toml";
+}
+
+impl<S: Send + Sync, M: Media> FromRequest<S> for Typed<M> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        // None: no type declared; else whether it is M's (parameters such
+        // as `charset` aside).
+        let declared = req.headers().get(header::CONTENT_TYPE).map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|v| v.split(';').next())
+                .is_some_and(|essence| essence.trim().eq_ignore_ascii_case(M::TYPE))
+        });
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match declared {
+            None if body.is_empty() => Ok(Self(body, PhantomData)),
+            Some(true) => Ok(Self(body, PhantomData)),
+            _ => Err(refusal(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("expected Content-Type: {}", M::TYPE),
+            )),
+        }
+    }
+}
+
+/// Takes no body; one of another type than JSON is refused all the same.
+async fn reset(State(s): State<Shared>, _: Typed<AsJson>) -> Response {
     s.lock().reset();
     Json(json!({ "ok": true })).into_response()
 }
@@ -52,8 +129,11 @@ async fn fault_log(State(s): State<Shared>) -> Response {
     Json(s.lock().fault_log().to_vec()).into_response()
 }
 
-async fn set_faults(State(s): State<Shared>, body: String) -> Response {
-    match FaultPlan::from_toml(&body, "request body") {
+async fn set_faults(State(s): State<Shared>, Typed(body, _): Typed<AsToml>) -> Response {
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return bad_request("the fault plan must be UTF-8 TOML");
+    };
+    match FaultPlan::from_toml(text, "request body") {
         Ok(plan) => {
             let rules = plan.rules.len();
             s.lock().set_fault_plan(plan);
@@ -63,18 +143,30 @@ async fn set_faults(State(s): State<Shared>, body: String) -> Response {
     }
 }
 
+/// The longest jump one `advance` makes. The market is generated step by
+/// step up to the new time, and the steps are held at once: an unbounded
+/// jump (`i64::MAX`) took all memory and held the model's lock for good.
+/// Eight days cover every lifetime a profile gives (Schwab's 7-day refresh
+/// token); longer waits take several requests.
+const MAX_ADVANCE_MS: i64 = 8 * 24 * 3_600_000;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Advance {
     ms: i64,
 }
 
-async fn advance(State(s): State<Shared>, body: axum::body::Bytes) -> Response {
+async fn advance(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Response {
     let Ok(a) = serde_json::from_slice::<Advance>(&body) else {
         return bad_request("expected {\"ms\": <non-negative integer>}");
     };
     if a.ms < 0 {
         return bad_request("ms must not be negative");
+    }
+    if a.ms > MAX_ADVANCE_MS {
+        return bad_request(format!(
+            "ms must be at most {MAX_ADVANCE_MS} (8 days); jump further in several requests"
+        ));
     }
     let mut b = s.lock();
     b.advance(a.ms);
@@ -88,10 +180,15 @@ struct SetPrice {
     price: Decimal,
 }
 
-async fn set_price(State(s): State<Shared>, body: axum::body::Bytes) -> Response {
+async fn set_price(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Response {
     let Ok(p) = serde_json::from_slice::<SetPrice>(&body) else {
         return bad_request("expected {\"symbol\": \"AAPL\", \"price\": \"190.00\"}");
     };
+    // The vendors' ticker rule: anything else would create an instrument
+    // no client could name (`"\u0000"`, a megabyte of text).
+    if !mbt::instrument::is_ticker(&p.symbol) {
+        return bad_request("symbol must be 1 to 12 uppercase letters, digits, '.' or '/'");
+    }
     if p.price <= Decimal::ZERO {
         return bad_request("price must be positive");
     }
@@ -110,7 +207,7 @@ struct Steer {
 
 /// Picks out the next order the broker receives for an order-level fault:
 /// a rule matching that ordinal is added to the plan.
-async fn steer_next(State(s): State<Shared>, body: axum::body::Bytes) -> Response {
+async fn steer_next(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Response {
     let Ok(steer) = serde_json::from_slice::<Steer>(&body) else {
         return bad_request(
             "expected {\"fault\": {\"kind\": \"lost_response\"}} (an order-level fault)",

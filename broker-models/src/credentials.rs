@@ -7,10 +7,27 @@ use std::fmt;
 
 use rand::RngCore;
 use serde::Serialize;
+use subtle::ConstantTimeEq;
 
 use mbt::rng::SimRng;
 
-use crate::vendor::CredentialField;
+use crate::vendor::{CredentialField, ALNUM};
+
+/// The shape of the token that guards a model's `/_sim/` control surface.
+/// It is drawn from the seed like the vendor's credentials (so a run is
+/// reproducible), under its own label, and is a secret like them.
+pub const CONTROL_TOKEN: CredentialField = CredentialField {
+    name: "control_token",
+    prefix: "simctl_",
+    len: 47,
+    alphabet: ALNUM,
+};
+
+/// Whether `presented` is `expected`, in time that does not depend on
+/// where they differ (only on their lengths), so timing reveals no prefix.
+pub fn same_secret(expected: &str, presented: &str) -> bool {
+    expected.as_bytes().ct_eq(presented.as_bytes()).into()
+}
 
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -45,14 +62,11 @@ impl Credentials {
         self.fields.get(name).map(String::as_str)
     }
 
-    /// Whether `presented` is this credential's `name`. Compares every byte
-    /// so that timing does not reveal a prefix.
+    /// Whether `presented` is this credential's `name` (see [`same_secret`]).
     pub fn matches(&self, name: &str, presented: &str) -> bool {
-        let Some(expected) = self.fields.get(name) else {
-            return false;
-        };
-        let (a, b) = (expected.as_bytes(), presented.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        self.fields
+            .get(name)
+            .is_some_and(|expected| same_secret(expected, presented))
     }
 
     /// The JSON object `raxx-sim serve` prints and the process bridge passes on.

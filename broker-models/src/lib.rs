@@ -18,6 +18,7 @@ pub mod plaid;
 pub mod profile;
 pub mod ratelimit;
 pub mod schwab;
+pub mod socket;
 pub mod stream;
 pub mod tastytrade;
 pub mod tradier;

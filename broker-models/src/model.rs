@@ -44,9 +44,27 @@ pub struct Connection {
     /// The credential object the model issued.
     pub credentials: Value,
     pub accounts: Vec<String>,
+    /// How to reach the model's `/_sim/` control surface.
+    pub control: ControlAccess,
     /// Whatever else the profile says a client needs (`[connection]`), beside the rest.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// What a driver sends on every `/_sim/` request: `header: token`.
+#[derive(Clone, Serialize)]
+pub struct ControlAccess {
+    pub header: &'static str,
+    pub token: String,
+}
+
+impl fmt::Debug for ControlAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ControlAccess")
+            .field("header", &self.header)
+            .field("token", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Connection {
@@ -99,6 +117,10 @@ impl Model {
             base_url: self.vendor.base_url(authority),
             credentials: b.credentials().to_json(),
             accounts: b.account_numbers(),
+            control: ControlAccess {
+                header: control::TOKEN_HEADER,
+                token: b.control_token().to_string(),
+            },
             extra: b.profile().connection.clone(),
         }
     }
@@ -117,7 +139,7 @@ pub fn with_face<F: WireFace>(shared: &Shared) -> Router {
             shared.clone(),
             fault_layer::<F>,
         ))
-        .merge(control::routes())
+        .merge(control::routes(shared))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             simulated_date,

@@ -424,12 +424,7 @@ enum Frame {
 
 impl Ws {
     async fn connect(c: &Client, path: &str) -> Ws {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(std::future::IntoFuture::into_future(axum::serve(
-            listener,
-            c.router.clone(),
-        )));
+        let addr = c.serve().await;
         let mut stream = TcpStream::connect(addr).await.unwrap();
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

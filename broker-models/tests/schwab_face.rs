@@ -598,6 +598,7 @@ async fn token(c: &Client, form: &str) -> Reply {
     let mut t = Client {
         router: c.router.clone(),
         shared: c.shared.clone(),
+        control_token: c.control_token.clone(),
         headers: vec![basic(c)],
     };
     t.headers.push(("Accept".into(), "application/json".into()));
@@ -634,6 +635,7 @@ async fn refresh_grants_a_new_access_token_until_the_week_is_over() {
     let fresh = Client {
         router: c.router.clone(),
         shared: c.shared.clone(),
+        control_token: c.control_token.clone(),
         headers: vec![(
             "Authorization".into(),
             format!("Bearer {}", g["access_token"].as_str().unwrap()),
@@ -690,6 +692,7 @@ async fn the_authorization_code_is_exchanged_once_and_checks_the_app() {
     let mut stranger = Client {
         router: c.router.clone(),
         shared: c.shared.clone(),
+        control_token: c.control_token.clone(),
         headers: vec![("Authorization".into(), "Basic AAAA".into())],
     };
     stranger
@@ -880,14 +883,6 @@ async fn the_fault_layer_answers_in_schwab_words() {
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn serve(c: &Client) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = c.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
-
 async fn connect(addr: SocketAddr) -> Ws {
     tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
@@ -926,7 +921,7 @@ async fn next_news(ws: &mut Ws) -> Value {
 #[tokio::test]
 async fn the_streamer_logs_in_subscribes_and_reports_account_activity() {
     let c = schwab();
-    let addr = serve(&c).await;
+    let addr = c.serve().await;
     let mut ws = connect(addr).await;
     request(
         &mut ws,
@@ -1035,7 +1030,7 @@ async fn the_streamer_logs_in_subscribes_and_reports_account_activity() {
 #[tokio::test]
 async fn a_bad_login_is_code_3_and_ends_the_connection() {
     let c = schwab();
-    let addr = serve(&c).await;
+    let addr = c.serve().await;
     let mut ws = connect(addr).await;
     request(
         &mut ws,

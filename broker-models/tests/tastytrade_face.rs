@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
@@ -1042,14 +1041,6 @@ async fn hostile_numbers_are_answered_never_a_panic() {
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn serve(c: &Client) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = c.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
-
 async fn send(ws: &mut Ws, payload: Value) {
     ws.send(Message::Text(payload.to_string().into()))
         .await
@@ -1079,7 +1070,7 @@ async fn notice(ws: &mut Ws, kind: &str) -> Value {
 #[tokio::test]
 async fn the_account_streamer_acks_and_notifies_full_objects() {
     let c = tastytrade();
-    let addr = serve(&c).await;
+    let addr = c.serve().await;
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
         .await
         .unwrap();

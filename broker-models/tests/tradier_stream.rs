@@ -36,14 +36,6 @@ fn keys(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn serve(c: &Client) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = c.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
-
 async fn connect(addr: SocketAddr) -> Ws {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/accounts/events"))
         .await
@@ -120,7 +112,7 @@ const LIMIT: &str =
 #[tokio::test]
 async fn a_stream_needs_a_session_made_with_a_token() {
     let c = Client::authed("tradier", 7, FaultPlan::default());
-    let mut ws = connect(serve(&c).await).await;
+    let mut ws = connect(c.serve().await).await;
     let refused = fixture("stream_error.json");
     send(&mut ws, json!({"events": ["order"]})).await;
     assert_eq!(
@@ -162,7 +154,7 @@ async fn a_stream_needs_a_session_made_with_a_token() {
 #[tokio::test]
 async fn one_session_at_a_time_and_for_five_minutes() {
     let c = Client::authed("tradier", 7, FaultPlan::default());
-    let addr = serve(&c).await;
+    let addr = c.serve().await;
     let (older, newer) = (session(&c).await, session(&c).await);
     assert_ne!(older, newer);
     let mut ws = connect(addr).await;
@@ -221,7 +213,7 @@ async fn url(c: &Client) -> Value {
 #[tokio::test(start_paused = true)]
 async fn heartbeats_carry_nanoseconds() {
     let c = Client::authed("tradier", 7, FaultPlan::default());
-    let mut ws = connect(serve(&c).await).await;
+    let mut ws = connect(c.serve().await).await;
     send(&mut ws, subscription(&session(&c).await)).await;
     let beat = loop {
         let e = next(&mut ws, Duration::from_secs(120))
@@ -240,7 +232,7 @@ async fn heartbeats_carry_nanoseconds() {
 #[tokio::test]
 async fn events_of_a_modified_order_keep_its_fills() {
     let c = Client::authed("tradier", 7, FaultPlan::default());
-    let mut ws = connect(serve(&c).await).await;
+    let mut ws = connect(c.serve().await).await;
     subscribe(&mut ws, &session(&c).await).await;
     let id = place(&c, "class=equity&symbol=AAPL&side=buy&quantity=40&type=limit&price=1000&duration=gtc&tag=sim-partial-s").await;
     let filled = loop {

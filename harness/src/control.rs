@@ -9,6 +9,8 @@ use http::Method;
 use adapters::http::{request, HttpClient, HttpSetup};
 use broker_models::brokerage::{BrokerEvent, FaultRecord, Ledger};
 use broker_models::faults::{Fault, FaultPlan};
+use broker_models::model::ControlAccess;
+use broker_models::Connection;
 use rust_decimal::Decimal;
 
 use crate::trace::{Actor, Trace};
@@ -17,6 +19,8 @@ use crate::trace::{Actor, Trace};
 pub struct Control {
     http: HttpClient,
     base: String,
+    /// The header and token every control request carries.
+    access: ControlAccess,
     trace: Trace,
 }
 
@@ -27,11 +31,13 @@ impl std::fmt::Debug for Control {
 }
 
 impl Control {
-    pub fn new(authority: &str, setup: &HttpSetup, trace: Trace) -> Self {
+    /// The control surface of the model `connection` describes, at `authority`.
+    pub fn new(authority: &str, connection: &Connection, setup: &HttpSetup, trace: Trace) -> Self {
         Self {
             // Control calls are never subject to the adapter's short timeout.
             http: HttpClient::new(setup.dialer.clone(), std::time::Duration::from_secs(30)),
             base: format!("http://{authority}/_sim"),
+            access: connection.control.clone(),
             trace,
         }
     }
@@ -45,10 +51,11 @@ impl Control {
         content_type: &str,
     ) -> Result<Bytes, String> {
         let ct = (!body.is_empty()).then_some(content_type);
+        let access = [(self.access.header, self.access.token.as_str())];
         let req = request(
             method,
             &format!("{}{path}", self.base),
-            &[],
+            &access,
             ct,
             Bytes::from(body),
         )

@@ -57,15 +57,19 @@ pub fn describe_external(command: &str, broker: &str, pace: Pace) -> Result<Desc
             .map_err(|e| format!("binding 127.0.0.1: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let c = model.connection(addr);
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, model.router).await;
-        });
+        let server = tokio::spawn(serve_on(listener, model.router));
         let adapter = spawn_external(command, &c, pace, started).await?;
         let d = adapter.describe();
         let _ = adapter.shutdown().await;
         server.abort();
         Ok(d)
     })
+}
+
+/// Serves a model on loopback until its task is aborted.
+async fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) {
+    let timeout = broker_models::socket::HEADER_READ_TIMEOUT;
+    let _ = broker_models::socket::serve(listener, router, timeout, std::future::pending()).await;
 }
 
 /// Starts `command` over the bridge against the model behind `c`, its
@@ -198,9 +202,7 @@ async fn loopback(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let connection = model.connection(addr);
     let router = recorded(model, trace.clone(), wire.clone());
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let server = tokio::spawn(serve_on(listener, router));
     let setup = HttpSetup {
         dialer: Arc::new(TcpDialer::new().map_err(|e| e.to_string())?),
         // The adapter reads the model's time, as an external adapter does
@@ -211,8 +213,8 @@ async fn loopback(
         jitter_seed: seed,
     };
     let endpoint = BrokerEndpoint {
+        control: Control::new(&addr.to_string(), &connection, &setup, trace.clone()),
         connection,
-        control: Control::new(&addr.to_string(), &setup, trace.clone()),
     };
     let c = endpoint.connection.clone();
     let (inner, bridge) = match client {

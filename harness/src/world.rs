@@ -190,9 +190,10 @@ where
         };
         trace.add_secrets(model.secrets().iter().map(String::as_str));
         let host = format!("{}:{}", b.slug, net::PORT);
+        let connection = model.connection(&host);
         brokers.push(BrokerEndpoint {
-            connection: model.connection(&host),
-            control: Control::new(&host, &setup, trace.clone()),
+            control: Control::new(&host, &connection, &setup, trace.clone()),
+            connection,
         });
         let (slug, seed, plan, market) = (
             b.slug.clone(),

@@ -190,6 +190,17 @@ impl<'de> Deserialize<'de> for OccSymbol {
     }
 }
 
+/// Whether `symbol` can be an equity ticker: 1 to 12 uppercase ASCII
+/// letters, digits and the share-class separators `.` and `/` (`BRK.B`,
+/// `BRK/B`). The models refuse anything else before it can name an instrument.
+pub fn is_ticker(symbol: &str) -> bool {
+    !symbol.is_empty()
+        && symbol.len() <= 12
+        && symbol
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'/' || b == b'.')
+}
+
 /// What an order trades. Serialized exactly as the adapter contract says:
 /// `{"kind":"equity","symbol":"AAPL"}` or `{"kind":"option","occ":"AAPL  251219C00200000"}`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -46,7 +46,9 @@ pub async fn serve(broker: &str, seed: u64, plan: FaultPlan) -> Served {
     let connection = model.connection(addr);
     let router = model.router;
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let timeout = broker_models::socket::HEADER_READ_TIMEOUT;
+        let _ =
+            broker_models::socket::serve(listener, router, timeout, std::future::pending()).await;
     });
     Served {
         connection,

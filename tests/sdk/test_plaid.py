@@ -58,8 +58,15 @@ def access_token(served):
 
 
 def sim(served, method, path, body=None):
-    data = body.encode() if isinstance(body, str) else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(served["base_url"] + path, data=data, method=method)
+    """A request to the model's /_sim/ routes: with the control token `serve` printed, and a body of
+    the route's type (a str is a TOML fault plan, anything else JSON)."""
+    headers = {served["control"]["header"]: served["control"]["token"]}
+    data = None
+    if isinstance(body, str):
+        data, headers["Content-Type"] = body.encode(), "application/toml"
+    elif body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    req = urllib.request.Request(served["base_url"] + path, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read() or b"null")
 

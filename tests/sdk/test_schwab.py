@@ -96,10 +96,16 @@ def h(client, acct):
     return next(x["hashValue"] for x in r.json() if x["accountNumber"] == acct)
 
 
+def control(served, **more):
+    """The headers of a request to the model's /_sim/ routes: the control token `serve` printed."""
+    return {served["control"]["header"]: served["control"]["token"], **more}
+
+
 def sim_now(served):
     """The model's simulated time, from the Date header it stamps on every answer (its clock is not
     the wall clock, so schwab-py's default order window, wall now − 60 days, cannot be used)."""
-    with urllib.request.urlopen(root(served) + "/_sim/faults", timeout=5) as r:
+    req = urllib.request.Request(root(served) + "/_sim/faults", headers=control(served))
+    with urllib.request.urlopen(req, timeout=5) as r:
         return email.utils.parsedate_to_datetime(r.headers["Date"])
 
 
@@ -107,7 +113,7 @@ def steer(served, fault):
     """The next order the model receives meets `fault` (Schwab orders carry no client order id, so the
     control surface picks the order, not a trigger in the order)."""
     req = urllib.request.Request(root(served) + "/_sim/steer", data=json.dumps({"fault": fault}).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+                                 headers=control(served, **{"Content-Type": "application/json"}))
     with urllib.request.urlopen(req, timeout=5) as r:
         assert r.status == 200
 
@@ -430,7 +436,7 @@ def test_after_seven_days_the_refresh_token_is_dead(served, tmp_path):
     c = make_client(served, path)
     assert c.get_account_numbers().status_code == 200
     req = urllib.request.Request(root(served) + "/_sim/advance", data=json.dumps({"ms": 7 * 86_400_000 + 60_000}).encode(),
-                                 method="POST", headers={"Content-Type": "application/json"})
+                                 method="POST", headers=control(served, **{"Content-Type": "application/json"}))
     with urllib.request.urlopen(req, timeout=30) as r:
         assert r.status == 200
     # The access token Authlib still believes in (its expiry is on the wall clock) is expired: a plain 401.

@@ -82,6 +82,8 @@ pub struct SimBrokerage {
     limits: RateLimiter,
     ids: IdGen,
     credentials: Credentials,
+    /// Guards the `/_sim/` control surface (see `control`).
+    control_token: String,
     /// The OAuth token lifecycle, for brokers whose profile gives token
     /// lifetimes; None for API keys and personal tokens.
     tokens: Option<Tokens>,
@@ -170,6 +172,10 @@ impl SimBrokerage {
                 rng_for(seed, &format!("{slug}/order-ids")),
             ),
             credentials,
+            control_token: crate::credentials::draw(
+                &crate::credentials::CONTROL_TOKEN,
+                &mut rng_for(seed, &format!("{slug}/control-token")),
+            ),
             tokens,
             faults: FaultInjector::new(plan, rng_for(seed, &format!("{slug}/faults"))),
             plan_since: venue.start(),
@@ -211,6 +217,14 @@ impl SimBrokerage {
     }
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
+    }
+    /// The token every `/_sim/` request must carry.
+    pub fn control_token(&self) -> &str {
+        &self.control_token
+    }
+    /// Whether `presented` is the control token (compared in constant time).
+    pub fn is_control_token(&self, presented: &str) -> bool {
+        crate::credentials::same_secret(&self.control_token, presented)
     }
     pub fn now(&self) -> Timestamp {
         self.clock.now()
@@ -565,11 +579,13 @@ impl SimBrokerage {
         }
     }
 
-    /// Every secret issued so far: the credentials, and each token granted since.
+    /// Every secret issued so far: the credentials, the control token, and
+    /// each token granted since.
     pub fn secrets(&self) -> Vec<String> {
         let issued = self.tokens.iter().flat_map(Tokens::issued);
         self.credentials
             .secrets()
+            .chain([self.control_token.as_str()])
             .chain(issued)
             .map(str::to_string)
             .collect()

@@ -31,10 +31,15 @@ use crate::face::Shared;
 /// The key id the JWS header names.
 const KID: &str = "6c5516e1-92dc-479e-a8ff-5a51992e0001";
 
-/// `GET /_sim/webhooks`: every delivery so far, oldest first.
+/// `GET /_sim/webhooks`: every delivery so far, oldest first; a control
+/// route, behind the control token like the others.
 pub fn routes(shared: &Shared) -> Router {
     Router::new()
         .route("/_sim/webhooks", get(outbox))
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::control::guard,
+        ))
         .with_state(shared.clone())
 }
 

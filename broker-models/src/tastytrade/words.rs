@@ -106,7 +106,8 @@ pub fn effect(word: &str) -> Result<Effect, TastytradeError> {
 /// padded form, the one tastytrade's instruments carry).
 pub fn instrument(kind: &str, symbol: &str) -> Result<Instrument, TastytradeError> {
     match kind {
-        EQUITY if valid_ticker(symbol) => Ok(Instrument::equity(symbol)),
+        // Tickers: letters, digits and the class separator `/` (`BRK/B`, §7).
+        EQUITY if mbt::instrument::is_ticker(symbol) => Ok(Instrument::equity(symbol)),
         EQUITY => Err(TastytradeError::invalid(
             "legs[symbol]",
             "is not an equity symbol",
@@ -136,15 +137,6 @@ pub fn instrument(kind: &str, symbol: &str) -> Result<Instrument, TastytradeErro
             "does not have a valid value",
         )),
     }
-}
-
-/// Tickers are letters, digits and the class separator `/` (`BRK/B`, §7).
-fn valid_ticker(symbol: &str) -> bool {
-    !symbol.is_empty()
-        && symbol.len() <= 12
-        && symbol
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'/' || b == b'.')
 }
 
 pub fn instrument_type(i: &Instrument) -> &'static str {

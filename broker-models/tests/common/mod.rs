@@ -16,6 +16,8 @@ pub struct Client {
     pub router: Router,
     pub shared: Shared,
     pub headers: Vec<(String, String)>,
+    /// Sent on `/_sim/` requests, as every driver of a served model does.
+    pub control_token: Option<String>,
 }
 
 pub struct Reply {
@@ -55,10 +57,12 @@ impl Client {
     pub fn new(broker: &str, seed: u64, plan: FaultPlan) -> Self {
         let model =
             build(broker, seed, plan, &broker_models::MarketSpec::default()).expect("model");
+        let control_token = Some(model.shared.lock().control_token().to_string());
         Self {
             router: model.router,
             shared: model.shared,
             headers: Vec::new(),
+            control_token,
         }
     }
 
@@ -75,6 +79,13 @@ impl Client {
         let mut req = Request::builder().method(method).uri(path);
         for (k, v) in &self.headers {
             req = req.header(k, v);
+        }
+        if let Some(token) = self
+            .control_token
+            .as_ref()
+            .filter(|_| path.starts_with("/_sim/"))
+        {
+            req = req.header(broker_models::control::TOKEN_HEADER, token);
         }
         if !body.is_empty() {
             req = req.header("content-type", content_type);
@@ -97,6 +108,20 @@ impl Client {
             headers,
             text: String::from_utf8_lossy(&bytes).to_string(),
         }
+    }
+
+    /// Serves this client's model on an ephemeral loopback port, as
+    /// `raxx-sim serve` does, until the test's runtime ends.
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(broker_models::socket::serve(
+            listener,
+            self.router.clone(),
+            broker_models::socket::HEADER_READ_TIMEOUT,
+            std::future::pending(),
+        ));
+        addr
     }
 
     pub async fn get(&self, path: &str) -> Reply {
