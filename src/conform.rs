@@ -149,7 +149,7 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         match (&subject, &external) {
             (Under::Builtin(s), _) => run_case(*s, case, seed, mutant),
             (Under::External(cmd, broker), Some(d)) => match skip_reason(case, d) {
-                Some(reason) => skipped(case, broker, seed, reason),
+                Some(reason) => skipped(case, cmd, broker, seed, reason),
                 None => run_bridged_case(cmd, broker, case, seed, pace),
             },
             (Under::External(cmd, broker), None) => run_bridged_case(cmd, broker, case, seed, pace),

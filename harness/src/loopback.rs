@@ -102,11 +102,18 @@ pub fn skip_reason(case: &Case, d: &Description) -> Option<String> {
 }
 
 /// The run of a case skipped before any child was started.
-pub fn skipped(case: &'static Case, broker: &str, seed: u64, reason: String) -> CaseRun {
+pub fn skipped(
+    case: &'static Case,
+    command: &str,
+    broker: &str,
+    seed: u64,
+    reason: String,
+) -> CaseRun {
     let trace = Trace::new();
     CaseRun {
         case: case.id,
         adapter: format!("external:{broker}"),
+        command: Some(command.to_string()),
         seed,
         mutant: None,
         verdict: crate::suite::Verdict::NotApplicable { reason },
@@ -165,6 +172,10 @@ pub fn run_loopback_case(
         adapter: match client {
             Client::External(_) => format!("external:{broker}"),
             Client::Builtin(_) => format!("{broker} (loopback)"),
+        },
+        command: match client {
+            Client::External(command) => Some(command.to_string()),
+            Client::Builtin(_) => None,
         },
         seed,
         mutant: None,

@@ -201,6 +201,7 @@ mod tests {
         CaseRun {
             case,
             adapter: "alpaca".into(),
+            command: None,
             seed,
             mutant: None,
             verdict,
@@ -209,6 +210,18 @@ mod tests {
             requests: 0,
             simulated: Duration::ZERO,
         }
+    }
+
+    #[test]
+    fn an_external_adapters_repro_names_its_command_as_one_shell_word() {
+        let mut r = run("fills", 3, Verdict::Passed);
+        r.adapter = "external:tradier".into();
+        r.command = Some("python3 it's/adapter.py --fast".into());
+        assert_eq!(
+            r.repro(),
+            "cargo run --release -- conform --adapter-cmd 'python3 it'\\''s/adapter.py --fast' \
+             --broker tradier --case fills --seed 3"
+        );
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct CaseRun {
     pub case: &'static str,
     /// The adapter under test: a slug, or `external:<broker>` for a bridged one.
     pub adapter: String,
+    /// The command that started a bridged adapter (for the repro line).
+    pub command: Option<String>,
     pub seed: u64,
     pub mutant: Option<&'static str>,
     pub verdict: Verdict,
@@ -67,15 +69,23 @@ impl CaseRun {
             .mutant
             .map(|m| format!(" --mutant {m}"))
             .unwrap_or_default();
-        let adapter = match self.adapter.strip_prefix("external:") {
-            Some(broker) => format!("--adapter-cmd '<your command>' --broker {broker}"),
-            None => format!("--adapter {}", self.adapter),
+        let adapter = match (self.adapter.strip_prefix("external:"), &self.command) {
+            (Some(broker), Some(command)) => {
+                format!("--adapter-cmd {} --broker {broker}", shell_quoted(command))
+            }
+            (Some(broker), None) => format!("--adapter-cmd '<your command>' --broker {broker}"),
+            (None, _) => format!("--adapter {}", self.adapter),
         };
         format!(
             "cargo run --release -- conform {adapter} --case {} --seed {}{mutant}",
             self.case, self.seed
         )
     }
+}
+
+/// `text` as one POSIX shell word: in single quotes, each `'` written `'\''`.
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Runs `case` against `subject` (wrapped in `mutant`, if any) under `seed`.
@@ -91,6 +101,7 @@ pub fn run_case(
             return CaseRun {
                 case: case.id,
                 adapter: subject.slug().to_string(),
+                command: None,
                 seed,
                 mutant: mutant.map(|m| m.id),
                 verdict: Verdict::Failed {
@@ -133,6 +144,7 @@ pub fn run_case(
     CaseRun {
         case: case.id,
         adapter: subject.slug().to_string(),
+        command: None,
         seed,
         mutant: mutant.map(|m| m.id),
         verdict,
