@@ -16,6 +16,7 @@ use std::time::Duration;
 use adapters::bridge::{BridgeConfig, ExternalAdapter};
 use adapters::http::{EpochClock, HttpSetup, RetryPolicy, TcpDialer};
 use adapters::{BrokerAdapter, Description};
+use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::FaultPlan;
 use broker_models::Connection;
 
@@ -206,6 +207,13 @@ async fn loopback(
     .map_err(|e| e.to_string())?;
     model.shared.lock().set_pace(pace.factor());
     let started = model.shared.lock().now();
+    // No simulation runs here: the trace reads the model's clock, as the
+    // broker's own events are timed.
+    let shared = model.shared.clone();
+    trace.follow(move || {
+        let since = shared.lock().now().millis() - DEFAULT_EPOCH.millis();
+        Duration::from_millis(u64::try_from(since).unwrap_or(0))
+    });
     trace.add_secrets(model.secrets().iter().map(String::as_str));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::Router;
 use broker_models::{Model, Shared};
 
-use crate::trace::{now, Actor, Trace};
+use crate::trace::{Actor, Trace};
 
 /// The largest body the recorder reads; broker requests and answers are small.
 const MAX_RECORDED_BODY: usize = 4 * 1024 * 1024;
@@ -107,7 +107,7 @@ async fn record(State(r): State<Recorder>, req: Request, next: Next) -> Response
     // In process, beside the wire: no network fault delays or drops it.
     r.shared.lock().declare_intent(&r.wire.intent());
     let method = req.method().to_string();
-    let at = now();
+    let at = r.trace.now();
     let (parts, body) = req.into_parts();
     let body = to_bytes(body, MAX_RECORDED_BODY).await.unwrap_or_default();
     r.trace.record_at(

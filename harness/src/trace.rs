@@ -54,6 +54,17 @@ pub struct Trace {
 struct TraceInner {
     entries: Vec<Entry>,
     secrets: Vec<String>,
+    clock: Option<Clock>,
+}
+
+/// Where a trace reads "now", when not from the simulation (see `follow`).
+#[derive(Clone)]
+struct Clock(Arc<dyn Fn() -> Duration + Send + Sync>);
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
 }
 
 /// Replaces every occurrence of each secret with `[redacted]`.
@@ -99,9 +110,26 @@ impl Trace {
         t.entries.push(Entry { at, actor, text });
     }
 
-    /// Records `text` now, in the simulation's time (zero outside a simulation).
+    /// Records `text` now (see [`Trace::now`]).
     pub fn record(&self, actor: Actor, text: impl AsRef<str>) {
-        self.record_at(now(), actor, text);
+        self.record_at(self.now(), actor, text);
+    }
+
+    /// Reads "now" from `clock` from here on, instead of the simulation's
+    /// elapsed time: a world with no simulation (a model served on real
+    /// sockets for an adapter in another process) follows its model's
+    /// clock, so its entries keep the order they happened in.
+    pub fn follow(&self, clock: impl Fn() -> Duration + Send + Sync + 'static) {
+        self.lock().clock = Some(Clock(Arc::new(clock)));
+    }
+
+    /// The time an entry recorded now gets: the clock it follows, else the
+    /// simulation's elapsed time (zero outside a simulation).
+    pub fn now(&self) -> Duration {
+        // Read outside the trace's lock: the clock may take a model's lock,
+        // which is also held while the trace is written.
+        let clock = self.lock().clock.clone();
+        clock.map_or_else(now, |c| (c.0)())
     }
 
     /// The entries in simulated-time order (stable: same-time entries keep
