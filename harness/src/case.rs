@@ -133,6 +133,12 @@ impl fmt::Display for Failure {
     }
 }
 
+impl From<crate::error::VenueError> for Failure {
+    fn from(e: crate::error::VenueError) -> Self {
+        Failure::new(e.to_string())
+    }
+}
+
 impl From<String> for Failure {
     fn from(message: String) -> Self {
         Failure::new(message)

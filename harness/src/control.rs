@@ -13,6 +13,7 @@ use broker_models::model::ControlAccess;
 use broker_models::Connection;
 use rust_decimal::Decimal;
 
+use crate::error::VenueError;
 use crate::trace::{Actor, Trace};
 
 #[derive(Clone)]
@@ -49,7 +50,7 @@ impl Control {
         path: &str,
         body: String,
         content_type: &str,
-    ) -> Result<Bytes, String> {
+    ) -> Result<Bytes, VenueError> {
         let ct = (!body.is_empty()).then_some(content_type);
         let access = [(self.access.header, self.access.token.as_str())];
         let req = request(
@@ -59,29 +60,35 @@ impl Control {
             ct,
             Bytes::from(body),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| VenueError::Request {
+            path: path.to_string(),
+            why: e.to_string(),
+        })?;
         let resp = self
             .http
             .send(req)
             .await
-            .map_err(|e| format!("control {path}: {e:?}"))?;
+            .map_err(|e| VenueError::Unreachable {
+                path: path.to_string(),
+                why: format!("{e:?}"),
+            })?;
         if !resp.status.is_success() {
-            return Err(format!(
-                "control {path}: HTTP {} {}",
-                resp.status,
-                resp.snippet()
-            ));
+            return Err(VenueError::Refused {
+                path: path.to_string(),
+                status: resp.status.as_u16(),
+                body: resp.snippet(),
+            });
         }
         Ok(resp.body)
     }
 
-    async fn call(&self, method: Method, path: &str, body: String) -> Result<Bytes, String> {
+    async fn call(&self, method: Method, path: &str, body: String) -> Result<Bytes, VenueError> {
         self.call_as(method, path, body, "application/json").await
     }
 
     /// Picks out the next order the broker receives for an order-level
     /// fault (no client order id involved: some vendors have none).
-    pub async fn steer_next(&self, fault: &Fault) -> Result<(), String> {
+    pub async fn steer_next(&self, fault: &Fault) -> Result<(), VenueError> {
         let body = serde_json::json!({ "fault": fault }).to_string();
         self.trace.record(
             Actor::Control,
@@ -91,13 +98,13 @@ impl Control {
     }
 
     /// The ground truth: every order the broker received, and every account.
-    pub async fn ledger(&self) -> Result<Ledger, String> {
+    pub async fn ledger(&self) -> Result<Ledger, VenueError> {
         let body = self.call(Method::GET, "/ledger", String::new()).await?;
-        serde_json::from_slice(&body).map_err(|e| format!("control /ledger: {e}"))
+        serde_json::from_slice(&body).map_err(|e| unreadable("/ledger", e))
     }
 
     /// The broker's order events from sequence `since`.
-    pub async fn events(&self, since: u64) -> Result<Vec<BrokerEvent>, String> {
+    pub async fn events(&self, since: u64) -> Result<Vec<BrokerEvent>, VenueError> {
         let body = self
             .call(
                 Method::GET,
@@ -105,32 +112,35 @@ impl Control {
                 String::new(),
             )
             .await?;
-        serde_json::from_slice(&body).map_err(|e| format!("control /events: {e}"))
+        serde_json::from_slice(&body).map_err(|e| unreadable("/events", e))
     }
 
     /// Every fault the broker's plan applied so far.
-    pub async fn faults(&self) -> Result<Vec<FaultRecord>, String> {
+    pub async fn faults(&self) -> Result<Vec<FaultRecord>, VenueError> {
         let body = self.call(Method::GET, "/faults", String::new()).await?;
-        serde_json::from_slice(&body).map_err(|e| format!("control /faults: {e}"))
+        serde_json::from_slice(&body).map_err(|e| unreadable("/faults", e))
     }
 
     /// Jumps the broker's clock forward.
-    pub async fn advance(&self, ms: i64) -> Result<(), String> {
+    pub async fn advance(&self, ms: i64) -> Result<(), VenueError> {
         self.trace.record(Actor::Control, format!("advance {ms}ms"));
         self.call(Method::POST, "/advance", format!(r#"{{"ms":{ms}}}"#))
             .await
             .map(drop)
     }
 
-    pub async fn set_price(&self, symbol: &str, price: Decimal) -> Result<(), String> {
+    pub async fn set_price(&self, symbol: &str, price: Decimal) -> Result<(), VenueError> {
         self.trace
             .record(Actor::Control, format!("set price {symbol} {price}"));
         let body = serde_json::json!({ "symbol": symbol, "price": price }).to_string();
         self.call(Method::POST, "/price", body).await.map(drop)
     }
 
-    pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), String> {
-        let text = toml::to_string(plan).map_err(|e| e.to_string())?;
+    pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), VenueError> {
+        let text = toml::to_string(plan).map_err(|e| VenueError::Request {
+            path: "/faults".into(),
+            why: e.to_string(),
+        })?;
         self.trace.record(
             Actor::Control,
             format!("set faults: {}", text.replace('\n', " ").trim()),
@@ -147,4 +157,11 @@ fn fault_words(fault: &Fault) -> String {
         .ok()
         .and_then(|v| v["kind"].as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+fn unreadable(path: &str, e: impl std::fmt::Display) -> VenueError {
+    VenueError::Unreadable {
+        path: path.to_string(),
+        why: e.to_string(),
+    }
 }

@@ -6,6 +6,7 @@ pub mod brokers;
 pub mod case;
 pub mod cases;
 pub mod control;
+pub mod error;
 pub mod faketime;
 pub mod intents;
 pub mod invariants;

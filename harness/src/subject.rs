@@ -13,6 +13,7 @@ use adapters::{
 use broker_models::faults::FaultPlan;
 
 use crate::brokers::{Broker, Built, BROKERS};
+use crate::error::VenueError;
 use crate::mutants::Reach;
 use crate::venue::{Paper, Venue};
 use crate::world::{ClientEnv, WorldSpec};
@@ -100,13 +101,13 @@ impl Subject {
     }
 
     /// Builds the adapter inside the world's client, and the venue it trades on.
-    pub fn build(self, env: &ClientEnv) -> Result<(Built, Venue), String> {
+    pub fn build(self, env: &ClientEnv) -> Result<(Built, Venue), VenueError> {
         match self {
             Subject::Broker(broker) => {
                 let b = env
                     .broker(broker.slug())
                     .cloned()
-                    .ok_or_else(|| format!("the world has no {} model", broker.slug()))?;
+                    .ok_or_else(|| VenueError::NoModel(broker.slug().to_string()))?;
                 let adapter = broker.adapter.build(&b.connection, env.setup.clone());
                 Ok((adapter, Venue::Model(Box::new(b))))
             }

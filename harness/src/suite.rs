@@ -9,6 +9,7 @@ use broker_models::faults::FaultPlan;
 
 use crate::brokers::Built;
 use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
+use crate::error::VenueError;
 use crate::invariants::{self, Evidence};
 use crate::mutants::{self, Mutant};
 use crate::pace::Pace;
@@ -118,7 +119,7 @@ pub fn run_case(
     let spec = subject.world(seed, plan);
     let wrap = mutant.map(|m| (m.wrap, m.breaks));
     let run = run_world(&spec, move |env| async move {
-        let (built, venue) = subject.build(&env).map_err(|e| vec![e])?;
+        let (built, venue) = subject.build(&env).map_err(|e| vec![e.to_string()])?;
         let inner = match wrap {
             Some((w, breaks)) => {
                 match mutants::apply(w, breaks, built, subject.reach(&env), &env) {
@@ -234,10 +235,13 @@ pub async fn exercise(
     if venue.is_model() {
         let _ = venue.set_faults(&FaultPlan::default()).await;
     }
-    venue.record_history(&trace).await.map_err(|e| vec![e])?;
+    venue
+        .record_history(&trace)
+        .await
+        .map_err(|e| vec![e.to_string()])?;
     let violations = check_invariants(&observe, &venue, &trace, &wire_log.exchanges())
         .await
-        .map_err(|e| vec![e])?;
+        .map_err(|e| vec![e.to_string()])?;
     for v in &violations {
         trace.record(Actor::Check, format!("invariant violated: {v}"));
     }
@@ -319,7 +323,7 @@ pub async fn check_invariants(
     venue: &Venue,
     trace: &Trace,
     wire: &[Exchange],
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, VenueError> {
     let ledger = venue.ledger().await?;
     let fills = venue.fills().await?;
     let positions = adapter.positions().await;

@@ -11,6 +11,7 @@ use broker_models::faults::{Fault, FaultPlan};
 use mbt::{AccountKind, EngineConfig, EngineEvent, Instrument, MarketSpec, OpeningAccount};
 use rust_decimal::Decimal;
 
+use crate::error::VenueError;
 use crate::trace::{now, Actor, Trace};
 use crate::world::BrokerEndpoint;
 
@@ -26,7 +27,7 @@ pub struct Paper {
 pub const PAPER_ACCOUNT: &str = "PAPER-1";
 
 impl Paper {
-    pub fn new(seed: u64, trace: Trace, market: &MarketSpec) -> Result<Self, String> {
+    pub fn new(seed: u64, trace: Trace, market: &MarketSpec) -> Result<Self, VenueError> {
         // Deep enough that orders larger than the displayed size (the way the
         // paper engine fills in slices) fit the buying power.
         let account = OpeningAccount {
@@ -40,7 +41,8 @@ impl Paper {
             DEFAULT_EPOCH,
             market,
             &[account],
-        )?;
+        )
+        .map_err(VenueError::Paper)?;
         Ok(Self {
             venue: Arc::new(Mutex::new(venue)),
             account: PAPER_ACCOUNT.to_string(),
@@ -219,7 +221,7 @@ impl Venue {
         }
     }
 
-    pub async fn ledger(&self) -> Result<Ledger, String> {
+    pub async fn ledger(&self) -> Result<Ledger, VenueError> {
         match self {
             Venue::Model(b) => b.control.ledger().await,
             Venue::Paper { paper, skipped } => {
@@ -229,7 +231,7 @@ impl Venue {
         }
     }
 
-    pub async fn fills(&self) -> Result<Vec<Fill>, String> {
+    pub async fn fills(&self) -> Result<Vec<Fill>, VenueError> {
         match self {
             Venue::Model(b) => Ok(b
                 .control
@@ -260,7 +262,7 @@ impl Venue {
 
     /// Writes what the venue did on its own into the trace at the times it
     /// happened: order events (fills, cancels, expiries) and applied faults.
-    pub async fn record_history(&self, trace: &Trace) -> Result<(), String> {
+    pub async fn record_history(&self, trace: &Trace) -> Result<(), VenueError> {
         let since_epoch = |t: mbt::Timestamp| {
             Duration::from_millis(u64::try_from(t.millis() - DEFAULT_EPOCH.millis()).unwrap_or(0))
         };
@@ -297,7 +299,7 @@ impl Venue {
     }
 
     /// Jumps simulated market time forward.
-    pub async fn advance(&self, ms: i64) -> Result<(), String> {
+    pub async fn advance(&self, ms: i64) -> Result<(), VenueError> {
         match self {
             Venue::Model(b) => b.control.advance(ms).await,
             Venue::Paper { paper, skipped } => {
@@ -312,7 +314,7 @@ impl Venue {
         }
     }
 
-    pub async fn set_price(&self, symbol: &str, price: Decimal) -> Result<(), String> {
+    pub async fn set_price(&self, symbol: &str, price: Decimal) -> Result<(), VenueError> {
         match self {
             Venue::Model(b) => b.control.set_price(symbol, price).await,
             Venue::Paper { paper, skipped } => {
@@ -324,7 +326,10 @@ impl Venue {
                 if paper.venue().set_price(symbol, price) {
                     Ok(())
                 } else {
-                    Err(format!("cannot price {symbol} at {price}"))
+                    Err(VenueError::Price {
+                        symbol: symbol.to_string(),
+                        price: price.to_string(),
+                    })
                 }
             }
         }
@@ -332,26 +337,26 @@ impl Venue {
 
     /// Picks out the next order for an order-level fault (simulated
     /// brokers only: the paper engine has no fault injection).
-    pub async fn steer_next(&self, fault: &Fault) -> Result<(), String> {
+    pub async fn steer_next(&self, fault: &Fault) -> Result<(), VenueError> {
         match self {
             Venue::Model(b) => b.control.steer_next(fault).await,
-            Venue::Paper { .. } => Err("the paper engine has no fault injection".into()),
+            Venue::Paper { .. } => Err(VenueError::NotOnPaper("fault injection")),
         }
     }
 
     /// Every fault the plan applied so far, oldest first (simulated
     /// brokers only: the paper engine has no fault injection).
-    pub async fn faults_applied(&self) -> Result<Vec<FaultRecord>, String> {
+    pub async fn faults_applied(&self) -> Result<Vec<FaultRecord>, VenueError> {
         match self {
             Venue::Model(b) => b.control.faults().await,
-            Venue::Paper { .. } => Err("the paper engine has no fault injection".into()),
+            Venue::Paper { .. } => Err(VenueError::NotOnPaper("fault injection")),
         }
     }
 
-    pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), String> {
+    pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), VenueError> {
         match self {
             Venue::Model(b) => b.control.set_faults(plan).await,
-            Venue::Paper { .. } => Err("the paper engine has no fault injection".into()),
+            Venue::Paper { .. } => Err(VenueError::NotOnPaper("fault injection")),
         }
     }
 }

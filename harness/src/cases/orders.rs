@@ -281,7 +281,7 @@ fn unknown_like(id: &str) -> String {
 async fn unknown_order_is_not_found(c: Arc<Ctx>) -> Outcome {
     let real = c.submit(&resting_buy(&c, "known")).await?;
     let unknown = unknown_like(&real.broker_order_id);
-    let ledger = c.venue.ledger().await.map_err(Failure::new)?;
+    let ledger = c.venue.ledger().await?;
     ensure!(
         !ledger.orders.iter().any(|o| o.vendor_id == unknown),
         "{unknown} is a real order; the case needs one the broker never issued"

@@ -15,6 +15,7 @@ use rust_decimal::Decimal;
 
 use super::{Action, EffectWord, Expectation, Loaded, SideWord, Step, TifWord, TypeWord};
 use crate::brokers::Built;
+use crate::error::VenueError;
 use crate::record::Exchange;
 use crate::subject::Subject;
 use crate::suite::{check_invariants, Observed};
@@ -22,6 +23,28 @@ use crate::trace::Trace;
 use crate::traced::Traced;
 use crate::venue::Venue;
 use crate::world::{run_world, WorldSpec};
+
+/// Why a replay could not go on: the scenario asks for something it cannot
+/// have, or a venue failed (it is reported among the run's problems).
+#[derive(Debug, thiserror::Error)]
+enum ReplayError {
+    #[error("{0}")]
+    Scenario(String),
+    #[error(transparent)]
+    Venue(#[from] VenueError),
+}
+
+impl From<String> for ReplayError {
+    fn from(why: String) -> Self {
+        Self::Scenario(why)
+    }
+}
+
+impl From<&str> for ReplayError {
+    fn from(why: &str) -> Self {
+        Self::Scenario(why.to_string())
+    }
+}
 
 /// One expectation and whether it held.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -139,13 +162,14 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
         let loaded = loaded_for_world;
         let mut live = Vec::new();
         for c in &loaded.scenario.connections {
-            let subject = Subject::parse(&c.broker).map_err(|e| e.to_string())?;
+            let subject =
+                Subject::parse(&c.broker).map_err(|e| ReplayError::Scenario(e.to_string()))?;
             let (built, venue) = subject.build(&env)?;
             let Built::Trading(adapter) = built else {
-                return Err(format!(
+                return Err(ReplayError::Scenario(format!(
                     "scenarios drive connections that trade; {} is a read-only source",
                     c.broker
-                ));
+                )));
             };
             // Brokers without client order ids are told each submit's intent.
             let adapter = crate::intents::declaring(adapter, env.wire.clone());
@@ -192,11 +216,12 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
             problems.extend(invariant_problems(l, &trace, &env.wire.exchanges()).await);
             l.venue.record_history(&trace).await?;
         }
-        Ok::<_, String>((results, problems))
+        Ok::<_, ReplayError>((results, problems))
     });
     let (expectations, problems) = match run.result {
         Ok(Ok((e, p))) => (e, p),
-        Ok(Err(e)) | Err(e) => (Vec::new(), vec![e]),
+        Ok(Err(e)) => (Vec::new(), vec![e.to_string()]),
+        Err(e) => (Vec::new(), vec![e]),
     };
     ScenarioRun {
         name: loaded.name.clone(),
@@ -208,13 +233,13 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
     }
 }
 
-fn connection<'a>(live: &'a [Live], name: Option<&str>) -> Result<&'a Live, String> {
+fn connection<'a>(live: &'a [Live], name: Option<&str>) -> Result<&'a Live, ReplayError> {
     match name {
         Some(n) => live
             .iter()
             .find(|l| l.name == n)
-            .ok_or_else(|| format!("no connection {n}")),
-        None => live.first().ok_or_else(|| "no connections".to_string()),
+            .ok_or_else(|| ReplayError::Scenario(format!("no connection {n}"))),
+        None => live.first().ok_or_else(|| "no connections".into()),
     }
 }
 
@@ -222,7 +247,7 @@ fn dec(text: &Option<String>) -> Option<Decimal> {
     text.as_deref().and_then(|t| t.parse().ok())
 }
 
-fn order_of(step: &Step) -> Result<Order, String> {
+fn order_of(step: &Step) -> Result<Order, ReplayError> {
     let id = step.id.clone().unwrap_or_default();
     let symbol = step.symbol.clone().unwrap_or_default();
     let instrument = match symbol.parse::<mbt::OccSymbol>() {
@@ -266,7 +291,7 @@ async fn perform(
     step: &Step,
     live: &[Live],
     outcomes: &mut Outcomes,
-) -> Result<(), String> {
+) -> Result<(), ReplayError> {
     let id = step.id.clone().unwrap_or_default();
     match step.action {
         Action::Submit => {
@@ -328,7 +353,7 @@ async fn check(e: &Expectation, live: &[Live], outcomes: &Outcomes) -> Expectati
     let (expectation, found) = match check_one(e, live, outcomes).await {
         Ok((what, None)) => (what, None),
         Ok((what, Some(found))) => (what, Some(found)),
-        Err(problem) => ("(could not check)".to_string(), Some(problem)),
+        Err(problem) => ("(could not check)".to_string(), Some(problem.to_string())),
     };
     ExpectationResult {
         passed: found.is_none(),
@@ -342,7 +367,7 @@ async fn check_one(
     e: &Expectation,
     live: &[Live],
     outcomes: &Outcomes,
-) -> Result<(String, Option<String>), String> {
+) -> Result<(String, Option<String>), ReplayError> {
     if let Some(id) = &e.order {
         let mut what = format!("order {id}");
         let mut wrong = Vec::new();
@@ -452,6 +477,6 @@ async fn invariant_problems(l: &Live, trace: &Trace, wire: &[Exchange]) -> Vec<S
             .into_iter()
             .map(|v| format!("{}: invariant: {v}", l.name))
             .collect(),
-        Err(e) => vec![e],
+        Err(e) => vec![e.to_string()],
     }
 }
