@@ -203,7 +203,9 @@ impl UpdateHub {
 /// Reads back what a stream may have missed — `recent` (the vendor's list
 /// of recent orders, oldest first), then each working order the list does
 /// not cover by `one` — and hands out what changed. False when nobody
-/// listens any more.
+/// listens any more, or when the list cannot be read for good (the
+/// connection needs a new authorization): the stream then ends with that
+/// error, once, rather than repeating it at every read.
 pub async fn catch_up<R, RF, O, OF>(feed: &Feed, recent: R, mut one: O) -> bool
 where
     R: FnOnce() -> RF,
@@ -222,6 +224,10 @@ where
                     return false;
                 }
             }
+        }
+        Err(e) if e.kind == crate::error::ErrorKind::ReauthRequired => {
+            feed.end(e);
+            return false;
         }
         Err(e) => return feed.offer(Err(e)),
     }
@@ -280,6 +286,8 @@ impl Default for Recheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{AdapterError, ErrorKind};
+    use futures_util::FutureExt;
     use rust_decimal_macros::dec;
 
     fn result(id: &str, status: OrderStatus, filled: Decimal) -> OrderResult {
@@ -356,6 +364,30 @@ mod tests {
             (second.broker_order_id.as_str(), second.status),
             ("old-gtc", OrderStatus::Canceled)
         );
+    }
+
+    #[tokio::test]
+    async fn a_list_lost_for_good_ends_the_stream_once_a_passing_failure_does_not() {
+        let hub = UpdateHub::default();
+        let (feed, mut updates) = hub.open();
+        let none = |_: String| async { Ok(result("x", OrderStatus::Filled, dec!(0))) };
+        let down = || async { Err(AdapterError::unavailable("503")) };
+        assert!(catch_up(&feed, down, none).await, "a 503 passes");
+        let dead = || async {
+            Err(AdapterError::new(
+                ErrorKind::ReauthRequired,
+                "refresh token refused",
+            ))
+        };
+        assert!(
+            !catch_up(&feed, dead, none).await,
+            "dead credentials end it"
+        );
+        assert!(!catch_up(&feed, dead, none).await);
+        let kinds: Vec<_> = std::iter::from_fn(|| updates.next().now_or_never().flatten())
+            .map(|r| r.unwrap_err().kind)
+            .collect();
+        assert_eq!(kinds, [ErrorKind::Unavailable, ErrorKind::ReauthRequired]);
     }
 
     #[tokio::test]
