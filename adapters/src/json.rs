@@ -21,12 +21,7 @@ impl<'de> Deserialize<'de> for Number {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
         let text = raw.get().trim();
-        let unquoted = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text)
-            .trim();
-        decimal(unquoted)
+        decimal(unquoted(text).trim())
             .map(Number)
             .ok_or_else(|| D::Error::custom(format!("not a decimal number: {text:.40}")))
     }
@@ -64,16 +59,20 @@ pub struct IntegerId(pub String);
 impl<'de> Deserialize<'de> for IntegerId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get().trim();
-        let text = text
-            .strip_prefix('"')
-            .and_then(|t| t.strip_suffix('"'))
-            .unwrap_or(text);
+        let text = unquoted(raw.get().trim());
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(D::Error::custom(format!("not an integer id: {text:.40}")));
         }
         Ok(IntegerId(text.to_string()))
     }
+}
+
+/// A JSON value's text without the quotes of a string (as it is, when it
+/// is not one): how a number or an id that a gateway stringified is read.
+fn unquoted(text: &str) -> &str {
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text)
 }
 
 /// A number's text as a decimal: plain or scientific; more fraction digits
