@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use harness::scenario::{parse, ScenarioError};
+use harness::scenario::{parse, parse_each, ScenarioError};
 
 fn faults_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/faults")
@@ -192,4 +192,56 @@ fn bad_bars_name_their_file_and_line() {
         "{shown}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_for_several_brokers_fills_in_each_and_refuses_what_cannot_run() {
+    let every = |brokers: &str, connection: &str| {
+        format!("description = \"d\"\nseed = 1\nbrokers = {brokers}\n\n[[connections]]\nbroker = \"{connection}\"\n{SUBMIT}")
+    };
+    let each = parse_each(
+        &every(r#"["alpaca", "tradier"]"#, "{broker}"),
+        "m.toml",
+        &faults_dir(),
+    )
+    .expect("loads at both");
+    let at: Vec<_> = each
+        .iter()
+        .map(|l| (l.broker.clone(), l.scenario.connections[0].broker.clone()))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            (Some("alpaca".into()), "alpaca".into()),
+            (Some("tradier".into()), "tradier".into())
+        ]
+    );
+
+    let refused_each = |text: &str, words: &[&str]| {
+        let e = parse_each(text, "m.toml", &faults_dir()).expect_err(text);
+        for w in words {
+            assert!(e.to_string().contains(w), "{e} does not name {w:?}");
+        }
+    };
+    // A slot with nothing to fill it, a list with no slot, a broker twice.
+    refused_each(
+        &HEAD.replace("\"alpaca\"", "\"{broker}\""),
+        &["names no `brokers`"],
+    );
+    refused_each(&every(r#"["alpaca"]"#, "alpaca"), &["never says {broker}"]);
+    refused_each(
+        &every(r#"["alpaca", "alpaca"]"#, "{broker}"),
+        &["\"alpaca\" twice"],
+    );
+    // A slug the table does not know: refused at that broker, with the line.
+    let e = parse_each(
+        &every(r#"["alpaca", "nyse"]"#, "{broker}"),
+        "m.toml",
+        &faults_dir(),
+    )
+    .expect_err("unknown broker");
+    assert!(
+        e.message.contains("at broker \"nyse\"") && e.message.contains("unknown broker"),
+        "{e}"
+    );
 }

@@ -3,6 +3,7 @@
 //! missing snapshot fails the run; locally `cargo insta review` accepts a
 //! change after a person has read the diff.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use harness::scenario;
@@ -25,13 +26,18 @@ fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The snapshot name: the scenario's folder and file, `alpaca__happy-path`.
-fn snapshot_name(root: &Path, file: &Path) -> String {
-    file.strip_prefix(root)
-        .unwrap_or(file)
-        .with_extension("")
-        .to_string_lossy()
-        .replace(['/', '\\'], "__")
+/// The snapshot name: the scenario's folder and file, `alpaca__happy-path`;
+/// for a file that runs at several brokers, the broker and the file.
+fn snapshot_name(root: &Path, file: &Path, loaded: &scenario::Loaded) -> String {
+    match &loaded.broker {
+        Some(broker) => format!("{broker}__{}", loaded.name),
+        None => file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .with_extension("")
+            .to_string_lossy()
+            .replace(['/', '\\'], "__"),
+    }
 }
 
 #[test]
@@ -41,33 +47,79 @@ fn every_scenario_meets_its_expectations_and_matches_its_snapshot() {
     scenario_files(&root, &mut files);
     assert!(!files.is_empty(), "no scenarios under {}", root.display());
     let mut failed = Vec::new();
+    let mut names = BTreeSet::new();
     for file in &files {
-        let loaded = scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
-        let run = scenario::replay(&loaded);
-        let timeline = run.timeline();
-        if !run.passed() {
-            failed.push(format!("{}:\n{timeline}", file.display()));
+        for loaded in scenario::load_each(file).unwrap_or_else(|e| panic!("{e}")) {
+            let name = snapshot_name(&root, file, &loaded);
+            assert!(
+                names.insert(name.clone()),
+                "two scenarios would share the snapshot {name} ({})",
+                file.display()
+            );
+            let run = scenario::replay(&loaded);
+            let timeline = run.timeline();
+            if !run.passed() {
+                failed.push(format!("{name}:\n{timeline}"));
+            }
+            insta::with_settings!({
+                snapshot_path => "../../snapshots",
+                prepend_module_to_snapshot => false,
+                description => loaded.scenario.description.clone(),
+                omit_expression => true,
+            }, {
+                insta::assert_snapshot!(name, timeline);
+            });
         }
-        insta::with_settings!({
-            snapshot_path => "../../snapshots",
-            prepend_module_to_snapshot => false,
-            description => loaded.scenario.description.clone(),
-            omit_expression => true,
-        }, {
-            insta::assert_snapshot!(snapshot_name(&root, file), timeline);
-        });
     }
     assert!(
         failed.is_empty(),
         "scenarios whose expectations failed:\n{}",
         failed.join("\n")
     );
+    // A snapshot no scenario writes any more would sit there reviewed and
+    // never checked (a scenario moved or removed without its snapshot).
+    let stored = std::fs::read_dir(root.join("../snapshots")).expect("snapshots/");
+    let orphans: Vec<String> = stored
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_suffix(".snap").map(str::to_string)
+        })
+        .filter(|n| !names.contains(n))
+        .collect();
+    assert!(
+        orphans.is_empty(),
+        "snapshots that no scenario writes (remove them): {orphans:?}"
+    );
+}
+
+#[test]
+fn a_file_for_several_brokers_runs_once_per_broker_with_its_slug_filled_in() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/each-broker/happy-path.toml");
+    let each = scenario::load_each(&file).expect("the per-broker scenario loads");
+    let brokers: Vec<_> = each.iter().filter_map(|l| l.broker.clone()).collect();
+    assert_eq!(brokers, ["alpaca", "tradier", "tastytrade", "schwab"]);
+    for loaded in &each {
+        let broker = loaded.broker.as_deref().unwrap_or_default();
+        assert_eq!(loaded.scenario.connections[0].broker, broker);
+        let timeline = scenario::replay(loaded).timeline();
+        assert!(
+            timeline.contains(&format!("wire    {broker} <- ")),
+            "the {broker} run talks to {broker}:\n{timeline}"
+        );
+    }
+    let refused = scenario::load(&file).expect_err("several runs are not one");
+    assert!(refused.message.contains("pick one"), "{refused}");
 }
 
 #[test]
 fn the_same_file_replays_to_the_same_bytes() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/alpaca/happy-path.toml");
-    let loaded = scenario::load(&file).expect("the example scenario loads");
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/each-broker/happy-path.toml");
+    let loaded = scenario::load_each(&file)
+        .expect("the example scenario loads")
+        .remove(0);
     let a = scenario::replay(&loaded);
     let b = scenario::replay(&loaded);
     assert_eq!(a.timeline(), b.timeline());

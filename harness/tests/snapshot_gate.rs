@@ -27,31 +27,39 @@ fn one_changed_byte_in_a_snapshot_fails_the_check() {
     std::env::set_var("INSTA_UPDATE", "no");
     std::env::set_var("INSTA_FORCE_PASS", "0");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let stored = root.join("snapshots/alpaca__happy-path.snap");
+    let stored = root.join("snapshots/alpaca__wide-spread.snap");
     let original =
-        std::fs::read(&stored).expect("the reviewed snapshot of scenarios/alpaca/happy-path.toml");
-    let loaded = scenario::load(&root.join("scenarios/alpaca/happy-path.toml")).expect("scenario");
+        std::fs::read(&stored).expect("the reviewed snapshot of scenarios/alpaca/wide-spread.toml");
+    let loaded = scenario::load(&root.join("scenarios/alpaca/wide-spread.toml")).expect("scenario");
     let timeline = scenario::replay(&loaded).timeline();
 
     let tmp = std::env::temp_dir().join(format!("raxx-sim-gate-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).expect("temp dir");
-    let copy = tmp.join("alpaca__happy-path.snap");
+    let copy = tmp.join("alpaca__wide-spread.snap");
     std::fs::write(&copy, &original).expect("copy");
     assert!(
-        check(&tmp, "alpaca__happy-path", &timeline),
+        check(&tmp, "alpaca__wide-spread", &timeline),
         "the untouched copy must pass"
     );
 
     // Change one byte of the body (past the header), keeping it valid UTF-8.
     let mut changed = original.clone();
-    let body_start = original
-        .windows(4)
-        .position(|w| w == b"---\n")
-        .map_or(0, |p| p + 4);
-    let at = changed[body_start + 20..]
+    // The header is the metadata between the first two `---` lines; the
+    // body's first line is the scenario's own header, so skip it too.
+    let after_header = original
+        .windows(5)
+        .skip(1)
+        .position(|w| w == b"\n---\n")
+        .map(|p| p + 1 + 5)
+        .expect("the snapshot's metadata header");
+    let body_start = original[after_header..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(after_header, |p| after_header + p + 1);
+    let at = changed[body_start..]
         .iter()
         .position(u8::is_ascii_digit)
-        .map(|p| p + body_start + 20)
+        .map(|p| p + body_start)
         .expect("a digit in the snapshot body");
     changed[at] = if changed[at] == b'9' {
         b'8'
@@ -60,7 +68,7 @@ fn one_changed_byte_in_a_snapshot_fails_the_check() {
     };
     std::fs::write(&copy, &changed).expect("write changed copy");
     assert!(
-        !check(&tmp, "alpaca__happy-path", &timeline),
+        !check(&tmp, "alpaca__wide-spread", &timeline),
         "a changed byte must fail the check"
     );
     let _ = std::fs::remove_dir_all(&tmp);

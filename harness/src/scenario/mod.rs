@@ -23,6 +23,11 @@ pub use run::{replay, ExpectationResult, ScenarioRun};
 pub struct Scenario {
     /// What the scenario shows, in a sentence.
     pub description: String,
+    /// A scenario that reads the same at several brokers: it runs once per
+    /// slug here, with `{broker}` in the file replaced by that slug (one
+    /// snapshot per broker, `alpaca__happy-path`). Left out: one run, and no `{broker}`.
+    #[serde(default)]
+    pub brokers: Vec<String>,
     /// Moves latencies, fault timing, fill slicing and prices; same seed, same trace.
     pub seed: u64,
     /// The connections that act, one per broker. Positions are never netted across them.
@@ -234,6 +239,8 @@ pub struct ScenarioError {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub name: String,
+    /// For a file with `brokers`: the broker this run of it is for.
+    pub broker: Option<String>,
     pub scenario: Scenario,
     /// Each connection's starting plan, in `connections` order.
     pub plans: Vec<FaultPlan>,
@@ -285,17 +292,94 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Reads and checks a scenario file. Fault files are looked up in the
-/// `faults/` folder beside the scenario's folder's root (`scenarios/faults/`).
+/// Reads and checks a scenario file that runs once. A file with `brokers`
+/// is refused here: it is several scenarios, read with [`load_each`].
 pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
+    let mut each = load_each(path)?;
+    match each.len() {
+        1 => Ok(each.remove(0)),
+        _ => Err(ScenarioError {
+            file: path.display().to_string(),
+            line: 0,
+            message: format!("runs at {} brokers (`brokers`): pick one", each.len()),
+        }),
+    }
+}
+
+/// Reads and checks a scenario file: one scenario, or one per broker of its
+/// `brokers` list. Fault files are looked up in the `faults/` folder beside
+/// the scenario's folder's root (`scenarios/faults/`).
+pub fn load_each(path: &Path) -> Result<Vec<Loaded>, ScenarioError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
         file: file.clone(),
         line: 0,
         message: format!("cannot read: {e}"),
     })?;
-    let faults_dir = faults_dir(path);
-    parse(&text, &file, &faults_dir)
+    parse_each(&text, &file, &faults_dir(path))
+}
+
+/// What stands for the broker's slug in a file with `brokers`.
+const BROKER_SLOT: &str = "{broker}";
+
+/// Parses scenario `text` into one scenario per broker of its `brokers`
+/// list (one scenario when it has none).
+pub fn parse_each(text: &str, file: &str, faults_dir: &Path) -> Result<Vec<Loaded>, ScenarioError> {
+    // Only the list is read first: the rest may not parse before `{broker}`
+    // is filled in. A file that does not parse at all is reported by `parse`.
+    #[derive(Deserialize)]
+    struct Matrix {
+        #[serde(default)]
+        brokers: Vec<String>,
+    }
+    let whole = |message: String| ScenarioError {
+        file: file.to_string(),
+        line: 0,
+        message,
+    };
+    let Ok(Matrix { brokers }) = toml::from_str::<Matrix>(text) else {
+        // Not TOML: `parse` says where.
+        return Ok(vec![parse(text, file, faults_dir)?]);
+    };
+    if brokers.is_empty() {
+        if text.contains(BROKER_SLOT) {
+            return Err(whole(format!(
+                "uses {BROKER_SLOT} but names no `brokers` to fill it with"
+            )));
+        }
+        return Ok(vec![parse(text, file, faults_dir)?]);
+    }
+    if !text.contains(BROKER_SLOT) {
+        return Err(whole(format!(
+            "`brokers` lists where it runs, but the file never says {BROKER_SLOT}: name the connection `broker = \"{BROKER_SLOT}\"`"
+        )));
+    }
+    let mut each = Vec::new();
+    for (i, broker) in brokers.iter().enumerate() {
+        if brokers[..i].contains(broker) {
+            return Err(whole(format!("brokers: {broker:?} twice")));
+        }
+        let mut loaded =
+            parse(&text.replace(BROKER_SLOT, broker), file, faults_dir).map_err(|e| {
+                ScenarioError {
+                    message: format!("at broker {broker:?}: {}", e.message),
+                    ..e
+                }
+            })?;
+        if !loaded
+            .scenario
+            .connections
+            .iter()
+            .any(|c| &c.broker == broker)
+        {
+            return Err(whole(format!(
+                "brokers: {broker:?} is never a connection: name it `broker = \"{BROKER_SLOT}\"`"
+            )));
+        }
+        loaded.broker = Some(broker.clone());
+        each.push(loaded);
+    }
+    Ok(each)
 }
 
 /// `scenarios/faults/` for any file under `scenarios/`.
@@ -390,6 +474,7 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     }
     Ok(Loaded {
         name,
+        broker: None,
         scenario,
         plans,
         injected,
