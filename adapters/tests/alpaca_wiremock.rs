@@ -5,11 +5,12 @@
 //! socket from its own runtime, so these tests run in real time with short
 //! timeouts; the clock that reads X-Ratelimit-Reset is an injected EpochClock.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
-use adapters::http::{EpochClock, HttpSetup, RetryPolicy, TcpDialer};
+use adapters::http::{EpochClock, HttpSetup};
 use adapters::{
     BrokerAdapter, CancelStatus, ErrorKind, Instrument, Order, OrderStatus, PositionEffect, Side,
 };
@@ -27,16 +28,8 @@ const ID: &str = "61e69015-8549-4bfd-b9c3-01e75843f47d";
 
 fn setup() -> HttpSetup {
     HttpSetup {
-        dialer: Arc::new(TcpDialer::new().unwrap()),
-        clock: Arc::new(EpochClock::new(EPOCH_MS)),
-        request_timeout: TIMEOUT,
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_wait: Duration::from_secs(5),
-        },
         jitter_seed: 7,
+        ..common::setup(EpochClock::new(EPOCH_MS), TIMEOUT)
     }
 }
 
@@ -54,9 +47,7 @@ fn adapter(server: &MockServer) -> AlpacaAdapter {
 
 /// A vendor body from `test_data/alpaca` (shared with the face's tests).
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../test_data/alpaca/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture_json("alpaca", name)
 }
 
 /// A fixture order under another client order id: the flows that look an

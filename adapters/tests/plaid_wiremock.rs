@@ -5,17 +5,19 @@
 //! shift while an import runs, hostile bodies, and no secret in a request
 //! body or an error. Only deliberately broken bodies are written here.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use adapters::http::{HttpSetup, RetryPolicy, SystemClock, TcpDialer};
+use adapters::http::{HttpSetup, SystemClock};
 use adapters::plaid::{exchange_public_token, PlaidConfig, PlaidSource};
 use adapters::{ErrorKind, Instrument, ReadOnlySource, TransactionKind};
+use common::json_body as answer;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, header, method, path};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request};
 
 const IRA: &str = "JqMLm4rJwpF6gMPJwBqdh9ZjjPvvpDcb7kDK1";
 const K401: &str = "k67E4xKvMlhmleEa4pg9hlwGGNnnEeixPolGm";
@@ -24,18 +26,7 @@ const SECRET: &str = "0123456789abcdef0123456789abcd";
 const TOKEN: &str = "access-sandbox-de3ce8ef-33f8-452c-a685-8671031fc0f6";
 
 fn setup() -> HttpSetup {
-    HttpSetup {
-        dialer: Arc::new(TcpDialer::new().unwrap()),
-        clock: Arc::new(SystemClock),
-        request_timeout: Duration::from_millis(400),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(20),
-            max_wait: Duration::from_secs(5),
-        },
-        jitter_seed: 1,
-    }
+    common::setup(SystemClock, Duration::from_millis(400))
 }
 
 fn source(server: &MockServer, account: &str, page_size: usize) -> PlaidSource {
@@ -53,16 +44,11 @@ fn source(server: &MockServer, account: &str, page_size: usize) -> PlaidSource {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/../test_data/plaid/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture("plaid", name)
 }
 
 fn fixture_json(name: &str) -> Value {
-    serde_json::from_str(&fixture(name)).unwrap()
-}
-
-fn answer(status: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
+    common::fixture_json("plaid", name)
 }
 
 async fn serve(server: &MockServer, route: &str, status: u16, body: &str) {

@@ -7,14 +7,15 @@
 //! ambiguous), every error kind, and the token refresh. Only deliberately
 //! broken bodies are written here.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use adapters::http::{Clock, HttpSetup, RetryPolicy, TcpDialer};
 use adapters::schwab::{SchwabAdapter, SchwabConfig};
 use adapters::{
     BrokerAdapter, CancelStatus, ErrorKind, Instrument, Order, OrderStatus, Replace, Side,
 };
+use common::{json_body, Stopped, NOW_MS};
 use rust_decimal_macros::dec;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
@@ -24,29 +25,9 @@ const ACCT: &str = "12345678";
 const HASH: &str = "E0C1F0A66F5E4B6B9C1E3E2D8F7A6B5C4D3E2F1A0B9C8D7E6F5A4B3C2D1E0F9A";
 const FRESH_HASH: &str = "AAAA0000AAAA0000AAAA0000AAAA0000AAAA0000AAAA0000AAAA0000AAAA0000";
 const ACCESS: &str = "I0.access-token";
-/// 2026-01-05T15:00:00Z: just before the fixtures' orders were entered.
-const NOW_MS: i64 = 1_767_625_200_000;
-
-struct FixedClock;
-impl Clock for FixedClock {
-    fn now_ms(&self) -> i64 {
-        NOW_MS
-    }
-}
 
 fn adapter(server: &MockServer) -> SchwabAdapter {
-    let setup = HttpSetup {
-        dialer: Arc::new(TcpDialer::new().unwrap()),
-        clock: Arc::new(FixedClock),
-        request_timeout: Duration::from_millis(300),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_wait: Duration::from_secs(5),
-        },
-        jitter_seed: 1,
-    };
+    let setup = common::setup(Stopped(NOW_MS), Duration::from_millis(300));
     SchwabAdapter::new(
         SchwabConfig {
             base_url: format!("{}/trader/v1", server.uri()),
@@ -61,16 +42,11 @@ fn adapter(server: &MockServer) -> SchwabAdapter {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/../test_data/schwab/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture("schwab", name)
 }
 
 fn fixture_json(name: &str) -> Value {
-    serde_json::from_str(&fixture(name)).unwrap()
-}
-
-fn json_body(status: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
+    common::fixture_json("schwab", name)
 }
 
 fn account(rest: &str) -> String {

@@ -7,15 +7,17 @@
 //! in this file; the rest are the fixtures the simulated tastytrade's
 //! answers are checked against too.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use adapters::http::{HttpSetup, RetryPolicy, SystemClock, TcpDialer};
+use adapters::http::{HttpSetup, SystemClock};
 use adapters::tastytrade::{TastytradeAdapter, TastytradeConfig};
 use adapters::{
     BrokerAdapter, CancelStatus, ErrorKind, Instrument, Leg, Order, OrderStatus, OrderType,
     PositionEffect, Replace, Side, TimeInForce,
 };
+use common::json_body;
 use futures_util::{SinkExt, StreamExt};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -30,18 +32,7 @@ const REFRESH: &str = "refresh-secret";
 const SECRET: &str = "client-secret";
 
 fn setup() -> HttpSetup {
-    HttpSetup {
-        dialer: Arc::new(TcpDialer::new().unwrap()),
-        clock: Arc::new(SystemClock),
-        request_timeout: Duration::from_millis(400),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_wait: Duration::from_secs(5),
-        },
-        jitter_seed: 1,
-    }
+    common::setup(SystemClock, Duration::from_millis(400))
 }
 
 fn adapter_with(server: &MockServer, streamer_url: String) -> TastytradeAdapter {
@@ -64,19 +55,11 @@ fn adapter(server: &MockServer) -> TastytradeAdapter {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!(
-        "{}/../test_data/tastytrade/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture("tastytrade", name)
 }
 
 fn fixture_json(name: &str) -> Value {
-    serde_json::from_str(&fixture(name)).unwrap()
-}
-
-fn json_body(status: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
+    common::fixture_json("tastytrade", name)
 }
 
 fn order_path(id: &str) -> String {

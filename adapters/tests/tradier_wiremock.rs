@@ -6,40 +6,22 @@
 //! `test_data/tradier/`, which the simulated Tradier's answers are checked
 //! against too; only deliberately broken bodies are written here.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use adapters::http::{Clock, HttpSetup, RetryPolicy, TcpDialer};
 use adapters::tradier::{TradierAdapter, TradierConfig};
 use adapters::{BrokerAdapter, CancelStatus, ErrorKind, Order, OrderStatus, Side};
+use common::{json_body as json, Stopped, NOW_MS};
 use rust_decimal_macros::dec;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ACCT: &str = "VA00000001";
 const TOKEN: &str = "s3cret-token";
-const NOW_MS: i64 = 1_767_625_200_000;
-
-struct FixedClock;
-impl Clock for FixedClock {
-    fn now_ms(&self) -> i64 {
-        NOW_MS
-    }
-}
 
 fn adapter(server: &MockServer) -> TradierAdapter {
-    let setup = HttpSetup {
-        dialer: Arc::new(TcpDialer::new().unwrap()),
-        clock: Arc::new(FixedClock),
-        request_timeout: Duration::from_millis(300),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_wait: Duration::from_secs(5),
-        },
-        jitter_seed: 1,
-    };
+    let setup = common::setup(Stopped(NOW_MS), Duration::from_millis(300));
     TradierAdapter::new(
         TradierConfig {
             base_url: format!("{}/v1", server.uri()),
@@ -59,18 +41,13 @@ fn order_path(id: u64) -> String {
     format!("/v1/accounts/{ACCT}/orders/{id}")
 }
 
-fn json(status: u16, body: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_raw(body.to_string(), "application/json")
-}
-
 fn text(status: u16, body: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(body.to_string(), "text/plain")
 }
 
 /// A vendor body from `test_data/tradier/`, as served.
 fn fixture(name: &str) -> String {
-    let path = format!("{}/../test_data/tradier/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    common::fixture("tradier", name)
 }
 
 /// An `{"order":{…}}` fixture with some of the order's fields changed.
