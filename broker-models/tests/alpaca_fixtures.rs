@@ -14,65 +14,26 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use broker_models::faults::FaultPlan;
+use common::shape::{self, Rules};
 use common::{Client, Reply};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// Alpaca's keys are all there; a `null` stands for a field that is empty
+/// in one state and set in another.
+const ALPACA: Rules = Rules {
+    null_fits_any: true,
+    ..Rules::strict("Alpaca")
+};
+
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../test_data/alpaca/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Where `actual`'s shape differs from `expected`'s.
-fn differences(expected: &Value, actual: &Value, at: &str, out: &mut Vec<String>) {
-    match (expected, actual) {
-        (Value::Object(e), Value::Object(a)) => {
-            for k in e.keys().filter(|k| !a.contains_key(*k)) {
-                out.push(format!("{at}.{k}: missing"));
-            }
-            for k in a.keys().filter(|k| !e.contains_key(*k)) {
-                out.push(format!("{at}.{k}: not in the vendor's body"));
-            }
-            for (k, ev) in e {
-                if let Some(av) = a.get(k) {
-                    differences(ev, av, &format!("{at}.{k}"), out);
-                }
-            }
-        }
-        (Value::Array(e), Value::Array(a)) => {
-            if let Some(first) = e.first() {
-                for (i, av) in a.iter().enumerate() {
-                    differences(e.get(i).unwrap_or(first), av, &format!("{at}[{i}]"), out);
-                }
-            }
-        }
-        (Value::Null, _) | (_, Value::Null) => {}
-        (e, a) if kind(e) != kind(a) => out.push(format!(
-            "{at}: {} where Alpaca sends a {}",
-            kind(a),
-            kind(e)
-        )),
-        _ => {}
-    }
+    shape::fixture("alpaca", name)
 }
 
 #[track_caller]
 fn assert_shape(name: &str, expected: &Value, actual: &Value) {
-    let mut out = Vec::new();
-    differences(expected, actual, "", &mut out);
+    let out = shape::misfits(actual, expected, &ALPACA);
     assert!(
         out.is_empty(),
         "{name}:\n  {}\nactual: {actual}",
@@ -93,14 +54,13 @@ fn the_shape_check_catches_numbers_for_strings_and_missing_or_extra_keys() {
     ours["notional"] = json!("5");
     ours.as_object_mut().unwrap().remove("hwm");
     ours["surprise"] = json!(true);
-    let mut out = Vec::new();
-    differences(&vendor, &ours, "", &mut out);
+    let out = shape::misfits(&ours, &vendor, &ALPACA);
     assert_eq!(
         out,
         [
-            ".hwm: missing",
-            ".surprise: not in the vendor's body",
-            ".qty: number where Alpaca sends a string"
+            "$.hwm: missing",
+            "$.qty: number 10 where Alpaca sends a string",
+            "$.surprise: not in Alpaca's body"
         ]
     );
 }

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::shape::{self, Rules};
+
 use axum::http::{Method, StatusCode};
 use broker_models::brokerage::{HolderActivityKind, Ledger};
 use broker_models::faults::FaultPlan;
@@ -34,52 +36,23 @@ fn plan(toml: &str) -> FaultPlan {
     FaultPlan::from_toml(toml, "test").expect("plan")
 }
 
+/// Plaid's keys are all there and mostly nullable.
+const PLAID: Rules = Rules {
+    null_fits_any: true,
+    ..Rules::strict("Plaid")
+};
+
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../test_data/plaid/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    shape::fixture("plaid", name)
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Why `actual` does not have `expected`'s shape: the same keys, and the
-/// same JSON types wherever both sides are non-null (Plaid's keys are
-/// required and mostly nullable). An array's items each match one of the
-/// fixture's items; an empty fixture array says nothing about items.
-fn mismatch(actual: &Value, expected: &Value, at: &str) -> Option<String> {
-    match (actual, expected) {
-        (Value::Null, _) | (_, Value::Null) => None,
-        (Value::Object(a), Value::Object(e)) => {
-            let (ak, ek): (Vec<_>, Vec<_>) = (a.keys().collect(), e.keys().collect());
-            if ak != ek {
-                return Some(format!("{at}: keys {ak:?}, the vendor's {ek:?}"));
-            }
-            a.iter()
-                .find_map(|(k, v)| mismatch(v, &e[k], &format!("{at}.{k}")))
-        }
-        (Value::Array(_), Value::Array(e)) if e.is_empty() => None,
-        (Value::Array(a), Value::Array(e)) => a.iter().enumerate().find_map(|(i, item)| {
-            let at = format!("{at}[{i}]");
-            let tries: Vec<String> = e.iter().filter_map(|x| mismatch(item, x, &at)).collect();
-            (tries.len() == e.len()).then(|| tries.join(" / "))
-        }),
-        (a, e) if kind(a) == kind(e) => None,
-        (a, e) => Some(format!("{at}: {} {a}, the vendor's {}", kind(a), kind(e))),
-    }
+fn mismatch(actual: &Value, expected: &Value) -> Option<String> {
+    shape::mismatch(actual, expected, &PLAID)
 }
 
 #[track_caller]
 fn assert_shape(r: &Reply, name: &str) {
-    if let Some(why) = mismatch(&r.json(), &fixture(name), "$") {
+    if let Some(why) = mismatch(&r.json(), &fixture(name)) {
         panic!("{name}: {why}\n{}", r.text);
     }
 }
@@ -840,7 +813,7 @@ async fn investments_asked_asynchronously_are_not_ready_until_extracted() {
         .find(|b| b["item_id"] == item_id.as_str() && b["webhook_code"] == "HISTORICAL_UPDATE")
         .expect("HISTORICAL_UPDATE");
     let f = fixture("webhook_investments_historical_update.json");
-    assert_eq!(mismatch(&historical, &f, "$"), None);
+    assert_eq!(mismatch(&historical, &f), None);
 }
 
 #[tokio::test]
@@ -892,18 +865,13 @@ async fn webhooks_announce_updates_with_a_jws_over_the_body() {
     );
     assert!(bodies.iter().all(|b| b["item_id"] == item_id.as_str()));
     assert_eq!(
-        mismatch(
-            &bodies[0],
-            &fixture("webhook_holdings_default_update.json"),
-            "$"
-        ),
+        mismatch(&bodies[0], &fixture("webhook_holdings_default_update.json")),
         None
     );
     assert_eq!(
         mismatch(
             &bodies[2],
-            &fixture("webhook_investments_transactions_default_update.json"),
-            "$"
+            &fixture("webhook_investments_transactions_default_update.json")
         ),
         None
     );

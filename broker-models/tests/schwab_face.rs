@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use base64::Engine as _;
 use broker_models::faults::FaultPlan;
+use common::shape::{self, Rules};
 use common::{Client, Reply};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -21,88 +22,19 @@ const ACCT: &str = "12345678";
 const FORM: &str = "application/x-www-form-urlencoded";
 const LOCATION: &str = "https://api.schwabapi.com/trader/v1/accounts/";
 
+/// Schwab leaves out a key it has no value for.
+const SCHWAB: Rules = Rules {
+    omits_keys: true,
+    ..Rules::strict("Schwab")
+};
+
 fn fixture(name: &str) -> Value {
-    let path = format!("{}/../test_data/schwab/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    shape::fixture("schwab", name)
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Where `got` does not fit `want`: a key the vendor's body does not have,
-/// or a value of another JSON type (arrays compared item by item with the
-/// fixture's first item).
-fn misfits(got: &Value, want: &Value, at: &str, out: &mut Vec<String>) {
-    if kind(got) != kind(want) {
-        out.push(format!(
-            "{at}: {} where Schwab has {}",
-            kind(got),
-            kind(want)
-        ));
-        return;
-    }
-    match (got, want) {
-        (Value::Object(g), Value::Object(w)) => {
-            for (k, v) in g {
-                match w.get(k) {
-                    Some(wv) => misfits(v, wv, &format!("{at}.{k}"), out),
-                    None => out.push(format!("{at}.{k}: not in Schwab's body")),
-                }
-            }
-        }
-        (Value::Array(g), Value::Array(w)) => {
-            if let Some(any) = union(w) {
-                for (i, v) in g.iter().enumerate() {
-                    misfits(v, &any, &format!("{at}[{i}]"), out);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// One body with every key any of `items` has (objects merged, deeply;
-/// the first value of a key decides its type).
-fn union(items: &[Value]) -> Option<Value> {
-    let mut out = items.first()?.clone();
-    for item in items.iter().skip(1) {
-        merge(&mut out, item);
-    }
-    Some(out)
-}
-
-fn merge(into: &mut Value, from: &Value) {
-    match (into, from) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                match a.get_mut(k) {
-                    Some(existing) => merge(existing, v),
-                    None => {
-                        a.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-        }
-        (Value::Array(a), Value::Array(b)) => {
-            if let Some(all) = union(&[a.clone(), b.clone()].concat()) {
-                *a = vec![all];
-            }
-        }
-        _ => {}
-    }
-}
-
+#[track_caller]
 fn assert_fits(got: &Value, fixture_name: &str) {
-    let mut out = Vec::new();
-    misfits(got, &fixture(fixture_name), "", &mut out);
+    let out = shape::misfits(got, &fixture(fixture_name), &SCHWAB);
     assert!(out.is_empty(), "{fixture_name}: {out:#?}\n{got:#}");
 }
 
@@ -128,8 +60,7 @@ fn assert_order(got: &Value, fixture_name: &str) {
         .chain(["order_working_limit.json"].iter())
         .map(|n| fixture(n))
         .collect();
-    let mut out = Vec::new();
-    misfits(got, &union(&all).unwrap_or_default(), "", &mut out);
+    let out = shape::misfits(got, &shape::union(&all).unwrap_or_default(), &SCHWAB);
     assert!(out.is_empty(), "orders: {out:#?}\n{got:#}");
     let want = fixture(fixture_name);
     let missing: Vec<&String> = want

@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::shape::{self, Rules};
+
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
@@ -56,55 +58,18 @@ const NOT_EMITTED: &[&str] = &[
     "preflight-id",
 ];
 
+const TASTYTRADE: Rules = Rules {
+    not_emitted: NOT_EMITTED,
+    ..Rules::strict("tastytrade")
+};
+
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../test_data/tastytrade/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Why `actual` does not have `expected`'s shape, or None when it does.
-/// An array's items each have the shape of one of the fixture's items.
-fn mismatch(actual: &Value, expected: &Value, at: &str) -> Option<String> {
-    match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => {
-            let ak: Vec<&String> = a.keys().collect();
-            let ek: Vec<&String> = e
-                .keys()
-                .filter(|k| !NOT_EMITTED.contains(&k.as_str()))
-                .collect();
-            if ak != ek {
-                return Some(format!("{at}: keys {ak:?}, the vendor's {ek:?}"));
-            }
-            a.iter()
-                .find_map(|(k, v)| mismatch(v, &e[k], &format!("{at}.{k}")))
-        }
-        (Value::Array(a), Value::Array(e)) => a.iter().enumerate().find_map(|(i, item)| {
-            let at = format!("{at}[{i}]");
-            let tries: Vec<String> = e.iter().filter_map(|x| mismatch(item, x, &at)).collect();
-            (tries.len() == e.len()).then(|| tries.join(" / "))
-        }),
-        (a, e) if kind(a) == kind(e) => None,
-        (a, e) => Some(format!("{at}: {} {a}, the vendor's {}", kind(a), kind(e))),
-    }
+    shape::fixture("tastytrade", name)
 }
 
 #[track_caller]
 fn assert_shape(actual: &Value, name: &str) {
-    if let Some(why) = mismatch(actual, &fixture(name), "$") {
+    if let Some(why) = shape::mismatch(actual, &fixture(name), &TASTYTRADE) {
         panic!("{name}: {why}\n{actual}");
     }
 }

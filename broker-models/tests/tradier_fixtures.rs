@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::shape::{self, Rules};
+
 use axum::http::{Method, StatusCode};
 use broker_models::faults::FaultPlan;
 use common::{Client, Reply};
@@ -12,56 +14,24 @@ use serde_json::Value;
 const ACCT: &str = "VA00000001";
 const FORM: &str = "application/x-www-form-urlencoded";
 
-fn fixture_text(name: &str) -> String {
-    let path = format!("{}/../test_data/tradier/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+/// Tradier sends a one-item collection as the bare item (§8.1).
+const TRADIER: Rules = Rules {
+    bare_single_items: true,
+    ..Rules::strict("Tradier")
+};
 
 fn fixture(name: &str) -> Value {
-    serde_json::from_str(&fixture_text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    shape::fixture("tradier", name)
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
-/// Why `actual` does not have `expected`'s shape, or None when it does. An
-/// array's items each have the shape of one of the fixture's items, and a
-/// bare object where the fixture has an array is a one-item collection (§8.1).
-fn mismatch(actual: &Value, expected: &Value, at: &str) -> Option<String> {
-    match (actual, expected) {
-        (Value::Object(_), Value::Array(_)) => {
-            mismatch(&Value::Array(vec![actual.clone()]), expected, at)
-        }
-        (Value::Object(a), Value::Object(e)) => {
-            let (ak, ek): (Vec<_>, Vec<_>) = (a.keys().collect(), e.keys().collect());
-            if ak != ek {
-                return Some(format!("{at}: keys {ak:?}, the vendor's {ek:?}"));
-            }
-            a.iter()
-                .find_map(|(k, v)| mismatch(v, &e[k], &format!("{at}.{k}")))
-        }
-        (Value::Array(a), Value::Array(e)) => a.iter().enumerate().find_map(|(i, item)| {
-            let at = format!("{at}[{i}]");
-            let tries: Vec<String> = e.iter().filter_map(|x| mismatch(item, x, &at)).collect();
-            (tries.len() == e.len()).then(|| tries.join(" / "))
-        }),
-        (a, e) if kind(a) == kind(e) => None,
-        (a, e) => Some(format!("{at}: {} {a}, the vendor's {}", kind(a), kind(e))),
-    }
+fn mismatch(actual: &Value, expected: &Value) -> Option<String> {
+    shape::mismatch(actual, expected, &TRADIER)
 }
 
 #[track_caller]
 fn assert_shape(r: &Reply, name: &str) {
     assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text);
-    if let Some(why) = mismatch(&r.json(), &fixture(name), "$") {
+    if let Some(why) = mismatch(&r.json(), &fixture(name)) {
         panic!("{name}: {why}\n{}", r.text);
     }
 }
@@ -215,7 +185,7 @@ async fn error_documents_in_each_shape() {
         .await;
     assert_eq!(symbol.status, StatusCode::BAD_REQUEST);
     assert!(
-        mismatch(&symbol.json(), &fixture("errors_symbol.json"), "$").is_none(),
+        mismatch(&symbol.json(), &fixture("errors_symbol.json")).is_none(),
         "{}",
         symbol.text
     );
@@ -228,7 +198,7 @@ async fn error_documents_in_each_shape() {
         )
         .await;
     assert!(
-        mismatch(&both.json(), &fixture("errors_list.json"), "$").is_none(),
+        mismatch(&both.json(), &fixture("errors_list.json")).is_none(),
         "{}",
         both.text
     );
@@ -261,7 +231,7 @@ async fn error_documents_in_each_shape() {
         (unknown.status, unknown.text),
         (
             StatusCode::UNAUTHORIZED,
-            fixture_text("unauthorized_account.txt")
+            shape::fixture_text("tradier", "unauthorized_account.txt")
         )
     );
     let id = place(
@@ -277,7 +247,7 @@ async fn error_documents_in_each_shape() {
         (late.status, late.text),
         (
             StatusCode::BAD_REQUEST,
-            fixture_text("finalized_filled.txt")
+            shape::fixture_text("tradier", "finalized_filled.txt")
         )
     );
     let id = place(
@@ -290,7 +260,10 @@ async fn error_documents_in_each_shape() {
     let again = c
         .send(Method::DELETE, &format!("{orders}/{id}"), "", "")
         .await;
-    assert_eq!(again.text, fixture_text("finalized_canceled.txt"));
+    assert_eq!(
+        again.text,
+        shape::fixture_text("tradier", "finalized_canceled.txt")
+    );
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod shape;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
