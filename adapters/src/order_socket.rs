@@ -23,13 +23,39 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::adapter::OrderUpdates;
 use crate::contract::OrderResult;
-use crate::error::Result;
-use crate::http::{Backoff, BoxIo};
+use crate::error::{AdapterError, Result};
+use crate::http::dial::endpoint;
+use crate::http::{Backoff, BoxIo, Dialer};
 use crate::reconcile::retry_read;
 use crate::updates::{self, Feed, Recheck, UpdateHub};
 
 /// A WebSocket over the injected dialer.
 pub type Ws = WebSocketStream<BoxIo>;
+
+/// Opens a WebSocket to `url` over the injected dialer (TLS for `wss`):
+/// the host and port, then the upgrade. `stream` names it in errors ("the
+/// Tradier stream"); a URL that cannot be used is `bad_url`'s kind of error,
+/// for a URL from the adapter's configuration is another fault than one the
+/// vendor handed out.
+pub async fn dial(
+    dialer: &dyn Dialer,
+    url: &str,
+    stream: &str,
+    bad_url: fn(String) -> AdapterError,
+) -> Result<Ws> {
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| bad_url(format!("{stream} URL {url:.80} is not a URL")))?;
+    let (host, port, tls) = endpoint(&uri).map_err(|e| bad_url(format!("{stream} URL: {e}")))?;
+    let io = dialer
+        .dial(&host, port, tls)
+        .await
+        .map_err(|e| AdapterError::unavailable(format!("cannot reach {stream}: {e}")))?;
+    let (ws, _) = tokio_tungstenite::client_async(url, io)
+        .await
+        .map_err(|e| AdapterError::unavailable(format!("{stream}: the upgrade failed: {e}")))?;
+    Ok(ws)
+}
 
 /// One vendor's order stream.
 #[async_trait]
@@ -161,5 +187,48 @@ pub fn data(msg: &Message) -> Option<&[u8]> {
         Message::Text(t) => Some(t.as_bytes()),
         Message::Binary(b) => Some(b),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use crate::http::TcpDialer;
+
+    #[tokio::test]
+    async fn dial_names_the_stream_and_types_each_failure() {
+        let dialer = TcpDialer::new().expect("dialer");
+        let kind = |r: Result<Ws>| r.err().map(|e| (e.kind, e.message));
+        // Not a URL: the caller's kind (configuration here).
+        let (k, m) = kind(
+            dial(
+                &dialer,
+                "::not a url",
+                "the X stream",
+                AdapterError::invalid_request,
+            )
+            .await,
+        )
+        .expect("refused");
+        assert_eq!(k, ErrorKind::InvalidRequest);
+        assert!(m.contains("the X stream URL"), "{m}");
+        // A URL the vendor handed out: its kind is the caller's too.
+        let (k, _) = kind(dial(&dialer, "ws://", "the X stream", AdapterError::unknown).await)
+            .expect("refused");
+        assert_eq!(k, ErrorKind::Unknown);
+        // Nobody listening: unavailable, whatever the URL's origin.
+        let (k, m) = kind(
+            dial(
+                &dialer,
+                "ws://127.0.0.1:1/x",
+                "the X stream",
+                AdapterError::unknown,
+            )
+            .await,
+        )
+        .expect("refused");
+        assert_eq!(k, ErrorKind::Unavailable);
+        assert!(m.starts_with("cannot reach the X stream"), "{m}");
     }
 }

@@ -25,7 +25,7 @@ use super::parse;
 use crate::adapter::OrderUpdates;
 use crate::contract::OrderResult;
 use crate::error::{AdapterError, ErrorKind, Result};
-use crate::http::{dial::endpoint, Backoff, HttpSetup};
+use crate::http::{Backoff, HttpSetup};
 use crate::order_socket::{self, OrderSocket, Ws as Socket};
 use crate::updates::UpdateHub;
 
@@ -103,23 +103,13 @@ impl OrderSocket for Ctx {
     /// Dials, upgrades, authenticates and listens, within the request timeout.
     async fn connect(&self) -> Result<Socket> {
         let handshake = async {
-            let uri: http::Uri = self
-                .url
-                .parse()
-                .map_err(|e| AdapterError::invalid_request(format!("stream URL: {e}")))?;
-            let (host, port, tls) = endpoint(&uri)
-                .map_err(|e| AdapterError::invalid_request(format!("stream URL: {e}")))?;
-            let io = self
-                .setup
-                .dialer
-                .dial(&host, port, tls)
-                .await
-                .map_err(|e| {
-                    AdapterError::unavailable(format!("cannot reach the Alpaca stream: {e}"))
-                })?;
-            let (mut ws, _) = tokio_tungstenite::client_async(self.url.as_str(), io)
-                .await
-                .map_err(ws_error("upgrade"))?;
+            let mut ws = order_socket::dial(
+                self.setup.dialer.as_ref(),
+                &self.url,
+                "the Alpaca stream",
+                AdapterError::invalid_request,
+            )
+            .await?;
             let auth = json!({"action": "authenticate",
                 "data": {"key_id": self.config.key_id, "secret_key": self.config.secret_key}});
             ws.send(Message::text(auth.to_string()))

@@ -23,7 +23,6 @@ use super::parse;
 use crate::adapter::OrderUpdates;
 use crate::contract::OrderResult;
 use crate::error::{AdapterError, ErrorKind, Result};
-use crate::http::dial::endpoint;
 use crate::http::Backoff;
 use crate::order_socket::{self, OrderSocket, Ws};
 
@@ -140,23 +139,13 @@ fn message(action: &'static str, account: Option<&str>, token: &str, id: u64) ->
 /// Opens a websocket and connects the account with `token`; a refusal of
 /// the `connect` is `auth_expired` (the token is what it checks).
 async fn connect_with(inner: &Inner, token: &str) -> Result<Conn> {
-    let url = inner.config.streamer_url.clone();
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|_| AdapterError::invalid_request(format!("bad streamer URL {url:.80}")))?;
-    let (host, port, tls) =
-        endpoint(&uri).map_err(|e| AdapterError::invalid_request(format!("streamer URL: {e}")))?;
-    let io = inner
-        .setup
-        .dialer
-        .dial(&host, port, tls)
-        .await
-        .map_err(|e| {
-            AdapterError::unavailable(format!("cannot reach the tastytrade streamer: {e}"))
-        })?;
-    let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), io)
-        .await
-        .map_err(|e| AdapterError::unavailable(format!("streamer handshake failed: {e}")))?;
+    let mut ws = order_socket::dial(
+        inner.setup.dialer.as_ref(),
+        &inner.config.streamer_url,
+        "the tastytrade streamer",
+        AdapterError::invalid_request,
+    )
+    .await?;
     let connect = message("connect", Some(&inner.config.account_id), token, 1)?;
     ws.send(Message::Text(connect.into()))
         .await

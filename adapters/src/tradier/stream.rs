@@ -27,7 +27,6 @@ use super::{parse, Inner};
 use crate::adapter::OrderUpdates;
 use crate::contract::{OrderResult, OrderStatus};
 use crate::error::{AdapterError, Result};
-use crate::http::dial::endpoint;
 use crate::http::Backoff;
 use crate::order_socket::{self, OrderSocket, Ws};
 use crate::reconcile::retry_read;
@@ -121,24 +120,14 @@ async fn session(inner: &Inner) -> Result<(String, String)> {
 async fn connect(inner: &Inner) -> Result<Ws> {
     let (url, sessionid) = session(inner).await?;
     let handshake = async {
-        let uri: http::Uri = url.parse().map_err(|_| {
-            AdapterError::unknown(format!("Tradier gave an invalid stream URL {url:.80}"))
-        })?;
-        let (host, port, tls) = endpoint(&uri)
-            .map_err(|e| AdapterError::unknown(format!("Tradier stream URL: {e}")))?;
-        let io = inner
-            .setup
-            .dialer
-            .dial(&host, port, tls)
-            .await
-            .map_err(|e| {
-                AdapterError::unavailable(format!("cannot reach the Tradier stream: {e}"))
-            })?;
-        let (mut ws, _) = tokio_tungstenite::client_async(url.as_str(), io)
-            .await
-            .map_err(|e| {
-                AdapterError::unavailable(format!("Tradier stream handshake failed: {e}"))
-            })?;
+        // The URL is the one Tradier's session answer gave.
+        let mut ws = order_socket::dial(
+            inner.setup.dialer.as_ref(),
+            &url,
+            "the Tradier stream",
+            AdapterError::unknown,
+        )
+        .await?;
         let subscribe = serde_json::json!({
             "events": ["order"],
             "sessionid": sessionid,
