@@ -299,18 +299,8 @@ impl BrokerAdapter for MbtAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: false,
-                order_types: vec![
-                    OrderType::Market,
-                    OrderType::Limit,
-                    OrderType::Stop,
-                    OrderType::StopLimit,
-                ],
-                time_in_force: vec![
-                    TimeInForce::Day,
-                    TimeInForce::Gtc,
-                    TimeInForce::Ioc,
-                    TimeInForce::Fok,
-                ],
+                order_types: OrderType::ALL.to_vec(),
+                time_in_force: TimeInForce::ALL.to_vec(),
             },
             request_timeout_ms: None,
         }

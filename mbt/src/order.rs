@@ -58,6 +58,16 @@ pub enum TimeInForce {
     Fok,
 }
 
+impl OrderType {
+    /// Every type, for a venue that takes them all.
+    pub const ALL: [OrderType; 4] = [Self::Market, Self::Limit, Self::Stop, Self::StopLimit];
+}
+
+impl TimeInForce {
+    /// Every time in force, for a venue that takes them all.
+    pub const ALL: [TimeInForce; 4] = [Self::Day, Self::Gtc, Self::Ioc, Self::Fok];
+}
+
 /// One leg of a multi-leg order. The parent's quantity counts spreads; each
 /// leg trades `ratio_quantity` units per spread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -202,18 +202,8 @@ impl BrokerAdapter for AlpacaAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: false,
-                order_types: vec![
-                    OrderType::Market,
-                    OrderType::Limit,
-                    OrderType::Stop,
-                    OrderType::StopLimit,
-                ],
-                time_in_force: vec![
-                    TimeInForce::Day,
-                    TimeInForce::Gtc,
-                    TimeInForce::Ioc,
-                    TimeInForce::Fok,
-                ],
+                order_types: OrderType::ALL.to_vec(),
+                time_in_force: TimeInForce::ALL.to_vec(),
             },
             request_timeout_ms: u64::try_from(self.setup.request_timeout.as_millis()).ok(),
         }

@@ -191,12 +191,7 @@ impl BrokerAdapter for TastytradeAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: self.inner.tokens.can_refresh(),
-                order_types: vec![
-                    OrderType::Market,
-                    OrderType::Limit,
-                    OrderType::Stop,
-                    OrderType::StopLimit,
-                ],
+                order_types: OrderType::ALL.to_vec(),
                 time_in_force: vec![TimeInForce::Day, TimeInForce::Gtc, TimeInForce::Ioc],
             },
             request_timeout_ms: u64::try_from(self.inner.setup.request_timeout.as_millis()).ok(),
