@@ -38,6 +38,22 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::Unavailable,
+        ErrorKind::Timeout,
+        ErrorKind::RateLimited,
+        ErrorKind::AuthExpired,
+        ErrorKind::ReauthRequired,
+        ErrorKind::Rejected,
+        ErrorKind::NotFound,
+        ErrorKind::TooLateToCancel,
+        ErrorKind::ReadOnly,
+        ErrorKind::Unsupported,
+        ErrorKind::InvalidRequest,
+        ErrorKind::KillSwitch,
+        ErrorKind::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Unavailable => "unavailable",
@@ -153,23 +169,10 @@ mod tests {
 
     #[test]
     fn every_kind_has_its_wire_word() {
-        for word in [
-            "unavailable",
-            "timeout",
-            "rate_limited",
-            "auth_expired",
-            "reauth_required",
-            "rejected",
-            "not_found",
-            "too_late_to_cancel",
-            "read_only",
-            "unsupported",
-            "invalid_request",
-            "kill_switch",
-            "unknown",
-        ] {
-            let kind: ErrorKind = serde_json::from_value(serde_json::json!(word)).unwrap();
-            assert_eq!(kind.as_str(), word);
+        for kind in ErrorKind::ALL {
+            let word = kind.as_str();
+            let back: ErrorKind = serde_json::from_value(serde_json::json!(word)).unwrap();
+            assert_eq!(back, kind, "{word}");
         }
     }
 }

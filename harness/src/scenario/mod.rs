@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use adapters::{ErrorKind, OrderStatus};
 use broker_models::faults::FaultPlan;
 use broker_models::MarketSpec;
 
@@ -260,32 +261,18 @@ fn brokers() -> Vec<&'static str> {
         .chain(["mbt"])
         .collect()
 }
-const STATUSES: [&str; 9] = [
-    "pending",
-    "accepted",
-    "partially_filled",
-    "filled",
-    "canceled",
-    "rejected",
-    "expired",
-    "pending_cancel",
-    "replaced",
-];
-const ERROR_KINDS: [&str; 13] = [
-    "unavailable",
-    "timeout",
-    "rate_limited",
-    "auth_expired",
-    "reauth_required",
-    "rejected",
-    "not_found",
-    "too_late_to_cancel",
-    "read_only",
-    "unsupported",
-    "invalid_request",
-    "kill_switch",
-    "unknown",
-];
+/// The normalized statuses an `order` expectation may name.
+fn statuses() -> Vec<String> {
+    OrderStatus::ALL
+        .iter()
+        .filter_map(|s| serde_json::to_value(s).ok()?.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The error kinds an `error` expectation may name.
+fn error_kinds() -> Vec<&'static str> {
+    ErrorKind::ALL.iter().map(|k| k.as_str()).collect()
+}
 
 /// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
@@ -673,8 +660,9 @@ fn check_expectation(
     if let Some(id) = &e.order {
         known_id(id)?;
         if let Some(s) = &e.status {
-            if !STATUSES.contains(&s.as_str()) {
-                return Err(format!("status {s:?} is not one of {STATUSES:?}"));
+            let known = statuses();
+            if !known.contains(s) {
+                return Err(format!("status {s:?} is not one of {known:?}"));
             }
         }
         if let Some(q) = &e.filled_quantity {
@@ -686,8 +674,9 @@ fn check_expectation(
             .kind
             .as_deref()
             .ok_or("`error` needs the `kind` of error")?;
-        if !ERROR_KINDS.contains(&kind) {
-            return Err(format!("kind {kind:?} is not one of {ERROR_KINDS:?}"));
+        let known = error_kinds();
+        if !known.contains(&kind) {
+            return Err(format!("kind {kind:?} is not one of {known:?}"));
         }
     }
     if e.position.is_some() || e.cash.is_some() {
