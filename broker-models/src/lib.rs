@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod face;
 pub mod faults;
 pub mod ids;
+mod json;
 pub mod model;
 pub mod plaid;
 pub mod profile;

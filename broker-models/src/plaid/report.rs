@@ -15,7 +15,8 @@ use mbt::{Instrument, OptionRight, Timestamp};
 use super::institution::{account_look, describe_equity, ticker};
 use super::state::Item;
 use super::wire::{
-    self, date, datetime, Balances, Holding, InvestmentTransaction, Num, OptionContract, Security,
+    self, date, datetime, Balances, Holding, InvestmentTransaction, Number, OptionContract,
+    Security,
 };
 use crate::brokerage::{HolderActivity, HolderActivityKind, SimBrokerage, Snapshot};
 use crate::ids::stable_alnum;
@@ -82,8 +83,8 @@ pub fn account(index: usize, id: &str, view: &AccountView, investment: bool) -> 
     wire::Account {
         account_id: id.to_string(),
         balances: Balances {
-            available: Some(Num(view.cash)),
-            current: Some(Num(view.equity)),
+            available: Some(Number(view.cash)),
+            current: Some(Number(view.equity)),
             limit: None,
             iso_currency_code: USD,
             unofficial_currency_code: None,
@@ -126,12 +127,12 @@ pub fn holdings(
             out.push(Holding {
                 account_id: id.to_string(),
                 security_id: security_id(None),
-                institution_price: Num(Decimal::ONE),
+                institution_price: Number(Decimal::ONE),
                 institution_price_as_of: Some(date(at)),
                 institution_price_datetime: Some(datetime(at)),
-                institution_value: Num(view.cash),
-                cost_basis: Some(Num(view.cash)),
-                quantity: Num(view.cash),
+                institution_value: Number(view.cash),
+                cost_basis: Some(Number(view.cash)),
+                quantity: Number(view.cash),
                 iso_currency_code: USD,
                 unofficial_currency_code: None,
                 vested_quantity: None,
@@ -148,12 +149,12 @@ fn position(account_id: &str, p: &PositionView, at: Timestamp) -> Holding {
     Holding {
         account_id: account_id.to_string(),
         security_id: security_id(Some(&p.instrument)),
-        institution_price: Num(p.mark.unwrap_or(p.average_price)),
+        institution_price: Number(p.mark.unwrap_or(p.average_price)),
         institution_price_as_of: Some(date(at)),
         institution_price_datetime: Some(datetime(at)),
-        institution_value: Num(p.market_value),
-        cost_basis: Some(Num(p.cost_basis)),
-        quantity: Num(plaid_units(&p.instrument, p.quantity)),
+        institution_value: Number(p.market_value),
+        cost_basis: Some(Number(p.cost_basis)),
+        quantity: Number(plaid_units(&p.instrument, p.quantity)),
         iso_currency_code: USD,
         unofficial_currency_code: None,
         vested_quantity: None,
@@ -188,7 +189,7 @@ pub fn security(
             let contract = OptionContract {
                 contract_type: right,
                 expiration_date: occ.expiry().format("%Y-%m-%d").to_string(),
-                strike_price: Num(occ.strike()),
+                strike_price: Number(occ.strike()),
                 underlying_security_ticker: occ.root().to_string(),
             };
             (
@@ -213,7 +214,7 @@ pub fn security(
         is_cash_equivalent: instrument.is_none(),
         kind,
         subtype,
-        close_price: close.map(Num),
+        close_price: close.map(Number),
         close_price_as_of: close.map(|_| date(at)),
         update_datetime: Some(datetime(at)),
         iso_currency_code: USD,
@@ -267,10 +268,10 @@ pub fn transaction(item_account: &str, a: &HolderActivity) -> InvestmentTransact
         date: date(a.time),
         transaction_datetime: Some(datetime(a.time)),
         name,
-        quantity: Num(quantity),
-        amount: Num(-a.amount),
-        price: Num(a.price.unwrap_or_default()),
-        fees: Some(Num(a.fees)),
+        quantity: Number(quantity),
+        amount: Number(-a.amount),
+        price: Number(a.price.unwrap_or_default()),
+        fees: Some(Number(a.fees)),
         kind,
         subtype,
         iso_currency_code: USD,

@@ -6,26 +6,11 @@
 //! and datetimes `YYYY-MM-DDTHH:MM:SSZ`. Vocabulary (account subtypes,
 //! security and transaction types) is lower case with spaces, as Plaid writes it.
 
-use rust_decimal::Decimal;
-use serde::ser::Error as _;
-use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::Serialize;
 
 use mbt::Timestamp;
 
-/// A decimal as a JSON number with exactly its digits (Plaid's numbers are
-/// JSON numbers; plaid-python refuses a quoted one).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Num(pub Decimal);
-
-impl Serialize for Num {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // `Decimal`'s text never uses an exponent, so it is a valid JSON number.
-        RawValue::from_string(self.0.normalize().to_string())
-            .map_err(S::Error::custom)?
-            .serialize(s)
-    }
-}
+pub use crate::json::Number;
 
 /// `2026-01-05T15:00:00Z`: Plaid's datetime (plaid-python refuses a bare date here).
 pub fn datetime(t: Timestamp) -> String {
@@ -103,14 +88,14 @@ pub struct LastWebhook {
 /// responses also require `margin_loan_amount` (§3.1), `/accounts/get` does not have it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Balances {
-    pub available: Option<Num>,
-    pub current: Option<Num>,
-    pub limit: Option<Num>,
+    pub available: Option<Number>,
+    pub current: Option<Number>,
+    pub limit: Option<Number>,
     pub iso_currency_code: Option<&'static str>,
     pub unofficial_currency_code: Option<&'static str>,
     /// `Some(None)` writes `"margin_loan_amount": null`; `None` leaves the key out.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub margin_loan_amount: Option<Option<Num>>,
+    pub margin_loan_amount: Option<Option<Number>>,
 }
 
 /// `AccountBase` / `InvestmentAccount`.
@@ -139,16 +124,16 @@ pub struct AccountsGetResponse {
 pub struct Holding {
     pub account_id: String,
     pub security_id: String,
-    pub institution_price: Num,
+    pub institution_price: Number,
     pub institution_price_as_of: Option<String>,
     pub institution_price_datetime: Option<String>,
-    pub institution_value: Num,
-    pub cost_basis: Option<Num>,
-    pub quantity: Num,
+    pub institution_value: Number,
+    pub cost_basis: Option<Number>,
+    pub quantity: Number,
     pub iso_currency_code: Option<&'static str>,
     pub unofficial_currency_code: Option<&'static str>,
-    pub vested_quantity: Option<Num>,
-    pub vested_value: Option<Num>,
+    pub vested_quantity: Option<Number>,
+    pub vested_value: Option<Number>,
 }
 
 /// `OptionContract`.
@@ -156,7 +141,7 @@ pub struct Holding {
 pub struct OptionContract {
     pub contract_type: &'static str,
     pub expiration_date: String,
-    pub strike_price: Num,
+    pub strike_price: Number,
     pub underlying_security_ticker: String,
 }
 
@@ -177,7 +162,7 @@ pub struct Security {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub subtype: &'static str,
-    pub close_price: Option<Num>,
+    pub close_price: Option<Number>,
     pub close_price_as_of: Option<String>,
     pub update_datetime: Option<String>,
     pub iso_currency_code: Option<&'static str>,
@@ -211,10 +196,10 @@ pub struct InvestmentTransaction {
     pub date: String,
     pub transaction_datetime: Option<String>,
     pub name: String,
-    pub quantity: Num,
-    pub amount: Num,
-    pub price: Num,
-    pub fees: Option<Num>,
+    pub quantity: Number,
+    pub amount: Number,
+    pub price: Number,
+    pub fees: Option<Number>,
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub subtype: &'static str,
@@ -294,13 +279,14 @@ pub enum Counters {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     #[test]
     fn numbers_keep_their_digits_and_times_their_formats() {
-        let n = serde_json::to_string(&Num(Decimal::new(2_458_006_050, 5))).unwrap();
+        let n = serde_json::to_string(&Number(Decimal::new(2_458_006_050, 5))).unwrap();
         assert_eq!(n, "24580.0605");
         assert_eq!(
-            serde_json::to_string(&Num(Decimal::new(10_000, 2))).unwrap(),
+            serde_json::to_string(&Number(Decimal::new(10_000, 2))).unwrap(),
             "100"
         );
         let t = Timestamp::from_secs(1_767_625_200).plus_millis(250);
@@ -308,7 +294,7 @@ mod tests {
         assert_eq!(date(t), "2026-01-05");
         let b = Balances {
             available: None,
-            current: Some(Num(Decimal::ONE)),
+            current: Some(Number(Decimal::ONE)),
             limit: None,
             iso_currency_code: Some("USD"),
             unofficial_currency_code: None,

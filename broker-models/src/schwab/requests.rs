@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use mbt::{Instrument, Leg, OccSymbol, OrderRequest, OrderType, PositionEffect, Side, TimeInForce};
 
 use super::errors::SchwabError;
-use super::wire::Flex;
+use super::wire::Lenient;
 
 /// An order as a client sends it; unknown keys are refused (see `parse`).
 #[derive(Debug, Deserialize)]
@@ -28,9 +28,9 @@ pub struct OrderIn {
     order_type: Option<String>,
     order_strategy_type: Option<String>,
     complex_order_strategy_type: Option<String>,
-    quantity: Option<Flex>,
-    price: Option<Flex>,
-    stop_price: Option<Flex>,
+    quantity: Option<Lenient>,
+    price: Option<Lenient>,
+    stop_price: Option<Lenient>,
     #[serde(default)]
     order_leg_collection: Vec<LegIn>,
     #[serde(default)]
@@ -56,7 +56,7 @@ pub struct OrderIn {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LegIn {
     instruction: String,
-    quantity: Flex,
+    quantity: Lenient,
     instrument: InstrumentIn,
     position_effect: Option<String>,
     quantity_type: Option<String>,
@@ -270,12 +270,12 @@ fn whole_positive(q: Decimal, what: &str) -> Result<Decimal, SchwabError> {
     Ok(q.normalize())
 }
 
-fn positive(p: Option<Flex>, what: &str) -> Result<Option<Decimal>, SchwabError> {
+fn positive(p: Option<Lenient>, what: &str) -> Result<Option<Decimal>, SchwabError> {
     match p {
-        Some(Flex(v)) if v <= Decimal::ZERO => Err(SchwabError::invalid(format!(
+        Some(Lenient(v)) if v <= Decimal::ZERO => Err(SchwabError::invalid(format!(
             "{what} must be greater than zero"
         ))),
-        Some(Flex(v)) => Ok(Some(v.normalize())),
+        Some(Lenient(v)) => Ok(Some(v.normalize())),
         None => Ok(None),
     }
 }

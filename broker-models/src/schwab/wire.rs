@@ -5,66 +5,14 @@
 
 use std::fmt;
 
-use rust_decimal::Decimal;
-use serde::de::Error as _;
-use serde::ser::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::value::RawValue;
+use serde::{Serialize, Serializer};
 
 use mbt::Timestamp;
 
-/// A decimal written as a Schwab double: every digit, and at least one
-/// after the point (`3` is `3.0` on Schwab's wire).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Double(pub Decimal);
-
-impl Serialize for Double {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.normalize().to_string();
-        let text = if text.contains('.') {
-            text
-        } else {
-            format!("{text}.0")
-        };
-        // `Decimal`'s text never has an exponent: it is a valid JSON number.
-        RawValue::from_string(text)
-            .map_err(S::Error::custom)?
-            .serialize(s)
-    }
-}
-
-/// A number in a request: a JSON number or a numeric string (schwab-py and
-/// Schwabdev send prices as strings, §2.2, §8.9), read from its text so
-/// that no digit goes through a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Flex(pub Decimal);
-
-impl<'de> Deserialize<'de> for Flex {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        let text = raw.get();
-        let number = match text.strip_prefix('"') {
-            Some(_) => serde_json::from_str::<String>(text).map_err(D::Error::custom)?,
-            None => text.to_string(),
-        };
-        parse_decimal(number.trim())
-            .map(Flex)
-            .ok_or_else(|| D::Error::custom(format!("{text} is not a number")))
-    }
-}
-
-/// A decimal from its text, exponent forms included; None when it is no
-/// number or beyond what a `Decimal` holds.
-fn parse_decimal(text: &str) -> Option<Decimal> {
-    if text.is_empty() || !text.bytes().all(|b| b"+-.eE0123456789".contains(&b)) {
-        return None;
-    }
-    if text.contains(['e', 'E']) {
-        Decimal::from_scientific(text).ok()
-    } else {
-        text.parse().ok()
-    }
-}
+/// Numbers go out as Schwab's doubles (`3.0`: every digit, at least one
+/// after the point); a number in a request is a JSON number or a numeric
+/// string (schwab-py and Schwabdev send prices as strings, §2.2, §8.9).
+pub use crate::json::{Double, Lenient};
 
 /// `2026-01-05T15:00:01+0000`: REST timestamps (§6).
 pub fn time(t: Timestamp) -> String {
@@ -498,7 +446,7 @@ mod tests {
 
     #[test]
     fn request_numbers_are_numbers_or_numeric_strings() {
-        let read = |s: &str| serde_json::from_str::<Flex>(s).map(|f| f.0);
+        let read = |s: &str| serde_json::from_str::<Lenient>(s).map(|f| f.0);
         assert_eq!(read("\"10.00\"").unwrap(), dec!(10.00));
         assert_eq!(read("1.05").unwrap(), dec!(1.05));
         assert_eq!(read("2").unwrap(), dec!(2));

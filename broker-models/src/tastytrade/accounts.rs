@@ -12,7 +12,7 @@ use mbt::{AccountKind, Instrument, Timestamp};
 
 use super::auth::{AccountPath, Caller};
 use super::errors::TastytradeError;
-use super::num::{date, iso, Amount, Count};
+use super::num::{date, iso, Amount, Number};
 use super::wire::{Account, AccountItem, Balance, Data, Effect, Items, Position, Signed};
 use super::words;
 use crate::brokerage::{BrokerEventKind, SimBrokerage};
@@ -135,7 +135,7 @@ pub fn position(b: &SimBrokerage, account: &str, p: &PositionView) -> Position {
         symbol: words::symbol(&p.instrument),
         instrument_type: words::instrument_type(&p.instrument),
         underlying_symbol: p.instrument.underlying().to_string(),
-        quantity: Count(p.quantity.abs()),
+        quantity: Number(p.quantity.abs()),
         quantity_direction: match (p.quantity.is_zero(), short) {
             (true, _) => "Zero",
             (false, true) => "Short",
@@ -145,11 +145,11 @@ pub fn position(b: &SimBrokerage, account: &str, p: &PositionView) -> Position {
         average_open_price: Amount(p.average_price),
         average_yearly_market_close_price: Amount(p.average_price),
         average_daily_market_close_price: Amount(p.average_price),
-        multiplier: Count(p.instrument.multiplier()),
+        multiplier: Number(p.instrument.multiplier()),
         cost_effect: if short { Effect::Credit } else { Effect::Debit },
         is_suppressed: false,
         is_frozen: false,
-        restricted_quantity: Count(Decimal::ZERO),
+        restricted_quantity: Number(Decimal::ZERO),
         realized_day_gain: Amount(Decimal::ZERO),
         realized_day_gain_effect: Effect::None,
         realized_day_gain_date: today.clone(),

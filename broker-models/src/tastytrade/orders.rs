@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 
 use mbt::{EngineEvent, Instrument, OrderRequest, OrderStatus, OrderType, PositionEffect, Side};
 
-use super::num::{epoch_ms, iso, Amount, Count};
+use super::num::{epoch_ms, iso, Amount, Number};
 use super::wire::{Effect, Fill, Leg, Order};
 use super::words;
 use crate::brokerage::{BrokerOrder, OrderClass, OrderState, SimBrokerage};
@@ -116,7 +116,7 @@ fn leg_fills(
                 &o.vendor_id,
                 &entry.seq.to_string(),
             ]),
-            quantity: Count(*quantity),
+            quantity: Number(*quantity),
             fill_price: Amount(*price),
             filled_at: iso(entry.time),
         });
@@ -131,8 +131,8 @@ fn legs(b: &SimBrokerage, o: &BrokerOrder, state: &OrderState) -> Vec<Leg> {
     let one = |instrument: &Instrument, side, effect, ratio: Decimal, fills| Leg {
         instrument_type: words::instrument_type(instrument),
         symbol: words::symbol(instrument),
-        quantity: Count(r.quantity.saturating_mul(ratio)),
-        remaining_quantity: Count(unfilled.saturating_mul(ratio)),
+        quantity: Number(r.quantity.saturating_mul(ratio)),
+        remaining_quantity: Number(unfilled.saturating_mul(ratio)),
         action: words::action_word(side, effect),
         fills,
     };
@@ -208,7 +208,7 @@ pub fn render_at(b: &SimBrokerage, o: &BrokerOrder, state: &OrderState) -> Order
         account_number: o.account.clone(),
         time_in_force: words::tif_word(r.time_in_force),
         order_type: words::type_word(r.order_type),
-        size: Count(r.quantity),
+        size: Number(r.quantity),
         underlying_symbol: r.instrument.underlying().to_string(),
         underlying_instrument_type: words::EQUITY,
         price: r.limit_price.filter(|_| priced).map(Amount),
@@ -245,8 +245,8 @@ pub fn unplaced(r: &OrderRequest) -> Order {
     let one = |instrument: &Instrument, side, effect: Option<PositionEffect>, ratio| Leg {
         instrument_type: words::instrument_type(instrument),
         symbol: words::symbol(instrument),
-        quantity: Count(r.quantity.saturating_mul(ratio)),
-        remaining_quantity: Count(r.quantity.saturating_mul(ratio)),
+        quantity: Number(r.quantity.saturating_mul(ratio)),
+        remaining_quantity: Number(r.quantity.saturating_mul(ratio)),
         action: words::action_word(side, effect.unwrap_or(PositionEffect::Open)),
         fills: Vec::new(),
     };
@@ -262,7 +262,7 @@ pub fn unplaced(r: &OrderRequest) -> Order {
         account_number: r.account_id.clone(),
         time_in_force: words::tif_word(r.time_in_force),
         order_type: words::type_word(r.order_type),
-        size: Count(r.quantity),
+        size: Number(r.quantity),
         underlying_symbol: r.instrument.underlying().to_string(),
         underlying_instrument_type: words::EQUITY,
         price: r.limit_price.filter(|_| priced).map(Amount),

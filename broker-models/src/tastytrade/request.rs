@@ -12,7 +12,7 @@ use mbt::engine::ReplaceRequest;
 use mbt::{Instrument, Leg, OrderRequest, OrderType, PositionEffect, Side, TimeInForce};
 
 use super::errors::TastytradeError;
-use super::num::WireDecimal;
+use super::num::Lenient;
 use super::wire::Effect;
 use super::words;
 
@@ -22,10 +22,10 @@ use super::words;
 pub struct OrderBody {
     pub time_in_force: Option<String>,
     pub order_type: Option<String>,
-    pub price: Option<WireDecimal>,
+    pub price: Option<Lenient>,
     pub price_effect: Option<String>,
-    pub stop_trigger: Option<WireDecimal>,
-    pub value: Option<WireDecimal>,
+    pub stop_trigger: Option<Lenient>,
+    pub value: Option<Lenient>,
     pub value_effect: Option<String>,
     pub gtc_date: Option<String>,
     pub legs: Option<Vec<LegBody>>,
@@ -40,7 +40,7 @@ pub struct LegBody {
     pub instrument_type: Option<String>,
     pub symbol: Option<String>,
     pub action: Option<String>,
-    pub quantity: Option<WireDecimal>,
+    pub quantity: Option<Lenient>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

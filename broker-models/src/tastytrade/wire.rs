@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::num::{Amount, Count};
+use super::num::{Amount, Number};
 
 /// The success envelope: `{"data": …, "context": "<request path>"}`.
 #[derive(Debug, Serialize)]
@@ -87,7 +87,7 @@ pub struct AccountItem {
 #[serde(rename_all = "kebab-case")]
 pub struct Fill {
     pub fill_id: String,
-    pub quantity: Count,
+    pub quantity: Number,
     pub fill_price: Amount,
     pub filled_at: String,
 }
@@ -97,8 +97,8 @@ pub struct Fill {
 pub struct Leg {
     pub instrument_type: &'static str,
     pub symbol: String,
-    pub quantity: Count,
-    pub remaining_quantity: Count,
+    pub quantity: Number,
+    pub remaining_quantity: Number,
     pub action: &'static str,
     pub fills: Vec<Fill>,
 }
@@ -112,7 +112,7 @@ pub struct Order {
     pub account_number: String,
     pub time_in_force: &'static str,
     pub order_type: &'static str,
-    pub size: Count,
+    pub size: Number,
     pub underlying_symbol: String,
     pub underlying_instrument_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -239,17 +239,17 @@ pub struct Position {
     pub symbol: String,
     pub instrument_type: &'static str,
     pub underlying_symbol: String,
-    pub quantity: Count,
+    pub quantity: Number,
     pub quantity_direction: &'static str,
     pub close_price: Amount,
     pub average_open_price: Amount,
     pub average_yearly_market_close_price: Amount,
     pub average_daily_market_close_price: Amount,
-    pub multiplier: Count,
+    pub multiplier: Number,
     pub cost_effect: Effect,
     pub is_suppressed: bool,
     pub is_frozen: bool,
-    pub restricted_quantity: Count,
+    pub restricted_quantity: Number,
     pub realized_day_gain: Amount,
     pub realized_day_gain_effect: Effect,
     pub realized_day_gain_date: String,

@@ -13,7 +13,7 @@ use super::errors::TradierError;
 use super::format::Format;
 use super::orders::acknowledged;
 use super::wire::{
-    self, BalanceDetail, Balances, BalancesDoc, CashBalances, Listing, MarginBalances, Num,
+    self, BalanceDetail, Balances, BalancesDoc, CashBalances, Listing, MarginBalances, Number,
     OneOrMany, Position, PositionsDoc, Profile, ProfileAccount, ProfileDoc,
 };
 use crate::brokerage::{BrokerEventKind, SimBrokerage};
@@ -84,8 +84,8 @@ fn values_by_kind(v: &AccountView) -> (Decimal, Decimal, Decimal) {
 
 /// Balances in cents, as Tradier's ledger keeps them (its long expansions,
 /// `17798.360000000000000000000000`, are cents with padding, §2.8).
-fn cents(d: Decimal) -> Num {
-    Num(d.round_dp(2))
+fn cents(d: Decimal) -> Number {
+    Number(d.round_dp(2))
 }
 
 fn balances_of(b: &SimBrokerage, acct: &str, v: &AccountView) -> Balances {
@@ -96,18 +96,18 @@ fn balances_of(b: &SimBrokerage, acct: &str, v: &AccountView) -> Balances {
         .count();
     let detail = match v.kind {
         AccountKind::Margin => BalanceDetail::Margin(MarginBalances {
-            fed_call: Num::default(),
-            maintenance_call: Num::default(),
+            fed_call: Number::default(),
+            maintenance_call: Number::default(),
             // Options are paid in full: half the margin account's stock power.
             option_buying_power: cents(v.buying_power / Decimal::TWO),
             stock_buying_power: cents(v.buying_power),
             stock_short_value: cents(v.short_market_value),
-            sweep: Num::default(),
+            sweep: Number::default(),
         }),
         AccountKind::Cash => BalanceDetail::Cash(CashBalances {
             cash_available: cents(v.buying_power),
-            sweep: Num::default(),
-            unsettled_funds: Num::default(),
+            sweep: Number::default(),
+            unsettled_funds: Number::default(),
         }),
     };
     Balances {
@@ -116,19 +116,19 @@ fn balances_of(b: &SimBrokerage, acct: &str, v: &AccountView) -> Balances {
         account_number: acct.to_string(),
         account_type: kind_word(v.kind),
         close_pl: cents(v.realized_pnl),
-        current_requirement: Num::default(),
-        equity: Num::default(),
+        current_requirement: Number::default(),
+        equity: Number::default(),
         long_market_value: cents(v.long_market_value),
         market_value: cents(v.long_market_value.saturating_add(v.short_market_value)),
         open_pl: cents(v.unrealized_pnl),
         option_long_value: cents(option_long),
-        option_requirement: Num::default(),
+        option_requirement: Number::default(),
         pending_orders_count: pending,
         short_market_value: cents(v.short_market_value),
         stock_long_value: cents(stock_long),
         total_cash: cents(v.cash),
-        uncleared_funds: Num::default(),
-        pending_cash: Num::default(),
+        uncleared_funds: Number::default(),
+        pending_cash: Number::default(),
         detail,
     }
 }
@@ -182,10 +182,10 @@ pub async fn positions(
                 let symbol = wire::symbol(&p.instrument);
                 Position {
                     // The ledger's cost, every digit (§2.7).
-                    cost_basis: Num(p.cost_basis),
+                    cost_basis: Number(p.cost_basis),
                     date_acquired: wire::time(acquired(&b, &acct, p)),
                     id: wire::stable_id(&[&acct, &symbol]),
-                    quantity: Num(p.quantity),
+                    quantity: Number(p.quantity),
                     symbol,
                 }
             })

@@ -23,7 +23,7 @@ use super::format::Format;
 use super::markets::trading_date;
 use super::wire::{
     symbol, ClosedPosition, GainLossDoc, HistoryDetail, HistoryDoc, HistoryEvent, HistoryOption,
-    HistoryTrade, Listing, Num,
+    HistoryTrade, Listing, Number,
 };
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
@@ -195,7 +195,7 @@ fn amount(a: &Activity) -> Option<Decimal> {
 
 fn history_event(a: &Activity) -> Option<HistoryEvent> {
     let date = format!("{}T00:00:00Z", a.date);
-    let amount = Num(amount(a)?);
+    let amount = Number(amount(a)?);
     if a.expiry {
         return Some(HistoryEvent {
             amount,
@@ -204,7 +204,7 @@ fn history_event(a: &Activity) -> Option<HistoryEvent> {
             detail: HistoryDetail::Option(HistoryOption {
                 option_type: "OPTEXP",
                 description: "Expired",
-                quantity: Num(a.quantity),
+                quantity: Number(a.quantity),
             }),
         });
     }
@@ -213,10 +213,10 @@ fn history_event(a: &Activity) -> Option<HistoryEvent> {
         date,
         kind: "trade",
         detail: HistoryDetail::Trade(HistoryTrade {
-            commission: Num(a.fee),
+            commission: Number(a.fee),
             description: description(a.instrument),
-            price: Num(a.price),
-            quantity: Num(a.quantity),
+            price: Number(a.price),
+            quantity: Number(a.quantity),
             symbol: symbol(a.instrument),
             trade_type: if a.instrument.is_option() {
                 "Option"
@@ -309,12 +309,12 @@ fn closed(lot: &Lot, close: &Activity, m: Decimal) -> Option<Closed> {
         close: close.date,
         body: ClosedPosition {
             close_date: at(close.date),
-            cost: Num(cost.normalize()),
-            gain_loss: Num(gain.normalize()),
-            gain_loss_percent: Num(percent.normalize()),
+            cost: Number(cost.normalize()),
+            gain_loss: Number(gain.normalize()),
+            gain_loss_percent: Number(percent.normalize()),
             open_date: at(lot.opened),
-            proceeds: Num(proceeds.normalize()),
-            quantity: Num(m),
+            proceeds: Number(proceeds.normalize()),
+            quantity: Number(m),
             symbol: symbol(close.instrument),
             term: (close.date - lot.opened).num_days(),
         },

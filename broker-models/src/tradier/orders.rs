@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use mbt::{Engine, Instrument, OrderId, OrderStatus, OrderType, PositionEffect, Side, TimeInForce};
 
 use super::errors::reason_text;
-use super::wire::{symbol, time, Fills, Leg, Num, OneOrMany, Order};
+use super::wire::{symbol, time, Fills, Leg, Number, OneOrMany, Order};
 use crate::brokerage::{BrokerOrder, OrderState, SimBrokerage};
 
 /// Whether Tradier gave this order an id: a refusal answered the POST with
@@ -165,11 +165,11 @@ pub fn render(b: &SimBrokerage, o: &BrokerOrder, include_tags: bool) -> Order {
     let (last_qty, last_price) = o.last_fill.unwrap_or_default();
     let status = b.profile().vendor_status(life.status).to_string();
     let fills = Fills {
-        avg_fill_price: Num(life.average.unwrap_or_default()),
-        exec_quantity: Num(life.filled),
-        last_fill_price: Num(last_price),
-        last_fill_quantity: Num(last_qty),
-        remaining_quantity: Num(life.remaining()),
+        avg_fill_price: Number(life.average.unwrap_or_default()),
+        exec_quantity: Number(life.filled),
+        last_fill_price: Number(last_price),
+        last_fill_quantity: Number(last_qty),
+        remaining_quantity: Number(life.remaining()),
     };
     let legs = r.legs.as_deref().unwrap_or_default();
     let mut order = Order {
@@ -177,12 +177,12 @@ pub fn render(b: &SimBrokerage, o: &BrokerOrder, include_tags: bool) -> Order {
         kind: type_word(r),
         symbol: r.instrument.underlying().to_string(),
         side: side_word(r),
-        quantity: Num(life.quantity),
+        quantity: Number(life.quantity),
         status,
         duration: duration_word(r.time_in_force),
         // Absent numeric fields are omitted, never null (§8.11).
-        price: r.limit_price.map(Num),
-        stop_price: r.stop_price.map(Num),
+        price: r.limit_price.map(Number),
+        stop_price: r.stop_price.map(Number),
         fills,
         create_date: time(o.submitted_at),
         transaction_date: time(o.updated_at),
@@ -249,21 +249,22 @@ fn render_legs(
                 kind: parent.kind,
                 symbol: l.instrument.underlying().to_string(),
                 side: option_side_word(l.side, l.position_effect),
-                quantity: Num(life.quantity.saturating_mul(l.ratio_quantity)),
+                quantity: Number(life.quantity.saturating_mul(l.ratio_quantity)),
                 status: parent.status.clone(),
                 duration: parent.duration,
                 // Each leg shows the order's net price (§2.2's multileg example).
                 price: parent.price,
                 fills: Fills {
-                    avg_fill_price: Num(f
-                        .cost
-                        .checked_div(f.quantity)
-                        .unwrap_or_default()
-                        .normalize()),
-                    exec_quantity: Num(f.quantity),
-                    last_fill_price: Num(last_price),
-                    last_fill_quantity: Num(last_qty),
-                    remaining_quantity: Num(life.remaining().saturating_mul(l.ratio_quantity)),
+                    avg_fill_price: Number(
+                        f.cost
+                            .checked_div(f.quantity)
+                            .unwrap_or_default()
+                            .normalize(),
+                    ),
+                    exec_quantity: Number(f.quantity),
+                    last_fill_price: Number(last_price),
+                    last_fill_quantity: Number(last_qty),
+                    remaining_quantity: Number(life.remaining().saturating_mul(l.ratio_quantity)),
                 },
                 create_date: parent.create_date.clone(),
                 transaction_date: parent.transaction_date.clone(),

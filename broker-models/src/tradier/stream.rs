@@ -31,7 +31,7 @@ use mbt::Timestamp;
 use super::auth::TradierAuth;
 use super::format::Format;
 use super::orders::{self, chain, numeric_id};
-use super::wire::{self, Heartbeat, Num, OrderEvent, SessionDoc, StreamError, StreamSession};
+use super::wire::{self, Heartbeat, Number, OrderEvent, SessionDoc, StreamError, StreamSession};
 use crate::brokerage::{BrokerEvent, BrokerEventKind, SimBrokerage};
 use crate::face::Shared;
 use crate::stream::{reshape, POLL};
@@ -248,13 +248,13 @@ fn order_event(
         event: "order",
         status: b.profile().vendor_status(life.status).to_string(),
         kind: orders::type_word(r),
-        price: Num(r.limit_price.unwrap_or_default()),
-        stop_price: Num(r.stop_price.unwrap_or_default()),
-        avg_fill_price: Num(life.average.unwrap_or_default()),
-        exec_quantity: Num(life.filled),
-        executed_quantity: Num(life.filled),
-        last_fill_quantity: Num(last_fill),
-        remaining_quantity: Num(life.remaining()),
+        price: Number(r.limit_price.unwrap_or_default()),
+        stop_price: Number(r.stop_price.unwrap_or_default()),
+        avg_fill_price: Number(life.average.unwrap_or_default()),
+        exec_quantity: Number(life.filled),
+        executed_quantity: Number(life.filled),
+        last_fill_quantity: Number(last_fill),
+        remaining_quantity: Number(life.remaining()),
         transaction_date: wire::time(e.time),
         create_date: wire::time(o.submitted_at),
         account: e.account.clone(),

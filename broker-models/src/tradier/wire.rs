@@ -3,30 +3,17 @@
 //! quirks, reproduced here: a collection with one item is a bare object and
 //! an empty one the string "null" ([`Listing`], [`OneOrMany`]); absent
 //! numeric fields are omitted, never null; numbers are JSON numbers written
-//! from the decimal's own digits ([`Num`]), never through a float.
+//! from the decimal's own digits ([`Number`]), never through a float.
 //! Fields are declared in the order the vendor's examples show them.
 
-use rust_decimal::Decimal;
-use serde::ser::{Error as _, SerializeMap};
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
 
 use mbt::{Instrument, Timestamp};
 
 pub use crate::ids::stable_int as stable_id;
 
-/// A decimal as a JSON number with exactly its digits.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Num(pub Decimal);
-
-impl Serialize for Num {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // `Decimal`'s text never uses an exponent, so it is a valid JSON number.
-        RawValue::from_string(self.0.normalize().to_string())
-            .map_err(S::Error::custom)?
-            .serialize(s)
-    }
-}
+pub use crate::json::Number;
 
 /// `2018-06-01T12:02:29.682Z`: order, position and gain/loss dates (§6).
 pub fn time(t: Timestamp) -> String {
@@ -128,13 +115,13 @@ pub struct Order {
     pub kind: &'static str,
     pub symbol: String,
     pub side: &'static str,
-    pub quantity: Num,
+    pub quantity: Number,
     pub status: String,
     pub duration: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<Num>,
+    pub price: Option<Number>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stop_price: Option<Num>,
+    pub stop_price: Option<Number>,
     #[serde(flatten)]
     pub fills: Fills,
     pub create_date: String,
@@ -161,11 +148,11 @@ impl Item for Order {
 /// Execution fields: `0`, never null, until something fills (§3.3).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Fills {
-    pub avg_fill_price: Num,
-    pub exec_quantity: Num,
-    pub last_fill_price: Num,
-    pub last_fill_quantity: Num,
-    pub remaining_quantity: Num,
+    pub avg_fill_price: Number,
+    pub exec_quantity: Number,
+    pub last_fill_price: Number,
+    pub last_fill_quantity: Number,
+    pub remaining_quantity: Number,
 }
 
 /// One leg of a multileg order, a child order of its own (§2.2 `leg`).
@@ -176,11 +163,11 @@ pub struct Leg {
     pub kind: &'static str,
     pub symbol: String,
     pub side: &'static str,
-    pub quantity: Num,
+    pub quantity: Number,
     pub status: String,
     pub duration: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub price: Option<Num>,
+    pub price: Option<Number>,
     #[serde(flatten)]
     pub fills: Fills,
     pub create_date: String,
@@ -198,10 +185,10 @@ pub struct PositionsDoc {
 
 #[derive(Debug, Serialize)]
 pub struct Position {
-    pub cost_basis: Num,
+    pub cost_basis: Number,
     pub date_acquired: String,
     pub id: u64,
-    pub quantity: Num,
+    pub quantity: Number,
     pub symbol: String,
 }
 
@@ -216,24 +203,24 @@ pub struct BalancesDoc {
 
 #[derive(Debug, Serialize)]
 pub struct Balances {
-    pub option_short_value: Num,
-    pub total_equity: Num,
+    pub option_short_value: Number,
+    pub total_equity: Number,
     pub account_number: String,
     pub account_type: &'static str,
-    pub close_pl: Num,
-    pub current_requirement: Num,
-    pub equity: Num,
-    pub long_market_value: Num,
-    pub market_value: Num,
-    pub open_pl: Num,
-    pub option_long_value: Num,
-    pub option_requirement: Num,
+    pub close_pl: Number,
+    pub current_requirement: Number,
+    pub equity: Number,
+    pub long_market_value: Number,
+    pub market_value: Number,
+    pub open_pl: Number,
+    pub option_long_value: Number,
+    pub option_requirement: Number,
     pub pending_orders_count: usize,
-    pub short_market_value: Num,
-    pub stock_long_value: Num,
-    pub total_cash: Num,
-    pub uncleared_funds: Num,
-    pub pending_cash: Num,
+    pub short_market_value: Number,
+    pub stock_long_value: Number,
+    pub total_cash: Number,
+    pub uncleared_funds: Number,
+    pub pending_cash: Number,
     /// The one sub-object named after the account type.
     #[serde(flatten)]
     pub detail: BalanceDetail,
@@ -248,19 +235,19 @@ pub enum BalanceDetail {
 
 #[derive(Debug, Serialize)]
 pub struct MarginBalances {
-    pub fed_call: Num,
-    pub maintenance_call: Num,
-    pub option_buying_power: Num,
-    pub stock_buying_power: Num,
-    pub stock_short_value: Num,
-    pub sweep: Num,
+    pub fed_call: Number,
+    pub maintenance_call: Number,
+    pub option_buying_power: Number,
+    pub stock_buying_power: Number,
+    pub stock_short_value: Number,
+    pub sweep: Number,
 }
 
 #[derive(Debug, Serialize)]
 pub struct CashBalances {
-    pub cash_available: Num,
-    pub sweep: Num,
-    pub unsettled_funds: Num,
+    pub cash_available: Number,
+    pub sweep: Number,
+    pub unsettled_funds: Number,
 }
 
 #[derive(Debug, Serialize)]
@@ -297,7 +284,7 @@ pub struct HistoryDoc {
 /// One activity, dated at midnight with no milliseconds (docs.tradier.com `docs/history`).
 #[derive(Debug, Serialize)]
 pub struct HistoryEvent {
-    pub amount: Num,
+    pub amount: Number,
     pub date: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -319,11 +306,11 @@ pub enum HistoryDetail {
 
 #[derive(Debug, Serialize)]
 pub struct HistoryTrade {
-    pub commission: Num,
+    pub commission: Number,
     pub description: String,
-    pub price: Num,
+    pub price: Number,
     /// Signed: negative for a sale.
-    pub quantity: Num,
+    pub quantity: Number,
     pub symbol: String,
     pub trade_type: &'static str,
 }
@@ -332,7 +319,7 @@ pub struct HistoryTrade {
 pub struct HistoryOption {
     pub option_type: &'static str,
     pub description: &'static str,
-    pub quantity: Num,
+    pub quantity: Number,
 }
 
 #[derive(Debug, Serialize)]
@@ -343,12 +330,12 @@ pub struct GainLossDoc {
 #[derive(Debug, Serialize)]
 pub struct ClosedPosition {
     pub close_date: String,
-    pub cost: Num,
-    pub gain_loss: Num,
-    pub gain_loss_percent: Num,
+    pub cost: Number,
+    pub gain_loss: Number,
+    pub gain_loss_percent: Number,
     pub open_date: String,
-    pub proceeds: Num,
-    pub quantity: Num,
+    pub proceeds: Number,
+    pub quantity: Number,
     pub symbol: String,
     /// Days held (the docs' definition says months; their example counts days).
     pub term: i64,
@@ -446,14 +433,14 @@ pub struct OrderEvent {
     pub status: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub price: Num,
-    pub stop_price: Num,
-    pub avg_fill_price: Num,
+    pub price: Number,
+    pub stop_price: Number,
+    pub avg_fill_price: Number,
     /// Sources disagree on the name (§2.9 CONFLICT): both are sent.
-    pub exec_quantity: Num,
-    pub executed_quantity: Num,
-    pub last_fill_quantity: Num,
-    pub remaining_quantity: Num,
+    pub exec_quantity: Number,
+    pub executed_quantity: Number,
+    pub last_fill_quantity: Number,
+    pub remaining_quantity: Number,
     pub transaction_date: String,
     pub create_date: String,
     pub account: String,
@@ -507,6 +494,7 @@ pub struct Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     #[derive(Serialize)]
     struct N(u8);
@@ -520,11 +508,11 @@ mod tests {
 
     #[test]
     fn numbers_keep_their_digits_and_collections_their_quirks() {
-        assert_eq!(text(&Num(Decimal::new(17798360, 3))), "17798.36");
-        assert_eq!(text(&Num(Decimal::new(1, 1))), "0.1");
+        assert_eq!(text(&Number(Decimal::new(17798360, 3))), "17798.36");
+        assert_eq!(text(&Number(Decimal::new(1, 1))), "0.1");
         // More digits than a float holds.
         let long = "1234567890123.123456789012";
-        assert_eq!(text(&Num(long.parse().unwrap())), long);
+        assert_eq!(text(&Number(long.parse().unwrap())), long);
         assert_eq!(text(&Listing::<N>::new(vec![])), r#""null""#);
         assert_eq!(text(&Listing::new(vec![N(1)])), r#"{"n":1}"#);
         assert_eq!(text(&Listing::new(vec![N(1), N(2)])), r#"{"n":[1,2]}"#);
