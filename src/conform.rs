@@ -135,13 +135,11 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     });
     let pace = Pace::new(args.pace);
     if matches!(subject, Under::External(..)) {
-        harness::faketime::ensure(pace).map_err(anyhow::Error::msg)?;
+        harness::faketime::ensure(pace)?;
     }
     // An external adapter is asked what it is once, not once per run.
     let external = match &subject {
-        Under::External(cmd, broker) => {
-            Some(describe_external(cmd, broker, pace).map_err(anyhow::Error::msg)?)
-        }
+        Under::External(cmd, broker) => Some(describe_external(cmd, broker, pace)?),
         Under::Builtin(_) => None,
     };
     let progress = bar(work.len() as u64);

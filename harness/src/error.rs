@@ -37,3 +37,61 @@ pub enum VenueError {
     #[error("the paper engine: {0}")]
     Paper(String),
 }
+
+/// Why a world could not run a case at all: the harness's or the
+/// machine's trouble, never anything the adapter did.
+#[derive(Debug, Error)]
+pub enum SetupError {
+    #[error("starting a runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("binding 127.0.0.1: {0}")]
+    Bind(#[source] std::io::Error),
+    #[error("a TCP dialer: {0}")]
+    Dialer(#[source] std::io::Error),
+    #[error("no model of broker {broker:?}: {source}")]
+    Model {
+        broker: String,
+        source: broker_models::BuildError,
+    },
+    #[error("the case's fault plan: {0}")]
+    Plan(#[from] broker_models::faults::PlanError),
+    #[error("installing the case's fault plan: {0}")]
+    Faults(#[source] VenueError),
+    #[error("starting the adapter: {0}")]
+    Adapter(#[source] adapters::AdapterError),
+    #[error(transparent)]
+    Faketime(#[from] FaketimeError),
+    /// The simulation itself broke off (turmoil's error, as it says it).
+    #[error("simulation failed: {0}")]
+    Simulation(String),
+    #[error("the client ended without a result")]
+    NoResult,
+}
+
+/// Why an adapter cannot run faster than real time here.
+#[derive(Debug, Error)]
+pub enum FaketimeError {
+    #[error("running {script}: {source}")]
+    Run {
+        script: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{script} failed ({status}); or pass --pace 1")]
+    Failed {
+        script: &'static str,
+        status: std::process::ExitStatus,
+    },
+    #[error("running the adapter {factor}x faster needs libfaketime in {dir}: run scripts/faketime.sh, or pass --pace 1", dir = .dir.display())]
+    Missing {
+        factor: u32,
+        dir: std::path::PathBuf,
+    },
+}
+
+/// Why a mutant is not applied to an adapter: the run is skipped with it.
+#[derive(Debug, Error)]
+#[error("the mutant cannot break {adapter}: {why}")]
+pub struct CannotBreak {
+    pub adapter: String,
+    pub why: String,
+}

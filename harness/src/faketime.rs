@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use mbt::Timestamp;
 
+use crate::error::FaketimeError;
 use crate::pace::Pace;
 
 /// Where `scripts/faketime.sh` puts the libraries, unless `RAXX_FAKETIME_DIR` says.
@@ -23,7 +24,7 @@ fn dir() -> PathBuf {
 /// Builds the libraries with the project's script when a sped-up run needs
 /// them and they are missing (once per checkout: it fetches libfaketime's
 /// source from PyPI and compiles it with the system C compiler).
-pub fn ensure(pace: Pace) -> Result<(), String> {
+pub fn ensure(pace: Pace) -> Result<(), FaketimeError> {
     let dir = dir();
     let built = dir.join("clockwait_shim.so").is_file() && dir.join("libfaketime.so.1").is_file();
     if pace == Pace::REAL || built || std::env::var_os("RAXX_FAKETIME_DIR").is_some() {
@@ -39,16 +40,16 @@ pub fn ensure(pace: Pace) -> Result<(), String> {
         // Its progress goes to our stderr; stdout stays the report's.
         .stdout(std::process::Stdio::null())
         .status()
-        .map_err(|e| format!("running {script}: {e}"))?;
+        .map_err(|source| FaketimeError::Run { script, source })?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("{script} failed ({status}); or pass --pace 1"))
+        Err(FaketimeError::Failed { script, status })
     }
 }
 
 /// The environment that runs a child at `pace` from `start`; none at real speed.
-pub fn env(pace: Pace, start: Timestamp) -> Result<Vec<(String, String)>, String> {
+pub fn env(pace: Pace, start: Timestamp) -> Result<Vec<(String, String)>, FaketimeError> {
     if pace == Pace::REAL {
         return Ok(Vec::new());
     }
@@ -56,11 +57,10 @@ pub fn env(pace: Pace, start: Timestamp) -> Result<Vec<(String, String)>, String
     let shim = dir.join("clockwait_shim.so");
     let lib = dir.join("libfaketime.so.1");
     if !shim.is_file() || !lib.is_file() {
-        return Err(format!(
-            "running the adapter {}x faster needs libfaketime in {}: run scripts/faketime.sh, or pass --pace 1",
-            pace.factor(),
-            dir.display()
-        ));
+        return Err(FaketimeError::Missing {
+            factor: pace.factor(),
+            dir,
+        });
     }
     let start = start.to_datetime().format("%Y-%m-%d %H:%M:%S");
     Ok(vec![

@@ -23,6 +23,7 @@ use broker_models::Connection;
 use crate::brokers::{Broker, Built};
 use crate::case::{unmet_at, Case};
 use crate::control::Control;
+use crate::error::SetupError;
 use crate::faketime;
 use crate::pace::Pace;
 use crate::record::{recorded, WireLog};
@@ -43,20 +44,27 @@ pub enum Client<'a> {
 /// What an external adapter says it is, asked once (a child started
 /// against `broker`'s model and shut down again): a sweep then skips the
 /// cases it cannot run without starting a child for each.
-pub fn describe_external(command: &str, broker: &str, pace: Pace) -> Result<Description, String> {
+pub fn describe_external(
+    command: &str,
+    broker: &str,
+    pace: Pace,
+) -> Result<Description, SetupError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("starting a runtime: {e}"))?;
+        .map_err(SetupError::Runtime)?;
     rt.block_on(async {
         let model = broker_models::build(broker, 0, FaultPlan::default(), &Default::default())
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| SetupError::Model {
+                broker: broker.to_string(),
+                source,
+            })?;
         model.shared.lock().set_pace(pace.factor());
         let started = model.shared.lock().now();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .map_err(|e| format!("binding 127.0.0.1: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .map_err(SetupError::Bind)?;
+        let addr = listener.local_addr().map_err(SetupError::Bind)?;
         let c = model.connection(addr);
         let server = tokio::spawn(serve_on(listener, model.router));
         let adapter = spawn_external(command, &c, pace, started).await?;
@@ -80,7 +88,7 @@ async fn spawn_external(
     c: &Connection,
     pace: Pace,
     started: mbt::Timestamp,
-) -> Result<ExternalAdapter, String> {
+) -> Result<ExternalAdapter, SetupError> {
     ExternalAdapter::spawn(BridgeConfig {
         command: BridgeConfig::shell(command),
         broker: c.broker.clone(),
@@ -91,7 +99,7 @@ async fn spawn_external(
         env: faketime::env(pace, started)?,
     })
     .await
-    .map_err(|e| format!("starting the adapter: {e}"))
+    .map_err(SetupError::Adapter)
 }
 
 /// Why `case` cannot run against an external adapter described by `d`
@@ -166,7 +174,7 @@ pub fn run_loopback_case(
             trace.clone(),
             wire.clone(),
         )),
-        Err(e) => Err(format!("starting a runtime: {e}")),
+        Err(e) => Err(SetupError::Runtime(e)),
     };
     CaseRun {
         case: case.id,
@@ -196,15 +204,18 @@ async fn loopback(
     pace: Pace,
     trace: Trace,
     wire: WireLog,
-) -> Result<Result<crate::suite::Ran, Vec<String>>, String> {
-    let plan = FaultPlan::from_toml(case.plan, case.id).map_err(|e| e.to_string())?;
+) -> Result<Result<crate::suite::Ran, Vec<String>>, SetupError> {
+    let plan = FaultPlan::from_toml(case.plan, case.id)?;
     let model = broker_models::build(
         broker,
         seed,
         plan.clone(),
         &broker_models::MarketSpec::default(),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|source| SetupError::Model {
+        broker: broker.to_string(),
+        source,
+    })?;
     model.shared.lock().set_pace(pace.factor());
     let started = model.shared.lock().now();
     // No simulation runs here: the trace reads the model's clock, as the
@@ -217,13 +228,13 @@ async fn loopback(
     trace.add_secrets(model.secrets().iter().map(String::as_str));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| format!("binding 127.0.0.1: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(SetupError::Bind)?;
+    let addr = listener.local_addr().map_err(SetupError::Bind)?;
     let connection = model.connection(addr);
     let router = recorded(model, trace.clone(), wire.clone());
     let server = tokio::spawn(serve_on(listener, router));
     let setup = HttpSetup {
-        dialer: Arc::new(TcpDialer::new().map_err(|e| e.to_string())?),
+        dialer: Arc::new(TcpDialer::new().map_err(SetupError::Dialer)?),
         // The adapter reads the model's time, as an external adapter does
         // under faketime: a vendor's reset timestamp means the model's clock.
         clock: Arc::new(EpochClock::new(started.millis())),
@@ -251,7 +262,7 @@ async fn loopback(
         .control
         .set_faults(&plan)
         .await
-        .map_err(|e| format!("installing the case's fault plan: {e}"))?;
+        .map_err(SetupError::Faults)?;
     let ran = exercise(
         case,
         seed,

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 
 use crate::brokers::Built;
+use crate::error::CannotBreak;
 use crate::world::ClientEnv;
 
 pub struct Mutant {
@@ -59,7 +60,7 @@ impl Mutant {
         built: Built,
         reach: Option<Reach>,
         env: &ClientEnv,
-    ) -> Result<Built, String> {
+    ) -> Result<Built, CannotBreak> {
         apply(self.wrap, self.breaks, built, reach, env)
     }
 }
@@ -71,9 +72,14 @@ pub fn apply(
     built: Built,
     reach: Option<Reach>,
     env: &ClientEnv,
-) -> Result<Built, String> {
+) -> Result<Built, CannotBreak> {
     let d = built.describe();
-    let cannot = |why: String| Err(format!("the mutant cannot break {}: {why}", d.name));
+    let cannot = |why: String| {
+        Err(CannotBreak {
+            adapter: d.name.clone(),
+            why,
+        })
+    };
     if !breaks(&d) {
         return cannot("the adapter already prevents the bug's effect".into());
     }

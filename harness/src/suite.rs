@@ -9,7 +9,7 @@ use broker_models::faults::FaultPlan;
 
 use crate::brokers::Built;
 use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
-use crate::error::VenueError;
+use crate::error::{SetupError, VenueError};
 use crate::invariants::{self, Evidence};
 use crate::mutants::{self, Mutant};
 use crate::pace::Pace;
@@ -124,7 +124,7 @@ pub fn run_case(
             Some((w, breaks)) => {
                 match mutants::apply(w, breaks, built, subject.reach(&env), &env) {
                     Ok(broken) => broken,
-                    Err(why) => return Ok(Ran::Skipped(why)),
+                    Err(why) => return Ok(Ran::Skipped(why.to_string())),
                 }
             }
             None => built,
@@ -344,9 +344,9 @@ pub async fn check_invariants(
 }
 
 /// The verdict of a run from what it left.
-pub fn verdict(result: Result<Result<Ran, Vec<String>>, String>, trace: &Trace) -> Verdict {
+pub fn verdict(result: Result<Result<Ran, Vec<String>>, SetupError>, trace: &Trace) -> Verdict {
     match result {
-        Err(e) => failed(vec![e], trace),
+        Err(e) => failed(vec![e.to_string()], trace),
         Ok(Err(errs)) => failed(errs, trace),
         Ok(Ok(Ran::Skipped(reason))) => Verdict::NotApplicable { reason },
         Ok(Ok(Ran::Done(msgs))) if msgs.is_empty() => Verdict::Passed,

@@ -16,6 +16,7 @@ use broker_models::faults::{Fault, FaultPlan};
 use broker_models::{Connection, MarketSpec};
 
 use crate::control::Control;
+use crate::error::SetupError;
 use crate::net::{self, TurmoilDialer};
 use crate::record::{recorded, WireLog};
 use crate::trace::{Actor, Trace};
@@ -91,7 +92,7 @@ impl ClientEnv {
 /// What a world run left behind.
 pub struct WorldRun<T> {
     /// The client's result, or why the simulation itself failed.
-    pub result: Result<T, String>,
+    pub result: Result<T, SetupError>,
     pub trace: Trace,
     pub wire: WireLog,
 }
@@ -182,7 +183,10 @@ where
             Ok(m) => m,
             Err(e) => {
                 return WorldRun {
-                    result: Err(format!("no model of broker {:?}: {e}", b.slug)),
+                    result: Err(SetupError::Model {
+                        broker: b.slug.clone(),
+                        source: e,
+                    }),
                     trace,
                     wire,
                 }
@@ -253,11 +257,8 @@ where
         })
         .collect();
     let result = match run_with_links(&mut sim, windows, &trace) {
-        Ok(()) => out
-            .borrow_mut()
-            .take()
-            .ok_or_else(|| "the client ended without a result".to_string()),
-        Err(e) => Err(format!("simulation failed: {e}")),
+        Ok(()) => out.borrow_mut().take().ok_or(SetupError::NoResult),
+        Err(e) => Err(SetupError::Simulation(e.to_string())),
     };
     WorldRun {
         result,

@@ -221,7 +221,7 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
     let (expectations, problems) = match run.result {
         Ok(Ok((e, p))) => (e, p),
         Ok(Err(e)) => (Vec::new(), vec![e.to_string()]),
-        Err(e) => (Vec::new(), vec![e]),
+        Err(e) => (Vec::new(), vec![e.to_string()]),
     };
     ScenarioRun {
         name: loaded.name.clone(),
