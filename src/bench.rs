@@ -1,5 +1,7 @@
 //! `raxx-sim bench mbt`: the fixed, seeded MBT workload in this process,
-//! timed, with one JSON line of figures on stdout.
+//! timed, with one JSON line of figures on stdout. `raxx-sim bench advance`:
+//! what jumping a broker model's clock forward costs (`POST /_sim/advance`),
+//! in wall time and peak memory.
 //!
 //! The wall clock is read here, in the CLI, and only to time a benchmark:
 //! simulated code never sees it (clippy.toml forbids it in library code).
@@ -16,6 +18,22 @@ use mbt::workload::{prepare, WorkloadConfig};
 pub enum Target {
     /// The MBT engine: market events and orders per second on one core.
     Mbt(MbtArgs),
+    /// A broker model's clock jumped forward: wall time and peak RSS.
+    Advance(AdvanceArgs),
+}
+
+#[derive(Args)]
+pub struct AdvanceArgs {
+    /// Simulated days to jump, in one advance or several (`--days 30 --step-days 8`).
+    #[arg(long, default_value_t = 7)]
+    days: u32,
+    /// The longest single jump (the control surface takes at most 8 days).
+    #[arg(long, default_value_t = 8)]
+    step_days: u32,
+    #[arg(long, default_value = "alpaca")]
+    broker: String,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -33,6 +51,7 @@ pub struct MbtArgs {
 pub fn run(target: Target) -> anyhow::Result<ExitCode> {
     match target {
         Target::Mbt(args) => mbt(args),
+        Target::Advance(args) => advance(args),
     }
 }
 
@@ -80,4 +99,46 @@ fn mbt(args: MbtArgs) -> anyhow::Result<ExitCode> {
         })
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::disallowed_methods)] // timing a benchmark is what the wall clock is for
+fn advance(args: AdvanceArgs) -> anyhow::Result<ExitCode> {
+    let model = broker_models::build(
+        &args.broker,
+        args.seed,
+        Default::default(),
+        &Default::default(),
+    )?;
+    let before = peak_rss_kib();
+    let day_ms = 24 * 3_600_000_i64;
+    let mut left = i64::from(args.days) * day_ms;
+    let step = i64::from(args.step_days.max(1)) * day_ms;
+    let t = Instant::now();
+    while left > 0 {
+        let jump = left.min(step);
+        model.shared.lock().advance(jump);
+        left -= jump;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({
+            "bench": "advance",
+            "broker": args.broker,
+            "days": args.days,
+            "step_days": args.step_days,
+            "wall_secs": (secs * 1000.0).round() / 1000.0,
+            "peak_rss_mib_before": before.map(|k| k / 1024),
+            "peak_rss_mib": peak_rss_kib().map(|k| k / 1024),
+            "now": model.shared.lock().now().to_string(),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The process's peak resident set (Linux's VmHWM), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
