@@ -107,19 +107,38 @@ impl MarketFeed {
         self.start
     }
 
-    /// Feeds the engine every event stamped at or before `t`.
+    /// Feeds the engine every event stamped at or before `t`, one step at a
+    /// time: memory stays one step's quotes whatever the jump. The generated
+    /// market does not quote while the session is closed (nights and
+    /// weekends cost nothing); recorded bars play as recorded.
     pub fn run_until(&mut self, engine: &mut Engine, t: Timestamp) {
-        self.buffer.clear();
         match &mut self.source {
-            Source::Generated(g) => g.run_until(t, &mut self.buffer),
-            Source::Recorded(events) => {
-                while events.front().is_some_and(|e| e.time <= t) {
-                    self.buffer.extend(events.pop_front());
+            Source::Generated(g) => {
+                let session = engine.config().session.clone();
+                while g.next_time() <= t {
+                    let next = g.next_time();
+                    if !session.is_open(next) {
+                        match session.next_open(next) {
+                            Some(open) => {
+                                g.skip_to(open);
+                                continue;
+                            }
+                            // A calendar that never opens again: no more quotes.
+                            None => break,
+                        }
+                    }
+                    self.buffer.clear();
+                    g.step(&mut self.buffer);
+                    for ev in &self.buffer {
+                        engine.on_market(ev);
+                    }
                 }
             }
-        }
-        for ev in &self.buffer {
-            engine.on_market(ev);
+            Source::Recorded(events) => {
+                while let Some(ev) = events.pop_front_if(|e| e.time <= t) {
+                    engine.on_market(&ev);
+                }
+            }
         }
     }
 
@@ -145,6 +164,35 @@ impl MarketFeed {
 mod tests {
     use super::*;
     use crate::EngineConfig;
+
+    #[test]
+    fn the_generated_market_is_quiet_while_closed_and_fed_one_step_at_a_time() {
+        // Friday 2026-01-09 20:59:59 UTC, a second before the close.
+        let friday = Timestamp::from_datetime(
+            chrono::DateTime::parse_from_rfc3339("2026-01-09T20:59:59Z")
+                .unwrap()
+                .into(),
+        );
+        let mut engine = Engine::new(EngineConfig::default(), 7, friday);
+        let mut feed =
+            MarketFeed::with_spec(&MarketSpec::default(), 7, friday, &mut engine).unwrap();
+        // Saturday noon: the last quotes were Friday's, before the close.
+        let saturday = friday.plus_millis(15 * 3_600_000);
+        feed.run_until(&mut engine, saturday);
+        assert_eq!(engine.now(), friday.plus_millis(750));
+        // Through the weekend to Monday's open and a second past it.
+        let monday_open = engine.config().session.next_open(friday).unwrap();
+        feed.run_until(&mut engine, monday_open.plus_millis(1_000));
+        let Source::Generated(g) = &feed.source else {
+            unreachable!("generated")
+        };
+        // The weekend was skipped: the next step is Monday's, on the grid.
+        assert_eq!(g.next_time(), monday_open.plus_millis(1_250));
+        // No jump ever held more than one step's quotes (one per symbol).
+        assert!(feed.buffer.capacity() <= 64, "{}", feed.buffer.capacity());
+        // The last quotes the engine saw are Monday's, a second after the open.
+        assert_eq!(engine.now(), monday_open.plus_millis(1_000));
+    }
 
     const BARS: &str = "time,symbol,open,high,low,close,volume\n\
         2024-03-01T14:30:00Z,XYZ,10.00,10.50,9.90,10.20,1000\n\

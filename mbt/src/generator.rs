@@ -178,6 +178,22 @@ impl PriceGenerator {
         self.next_time
     }
 
+    /// Moves the next step to the first instant of its grid at or after `t`,
+    /// with no quotes in between: the paths go on from where they were (a
+    /// market that is closed does not quote).
+    pub fn skip_to(&mut self, t: Timestamp) {
+        let gap = t.nanos().saturating_sub(self.next_time.nanos());
+        if gap <= 0 {
+            return;
+        }
+        let step = self.step_ms.saturating_mul(1_000_000).max(1);
+        let steps = gap
+            .saturating_add(step.saturating_sub(1))
+            .checked_div(step)
+            .unwrap_or(0);
+        self.next_time = self.next_time.plus_nanos(steps.saturating_mul(step));
+    }
+
     /// Moves a symbol's path to `price` (a scenario's or a control surface's
     /// "set price"). False, and the path unchanged, for a price the market
     /// refuses (see `market::is_valid_price`) or a symbol it does not walk.
