@@ -3,9 +3,9 @@
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{Datelike, FixedOffset, NaiveDate, Offset, Weekday};
+use chrono::NaiveDate;
 
-use mbt::engine::Session;
+use mbt::engine::{new_york, Session};
 use mbt::Timestamp;
 
 use super::auth::AlpacaAuth;
@@ -14,17 +14,9 @@ use super::extract::Params;
 use super::wire::{CalendarDay, Clock};
 use crate::face::Shared;
 
-/// New York in winter, the offset the engine's default session is set in
-/// (14:30–21:00 UTC is 09:30–16:00 there). Daylight time is not modelled,
-/// as the session itself does not model it.
-pub fn eastern() -> FixedOffset {
-    FixedOffset::west_opt(5 * 3600).unwrap_or_else(|| chrono::Utc.fix())
-}
-
+/// `t` in New York, with that instant's offset (-05:00, or -04:00 in daylight time).
 fn eastern_time(t: Timestamp) -> String {
-    t.to_datetime()
-        .with_timezone(&eastern())
-        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+    new_york(t).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
 /// `GET /v2/clock`: all four fields, with the Eastern offset.
@@ -56,23 +48,17 @@ fn last_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2029, 12, 31).unwrap_or_default()
 }
 
-fn trades_on(session: &Session, d: NaiveDate) -> bool {
-    !session.weekdays_only || !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
+/// A session time as New York `HH:MM`.
+fn hh_mm(t: Timestamp) -> String {
+    new_york(t).format("%H:%M").to_string()
 }
 
-/// A session time (UTC seconds of the day) as Eastern `HH:MM`.
-fn hh_mm(utc_secs: u32) -> String {
-    let secs = (i64::from(utc_secs) - 5 * 3600).rem_euclid(86_400);
-    format!("{:02}:{:02}", secs / 3600, secs % 3600 / 60)
-}
-
-/// The next day with a session (a week at most away; the day itself at the
-/// end of the calendar).
+/// The next day with a session (the day itself when none is in sight).
 fn next_trading_day(session: &Session, d: NaiveDate) -> NaiveDate {
     d.iter_days()
         .skip(1)
-        .take(7)
-        .find(|n| trades_on(session, *n))
+        .take(12)
+        .find(|n| session.trades_on(*n))
         .unwrap_or(d)
 }
 
@@ -95,15 +81,14 @@ pub async fn calendar(
     let start = date_param(&q, "start", first_day())?.max(first_day());
     let end = date_param(&q, "end", last_day())?.min(last_day());
     let session = s.lock().engine().config().session.clone();
-    let (open, close) = (hh_mm(session.open_utc_secs), hh_mm(session.close_utc_secs));
     let days = start
         .iter_days()
         .take_while(|d| *d <= end)
-        .filter(|d| trades_on(&session, *d))
-        .map(|d| CalendarDay {
+        .filter_map(|d| session.hours(d).map(|h| (d, h)))
+        .map(|(d, h)| CalendarDay {
             date: d.to_string(),
-            open: open.clone(),
-            close: close.clone(),
+            open: hh_mm(h.open),
+            close: hh_mm(h.close),
             session_open: "0400".into(),
             session_close: "2000".into(),
             settlement_date: next_trading_day(&session, d).to_string(),
@@ -119,11 +104,22 @@ mod tests {
     #[test]
     fn session_times_read_in_new_york() {
         let s = Session::default();
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let winter = s.hours(day(1, 5)).unwrap();
         assert_eq!(
-            (hh_mm(s.open_utc_secs), hh_mm(s.close_utc_secs)),
+            (hh_mm(winter.open), hh_mm(winter.close)),
             ("09:30".into(), "16:00".into())
         );
-        let friday = NaiveDate::from_ymd_opt(2026, 1, 9).unwrap();
-        assert_eq!(next_trading_day(&s, friday).to_string(), "2026-01-12");
+        // Daylight time: the same hours in New York.
+        let summer = s.hours(day(7, 6)).unwrap();
+        assert_eq!(
+            (hh_mm(summer.open), hh_mm(summer.close)),
+            ("09:30".into(), "16:00".into())
+        );
+        assert!(eastern_time(summer.open).ends_with("-04:00"));
+        // The day after Thanksgiving closes early.
+        assert_eq!(hh_mm(s.hours(day(11, 27)).unwrap().close), "13:00");
+        // Friday before Martin Luther King Jr. Day settles on Tuesday.
+        assert_eq!(next_trading_day(&s, day(1, 16)).to_string(), "2026-01-20");
     }
 }

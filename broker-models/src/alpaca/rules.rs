@@ -114,7 +114,7 @@ pub fn replace_tif(word: &str) -> Result<TimeInForce, AlpacaError> {
 /// the model has no opening or closing auction to run them in.
 fn auction(cx: &Context, tif: Tif) -> Result<TimeInForce, AlpacaError> {
     let minutes = {
-        let t = cx.b.now().to_datetime().with_timezone(&eastern());
+        let t = mbt::engine::new_york(cx.b.now());
         t.hour() * 60 + t.minute()
     };
     let evening = 19 * 60;

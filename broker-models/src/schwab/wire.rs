@@ -20,14 +20,12 @@ pub fn time(t: Timestamp) -> String {
 }
 
 /// `2026-01-05 10:00:01.042` in New York: the streamer's `DateTimeString`
-/// (§2.9; its zone is UNVERIFIED, the captures read as Eastern time), in
-/// winter time as the engine's session is (daylight time is not modelled).
+/// (§2.9; its zone is UNVERIFIED, the captures read as Eastern time), on the
+/// exchange's own clock, daylight time included.
 pub fn stream_time(t: Timestamp) -> String {
-    let eastern = chrono::FixedOffset::west_opt(5 * 3600).map_or_else(
-        || t.to_datetime().naive_utc(),
-        |tz| t.to_datetime().with_timezone(&tz).naive_local(),
-    );
-    eastern.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    mbt::engine::new_york(t)
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
 }
 
 /// An order id, an integer on the wire (§6): the model's ids are digits.
@@ -462,5 +460,8 @@ mod tests {
         let t = Timestamp::from_secs(1_767_625_201);
         assert_eq!(time(t), "2026-01-05T15:00:01+0000");
         assert_eq!(stream_time(t), "2026-01-05 10:00:01.000");
+        // 2026-07-06 14:00:01 UTC is 10:00:01 in New York's daylight time.
+        let summer = Timestamp::from_secs(1_783_346_401);
+        assert_eq!(stream_time(summer), "2026-07-06 10:00:01.000");
     }
 }

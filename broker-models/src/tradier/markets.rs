@@ -1,18 +1,16 @@
 //! The market clock and calendar (reference §2.10), in New York time.
 //!
-//! The venue's session is kept in UTC seconds; Tradier speaks New York
-//! local time. The session's open is 09:30 in New York, so the offset
-//! between the two is read from it (the engine models no daylight saving
-//! and no holidays, so neither does this). Around the regular session
+//! The venue's session is the NYSE calendar (daylight time, holidays and
+//! early closes included); Tradier speaks New York local time. Around the regular session
 //! Tradier's calendar shows premarket 07:00–09:24 and postmarket to 20:00
 //! (docs.tradier.com `docs/calendar`); the model trades neither.
 
 use axum::extract::{Query, State};
 use axum::response::Response;
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, Timelike};
 use serde::Deserialize;
 
-use mbt::engine::Session;
+use mbt::engine::{new_york, Session};
 use mbt::Timestamp;
 
 use super::auth::TradierAuth;
@@ -23,6 +21,7 @@ use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
 
 const OPEN_LOCAL: i64 = 9 * 3600 + 30 * 60;
+const CLOSE_LOCAL: i64 = 16 * 3600;
 const PREMARKET: i64 = 7 * 3600;
 const PREMARKET_END: i64 = 9 * 3600 + 24 * 60;
 const POSTMARKET_END: i64 = 20 * 3600;
@@ -32,22 +31,14 @@ fn session(b: &SimBrokerage) -> &Session {
     &b.engine().config().session
 }
 
-/// Seconds to add to UTC for New York time.
-fn offset(s: &Session) -> i64 {
-    OPEN_LOCAL - i64::from(s.open_utc_secs)
-}
-
-/// New York time of `t`, in seconds since the Unix epoch.
-fn local_secs(s: &Session, t: Timestamp) -> i64 {
-    t.millis().div_euclid(1000).saturating_add(offset(s))
+/// New York second-of-day of `t`.
+fn local_secs(t: Timestamp) -> i64 {
+    i64::from(new_york(t).num_seconds_from_midnight())
 }
 
 /// The New York date `t` falls on: Tradier's trading day (§2.4).
 pub fn trading_date(b: &SimBrokerage, t: Timestamp) -> NaiveDate {
-    let days = local_secs(session(b), t).div_euclid(DAY);
-    NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|epoch| epoch.checked_add_signed(chrono::Duration::days(days)))
-        .unwrap_or_default()
+    session(b).trading_date(t)
 }
 
 fn hhmm(secs: i64) -> String {
@@ -55,24 +46,23 @@ fn hhmm(secs: i64) -> String {
     format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
 }
 
-fn close_local(s: &Session) -> i64 {
-    i64::from(s.close_utc_secs).saturating_add(offset(s))
-}
-
-fn trades_on(s: &Session, date: NaiveDate) -> bool {
-    !s.weekdays_only || date.weekday().number_from_monday() <= 5
+/// New York second-of-day of `date`'s close (13:00 on an early-close day),
+/// or None on a day without a session.
+fn close_local(s: &Session, date: NaiveDate) -> Option<i64> {
+    s.hours(date).map(|h| local_secs(h.close))
 }
 
 /// The clock's state at New York second-of-day `secs` of a trading day, or
-/// of any day when `trading` is false: (state, description, next change, next state).
-/// The texts other than the open one are not documented (UNVERIFIED, §2.10).
+/// of any day when `close` is None (no session that day): (state,
+/// description, next change, next state). The texts other than the open
+/// one are not documented (UNVERIFIED, §2.10).
 fn state_at(
-    s: &Session,
     secs: i64,
     open_now: bool,
-    trading: bool,
+    close: Option<i64>,
 ) -> (&'static str, String, i64, &'static str) {
-    let close = close_local(s);
+    let trading = close.is_some();
+    let close = close.unwrap_or(CLOSE_LOCAL);
     if open_now {
         let text = format!(
             "Market is open from {} to {}",
@@ -114,11 +104,12 @@ pub async fn clock(_: TradierAuth, format: Format, State(s): State<Shared>) -> R
     let mut b = s.lock();
     b.sync();
     let now = b.now();
-    let sess = session(&b);
-    let secs = local_secs(sess, now).rem_euclid(DAY);
     let date = trading_date(&b, now);
-    let (state, description, next, next_state) =
-        state_at(sess, secs, b.engine().is_open(), trades_on(sess, date));
+    let (state, description, next, next_state) = state_at(
+        local_secs(now),
+        b.engine().is_open(),
+        close_local(session(&b), date),
+    );
     format.answer(Ok(ClockDoc {
         clock: Clock {
             date: date.to_string(),
@@ -144,7 +135,7 @@ fn calendar_day(s: &Session, date: NaiveDate) -> CalendarDay {
             end: hhmm(end),
         })
     };
-    if !trades_on(s, date) {
+    let Some(close) = close_local(s, date) else {
         return CalendarDay {
             date: date.to_string(),
             status: "closed",
@@ -153,8 +144,7 @@ fn calendar_day(s: &Session, date: NaiveDate) -> CalendarDay {
             open: None,
             postmarket: None,
         };
-    }
-    let close = close_local(s);
+    };
     CalendarDay {
         date: date.to_string(),
         status: "open",
@@ -222,8 +212,7 @@ mod tests {
 
     #[test]
     fn states_through_a_trading_day() {
-        let s = Session::default();
-        let at = |h: i64, m: i64, open| state_at(&s, h * 3600 + m * 60, open, true);
+        let at = |h: i64, m: i64, open| state_at(h * 3600 + m * 60, open, Some(CLOSE_LOCAL));
         assert_eq!(at(6, 59, false).0, "closed");
         let pre = at(7, 0, false);
         assert_eq!(
@@ -246,7 +235,22 @@ mod tests {
             ("postmarket", "20:00".into(), "closed")
         );
         assert_eq!(at(20, 0, false).0, "closed");
-        assert_eq!(state_at(&s, 10 * 3600, false, false).0, "closed");
-        assert_eq!(offset(&s), -5 * 3600);
+        assert_eq!(state_at(10 * 3600, false, None).0, "closed");
+        // An early close: open until 13:00, then postmarket.
+        let early = state_at(12 * 3600, true, Some(13 * 3600));
+        assert_eq!(early.1, "Market is open from 09:30 to 13:00");
+    }
+
+    #[test]
+    fn the_calendar_shows_holidays_and_early_closes() {
+        let s = Session::default();
+        let day = |m, d| calendar_day(&s, NaiveDate::from_ymd_opt(2026, m, d).unwrap());
+        assert_eq!(day(1, 19).status, "closed");
+        assert_eq!(day(11, 27).open.map(|h| h.end), Some("13:00".to_string()));
+        let summer = day(7, 6).open.unwrap();
+        assert_eq!(
+            (summer.start, summer.end),
+            ("09:30".to_string(), "16:00".to_string())
+        );
     }
 }

@@ -8,6 +8,7 @@ mod book;
 mod buying_power;
 mod expiry;
 mod matching;
+mod nyse_days;
 mod session;
 mod validate;
 
@@ -30,7 +31,7 @@ use crate::time::Timestamp;
 
 use book::Book;
 pub use buying_power::Marks;
-pub use session::Session;
+pub use session::{new_york, Hours, Session};
 use validate::Admission;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
