@@ -764,27 +764,176 @@ async fn hostile_numbers_in_every_field_are_answered_never_a_panic() {
     assert_eq!(c.get("/v2/account").await.status, StatusCode::OK);
 }
 
-/// Bracket, OCO, OTO and trailing stops are not simulated: refused loudly,
-/// never turned into a simple order.
+/// Trailing stops are not simulated: refused loudly, never turned into a
+/// simple order; so are exit objects on a class that has no exits.
 #[tokio::test]
-async fn unsimulated_order_classes_and_types_are_refused_loudly() {
+async fn unsimulated_order_types_and_stray_exits_are_refused_loudly() {
     let c = alpaca();
-    for body in [
-        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"bracket","take_profit":{"limit_price":510.0},"stop_loss":{"stop_price":490.0,"limit_price":489.0}}"#,
-        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"limit","limit_price":"180","time_in_force":"gtc","order_class":"oco","take_profit":{"limit_price":510.0},"stop_loss":{"stop_price":490.0}}"#,
-        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"oto","stop_loss":{"stop_price":150.0}}"#,
-        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","take_profit":{"limit_price":510.0}}"#,
-        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"trailing_stop","trail_percent":"1","time_in_force":"day"}"#,
-    ] {
-        let (status, code, message) = submit_refused(&c, body).await;
-        assert_eq!(
-            (status, code),
-            (StatusCode::UNPROCESSABLE_ENTITY, json!(42210000)),
-            "{body}"
-        );
-        assert!(message.ends_with("not simulated by raxx-sim"), "{message}");
-    }
+    let trailing = r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"trailing_stop","trail_percent":"1","time_in_force":"day"}"#;
+    let (status, code, message) = submit_refused(&c, trailing).await;
+    assert_eq!(
+        (status, code),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!(42210000))
+    );
+    assert!(message.ends_with("not simulated by raxx-sim"), "{message}");
+    let stray = r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","take_profit":{"limit_price":510.0}}"#;
+    let (status, code, _) = submit_refused(&c, stray).await;
+    assert_eq!(
+        (status, code),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!(40010001))
+    );
     assert_eq!(ledger_orders(&c).await, 0);
+}
+
+async fn set_price(c: &Client, symbol: &str, price: &str) {
+    let r = c
+        .post_json(
+            "/_sim/price",
+            &format!(r#"{{"symbol":"{symbol}","price":"{price}"}}"#),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+fn leg_statuses(o: &Value) -> Vec<String> {
+    o["legs"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|x| x["status"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A bracket (§2.1, §3.2): the answer carries both exits `held`; the entry
+/// fills, the exits go live at its quantity, and the first exit to fill
+/// cancels the other. Listed flat, the exits are orders of their own;
+/// `nested=true` rolls them under the entry.
+#[tokio::test]
+async fn a_bracket_holds_its_exits_until_the_entry_fills_then_one_cancels_the_other() {
+    let c = alpaca();
+    set_price(&c, "AAPL", "200.00").await;
+    let entry = order(&c, r#"{"symbol":"AAPL","qty":2,"side":"buy","type":"market","time_in_force":"gtc","order_class":"bracket","take_profit":{"limit_price":230.0},"stop_loss":{"stop_price":170.0,"limit_price":169.0}}"#).await;
+    assert_eq!(entry["order_class"], "bracket");
+    let legs = entry["legs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(leg_statuses(&entry), ["held", "held"], "{entry}");
+    let (take, stop) = (&legs[0], &legs[1]);
+    assert_eq!(
+        (
+            take["side"].as_str(),
+            take["type"].as_str(),
+            take["limit_price"].as_str()
+        ),
+        (Some("sell"), Some("limit"), Some("230"))
+    );
+    assert_eq!(
+        (
+            stop["type"].as_str(),
+            stop["stop_price"].as_str(),
+            stop["limit_price"].as_str()
+        ),
+        (Some("stop_limit"), Some("170"), Some("169"))
+    );
+    for leg in &legs {
+        assert_eq!(leg["order_class"], "bracket");
+        assert_eq!(leg["qty"], "2");
+        assert!(leg["legs"].is_null());
+    }
+    until_status(&c, &entry["id"], "filled").await;
+    until_status(&c, &take["id"], "new").await;
+    until_status(&c, &stop["id"], "new").await;
+    let flat = c.get("/v2/orders?status=all").await.json();
+    assert_eq!(flat.as_array().map(Vec::len), Some(3), "{flat}");
+    let nested = c.get("/v2/orders?status=all&nested=true").await.json();
+    let nested = nested.as_array().cloned().unwrap_or_default();
+    assert_eq!(nested.len(), 1);
+    assert_eq!(leg_statuses(&nested[0]), ["new", "new"]);
+    let one = c
+        .get(&format!(
+            "/v2/orders/{}?nested=True",
+            entry["id"].as_str().unwrap_or_default()
+        ))
+        .await
+        .json();
+    assert_eq!(leg_statuses(&one), ["new", "new"]);
+    set_price(&c, "AAPL", "231.00").await;
+    until_status(&c, &take["id"], "filled").await;
+    until_status(&c, &stop["id"], "canceled").await;
+    let positions = c.get("/v2/positions").await.json();
+    assert_eq!(positions, json!([]), "in and out: flat");
+}
+
+/// An OTO's one exit, an OCO's two live exits, and the refusals Alpaca
+/// gives when the exits are on the wrong side of the base price.
+#[tokio::test]
+async fn oto_and_oco_orders_and_their_price_rules() {
+    let c = alpaca();
+    set_price(&c, "AAPL", "200.00").await;
+    let oto = order(&c, r#"{"symbol":"AAPL","qty":3,"side":"buy","type":"limit","limit_price":"201","time_in_force":"day","order_class":"oto","stop_loss":{"stop_price":"190"}}"#).await;
+    assert_eq!(oto["order_class"], "oto");
+    assert_eq!(leg_statuses(&oto), ["held"]);
+    until_status(&c, &oto["id"], "filled").await;
+    let stop = &oto["legs"][0];
+    until_status(&c, &stop["id"], "new").await;
+    // Cancel the OTO's stop, then protect the 3 shares with an OCO instead.
+    let del = c
+        .send(
+            Method::DELETE,
+            &format!("/v2/orders/{}", stop["id"].as_str().unwrap_or_default()),
+            "",
+            "",
+        )
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT);
+    until_status(&c, &stop["id"], "canceled").await;
+    let oco = order(&c, r#"{"symbol":"AAPL","qty":3,"side":"sell","type":"limit","time_in_force":"gtc","order_class":"oco","take_profit":{"limit_price":"240"},"stop_loss":{"stop_price":"180"}}"#).await;
+    assert_eq!(
+        (oco["order_class"].as_str(), oco["limit_price"].as_str()),
+        (Some("oco"), Some("240"))
+    );
+    let oco_stop = &oco["legs"][0];
+    assert_eq!(oco_stop["side"], "sell");
+    until_status(&c, &oco_stop["id"], "new").await;
+    set_price(&c, "AAPL", "179.00").await;
+    until_status(&c, &oco_stop["id"], "filled").await;
+    until_status(&c, &oco["id"], "canceled").await;
+
+    for (body, message) in [
+        (
+            r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"limit","limit_price":"200","time_in_force":"day","order_class":"bracket","take_profit":{"limit_price":"200"},"stop_loss":{"stop_price":"150"}}"#,
+            "take_profit.limit_price must be >= base_price + 0.01",
+        ),
+        (
+            r#"{"symbol":"AAPL","qty":1,"side":"sell","type":"limit","limit_price":"200","time_in_force":"day","order_class":"oto","stop_loss":{"stop_price":"199.995"}}"#,
+            "stop_loss.stop_price must be >= base_price + 0.01",
+        ),
+    ] {
+        let (status, code, got) = submit_refused(&c, body).await;
+        assert_eq!(
+            (status, code, got.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, json!(42210000), message)
+        );
+    }
+    for body in [
+        // A bracket needs both exits; an OTO exactly one.
+        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"bracket","take_profit":{"limit_price":"250"}}"#,
+        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"oto"}"#,
+        // Whole shares, day or gtc, no stop without its price.
+        r#"{"symbol":"AAPL","qty":"1.5","side":"buy","type":"market","time_in_force":"day","order_class":"oto","stop_loss":{"stop_price":"150"}}"#,
+        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"ioc","order_class":"oto","stop_loss":{"stop_price":"150"}}"#,
+        r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","order_class":"oto","stop_loss":{"limit_price":"150"}}"#,
+        // An OCO is a limit order whose exits straddle the price.
+        r#"{"symbol":"AAPL","qty":1,"side":"sell","type":"market","time_in_force":"day","order_class":"oco","take_profit":{"limit_price":"250"},"stop_loss":{"stop_price":"150"}}"#,
+        r#"{"symbol":"AAPL","qty":1,"side":"sell","type":"limit","time_in_force":"day","order_class":"oco","take_profit":{"limit_price":"150"},"stop_loss":{"stop_price":"250"}}"#,
+    ] {
+        let (status, _, message) = submit_refused(&c, body).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {message}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -163,3 +163,75 @@ async fn oco_exits_are_live_at_once_and_cancel_each_other() {
         "the stop filled and canceled the limit"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_exit_stays_held_and_in_its_group() {
+    let mut b = brokerage();
+    let acct = account(&b);
+    let mut entry = OrderRequest::market(&acct, "entry", "AAPL", Side::Buy, dec!(5));
+    entry.order_type = OrderType::Limit;
+    entry.limit_price = Some(dec!(50));
+    entry.time_in_force = TimeInForce::Gtc;
+    let ex = exits(&b, dec!(110), dec!(40), dec!(5));
+    let parent = b
+        .submit_group(OrderClass::Bracket, entry, ex, &Decision::default())
+        .unwrap()
+        .vendor_id
+        .clone();
+    let take = b
+        .ledger()
+        .orders
+        .into_iter()
+        .find(|o| o.parent.as_deref() == Some(parent.as_str()))
+        .unwrap()
+        .vendor_id;
+    let changes = mbt::engine::ReplaceRequest {
+        limit_price: Some(dec!(120)),
+        ..Default::default()
+    };
+    let new_take = b.replace(&take, changes).unwrap();
+    assert_ne!(new_take, take, "Alpaca replaces under a new id");
+    later(&mut b, 500).await;
+    let replacement = b.order(&new_take).unwrap();
+    assert!(replacement.held, "still waiting for the entry");
+    assert_eq!(replacement.parent.as_deref(), Some(parent.as_str()));
+    assert_eq!(status(&b, &new_take), OrderStatus::Pending);
+    // The entry fills: the replacement, not the replaced exit, goes live.
+    assert!(b.set_price("AAPL", dec!(49)));
+    later(&mut b, 1000).await;
+    assert_eq!(status(&b, &parent), OrderStatus::Filled);
+    assert_eq!(status(&b, &new_take), OrderStatus::Accepted);
+    assert_eq!(status(&b, &take), OrderStatus::Replaced);
+}
+
+#[tokio::test(start_paused = true)]
+async fn canceling_one_exit_cancels_the_other() {
+    let mut b = brokerage();
+    let acct = account(&b);
+    let buy = OrderRequest::market(&acct, "long", "AAPL", Side::Buy, dec!(3));
+    b.submit(buy, &Decision::default()).unwrap();
+    later(&mut b, 1000).await;
+    let mut ex = exits(&b, dec!(110), dec!(90), dec!(3));
+    let first = ex.remove(0);
+    let parent = b
+        .submit_group(OrderClass::Oco, first, ex, &Decision::default())
+        .unwrap()
+        .vendor_id
+        .clone();
+    later(&mut b, 500).await;
+    let stop = b
+        .ledger()
+        .orders
+        .into_iter()
+        .find(|o| o.parent.as_deref() == Some(parent.as_str()))
+        .unwrap()
+        .vendor_id;
+    b.cancel(&parent).unwrap();
+    later(&mut b, 1000).await;
+    assert_eq!(status(&b, &parent), OrderStatus::Canceled);
+    assert_eq!(
+        status(&b, &stop),
+        OrderStatus::Canceled,
+        "not left working alone"
+    );
+}

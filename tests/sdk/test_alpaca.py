@@ -251,19 +251,50 @@ def test_extended_hours_fractional_and_notional_orders_are_echoed(client):
     assert o.notional == "500" and o.qty is None
 
 
-def test_brackets_and_trailing_stops_are_refused_loudly_not_simplified(client):
-    bracket = MarketOrderRequest(
-        symbol="AMD",
-        qty=1,
-        side=OrderSide.BUY,
-        time_in_force=TimeInForce.DAY,
-        order_class=OrderClass.BRACKET,
-        take_profit=TakeProfitRequest(limit_price=500.0),
-        stop_loss=StopLossRequest(stop_price=100.0),
+def test_trailing_stops_are_refused_loudly_not_simplified(client):
+    request = TrailingStopOrderRequest(symbol="AMD", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY, trail_percent=1.0)
+    e = refused(lambda: client.submit_order(request))
+    assert (e.status_code, e.code) == (422, 42210000) and "not simulated" in e.message
+
+
+def test_a_bracket_holds_its_exits_then_an_oco_protects_the_position(client):
+    price = float(filled(client, MarketOrderRequest(symbol="AMD", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)).filled_avg_price)
+    bracket = client.submit_order(
+        MarketOrderRequest(
+            symbol="AMD",
+            qty=2,
+            side=OrderSide.BUY,
+            time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.BRACKET,
+            take_profit=TakeProfitRequest(limit_price=round(price * 1.5, 2)),
+            stop_loss=StopLossRequest(stop_price=round(price * 0.5, 2), limit_price=round(price * 0.49, 2)),
+        )
     )
-    for request in (bracket, TrailingStopOrderRequest(symbol="AMD", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY, trail_percent=1.0)):
-        e = refused(lambda: client.submit_order(request))
-        assert (e.status_code, e.code) == (422, 42210000) and "not simulated" in e.message
+    assert bracket.order_class == OrderClass.BRACKET
+    assert [leg.status for leg in bracket.legs] == [OrderStatus.HELD, OrderStatus.HELD]
+    wait_for(lambda: client.get_order_by_id(bracket.id), lambda o: o.status == OrderStatus.FILLED)
+    nested = wait_for(
+        lambda: [o for o in client.get_orders(GetOrdersRequest(status=QueryOrderStatus.ALL, nested=True, symbols=["AMD"])) if o.id == bracket.id],
+        lambda found: found and [leg.status for leg in found[0].legs] == [OrderStatus.NEW, OrderStatus.NEW],
+    )
+    assert [leg.status for leg in nested[0].legs] == [OrderStatus.NEW, OrderStatus.NEW]
+    for leg in nested[0].legs:
+        client.cancel_order_by_id(leg.id)
+    oco = client.submit_order(
+        LimitOrderRequest(
+            symbol="AMD",
+            qty=3,
+            side=OrderSide.SELL,
+            time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.OCO,
+            take_profit=TakeProfitRequest(limit_price=round(price * 1.5, 2)),
+            stop_loss=StopLossRequest(stop_price=round(price * 0.5, 2)),
+        )
+    )
+    assert oco.order_class == OrderClass.OCO and len(oco.legs) == 1
+    e = refused(lambda: client.submit_order(LimitOrderRequest(symbol="AMD", qty=1, side=OrderSide.BUY, limit_price=round(price, 2), time_in_force=TimeInForce.DAY, order_class=OrderClass.BRACKET, take_profit=TakeProfitRequest(limit_price=round(price, 2)), stop_loss=StopLossRequest(stop_price=round(price * 0.5, 2)))))
+    assert (e.status_code, e.code, e.message) == (422, 42210000, "take_profit.limit_price must be >= base_price + 0.01")
+    client.cancel_order_by_id(oco.id)
 
 
 def test_a_sell_may_not_flip_a_long_and_says_what_is_available(client):

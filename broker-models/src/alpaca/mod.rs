@@ -18,6 +18,7 @@ mod activities;
 mod assets;
 mod auth;
 mod errors;
+mod exits;
 mod extract;
 mod market;
 mod num;

@@ -13,7 +13,7 @@ use super::assets::canonical_uuid;
 use super::auth::AlpacaAuth;
 use super::errors::AlpacaError;
 use super::extract::{JsonBody, Params, Seg};
-use super::orders::{side_word, to_wire};
+use super::orders::{side_word, to_wire, to_wire_nested};
 use super::pretrade::{self, Freed};
 use super::rules::{self, Context, Placement};
 use super::state::{FaceState, Tables};
@@ -47,9 +47,11 @@ pub fn place(
         }
         pretrade::check(&cx, &p.request, freed)?;
     }
-    let submitted = b
-        .submit(p.request.clone(), decision)
-        .map(|o| o.vendor_id.clone());
+    let submitted = match p.exits.clone() {
+        None => b.submit(p.request.clone(), decision),
+        Some(exits) => b.submit_group(exits.class, p.request.clone(), exits.orders, decision),
+    }
+    .map(|o| o.vendor_id.clone());
     match submitted {
         Ok(vendor_id) => {
             if let Some(o) = b.order(&vendor_id) {
@@ -77,7 +79,7 @@ fn placed(b: &SimBrokerage, t: &Tables, vendor_id: &str) -> Result<Response, Alp
     if order.lose_response {
         return Ok(LoseThisResponse.into_response());
     }
-    Ok(Json(to_wire(b, t, order)).into_response())
+    Ok(Json(to_wire_nested(b, t, order)).into_response())
 }
 
 /// `POST /v2/orders`.
@@ -129,18 +131,29 @@ fn visible<'a>(
         .ok_or_else(AlpacaError::order_not_found)
 }
 
-/// `GET /v2/orders/{order_id}`.
+/// An order as read: with a group's exits under `legs` when `nested` asks.
+fn read_out(b: &SimBrokerage, t: &Tables, o: &BrokerOrder, nested: bool) -> Order {
+    if nested {
+        to_wire_nested(b, t, o)
+    } else {
+        to_wire(b, t, o)
+    }
+}
+
+/// `GET /v2/orders/{order_id}?nested=`.
 pub async fn get_one(
     State(s): State<Shared>,
     Extension(face): Extension<FaceState>,
     AlpacaAuth(account): AlpacaAuth,
     Seg(id): Seg,
+    q: Params,
 ) -> Result<Json<Order>, AlpacaError> {
+    let nested = q.flag("nested")?.unwrap_or(false);
     let mut b = s.lock();
     b.sync();
     let t = face.tables(&b);
     let o = visible(&b, &account, &id)?;
-    Ok(Json(to_wire(&b, &t, o)))
+    Ok(Json(read_out(&b, &t, o, nested)))
 }
 
 /// `GET /v2/orders:by_client_order_id?client_order_id=`.
@@ -179,6 +192,8 @@ struct ListFilter {
     classes: Vec<String>,
     after: Option<mbt::Timestamp>,
     until: Option<mbt::Timestamp>,
+    /// Exits rolled under their parent's `legs` instead of listed apart.
+    nested: bool,
 }
 
 impl ListFilter {
@@ -209,6 +224,7 @@ impl ListFilter {
                 .collect(),
             after: q.get("after").map(parse_time).transpose()?,
             until: q.get("until").map(parse_time).transpose()?,
+            nested: q.flag("nested")?.unwrap_or(false),
         })
     }
 
@@ -236,7 +252,8 @@ impl ListFilter {
                 .any(|c| c == wire::asset_class(&r.instrument));
         let time_ok = self.after.is_none_or(|a| o.submitted_at > a)
             && self.until.is_none_or(|u| o.submitted_at < u);
-        status_ok && symbol_ok && side_ok && class_ok && time_ok
+        let top_level = !self.nested || o.parent.is_none();
+        status_ok && symbol_ok && side_ok && class_ok && time_ok && top_level
     }
 }
 
@@ -262,7 +279,7 @@ pub async fn list(
         orders
             .into_iter()
             .take(filter.limit)
-            .map(|o| to_wire(&b, &t, o))
+            .map(|o| read_out(&b, &t, o, filter.nested))
             .collect(),
     ))
 }

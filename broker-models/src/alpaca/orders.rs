@@ -3,8 +3,9 @@
 
 use rust_decimal::Decimal;
 
-use mbt::{Leg, OrderType, PositionEffect, Side, TimeInForce};
+use mbt::{Leg, OrderStatus, OrderType, PositionEffect, Side, TimeInForce};
 
+use super::exits::class_word;
 use super::state::Tables;
 use super::wire::{self, Order};
 use crate::brokerage::{BrokerEventKind, BrokerOrder, SimBrokerage};
@@ -72,7 +73,7 @@ pub fn to_wire(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
         qty: extras.notional.is_none().then(|| wire::dec(r.quantity)),
         filled_qty: wire::dec(state.filled_quantity),
         filled_avg_price: state.average_fill_price.map(wire::dec),
-        order_class: "simple".to_string(),
+        order_class: o.class.map_or("simple", class_word).to_string(),
         order_type: type_word(r.order_type).to_string(),
         kind: type_word(r.order_type).to_string(),
         side: side_word(r.side).to_string(),
@@ -84,7 +85,12 @@ pub fn to_wire(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
         time_in_force: tif_word(r.time_in_force).to_string(),
         limit_price: r.limit_price.map(wire::dec),
         stop_price: r.stop_price.map(wire::dec),
-        status: b.profile().vendor_status(state.status).to_string(),
+        // An exit waiting for its entry is Alpaca's `held` (§3.1).
+        status: if o.held && state.status == OrderStatus::Pending {
+            "held".to_string()
+        } else {
+            b.profile().vendor_status(state.status).to_string()
+        },
         extended_hours: extras.extended_hours,
         legs: None,
         trail_percent: None,
@@ -94,6 +100,21 @@ pub fn to_wire(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
     };
     if let Some(legs) = r.legs.as_ref().filter(|l| !l.is_empty()) {
         mleg_parent(b, o, &mut order, legs, state.filled_quantity);
+    }
+    order
+}
+
+/// The Order object with a bracket's, OTO's or OCO's exits under `legs`,
+/// as Alpaca answers the submit and `nested=true` reads (§2.2, §2.5).
+pub fn to_wire_nested(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
+    let mut order = to_wire(b, t, o);
+    if o.class.is_some() && o.parent.is_none() {
+        let exits: Vec<Order> = b
+            .orders_of(&o.account)
+            .filter(|x| x.parent.as_deref() == Some(o.vendor_id.as_str()))
+            .map(|x| to_wire(b, t, x))
+            .collect();
+        order.legs = Some(exits);
     }
     order
 }

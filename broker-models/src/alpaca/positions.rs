@@ -203,7 +203,11 @@ fn close(
         b,
         t,
         account,
-        Placement { request, extras },
+        Placement {
+            request,
+            extras,
+            exits: None,
+        },
         freed,
         decision,
     )?;

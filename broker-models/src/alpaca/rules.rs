@@ -3,9 +3,9 @@
 //! looking at the account (reference §2.1, §5.2). Where the reference
 //! leaves a message open, the one used is said so beside it.
 //!
-//! Order types and classes the model cannot carry out (trailing stops,
-//! brackets, OCO, OTO, OPG/CLS auctions) are refused loudly with a 422
-//! saying so, never turned into a simple order.
+//! Order types the model cannot carry out (trailing stops, OPG/CLS
+//! auctions) are refused loudly with a 422 saying so, never turned into a
+//! simple order. Brackets, OTO and OCO carry their exits (`exits`).
 
 use chrono::Timelike;
 use rust_decimal::Decimal;
@@ -15,11 +15,11 @@ use mbt::{Instrument, Leg, OrderRequest, OrderType, PositionEffect, Side, TimeIn
 
 use super::assets;
 use super::errors::AlpacaError;
-use super::market::eastern;
+use super::exits::{self, Exits};
 use super::num::WireNumber;
 use super::state::OrderExtras;
 use super::wire::{self, Configurations};
-use crate::brokerage::SimBrokerage;
+use crate::brokerage::{OrderClass, SimBrokerage};
 
 const MAX_CLIENT_ORDER_ID: usize = 128;
 /// Alpaca takes quantities to 9 decimal places (§2.1, §6).
@@ -39,6 +39,8 @@ pub struct Context<'a> {
 pub struct Placement {
     pub request: OrderRequest,
     pub extras: OrderExtras,
+    /// A bracket's, OTO's or OCO's exits.
+    pub exits: Option<Exits>,
 }
 
 /// A refusal for an amount no account could cover: a number beyond what
@@ -135,24 +137,30 @@ fn auction(cx: &Context, tif: Tif) -> Result<TimeInForce, AlpacaError> {
     }
 }
 
-/// Checks the order class. Only simple and mleg orders are simulated; the
-/// others are refused loudly, and so are exit legs on an order whose class
-/// would not use them.
-fn is_mleg(req: &wire::OrderRequest) -> Result<bool, AlpacaError> {
+/// What an `order_class` makes of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Simple,
+    Mleg,
+    Tied(OrderClass),
+}
+
+/// Reads the order class; exit objects on a class that has no exits are
+/// refused, never dropped.
+fn shape(req: &wire::OrderRequest) -> Result<Shape, AlpacaError> {
     let class = req.order_class.as_deref().unwrap_or("simple");
+    let has_exits = req.take_profit.is_some() || req.stop_loss.is_some();
     match class {
-        "simple" | "mleg" if req.take_profit.is_some() || req.stop_loss.is_some() => {
-            Err(AlpacaError::not_simulated(
-                "take_profit and stop_loss (bracket, oco and oto orders) are",
-            ))
-        }
-        "simple" => Ok(false),
-        "mleg" => Ok(true),
-        "bracket" | "oco" | "oto" => {
-            Err(AlpacaError::not_simulated(&format!("{class} orders are")))
-        }
+        // Message not in the reference (§2.1: the objects are for bracket, oco, oto).
+        "simple" | "mleg" if has_exits => Err(AlpacaError::invalid(
+            "take_profit and stop_loss are only for bracket, oco and oto orders",
+        )),
+        "simple" => Ok(Shape::Simple),
+        "mleg" => Ok(Shape::Mleg),
         // Message not in the reference (§2.1 lists the classes only).
-        _ => Err(AlpacaError::invalid("invalid order_class")),
+        other => exits::class_of(other)
+            .map(Shape::Tied)
+            .ok_or_else(|| AlpacaError::invalid("invalid order_class")),
     }
 }
 
@@ -240,7 +248,13 @@ pub fn placement(
             "client_order_id must be no more than 128 characters",
         ));
     }
-    let mleg = is_mleg(&req)?;
+    let mut req = req;
+    let shape = shape(&req)?;
+    let (take_profit, stop_loss) = (req.take_profit.take(), req.stop_loss.take());
+    if shape == Shape::Tied(OrderClass::Oco) && req.limit_price.is_none() {
+        // An OCO is the take-profit limit itself: alpaca-py sends no limit_price.
+        req.limit_price = take_profit.as_ref().and_then(|tp| tp.limit_price);
+    }
     let order_type = type_of(req.kind.as_deref())?;
     let tif = tif_of(req.time_in_force.as_deref())?;
     let size = size(cx, &req)?;
@@ -271,7 +285,7 @@ pub fn placement(
         extended_hours: req.extended_hours.unwrap_or(false),
         notional,
     };
-    let request = if mleg {
+    let request = if shape == Shape::Mleg {
         multi_leg(cx, req, base)?
     } else {
         single(cx, req, base)?
@@ -281,7 +295,21 @@ pub fn placement(
         None => request,
     };
     check(cx, &request, &extras)?;
-    Ok(Placement { request, extras })
+    let exits = match shape {
+        Shape::Tied(class) => {
+            let exits = exits::tie(cx, class, &request, &extras, take_profit, stop_loss)?;
+            for exit in &exits.orders {
+                check(cx, exit, &OrderExtras::default())?;
+            }
+            Some(exits)
+        }
+        Shape::Simple | Shape::Mleg => None,
+    };
+    Ok(Placement {
+        request,
+        extras,
+        exits,
+    })
 }
 
 fn single(

@@ -399,11 +399,28 @@ pub struct OrderRequest {
     pub legs: Option<Vec<LegRequest>>,
     #[serde(default)]
     pub extended_hours: Option<bool>,
-    /// Bracket/OCO/OTO exits: only whether they were sent matters here.
+    /// A bracket's, OCO's or OTO's limit exit (§2.1).
     #[serde(default)]
-    pub take_profit: Option<serde::de::IgnoredAny>,
+    pub take_profit: Option<TakeProfit>,
+    /// A bracket's, OCO's or OTO's stop exit (§2.1).
     #[serde(default)]
-    pub stop_loss: Option<serde::de::IgnoredAny>,
+    pub stop_loss: Option<StopLoss>,
+}
+
+/// `take_profit: {limit_price}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TakeProfit {
+    #[serde(default, deserialize_with = "num::optional")]
+    pub limit_price: Option<WireNumber>,
+}
+
+/// `stop_loss: {stop_price, limit_price?}`: a limit makes it a stop-limit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StopLoss {
+    #[serde(default, deserialize_with = "num::optional")]
+    pub stop_price: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional")]
+    pub limit_price: Option<WireNumber>,
 }
 
 /// `PATCH /v2/orders/{id}` body (§2.6).
@@ -533,9 +550,18 @@ mod tests {
             Some(WireNumber::Value(Decimal::new(-5, 1)))
         );
         assert_eq!(mleg.legs.map(|l| l.len()), Some(2));
-        let bracket: OrderRequest =
-            serde_json::from_str(r#"{"take_profit":{"limit_price":510.0}}"#).unwrap();
-        assert!(bracket.take_profit.is_some());
+        // What alpaca-py sends for a bracket (§2.1).
+        let bracket: OrderRequest = serde_json::from_str(
+            r#"{"order_class":"bracket","take_profit":{"limit_price":510.0},"stop_loss":{"stop_price":490.0,"limit_price":489.0}}"#,
+        )
+        .unwrap();
+        let price = |n: i64| Some(WireNumber::Value(Decimal::from(n)));
+        assert_eq!(bracket.take_profit.unwrap().limit_price, price(510));
+        let stop = bracket.stop_loss.unwrap();
+        assert_eq!(
+            (stop.stop_price, stop.limit_price),
+            (price(490), price(489))
+        );
     }
 
     #[test]

@@ -447,9 +447,41 @@ impl SimBrokerage {
             .ok_or_else(|| (parent.clone(), lost_order()))
     }
 
+    /// A replaced member of an order group hands its place to its
+    /// replacement (under a new id): the group follows the replacement, a
+    /// held exit stays held, and a replaced entry's exits name the new one.
+    fn relink(&mut self, old: &BrokerOrder, new_id: &str) {
+        if old.class.is_none() {
+            return;
+        }
+        let old_id = old.vendor_id.as_str();
+        let mut children = Vec::new();
+        for g in &mut self.groups {
+            if g.parent == old_id {
+                g.parent = new_id.to_string();
+                children.extend(g.exits.iter().cloned());
+            }
+            for e in &mut g.exits {
+                if e == old_id {
+                    *e = new_id.to_string();
+                }
+            }
+        }
+        if let Some(o) = self.book.get_mut(new_id) {
+            o.class = old.class;
+            o.parent = old.parent.clone();
+            o.held = old.held;
+        }
+        for id in children {
+            if let Some(o) = self.book.get_mut(&id) {
+                o.parent = Some(new_id.to_string());
+            }
+        }
+    }
+
     /// Moves every open group on: exits are released when their entry is
     /// done (sized to its fill; canceled when it filled nothing), and the
-    /// first exit to fill cancels the others.
+    /// first exit to fill or be canceled cancels the others.
     fn run_groups(&mut self) {
         let now = self.clock.now();
         for i in 0..self.groups.len() {
@@ -518,7 +550,11 @@ impl SimBrokerage {
                     .map(|o| ((*id).clone(), self.state(o).status))
             })
             .collect();
-        if !states.iter().any(|(_, s)| *s == OrderStatus::Filled) {
+        // A fill ends the group, and so does a cancel of one exit: the
+        // other is not left working alone (Alpaca: "canceling one leg of a
+        // bracket order will cancel the other leg too").
+        let ends = |s: &OrderStatus| matches!(s, OrderStatus::Filled | OrderStatus::Canceled);
+        if !states.iter().any(|(_, s)| ends(s)) {
             return if states.iter().all(|(_, s)| s.is_terminal()) {
                 Stage::Done
             } else {
@@ -986,6 +1022,7 @@ impl SimBrokerage {
             if let Some(o) = self.book.at_mut(idx) {
                 o.replaced_by = Some(new_vendor_id.clone());
             }
+            self.relink(&old, &new_vendor_id);
             new_vendor_id
         };
         self.collect_events();
@@ -1023,8 +1060,11 @@ impl SimBrokerage {
         replacement.intent = old.intent.clone();
         replacement.steer = old.steer.clone();
         self.book.insert(replacement);
+        self.relink(old, &new_id);
         self.schedule.remove(&old.vendor_id, Action::Accept);
         match self.accept_delay() {
+            // A held exit stays held: its group sends it when the entry fills.
+            _ if old.held => {}
             Some(delay) => self
                 .schedule
                 .add(now.plus_millis(delay), &new_id, Action::Accept),
