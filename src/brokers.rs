@@ -54,6 +54,7 @@ fn summary(c: &Capabilities) -> String {
         ("short", c.short_selling),
         ("fractional", c.fractional),
         ("oauth", c.token_refresh),
+        ("brackets", c.brackets),
         ("read-only", c.read_only),
     ];
     flags

@@ -43,6 +43,29 @@ pub struct Order {
     pub stop_price: Option<Decimal>,
     pub time_in_force: TimeInForce,
     pub legs: Option<Vec<Leg>>,
+    /// Exits placed with this order (a bracket), for adapters whose
+    /// capabilities say `brackets`; absent on the wire when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exits: Option<Exits>,
+}
+
+/// Exits placed with an entry: the broker holds them until the entry
+/// fills, then works them for what it filled, and the first to fill (or be
+/// canceled) cancels the other. One of the two alone is a single exit (OTO).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exits {
+    /// The take-profit: a limit order at this price.
+    pub take_profit: Option<Decimal>,
+    pub stop_loss: Option<StopLoss>,
+}
+
+/// The stop-loss: a stop order, or a stop-limit when it has a limit price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StopLoss {
+    pub stop_price: Decimal,
+    pub limit_price: Option<Decimal>,
 }
 
 impl Order {
@@ -59,6 +82,7 @@ impl Order {
             stop_price: None,
             time_in_force: TimeInForce::Day,
             legs: None,
+            exits: None,
         }
     }
 
@@ -79,6 +103,17 @@ impl Order {
 
     pub fn is_multi_leg(&self) -> bool {
         self.legs.as_ref().is_some_and(|l| !l.is_empty())
+    }
+
+    /// For an adapter that places no brackets: an order with exits is
+    /// refused, never sent as a bare entry with its protection dropped.
+    pub fn without_exits(&self) -> crate::Result<()> {
+        match self.exits {
+            Some(_) => Err(crate::AdapterError::invalid_request(
+                "this adapter places no exits (brackets); the entry is not sent without them",
+            )),
+            None => Ok(()),
+        }
     }
 }
 

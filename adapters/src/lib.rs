@@ -26,8 +26,8 @@ pub mod updates;
 
 pub use adapter::{BrokerAdapter, OrderUpdates, ReadOnlySource};
 pub use contract::{
-    Account, CancelResult, CancelStatus, Capabilities, Description, Holdings, Instrument, Leg,
-    Order, OrderResult, OrderStatus, OrderType, Position, PositionEffect, Replace, Side, Tier,
-    TimeInForce, Transaction, TransactionKind,
+    Account, CancelResult, CancelStatus, Capabilities, Description, Exits, Holdings, Instrument,
+    Leg, Order, OrderResult, OrderStatus, OrderType, Position, PositionEffect, Replace, Side,
+    StopLoss, Tier, TimeInForce, Transaction, TransactionKind,
 };
 pub use error::{AdapterError, ErrorKind, Result};

@@ -122,6 +122,7 @@ impl MbtAdapter {
     }
 
     fn submit_now(&self, order: &Order) -> Result<OrderResult> {
+        order.without_exits()?;
         let mut engine = lock(&self.engine);
 
         if engine.account(&self.account_id).is_none() {
@@ -299,6 +300,7 @@ impl BrokerAdapter for MbtAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: false,
+                brackets: false,
                 order_types: OrderType::ALL.to_vec(),
                 time_in_force: TimeInForce::ALL.to_vec(),
             },

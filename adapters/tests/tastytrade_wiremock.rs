@@ -443,6 +443,7 @@ fn credit_spread() -> Order {
             leg("SPY   260116C00600000", Side::Sell),
             leg("SPY   260116C00605000", Side::Buy),
         ]),
+        exits: None,
     }
 }
 

@@ -49,6 +49,8 @@ pub enum Need {
     ShortSelling,
     /// An access token that expires and a refresh flow to renew it.
     TokenRefresh,
+    /// Exits placed with an entry (a bracket).
+    Brackets,
     /// Tier B: an aggregator between Raxx and the broker.
     Aggregator,
     /// Holdings served from a cache that can be stale: an aggregator's, or
@@ -88,6 +90,7 @@ pub fn unmet_at(need: Need, d: &Description, model: bool) -> Option<String> {
         }
         Need::Replace if !c.replace => missing("replacing orders"),
         Need::ShortSelling if !c.short_selling => missing("short selling"),
+        Need::Brackets if !c.brackets => missing("brackets"),
         Need::TokenRefresh if !c.token_refresh => Some(format!(
             "{} authenticates with credentials it cannot refresh (API keys or a personal token)",
             d.name

@@ -182,6 +182,13 @@ pub static MUTANTS: &[Mutant] = &[
         breaks: any,
     },
     Mutant {
+        id: "sends_bracket_as_simple",
+        caught_by: "bracket_exits_work_after_the_entry_fills",
+        about: "drops a bracket's take-profit and stop-loss and sends the entry alone",
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::SendsBracketAsSimple))),
+        breaks: |d| d.capabilities.brackets,
+    },
+    Mutant {
         id: "ignores_location",
         caught_by: "ambiguous_submit_never_duplicates",
         about: "never reads the order id from a Schwab 201's Location: a 201 that never arrives is taken for a failed submit, and the order is sent again",
@@ -292,6 +299,7 @@ enum Kind {
     LosesShortSign,
     UnknownOrderIsAuthError,
     BooksSubmitAsFill,
+    SendsBracketAsSimple,
     IgnoresLateRejection,
     LosesCreditSign,
     FitsIdToATag,
@@ -412,6 +420,14 @@ impl BrokerAdapter for Bug {
                     .take(255)
                     .collect();
                 self.inner.submit_order(&fitted).await
+            }
+            Kind::SendsBracketAsSimple => {
+                // "The entry is what matters; the exits can follow later."
+                let bare = Order {
+                    exits: None,
+                    ..order.clone()
+                };
+                self.inner.submit_order(&bare).await
             }
             Kind::BooksSubmitAsFill => self.inner.submit_order(order).await.map(|mut r| {
                 // "A market order fills at once": the answer booked as the fill.

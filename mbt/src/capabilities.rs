@@ -41,6 +41,10 @@ pub struct Capabilities {
     /// rather than API keys or a personal token that never expire.
     #[serde(default)]
     pub token_refresh: bool,
+    /// Exits placed with an entry (a bracket): a take-profit limit and a
+    /// stop the broker sends when the entry fills, one cancelling the other.
+    #[serde(default)]
+    pub brackets: bool,
     pub order_types: Vec<OrderType>,
     pub time_in_force: Vec<TimeInForce>,
 }
@@ -58,6 +62,7 @@ impl Capabilities {
             ("short selling", self.short_selling, offered.short_selling),
             ("fractional quantities", self.fractional, offered.fractional),
             ("token refresh", self.token_refresh, offered.token_refresh),
+            ("brackets", self.brackets, offered.brackets),
         ];
         let mut out: Vec<String> = flags
             .into_iter()
@@ -98,6 +103,7 @@ mod tests {
             short_selling: true,
             fractional: false,
             token_refresh: false,
+            brackets: false,
             order_types: vec![OrderType::Market, OrderType::Limit],
             time_in_force: vec![TimeInForce::Day],
         }

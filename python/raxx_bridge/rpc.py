@@ -317,6 +317,10 @@ class Server:
         with lock:
             return fn(*args)
 
+    def _claims_brackets(self):
+        d = _coerce(Description, self._call("describe"), "describe")
+        return d.capabilities.brackets
+
     def _supports(self, what):
         fn = getattr(self.adapter, what, None)
         return bool(fn()) if fn is not None else False
@@ -347,6 +351,9 @@ class Server:
 
     def _submit_order(self, params):
         order = _param(params, "order", Order.from_json)
+        if order.exits is not None and not self._claims_brackets():
+            # Sent on as a bare entry, the order would lose its protection.
+            raise AdapterError.invalid_request("this adapter places no exits (brackets); the entry is not sent without them")
         result = _coerce(OrderResult, self._call("submit_order", order), "submit_order")
         self._track(result)
         return result.to_json()

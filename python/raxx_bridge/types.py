@@ -457,6 +457,69 @@ class Leg:
 
 
 @dataclass
+class StopLoss:
+    """A bracket's stop: a stop order, or a stop-limit with ``limit_price``."""
+
+    stop_price: Decimal
+    limit_price: Optional[Decimal] = None
+
+    FIELDS = ("stop_price", "limit_price")
+
+    def __post_init__(self):
+        self.stop_price = dec(self.stop_price, "stop_loss.stop_price")
+        self.limit_price = _opt_dec(self.limit_price, "stop_loss.limit_price")
+
+    def to_json(self):
+        return {
+            "stop_price": wire_decimal(self.stop_price, "stop_price"),
+            "limit_price": _opt_wire(self.limit_price, "limit_price"),
+        }
+
+    @classmethod
+    def from_json(cls, value, what="stop_loss"):
+        obj = _obj(value, what)
+        _keys(obj, what, cls.FIELDS, ("stop_price",))
+        return cls(
+            stop_price=_jdec(obj["stop_price"], what + ".stop_price"),
+            limit_price=_opt_jdec(obj.get("limit_price"), what + ".limit_price"),
+        )
+
+
+@dataclass
+class Exits:
+    """Exits placed with an entry (a bracket; one of the two alone: OTO): the
+    broker holds them until the entry fills, then works them for what it
+    filled, the first to fill cancelling the other. Only for adapters whose
+    capabilities say ``brackets``; the helper refuses them for the others."""
+
+    take_profit: Optional[Decimal] = None  # the take-profit's limit price
+    stop_loss: Optional[StopLoss] = None
+
+    FIELDS = ("take_profit", "stop_loss")
+
+    def __post_init__(self):
+        self.take_profit = _opt_dec(self.take_profit, "exits.take_profit")
+        if self.stop_loss is not None and not isinstance(self.stop_loss, StopLoss):
+            self.stop_loss = StopLoss.from_json(self.stop_loss, "exits.stop_loss")
+
+    def to_json(self):
+        return {
+            "take_profit": _opt_wire(self.take_profit, "take_profit"),
+            "stop_loss": None if self.stop_loss is None else self.stop_loss.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, value, what="exits"):
+        obj = _obj(value, what)
+        _keys(obj, what, cls.FIELDS)
+        stop = obj.get("stop_loss")
+        return cls(
+            take_profit=_opt_jdec(obj.get("take_profit"), what + ".take_profit"),
+            stop_loss=None if stop is None else StopLoss.from_json(stop, what + ".stop_loss"),
+        )
+
+
+@dataclass
 class Order:
     """What a trader's intent asks the broker to do. ``client_order_id``
     identifies the intent: resubmitting it must never make a second order."""
@@ -471,6 +534,7 @@ class Order:
     limit_price: Optional[Decimal] = None
     stop_price: Optional[Decimal] = None
     legs: Optional[List[Leg]] = None
+    exits: Optional[Exits] = None  # a bracket's exits; absent on the wire when None
 
     FIELDS = (
         "client_order_id",
@@ -483,6 +547,7 @@ class Order:
         "stop_price",
         "time_in_force",
         "legs",
+        "exits",
     )
 
     def __post_init__(self):
@@ -497,13 +562,15 @@ class Order:
         self.stop_price = _opt_dec(self.stop_price, "order.stop_price")
         if self.legs is not None:
             self.legs = [leg if isinstance(leg, Leg) else Leg.from_json(leg, "order.legs[]") for leg in self.legs]
+        if self.exits is not None and not isinstance(self.exits, Exits):
+            self.exits = Exits.from_json(self.exits, "order.exits")
 
     @property
     def is_multi_leg(self):
         return bool(self.legs)
 
     def to_json(self):
-        return {
+        out = {
             "client_order_id": self.client_order_id,
             "instrument": self.instrument.to_json(),
             "side": self.side.value,
@@ -515,6 +582,9 @@ class Order:
             "time_in_force": self.time_in_force.value,
             "legs": None if self.legs is None else [leg.to_json() for leg in self.legs],
         }
+        if self.exits is not None:
+            out["exits"] = self.exits.to_json()
+        return out
 
     @classmethod
     def from_json(cls, value, what="order"):
@@ -530,6 +600,7 @@ class Order:
             if not isinstance(legs, list):
                 raise ContractError("%s.legs must be a list or null" % what)
             legs = [Leg.from_json(leg, "%s.legs[%d]" % (what, i)) for i, leg in enumerate(legs)]
+        exits = obj.get("exits")
         return cls(
             client_order_id=_str(obj["client_order_id"], what + ".client_order_id"),
             instrument=Instrument.from_json(obj["instrument"], what + ".instrument"),
@@ -541,6 +612,7 @@ class Order:
             stop_price=_opt_jdec(obj.get("stop_price"), what + ".stop_price"),
             time_in_force=TimeInForce.of(obj["time_in_force"], what + ".time_in_force"),
             legs=legs,
+            exits=None if exits is None else Exits.from_json(exits, what + ".exits"),
         )
 
 
@@ -793,6 +865,7 @@ class Capabilities:
     short_selling: bool = False  # opening a short position from flat
     fractional: bool = False  # fractional quantities
     token_refresh: bool = False  # OAuth access tokens renewed with a refresh token
+    brackets: bool = False  # exits placed with an entry: Order.exits
     order_types: List[OrderType] = field(default_factory=lambda: [OrderType.MARKET, OrderType.LIMIT])
     time_in_force: List[TimeInForce] = field(default_factory=lambda: [TimeInForce.DAY])
 
@@ -806,14 +879,15 @@ class Capabilities:
         "short_selling",
         "fractional",
         "token_refresh",
+        "brackets",
         "order_types",
         "time_in_force",
     )
     # Added after protocol 1's first harness: optional on the wire.
-    OPTIONAL = ("short_selling", "fractional", "token_refresh")
+    OPTIONAL = ("short_selling", "fractional", "token_refresh", "brackets")
 
     def __post_init__(self):
-        for name in self.FIELDS[:9]:
+        for name in self.FIELDS[:10]:
             _bool(getattr(self, name), "capabilities." + name)
         self.order_types = _words(OrderType, self.order_types, "capabilities.order_types")
         self.time_in_force = _words(TimeInForce, self.time_in_force, "capabilities.time_in_force")
@@ -829,6 +903,7 @@ class Capabilities:
             "short_selling": self.short_selling,
             "fractional": self.fractional,
             "token_refresh": self.token_refresh,
+            "brackets": self.brackets,
             "order_types": [t.value for t in self.order_types],
             "time_in_force": [t.value for t in self.time_in_force],
         }

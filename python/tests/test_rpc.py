@@ -82,6 +82,17 @@ class Fake(Adapter):
         super().close()
 
 
+class Bracketing(Fake):
+    def describe(self):
+        d = super().describe()
+        d.capabilities.brackets = True
+        return d
+
+    def submit_order(self, order):
+        self.exits = order.exits
+        return super().submit_order(order)
+
+
 class Replacing(Fake):
     def replace_order(self, broker_order_id, changes):
         assert isinstance(changes, Replace)
@@ -104,6 +115,17 @@ class Loop(unittest.TestCase):
 
     def tearDown(self):
         self.log.__exit__(None, None, None)
+
+    def test_exits_reach_only_an_adapter_that_places_brackets(self):
+        exits = {"take_profit": "120", "stop_loss": {"stop_price": "90", "limit_price": None}}
+        line = request(1, "submit_order", {"order": order_json(exits=exits)})
+        out = answers(Fake(), line)
+        self.assertEqual(out[0]["error"]["data"]["kind"], "invalid_request")
+        self.assertIn("places no exits", out[0]["error"]["message"])
+        b = Bracketing()
+        out = answers(b, line)
+        self.assertEqual(out[0]["result"]["status"], "accepted")
+        self.assertEqual(b.exits.take_profit, Decimal("120"))
 
     def test_every_method_answers_one_line_with_its_id(self):
         a = Fake()

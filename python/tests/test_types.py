@@ -106,6 +106,19 @@ class Shapes(unittest.TestCase):
         self.assertEqual("%s" % order.order_type, "limit")
         self.assertEqual(Order.from_json(json.loads(json.dumps(order.to_json()))), order)
 
+    def test_exits_are_absent_unless_sent_and_round_trip(self):
+        plain = Order.from_json(order_json())
+        self.assertNotIn("exits", plain.to_json())
+        bracket = order_json(exits={"take_profit": "120", "stop_loss": {"stop_price": "90", "limit_price": None}})
+        order = Order.from_json(bracket)
+        self.assertEqual(order.exits.take_profit, Decimal("120"))
+        self.assertEqual(order.exits.stop_loss.stop_price, Decimal("90"))
+        self.assertEqual(order.to_json(), bracket)
+        with self.assertRaises(ContractError):
+            Order.from_json(order_json(exits={"take_profit": "120", "trail": "1"}))
+        with self.assertRaises(ContractError):
+            Order.from_json(order_json(exits={"stop_loss": {"limit_price": "1"}}))
+
     def test_missing_optionals_are_null_as_in_rust(self):
         o = order_json()
         for k in ("position_effect", "limit_price", "stop_price", "legs"):

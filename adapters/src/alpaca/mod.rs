@@ -202,6 +202,8 @@ impl BrokerAdapter for AlpacaAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: false,
+                // order_class bracket and oto (§2.1): the exits wait for the entry.
+                brackets: true,
                 order_types: OrderType::ALL.to_vec(),
                 time_in_force: TimeInForce::ALL.to_vec(),
             },

@@ -119,6 +119,24 @@ pub struct OrderRequest {
     pub position_intent: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub legs: Option<Vec<LegRequest>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<TakeProfit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<StopLoss>,
+}
+
+/// A bracket's or OTO's take-profit (§2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TakeProfit {
+    pub limit_price: String,
+}
+
+/// A bracket's or OTO's stop-loss: a limit price makes it a stop-limit (§2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StopLoss {
+    pub stop_price: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<String>,
 }
 
 /// `PATCH /v2/orders/{id}` body (§2.6): only what changes, numbers as strings.

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 
 use super::models::{
     AlpacaAccount, AlpacaOrder, AlpacaPosition, LegRequest, OrderRequest as WireOrderRequest,
-    ReplaceRequest as WireReplaceRequest,
+    ReplaceRequest as WireReplaceRequest, StopLoss, TakeProfit,
 };
 use crate::contract::{
     Account, Instrument, Order, OrderResult, OrderStatus, OrderType, Position, PositionEffect,
@@ -230,10 +230,14 @@ pub fn order_request(order: &Order) -> Result<WireOrderRequest> {
         order_class: None,
         position_intent: None,
         legs: None,
+        take_profit: None,
+        stop_loss: None,
     };
     if order.is_multi_leg() {
+        order.without_exits()?;
         return multi_leg(order, base);
     }
+    let base = with_exits(order, base)?;
     let position_intent = match (&order.instrument, order.position_effect) {
         (Instrument::Option { .. }, Some(e)) => Some(intent_word(order.side, e)),
         (Instrument::Option { .. }, None) => {
@@ -247,6 +251,35 @@ pub fn order_request(order: &Order) -> Result<WireOrderRequest> {
         symbol: Some(symbol(&order.instrument)),
         side: Some(side_word(order.side)),
         position_intent,
+        ..base
+    })
+}
+
+/// An order's exits as Alpaca's bracket (both) or OTO (one) (§2.1).
+fn with_exits(order: &Order, base: WireOrderRequest) -> Result<WireOrderRequest> {
+    let Some(exits) = &order.exits else {
+        return Ok(base);
+    };
+    let take_profit = exits.take_profit.map(|p| TakeProfit {
+        limit_price: wire_decimal(p),
+    });
+    let stop_loss = exits.stop_loss.as_ref().map(|s| StopLoss {
+        stop_price: wire_decimal(s.stop_price),
+        limit_price: s.limit_price.map(wire_decimal),
+    });
+    let order_class = match (&take_profit, &stop_loss) {
+        (Some(_), Some(_)) => "bracket",
+        (None, None) => {
+            return Err(AdapterError::invalid_request(
+                "exits without a take-profit or a stop-loss",
+            ))
+        }
+        _ => "oto",
+    };
+    Ok(WireOrderRequest {
+        order_class: Some(order_class),
+        take_profit,
+        stop_loss,
         ..base
     })
 }
@@ -452,6 +485,44 @@ mod tests {
             order_request(&order).unwrap_err().kind,
             crate::ErrorKind::Unsupported
         );
+    }
+
+    #[test]
+    fn exits_are_a_bracket_or_an_oto_never_dropped() {
+        use crate::contract::{Exits, StopLoss};
+        let mut order = Order::market("b", "AAPL", Side::Buy, dec!(2));
+        order.exits = Some(Exits {
+            take_profit: Some(dec!(120)),
+            stop_loss: Some(StopLoss {
+                stop_price: dec!(90),
+                limit_price: Some(dec!(89.5)),
+            }),
+        });
+        let body = serde_json::to_value(order_request(&order).unwrap()).unwrap();
+        assert_eq!(body["order_class"], "bracket");
+        assert_eq!(
+            body["take_profit"],
+            serde_json::json!({"limit_price": "120"})
+        );
+        assert_eq!(
+            body["stop_loss"],
+            serde_json::json!({"stop_price": "90", "limit_price": "89.5"})
+        );
+        order.exits = Some(Exits {
+            take_profit: None,
+            stop_loss: Some(StopLoss {
+                stop_price: dec!(90),
+                limit_price: None,
+            }),
+        });
+        let body = serde_json::to_value(order_request(&order).unwrap()).unwrap();
+        assert_eq!(body["order_class"], "oto");
+        assert!(body.get("take_profit").is_none());
+        order.exits = Some(Exits {
+            take_profit: None,
+            stop_loss: None,
+        });
+        assert!(order_request(&order).is_err());
     }
 
     #[test]

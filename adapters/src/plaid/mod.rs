@@ -220,6 +220,7 @@ fn description() -> Description {
             short_selling: false,
             fractional: false,
             token_refresh: false,
+            brackets: false,
             order_types: Vec::new(),
             time_in_force: Vec::new(),
         },

@@ -490,6 +490,7 @@ impl BrokerAdapter for SchwabAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: true,
+                brackets: false,
                 order_types: OrderType::ALL.to_vec(),
                 time_in_force: TimeInForce::ALL.to_vec(),
             },
@@ -505,6 +506,7 @@ impl BrokerAdapter for SchwabAdapter {
     /// placed answers with its order; one whose earlier submit ended
     /// unknown is looked for before anything is sent (see the module).
     async fn submit_order(&self, order: &Order) -> Result<OrderResult> {
+        order.without_exits()?;
         let inner = &self.inner;
         let cid = order.client_order_id.as_str();
         let known = locked(&inner.intents)

@@ -349,6 +349,7 @@ mod tests {
                     ratio_quantity: dec!(1),
                 },
             ]),
+            exits: None,
         };
         let b = order(&spread, Decimal::ZERO).unwrap();
         let json = serde_json::to_value(&b).unwrap();

@@ -191,6 +191,7 @@ impl BrokerAdapter for TastytradeAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: self.inner.tokens.can_refresh(),
+                brackets: false,
                 order_types: OrderType::ALL.to_vec(),
                 time_in_force: vec![TimeInForce::Day, TimeInForce::Gtc, TimeInForce::Ioc],
             },
@@ -203,6 +204,7 @@ impl BrokerAdapter for TastytradeAdapter {
     }
 
     async fn submit_order(&self, order: &Order) -> Result<OrderResult> {
+        order.without_exits()?;
         let inner = &self.inner;
         if order.client_order_id.is_empty() {
             return Err(AdapterError::invalid_request(

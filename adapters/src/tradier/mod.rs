@@ -352,6 +352,7 @@ impl BrokerAdapter for TradierAdapter {
                 short_selling: true,
                 fractional: false,
                 token_refresh: self.inner.tokens.can_refresh(),
+                brackets: false,
                 order_types: OrderType::ALL.to_vec(),
                 time_in_force: vec![TimeInForce::Day, TimeInForce::Gtc],
             },
@@ -364,6 +365,7 @@ impl BrokerAdapter for TradierAdapter {
     }
 
     async fn submit_order(&self, order: &Order) -> Result<OrderResult> {
+        order.without_exits()?;
         let inner = &self.inner;
         let tag = tag::encode(&order.client_order_id)?;
         if tag::decode(&tag).is_none() {

@@ -1,6 +1,7 @@
 //! The conformance case catalogue (DESIGN.md; the ids are stable). Each
 //! group lives in its own file; this lists them in catalogue order.
 
+mod brackets;
 mod faults;
 mod fills;
 mod lifecycle;
@@ -15,6 +16,7 @@ use crate::case::Case;
 pub fn catalogue() -> Vec<&'static Case> {
     orders::CASES
         .iter()
+        .chain(brackets::CASES)
         .chain(fills::CASES)
         .chain(state::CASES)
         .chain(faults::CASES)

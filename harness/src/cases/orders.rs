@@ -603,6 +603,7 @@ async fn multi_leg_credit_spread(c: Arc<Ctx>) -> Outcome {
                 ratio_quantity: dec(1),
             },
         ]),
+        exits: None,
     };
     let r = c.submit(&order).await?;
     let done = c

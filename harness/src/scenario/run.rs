@@ -281,6 +281,7 @@ fn order_of(step: &Step) -> Result<Order, ReplayError> {
             TifWord::Fok => TimeInForce::Fok,
         },
         legs: None,
+        exits: None,
     })
 }
 
