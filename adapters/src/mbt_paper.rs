@@ -499,6 +499,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_order_with_exits_is_refused_never_sent_bare() {
+        let e = engine();
+        let a = adapter(&e);
+        let mut bracket = Order::market("b-1", "AAPL", Side::Buy, dec!(1));
+        bracket.exits = Some(crate::contract::Exits {
+            take_profit: Some(dec!(120)),
+            stop_loss: None,
+        });
+        let err = a.submit_order(&bracket).await.unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::InvalidRequest);
+        assert!(lock(&e).orders().is_empty(), "nothing reached the engine");
+    }
+
+    #[tokio::test]
     async fn partial_fills_accumulate_with_a_weighted_average() {
         let e = engine();
         let a = adapter(&e);
