@@ -54,6 +54,43 @@ async fn later(b: &mut SimBrokerage, ms: u64) {
     b.sync();
 }
 
+/// Buys 3 AAPL, then protects them with an OCO (take-profit 110, stop 90);
+/// answers the OCO's first order, live.
+async fn long_with_an_oco(b: &mut SimBrokerage) -> String {
+    let acct = account(b);
+    let buy = OrderRequest::market(&acct, "long", "AAPL", Side::Buy, dec!(3));
+    b.submit(buy, &Decision::default()).unwrap();
+    later(b, 1000).await;
+    let mut ex = exits(b, dec!(110), dec!(90), dec!(3));
+    let first = ex.remove(0);
+    let parent = b
+        .submit_group(OrderClass::Oco, first, ex, &Decision::default())
+        .unwrap()
+        .vendor_id
+        .clone();
+    later(b, 500).await;
+    parent
+}
+
+/// A gtc buy of 5 at 50, far below the market: an entry that waits.
+fn waiting_entry(acct: &str) -> OrderRequest {
+    let mut entry = OrderRequest::market(acct, "entry", "AAPL", Side::Buy, dec!(5));
+    entry.order_type = OrderType::Limit;
+    entry.limit_price = Some(dec!(50));
+    entry.time_in_force = TimeInForce::Gtc;
+    entry
+}
+
+/// The first exit of the group `parent` leads.
+fn first_exit(b: &SimBrokerage, parent: &str) -> String {
+    b.ledger()
+        .orders
+        .into_iter()
+        .find(|o| o.parent.as_deref() == Some(parent))
+        .unwrap()
+        .vendor_id
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_bracket_releases_its_exits_when_the_entry_fills_and_the_first_exit_cancels_the_other() {
     let mut b = brokerage();
@@ -111,10 +148,7 @@ async fn a_bracket_releases_its_exits_when_the_entry_fills_and_the_first_exit_ca
 async fn an_entry_that_fills_nothing_cancels_its_exits() {
     let mut b = brokerage();
     let acct = account(&b);
-    let mut entry = OrderRequest::market(&acct, "entry", "AAPL", Side::Buy, dec!(5));
-    entry.order_type = OrderType::Limit;
-    entry.limit_price = Some(dec!(50));
-    entry.time_in_force = TimeInForce::Gtc;
+    let entry = waiting_entry(&acct);
     let ex = exits(&b, dec!(110), dec!(40), dec!(5));
     let parent = b
         .submit_group(
@@ -142,18 +176,7 @@ async fn an_entry_that_fills_nothing_cancels_its_exits() {
 #[tokio::test(start_paused = true)]
 async fn oco_exits_are_live_at_once_and_cancel_each_other() {
     let mut b = brokerage();
-    let acct = account(&b);
-    let buy = OrderRequest::market(&acct, "long", "AAPL", Side::Buy, dec!(3));
-    b.submit(buy, &Decision::default()).unwrap();
-    later(&mut b, 1000).await;
-    let mut ex = exits(&b, dec!(110), dec!(90), dec!(3));
-    let first = ex.remove(0);
-    let parent = b
-        .submit_group(OrderClass::Oco, first, ex, &Decision::default())
-        .unwrap()
-        .vendor_id
-        .clone();
-    later(&mut b, 500).await;
+    let parent = long_with_an_oco(&mut b).await;
     assert_eq!(status(&b, &parent), OrderStatus::Accepted);
     assert!(b.set_price("AAPL", dec!(89)));
     later(&mut b, 1000).await;
@@ -168,23 +191,14 @@ async fn oco_exits_are_live_at_once_and_cancel_each_other() {
 async fn a_replaced_exit_stays_held_and_in_its_group() {
     let mut b = brokerage();
     let acct = account(&b);
-    let mut entry = OrderRequest::market(&acct, "entry", "AAPL", Side::Buy, dec!(5));
-    entry.order_type = OrderType::Limit;
-    entry.limit_price = Some(dec!(50));
-    entry.time_in_force = TimeInForce::Gtc;
+    let entry = waiting_entry(&acct);
     let ex = exits(&b, dec!(110), dec!(40), dec!(5));
     let parent = b
         .submit_group(OrderClass::Bracket, entry, ex, &Decision::default())
         .unwrap()
         .vendor_id
         .clone();
-    let take = b
-        .ledger()
-        .orders
-        .into_iter()
-        .find(|o| o.parent.as_deref() == Some(parent.as_str()))
-        .unwrap()
-        .vendor_id;
+    let take = first_exit(&b, &parent);
     let changes = mbt::engine::ReplaceRequest {
         limit_price: Some(dec!(120)),
         ..Default::default()
@@ -207,25 +221,8 @@ async fn a_replaced_exit_stays_held_and_in_its_group() {
 #[tokio::test(start_paused = true)]
 async fn canceling_one_exit_cancels_the_other() {
     let mut b = brokerage();
-    let acct = account(&b);
-    let buy = OrderRequest::market(&acct, "long", "AAPL", Side::Buy, dec!(3));
-    b.submit(buy, &Decision::default()).unwrap();
-    later(&mut b, 1000).await;
-    let mut ex = exits(&b, dec!(110), dec!(90), dec!(3));
-    let first = ex.remove(0);
-    let parent = b
-        .submit_group(OrderClass::Oco, first, ex, &Decision::default())
-        .unwrap()
-        .vendor_id
-        .clone();
-    later(&mut b, 500).await;
-    let stop = b
-        .ledger()
-        .orders
-        .into_iter()
-        .find(|o| o.parent.as_deref() == Some(parent.as_str()))
-        .unwrap()
-        .vendor_id;
+    let parent = long_with_an_oco(&mut b).await;
+    let stop = first_exit(&b, &parent);
     b.cancel(&parent).unwrap();
     later(&mut b, 1000).await;
     assert_eq!(status(&b, &parent), OrderStatus::Canceled);

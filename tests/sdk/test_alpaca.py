@@ -257,17 +257,20 @@ def test_trailing_stops_are_refused_loudly_not_simplified(client):
     assert (e.status_code, e.code) == (422, 42210000) and "not simulated" in e.message
 
 
+def exits_around(price, stop_limit=None):
+    """A take-profit 50% above `price` and a stop 50% below it."""
+    return dict(
+        take_profit=TakeProfitRequest(limit_price=round(price * 1.5, 2)),
+        stop_loss=StopLossRequest(stop_price=round(price * 0.5, 2), limit_price=stop_limit),
+    )
+
+
 def test_a_bracket_holds_its_exits_then_an_oco_protects_the_position(client):
     price = float(filled(client, MarketOrderRequest(symbol="AMD", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY)).filled_avg_price)
     bracket = client.submit_order(
         MarketOrderRequest(
-            symbol="AMD",
-            qty=2,
-            side=OrderSide.BUY,
-            time_in_force=TimeInForce.GTC,
-            order_class=OrderClass.BRACKET,
-            take_profit=TakeProfitRequest(limit_price=round(price * 1.5, 2)),
-            stop_loss=StopLossRequest(stop_price=round(price * 0.5, 2), limit_price=round(price * 0.49, 2)),
+            symbol="AMD", qty=2, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.BRACKET, **exits_around(price, stop_limit=round(price * 0.49, 2)),
         )
     )
     assert bracket.order_class == OrderClass.BRACKET
@@ -278,17 +281,14 @@ def test_a_bracket_holds_its_exits_then_an_oco_protects_the_position(client):
         lambda found: found and [leg.status for leg in found[0].legs] == [OrderStatus.NEW, OrderStatus.NEW],
     )
     assert [leg.status for leg in nested[0].legs] == [OrderStatus.NEW, OrderStatus.NEW]
+    # Canceling one exit cancels the other; the cancel lands a moment later.
+    client.cancel_order_by_id(nested[0].legs[0].id)
     for leg in nested[0].legs:
-        client.cancel_order_by_id(leg.id)
+        assert wait_for(lambda: client.get_order_by_id(leg.id), lambda o: o.status == OrderStatus.CANCELED).status == OrderStatus.CANCELED
     oco = client.submit_order(
         LimitOrderRequest(
-            symbol="AMD",
-            qty=3,
-            side=OrderSide.SELL,
-            time_in_force=TimeInForce.GTC,
-            order_class=OrderClass.OCO,
-            take_profit=TakeProfitRequest(limit_price=round(price * 1.5, 2)),
-            stop_loss=StopLossRequest(stop_price=round(price * 0.5, 2)),
+            symbol="AMD", qty=3, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+            order_class=OrderClass.OCO, **exits_around(price),
         )
     )
     assert oco.order_class == OrderClass.OCO and len(oco.legs) == 1

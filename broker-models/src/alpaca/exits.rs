@@ -100,6 +100,30 @@ fn base_price(cx: &Context, entry: &OrderRequest) -> Option<Decimal> {
     }
 }
 
+/// `price` keeps at least a cent above (or below) the base, or Alpaca's
+/// refusal naming the field and the rule.
+fn clear_of_base(
+    field: &str,
+    price: Decimal,
+    base: Decimal,
+    above: bool,
+) -> Result<(), AlpacaError> {
+    let (ok, rule) = if above {
+        let edge = base.checked_add(CENT);
+        (edge.is_some_and(|e| price >= e), ">= base_price + 0.01")
+    } else {
+        let edge = base.checked_sub(CENT);
+        (edge.is_some_and(|e| price <= e), "<= base_price - 0.01")
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(AlpacaError::unprocessable(format!(
+            "{field} must be {rule}"
+        )))
+    }
+}
+
 /// A long entry takes profit above the base and stops below it; a short
 /// entry the other way round.
 fn check_against_base(cx: &Context, entry: &OrderRequest, p: &Prices) -> Result<(), AlpacaError> {
@@ -107,41 +131,12 @@ fn check_against_base(cx: &Context, entry: &OrderRequest, p: &Prices) -> Result<
         // No quote: the entry itself is refused for it further on.
         return Ok(());
     };
-    let (above, below) = (base.checked_add(CENT), base.checked_sub(CENT));
     let long = entry.side == Side::Buy;
     if let Some(tp) = p.take_profit {
-        let ok = if long {
-            above.is_some_and(|a| tp >= a)
-        } else {
-            below.is_some_and(|b| tp <= b)
-        };
-        if !ok {
-            let rule = if long {
-                ">= base_price + 0.01"
-            } else {
-                "<= base_price - 0.01"
-            };
-            return Err(AlpacaError::unprocessable(format!(
-                "take_profit.limit_price must be {rule}"
-            )));
-        }
+        clear_of_base("take_profit.limit_price", tp, base, long)?;
     }
     if let Some((stop, _)) = p.stop {
-        let ok = if long {
-            below.is_some_and(|b| stop <= b)
-        } else {
-            above.is_some_and(|a| stop >= a)
-        };
-        if !ok {
-            let rule = if long {
-                "<= base_price - 0.01"
-            } else {
-                ">= base_price + 0.01"
-            };
-            return Err(AlpacaError::unprocessable(format!(
-                "stop_loss.stop_price must be {rule}"
-            )));
-        }
+        clear_of_base("stop_loss.stop_price", stop, base, !long)?;
     }
     Ok(())
 }
