@@ -864,6 +864,55 @@ async fn a_bracket_holds_its_exits_until_the_entry_fills_then_one_cancels_the_ot
     assert_eq!(positions, json!([]), "in and out: flat");
 }
 
+/// A held exit replaced before its entry fills stays held, and its
+/// replacement takes its place under the entry's `legs`.
+#[tokio::test]
+async fn a_replaced_held_exit_keeps_its_place_under_legs() {
+    let c = alpaca();
+    set_price(&c, "AAPL", "200.00").await;
+    let entry = order(&c, r#"{"symbol":"AAPL","qty":2,"side":"buy","type":"limit","limit_price":"150","time_in_force":"gtc","order_class":"bracket","take_profit":{"limit_price":230.0},"stop_loss":{"stop_price":140.0}}"#).await;
+    let (take, stop) = (&entry["legs"][0], &entry["legs"][1]);
+    accepted(&c).await;
+    let path = format!("/v2/orders/{}", take["id"].as_str().unwrap_or_default());
+    let r = c
+        .send(
+            Method::PATCH,
+            &path,
+            "application/json",
+            r#"{"limit_price":"240"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let replacement = r.json();
+    assert_eq!(
+        (
+            replacement["status"].as_str(),
+            replacement["replaces"].as_str()
+        ),
+        (Some("held"), take["id"].as_str())
+    );
+    accepted(&c).await;
+    let one = c
+        .get(&format!(
+            "/v2/orders/{}?nested=true",
+            entry["id"].as_str().unwrap_or_default()
+        ))
+        .await
+        .json();
+    let mut ids: Vec<&str> = one["legs"]
+        .as_array()
+        .map(|l| l.iter().filter_map(|x| x["id"].as_str()).collect())
+        .unwrap_or_default();
+    ids.sort_unstable();
+    let mut expected = [
+        replacement["id"].as_str().unwrap_or_default(),
+        stop["id"].as_str().unwrap_or_default(),
+    ];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "the replaced exit is gone from legs");
+    assert_eq!(leg_statuses(&one), ["held", "held"]);
+}
+
 /// An OTO's one exit, an OCO's two live exits, and the refusals Alpaca
 /// gives when the exits are on the wrong side of the base price.
 #[tokio::test]

@@ -111,7 +111,9 @@ pub fn to_wire_nested(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
     if o.class.is_some() && o.parent.is_none() {
         let exits: Vec<Order> = b
             .orders_of(&o.account)
+            // A replaced exit has handed its place to its replacement.
             .filter(|x| x.parent.as_deref() == Some(o.vendor_id.as_str()))
+            .filter(|x| x.replaced_by.is_none())
             .map(|x| to_wire(b, t, x))
             .collect();
         order.legs = Some(exits);
