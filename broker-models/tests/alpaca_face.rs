@@ -857,6 +857,28 @@ async fn a_bracket_holds_its_exits_until_the_entry_fills_then_one_cancels_the_ot
         .await
         .json();
     assert_eq!(leg_statuses(&one), ["new", "new"]);
+    // Its exits hold the 2 shares once: the live take-profit can be
+    // replaced beside the stop that holds the same shares.
+    let path = format!("/v2/orders/{}", take["id"].as_str().unwrap_or_default());
+    let r = c
+        .send(
+            Method::PATCH,
+            &path,
+            "application/json",
+            r#"{"limit_price":"230.5"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let take = r.json();
+    accepted(&c).await;
+    until_status(&c, &take["id"], "new").await;
+    // A plain sell of the same shares finds them held.
+    let (status, _, message) = submit_refused(
+        &c,
+        r#"{"symbol":"AAPL","qty":1,"side":"sell","type":"market","time_in_force":"day"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{message}");
     set_price(&c, "AAPL", "231.00").await;
     until_status(&c, &take["id"], "filled").await;
     until_status(&c, &stop["id"], "canceled").await;

@@ -11,6 +11,8 @@
 //!   reference's §5.2 row gives the 403 body). Options and spreads are left
 //!   to the engine's collateral rules.
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 
 use mbt::{AccountKind, Instrument, OrderRequest, RejectReason, Rejection, Side};
@@ -33,6 +35,9 @@ fn not_allowed_to_short() -> AlpacaError {
 pub struct Freed {
     pub orders: Vec<String>,
     pub hold: Decimal,
+    /// The group of the order a replace replaces: its replacement shares
+    /// the group's one hold on the shares (`hold_group`).
+    pub group: Option<String>,
 }
 
 impl Freed {
@@ -41,8 +46,17 @@ impl Freed {
         Freed {
             orders: vec![o.vendor_id.clone()],
             hold: o.engine_id.map_or(Decimal::ZERO, |id| b.engine().hold(id)),
+            group: hold_group(o).map(str::to_string),
         }
     }
+}
+
+/// The group whose exits hold one position's shares once: a bracket's or
+/// an OCO's exits sell the same shares, and the first to fill cancels the
+/// others. Keyed by the group's lead order.
+fn hold_group(o: &BrokerOrder) -> Option<&str> {
+    o.class?;
+    Some(o.parent.as_deref().unwrap_or(&o.vendor_id))
 }
 
 /// Every account check for an order, with what `freed` holds counted as free.
@@ -88,7 +102,8 @@ fn unknown_asset(i: &Instrument) -> AlpacaError {
 }
 
 /// What an account's open single-leg orders on one side of one instrument
-/// still have to trade: what they hold of a position they would close.
+/// still have to trade: what they hold of a position they would close (a
+/// group's exits once, at the most any of them has left).
 pub fn held_for_orders(
     b: &SimBrokerage,
     account: &str,
@@ -96,14 +111,33 @@ pub fn held_for_orders(
     side: Side,
     freed: &Freed,
 ) -> Decimal {
-    b.orders_of(account)
+    let mut alone = Decimal::ZERO;
+    let mut grouped: BTreeMap<&str, Decimal> = BTreeMap::new();
+    let open = b
+        .orders_of(account)
         .filter(|o| o.taken && !o.request.is_multi_leg())
         .filter(|o| o.request.instrument == *instrument && o.request.side == side)
         .filter(|o| !freed.orders.contains(&o.vendor_id))
-        .map(|o| (o.request.quantity, b.state(o)))
-        .filter(|(_, s)| !s.status.is_terminal())
-        .map(|(q, s)| q.saturating_sub(s.filled_quantity).max(Decimal::ZERO))
-        .fold(Decimal::ZERO, Decimal::saturating_add)
+        .filter(|o| freed.group.is_none() || hold_group(o) != freed.group.as_deref());
+    for o in open {
+        let s = b.state(o);
+        if s.status.is_terminal() {
+            continue;
+        }
+        let left = o
+            .request
+            .quantity
+            .saturating_sub(s.filled_quantity)
+            .max(Decimal::ZERO);
+        match hold_group(o) {
+            Some(g) => {
+                let most = grouped.entry(g).or_default();
+                *most = (*most).max(left);
+            }
+            None => alone = alone.saturating_add(left),
+        }
+    }
+    grouped.into_values().fold(alone, Decimal::saturating_add)
 }
 
 /// A closing order may take only what the position has free.
