@@ -55,11 +55,7 @@ fn hh_mm(t: Timestamp) -> String {
 
 /// The next day with a session (the day itself when none is in sight).
 fn next_trading_day(session: &Session, d: NaiveDate) -> NaiveDate {
-    d.iter_days()
-        .skip(1)
-        .take(12)
-        .find(|n| session.trades_on(*n))
-        .unwrap_or(d)
+    session.next_trading_day(d).unwrap_or(d)
 }
 
 fn date_param(q: &Params, key: &str, default: NaiveDate) -> Result<NaiveDate, AlpacaError> {

@@ -240,7 +240,7 @@ fn inferred_effect(cx: &Context, instrument: &Instrument, side: Side) -> Positio
 /// Translates a submit body into an engine request under Alpaca's rules.
 pub fn placement(
     cx: &Context,
-    req: wire::OrderRequest,
+    mut req: wire::OrderRequest,
     client_order_id: String,
 ) -> Result<Placement, AlpacaError> {
     if client_order_id.chars().count() > MAX_CLIENT_ORDER_ID {
@@ -248,7 +248,6 @@ pub fn placement(
             "client_order_id must be no more than 128 characters",
         ));
     }
-    let mut req = req;
     let shape = shape(&req)?;
     let (take_profit, stop_loss) = (req.take_profit.take(), req.stop_loss.take());
     if shape == Shape::Tied(OrderClass::Oco) && req.limit_price.is_none() {

@@ -121,6 +121,15 @@ impl Session {
             .is_some_and(|h| h.open <= t && t < h.close)
     }
 
+    /// The first day after `date` with a session, or None when none is in
+    /// sight (a calendar searched past its data).
+    pub fn next_trading_day(&self, date: NaiveDate) -> Option<NaiveDate> {
+        date.iter_days()
+            .skip(1)
+            .take(SEARCH_DAYS)
+            .find(|d| self.trades_on(*d))
+    }
+
     /// The sessions from `t`'s trading day on.
     fn sessions_from(&self, t: Timestamp) -> impl Iterator<Item = Hours> + '_ {
         self.trading_date(t)
