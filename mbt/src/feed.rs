@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 
 use rust_decimal::Decimal;
 
+use crate::engine::{Hours, Session};
 use crate::generator::{GeneratorConfig, PriceGenerator};
 use crate::market::Market;
 use crate::{Engine, Instrument, MarketEvent, Timestamp};
@@ -115,16 +116,24 @@ impl MarketFeed {
         match &mut self.source {
             Source::Generated(g) => {
                 let session = engine.config().session.clone();
+                // The first session closing after the step being read, asked
+                // for again only once the steps pass its close: the time zone
+                // work is once a session, not once a step.
+                let mut hours: Option<Hours> = None;
                 while g.next_time() <= t {
                     let next = g.next_time();
-                    if !session.is_open(next) {
-                        match session.next_open(next) {
-                            Some(open) => {
-                                g.skip_to(open);
-                                continue;
-                            }
+                    if session != Session::AlwaysOpen {
+                        if hours.is_none_or(|h| h.close <= next) {
+                            hours = session.session_closing_from(next.plus_nanos(1));
+                        }
+                        match hours {
                             // A calendar that never opens again: no more quotes.
                             None => break,
+                            Some(h) if next < h.open => {
+                                g.skip_to(h.open);
+                                continue;
+                            }
+                            Some(_) => {}
                         }
                     }
                     self.buffer.clear();

@@ -179,8 +179,10 @@ pub struct AccountView {
 pub struct Engine {
     config: EngineConfig,
     now: Timestamp,
-    /// The next session close to process, if the calendar has closes.
-    next_close: Option<Timestamp>,
+    /// The session whose close is the next to process (the one `now` is in,
+    /// or the next), if the calendar has closes: `is_open` reads it instead
+    /// of converting `now` to New York time on every tick.
+    session: Option<Hours>,
     market: Market,
     accounts: BTreeMap<String, Account>,
     /// Every order ever accepted; `OrderId(n)` is at index n − 1.
@@ -205,11 +207,11 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: EngineConfig, seed: u64, start: Timestamp) -> Self {
-        let next_close = config.session.next_close(start);
+        let session = config.session.session_closing_from(start);
         Self {
             config,
             now: start,
-            next_close,
+            session,
             market: Market::new(),
             accounts: BTreeMap::new(),
             orders: Vec::new(),
@@ -238,7 +240,12 @@ impl Engine {
         &self.market
     }
     pub fn is_open(&self) -> bool {
-        self.config.session.is_open(self.now)
+        match (&self.config.session, self.session) {
+            (Session::AlwaysOpen, _) => true,
+            (Session::Nyse, Some(h)) => h.open <= self.now && self.now < h.close,
+            // Past the calendar's data and its search: no session in sight.
+            (Session::Nyse, None) => false,
+        }
     }
 
     /// Opens an account with `cash` deposited; false, and nothing changed,
@@ -384,10 +391,13 @@ impl Engine {
 
     /// Moves simulated time to `t`, processing every session close on the way.
     pub fn advance_to(&mut self, t: Timestamp) {
-        while let Some(close) = self.next_close.filter(|c| *c <= t) {
+        while let Some(close) = self.session.map(|h| h.close).filter(|c| *c <= t) {
             self.now = self.now.max(close);
             self.process_close(close);
-            self.next_close = self.config.session.next_close(close.plus_nanos(1));
+            self.session = self
+                .config
+                .session
+                .session_closing_from(close.plus_nanos(1));
         }
         self.now = self.now.max(t);
     }

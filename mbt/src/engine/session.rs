@@ -149,9 +149,17 @@ impl Session {
     /// The first session close at or after `t`, or None for a calendar that
     /// never closes.
     pub fn next_close(&self, t: Timestamp) -> Option<Timestamp> {
+        self.session_closing_from(t).map(|h| h.close)
+    }
+
+    /// The first session that closes at or after `t` (the one `t` is in, or
+    /// the next), or None for a calendar that never closes. A clock that only
+    /// moves forward keeps it and asks again once past its close: the time
+    /// zone work is then once a session, not once a tick.
+    pub fn session_closing_from(&self, t: Timestamp) -> Option<Hours> {
         match self {
             Session::AlwaysOpen => None,
-            Session::Nyse => self.sessions_from(t).map(|h| h.close).find(|c| *c >= t),
+            Session::Nyse => self.sessions_from(t).find(|h| h.close >= t),
         }
     }
 }

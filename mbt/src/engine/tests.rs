@@ -899,3 +899,18 @@ fn an_order_told_to_wait_meets_the_market_at_its_next_event() {
     let id = e.submit_with(ioc, wait).unwrap();
     assert_eq!(e.order(id).unwrap().status, OrderStatus::Filled);
 }
+
+#[test]
+fn the_engines_open_flag_follows_the_calendar_across_closes_and_holidays() {
+    // The engine keeps the next session instead of asking the calendar per
+    // tick; every half hour (opens and closes fall on them) for five weeks
+    // from 5 January 2026 (MLK Day, the 19th, is closed) it must agree with
+    // the calendar itself.
+    let mut e = engine();
+    let mut t = MONDAY_OPEN;
+    for _ in 0..(5 * 7 * 48) {
+        e.advance_to(t);
+        assert_eq!(e.is_open(), e.config().session.is_open(t), "at {t:?}");
+        t = t.plus_millis(30 * 60_000);
+    }
+}
