@@ -182,6 +182,7 @@ impl MbtAdapter {
             stop_price: changes.stop_price,
             time_in_force: changes.time_in_force,
             client_order_id: changes.client_order_id.clone(),
+            trail: None,
         };
         match engine.replace(id, request) {
             Ok(new_id) => result_of(&engine, new_id),
@@ -231,6 +232,7 @@ impl MbtAdapter {
                     })
                     .collect()
             }),
+            trail: None,
         }
     }
 }

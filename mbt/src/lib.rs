@@ -56,7 +56,7 @@ pub use log::{EngineEvent, EventLog, LogEntry};
 pub use market::{InstrumentId, Market, MarketData, MarketEvent, Quote};
 pub use order::{
     Fill, Leg, Order, OrderId, OrderRequest, OrderStatus, OrderType, PositionEffect, Side,
-    TimeInForce,
+    TimeInForce, Trail,
 };
 pub use time::Timestamp;
 pub use venue::{OpeningAccount, Venue};

@@ -94,6 +94,22 @@ pub struct OrderRequest {
     pub stop_price: Option<Decimal>,
     pub time_in_force: TimeInForce,
     pub legs: Option<Vec<Leg>>,
+    /// A trailing stop: a `Stop` order whose stop price the engine sets
+    /// from the best price seen since it was placed (see `Trail`); the
+    /// request then carries no stop price of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<Trail>,
+}
+
+/// How far behind the best price since placement (the water mark: the
+/// highest for a sell, the lowest for a buy) a trailing stop's stop follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trail {
+    /// A fixed distance in price.
+    Price(Decimal),
+    /// A percentage of the water mark.
+    Percent(Decimal),
 }
 
 impl OrderRequest {
@@ -117,6 +133,7 @@ impl OrderRequest {
             stop_price: None,
             time_in_force: TimeInForce::Day,
             legs: None,
+            trail: None,
         }
     }
 
@@ -281,6 +298,9 @@ pub struct Order {
     pub replaced_by: Option<OrderId>,
     /// For an order that replaced another: the old order's id.
     pub replaces: Option<OrderId>,
+    /// A trailing stop's water mark: the best price seen since it was placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hwm: Option<Decimal>,
 }
 
 impl Order {
@@ -298,6 +318,7 @@ impl Order {
             reject_reason: None,
             replaced_by: None,
             replaces: None,
+            hwm: None,
         }
     }
 

@@ -372,6 +372,7 @@ fn replacement(
             .map(rules::replace_tif)
             .transpose()?,
         client_order_id: changes.client_order_id,
+        trail: None,
     };
     let filled = cx.b.state(old).filled_quantity;
     let r = &old.request;

@@ -173,6 +173,7 @@ fn closing_order(
         stop_price: None,
         time_in_force: TimeInForce::Day,
         legs: None,
+        trail: None,
     }
 }
 

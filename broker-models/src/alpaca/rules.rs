@@ -279,6 +279,7 @@ pub fn placement(
         stop_price,
         time_in_force,
         legs: None,
+        trail: None,
     };
     let extras = OrderExtras {
         extended_hours: req.extended_hours.unwrap_or(false),

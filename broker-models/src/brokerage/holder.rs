@@ -295,6 +295,7 @@ impl Holder {
             stop_price: None,
             time_in_force: TimeInForce::Day,
             legs: None,
+            trail: None,
         };
         let before = engine.account(account).map(|a| (a.cash, a.fees_paid));
         let Ok(id) = engine.submit(request) else {

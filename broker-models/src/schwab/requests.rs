@@ -351,6 +351,7 @@ fn single(account: &str, o: &OrderIn) -> Result<OrderRequest, SchwabError> {
         stop_price: None,
         time_in_force: tif,
         legs: None,
+        trail: None,
     };
     match (kind, o.order_leg_collection.as_slice()) {
         (_, []) => Err(SchwabError::invalid("orderLegCollection is required")),

@@ -152,6 +152,7 @@ fn changes(old: &OrderRequest, new: &OrderRequest) -> Result<ReplaceRequest, Sch
         stop_price: new.stop_price,
         time_in_force: Some(new.time_in_force),
         client_order_id: None,
+        trail: None,
     })
 }
 

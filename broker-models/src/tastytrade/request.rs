@@ -238,6 +238,7 @@ pub fn wanted(account: &str, body: &OrderBody) -> Result<Wanted, TastytradeError
             stop_price: stop,
             time_in_force: tif,
             legs: None,
+            trail: None,
         },
         many => spread(
             account,
@@ -327,6 +328,7 @@ fn spread(
         stop_price: None,
         time_in_force: tif,
         legs: Some(legs),
+        trail: None,
     })
 }
 
@@ -404,6 +406,7 @@ pub fn changes(old: &OrderRequest, body: &OrderBody) -> Result<ReplaceRequest, T
         stop_price: stop,
         time_in_force: Some(tif),
         client_order_id: body.external_identifier.clone(),
+        trail: None,
     })
 }
 

@@ -162,6 +162,7 @@ pub fn to_request(account: &str, form: &Form) -> Result<OrderRequest, TradierErr
         stop_price: None,
         time_in_force,
         legs: None,
+        trail: None,
     };
     match class {
         "equity" => single_leg(form, base, None),

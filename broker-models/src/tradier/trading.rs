@@ -243,6 +243,7 @@ fn modification(form: &Form, o: &BrokerOrder) -> Result<ReplaceRequest, TradierE
             .map(forms::duration_of)
             .transpose()?,
         client_order_id: None,
+        trail: None,
     })
 }
 

@@ -53,7 +53,7 @@ impl Engine {
 
     /// Where an order's working state lives: its own instrument, or its
     /// underlying for a multi-leg order.
-    fn home(&mut self, id: OrderId) -> Option<InstrumentId> {
+    pub(super) fn home(&mut self, id: OrderId) -> Option<InstrumentId> {
         let r = &self.order(id)?.request;
         let instrument = if r.is_multi_leg() {
             Instrument::equity(r.instrument.underlying())
@@ -240,6 +240,7 @@ impl Engine {
             return;
         };
         self.trigger_stops(iid, touch);
+        self.trail_stops(iid, touch);
         // Each order fills at most once per event (so per-order caps slice
         // fills across events), walking each side of the book from the best
         // price with a cursor: filled orders leave the book under it.

@@ -10,6 +10,7 @@ mod expiry;
 mod matching;
 mod nyse_days;
 mod session;
+mod trailing;
 mod validate;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +25,9 @@ use crate::fill::FillModel;
 use crate::instrument::Instrument;
 use crate::log::{EngineEvent, EventLog};
 use crate::market::{InstrumentId, Market, MarketData, MarketEvent, Quote};
-use crate::order::{IllegalTransition, Order, OrderId, OrderRequest, OrderStatus, TimeInForce};
+use crate::order::{
+    IllegalTransition, Order, OrderId, OrderRequest, OrderStatus, TimeInForce, Trail,
+};
 use crate::pricing::OptionPricing;
 use crate::rng::{rng_for, SimRng};
 use crate::time::Timestamp;
@@ -130,6 +133,9 @@ pub struct ReplaceRequest {
     pub stop_price: Option<Decimal>,
     pub time_in_force: Option<TimeInForce>,
     pub client_order_id: Option<String>,
+    /// A trailing stop's new trail.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trail: Option<Trail>,
 }
 
 impl ReplaceRequest {
@@ -139,7 +145,13 @@ impl ReplaceRequest {
         let mut r = request.clone();
         r.quantity = self.quantity.unwrap_or(unfilled);
         r.limit_price = self.limit_price.or(r.limit_price);
-        r.stop_price = self.stop_price.or(r.stop_price);
+        // A trailing stop's stop price is the engine's to set again (a stop
+        // price asked of one is refused when it is armed).
+        r.stop_price = match r.trail {
+            Some(_) => self.stop_price,
+            None => self.stop_price.or(r.stop_price),
+        };
+        r.trail = self.trail.or(r.trail);
         r.time_in_force = self.time_in_force.unwrap_or(r.time_in_force);
         if let Some(c) = &self.client_order_id {
             r.client_order_id = c.clone();
@@ -201,6 +213,8 @@ pub struct Engine {
     /// Orders about to be accepted that rest until their instrument's next
     /// market event (`SubmitOptions::wait_for_market`).
     waiting_for_market: BTreeSet<OrderId>,
+    /// Trailing stops waiting for their trigger, and their instrument.
+    trailing: BTreeMap<OrderId, InstrumentId>,
     rng: SimRng,
     log: EventLog,
 }
@@ -222,6 +236,7 @@ impl Engine {
             reservations: BTreeMap::new(),
             fill_caps: BTreeMap::new(),
             waiting_for_market: BTreeSet::new(),
+            trailing: BTreeMap::new(),
             rng: rng_for(seed, "mbt/fills"),
             log: EventLog::default(),
         }
@@ -414,8 +429,12 @@ impl Engine {
         request: OrderRequest,
         options: SubmitOptions,
     ) -> Result<OrderId, Rejection> {
-        match self.check(&request, Decimal::ZERO) {
-            Ok(admission) => {
+        let mut request = request;
+        let admitted = self
+            .arm_trail(&mut request, None)
+            .and_then(|hwm| Ok((self.check(&request, Decimal::ZERO)?, hwm)));
+        match admitted {
+            Ok((admission, hwm)) => {
                 if let Some(cap) = options.max_fill_per_event {
                     self.fill_caps.insert(self.next_order_id(), cap);
                 }
@@ -424,7 +443,7 @@ impl Engine {
                 if options.wait_for_market && !immediate {
                     self.waiting_for_market.insert(self.next_order_id());
                 }
-                Ok(self.accept(request, admission, None))
+                Ok(self.accept(request, admission, None, hwm))
             }
             Err(rejection) => {
                 self.log.push(
@@ -445,7 +464,9 @@ impl Engine {
     /// same checks as `submit`, nothing logged, nothing changed. A broker
     /// refuses at once what this refuses, and takes the rest for later.
     pub fn validate(&self, request: &OrderRequest) -> Result<(), Rejection> {
-        self.check(request, Decimal::ZERO).map(|_| ())
+        let mut request = request.clone();
+        self.arm_trail(&mut request, None)?;
+        self.check(&request, Decimal::ZERO).map(|_| ())
     }
 
     /// Cancels a working order. A filled, canceled or otherwise finished order is `TooLate`.
@@ -485,7 +506,9 @@ impl Engine {
                 to: OrderStatus::Replaced,
             }));
         }
-        let request = changes.applied_to(&old.request, old.unfilled_quantity());
+        let carried = old.hwm;
+        let mut request = changes.applied_to(&old.request, old.unfilled_quantity());
+        let hwm = self.arm_trail(&mut request, carried)?;
         let admission = self.check(&request, self.hold(id))?;
         self.remove_from_books(id);
         self.reservations.remove(&id);
@@ -495,7 +518,7 @@ impl Engine {
             // Checked above: a working order may become replaced.
             let _ = old.transition(OrderStatus::Replaced, now);
         }
-        let new_id = self.accept(request, admission, Some(id));
+        let new_id = self.accept(request, admission, Some(id), hwm);
         if let Some(old) = self.order_mut(id) {
             old.replaced_by = Some(new_id);
         }
@@ -571,10 +594,12 @@ impl Engine {
         request: OrderRequest,
         admission: Admission,
         replaces: Option<OrderId>,
+        hwm: Option<Decimal>,
     ) -> OrderId {
         let id = self.next_order_id();
         let mut order = Order::new(id, request, self.now);
         order.replaces = replaces;
+        order.hwm = hwm;
         // Pending → accepted is always legal for a new order.
         let _ = order.transition(OrderStatus::Accepted, self.now);
         let r = &order.request;
@@ -601,6 +626,11 @@ impl Engine {
         }
         self.reservations.insert(id, admission.per_unit);
         self.orders.push(order);
+        if hwm.is_some() {
+            if let Some(iid) = self.home(id) {
+                self.trailing.insert(id, iid);
+            }
+        }
         self.work(id);
         id
     }

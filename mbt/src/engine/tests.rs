@@ -4,7 +4,7 @@ use rust_decimal_macros::dec;
 use super::*;
 use crate::fill::FillModel;
 use crate::market::{MarketData, MarketEvent, Quote};
-use crate::order::{Leg, OrderType, PositionEffect, Side, TimeInForce};
+use crate::order::{Leg, OrderType, PositionEffect, Side, TimeInForce, Trail};
 
 /// Monday 2026-01-05 15:00 UTC: the market is open.
 const MONDAY_OPEN: Timestamp = Timestamp::from_secs(1_767_625_200);
@@ -913,4 +913,122 @@ fn the_engines_open_flag_follows_the_calendar_across_closes_and_holidays() {
         assert_eq!(e.is_open(), e.config().session.is_open(t), "at {t:?}");
         t = t.plus_millis(30 * 60_000);
     }
+}
+
+fn trailing_sell(trail: Trail) -> OrderRequest {
+    OrderRequest {
+        order_type: OrderType::Stop,
+        trail: Some(trail),
+        time_in_force: TimeInForce::Gtc,
+        ..OrderRequest::market("A1", "t1", "AAPL", Side::Sell, dec!(10))
+    }
+}
+
+fn stop_and_mark(e: &Engine, id: OrderId) -> (Option<Decimal>, Option<Decimal>) {
+    let o = e.order(id).unwrap();
+    (o.request.stop_price, o.hwm)
+}
+
+#[test]
+fn a_trailing_stop_follows_the_best_price_and_sells_when_the_price_falls_back() {
+    let mut e = engine();
+    e.submit(buy(dec!(10))).unwrap();
+    let id = e.submit(trailing_sell(Trail::Price(dec!(2)))).unwrap();
+    // Armed at the bid: the mark a seller could have received.
+    assert_eq!(
+        stop_and_mark(&e, id),
+        (Some(dec!(97.99)), Some(dec!(99.99)))
+    );
+    quote(&mut e, "AAPL", dec!(104.99), dec!(105.01), dec!(1000));
+    assert_eq!(
+        stop_and_mark(&e, id),
+        (Some(dec!(102.99)), Some(dec!(104.99)))
+    );
+    // A fall above the stop moves nothing back.
+    quote(&mut e, "AAPL", dec!(103.50), dec!(103.52), dec!(1000));
+    assert_eq!(
+        stop_and_mark(&e, id),
+        (Some(dec!(102.99)), Some(dec!(104.99)))
+    );
+    assert_eq!(status(&e, id), OrderStatus::Accepted);
+    // The bid reaching the stop triggers it: it sells at the market.
+    quote(&mut e, "AAPL", dec!(102.90), dec!(102.92), dec!(1000));
+    assert_eq!(status(&e, id), OrderStatus::Filled);
+    assert!(e.order(id).unwrap().triggered);
+    conserved(&e);
+}
+
+#[test]
+fn a_percent_trail_and_a_buy_trail_follow_their_own_side() {
+    let mut e = engine();
+    let sell = e.submit(trailing_sell(Trail::Percent(dec!(1)))).unwrap();
+    // 1 % below 99.99 is 98.9901: a sell's stop rounds down to 98.99.
+    assert_eq!(stop_and_mark(&e, sell).0, Some(dec!(98.99)));
+    let mut b = trailing_sell(Trail::Price(dec!(1)));
+    b.side = Side::Buy;
+    b.client_order_id = "t2".into();
+    let buy = e.submit(b).unwrap();
+    // A buy trails the ask from above, and its mark is the lowest ask.
+    assert_eq!(
+        stop_and_mark(&e, buy),
+        (Some(dec!(101.01)), Some(dec!(100.01)))
+    );
+    quote(&mut e, "AAPL", dec!(97.99), dec!(98.01), dec!(1000));
+    assert_eq!(
+        stop_and_mark(&e, buy),
+        (Some(dec!(99.01)), Some(dec!(98.01)))
+    );
+}
+
+#[test]
+fn a_replaced_trail_keeps_the_mark_its_original_reached() {
+    let mut e = engine();
+    e.submit(buy(dec!(10))).unwrap();
+    let id = e.submit(trailing_sell(Trail::Price(dec!(2)))).unwrap();
+    quote(&mut e, "AAPL", dec!(104.99), dec!(105.01), dec!(1000));
+    quote(&mut e, "AAPL", dec!(104.59), dec!(104.61), dec!(1000));
+    let changes = ReplaceRequest {
+        trail: Some(Trail::Price(dec!(0.5))),
+        ..ReplaceRequest::default()
+    };
+    let new = e.replace(id, changes).unwrap();
+    // Tightened behind 104.99 (the mark), not behind today's 104.59.
+    assert_eq!(
+        stop_and_mark(&e, new),
+        (Some(dec!(104.49)), Some(dec!(104.99)))
+    );
+    // A stop price asked of a trailing stop is refused; the order keeps working.
+    let bad = ReplaceRequest {
+        stop_price: Some(dec!(50)),
+        ..ReplaceRequest::default()
+    };
+    assert!(e.replace(new, bad).is_err());
+    assert_eq!(status(&e, new), OrderStatus::Accepted);
+}
+
+#[test]
+fn malformed_trails_are_refused() {
+    let mut e = engine();
+    for trail in [
+        Trail::Price(dec!(0)),
+        Trail::Price(dec!(1.001)),
+        Trail::Percent(dec!(100)),
+        Trail::Percent(dec!(-1)),
+        // Wider than the price: no stop is left behind it.
+        Trail::Price(dec!(150)),
+    ] {
+        let r = e.submit(trailing_sell(trail)).unwrap_err();
+        assert_eq!(r.reason, RejectReason::InvalidPrice, "{trail:?}");
+    }
+    let mut limit = trailing_sell(Trail::Price(dec!(1)));
+    limit.order_type = OrderType::Limit;
+    limit.limit_price = Some(dec!(90));
+    assert!(e.submit(limit).is_err());
+    let mut both = trailing_sell(Trail::Price(dec!(1)));
+    both.stop_price = Some(dec!(90));
+    assert!(e.submit(both).is_err());
+    let mut unquoted = trailing_sell(Trail::Price(dec!(1)));
+    unquoted.instrument = Instrument::equity("ZZZZ");
+    assert!(e.submit(unquoted).is_err());
+    assert_eq!(e.working_orders(), 0);
 }
