@@ -764,18 +764,10 @@ async fn hostile_numbers_in_every_field_are_answered_never_a_panic() {
     assert_eq!(c.get("/v2/account").await.status, StatusCode::OK);
 }
 
-/// Trailing stops are not simulated: refused loudly, never turned into a
-/// simple order; so are exit objects on a class that has no exits.
+/// Exit objects on a class that has no exits are refused loudly, never dropped.
 #[tokio::test]
-async fn unsimulated_order_types_and_stray_exits_are_refused_loudly() {
+async fn stray_exits_are_refused_loudly() {
     let c = alpaca();
-    let trailing = r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"trailing_stop","trail_percent":"1","time_in_force":"day"}"#;
-    let (status, code, message) = submit_refused(&c, trailing).await;
-    assert_eq!(
-        (status, code),
-        (StatusCode::UNPROCESSABLE_ENTITY, json!(42210000))
-    );
-    assert!(message.ends_with("not simulated by raxx-sim"), "{message}");
     let stray = r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"market","time_in_force":"day","take_profit":{"limit_price":510.0}}"#;
     let (status, code, _) = submit_refused(&c, stray).await;
     assert_eq!(
@@ -783,6 +775,118 @@ async fn unsimulated_order_types_and_stray_exits_are_refused_loudly() {
         (StatusCode::UNPROCESSABLE_ENTITY, json!(40010001))
     );
     assert_eq!(ledger_orders(&c).await, 0);
+}
+
+/// A trailing stop's stop follows the best bid by its trail (`hwm` shows
+/// the mark), never moves back, and sells at the market once the bid falls
+/// to it; its trail can be replaced, but not with another kind.
+#[tokio::test]
+async fn a_trailing_stop_follows_the_price_and_sells_when_it_falls_back() {
+    let c = alpaca();
+    set_price(&c, "AAPL", "200.00").await;
+    filled_market(&c, "AAPL", "buy", "3").await;
+    let o = order(&c, r#"{"symbol":"AAPL","qty":3,"side":"sell","type":"trailing_stop","trail_price":"5","time_in_force":"gtc"}"#).await;
+    assert_eq!(
+        (o["type"].as_str(), o["order_type"].as_str()),
+        (Some("trailing_stop"), Some("trailing_stop"))
+    );
+    assert_eq!(
+        (o["trail_price"].as_str(), o["trail_percent"].as_str()),
+        (Some("5"), None)
+    );
+    let o = until_status(&c, &o["id"], "new").await;
+    let (stop, hwm) = (decimal(&o["stop_price"]), decimal(&o["hwm"]));
+    assert_eq!(stop, hwm - Decimal::from(5), "{o}");
+    set_price(&c, "AAPL", "220.00").await;
+    advance(&c, 1_000).await;
+    let path = format!("/v2/orders/{}", o["id"].as_str().unwrap_or_default());
+    let risen = c.get(&path).await.json();
+    let (new_stop, new_hwm) = (decimal(&risen["stop_price"]), decimal(&risen["hwm"]));
+    assert!(new_hwm > Decimal::from(215), "{risen}");
+    assert_eq!(new_stop, new_hwm - Decimal::from(5), "{risen}");
+    assert_eq!(risen["status"], "new");
+    // Tightened to 2 dollars: the replacement keeps the mark. A stop price is refused.
+    let r = c
+        .send(
+            Method::PATCH,
+            &path,
+            "application/json",
+            r#"{"stop_price":"100"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let r = c
+        .send(
+            Method::PATCH,
+            &path,
+            "application/json",
+            r#"{"trail":"2"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let tight = r.json();
+    assert_eq!(tight["trail_price"], "2");
+    assert_eq!(tight["replaces"], risen["id"]);
+    let tight = until_status(&c, &tight["id"], "new").await;
+    assert!(decimal(&tight["hwm"]) >= new_hwm, "{tight}");
+    set_price(&c, "AAPL", "150.00").await;
+    let sold = until_status(&c, &tight["id"], "filled").await;
+    assert_eq!(sold["filled_qty"], "3");
+    // It sold near where the price fell to, not at the stop it had.
+    assert!(
+        decimal(&sold["filled_avg_price"]) < Decimal::from(160),
+        "{sold}"
+    );
+}
+
+#[tokio::test]
+async fn trailing_stop_rules() {
+    let c = alpaca();
+    set_price(&c, "AAPL", "200.00").await;
+    let refused = [
+        (
+            r#""trail_price":"1","trail_percent":"1""#,
+            "day",
+            "only one of",
+        ),
+        (
+            r#""extended_hours":false"#,
+            "day",
+            "require trail_price or trail_percent",
+        ),
+        (
+            r#""trail_percent":"0.05""#,
+            "day",
+            "greater than or equal to 0.1",
+        ),
+        (r#""trail_price":"-1""#, "day", "trail_price must be > 0"),
+        (r#""trail_price":"1.001""#, "day", "sub-penny"),
+        (r#""trail_price":"1""#, "ioc", "DAY or GTC"),
+    ];
+    for (fields, tif, says) in refused {
+        let body = format!(
+            r#"{{"symbol":"AAPL","qty":1,"side":"buy","type":"trailing_stop","time_in_force":"{tif}",{fields}}}"#
+        );
+        let (status, _, message) = submit_refused(&c, &body).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {message}"
+        );
+        assert!(message.contains(says), "{body}: {message}");
+    }
+    // A trail on another type is refused, not dropped.
+    let (status, _, message) = submit_refused(&c, r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"stop","stop_price":"250","trail_price":"1","time_in_force":"day"}"#).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+    assert_eq!(ledger_orders(&c).await, 0);
+    // A percent trail answers its percent; a buy's stop sits above the ask.
+    let o = order(&c, r#"{"symbol":"AAPL","qty":1,"side":"buy","type":"trailing_stop","trail_percent":"2.5","time_in_force":"day"}"#).await;
+    assert_eq!(
+        (o["trail_percent"].as_str(), o["trail_price"].as_str()),
+        (Some("2.5"), None)
+    );
+    let o = until_status(&c, &o["id"], "new").await;
+    assert!(decimal(&o["stop_price"]) > decimal(&o["hwm"]), "{o}");
 }
 
 async fn set_price(c: &Client, symbol: &str, price: &str) {

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
 use mbt::engine::ReplaceRequest;
-use mbt::OrderStatus;
+use mbt::{OrderStatus, Trail};
+use rust_decimal::Decimal;
 
 use super::assets::canonical_uuid;
 use super::auth::AlpacaAuth;
@@ -345,23 +346,47 @@ pub async fn cancel_all(
     (StatusCode::MULTI_STATUS, Json(results))
 }
 
+/// The new trail a PATCH's `trail` sets: the same kind as the order's, as
+/// a trail cannot switch between price and percent (§2.6). A trailing stop
+/// is moved by its trail, never by a stop price; an order that does not
+/// trail takes no trail (messages not in the reference).
+fn new_trail(
+    old: Option<Trail>,
+    trail: Option<Decimal>,
+    stop_price: bool,
+) -> Result<Option<Trail>, AlpacaError> {
+    match (old, trail) {
+        (Some(_), _) if stop_price => Err(AlpacaError::invalid(
+            "stop_price is not allowed for trailing_stop orders, use trail",
+        )),
+        (_, None) => Ok(None),
+        (None, Some(_)) => Err(AlpacaError::invalid(
+            "trail is only for trailing_stop orders",
+        )),
+        (Some(Trail::Price(_)), Some(p)) => rules::checked_trail(Trail::Price(p)).map(Some),
+        (Some(Trail::Percent(_)), Some(p)) => rules::checked_trail(Trail::Percent(p)).map(Some),
+    }
+}
+
 /// The replacement an order's PATCH asks for, checked by the same rules as
 /// a new order (so the same refusal carries the same code), then by the
-/// replace-only ones: whole quantities (§2.6), no trail (nothing trails here).
+/// replace-only ones: whole quantities and the trail's kind (§2.6).
 fn replacement(
     cx: &Context,
     t: &Tables,
     old: &BrokerOrder,
     changes: wire::ReplaceRequest,
 ) -> Result<(ReplaceRequest, mbt::OrderRequest), AlpacaError> {
-    if changes.trail.is_some() {
-        return Err(AlpacaError::not_simulated("trailing_stop orders are"));
-    }
     let number = |n| rules::amount(cx, n);
     let quantity = changes.qty.map(number).transpose()?;
     if quantity.is_some_and(|q| !q.fract().is_zero()) {
         return Err(AlpacaError::invalid("qty must be integer"));
     }
+    let trail = new_trail(
+        old.request.trail,
+        changes.trail.map(number).transpose()?,
+        changes.stop_price.is_some(),
+    )?;
     let changes = ReplaceRequest {
         quantity,
         limit_price: changes.limit_price.map(number).transpose()?,
@@ -372,23 +397,10 @@ fn replacement(
             .map(rules::replace_tif)
             .transpose()?,
         client_order_id: changes.client_order_id,
-        trail: None,
+        trail,
     };
     let filled = cx.b.state(old).filled_quantity;
-    let r = &old.request;
-    let merged = mbt::OrderRequest {
-        quantity: changes
-            .quantity
-            .unwrap_or_else(|| r.quantity.saturating_sub(filled)),
-        limit_price: changes.limit_price.or(r.limit_price),
-        stop_price: changes.stop_price.or(r.stop_price),
-        time_in_force: changes.time_in_force.unwrap_or(r.time_in_force),
-        client_order_id: changes
-            .client_order_id
-            .clone()
-            .unwrap_or_else(|| r.client_order_id.clone()),
-        ..r.clone()
-    };
+    let merged = changes.applied_to(&old.request, old.request.quantity.saturating_sub(filled));
     rules::check(cx, &merged, &t.extras(old))?;
     if changes.client_order_id.is_some()
         && cx

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 
-use mbt::{Leg, OrderStatus, OrderType, PositionEffect, Side, TimeInForce};
+use mbt::{Leg, OrderStatus, OrderType, PositionEffect, Side, TimeInForce, Trail};
 
 use super::exits::class_word;
 use super::state::Tables;
@@ -23,6 +23,14 @@ pub fn type_word(t: OrderType) -> &'static str {
         OrderType::Limit => "limit",
         OrderType::Stop => "stop",
         OrderType::StopLimit => "stop_limit",
+    }
+}
+
+/// The type an order shows: a stop with a trail is Alpaca's `trailing_stop`.
+fn kind_word(r: &mbt::OrderRequest) -> &'static str {
+    match r.trail {
+        Some(_) => "trailing_stop",
+        None => type_word(r.order_type),
     }
 }
 
@@ -74,8 +82,8 @@ pub fn to_wire(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
         filled_qty: wire::dec(state.filled_quantity),
         filled_avg_price: state.average_fill_price.map(wire::dec),
         order_class: o.class.map_or("simple", class_word).to_string(),
-        order_type: type_word(r.order_type).to_string(),
-        kind: type_word(r.order_type).to_string(),
+        order_type: kind_word(r).to_string(),
+        kind: kind_word(r).to_string(),
         side: side_word(r.side).to_string(),
         position_intent: if r.instrument.is_option() {
             intent_word(r.side, r.position_effect)
@@ -84,7 +92,12 @@ pub fn to_wire(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
         },
         time_in_force: tif_word(r.time_in_force).to_string(),
         limit_price: r.limit_price.map(wire::dec),
-        stop_price: r.stop_price.map(wire::dec),
+        // A trailing stop's stop moves with its mark: the engine's, not the request's.
+        stop_price: state
+            .trailing
+            .map(|t| t.stop_price)
+            .or(r.stop_price)
+            .map(wire::dec),
         // An exit waiting for its entry is Alpaca's `held` (§3.1).
         status: if o.held && state.status == OrderStatus::Pending {
             "held".to_string()
@@ -93,9 +106,15 @@ pub fn to_wire(b: &SimBrokerage, t: &Tables, o: &BrokerOrder) -> Order {
         },
         extended_hours: extras.extended_hours,
         legs: None,
-        trail_percent: None,
-        trail_price: None,
-        hwm: None,
+        trail_percent: match r.trail {
+            Some(Trail::Percent(p)) => Some(wire::dec(p)),
+            _ => None,
+        },
+        trail_price: match r.trail {
+            Some(Trail::Price(p)) => Some(wire::dec(p)),
+            _ => None,
+        },
+        hwm: state.trailing.map(|t| wire::dec(t.hwm)),
         ratio_qty: None,
     };
     if let Some(legs) = r.legs.as_ref().filter(|l| !l.is_empty()) {

@@ -3,15 +3,16 @@
 //! looking at the account (reference §2.1, §5.2). Where the reference
 //! leaves a message open, the one used is said so beside it.
 //!
-//! Order types the model cannot carry out (trailing stops, OPG/CLS
-//! auctions) are refused loudly with a 422 saying so, never turned into a
-//! simple order. Brackets, OTO and OCO carry their exits (`exits`).
+//! Order types the model cannot carry out (OPG/CLS auctions) are refused
+//! loudly with a 422 saying so, never turned into a simple order. Brackets,
+//! OTO and OCO carry their exits (`exits`); a trailing stop is an engine
+//! stop with a trail, whose stop price the engine moves.
 
 use chrono::Timelike;
 use rust_decimal::Decimal;
 
 use mbt::fill::on_tick;
-use mbt::{Instrument, Leg, OrderRequest, OrderType, PositionEffect, Side, TimeInForce};
+use mbt::{Instrument, Leg, OrderRequest, OrderType, PositionEffect, Side, TimeInForce, Trail};
 
 use super::assets;
 use super::errors::AlpacaError;
@@ -72,15 +73,86 @@ fn intent(word: &str) -> Result<(Side, PositionEffect), AlpacaError> {
     }
 }
 
-fn type_of(word: Option<&str>) -> Result<OrderType, AlpacaError> {
+/// An order type word, and whether it is a trailing stop (a stop whose
+/// stop price the engine sets from its trail).
+fn type_of(word: Option<&str>) -> Result<(OrderType, bool), AlpacaError> {
     match word {
-        Some("market") => Ok(OrderType::Market),
-        Some("limit") => Ok(OrderType::Limit),
-        Some("stop") => Ok(OrderType::Stop),
-        Some("stop_limit") => Ok(OrderType::StopLimit),
-        Some("trailing_stop") => Err(AlpacaError::not_simulated("trailing_stop orders are")),
+        Some("market") => Ok((OrderType::Market, false)),
+        Some("limit") => Ok((OrderType::Limit, false)),
+        Some("stop") => Ok((OrderType::Stop, false)),
+        Some("stop_limit") => Ok((OrderType::StopLimit, false)),
+        Some("trailing_stop") => Ok((OrderType::Stop, true)),
         _ => Err(AlpacaError::invalid("invalid order type")),
     }
+}
+
+/// The least trail_percent Alpaca takes (§5.2).
+const MIN_TRAIL_PERCENT: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
+
+/// A trailing stop's trail: exactly one of `trail_price` and
+/// `trail_percent` (§2.1), the percent at least 0.1 (§5.2), the price a
+/// positive one on a valid tick. A trail on another type is refused, never
+/// dropped. Messages other than the percent's are not in the reference.
+fn trail_of(
+    cx: &Context,
+    req: &wire::OrderRequest,
+    trailing: bool,
+) -> Result<Option<Trail>, AlpacaError> {
+    let price = optional_amount(cx, req.trail_price)?;
+    let percent = optional_amount(cx, req.trail_percent)?;
+    match (trailing, price, percent) {
+        (false, None, None) => Ok(None),
+        (false, _, _) => Err(AlpacaError::invalid(
+            "trail_price and trail_percent are only for trailing_stop orders",
+        )),
+        (true, Some(_), Some(_)) => Err(AlpacaError::invalid(
+            "only one of trail_price or trail_percent is accepted",
+        )),
+        (true, None, None) => Err(AlpacaError::invalid(
+            "trailing_stop orders require trail_price or trail_percent",
+        )),
+        (true, Some(p), None) => checked_trail(Trail::Price(p)).map(Some),
+        (true, None, Some(p)) => checked_trail(Trail::Percent(p)).map(Some),
+    }
+}
+
+/// A trail Alpaca takes, on a submit or a replace: a price positive and on
+/// a valid tick, a percent from 0.1 (§5.2) to below 100.
+pub fn checked_trail(trail: Trail) -> Result<Trail, AlpacaError> {
+    match trail {
+        Trail::Price(p) if p <= Decimal::ZERO => {
+            Err(AlpacaError::invalid("trail_price must be > 0"))
+        }
+        Trail::Price(p) => sub_penny("trail_price", Some(p)).map(|_| trail),
+        Trail::Percent(p) if p < MIN_TRAIL_PERCENT => Err(AlpacaError::invalid(
+            "trail_percent must be greater than or equal to 0.1",
+        )),
+        Trail::Percent(p) if p >= Decimal::ONE_HUNDRED => {
+            Err(AlpacaError::invalid("trail_percent must be less than 100"))
+        }
+        Trail::Percent(_) => Ok(trail),
+    }
+}
+
+/// Where a trailing stop may go: alone (Alpaca's orders page: "supported
+/// only with single orders"), on an equity, for the day or until canceled
+/// (the same page; the reference lists no TIF rule for it). Messages not in
+/// the reference.
+fn trailing_fits(shape: Shape, r: &OrderRequest) -> Result<(), AlpacaError> {
+    if r.trail.is_none() {
+        return Ok(());
+    }
+    if shape != Shape::Simple || r.instrument.is_option() {
+        return Err(AlpacaError::invalid(
+            "trailing_stop orders are only for simple equity orders",
+        ));
+    }
+    if !matches!(r.time_in_force, TimeInForce::Day | TimeInForce::Gtc) {
+        return Err(AlpacaError::unprocessable(
+            "trailing_stop orders must be DAY or GTC orders",
+        ));
+    }
+    Ok(())
 }
 
 /// A time in force: one the engine runs, or an auction TIF it does not.
@@ -254,14 +326,20 @@ pub fn placement(
         // An OCO is the take-profit limit itself: alpaca-py sends no limit_price.
         req.limit_price = take_profit.as_ref().and_then(|tp| tp.limit_price);
     }
-    let order_type = type_of(req.kind.as_deref())?;
+    let (order_type, trailing) = type_of(req.kind.as_deref())?;
+    let trail = trail_of(cx, &req, trailing)?;
     let tif = tif_of(req.time_in_force.as_deref())?;
     let size = size(cx, &req)?;
-    let (limit_price, stop_price) = prices(
-        order_type,
-        optional_amount(cx, req.limit_price)?,
-        optional_amount(cx, req.stop_price)?,
-    )?;
+    // A trailing stop's stop price is the engine's to set; prices sent
+    // with it are ignored, like any price a type does not use.
+    let (limit_price, stop_price) = match trailing {
+        true => (None, None),
+        false => prices(
+            order_type,
+            optional_amount(cx, req.limit_price)?,
+            optional_amount(cx, req.stop_price)?,
+        )?,
+    };
     let time_in_force = auction(cx, tif)?;
     let (quantity, notional) = match size {
         Size::Qty(q) => (q, None),
@@ -279,7 +357,7 @@ pub fn placement(
         stop_price,
         time_in_force,
         legs: None,
-        trail: None,
+        trail,
     };
     let extras = OrderExtras {
         extended_hours: req.extended_hours.unwrap_or(false),
@@ -294,6 +372,7 @@ pub fn placement(
         Some(n) => with_notional_quantity(cx, request, n)?,
         None => request,
     };
+    trailing_fits(shape, &request)?;
     check(cx, &request, &extras)?;
     let exits = match shape {
         Shape::Tied(class) => {

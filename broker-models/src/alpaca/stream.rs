@@ -196,6 +196,10 @@ fn trade_update(b: &SimBrokerage, t: &Tables, e: &BrokerEvent) -> Option<Value> 
     order.status = b.profile().vendor_status(e.state.status).to_string();
     order.filled_qty = wire::dec(e.state.filled_quantity);
     order.filled_avg_price = e.state.average_fill_price.map(wire::dec);
+    if let Some(trail) = e.state.trailing {
+        order.stop_price = Some(wire::dec(trail.stop_price));
+        order.hwm = Some(wire::dec(trail.hwm));
+    }
     let mut update = TradeUpdate {
         event: event_word(e),
         timestamp: wire::time(e.time),

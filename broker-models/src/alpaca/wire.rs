@@ -389,6 +389,11 @@ pub struct OrderRequest {
     pub limit_price: Option<WireNumber>,
     #[serde(default, deserialize_with = "num::optional")]
     pub stop_price: Option<WireNumber>,
+    /// A trailing stop's distance: dollars, or a percent of the mark (§2.1).
+    #[serde(default, deserialize_with = "num::optional")]
+    pub trail_price: Option<WireNumber>,
+    #[serde(default, deserialize_with = "num::optional")]
+    pub trail_percent: Option<WireNumber>,
     #[serde(default, deserialize_with = "num::optional_string")]
     pub client_order_id: Option<String>,
     #[serde(default, deserialize_with = "num::optional_string")]

@@ -18,6 +18,28 @@ pub struct OrderState {
     pub status: OrderStatus,
     pub filled_quantity: Decimal,
     pub average_fill_price: Option<Decimal>,
+    /// A trailing stop's stop and mark, as they stood.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing: Option<Trailing>,
+}
+
+/// Where a trailing stop's stop price and water mark stand: the engine
+/// moves them with the market, so they are read from it, not the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trailing {
+    pub stop_price: Decimal,
+    pub hwm: Decimal,
+}
+
+impl Trailing {
+    /// Where an engine order's trail stands; None for an order that does not trail.
+    pub fn of(o: &mbt::Order) -> Option<Self> {
+        o.request.trail?;
+        Some(Self {
+            stop_price: o.request.stop_price?,
+            hwm: o.hwm?,
+        })
+    }
 }
 
 /// What happened to an order, in the order the broker saw it.
@@ -115,9 +137,13 @@ impl Events {
                     status: engine_order.status,
                     filled_quantity: engine_order.filled_quantity,
                     average_fill_price: engine_order.average_fill_price,
+                    trailing: None,
                 }
             } else {
-                state_after(self.states.remove(&engine_id), &kind, &entry.event)
+                OrderState {
+                    trailing: Trailing::of(engine_order),
+                    ..state_after(self.states.remove(&engine_id), &kind, &entry.event)
+                }
             };
             self.states.insert(engine_id, state.clone());
             let Some(order) = book.at_mut(idx) else {
@@ -230,6 +256,7 @@ fn state_after(
         status: OrderStatus::Accepted,
         filled_quantity: Decimal::ZERO,
         average_fill_price: None,
+        trailing: None,
     });
     match (kind, event) {
         (

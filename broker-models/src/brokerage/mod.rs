@@ -39,7 +39,7 @@ use crate::ratelimit::{RateLimiter, RateState};
 use crate::vendor::Vendor;
 
 pub use book::BrokerOrder;
-pub use events::{BrokerEvent, BrokerEventKind, OrderState};
+pub use events::{BrokerEvent, BrokerEventKind, OrderState, Trailing};
 pub use groups::OrderClass;
 pub use holder::{Holder, HolderActivity, HolderActivityKind, HolderProgram, Snapshot};
 pub use ledger::{FaultRecord, Ledger, LedgerOrder, OrderAttempt, ThrottleBreach};
@@ -836,6 +836,7 @@ impl SimBrokerage {
             status,
             filled_quantity: Decimal::ZERO,
             average_fill_price: None,
+            trailing: None,
         };
         let order = order.clone();
         self.events.push(at, &order, kind, state);
@@ -900,6 +901,7 @@ impl SimBrokerage {
             status,
             filled_quantity: Decimal::ZERO,
             average_fill_price: None,
+            trailing: None,
         };
         match order.engine_id.and_then(|id| self.engine().order(id)) {
             Some(o) => OrderState {
@@ -912,6 +914,7 @@ impl SimBrokerage {
                 },
                 filled_quantity: o.filled_quantity,
                 average_fill_price: o.average_fill_price,
+                trailing: Trailing::of(o),
             },
             None if order.rejection.is_some() => before_venue(OrderStatus::Rejected),
             None if order.canceled_at.is_some() => before_venue(OrderStatus::Canceled),
@@ -1081,6 +1084,7 @@ impl SimBrokerage {
             status: OrderStatus::Replaced,
             filled_quantity: Decimal::ZERO,
             average_fill_price: None,
+            trailing: None,
         };
         let kind = BrokerEventKind::Replaced {
             replacement: new_id.clone(),
