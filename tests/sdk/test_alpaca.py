@@ -251,10 +251,20 @@ def test_extended_hours_fractional_and_notional_orders_are_echoed(client):
     assert o.notional == "500" and o.qty is None
 
 
-def test_trailing_stops_are_refused_loudly_not_simplified(client):
-    request = TrailingStopOrderRequest(symbol="AMD", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.DAY, trail_percent=1.0)
-    e = refused(lambda: client.submit_order(request))
-    assert (e.status_code, e.code) == (422, 42210000) and "not simulated" in e.message
+def test_a_trailing_stop_shows_its_trail_mark_and_stop_and_takes_a_new_trail(client):
+    request = TrailingStopOrderRequest(symbol="AMD", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC, trail_percent=5.0)
+    o = client.submit_order(request)
+    assert o.order_type == "trailing_stop" and o.trail_percent == "5" and o.trail_price is None
+    o = wait_for(lambda: client.get_order_by_id(o.id), lambda x: x.status == OrderStatus.NEW)
+    # A buy trails the lowest ask from above.
+    assert float(o.stop_price) > float(o.hwm) > 0
+    new = client.replace_order_by_id(o.id, ReplaceOrderRequest(trail=3.0))
+    assert new.replaces == o.id and new.trail_percent == "3"
+    new = wait_for(lambda: client.get_order_by_id(new.id), lambda x: x.status == OrderStatus.NEW)
+    assert float(new.hwm) <= float(o.hwm) and float(new.stop_price) < float(o.stop_price)
+    e = refused(lambda: client.submit_order(TrailingStopOrderRequest(symbol="AMD", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY, trail_percent=0.05)))
+    assert (e.status_code, e.code, e.message) == (422, 40010001, "trail_percent must be greater than or equal to 0.1")
+    client.cancel_order_by_id(new.id)
 
 
 def exits_around(price, stop_limit=None):
