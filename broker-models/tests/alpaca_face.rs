@@ -816,12 +816,7 @@ async fn a_trailing_stop_follows_the_price_and_sells_when_it_falls_back() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let r = c
-        .send(
-            Method::PATCH,
-            &path,
-            "application/json",
-            r#"{"trail":"2"}"#,
-        )
+        .send(Method::PATCH, &path, "application/json", r#"{"trail":"2"}"#)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let tight = r.json();
@@ -1473,6 +1468,38 @@ async fn symbols_in_alpacas_other_forms_resolve() {
             json!(42210000),
             "asset \"AAPL:NYSE\" not found".into()
         )
+    );
+}
+
+/// A position's day change is measured from the latest close: none before
+/// the world's first close, the close's mark after it.
+#[tokio::test]
+async fn change_today_is_measured_from_the_last_close() {
+    let c = alpaca();
+    set_price(&c, "AAPL", "200.00").await;
+    filled_market(&c, "AAPL", "buy", "1").await;
+    let p = c.get("/v2/positions/AAPL").await.json();
+    assert_eq!(
+        (&p["lastday_price"], &p["change_today"]),
+        (&p["current_price"], &json!("0"))
+    );
+    // Through the close into the next session, then up 10 %.
+    advance(&c, 24 * 3_600_000).await;
+    let last = decimal(&c.get("/v2/positions/AAPL").await.json()["lastday_price"]);
+    set_price(
+        &c,
+        "AAPL",
+        &(last * Decimal::new(11, 1)).round_dp(2).to_string(),
+    )
+    .await;
+    let p = c.get("/v2/positions/AAPL").await.json();
+    let (now, lastday) = (decimal(&p["current_price"]), decimal(&p["lastday_price"]));
+    assert_eq!(lastday, last, "{p}");
+    assert_ne!(now, lastday, "{p}");
+    assert_eq!(
+        decimal(&p["change_today"]),
+        ((now - lastday) / lastday).round_dp(6),
+        "{p}"
     );
 }
 

@@ -117,6 +117,9 @@ pub struct InstrumentState {
     pub updated_at: Timestamp,
     /// Bumped by every applied event, so prices derived from this state know when they are stale.
     pub version: u64,
+    /// The mark at the latest session close (a day's change is measured
+    /// from it); None before the first close the world saw.
+    pub previous_close: Option<Decimal>,
 }
 
 /// Interned instruments and their latest market state.
@@ -184,6 +187,7 @@ impl Market {
             touch: None,
             updated_at: Timestamp::from_nanos(0),
             version: 0,
+            previous_close: None,
         };
         self.states.get(id.0 as usize).unwrap_or(&UNKNOWN)
     }
@@ -295,6 +299,16 @@ impl Market {
         state.updated_at = update.time;
         // A version only has to differ from the one a reader saw last.
         state.version = state.version.wrapping_add(1);
+    }
+
+    /// Ends a session: each instrument's mark now (its quote's mid, else its
+    /// last price) becomes its previous close.
+    pub fn close_session(&mut self) {
+        for s in &mut self.states {
+            if let Some(mark) = s.quote.map(|q| q.mid()).or(s.last) {
+                s.previous_close = Some(mark);
+            }
+        }
     }
 
     /// The quote a price set directly (the control surface's "set price")

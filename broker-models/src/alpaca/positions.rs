@@ -42,6 +42,15 @@ fn position(b: &SimBrokerage, account: &str, p: &PositionView) -> wire::Position
     };
     let held = held_for_orders(b, account, &p.instrument, closing_side, &Freed::default());
     let available = (p.quantity.abs().saturating_sub(held)).max(Decimal::ZERO);
+    // The change since the latest close, as a fraction (Alpaca's
+    // `change_today`). Before the world's first close there is no last day:
+    // the last day's price is the current one and the change zero, never
+    // invented.
+    let lastday = b.engine().previous_close(&p.instrument).unwrap_or(current);
+    let change_today = current
+        .checked_sub(lastday)
+        .and_then(|d| d.checked_div(lastday))
+        .map_or(Decimal::ZERO, |r| r.round_dp(6));
     wire::Position {
         asset_id: wire::asset_id(&symbol),
         exchange: assets::exchange(&p.instrument).to_string(),
@@ -67,11 +76,8 @@ fn position(b: &SimBrokerage, account: &str, p: &PositionView) -> wire::Position
         unrealized_intraday_pl: wire::money(p.unrealized_pnl),
         unrealized_intraday_plpc: wire::dec(plpc),
         current_price: wire::dec(current),
-        // The model keeps no prior close (nor a session open) per symbol:
-        // the last day's price is shown as the current one, so the day's
-        // change is zero rather than invented (a core change is asked for).
-        lastday_price: wire::dec(current),
-        change_today: "0".to_string(),
+        lastday_price: wire::dec(lastday),
+        change_today: wire::dec(change_today),
         symbol,
     }
 }

@@ -14,6 +14,7 @@ use crate::time::Timestamp;
 
 impl Engine {
     pub(super) fn process_close(&mut self, close: Timestamp) {
+        self.market.close_session();
         let date = close.date();
         let expiring_orders: Vec<OrderId> = self
             .orders

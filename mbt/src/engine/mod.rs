@@ -674,6 +674,14 @@ impl Engine {
     }
 
     /// The mark of any instrument: mid of its quote, else the last trade.
+    /// The instrument's mark at the latest session close; None before the
+    /// first close this engine processed.
+    pub fn previous_close(&self, instrument: &Instrument) -> Option<Decimal> {
+        self.market
+            .state(self.market.id(instrument)?)
+            .previous_close
+    }
+
     pub fn mark(&self, instrument: &Instrument) -> Option<Decimal> {
         match instrument {
             Instrument::Equity { .. } => {
