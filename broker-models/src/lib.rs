@@ -12,6 +12,7 @@ pub mod control;
 pub(crate) mod credentials;
 pub mod face;
 pub mod faults;
+pub mod fuzz;
 pub(crate) mod ids;
 mod json;
 pub mod model;

@@ -17,7 +17,7 @@
 //! | `stream` | the streamer's ACCT_ACTIVITY |
 
 mod accounts;
-mod auth;
+pub(crate) mod auth;
 mod errors;
 mod oauth;
 mod orders;

@@ -1,0 +1,209 @@
+//! The wire faces' fuzz entry point: what the libFuzzer targets under
+//! `fuzz/` call with each input (`scripts/fuzz.sh` builds and runs them),
+//! and what `cargo test` calls with every file of the committed corpus
+//! (`fuzz/corpus/<broker>/`), so that a crash once found stays fixed.
+//!
+//! An input is a short session of HTTP requests to one fresh model, written
+//! as text so that seeds are easy to write and read:
+//!
+//! ```text
+//! POST /v2/orders
+//! APCA-API-KEY-ID: ${key_id}
+//! APCA-API-SECRET-KEY: ${secret_key}
+//! Content-Type: application/json
+//!
+//! {"symbol":"AAPL","qty":"1","side":"buy","type":"market","time_in_force":"day"}
+//! %%
+//! GET /v2/orders?status=all
+//! ...
+//! ```
+//!
+//! Requests are separated by a `%%` line. `${name}` anywhere in a request
+//! stands for the model's credential `name` (`${account}` for its first
+//! account number, `${account_hash}` for Schwab's hash of it, `${id}` for
+//! the id of what the latest answer created), so the fuzzer reaches past
+//! authentication and into an order's later life; `/_sim/`
+//! requests carry the control token. Bytes that are not UTF-8 are read
+//! lossily; a request line or header the HTTP types refuse is skipped, as a
+//! server would never see it.
+//!
+//! A model must answer everything: a panic, a dropped body, or a 5xx answer
+//! the (empty) fault plan did not ask for is a failure, reported by panicking.
+
+use axum::body::Body;
+use axum::http::{Method, Request, Uri};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use crate::control::TOKEN_HEADER;
+use crate::faults::FaultPlan;
+use crate::model::build;
+use crate::MarketSpec;
+
+/// Requests read from one input: enough for submit → replace → cancel →
+/// list chains, few enough that every input stays fast.
+const MAX_REQUESTS: usize = 8;
+
+/// A request as the input writes it, before it is checked by the HTTP types.
+struct Written {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+fn parse(text: &str) -> Vec<Written> {
+    text.split("\n%%\n")
+        .take(MAX_REQUESTS)
+        .filter_map(|part| {
+            let (head, body) = part.split_once("\n\n").unwrap_or((part, ""));
+            let mut lines = head.lines();
+            let (method, target) = lines.next()?.split_once(' ')?;
+            let headers = lines
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .collect();
+            Some(Written {
+                method: method.to_string(),
+                target: target.to_string(),
+                headers,
+                body: body.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `text` with every `${name}` replaced by its value.
+fn substitute(text: &str, values: &[(String, String)]) -> String {
+    values.iter().fold(text.to_string(), |t, (name, value)| {
+        t.replace(&format!("${{{name}}}"), value)
+    })
+}
+
+/// The id of what an answer created, for `${id}` in later requests: the
+/// last segment of a `Location` header (Schwab), else an `id` at the top of
+/// the JSON body or under its `order`, `data` or `data.order` (Alpaca, Tradier, tastytrade).
+fn created_id(location: Option<&str>, body: &[u8]) -> Option<String> {
+    if let Some(id) = location.and_then(|l| l.rsplit('/').next()) {
+        return Some(id.to_string());
+    }
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    for o in [&v, &v["order"], &v["data"], &v["data"]["order"]] {
+        match &o["id"] {
+            serde_json::Value::String(s) => return Some(s.clone()),
+            serde_json::Value::Number(n) => return Some(n.to_string()),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Sends one fuzz input to a fresh model of `broker` (seed 7, no faults)
+/// and returns the status of each request sent; panics when the model fails
+/// it (see the module's doc).
+pub fn wire_face(broker: &str, data: &[u8]) -> Vec<u16> {
+    let text = String::from_utf8_lossy(data);
+    let requests = parse(&text);
+    if requests.is_empty() {
+        return Vec::new();
+    }
+    let Ok(model) = build(broker, 7, FaultPlan::default(), &MarketSpec::default()) else {
+        panic!("no model of {broker}");
+    };
+    let (mut values, token) = {
+        let b = model.shared.lock();
+        let mut values: Vec<(String, String)> = b
+            .credentials()
+            .to_json()
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+            .collect();
+        let account = b.account_numbers().into_iter().next().unwrap_or_default();
+        // Schwab's paths name an account by its hash, never its number.
+        let hash = crate::schwab::auth::account_hash(&b, &account);
+        values.push(("account_hash".into(), hash));
+        values.push(("account".into(), account));
+        (values, b.control_token().to_string())
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return Vec::new();
+    };
+    runtime.block_on(async {
+        let mut statuses = Vec::new();
+        for w in requests {
+            let target = substitute(&w.target, &values);
+            let (Ok(method), Ok(uri)) = (
+                Method::from_bytes(w.method.as_bytes()),
+                target.parse::<Uri>(),
+            ) else {
+                continue;
+            };
+            let control = uri.path().starts_with("/_sim/");
+            let mut req = Request::builder().method(method).uri(uri);
+            for (k, v) in &w.headers {
+                req = req.header(k.as_str(), substitute(v, &values));
+            }
+            if control {
+                req = req.header(TOKEN_HEADER, token.as_str());
+            }
+            let Ok(req) = req.body(Body::from(substitute(&w.body, &values))) else {
+                continue;
+            };
+            let Ok(resp) = model.router.clone().oneshot(req).await;
+            let status = resp.status();
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_string);
+            let body = resp.into_body().collect().await;
+            assert!(
+                body.is_ok(),
+                "{broker}: {} {target}: the body was dropped",
+                w.method
+            );
+            let body = body.map(|b| b.to_bytes()).unwrap_or_default();
+            if let Some(id) = created_id(location.as_deref(), &body) {
+                values.retain(|(name, _)| name != "id");
+                values.push(("id".into(), id));
+            }
+            assert!(
+                !status.is_server_error(),
+                "{broker}: {} {target}: answered {status} unasked",
+                w.method
+            );
+            statuses.push(status.as_u16());
+        }
+        statuses
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_read_as_requests_with_headers_and_bodies() {
+        let r = parse("POST /a?b=1\nX-One: 1\nBad header\n\n{\"k\":1}\n%%\nGET /c\n%%\nnonsense");
+        assert_eq!(r.len(), 2);
+        assert_eq!(
+            (r[0].method.as_str(), r[0].target.as_str()),
+            ("POST", "/a?b=1")
+        );
+        assert_eq!(r[0].headers, [("X-One".to_string(), "1".to_string())]);
+        assert_eq!(r[0].body, "{\"k\":1}");
+        assert_eq!((r[1].method.as_str(), r[1].body.as_str()), ("GET", ""));
+        assert_eq!(
+            substitute(
+                "Bearer ${access_token}",
+                &[("access_token".into(), "s".into())]
+            ),
+            "Bearer s"
+        );
+    }
+}

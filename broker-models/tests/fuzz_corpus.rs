@@ -1,0 +1,49 @@
+//! Replays the committed fuzz corpus (`fuzz/corpus/<broker>/`: the seeds,
+//! and every input that once failed) through the wire faces, so a fixed
+//! crash stays fixed. The seeds must also reach past authentication, or the
+//! fuzzer would spend its time on 401s.
+
+use std::path::PathBuf;
+
+use broker_models::fuzz::wire_face;
+
+const BROKERS: [&str; 5] = ["alpaca", "tradier", "tastytrade", "schwab", "plaid"];
+
+fn corpus(broker: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(broker);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn every_corpus_input_is_answered_by_its_wire_face() {
+    for broker in BROKERS {
+        let inputs = corpus(broker);
+        assert!(!inputs.is_empty(), "{broker} has no corpus");
+        for (name, data) in inputs {
+            let statuses = wire_face(broker, &data);
+            // A seed's requests are answered past authentication, and
+            // most of them succeed.
+            let ok = statuses.iter().filter(|s| (200..300).contains(*s)).count();
+            eprintln!("{broker}/{name}: {statuses:?}");
+            if name.starts_with("seed-") {
+                assert!(
+                    !statuses.contains(&401) && 2 * ok > statuses.len(),
+                    "{broker}/{name}: {statuses:?}"
+                );
+            }
+        }
+    }
+}
