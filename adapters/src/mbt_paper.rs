@@ -183,6 +183,7 @@ impl MbtAdapter {
             time_in_force: changes.time_in_force,
             client_order_id: changes.client_order_id.clone(),
             trail: None,
+            order_type: None,
         };
         match engine.replace(id, request) {
             Ok(new_id) => result_of(&engine, new_id),

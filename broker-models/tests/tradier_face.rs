@@ -534,7 +534,7 @@ async fn sides_must_fit_the_position_held() {
 }
 
 #[tokio::test]
-async fn modify_takes_price_stop_duration_and_the_same_type() {
+async fn modify_takes_type_price_stop_and_duration_but_not_quantity() {
     let c = tradier();
     let id = place(
         &c,
@@ -550,7 +550,8 @@ async fn modify_takes_price_stop_duration_and_the_same_type() {
         .as_str()
         .unwrap()
         .starts_with("Invalid parameter, quantity"));
-    let t = modify(&c, &id, "type=market").await;
+    // A stop order needs a stop: the limit order has none to carry over.
+    let t = modify(&c, &id, "type=stop").await;
     assert_eq!(t.status, StatusCode::BAD_REQUEST, "{}", t.text);
     let stop = modify(&c, &id, "stop=1.50").await;
     assert_eq!(
@@ -575,6 +576,36 @@ async fn modify_takes_price_stop_duration_and_the_same_type() {
     assert_eq!(
         (o["price"].clone(), o["duration"].as_str()),
         (json!(2.1), Some("gtc"))
+    );
+    // A new type keeps the price it still takes and adds the stop sent.
+    let ok = modify(&c, &id, "type=stop_limit&stop=2.05").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    advance(&c, 100).await;
+    let o = order(&c, &id).await;
+    assert_eq!(
+        (
+            o["type"].as_str(),
+            o["price"].clone(),
+            o["stop_price"].clone()
+        ),
+        (Some("stop_limit"), json!(2.1), json!(2.05)),
+        "{o}"
+    );
+    // A market order drops both, and fills.
+    let ok = modify(&c, &id, "type=market").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let mut o = order(&c, &id).await;
+    for _ in 0..20 {
+        if o["status"] == "filled" {
+            break;
+        }
+        advance(&c, 200).await;
+        o = order(&c, &id).await;
+    }
+    assert_eq!(
+        (o["type"].as_str(), o["status"].as_str()),
+        (Some("market"), Some("filled")),
+        "{o}"
     );
 }
 

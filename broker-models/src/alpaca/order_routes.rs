@@ -398,6 +398,7 @@ fn replacement(
             .transpose()?,
         client_order_id: changes.client_order_id,
         trail,
+        order_type: None,
     };
     let filled = cx.b.state(old).filled_quantity;
     let merged = changes.applied_to(&old.request, old.request.quantity.saturating_sub(filled));

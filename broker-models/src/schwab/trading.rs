@@ -153,6 +153,7 @@ fn changes(old: &OrderRequest, new: &OrderRequest) -> Result<ReplaceRequest, Sch
         time_in_force: Some(new.time_in_force),
         client_order_id: None,
         trail: None,
+        order_type: None,
     })
 }
 

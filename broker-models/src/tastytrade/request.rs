@@ -407,6 +407,7 @@ pub fn changes(old: &OrderRequest, body: &OrderBody) -> Result<ReplaceRequest, T
         time_in_force: Some(tif),
         client_order_id: body.external_identifier.clone(),
         trail: None,
+        order_type: None,
     })
 }
 

@@ -71,7 +71,7 @@ pub fn duration_of(word: &str) -> Result<TimeInForce, TradierError> {
     }
 }
 
-fn type_of(word: &str) -> Result<OrderType, TradierError> {
+pub fn type_of(word: &str) -> Result<OrderType, TradierError> {
     match word {
         "market" => Ok(OrderType::Market),
         "limit" => Ok(OrderType::Limit),

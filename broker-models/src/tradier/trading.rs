@@ -202,7 +202,7 @@ fn place(
 
 /// A modify form as engine changes. Tradier's modify takes `type`,
 /// `duration`, `price` and `stop`; the quantity cannot be changed (§2.5).
-/// The texts of both refusals below are not recorded (§2.5 leaves them open).
+/// The texts of the refusals below are not recorded (§2.5 leaves them open).
 fn modification(form: &Form, o: &BrokerOrder) -> Result<ReplaceRequest, TradierError> {
     if field(form, "quantity").is_some() {
         return Err(TradierError::parameter(
@@ -210,19 +210,39 @@ fn modification(form: &Form, o: &BrokerOrder) -> Result<ReplaceRequest, TradierE
             "the quantity of an order cannot be changed",
         ));
     }
-    if let Some(t) = field(form, "type").filter(|t| *t != type_word(&o.request)) {
-        // The engine's replace keeps the order type (no `order_type` in
-        // `ReplaceRequest`), so a change of type is refused, never ignored.
-        return Err(TradierError::parameter(
-            "type",
-            format!("{t}: changing an order's type is not simulated by raxx-sim"),
-        ));
-    }
+    let new_type = match field(form, "type").filter(|t| *t != type_word(&o.request)) {
+        None => None,
+        // A spread's type is its debit or credit, its side: turning one
+        // into the other is refused, never ignored.
+        Some(t) if o.request.is_multi_leg() => {
+            return Err(TradierError::parameter(
+                "type",
+                format!("{t}: changing a multileg order's type is not simulated by raxx-sim"),
+            ))
+        }
+        Some(t) => Some(forms::type_of(t)?),
+    };
     let (price, stop) = (
         forms::decimal(form, "price")?,
         forms::decimal(form, "stop")?,
     );
-    let t = o.request.order_type;
+    let t = new_type.unwrap_or(o.request.order_type);
+    // A new type's price must be sent with it unless the order has one.
+    let needs = |takes: bool, had: Option<_>, sent: Option<_>| takes && sent.or(had).is_none();
+    let takes_limit = matches!(t, OrderType::Limit | OrderType::StopLimit);
+    let takes_stop = matches!(t, OrderType::Stop | OrderType::StopLimit);
+    if needs(takes_limit, o.request.limit_price, price) {
+        return Err(TradierError::parameter(
+            "price",
+            "a price is required for this type",
+        ));
+    }
+    if needs(takes_stop, o.request.stop_price, stop) {
+        return Err(TradierError::parameter(
+            "stop",
+            "a stop is required for this type",
+        ));
+    }
     if price.is_some() && !matches!(t, OrderType::Limit | OrderType::StopLimit) {
         return Err(TradierError::parameter(
             "price",
@@ -244,6 +264,7 @@ fn modification(form: &Form, o: &BrokerOrder) -> Result<ReplaceRequest, TradierE
             .transpose()?,
         client_order_id: None,
         trail: None,
+        order_type: new_type,
     })
 }
 

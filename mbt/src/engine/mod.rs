@@ -26,7 +26,7 @@ use crate::instrument::Instrument;
 use crate::log::{EngineEvent, EventLog};
 use crate::market::{InstrumentId, Market, MarketData, MarketEvent, Quote};
 use crate::order::{
-    IllegalTransition, Order, OrderId, OrderRequest, OrderStatus, TimeInForce, Trail,
+    IllegalTransition, Order, OrderId, OrderRequest, OrderStatus, OrderType, TimeInForce, Trail,
 };
 use crate::pricing::OptionPricing;
 use crate::rng::{rng_for, SimRng};
@@ -136,6 +136,11 @@ pub struct ReplaceRequest {
     /// A trailing stop's new trail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trail: Option<Trail>,
+    /// A new order type (Tradier's modify may change it): the old order's
+    /// prices that the new type does not take are dropped, and a price it
+    /// needs must be in the changes or the old order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_type: Option<OrderType>,
 }
 
 impl ReplaceRequest {
@@ -144,12 +149,15 @@ impl ReplaceRequest {
     pub fn applied_to(&self, request: &OrderRequest, unfilled: Decimal) -> OrderRequest {
         let mut r = request.clone();
         r.quantity = self.quantity.unwrap_or(unfilled);
-        r.limit_price = self.limit_price.or(r.limit_price);
+        r.order_type = self.order_type.unwrap_or(r.order_type);
+        let takes_limit = matches!(r.order_type, OrderType::Limit | OrderType::StopLimit);
+        let takes_stop = matches!(r.order_type, OrderType::Stop | OrderType::StopLimit);
+        r.limit_price = self.limit_price.or(r.limit_price.filter(|_| takes_limit));
         // A trailing stop's stop price is the engine's to set again (a stop
         // price asked of one is refused when it is armed).
         r.stop_price = match r.trail {
             Some(_) => self.stop_price,
-            None => self.stop_price.or(r.stop_price),
+            None => self.stop_price.or(r.stop_price.filter(|_| takes_stop)),
         };
         r.trail = self.trail.or(r.trail);
         r.time_in_force = self.time_in_force.unwrap_or(r.time_in_force);
