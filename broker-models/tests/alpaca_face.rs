@@ -88,6 +88,11 @@ fn refusal(r: &Reply) -> (StatusCode, Value, String) {
     (r.status, body["code"].clone(), message)
 }
 
+/// PATCHes `path` with a JSON body (an order's replace, §2.6, or the configurations).
+async fn patch(c: &Client, path: &str, body: &str) -> Reply {
+    c.send(Method::PATCH, path, "application/json", body).await
+}
+
 async fn submit_refused(c: &Client, body: &str) -> (StatusCode, Value, String) {
     refusal(&c.post_json("/v2/orders", body).await)
 }
@@ -364,14 +369,12 @@ async fn order_ids_in_every_form_find_the_same_order() {
             "{form}"
         );
     }
-    let patched = c
-        .send(
-            Method::PATCH,
-            &format!("/v2/orders/{}", id.to_uppercase()),
-            "application/json",
-            r#"{"limit_price":"2.5"}"#,
-        )
-        .await;
+    let patched = patch(
+        &c,
+        &format!("/v2/orders/{}", id.to_uppercase()),
+        r#"{"limit_price":"2.5"}"#,
+    )
+    .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
     let new_id = patched.json()["id"].as_str().unwrap().replace('-', "");
     let del = c
@@ -394,14 +397,12 @@ async fn replace_makes_a_new_order_that_replaces_the_old() {
     let o = order(&c, r#"{"symbol":"SPY","qty":3,"side":"buy","type":"limit","limit_price":"2","time_in_force":"gtc"}"#).await;
     accepted(&c).await;
     let old = o["id"].as_str().unwrap();
-    let r = c
-        .send(
-            Method::PATCH,
-            &format!("/v2/orders/{old}"),
-            "application/json",
-            r#"{"qty":"5","limit_price":"2.5"}"#,
-        )
-        .await;
+    let r = patch(
+        &c,
+        &format!("/v2/orders/{old}"),
+        r#"{"qty":"5","limit_price":"2.5"}"#,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let new = r.json();
     assert_ne!(new["id"], o["id"]);
@@ -416,14 +417,7 @@ async fn replace_makes_a_new_order_that_replaces_the_old() {
     let old_now = c.get(&format!("/v2/orders/{old}")).await.json();
     assert_eq!(old_now["status"], "replaced");
     assert_eq!(old_now["replaced_by"], new["id"]);
-    let again = c
-        .send(
-            Method::PATCH,
-            &format!("/v2/orders/{old}"),
-            "application/json",
-            r#"{"qty":"4"}"#,
-        )
-        .await;
+    let again = patch(&c, &format!("/v2/orders/{old}"), r#"{"qty":"4"}"#).await;
     assert_eq!(
         refusal(&again),
         (
@@ -444,7 +438,7 @@ async fn replace_refusals_use_the_submit_codes() {
     let path = format!("/v2/orders/{}", o["id"].as_str().unwrap());
     let patch = |body: &'static str| {
         let (c, path) = (&c, path.clone());
-        async move { refusal(&c.send(Method::PATCH, &path, "application/json", body).await) }
+        async move { refusal(&patch(c, &path, body).await) }
     };
     let submit = |body: &'static str| async { submit_refused(&c, body).await };
     let sub_penny = patch(r#"{"limit_price":"1.001"}"#).await;
@@ -511,14 +505,10 @@ async fn a_sell_replace_may_take_the_shares_its_own_order_held() {
     let o = order(&c, r#"{"symbol":"AAPL","qty":5,"side":"sell","type":"limit","limit_price":"1000","time_in_force":"gtc"}"#).await;
     accepted(&c).await;
     let path = format!("/v2/orders/{}", o["id"].as_str().unwrap());
-    let ok = c
-        .send(Method::PATCH, &path, "application/json", r#"{"qty":"10"}"#)
-        .await;
+    let ok = patch(&c, &path, r#"{"qty":"10"}"#).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     let path = format!("/v2/orders/{}", ok.json()["id"].as_str().unwrap());
-    let over = c
-        .send(Method::PATCH, &path, "application/json", r#"{"qty":"11"}"#)
-        .await;
+    let over = patch(&c, &path, r#"{"qty":"11"}"#).await;
     assert_eq!(
         over.json(),
         json!({"code": 40310000, "message": "insufficient qty available for order (requested: 11, available: 10)",
@@ -750,14 +740,7 @@ async fn hostile_numbers_in_every_field_are_answered_never_a_panic() {
             assert!(answered(&r), "{body}: {} {}", r.status, r.text);
         }
         for field in ["qty", "limit_price"] {
-            let r = c
-                .send(
-                    Method::PATCH,
-                    &path,
-                    "application/json",
-                    &format!(r#"{{"{field}":"{v}"}}"#),
-                )
-                .await;
+            let r = patch(&c, &path, &format!(r#"{{"{field}":"{v}"}}"#)).await;
             assert!(answered(&r), "{field}={v}: {} {}", r.status, r.text);
         }
     }
@@ -806,18 +789,9 @@ async fn a_trailing_stop_follows_the_price_and_sells_when_it_falls_back() {
     assert_eq!(new_stop, new_hwm - Decimal::from(5), "{risen}");
     assert_eq!(risen["status"], "new");
     // Tightened to 2 dollars: the replacement keeps the mark. A stop price is refused.
-    let r = c
-        .send(
-            Method::PATCH,
-            &path,
-            "application/json",
-            r#"{"stop_price":"100"}"#,
-        )
-        .await;
+    let r = patch(&c, &path, r#"{"stop_price":"100"}"#).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
-    let r = c
-        .send(Method::PATCH, &path, "application/json", r#"{"trail":"2"}"#)
-        .await;
+    let r = patch(&c, &path, r#"{"trail":"2"}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let tight = r.json();
     assert_eq!(tight["trail_price"], "2");
@@ -959,14 +933,7 @@ async fn a_bracket_holds_its_exits_until_the_entry_fills_then_one_cancels_the_ot
     // Its exits hold the 2 shares once: the live take-profit can be
     // replaced beside the stop that holds the same shares.
     let path = format!("/v2/orders/{}", take["id"].as_str().unwrap_or_default());
-    let r = c
-        .send(
-            Method::PATCH,
-            &path,
-            "application/json",
-            r#"{"limit_price":"230.5"}"#,
-        )
-        .await;
+    let r = patch(&c, &path, r#"{"limit_price":"230.5"}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let take = r.json();
     accepted(&c).await;
@@ -995,14 +962,7 @@ async fn a_replaced_held_exit_keeps_its_place_under_legs() {
     let (take, stop) = (&entry["legs"][0], &entry["legs"][1]);
     accepted(&c).await;
     let path = format!("/v2/orders/{}", take["id"].as_str().unwrap_or_default());
-    let r = c
-        .send(
-            Method::PATCH,
-            &path,
-            "application/json",
-            r#"{"limit_price":"240"}"#,
-        )
-        .await;
+    let r = patch(&c, &path, r#"{"limit_price":"240"}"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let replacement = r.json();
     assert_eq!(
@@ -1189,14 +1149,7 @@ async fn extended_hours_is_for_day_limit_orders_and_is_echoed() {
     let path = format!("/v2/orders/{}", o["id"].as_str().unwrap());
     assert_eq!(c.get(&path).await.json()["extended_hours"], true);
     assert_eq!(c.get("/v2/orders").await.json()[0]["extended_hours"], true);
-    let gtc = c
-        .send(
-            Method::PATCH,
-            &path,
-            "application/json",
-            r#"{"time_in_force":"gtc"}"#,
-        )
-        .await;
+    let gtc = patch(&c, &path, r#"{"time_in_force":"gtc"}"#).await;
     assert_eq!(
         refusal(&gtc),
         (
@@ -1205,14 +1158,7 @@ async fn extended_hours_is_for_day_limit_orders_and_is_echoed() {
             "extended hours order must be DAY limit orders".into()
         )
     );
-    let replaced = c
-        .send(
-            Method::PATCH,
-            &path,
-            "application/json",
-            r#"{"limit_price":"1.5"}"#,
-        )
-        .await;
+    let replaced = patch(&c, &path, r#"{"limit_price":"1.5"}"#).await;
     assert_eq!(replaced.json()["extended_hours"], true, "{}", replaced.text);
 }
 
@@ -1703,14 +1649,12 @@ async fn account_configurations_are_kept_and_change_what_is_accepted() {
         ),
         (json!(false), json!(true))
     );
-    let r = c
-        .send(
-            Method::PATCH,
-            "/v2/account/configurations",
-            "application/json",
-            r#"{"no_shorting":true,"fractional_trading":false,"trade_confirm_email":"none"}"#,
-        )
-        .await;
+    let r = patch(
+        &c,
+        "/v2/account/configurations",
+        r#"{"no_shorting":true,"fractional_trading":false,"trade_confirm_email":"none"}"#,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(
         (
@@ -1745,14 +1689,12 @@ async fn account_configurations_are_kept_and_change_what_is_accepted() {
             "fractional trading is disabled for this account".into()
         )
     );
-    let bad = c
-        .send(
-            Method::PATCH,
-            "/v2/account/configurations",
-            "application/json",
-            r#"{"trade_confirm_email":"sometimes"}"#,
-        )
-        .await;
+    let bad = patch(
+        &c,
+        "/v2/account/configurations",
+        r#"{"trade_confirm_email":"sometimes"}"#,
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // A reset starts the account over, its configurations too.
     filled_market(&c, "AAPL", "buy", "1").await;
