@@ -130,13 +130,18 @@ def test_selling_what_is_not_held_is_refused_inside_a_200(client):
     assert r["errors"]["error"].startswith("Sell order cannot be placed unless you are closing a long position")
 
 
-def test_modify_refuses_what_it_cannot_do(client, acct):
+def test_modify_changes_the_type_and_refuses_a_type_missing_its_price(client, acct):
     oid = client.place_order(equity_limit("BAC", "buy", 1, 1.0))["order"]["id"]
+    # A stop order needs a stop, and the limit order has none to carry over.
     with pytest.raises(HTTPError) as e:
-        client.modify_order(acct, oid, order_type="market")
+        client.modify_order(acct, oid, order_type="stop")
     assert e.value.response.status_code == 400
     assert client.modify_order(acct, oid, order_type="limit", price=1.25)["order"]["id"] == oid
     assert client.get_order(acct, oid)["order"]["price"] == 1.25
+    # The same id, now a stop limit: the price carried over, the stop sent.
+    assert client.modify_order(acct, oid, order_type="stop_limit", stop=1.3)["order"]["id"] == oid
+    o = client.get_order(acct, oid)["order"]
+    assert (o["type"], o["price"], o["stop_price"]) == ("stop_limit", 1.25, 1.3)
 
 
 def test_history_gainloss_calendar_and_clock(client, acct):
