@@ -9,6 +9,7 @@
 //! | `POST /_sim/advance` | `{"ms": N}`: jumps simulated time forward |
 //! | `POST /_sim/price` | `{"symbol": "AAPL", "price": "190.00"}`: sets a price |
 //! | `POST /_sim/steer` | `{"fault": {"kind": "lost_response"}}`: the next order the broker receives meets this order-level fault |
+//! | `POST /_sim/connection` | `{"account": "…", "broken": true}`: the aggregator's connection holding the account breaks (or is repaired) |
 //! | `GET /_sim/ledger` | every order the broker received, with its true state, and every account |
 //! | `GET /_sim/events?since=N` | the broker's order events from sequence N |
 //!
@@ -44,6 +45,7 @@ pub fn routes(shared: &Shared) -> Router<Shared> {
         .route("/_sim/advance", post(advance))
         .route("/_sim/price", post(set_price))
         .route("/_sim/steer", post(steer_next))
+        .route("/_sim/connection", post(set_connection))
         .route("/_sim/ledger", get(ledger))
         .route("/_sim/events", get(events))
         .route_layer(axum::middleware::from_fn_with_state(shared.clone(), guard))
@@ -217,6 +219,26 @@ async fn steer_next(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> R
     match s.lock().steer_next(steer.fault) {
         Ok(nth) => Json(json!({ "ok": true, "nth": nth })).into_response(),
         Err(e) => bad_request(e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetConnection {
+    account: String,
+    broken: bool,
+}
+
+/// Breaks or repairs the user's connection at an aggregator that holds an
+/// account: what the user does at their brokerage (a changed password), or
+/// their reconnecting through the aggregator's portal.
+async fn set_connection(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Response {
+    let Ok(c) = serde_json::from_slice::<SetConnection>(&body) else {
+        return bad_request("expected {\"account\": \"<account id>\", \"broken\": true}");
+    };
+    match s.lock().set_connection_broken(&c.account, c.broken) {
+        Ok(()) => Json(json!({ "ok": true })).into_response(),
+        Err(e) => bad_request(e),
     }
 }
 

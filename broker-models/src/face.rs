@@ -179,7 +179,10 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
             return F::rate_limited_at(&path, Some(&exhausted), *retry_after_ms);
         }
         Some(Outcome::NotReady) => return F::not_ready(),
-        Some(Outcome::DownstreamOutage) => return F::downstream_unavailable(),
+        // One brokerage behind an aggregator: only the face knows which
+        // brokerage a request reaches (the account may be in its body), so
+        // the handler answers it (see `Decision::downstream_down`).
+        Some(Outcome::DownstreamOutage { brokerage: None }) => return F::downstream_unavailable(),
         // Static credentials refused for the window (OAuth brokers expire
         // their tokens in `decide` and never get here).
         Some(Outcome::TokenExpired { .. }) => return F::token_expired(),

@@ -20,6 +20,7 @@ pub mod plaid;
 pub(crate) mod profile;
 pub(crate) mod ratelimit;
 pub mod schwab;
+pub mod snaptrade;
 pub mod socket;
 pub(crate) mod stream;
 pub mod tastytrade;

@@ -84,6 +84,25 @@ pub struct BrokerProfile {
     /// serve` in its first line (Plaid: the Sandbox institution and login).
     #[serde(default)]
     pub connection: BTreeMap<String, serde_json::Value>,
+    /// The brokerages an aggregator reaches (SnapTrade), each with its own
+    /// capabilities and the accounts its connection holds; empty for a broker
+    /// that is its own venue.
+    #[serde(default)]
+    pub downstream: Vec<Downstream>,
+}
+
+/// A brokerage behind an aggregator: one connection of the user's, holding
+/// some of the profile's accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Downstream {
+    /// The aggregator's slug for it (SnapTrade's upper-case `ETRADE`).
+    pub slug: String,
+    pub name: String,
+    /// Orders can be placed through the aggregator (a `trade` connection).
+    pub trading: bool,
+    /// Account numbers (of `accounts`) the connection holds.
+    pub accounts: Vec<String>,
 }
 
 /// Asynchronous acceptance: the submit answers the vendor's first state;
@@ -128,7 +147,27 @@ impl BrokerProfile {
                 message: format!("no vendor word for status {missing}"),
             });
         }
+        let unknown = p
+            .downstream
+            .iter()
+            .flat_map(|d| &d.accounts)
+            .find(|a| !p.accounts.iter().any(|spec| &spec.number == *a));
+        if let Some(a) = unknown {
+            return Err(ProfileError {
+                slug: slug.to_string(),
+                message: format!(
+                    "a downstream brokerage holds account {a}, which is not in accounts"
+                ),
+            });
+        }
         Ok(p)
+    }
+
+    /// The brokerage behind the aggregator that holds `account`, if any.
+    pub fn downstream_of(&self, account: &str) -> Option<&Downstream> {
+        self.downstream
+            .iter()
+            .find(|d| d.accounts.iter().any(|a| a == account))
     }
 
     pub fn vendor_status(&self, status: OrderStatus) -> &str {

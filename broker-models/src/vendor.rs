@@ -9,7 +9,7 @@ use axum::Router;
 
 use crate::face::Shared;
 use crate::profile::{BrokerProfile, ProfileError};
-use crate::{alpaca, plaid, schwab, tastytrade, tradier};
+use crate::{alpaca, plaid, schwab, snaptrade, tastytrade, tradier};
 
 /// Every modelled broker, in the order lists show them.
 pub const VENDORS: &[&Vendor] = &[
@@ -17,6 +17,7 @@ pub const VENDORS: &[&Vendor] = &[
     &tradier::VENDOR,
     &tastytrade::VENDOR,
     &schwab::VENDOR,
+    &snaptrade::VENDOR,
     &plaid::VENDOR,
 ];
 
@@ -118,7 +119,7 @@ mod tests {
         let e = vendor("etrade").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "no broker \"etrade\"; the modelled brokers are alpaca, tradier, tastytrade, schwab, plaid"
+            "no broker \"etrade\"; the modelled brokers are alpaca, tradier, tastytrade, schwab, snaptrade, plaid"
         );
     }
 }

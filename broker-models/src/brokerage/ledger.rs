@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use mbt::engine::AccountView;
 use mbt::{Instrument, OrderStatus, Timestamp};
 
+use super::connections::ConnectionView;
 use super::holder::HolderActivity;
 
 use crate::faults::Operation;
@@ -93,6 +94,10 @@ pub struct Ledger {
     /// Requests that came inside a wait the broker asked for.
     #[serde(default)]
     pub throttle_breaches: Vec<ThrottleBreach>,
+    /// The user's connections at an aggregator, one per brokerage behind
+    /// it, and which are broken (empty for a broker that is its own venue).
+    #[serde(default)]
+    pub connections: Vec<ConnectionView>,
 }
 
 /// A request shaped like an order operation that reached a read-only broker.

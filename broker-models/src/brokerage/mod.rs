@@ -11,6 +11,7 @@
 //! profile data, never a face passing a flag.
 
 mod book;
+mod connections;
 mod events;
 mod groups;
 mod holder;
@@ -18,13 +19,15 @@ mod ledger;
 mod schedule;
 mod tokens;
 
+use std::collections::BTreeMap;
+
 use rust_decimal::Decimal;
 
 use mbt::engine::{AccountView, EngineError, ReplaceRequest, SubmitOptions};
 use mbt::rng::rng_for;
 use mbt::{
-    Engine, EngineConfig, MarketSpec, OpeningAccount, OrderRequest, OrderStatus, Rejection,
-    Timestamp, Venue,
+    Engine, EngineConfig, EngineEvent, Instrument, MarketSpec, OpeningAccount, OrderRequest,
+    OrderStatus, Rejection, Timestamp, Venue,
 };
 
 use crate::clock::SimClock;
@@ -39,6 +42,7 @@ use crate::ratelimit::{RateLimiter, RateState};
 use crate::vendor::Vendor;
 
 pub use book::BrokerOrder;
+pub use connections::ConnectionView;
 pub use events::{BrokerEvent, BrokerEventKind, OrderState, Trailing};
 pub use groups::OrderClass;
 pub use holder::{Holder, HolderActivity, HolderActivityKind, HolderProgram, Snapshot};
@@ -46,6 +50,7 @@ pub use ledger::{FaultRecord, Ledger, LedgerOrder, OrderAttempt, ThrottleBreach}
 pub use tokens::{Grant, TokenProblem};
 
 use book::OrderBook;
+use connections::Connections;
 use events::Events;
 use groups::{Group, Stage};
 use schedule::{Action, Schedule};
@@ -104,6 +109,8 @@ pub struct SimBrokerage {
     /// Until when the broker last asked clients to wait (a 429).
     wait_until: Option<Timestamp>,
     throttle_breaches: Vec<ThrottleBreach>,
+    /// The user's connections at an aggregator, one per brokerage behind it.
+    connections: Connections,
 }
 
 /// How a taken order ended before it reached the venue.
@@ -205,6 +212,7 @@ impl SimBrokerage {
             order_attempts: Vec::new(),
             wait_until: None,
             throttle_breaches: Vec::new(),
+            connections: Connections::default(),
             profile,
         })
     }
@@ -1157,7 +1165,89 @@ impl SimBrokerage {
                 .map(|h| h.activity().to_vec())
                 .unwrap_or_default(),
             order_attempts: self.order_attempts.clone(),
+            connections: self
+                .profile
+                .downstream
+                .iter()
+                .map(|d| self.connections.view(d))
+                .collect(),
         }
+    }
+
+    /// Since when the connection to `brokerage` (behind an aggregator) is broken.
+    pub fn connection_broken_since(&self, brokerage: &str) -> Option<Timestamp> {
+        self.connections.broken_since(brokerage)
+    }
+
+    /// Breaks (or repairs) the connection that holds `account`, at an
+    /// aggregator; an error says why there is none.
+    pub fn set_connection_broken(&mut self, account: &str, broken: bool) -> Result<(), String> {
+        let slug = self
+            .profile
+            .downstream_of(account)
+            .map(|d| d.slug.clone())
+            .ok_or_else(|| {
+                format!(
+                    "{} holds account {account:?} itself: it has no connection behind it to break",
+                    self.profile.name
+                )
+            })?;
+        let now = self.clock.now();
+        self.connections.set(&slug, broken, now);
+        Ok(())
+    }
+
+    /// What `account` held at `t` (instrument → signed quantity), from the
+    /// venue's executions up to then: what an aggregator's cache synced at
+    /// `t` says. Accounts open flat (profiles give cash only).
+    pub fn positions_at(&self, account: &str, t: Timestamp) -> BTreeMap<Instrument, Decimal> {
+        let mut held: BTreeMap<Instrument, Decimal> = BTreeMap::new();
+        let mut add = |i: &Instrument, q: Decimal| {
+            let e = held.entry(i.clone()).or_default();
+            *e = e.saturating_add(q);
+        };
+        for e in self.engine().log().entries() {
+            if e.time > t {
+                break;
+            }
+            match &e.event {
+                EngineEvent::Fill {
+                    account_id,
+                    instrument,
+                    side,
+                    quantity,
+                    ..
+                } if account_id == account => {
+                    add(instrument, side.sign().saturating_mul(*quantity))
+                }
+                EngineEvent::OptionExpiredWorthless {
+                    account_id,
+                    instrument,
+                    quantity,
+                } if account_id == account => add(instrument, -*quantity),
+                // Exercised or assigned: the contracts go, and the shares
+                // change hands at the strike (mbt's expiry).
+                EngineEvent::OptionExercised {
+                    account_id,
+                    instrument,
+                    quantity,
+                    ..
+                } if account_id == account => {
+                    add(instrument, -*quantity);
+                    if let Instrument::Option { occ } = instrument {
+                        let shares = quantity.saturating_mul(instrument.multiplier());
+                        let signed = match occ.right() {
+                            mbt::OptionRight::Call => shares,
+                            mbt::OptionRight::Put => -shares,
+                        };
+                        add(&Instrument::equity(occ.root()), signed);
+                    }
+                }
+                _ => {}
+            }
+        }
+        held.retain(|_, q| !q.is_zero());
+        held
     }
 }
 

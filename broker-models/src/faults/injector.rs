@@ -28,11 +28,19 @@ pub enum Outcome {
     LostResponse,
     /// The data is not ready yet: try again later.
     NotReady,
-    /// The institution behind the broker is down.
-    DownstreamOutage,
+    /// The institution behind the broker is down (only `brokerage`, when named).
+    DownstreamOutage {
+        brokerage: Option<String>,
+    },
 }
 
 impl Decision {
+    /// Whether the plan took down `brokerage` (an aggregator's slug for a
+    /// brokerage behind it) for this request.
+    pub fn downstream_down(&self, brokerage: &str) -> bool {
+        matches!(&self.outcome, Some(Outcome::DownstreamOutage { brokerage: Some(b) }) if b == brokerage)
+    }
+
     /// What the plan did to a request, in words for traces; None when it did nothing.
     pub fn describe(&self) -> Option<String> {
         let mut parts = Vec::new();
@@ -49,9 +57,12 @@ impl Decision {
             Some(Outcome::RefreshExpired { .. }) => parts.push("refresh token expired".into()),
             Some(Outcome::LostResponse) => parts.push("response lost after commit".into()),
             Some(Outcome::NotReady) => parts.push("data not ready yet".into()),
-            Some(Outcome::DownstreamOutage) => {
+            Some(Outcome::DownstreamOutage { brokerage: None }) => {
                 parts.push("the institution behind the broker is down".into())
             }
+            Some(Outcome::DownstreamOutage {
+                brokerage: Some(slug),
+            }) => parts.push(format!("brokerage {slug} behind the aggregator is down")),
             None => {}
         }
         if let Some(units) = self.partial_fill {
@@ -213,7 +224,11 @@ impl FaultInjector {
                 }
                 Fault::LostResponse => d.outcome = Some(Outcome::LostResponse),
                 Fault::NotReady if !op.is_mutation() => d.outcome = Some(Outcome::NotReady),
-                Fault::DownstreamOutage => d.outcome = Some(Outcome::DownstreamOutage),
+                Fault::DownstreamOutage { brokerage } => {
+                    d.outcome = Some(Outcome::DownstreamOutage {
+                        brokerage: brokerage.clone(),
+                    })
+                }
                 _ => {}
             }
         }

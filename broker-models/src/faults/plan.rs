@@ -142,8 +142,13 @@ pub enum Fault {
     /// (Plaid's PRODUCT_NOT_READY). A window makes it "the first calls".
     NotReady,
     /// The institution or broker behind an aggregator does not answer,
-    /// while the aggregator itself is up (Plaid's INSTITUTION_DOWN).
-    DownstreamOutage,
+    /// while the aggregator itself is up (Plaid's INSTITUTION_DOWN). With
+    /// `brokerage` (an aggregator's slug for it, SnapTrade's `ETRADE`), only
+    /// that one is down and the aggregator's other brokerages answer.
+    DownstreamOutage {
+        #[serde(default)]
+        brokerage: Option<String>,
+    },
     /// The network between client and broker drops everything in the
     /// window. Applied by the harness's simulated network (turmoil), not by
     /// the model; a model served on a real socket ignores it.

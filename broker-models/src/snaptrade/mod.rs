@@ -1,0 +1,184 @@
+//! The SnapTrade API wire face (reference: ../shared/reference/brokers/snaptrade.md,
+//! spec ../shared/reference/specs/snaptrade/api.yaml): an aggregator. The
+//! user's brokerages sit behind it (the profile's `[[downstream]]`), one
+//! connection each with its own accounts, capabilities and health; the
+//! accounts trade on the model's one venue, each with its own cash and
+//! positions. SnapTrade down makes every brokerage behind it unavailable
+//! (the plan's `outage`); one brokerage down (`downstream_outage` naming
+//! it) or one connection broken (`/_sim/connection`) leaves the others be.
+//!
+//! Routes answer on the root paths (SDK 13) and under `/api/v1` (SDK 11),
+//! the same handlers (§1.1).
+//!
+//! | module | holds |
+//! |---|---|
+//! | `wire` | SnapTrade's JSON, typed: v1 numbers, v2 decimal strings |
+//! | `auth` | the request signature and the user's credentials, verified |
+//! | `errors` | `{"detail", "status_code", "code"}` refusals |
+//! | `view` | connections, accounts, holdings and orders in SnapTrade's shapes |
+//! | `accounts` | connections, accounts, balances, holdings with their age |
+//! | `trading` | place, cancel, order detail and lists |
+
+mod accounts;
+pub(crate) mod auth;
+mod errors;
+mod trading;
+mod view;
+pub mod wire;
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::face::{Shared, WireFace};
+use crate::faults::Operation;
+use crate::model::with_face;
+use crate::ratelimit::RateState;
+use crate::vendor::{CredentialField, Vendor, ALNUM, LOWER_HEX, UPPER_ALNUM, UUID};
+
+pub use errors::SnapTradeError;
+
+pub struct SnapTrade;
+
+/// The SnapTrade model in the broker registry.
+pub const VENDOR: Vendor = Vendor {
+    slug: "snaptrade",
+    profile: include_str!("../../profiles/snaptrade.toml"),
+    face: with_face::<SnapTrade>,
+    // A partner's commercial API key (clientId and the consumer key that
+    // signs, §1.2) and the one end user it registered (userId is the
+    // partner's choice; userSecret is SnapTrade's, UUID-like).
+    credentials: &[
+        CredentialField {
+            name: "client_id",
+            prefix: "RAXX-",
+            len: 15,
+            alphabet: UPPER_ALNUM,
+        },
+        CredentialField {
+            name: "consumer_key",
+            prefix: "",
+            len: 50,
+            alphabet: ALNUM,
+        },
+        CredentialField {
+            name: "user_id",
+            prefix: "raxx-user-",
+            len: 26,
+            alphabet: LOWER_HEX,
+        },
+        CredentialField {
+            name: "user_secret",
+            prefix: "",
+            len: 36,
+            alphabet: UUID,
+        },
+    ],
+    // SDK 13 takes the bare host and appends root paths (§1.3).
+    base_path: "",
+    // SnapTrade forwards client_order_id and does not de-duplicate (§4.5).
+    unique_client_ids: false,
+};
+
+impl WireFace for SnapTrade {
+    fn routes() -> Router<Shared> {
+        routes()
+    }
+
+    fn classify(method: &Method, path: &str) -> Operation {
+        let path = path.strip_prefix(auth::LEGACY_PREFIX).unwrap_or(path);
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match (method.as_str(), segments.as_slice()) {
+            ("POST", ["trade", "place"]) => Operation::SubmitOrder,
+            ("POST", ["accounts", _, "trading" | "orders", "cancel"]) => Operation::CancelOrder,
+            ("POST", ["accounts", _, "orders", "details"]) => Operation::GetOrder,
+            ("GET", ["accounts", _, "orders" | "recentOrders"]) => Operation::ListOrders,
+            ("GET", ["accounts", _, "positions", ..]) => Operation::Positions,
+            ("GET", ["accounts", ..] | ["authorizations", ..]) => Operation::Account,
+            _ => Operation::Other,
+        }
+    }
+
+    /// One window per partner key (§8.3: 250 a minute per clientId); the
+    /// model issues one, so every signed request counts against it.
+    fn rate_scope(headers: &HeaderMap) -> Option<String> {
+        headers.get("signature").map(|_| "client".to_string())
+    }
+
+    fn unavailable() -> Response {
+        SnapTradeError::unavailable().into_response()
+    }
+
+    fn rate_limited(_state: Option<&RateState>, retry_after_ms: u64) -> Response {
+        SnapTradeError::throttled(retry_after_ms).into_response()
+    }
+
+    /// SnapTrade's credentials do not expire; a key refused for a window
+    /// reads as a signature that no longer verifies.
+    fn token_expired() -> Response {
+        SnapTradeError::bad_signature().into_response()
+    }
+
+    fn not_ready() -> Response {
+        SnapTradeError::not_ready().into_response()
+    }
+
+    /// Every brokerage behind SnapTrade down at once.
+    fn downstream_unavailable() -> Response {
+        SnapTradeError::brokerage_down().into_response()
+    }
+
+    /// `X-RateLimit-*` on every answer (§8.3); the reset as Unix seconds,
+    /// rounded up (the reference does not say whether it is a time or a
+    /// wait; a 429 also says the wait in `Retry-After`).
+    fn rate_headers(state: &RateState, headers: &mut HeaderMap) {
+        let secs = (state.resets_at.millis() + 999).div_euclid(1000);
+        for (name, value) in [
+            ("x-ratelimit-limit", state.limit.to_string()),
+            ("x-ratelimit-remaining", state.remaining.to_string()),
+            ("x-ratelimit-reset", secs.to_string()),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(name, v);
+            }
+        }
+    }
+}
+
+/// The operations, on their root paths.
+fn operations() -> Router<Shared> {
+    Router::new()
+        .route("/brokerages", get(accounts::brokerages))
+        .route("/snapTrade/listUsers", get(accounts::list_users))
+        .route("/authorizations", get(accounts::connections))
+        .route("/authorizations/{id}", get(accounts::connection))
+        .route("/authorizations/{id}/disable", post(accounts::disable))
+        .route(
+            "/authorizations/{id}/accounts",
+            get(accounts::connection_accounts),
+        )
+        .route("/accounts", get(accounts::accounts))
+        .route("/accounts/{id}", get(accounts::account))
+        .route("/accounts/{id}/balances", get(accounts::balances))
+        .route("/accounts/{id}/positions", get(accounts::positions_legacy))
+        .route("/accounts/{id}/positions/all", get(accounts::positions_all))
+        .route("/accounts/{id}/orders", get(trading::list))
+        .route("/accounts/{id}/recentOrders", get(trading::recent))
+        .route("/accounts/{id}/orders/details", post(trading::detail))
+        .route("/accounts/{id}/orders/cancel", post(trading::cancel_legacy))
+        .route("/accounts/{id}/trading/cancel", post(trading::cancel))
+        .route("/trade/place", post(trading::place))
+}
+
+fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/", get(accounts::status))
+        .merge(operations())
+        .nest(auth::LEGACY_PREFIX, operations())
+        .fallback(|| async { SnapTradeError::not_found() })
+        .method_not_allowed_fallback(|req: Request| async move {
+            SnapTradeError::method_not_allowed(req.method().as_str())
+        })
+}

@@ -1,0 +1,356 @@
+//! Orders (reference §4.4, §4.5, §5): place (`/trade/place`), cancel (the
+//! current `/trading/cancel` and SDK 11's `/orders/cancel`), one order's
+//! detail, and the lists. Every order goes to the brokerage behind the
+//! account: a brokerage that does not trade through SnapTrade refuses it
+//! (403, code 1066), a broken connection refuses it (402, code 3003), a
+//! brokerage that is down fails it (503, code 3002).
+//!
+//! A place answers the brokerage's first state (`PENDING` until the
+//! brokerage accepts it), never a fill. SnapTrade does not de-duplicate on
+//! `client_order_id` (§4.5), so a resend is a second order.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use mbt::{Instrument, OrderRequest, OrderType, Side, TimeInForce};
+
+use super::accounts::{reach, Reach};
+use super::auth::{Signed, UserCall};
+use super::errors::SnapTradeError;
+use super::view;
+use super::wire::{
+    AccountOrderRecord, CancelAnswer, ManualTradeFormWithOptions, OrderRef, RecentOrders,
+};
+use crate::brokerage::{BrokerError, BrokerOrder, SimBrokerage};
+use crate::face::{LoseThisResponse, Shared};
+
+/// How far back the recent orders reach (§4.4: the last 24 hours).
+const RECENT_MS: i64 = 86_400_000;
+/// `days` of the order list: 30 unless asked, at most 90 (§4.4).
+const DEFAULT_DAYS: i64 = 30;
+const MAX_DAYS: i64 = 90;
+
+/// The engine's order for a place form, or SnapTrade's refusal of it.
+fn request(
+    form: &ManualTradeFormWithOptions,
+    client_order_id: String,
+) -> Result<OrderRequest, SnapTradeError> {
+    let side = match form.action.as_str() {
+        "BUY" => Side::Buy,
+        "SELL" => Side::Sell,
+        "BUY_TO_OPEN" | "BUY_TO_CLOSE" | "SELL_TO_OPEN" | "SELL_TO_CLOSE" => {
+            return Err(SnapTradeError::not_simulated(
+                "an option action on /trade/place",
+            ))
+        }
+        other => {
+            return Err(SnapTradeError::invalid(format!(
+                "Unable to verify data sent: action {other:.20} is not one of BUY, SELL"
+            )))
+        }
+    };
+    let order_type = match form.order_type.as_str() {
+        "Market" => OrderType::Market,
+        "Limit" => OrderType::Limit,
+        "Stop" => OrderType::Stop,
+        "StopLimit" => OrderType::StopLimit,
+        other => {
+            return Err(SnapTradeError::invalid(format!(
+                "Unable to verify data sent: order_type {other:.20} is not one of Market, Limit, Stop, StopLimit"
+            )))
+        }
+    };
+    let time_in_force = match form.time_in_force.as_str() {
+        "Day" => TimeInForce::Day,
+        "GTC" => TimeInForce::Gtc,
+        "IOC" => TimeInForce::Ioc,
+        "FOK" => TimeInForce::Fok,
+        "GTD" => return Err(SnapTradeError::not_simulated("time_in_force GTD")),
+        other => {
+            return Err(SnapTradeError::invalid(format!(
+                "Unable to verify data sent: time_in_force {other:.20} is not one of FOK, Day, GTC, IOC, GTD"
+            )))
+        }
+    };
+    if form
+        .trading_session
+        .as_deref()
+        .is_some_and(|s| s != "REGULAR")
+    {
+        return Err(SnapTradeError::not_simulated(
+            "an extended-hours trading_session",
+        ));
+    }
+    let symbol = match (&form.symbol, &form.universal_symbol_id) {
+        (Some(s), None) => s.clone(),
+        (None, Some(_)) => {
+            return Err(SnapTradeError::not_simulated(
+                "naming the security by universal_symbol_id (send symbol)",
+            ))
+        }
+        _ => return Err(SnapTradeError::invalid(
+            "Unable to verify data sent: exactly one of universal_symbol_id and symbol is required",
+        )),
+    };
+    if !mbt::instrument::is_ticker(&symbol) {
+        return Err(SnapTradeError::invalid(format!(
+            "Unable to verify data sent: {symbol:.32} is not a symbol"
+        )));
+    }
+    let quantity =
+        match (form.units, form.notional_value) {
+            (Some(u), None) => u.0,
+            (None, Some(_)) => return Err(SnapTradeError::not_simulated("a notional_value order")),
+            _ => return Err(SnapTradeError::invalid(
+                "Unable to verify data sent: exactly one of units and notional_value is required",
+            )),
+        };
+    if quantity <= Decimal::ZERO {
+        return Err(SnapTradeError::invalid(
+            "Unable to verify data sent: units must be positive",
+        ));
+    }
+    let wants_price = matches!(order_type, OrderType::Limit | OrderType::StopLimit);
+    let wants_stop = matches!(order_type, OrderType::Stop | OrderType::StopLimit);
+    let price = form.price.map(|p| p.0);
+    let stop = form.stop.map(|p| p.0);
+    match (wants_price, price.is_some(), wants_stop, stop.is_some()) {
+        (true, false, ..) => {
+            return Err(SnapTradeError::invalid(
+                "Unable to verify data sent: price is required for Limit and StopLimit orders",
+            ))
+        }
+        (false, true, ..) => {
+            return Err(SnapTradeError::invalid(
+                "Unable to verify data sent: price is only for Limit and StopLimit orders",
+            ))
+        }
+        (_, _, true, false) => {
+            return Err(SnapTradeError::invalid(
+                "Unable to verify data sent: stop is required for Stop and StopLimit orders",
+            ))
+        }
+        (_, _, false, true) => {
+            return Err(SnapTradeError::invalid(
+                "Unable to verify data sent: stop is only for Stop and StopLimit orders",
+            ))
+        }
+        _ => {}
+    }
+    Ok(OrderRequest {
+        account_id: form.account_id.clone(),
+        client_order_id,
+        instrument: Instrument::equity(symbol),
+        side,
+        position_effect: None,
+        quantity,
+        order_type,
+        limit_price: price,
+        stop_price: stop,
+        time_in_force,
+        legs: None,
+        trail: None,
+    })
+}
+
+/// `POST /trade/place`.
+pub async fn place(
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Response, SnapTradeError> {
+    let form: ManualTradeFormWithOptions = call.form()?;
+    let mut b = s.lock();
+    b.sync();
+    let d = reach(&b, &form.account_id, &call, Reach::Live)?;
+    if !d.trading {
+        return Err(SnapTradeError::no_trading(&d.name));
+    }
+    let cid = match &form.client_order_id {
+        Some(c) => c.clone(),
+        None => b.generate_client_id(),
+    };
+    let r = request(&form, cid)?;
+    let symbol = r.instrument.to_string();
+    match b.submit(r, &call.decision) {
+        Ok(o) if o.lose_response => Ok(LoseThisResponse.into_response()),
+        Ok(o) => {
+            let o = o.clone();
+            Ok(Json(view::order(&b, &o)).into_response())
+        }
+        Err((_, rejection)) => Err(SnapTradeError::declined(&rejection, &symbol)),
+    }
+}
+
+/// The account's order `id`, if SnapTrade would show it (one the brokerage
+/// took: a refused place never became an order).
+fn order_of<'a>(
+    b: &'a SimBrokerage,
+    account: &str,
+    id: &str,
+) -> Result<&'a BrokerOrder, SnapTradeError> {
+    b.order(id)
+        .filter(|o| o.account == account && o.taken)
+        .ok_or_else(SnapTradeError::not_found)
+}
+
+/// Cancels `id` at the brokerage; the order as it stands after.
+fn cancel_order(
+    b: &mut SimBrokerage,
+    account: &str,
+    call: &Signed,
+) -> Result<BrokerOrder, SnapTradeError> {
+    reach(b, account, call, Reach::Live)?;
+    let OrderRef {
+        brokerage_order_id: id,
+    } = call.form()?;
+    order_of(b, account, &id)?;
+    match b.cancel(&id) {
+        Ok(()) => {}
+        Err(BrokerError::NotCancelable(status)) => {
+            return Err(SnapTradeError::not_cancelable(
+                b.profile().vendor_status(status),
+            ))
+        }
+        Err(BrokerError::NotFound | BrokerError::UnknownAccount) => {
+            return Err(SnapTradeError::not_found())
+        }
+        Err(BrokerError::Rejected(r)) => return Err(SnapTradeError::invalid(r.message)),
+    }
+    order_of(b, account, &id).cloned()
+}
+
+/// `POST /accounts/{id}/trading/cancel` (SDK 13): the id and the
+/// brokerage's raw answer.
+pub async fn cancel(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<CancelAnswer>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    let o = cancel_order(&mut b, &account, &call)?;
+    let status = b.profile().vendor_status(b.state(&o).status).to_string();
+    Ok(Json(CancelAnswer {
+        brokerage_order_id: o.vendor_id,
+        raw_response: Some(json!({ "status": status })),
+    }))
+}
+
+/// `POST /accounts/{id}/orders/cancel` (legacy, SDK 11): the order record.
+pub async fn cancel_legacy(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<AccountOrderRecord>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    let o = cancel_order(&mut b, &account, &call)?;
+    Ok(Json(view::order(&b, &o)))
+}
+
+/// `POST /accounts/{id}/orders/details`: one order, real-time.
+pub async fn detail(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<AccountOrderRecord>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    reach(&b, &account, &call, Reach::Live)?;
+    let OrderRef {
+        brokerage_order_id: id,
+    } = call.form()?;
+    let o = order_of(&b, &account, &id)?;
+    Ok(Json(view::order(&b, o)))
+}
+
+/// The account's orders placed within `reach_ms` of now, newest first.
+fn placed_within<'a>(b: &'a SimBrokerage, account: &'a str, reach_ms: i64) -> Vec<&'a BrokerOrder> {
+    let since = b.now().plus_millis(-reach_ms);
+    let mut orders: Vec<&BrokerOrder> = b
+        .orders_of(account)
+        .filter(|o| o.taken && o.submitted_at >= since)
+        .collect();
+    orders.reverse();
+    orders
+}
+
+fn executed(b: &SimBrokerage, o: &BrokerOrder) -> bool {
+    !b.state(o).filled_quantity.is_zero()
+}
+
+fn bool_param(call: &Signed, name: &str, default: bool) -> Result<bool, SnapTradeError> {
+    match call.param(name) {
+        None => Ok(default),
+        Some("true" | "True") => Ok(true),
+        Some("false" | "False") => Ok(false),
+        Some(other) => Err(SnapTradeError::invalid(format!(
+            "Unable to verify data sent: {name} must be true or false, not {other:.10}"
+        ))),
+    }
+}
+
+/// `GET /accounts/{id}/recentOrders`: the last 24 hours, real-time;
+/// `only_executed` (default true) keeps the orders with fills (§4.4).
+pub async fn recent(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<RecentOrders>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    reach(&b, &account, &call, Reach::Live)?;
+    let only_executed = bool_param(&call, "only_executed", true)?;
+    let orders = placed_within(&b, &account, RECENT_MS)
+        .into_iter()
+        .filter(|o| !only_executed || executed(&b, o))
+        .map(|o| view::order(&b, o))
+        .collect();
+    Ok(Json(RecentOrders { orders }))
+}
+
+/// `GET /accounts/{id}/orders`: `state` all (default), open or executed,
+/// over `days` (default 30, at most 90).
+pub async fn list(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<Vec<AccountOrderRecord>>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    reach(&b, &account, &call, Reach::Read)?;
+    let days = match call.param("days") {
+        None => DEFAULT_DAYS,
+        Some(d) => d
+            .parse::<i64>()
+            .ok()
+            .filter(|d| *d >= 1)
+            .ok_or_else(|| {
+                SnapTradeError::invalid(
+                    "Unable to verify data sent: days must be a positive integer",
+                )
+            })?
+            .min(MAX_DAYS),
+    };
+    let state = call.param("state").unwrap_or("all").to_string();
+    let keep = |o: &BrokerOrder| -> Result<bool, SnapTradeError> {
+        Ok(match state.as_str() {
+            "all" => true,
+            "open" => !b.state(o).status.is_terminal(),
+            "executed" => executed(&b, o),
+            other => return Err(SnapTradeError::invalid(format!(
+                "Unable to verify data sent: state must be all, open or executed, not {other:.10}"
+            ))),
+        })
+    };
+    let mut out = Vec::new();
+    for o in placed_within(&b, &account, days.saturating_mul(86_400_000)) {
+        if keep(o)? {
+            out.push(view::order(&b, o));
+        }
+    }
+    Ok(Json(out))
+}

@@ -1,0 +1,359 @@
+//! The brokerage's state in SnapTrade's shapes: connections (one per
+//! brokerage behind SnapTrade, the profile's `[[downstream]]`), accounts,
+//! balances, holdings and order records. Every id SnapTrade mints is a
+//! UUID (the python SDK checks path ids client-side, §3), derived from what
+//! it names so a seed's run repeats them.
+
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use mbt::{Instrument, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
+
+use super::wire::{
+    Account, AccountBalance, AccountOrderRecord, AccountPosition, Amount, Brokerage,
+    BrokerageAuthorization, BrokerageSymbol, BrokerageType, Currency, Exchange, HoldingsStatus,
+    Position, PositionInstrument, SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
+};
+use crate::brokerage::{BrokerOrder, SimBrokerage};
+use crate::ids::stable_uuid;
+use crate::json::Number;
+use crate::profile::Downstream;
+
+/// `2026-01-05T15:00:00.000000Z` (§3).
+pub fn iso(t: Timestamp) -> String {
+    t.to_datetime().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// `2026-01-05 15:00:00.000000+00:00`: the holdings sync's own format (§3).
+fn spaced(t: Timestamp) -> String {
+    t.to_datetime()
+        .format("%Y-%m-%d %H:%M:%S%.6f+00:00")
+        .to_string()
+}
+
+fn usd() -> Currency {
+    Currency {
+        id: stable_uuid(&["snaptrade-currency", "USD"]),
+        code: "USD",
+        name: "US Dollar",
+    }
+}
+
+/// The connection's id (a brokerage authorization).
+pub fn connection_id(d: &Downstream) -> String {
+    stable_uuid(&["snaptrade-connection", &d.slug])
+}
+
+/// The brokerage's own number for an account (what its statements show).
+fn brokerage_number(account: &str) -> String {
+    let n = crate::ids::stable_int(&["snaptrade-brokerage-number", account]);
+    format!("{:08}", n % 100_000_000)
+}
+
+pub fn symbol_id(symbol: &str) -> String {
+    stable_uuid(&["snaptrade-universal-symbol", symbol])
+}
+
+pub fn brokerage(d: &Downstream) -> Brokerage {
+    Brokerage {
+        id: stable_uuid(&["snaptrade-brokerage", &d.slug]),
+        slug: d.slug.clone(),
+        name: d.name.clone(),
+        display_name: d.name.clone(),
+        description: format!("{} (simulated by raxx-sim)", d.name),
+        aws_s3_logo_url: String::new(),
+        aws_s3_square_logo_url: String::new(),
+        url: String::new(),
+        enabled: true,
+        maintenance_mode: false,
+        is_degraded: false,
+        allows_trading: d.trading,
+        allows_fractional_units: false,
+        has_reporting: true,
+        is_real_time_connection: true,
+        brokerage_type: BrokerageType {
+            id: stable_uuid(&["snaptrade-brokerage-type", "Traditional Brokerage"]),
+            name: "Traditional Brokerage",
+        },
+        exchanges: Vec::new(),
+        open_url: None,
+    }
+}
+
+pub fn connection(b: &SimBrokerage, d: &Downstream) -> BrokerageAuthorization {
+    let created = iso(b
+        .engine()
+        .log()
+        .entries()
+        .first()
+        .map_or(b.now(), |e| e.time));
+    let broken = b.connection_broken_since(&d.slug);
+    BrokerageAuthorization {
+        id: connection_id(d),
+        created_date: created.clone(),
+        updated_date: broken.map_or(created, iso),
+        brokerage: brokerage(d),
+        name: format!("Connection-{}", d.name),
+        kind: if d.trading { "trade" } else { "read" },
+        disabled: broken.is_some(),
+        disabled_date: broken.map(iso),
+        meta: json!({}),
+        is_eligible_for_payout: false,
+        data_freshness_mode: "realtime",
+    }
+}
+
+/// The account as `GET /accounts/{id}` shows it; `synced` is when its
+/// holdings were last fetched from the brokerage.
+pub fn account(b: &SimBrokerage, d: &Downstream, number: &str, synced: Timestamp) -> Account {
+    let view = b.account(number);
+    let created = b
+        .engine()
+        .log()
+        .entries()
+        .first()
+        .map_or(b.now(), |e| e.time);
+    let kind = b
+        .profile()
+        .accounts
+        .iter()
+        .find(|a| a.number == number)
+        .map(|a| a.kind);
+    Account {
+        id: number.to_string(),
+        brokerage_authorization: connection_id(d),
+        portfolio_group: stable_uuid(&["snaptrade-portfolio-group", number]),
+        name: format!("{} {}", d.name, raw_type(kind)),
+        number: brokerage_number(number),
+        institution_name: d.name.clone(),
+        institution_account_id: brokerage_number(number),
+        created_date: iso(created),
+        funding_date: None,
+        opening_date: None,
+        sync_status: SyncStatus {
+            transactions: TransactionsStatus {
+                initial_sync_completed: true,
+                last_successful_sync: Some(created.to_datetime().format("%Y-%m-%d").to_string()),
+                first_transaction_date: None,
+            },
+            holdings: HoldingsStatus {
+                initial_sync_completed: true,
+                last_successful_sync: Some(spaced(synced)),
+                holdings_unavailable: false,
+            },
+        },
+        balance: AccountBalance {
+            total: view.map(|v| Amount {
+                amount: Number(v.equity),
+                currency: "USD",
+            }),
+        },
+        status: "open",
+        raw_type: raw_type(kind),
+        account_category: "INVESTMENT",
+        meta: json!({}),
+        cash_restrictions: Vec::new(),
+        is_paper: false,
+    }
+}
+
+fn raw_type(kind: Option<mbt::AccountKind>) -> &'static str {
+    match kind {
+        Some(mbt::AccountKind::Cash) => "Cash",
+        _ => "Margin",
+    }
+}
+
+pub fn universal_symbol(symbol: &str) -> UniversalSymbol {
+    UniversalSymbol {
+        id: symbol_id(symbol),
+        symbol: symbol.to_string(),
+        raw_symbol: symbol.to_string(),
+        description: symbol.to_string(),
+        currency: usd(),
+        exchange: Exchange {
+            id: stable_uuid(&["snaptrade-exchange", "XNAS"]),
+            code: "NASDAQ",
+            mic_code: "XNAS",
+            name: "Nasdaq",
+            timezone: "America/New_York",
+            start_time: "09:30:00",
+            close_time: "16:00:00",
+            suffix: None,
+        },
+        kind: SecurityType {
+            id: stable_uuid(&["snaptrade-security-type", "cs"]),
+            code: "cs",
+            description: "Common Stock",
+            is_supported: true,
+        },
+        currencies: vec![usd()],
+        figi_code: None,
+        figi_instrument: None,
+    }
+}
+
+/// One holding as of a sync: its quantity, and its price and cost from the
+/// account as it stands (the mark and average price are the brokerage's now).
+pub struct Holding {
+    pub instrument: Instrument,
+    pub units: Decimal,
+    pub price: Option<Decimal>,
+    pub average_price: Option<Decimal>,
+}
+
+/// What `number` held at `as_of`, priced from the account as it stands.
+pub fn holdings(b: &SimBrokerage, number: &str, as_of: Timestamp) -> Vec<Holding> {
+    let view = b.account(number);
+    let now_of = |i: &Instrument| {
+        view.as_ref()
+            .and_then(|v| v.positions.iter().find(|p| &p.instrument == i))
+    };
+    b.positions_at(number, as_of)
+        .into_iter()
+        .map(|(instrument, units)| {
+            let now = now_of(&instrument);
+            Holding {
+                price: now
+                    .and_then(|p| p.mark)
+                    .or_else(|| b.engine().mark(&instrument)),
+                average_price: now.map(|p| p.average_price),
+                instrument,
+                units,
+            }
+        })
+        .collect()
+}
+
+pub fn position_v2(h: &Holding) -> AccountPosition {
+    let symbol = h.instrument.to_string();
+    AccountPosition {
+        instrument: PositionInstrument {
+            kind: "stock",
+            id: symbol_id(&symbol),
+            raw_symbol: symbol.clone(),
+            description: symbol.clone(),
+            symbol,
+            currency: "USD",
+            exchange: "XNAS",
+        },
+        units: h.units.normalize(),
+        price: h.price.map(|p| p.normalize()),
+        cost_basis: h
+            .average_price
+            .and_then(|a| a.checked_mul(h.units))
+            .map(|c| c.round_dp(2).normalize()),
+        currency: "USD",
+        cash_equivalent: false,
+        tax_lots: Vec::new(),
+    }
+}
+
+pub fn position_v1(h: &Holding) -> Position {
+    let symbol = h.instrument.to_string();
+    let open_pnl = match (h.price, h.average_price) {
+        (Some(p), Some(a)) => p
+            .checked_sub(a)
+            .and_then(|d| d.checked_mul(h.units))
+            .map(|v| Number(v.round_dp(2))),
+        _ => None,
+    };
+    Position {
+        symbol: BrokerageSymbol {
+            id: stable_uuid(&["snaptrade-brokerage-symbol", &symbol]),
+            description: symbol.clone(),
+            local_id: symbol.clone(),
+            is_quotable: true,
+            is_tradable: true,
+            symbol: universal_symbol(&symbol),
+        },
+        units: Number(h.units),
+        price: h.price.map(Number),
+        open_pnl,
+        average_purchase_price: h.average_price.map(Number),
+        fractional_units: None,
+        currency: usd(),
+        cash_equivalent: false,
+        tax_lots: Vec::new(),
+    }
+}
+
+/// SnapTrade's request and record words for an order type (§5: CamelCase in v1).
+pub fn type_word(t: OrderType) -> &'static str {
+    match t {
+        OrderType::Market => "Market",
+        OrderType::Limit => "Limit",
+        OrderType::Stop => "Stop",
+        OrderType::StopLimit => "StopLimit",
+    }
+}
+
+pub fn tif_word(t: TimeInForce) -> &'static str {
+    match t {
+        TimeInForce::Day => "Day",
+        TimeInForce::Gtc => "GTC",
+        TimeInForce::Ioc => "IOC",
+        TimeInForce::Fok => "FOK",
+    }
+}
+
+/// An order as SnapTrade reports it.
+pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
+    let s = b.state(o);
+    let r = &o.request;
+    let total = r.quantity;
+    let terminal_unfilled = matches!(
+        s.status,
+        OrderStatus::Canceled
+            | OrderStatus::Expired
+            | OrderStatus::Rejected
+            | OrderStatus::Replaced
+    );
+    let unfilled = total.checked_sub(s.filled_quantity).unwrap_or_default();
+    let (open, canceled) = match terminal_unfilled {
+        true => (Decimal::ZERO, unfilled),
+        false => (unfilled, Decimal::ZERO),
+    };
+    let status = match (s.status, s.filled_quantity.is_zero()) {
+        // A cancel after a partial fill: SnapTrade's own word for it.
+        (OrderStatus::Canceled, false) => "PARTIAL_CANCELED".to_string(),
+        (status, _) => b.profile().vendor_status(status).to_string(),
+    };
+    let symbol = r.instrument.to_string();
+    let updated = b
+        .events_since(0)
+        .iter()
+        .rev()
+        .find(|e| e.vendor_id == o.vendor_id)
+        .map_or(o.submitted_at, |e| e.time);
+    AccountOrderRecord {
+        brokerage_order_id: o.vendor_id.clone(),
+        brokerage_group_order_id: None,
+        order_role: None,
+        status,
+        universal_symbol: Some(universal_symbol(&symbol)),
+        option_symbol: None,
+        quote_universal_symbol: None,
+        quote_currency: None,
+        action: match r.side {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        },
+        total_quantity: total.normalize(),
+        open_quantity: open.normalize(),
+        canceled_quantity: canceled.normalize(),
+        filled_quantity: s.filled_quantity.normalize(),
+        execution_price: s.average_fill_price.map(|p| p.round_dp(6).normalize()),
+        limit_price: r.limit_price.map(|p| p.normalize()),
+        stop_price: r.stop_price.map(|p| p.normalize()),
+        trailing_stop: None,
+        order_type: type_word(r.order_type),
+        time_in_force: tif_word(r.time_in_force),
+        time_placed: iso(o.submitted_at),
+        time_updated: iso(updated),
+        time_executed: (s.status == OrderStatus::Filled).then(|| iso(updated)),
+        expiry_date: None,
+        symbol: stable_uuid(&["snaptrade-brokerage-symbol", &symbol]),
+        child_brokerage_order_ids: None,
+    }
+}

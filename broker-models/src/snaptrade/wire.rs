@@ -1,0 +1,308 @@
+//! SnapTrade's JSON, typed (reference §4, §5, §7; spec
+//! `../shared/reference/specs/snaptrade/api.yaml`). v1 shapes carry money
+//! and quantities as JSON numbers (`units`, `price`, `cash`); v2 shapes
+//! (`positions/all`, order records' quantities and prices) as decimal
+//! strings (§3, §11.4). Times are ISO 8601 with microseconds and `Z`.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::json::{Lenient, Number};
+
+/// `{id, code, name}` (§4.4 Balance).
+#[derive(Debug, Clone, Serialize)]
+pub struct Currency {
+    pub id: String,
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+/// `GET /brokerages`, and inside every connection (§7.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct Brokerage {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub aws_s3_logo_url: String,
+    pub aws_s3_square_logo_url: String,
+    pub url: String,
+    pub enabled: bool,
+    pub maintenance_mode: bool,
+    pub is_degraded: bool,
+    pub allows_trading: bool,
+    pub allows_fractional_units: bool,
+    pub has_reporting: bool,
+    pub is_real_time_connection: bool,
+    pub brokerage_type: BrokerageType,
+    pub exchanges: Vec<Value>,
+    pub open_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerageType {
+    pub id: String,
+    pub name: &'static str,
+}
+
+/// A connection (§4.3 BrokerageAuthorization).
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerageAuthorization {
+    pub id: String,
+    pub created_date: String,
+    pub updated_date: String,
+    pub brokerage: Brokerage,
+    pub name: String,
+    /// `read` or `trade`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub disabled: bool,
+    pub disabled_date: Option<String>,
+    pub meta: Value,
+    pub is_eligible_for_payout: bool,
+    /// `realtime` or `delayed` (a string in the spec, §4.3).
+    pub data_freshness_mode: &'static str,
+}
+
+/// An account (§4.4 Account).
+#[derive(Debug, Clone, Serialize)]
+pub struct Account {
+    pub id: String,
+    pub brokerage_authorization: String,
+    pub portfolio_group: String,
+    pub name: String,
+    /// The brokerage's own account number.
+    pub number: String,
+    pub institution_name: String,
+    pub institution_account_id: String,
+    pub created_date: String,
+    pub funding_date: Option<String>,
+    pub opening_date: Option<String>,
+    pub sync_status: SyncStatus,
+    pub balance: AccountBalance,
+    pub status: &'static str,
+    pub raw_type: &'static str,
+    pub account_category: &'static str,
+    pub meta: Value,
+    pub cash_restrictions: Vec<Value>,
+    pub is_paper: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStatus {
+    pub transactions: TransactionsStatus,
+    pub holdings: HoldingsStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionsStatus {
+    pub initial_sync_completed: bool,
+    /// The last fully synced day (`YYYY-MM-DD`).
+    pub last_successful_sync: Option<String>,
+    pub first_transaction_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HoldingsStatus {
+    pub initial_sync_completed: bool,
+    /// `YYYY-MM-DD HH:MM:SS.ffffff+00:00`: a space, not a `T` (§3).
+    pub last_successful_sync: Option<String>,
+    pub holdings_unavailable: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountBalance {
+    pub total: Option<Amount>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Amount {
+    pub amount: Number,
+    pub currency: &'static str,
+}
+
+/// `GET /accounts/{id}/balances`: one per currency (§4.4 Balance).
+#[derive(Debug, Clone, Serialize)]
+pub struct Balance {
+    pub currency: Currency,
+    pub cash: Option<Number>,
+    pub buying_power: Option<Number>,
+}
+
+/// `GET /accounts/{id}/positions/all` (§4.4).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountPositions {
+    pub results: Vec<AccountPosition>,
+    pub data_freshness: DataFreshness,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DataFreshness {
+    /// When the data was fetched from the brokerage.
+    pub as_of: String,
+}
+
+/// One holding, v2 shape: decimal strings.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountPosition {
+    pub instrument: PositionInstrument,
+    pub units: Decimal,
+    pub price: Option<Decimal>,
+    /// The position's total cost.
+    pub cost_basis: Option<Decimal>,
+    pub currency: &'static str,
+    pub cash_equivalent: bool,
+    pub tax_lots: Vec<Value>,
+}
+
+/// A stock-like instrument (`kind`, `id`, `symbol`, `raw_symbol` required, §4.4).
+#[derive(Debug, Clone, Serialize)]
+pub struct PositionInstrument {
+    pub kind: &'static str,
+    pub id: String,
+    pub symbol: String,
+    pub raw_symbol: String,
+    pub description: String,
+    pub currency: &'static str,
+    pub exchange: &'static str,
+}
+
+/// The legacy v1 position (`GET /accounts/{id}/positions`, SDK 11): JSON numbers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Position {
+    pub symbol: BrokerageSymbol,
+    pub units: Number,
+    pub price: Option<Number>,
+    pub open_pnl: Option<Number>,
+    pub average_purchase_price: Option<Number>,
+    pub fractional_units: Option<Number>,
+    pub currency: Currency,
+    pub cash_equivalent: bool,
+    pub tax_lots: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerageSymbol {
+    pub symbol: UniversalSymbol,
+    pub id: String,
+    pub description: String,
+    pub local_id: String,
+    pub is_quotable: bool,
+    pub is_tradable: bool,
+}
+
+/// A security as SnapTrade names it everywhere (§4.4 UniversalSymbol).
+#[derive(Debug, Clone, Serialize)]
+pub struct UniversalSymbol {
+    pub id: String,
+    pub symbol: String,
+    pub raw_symbol: String,
+    pub description: String,
+    pub currency: Currency,
+    pub exchange: Exchange,
+    #[serde(rename = "type")]
+    pub kind: SecurityType,
+    pub currencies: Vec<Currency>,
+    pub figi_code: Option<String>,
+    pub figi_instrument: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    pub id: String,
+    pub code: &'static str,
+    pub mic_code: &'static str,
+    pub name: &'static str,
+    pub timezone: &'static str,
+    pub start_time: &'static str,
+    pub close_time: &'static str,
+    pub suffix: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecurityType {
+    pub id: String,
+    pub code: &'static str,
+    pub description: &'static str,
+    pub is_supported: bool,
+}
+
+/// An order (§5 AccountOrderRecord, v1): quantities and prices as decimal strings.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountOrderRecord {
+    pub brokerage_order_id: String,
+    pub brokerage_group_order_id: Option<String>,
+    pub order_role: Option<String>,
+    pub status: String,
+    pub universal_symbol: Option<UniversalSymbol>,
+    pub option_symbol: Option<Value>,
+    pub quote_universal_symbol: Option<Value>,
+    pub quote_currency: Option<Value>,
+    pub action: &'static str,
+    pub total_quantity: Decimal,
+    pub open_quantity: Decimal,
+    pub canceled_quantity: Decimal,
+    pub filled_quantity: Decimal,
+    pub execution_price: Option<Decimal>,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub trailing_stop: Option<Value>,
+    pub order_type: &'static str,
+    pub time_in_force: &'static str,
+    pub time_placed: String,
+    pub time_updated: String,
+    pub time_executed: Option<String>,
+    pub expiry_date: Option<String>,
+    /// The brokerage's symbol id (a UUID).
+    pub symbol: String,
+    pub child_brokerage_order_ids: Option<Value>,
+}
+
+/// `GET /accounts/{id}/recentOrders`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecentOrders {
+    pub orders: Vec<AccountOrderRecord>,
+}
+
+/// `POST /accounts/{id}/trading/cancel` (§4.5).
+#[derive(Debug, Clone, Serialize)]
+pub struct CancelAnswer {
+    pub brokerage_order_id: String,
+    pub raw_response: Option<Value>,
+}
+
+/// `POST /trade/place` (§4.5 ManualTradeFormWithOptions).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManualTradeFormWithOptions {
+    pub account_id: String,
+    pub action: String,
+    pub order_type: String,
+    pub time_in_force: String,
+    #[serde(default)]
+    pub universal_symbol_id: Option<String>,
+    #[serde(default)]
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub units: Option<Lenient>,
+    #[serde(default)]
+    pub notional_value: Option<Lenient>,
+    #[serde(default)]
+    pub price: Option<Lenient>,
+    #[serde(default)]
+    pub stop: Option<Lenient>,
+    #[serde(default)]
+    pub expiry_date: Option<String>,
+    #[serde(default)]
+    pub trading_session: Option<String>,
+    /// Forwarded to the brokerage; SnapTrade does not de-duplicate on it (§4.5).
+    #[serde(default)]
+    pub client_order_id: Option<String>,
+}
+
+/// `{brokerage_order_id}`: cancel and order detail.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderRef {
+    pub brokerage_order_id: String,
+}

@@ -1,0 +1,392 @@
+//! The SnapTrade face answered as SnapTrade answers
+//! (../shared/reference/brokers/snaptrade.md): signed requests on either
+//! path generation, the user's credentials, orders that answer their first
+//! state, brokerages behind it with their own capabilities and health, a
+//! broken connection that still reads, and holdings that say their age.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use base64::Engine as _;
+use broker_models::faults::FaultPlan;
+use common::{Client, Reply};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const ETRADE: &str = "69b5ea70-a5cb-5829-a957-94d639cd90a9";
+const FIDELITY: &str = "08968ef5-78b2-5524-a07b-646e0a5a96d0";
+
+/// A client that signs as SDK 13 does: root path, raw query, sorted compact JSON.
+struct Signer {
+    c: Client,
+    prefix: &'static str,
+}
+
+impl Signer {
+    fn new(plan: FaultPlan) -> Self {
+        Self {
+            c: Client::new("snaptrade", 7, plan),
+            prefix: "",
+        }
+    }
+
+    fn query(&self, params: &str) -> String {
+        let user = format!(
+            "userId={}&userSecret={}",
+            self.c.credential("user_id"),
+            self.c.credential("user_secret")
+        );
+        let own = if params.is_empty() {
+            String::new()
+        } else {
+            format!("&{params}")
+        };
+        format!(
+            "{user}{own}&clientId={}&timestamp=1767625200",
+            self.c.credential("client_id")
+        )
+    }
+
+    fn signature(&self, path: &str, query: &str, body: &Value) -> String {
+        let content = match body {
+            Value::Object(m) if m.is_empty() => Value::Null,
+            other => other.clone(),
+        };
+        let text = json!({ "content": content, "path": path, "query": query }).to_string();
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.c.credential("consumer_key").as_bytes())
+            .expect("any key");
+        mac.update(text.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    }
+
+    async fn call(&self, method: Method, path: &str, params: &str, body: Option<Value>) -> Reply {
+        let query = self.query(params);
+        let body_value = body.clone().unwrap_or(Value::Null);
+        let sig = self.signature(path, &query, &body_value);
+        let mut c = Client {
+            router: self.c.router.clone(),
+            shared: self.c.shared.clone(),
+            headers: vec![("Signature".into(), sig)],
+            control_token: self.c.control_token.clone(),
+        };
+        c.headers.push(("Accept".into(), "application/json".into()));
+        let uri = format!("{}{path}?{query}", self.prefix);
+        let text = body.map(|b| b.to_string()).unwrap_or_default();
+        c.send(method, &uri, "application/json", &text).await
+    }
+
+    async fn get(&self, path: &str, params: &str) -> Reply {
+        self.call(Method::GET, path, params, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, "", Some(body)).await
+    }
+
+    async fn control(&self, path: &str, body: Value) -> Reply {
+        self.c.post_json(path, &body.to_string()).await
+    }
+
+    async fn advance(&self, ms: i64) {
+        let r = self.control("/_sim/advance", json!({ "ms": ms })).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    async fn place(&self, account: &str, extra: Value) -> Reply {
+        let mut body = json!({
+            "account_id": account,
+            "action": "BUY",
+            "order_type": "Market",
+            "time_in_force": "Day",
+            "symbol": "AAPL",
+            "units": 2.0,
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        self.post("/trade/place", body).await
+    }
+}
+
+fn iso(t: mbt::Timestamp) -> String {
+    t.to_datetime().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The model's clock runs on while a request is served: an answer's time
+/// lies between the clock's readings around it.
+#[track_caller]
+fn between(got: &Value, from: mbt::Timestamp, to: mbt::Timestamp) {
+    let got = got.as_str().unwrap_or_default();
+    assert!(
+        iso(from).as_str() <= got && got <= iso(to).as_str(),
+        "{got} is not between {} and {}",
+        iso(from),
+        iso(to)
+    );
+}
+
+#[track_caller]
+fn refused(r: &Reply, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.text);
+    let b = r.json();
+    assert_eq!(b["code"], code, "{b}");
+    assert_eq!(b["status_code"], status, "{b}");
+    assert!(b["detail"].as_str().is_some_and(|d| !d.is_empty()), "{b}");
+}
+
+#[tokio::test]
+async fn requests_are_signed_and_made_for_the_user() {
+    let s = Signer::new(FaultPlan::default());
+    let ok = s.get("/accounts", "").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.json().as_array().map(Vec::len), Some(3));
+    // The status check alone is unsigned.
+    let status = s.c.get("/").await;
+    assert_eq!(status.json()["online"], true);
+    // No signature, a wrong one, another client, another user.
+    let q = s.query("");
+    refused(&s.c.get(&format!("/accounts?{q}")).await, 401, "1076");
+    let mut forged = Signer::new(FaultPlan::default());
+    forged.prefix = "";
+    let sig = s.signature("/accounts", &q, &Value::Null);
+    let other_query = q.replace("timestamp=1767625200", "timestamp=1767625201");
+    let mut c = Client::new("snaptrade", 7, FaultPlan::default());
+    c.headers = vec![("Signature".into(), sig)];
+    refused(
+        &c.get(&format!("/accounts?{other_query}")).await,
+        401,
+        "1076",
+    );
+    let wrong_user = q.replace(
+        &s.c.credential("user_secret"),
+        "00000000-0000-4000-8000-000000000000",
+    );
+    let sig = s.signature("/accounts", &wrong_user, &Value::Null);
+    c.headers = vec![("Signature".into(), sig)];
+    refused(
+        &c.get(&format!("/accounts?{wrong_user}")).await,
+        401,
+        "1083",
+    );
+}
+
+#[tokio::test]
+async fn the_legacy_prefix_serves_the_same_operations_signed_over_either_path() {
+    let mut s = Signer::new(FaultPlan::default());
+    s.prefix = "/api/v1";
+    // SDK 13 pointed at /api/v1 signs the root path.
+    let r = s.get("/accounts", "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // SDK 11 signs /api/v1 + path whatever the host: sent to the root.
+    s.prefix = "";
+    let q = s.query("");
+    let sig = s.signature("/api/v1/accounts", &q, &Value::Null);
+    let mut c = Client::new("snaptrade", 7, FaultPlan::default());
+    c.headers = vec![("Signature".into(), sig)];
+    let r = c.get(&format!("/accounts?{q}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_place_answers_the_first_state_and_fills_later() {
+    let s = Signer::new(FaultPlan::default());
+    let r = s.place(ETRADE, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let o = r.json();
+    assert_eq!(o["status"], "PENDING", "{o}");
+    assert_eq!(o["filled_quantity"], "0");
+    assert_eq!(o["total_quantity"], "2");
+    assert_eq!(o["order_type"], "Market");
+    assert_eq!(o["action"], "BUY");
+    assert!(o["universal_symbol"]["id"]
+        .as_str()
+        .is_some_and(|id| id.len() == 36));
+    let id = o["brokerage_order_id"].as_str().unwrap().to_string();
+    s.advance(5_000).await;
+    let d = s
+        .post(
+            &format!("/accounts/{ETRADE}/orders/details"),
+            json!({ "brokerage_order_id": id }),
+        )
+        .await
+        .json();
+    assert_eq!(d["status"], "EXECUTED", "{d}");
+    assert_eq!(d["filled_quantity"], "2");
+    assert!(d["execution_price"].as_str().is_some());
+    let before = s.c.shared.lock().now();
+    let p = s
+        .get(&format!("/accounts/{ETRADE}/positions/all"), "")
+        .await
+        .json();
+    let after = s.c.shared.lock().now();
+    assert_eq!(p["results"][0]["units"], "2", "{p}");
+    assert_eq!(p["results"][0]["instrument"]["symbol"], "AAPL");
+    between(&p["data_freshness"]["as_of"], before, after);
+    // Legacy positions carry JSON numbers.
+    let legacy = s
+        .get(&format!("/accounts/{ETRADE}/positions"), "")
+        .await
+        .json();
+    assert_eq!(legacy[0]["units"], json!(2));
+    let recent = s
+        .get(
+            &format!("/accounts/{ETRADE}/recentOrders"),
+            "only_executed=false",
+        )
+        .await
+        .json();
+    assert_eq!(recent["orders"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn cancel_lands_shortly_after_and_a_second_is_refused() {
+    let s = Signer::new(FaultPlan::default());
+    let o = s
+        .place(
+            ETRADE,
+            json!({ "order_type": "Limit", "price": 1.0, "time_in_force": "GTC" }),
+        )
+        .await
+        .json();
+    let id = o["brokerage_order_id"].as_str().unwrap().to_string();
+    s.advance(1_000).await;
+    let path = format!("/accounts/{ETRADE}/trading/cancel");
+    let c = s.post(&path, json!({ "brokerage_order_id": id })).await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    assert_eq!(c.json()["brokerage_order_id"], id.as_str());
+    s.advance(1_000).await;
+    let again = s.post(&path, json!({ "brokerage_order_id": id })).await;
+    refused(&again, 400, "1076");
+    let unknown = s.post(&path, json!({ "brokerage_order_id": "999" })).await;
+    refused(&unknown, 404, "1011");
+}
+
+#[tokio::test]
+async fn a_read_only_brokerage_refuses_orders_and_takes_none() {
+    let s = Signer::new(FaultPlan::default());
+    refused(&s.place(FIDELITY, json!({})).await, 403, "1066");
+    let ledger = s.c.shared.lock().ledger();
+    assert!(ledger.orders.is_empty(), "{:?}", ledger.orders);
+    // Shapes the model cannot carry out are refused loudly.
+    refused(
+        &s.place(ETRADE, json!({ "notional_value": 100 })).await,
+        400,
+        "1076",
+    );
+    refused(
+        &s.place(ETRADE, json!({ "order_type": "Limit" })).await,
+        400,
+        "1076",
+    );
+}
+
+#[tokio::test]
+async fn a_broken_connection_reads_as_it_stood_and_refuses_orders() {
+    let s = Signer::new(FaultPlan::default());
+    s.place(ETRADE, json!({})).await;
+    s.advance(5_000).await;
+    let r = s
+        .control(
+            "/_sim/connection",
+            json!({ "account": ETRADE, "broken": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let broke = s.c.shared.lock().ledger().connections[0]
+        .broken_since
+        .expect("broken");
+    s.advance(60_000).await;
+    refused(&s.place(ETRADE, json!({})).await, 402, "3003");
+    let p = s
+        .get(&format!("/accounts/{ETRADE}/positions/all"), "")
+        .await
+        .json();
+    assert_eq!(p["results"][0]["units"], "2", "{p}");
+    assert_eq!(p["data_freshness"]["as_of"], iso(broke));
+    let conns = s.get("/authorizations", "").await.json();
+    let disabled: Vec<bool> = conns
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["disabled"].as_bool().unwrap())
+        .collect();
+    assert_eq!(disabled, [true, false, false], "{conns}");
+    let ledger = s.c.shared.lock().ledger();
+    assert!(ledger.connections[0].broken_since.is_some());
+    // Reconnected: orders go through again.
+    s.control(
+        "/_sim/connection",
+        json!({ "account": ETRADE, "broken": false }),
+    )
+    .await;
+    assert_eq!(s.place(ETRADE, json!({})).await.status, StatusCode::OK);
+    // A connection a brokerage holds no account of its own cannot break.
+    let r = s
+        .control(
+            "/_sim/connection",
+            json!({ "account": "nope", "broken": true }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_outage_of_snaptrade_is_every_brokerage_s_and_one_brokerage_s_is_its_own() {
+    let plan = |t: &str| FaultPlan::from_toml(t, "test").unwrap();
+    let s = Signer::new(plan(
+        "[[rules]]\nfault = { kind = \"downstream_outage\", brokerage = \"FIDELITY\" }\n",
+    ));
+    refused(
+        &s.get(&format!("/accounts/{FIDELITY}/balances"), "").await,
+        503,
+        "3002",
+    );
+    let ok = s.get(&format!("/accounts/{ETRADE}/balances"), "").await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert_eq!(ok.json()[0]["cash"], json!(100000));
+    let s = Signer::new(plan(
+        "[[rules]]\nfault = { kind = \"outage\", mode = \"status\" }\n",
+    ));
+    for account in [ETRADE, FIDELITY] {
+        refused(
+            &s.get(&format!("/accounts/{account}/balances"), "").await,
+            503,
+            "1000",
+        );
+    }
+    refused(&s.place(ETRADE, json!({})).await, 503, "1000");
+}
+
+#[tokio::test]
+async fn a_stale_cache_reports_its_age_and_the_holdings_of_then() {
+    let s = Signer::new(FaultPlan::default());
+    s.place(ETRADE, json!({})).await;
+    s.advance(3_600_000).await;
+    s.place(ETRADE, json!({ "units": 3.0 })).await;
+    s.advance(5_000).await;
+    let fresh = s
+        .get(&format!("/accounts/{ETRADE}/positions/all"), "")
+        .await
+        .json();
+    assert_eq!(fresh["results"][0]["units"], "5", "{fresh}");
+    s.c.shared.lock().set_fault_plan(
+        FaultPlan::from_toml(
+            "[[rules]]\nfault = { kind = \"stale_read\", age_ms = 1800000 }\n",
+            "t",
+        )
+        .unwrap(),
+    );
+    let before = s.c.shared.lock().now();
+    let stale = s
+        .get(&format!("/accounts/{ETRADE}/positions/all"), "")
+        .await
+        .json();
+    let after = s.c.shared.lock().now();
+    assert_eq!(stale["results"][0]["units"], "2", "{stale}");
+    between(
+        &stale["data_freshness"]["as_of"],
+        before.plus_millis(-1_800_000),
+        after.plus_millis(-1_800_000),
+    );
+}
