@@ -13,7 +13,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-broker="${1:?usage: scripts/fuzz.sh <alpaca|tradier|tastytrade|schwab|plaid> [libFuzzer options]}"
+broker="${1:?usage: scripts/fuzz.sh <alpaca|tradier|tastytrade|schwab|snaptrade|plaid> [libFuzzer options]}"
 shift
 [ -d "fuzz/corpus/$broker" ] || { echo "fuzz: no corpus for $broker" >&2; exit 2; }
 host="$(rustc -vV | sed -n 's/^host: //p')"

@@ -21,7 +21,8 @@
 //! Requests are separated by a `%%` line. `${name}` anywhere in a request
 //! stands for the model's credential `name` (`${account}` for its first
 //! account number, `${account_hash}` for Schwab's hash of it, `${id}` for
-//! the id of what the latest answer created), so the fuzzer reaches past
+//! the id of what the latest answer created, `${signature}` for SnapTrade's
+//! signature of the request as written), so the fuzzer reaches past
 //! authentication and into an order's later life; `/_sim/`
 //! requests carry the control token. Bytes that are not UTF-8 are read
 //! lossily; a request line or header the HTTP types refuse is skipped, as a
@@ -89,13 +90,23 @@ fn created_id(location: Option<&str>, body: &[u8]) -> Option<String> {
     }
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     for o in [&v, &v["order"], &v["data"], &v["data"]["order"]] {
-        match &o["id"] {
-            serde_json::Value::String(s) => return Some(s.clone()),
-            serde_json::Value::Number(n) => return Some(n.to_string()),
-            _ => {}
+        for key in ["id", "brokerage_order_id"] {
+            match &o[key] {
+                serde_json::Value::String(s) => return Some(s.clone()),
+                serde_json::Value::Number(n) => return Some(n.to_string()),
+                _ => {}
+            }
         }
     }
     None
+}
+
+/// SnapTrade's signing key among the credentials ("" for other vendors).
+fn consumer_key(values: &[(String, String)]) -> &str {
+    values
+        .iter()
+        .find(|(name, _)| name == "consumer_key")
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// Sends one fuzz input to a fresh model of `broker` (seed 7, no faults)
@@ -144,14 +155,22 @@ pub fn wire_face(broker: &str, data: &[u8]) -> Vec<u16> {
                 continue;
             };
             let control = uri.path().starts_with("/_sim/");
+            let body = substitute(&w.body, &values);
+            let signature = crate::snaptrade::auth::signature_for(
+                consumer_key(&values),
+                uri.path(),
+                uri.query().unwrap_or_default(),
+                body.as_bytes(),
+            );
             let mut req = Request::builder().method(method).uri(uri);
             for (k, v) in &w.headers {
-                req = req.header(k.as_str(), substitute(v, &values));
+                let v = substitute(v, &values).replace("${signature}", &signature);
+                req = req.header(k.as_str(), v);
             }
             if control {
                 req = req.header(TOKEN_HEADER, token.as_str());
             }
-            let Ok(req) = req.body(Body::from(substitute(&w.body, &values))) else {
+            let Ok(req) = req.body(Body::from(body)) else {
                 continue;
             };
             let Ok(resp) = model.router.clone().oneshot(req).await;

@@ -7,7 +7,14 @@ use std::path::PathBuf;
 
 use broker_models::fuzz::wire_face;
 
-const BROKERS: [&str; 5] = ["alpaca", "tradier", "tastytrade", "schwab", "plaid"];
+const BROKERS: [&str; 6] = [
+    "alpaca",
+    "tradier",
+    "tastytrade",
+    "schwab",
+    "snaptrade",
+    "plaid",
+];
 
 fn corpus(broker: &str) -> Vec<(String, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

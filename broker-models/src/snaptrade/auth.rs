@@ -157,6 +157,21 @@ fn verifies(key: &str, path: &str, query: &str, body: &Value, signature: &str) -
     })
 }
 
+/// The signature an SDK 13 client puts on a request (root path, raw
+/// query, raw UTF-8): what the fuzzer's `${signature}` stands for.
+pub(crate) fn signature_for(key: &str, path: &str, query: &str, body: &[u8]) -> String {
+    let content = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) if m.is_empty() => Value::Null,
+        Ok(v) => v,
+        Err(_) => Value::Null,
+    };
+    let root = path.strip_prefix(LEGACY_PREFIX).unwrap_or(path);
+    sign(
+        key,
+        &json!({ "content": content, "path": root, "query": query }).to_string(),
+    )
+}
+
 /// base64(HMAC-SHA256(key, text)), standard alphabet with padding (§2.4).
 pub fn sign(key: &str, text: &str) -> String {
     // HMAC takes a key of any length; this cannot fail.

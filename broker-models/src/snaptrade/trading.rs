@@ -341,9 +341,11 @@ pub async fn list(
             "all" => true,
             "open" => !b.state(o).status.is_terminal(),
             "executed" => executed(&b, o),
-            other => return Err(SnapTradeError::invalid(format!(
+            other => {
+                return Err(SnapTradeError::invalid(format!(
                 "Unable to verify data sent: state must be all, open or executed, not {other:.10}"
-            ))),
+            )))
+            }
         })
     };
     let mut out = Vec::new();
