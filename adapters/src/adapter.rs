@@ -55,6 +55,19 @@ pub trait BrokerAdapter: Send + Sync {
 
     async fn get_positions(&self) -> Result<Vec<Position>>;
 
+    /// The positions with when the broker's answer says they were taken. A
+    /// broker read live says nothing (`as_of` None, the default); one read
+    /// through an aggregator's cache (Tier B) says how old they are, and its
+    /// adapter overrides this. A wrapper must pass it through, never fall
+    /// back to the default.
+    async fn get_holdings(&self) -> Result<Holdings> {
+        Ok(Holdings {
+            account_id: self.account_id().to_string(),
+            positions: self.get_positions().await?,
+            as_of: None,
+        })
+    }
+
     async fn get_account(&self) -> Result<Account>;
 
     /// Updates for every order of the account from now on. The stream owns

@@ -239,6 +239,29 @@ where
     true
 }
 
+/// Follows orders by polling, for vendors without a stream of order states:
+/// every `every`, a [`catch_up`] with the vendor's list (`recent`) and its
+/// single-order read (`one`), until nobody listens any more or the list is
+/// lost for good.
+pub async fn poll<R, RF, O, OF>(feed: Arc<Feed>, every: Duration, mut recent: R, mut one: O)
+where
+    R: FnMut() -> RF,
+    RF: Future<Output = Result<Vec<Result<OrderResult>>>>,
+    O: FnMut(String) -> OF,
+    OF: Future<Output = Result<OrderResult>>,
+{
+    loop {
+        tokio::select! {
+            biased;
+            _ = feed.closed() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if !catch_up(&feed, &mut recent, &mut one).await {
+            return;
+        }
+    }
+}
+
 /// When to re-read working orders a live stream is quiet about: a stream
 /// can stop carrying order events without closing (a subscription the
 /// vendor never took or silently dropped). The first re-read comes soon;

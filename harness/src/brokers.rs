@@ -11,6 +11,7 @@ use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
 use adapters::plaid::{PlaidConfig, PlaidSource};
 use adapters::schwab::{SchwabAdapter, SchwabConfig};
+use adapters::snaptrade::{SnapTradeAdapter, SnapTradeConfig};
 use adapters::tastytrade::{TastytradeAdapter, TastytradeConfig};
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::{BrokerAdapter, ReadOnlySource};
@@ -87,6 +88,10 @@ pub static BROKERS: &[Broker] = &[
         adapter: Factory::Trading(schwab),
     },
     Broker {
+        vendor: &broker_models::snaptrade::VENDOR,
+        adapter: Factory::Trading(snaptrade),
+    },
+    Broker {
         vendor: &broker_models::plaid::VENDOR,
         adapter: Factory::ReadOnly(plaid),
     },
@@ -150,6 +155,20 @@ fn schwab(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
         account_id: c.account(),
     };
     Arc::new(SchwabAdapter::new(config, setup))
+}
+
+/// The partner's keys and the user's, and the SnapTrade account it trades
+/// (the first: E*TRADE's). Tier B never holds a broker credential.
+fn snaptrade(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
+    let config = SnapTradeConfig {
+        base_url: c.base_url.clone(),
+        client_id: c.credential("client_id"),
+        consumer_key: c.credential("consumer_key"),
+        user_id: c.credential("user_id"),
+        user_secret: c.credential("user_secret"),
+        account_id: c.account(),
+    };
+    Arc::new(SnapTradeAdapter::new(config, setup))
 }
 
 /// Transactions per page for every read-only source the suite builds:

@@ -180,6 +180,12 @@ pub enum Body {
     /// The check itself, against a read-only source (Tier C): it cannot
     /// express an order, because the source has no method to place one.
     ReadOnly(fn(Arc<ReadCtx>) -> LocalBoxFuture<'static, Outcome>),
+    /// One check written twice, for an adapter that trades (Tier B:
+    /// holdings through an aggregator's cache) and for a read-only source.
+    Either(
+        fn(Arc<Ctx>) -> LocalBoxFuture<'static, Outcome>,
+        fn(Arc<ReadCtx>) -> LocalBoxFuture<'static, Outcome>,
+    ),
     /// Not written yet, and why: it fails any adapter that claims what the
     /// case needs, so no adapter passes a case that tests nothing.
     Missing(&'static str),

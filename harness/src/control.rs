@@ -97,6 +97,23 @@ impl Control {
         self.call(Method::POST, "/steer", body).await.map(|_| ())
     }
 
+    /// Breaks (or repairs) the user's connection at an aggregator that holds `account`.
+    pub async fn set_connection_broken(
+        &self,
+        account: &str,
+        broken: bool,
+    ) -> Result<(), VenueError> {
+        let body = serde_json::json!({ "account": account, "broken": broken }).to_string();
+        let what = if broken { "breaks" } else { "is repaired" };
+        self.trace.record(
+            Actor::Control,
+            format!("the connection holding account {account} {what}"),
+        );
+        self.call(Method::POST, "/connection", body)
+            .await
+            .map(|_| ())
+    }
+
     /// The ground truth: every order the broker received, and every account.
     pub async fn ledger(&self) -> Result<Ledger, VenueError> {
         let body = self.call(Method::GET, "/ledger", String::new()).await?;

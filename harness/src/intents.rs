@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use adapters::{
-    Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult,
+    Account, AdapterError, BrokerAdapter, CancelResult, Description, Holdings, Order, OrderResult,
     OrderUpdates, Position, Replace,
 };
 use async_trait::async_trait;
@@ -63,6 +63,10 @@ impl BrokerAdapter for Declaring {
 
     async fn get_positions(&self) -> Result<Vec<Position>, AdapterError> {
         self.inner.get_positions().await
+    }
+
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        self.inner.get_holdings().await
     }
 
     async fn get_account(&self) -> Result<Account, AdapterError> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use adapters::http::HttpSetup;
 use adapters::{
     Account, AdapterError, BrokerAdapter, CancelResult, CancelStatus, Description, ErrorKind,
-    Order, OrderResult, OrderStatus, OrderUpdates, Position, ReadOnlySource, Side,
+    Holdings, Order, OrderResult, OrderStatus, OrderUpdates, Position, ReadOnlySource, Side,
 };
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -104,6 +104,11 @@ fn any(_: &Description) -> bool {
     true
 }
 
+/// Bugs of what stands between Raxx and an aggregator's brokerages.
+fn tier_b(d: &Description) -> bool {
+    d.tier == adapters::Tier::B
+}
+
 pub static MUTANTS: &[Mutant] = &[
     Mutant {
         id: "resubmit_after_timeout",
@@ -165,7 +170,8 @@ pub static MUTANTS: &[Mutant] = &[
         caught_by: "short_from_flat",
         about: "reports short positions as long (quantity without its sign)",
         wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::LosesShortSign))),
-        breaks: any,
+        // No short position to lose the sign of where shorting is not offered.
+        breaks: |d| d.capabilities.short_selling,
     },
     Mutant {
         id: "unknown_order_is_auth_error",
@@ -201,7 +207,7 @@ pub static MUTANTS: &[Mutant] = &[
         caught_by: "multi_leg_credit_spread",
         about: "sends a net-credit spread as a net debit at the same price (a credit price-effect that lost its sign)",
         wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::LosesCreditSign))),
-        breaks: any,
+        breaks: |d| d.capabilities.multi_leg,
     },
     Mutant {
         id: "fits_id_to_a_tag",
@@ -216,6 +222,28 @@ pub static MUTANTS: &[Mutant] = &[
         about: "keeps reporting an order working after the broker rejected it",
         wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::IgnoresLateRejection))),
         breaks: any,
+    },
+    // Through an aggregator (Tier B).
+    Mutant {
+        id: "broken_connection_as_outage",
+        caught_by: "downstream_connection_broken_is_typed",
+        about: "reports a broken connection behind the aggregator as a passing outage: the user is told to wait, not to reconnect",
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::BrokenConnectionAsOutage))),
+        breaks: tier_b,
+    },
+    Mutant {
+        id: "outage_as_refusal",
+        caught_by: "aggregator_outage_is_transitive",
+        about: "reports the aggregator's outage (or an outcome it left unknown) as the broker refusing the order",
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::OutageAsRefusal))),
+        breaks: tier_b,
+    },
+    Mutant {
+        id: "drops_holdings_age",
+        caught_by: "stale_holdings_report_their_age",
+        about: "drops the age of holdings read through the aggregator's cache, so cached holdings pass for current",
+        wrap: Wrap::Trading(|a, _| Arc::new(Bug::new(a, Kind::DropsHoldingsAge))),
+        breaks: tier_b,
     },
     // Read-only sources (Tier C).
     Mutant {
@@ -303,6 +331,9 @@ enum Kind {
     IgnoresLateRejection,
     LosesCreditSign,
     FitsIdToATag,
+    BrokenConnectionAsOutage,
+    OutageAsRefusal,
+    DropsHoldingsAge,
 }
 
 struct Bug {
@@ -338,9 +369,16 @@ impl Bug {
     /// What every error on an order's id goes through on its way out.
     fn errors<T>(&self, r: Result<T, AdapterError>) -> Result<T, AdapterError> {
         r.map_err(|mut e| {
-            if self.kind == Kind::UnknownOrderIsAuthError && e.kind == ErrorKind::NotFound {
-                e.kind = ErrorKind::ReauthRequired;
-            }
+            e.kind = match (self.kind, e.kind) {
+                (Kind::UnknownOrderIsAuthError, ErrorKind::NotFound) => ErrorKind::ReauthRequired,
+                (Kind::OutageAsRefusal, ErrorKind::Unavailable | ErrorKind::Timeout) => {
+                    ErrorKind::Rejected
+                }
+                (Kind::BrokenConnectionAsOutage, ErrorKind::ReauthRequired) => {
+                    ErrorKind::Unavailable
+                }
+                (_, kind) => kind,
+            };
             e
         })
     }
@@ -483,6 +521,14 @@ impl BrokerAdapter for Bug {
             });
         }
         r
+    }
+
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        let r = self.stubborn(|| self.inner.get_holdings()).await;
+        match self.kind {
+            Kind::DropsHoldingsAge => r.map(|h| Holdings { as_of: None, ..h }),
+            _ => r,
+        }
     }
 
     async fn get_account(&self) -> Result<Account, AdapterError> {

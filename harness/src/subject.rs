@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use adapters::mbt_paper::MbtAdapter;
 use adapters::{
-    Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult,
+    Account, AdapterError, BrokerAdapter, CancelResult, Description, Holdings, Order, OrderResult,
     OrderUpdates, Position, Replace,
 };
 use broker_models::faults::FaultPlan;
@@ -176,6 +176,10 @@ impl BrokerAdapter for PaperNow {
     async fn get_positions(&self) -> Result<Vec<Position>, AdapterError> {
         self.sync();
         self.inner.get_positions().await
+    }
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        self.sync();
+        self.inner.get_holdings().await
     }
     async fn get_account(&self) -> Result<Account, AdapterError> {
         self.sync();

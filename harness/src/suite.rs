@@ -203,7 +203,7 @@ pub async fn exercise(
                 pace,
             });
             let outcome = match run {
-                Body::Check(run) => run(ctx).await,
+                Body::Check(run) | Body::Either(run, _) => run(ctx).await,
                 _ => Err(missing(case)),
             };
             (outcome, Observed::Trading(adapter))
@@ -220,7 +220,7 @@ pub async fn exercise(
                 pace,
             });
             let outcome = match run {
-                Body::ReadOnly(run) => run(ctx).await,
+                Body::ReadOnly(run) | Body::Either(_, run) => run(ctx).await,
                 _ => Err(missing(case)),
             };
             (outcome, Observed::ReadOnly(source))
@@ -263,7 +263,7 @@ fn missing(case: &Case) -> Failure {
         Body::ReadOnly(_) => {
             "its check reads a read-only source; none is written for adapters that trade"
         }
-        Body::Check(_) => "no body for this kind of adapter",
+        Body::Check(_) | Body::Either(..) => "no body for this kind of adapter",
     };
     Failure::new(format!(
         "case {} is not implemented yet ({why}): an adapter that claims what it needs cannot pass it",

@@ -147,6 +147,12 @@ impl BrokerAdapter for Traced {
         r
     }
 
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        let r = self.inner.get_holdings().await;
+        self.log("get_holdings", &r);
+        r
+    }
+
     async fn get_account(&self) -> Result<Account, AdapterError> {
         let r = self.inner.get_account().await;
         self.log("get_account", &r);

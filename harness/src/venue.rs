@@ -114,6 +114,7 @@ impl Paper {
             holder_activity: Vec::new(),
             order_attempts: Vec::new(),
             throttle_breaches: Vec::new(),
+            connections: Vec::new(),
         }
     }
 
@@ -350,6 +351,19 @@ impl Venue {
         match self {
             Venue::Model(b) => b.control.faults().await,
             Venue::Paper { .. } => Err(VenueError::NotOnPaper("fault injection")),
+        }
+    }
+
+    /// Breaks (or repairs) the user's connection at an aggregator that
+    /// holds `account` (simulated brokers only).
+    pub async fn set_connection_broken(
+        &self,
+        account: &str,
+        broken: bool,
+    ) -> Result<(), VenueError> {
+        match self {
+            Venue::Model(b) => b.control.set_connection_broken(account, broken).await,
+            Venue::Paper { .. } => Err(VenueError::NotOnPaper("aggregator connections")),
         }
     }
 

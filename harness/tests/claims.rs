@@ -1,6 +1,6 @@
-//! An adapter is held to what it claims: a case not written yet fails any
-//! adapter that claims what it needs, and every adapter of the broker table
-//! claims no more than its broker's profile offers.
+//! An adapter is held to what it claims: a claim it cannot back fails the
+//! cases the claim enables, and every adapter of the broker table claims no
+//! more than its broker's profile offers.
 
 mod common;
 
@@ -11,18 +11,20 @@ use harness::brokers::BROKERS;
 use harness::suite::Verdict;
 
 #[test]
-fn a_missing_case_fails_an_adapter_that_claims_its_needs() {
-    let claims_aggregator = run_with("aggregator_outage_is_transitive", "tradier", |c, setup| {
+fn a_claim_beyond_the_adapter_fails_the_case_it_enables() {
+    // An adapter that trades and claims Tier B (a cache between it and the
+    // broker) must say how old its holdings are; Tradier's cannot.
+    let claims_aggregator = run_with("stale_holdings_report_their_age", "tradier", |c, setup| {
         Arc::new(Claiming {
             inner: table_adapter("tradier", c, setup),
             edit: |d| d.tier = adapters::Tier::B,
         })
     });
     assert!(
-        matches!(&claims_aggregator, Verdict::Failed { message, .. } if message.contains("not implemented yet")),
+        matches!(&claims_aggregator, Verdict::Failed { message, .. } if message.contains("do not say when")),
         "{claims_aggregator:?}"
     );
-    let honest = run_with("aggregator_outage_is_transitive", "tradier", |c, setup| {
+    let honest = run_with("stale_holdings_report_their_age", "tradier", |c, setup| {
         table_adapter("tradier", c, setup)
     });
     assert!(

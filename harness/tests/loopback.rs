@@ -46,7 +46,7 @@ fn every_broker_adapter_passes_the_catalogue_over_loopback() {
     // than a trading adapter's: every case of it must run and pass.
     let read_only = catalogue()
         .into_iter()
-        .filter(|c| matches!(c.run, Body::ReadOnly(_)))
+        .filter(|c| matches!(c.run, Body::ReadOnly(_) | Body::Either(..)))
         .count();
     for b in BROKERS {
         let mine: Vec<_> = runs
@@ -66,7 +66,9 @@ fn every_broker_adapter_passes_the_catalogue_over_loopback() {
                     .filter(|r| {
                         matches!(r.verdict, Verdict::NotApplicable { .. })
                             && harness::cases::find(r.case)
-                                .is_some_and(|c| matches!(c.run, Body::ReadOnly(_)))
+                                .is_some_and(|c| {
+                                    matches!(c.run, Body::ReadOnly(_) | Body::Either(..))
+                                })
                     })
                     .map(|r| format!("{}: {:?}", r.case, r.verdict))
                     .collect();

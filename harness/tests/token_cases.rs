@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::{
-    Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult,
+    Account, AdapterError, BrokerAdapter, CancelResult, Description, Holdings, Order, OrderResult,
     OrderUpdates, Position,
 };
 use broker_models::Connection;
@@ -87,6 +87,9 @@ impl BrokerAdapter for PerCall {
     }
     async fn get_positions(&self) -> Result<Vec<Position>, AdapterError> {
         self.0[1].get_positions().await
+    }
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        self.0[1].get_holdings().await
     }
     async fn get_account(&self) -> Result<Account, AdapterError> {
         self.0[2].get_account().await

@@ -16,12 +16,13 @@
 //!   is found by listing, never sent again (it was placed).
 //! - No client order id and no idempotency (§4): after an ambiguous submit
 //!   the order is looked for among the account's recent orders by what it
-//!   is (`spec` has the rule and its limits). Exactly one match is the
-//!   order; none means it never landed and may be sent again; several
-//!   identical candidates cannot be told apart: the adapter reports
-//!   `timeout` (the outcome stays unknown) naming them, and never sends
-//!   again or picks one. The client order id lives in this adapter only
-//!   (broker id → intent), for the orders it placed.
+//!   is, with the shared rule of [`crate::listing`] (`spec` says which
+//!   fields must match). Exactly one match is the order; none means it
+//!   never landed and may be sent again; several identical candidates
+//!   cannot be told apart: the adapter reports `timeout` (the outcome stays
+//!   unknown) naming them, and never sends again or picks one. The client
+//!   order id lives in this adapter only (broker id → intent), for the
+//!   orders it placed.
 //! - Access tokens live 30 minutes and are renewed through the shared
 //!   `TokenSource`; a refresh token past its 7 days is refused, and the
 //!   connection then answers `reauth_required`.
@@ -34,9 +35,8 @@ mod parse;
 mod poll;
 mod spec;
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::DateTime;
@@ -51,9 +51,10 @@ use crate::contract::{
 };
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{Backoff, HttpClient, HttpResponse, HttpSetup};
+use crate::listing::{Candidate, Intents};
 use crate::reconcile::{
     cancel_settled, original_or_unknown, read_back_failed, replace_once, replace_refused,
-    retry_read, still_unknown, submit_reconciled, Duplicates, Lookup,
+    retry_read, still_unknown, Lookup,
 };
 use crate::updates::UpdateHub;
 use models::{AccountDoc, AccountNumberHash};
@@ -102,11 +103,8 @@ pub(crate) struct Inner {
     tokens: TokenSource,
     /// The account's hash, once resolved; one resolution at a time.
     hash: tokio::sync::Mutex<Option<String>>,
-    /// Orders this adapter placed or found: broker id → client order id.
-    intents: Mutex<BTreeMap<String, String>>,
-    /// Intents whose submit ended unknown: client order id → when it was
-    /// first sent (a repeat of the intent looks for it from then).
-    unresolved: Mutex<BTreeMap<String, i64>>,
+    /// Orders this adapter placed or found, and intents whose submit ended unknown.
+    intents: Intents,
     updates: UpdateHub,
 }
 
@@ -120,10 +118,6 @@ impl fmt::Debug for SchwabAdapter {
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
-}
-
-fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl SchwabAdapter {
@@ -150,8 +144,7 @@ impl SchwabAdapter {
             http: setup.client(),
             backoff: setup.backoff(),
             hash: tokio::sync::Mutex::new(None),
-            intents: Mutex::new(BTreeMap::new()),
-            unresolved: Mutex::new(BTreeMap::new()),
+            intents: Intents::default(),
             updates: UpdateHub::default(),
             config,
             setup,
@@ -265,19 +258,8 @@ impl Inner {
         }
     }
 
-    fn client_order_id(&self, broker_order_id: &str) -> String {
-        locked(&self.intents)
-            .get(broker_order_id)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn remember(&self, broker_order_id: &str, client_order_id: &str) {
-        locked(&self.intents).insert(broker_order_id.to_string(), client_order_id.to_string());
-    }
-
     fn to_result(&self, o: &models::Order) -> Result<OrderResult> {
-        parse::order(o, self.client_order_id(&o.order_id.to_string()))
+        parse::order(o, self.intents.client_order_id(&o.order_id.to_string()))
     }
 
     async fn fetch(&self, id: &str) -> Result<models::Order> {
@@ -313,45 +295,26 @@ impl Inner {
         resp.json()
     }
 
-    /// Reconciliation (the rule is in `spec`): the order `spec` became if
-    /// Schwab has it, entered no earlier than `sent_ms` less the skew.
+    /// Reconciliation (the rule is [`crate::listing`]'s, the fields
+    /// compared `spec`'s): the order `spec` became if Schwab has it,
+    /// entered no earlier than `sent_ms` less the skew.
     async fn find(&self, spec: &Spec, cid: &str, sent_ms: i64) -> Result<Lookup<OrderResult>> {
         let from = sent_ms.saturating_sub(CLOCK_SKEW_MS);
         let orders = self
             .list(from, self.now_ms().saturating_add(CLOCK_SKEW_MS))
             .await?;
-        let candidates: Vec<&models::Order> = {
-            let intents = locked(&self.intents);
-            orders
-                .iter()
-                .filter(|o| spec.matches(o))
-                .filter(|o| {
-                    o.entered_time
-                        .as_deref()
-                        .and_then(entered_ms)
-                        .is_some_and(|t| t >= from)
-                })
-                .filter(|o| {
-                    intents
-                        .get(&o.order_id.to_string())
-                        .is_none_or(|owner| owner == cid)
-                })
-                .collect()
-        };
-        match candidates.as_slice() {
-            [] => Ok(Lookup::Absent),
-            [one] => {
-                self.remember(&one.order_id.to_string(), cid);
-                Ok(Lookup::Found(self.updates.seen(self.to_result(one))?))
-            }
-            many => {
-                let ids: Vec<String> = many.iter().map(|o| o.order_id.to_string()).collect();
-                Err(AdapterError::unknown(format!(
-                    "{} identical orders were entered since the submit ({}): which one is intent {cid:.60}'s cannot be told; nothing was sent again",
-                    ids.len(),
-                    ids.join(", ")
-                )))
-            }
+        let candidates = orders
+            .into_iter()
+            .filter(|o| spec.matches(o))
+            .map(|o| Candidate {
+                id: o.order_id.to_string(),
+                placed_ms: o.entered_time.as_deref().and_then(entered_ms),
+                order: o,
+            })
+            .collect();
+        match self.intents.claim(cid, from, candidates)? {
+            Lookup::Found(o) => Ok(Lookup::Found(self.updates.seen(self.to_result(&o))?)),
+            Lookup::Absent => Ok(Lookup::Absent),
         }
     }
 
@@ -390,7 +353,7 @@ impl Inner {
             .await?;
         let cid = &order.client_order_id;
         if let Some(id) = located(&resp) {
-            self.remember(&id, cid);
+            self.intents.remember(&id, cid);
             return self.placed(&id, order).await;
         }
         match self.find(spec, cid, sent_ms).await {
@@ -460,7 +423,7 @@ impl Inner {
         match (old.status.as_str(), replacement) {
             ("REPLACED", Some(new)) => {
                 let new_id = new.order_id.to_string();
-                self.remember(&new_id, cid);
+                self.intents.remember(&new_id, cid);
                 self.get_order(&new_id).await
             }
             _ => Err(still_unknown(
@@ -509,11 +472,7 @@ impl BrokerAdapter for SchwabAdapter {
         order.without_exits()?;
         let inner = &self.inner;
         let cid = order.client_order_id.as_str();
-        let known = locked(&inner.intents)
-            .iter()
-            .find(|(_, c)| c.as_str() == cid)
-            .map(|(id, _)| id.clone());
-        if let Some(id) = known {
+        if let Some(id) = inner.intents.order_of(cid) {
             return inner.get_order(&id).await;
         }
         let held = if spec::needs_position(order) {
@@ -524,29 +483,17 @@ impl BrokerAdapter for SchwabAdapter {
         let spec = Spec::of(order, held)?;
         let body = serde_json::to_string(&spec.request())
             .map_err(|e| AdapterError::invalid_request(format!("cannot encode the order: {e}")))?;
-        let first_sent = *locked(&inner.unresolved)
-            .entry(cid.to_string())
-            .or_insert_with(|| inner.now_ms());
-        let earlier = first_sent < inner.now_ms();
-        if earlier {
-            if let Lookup::Found(r) = inner.find(&spec, cid, first_sent).await? {
-                locked(&inner.unresolved).remove(cid);
-                return Ok(r);
-            }
-        }
-        let placed = submit_reconciled(
-            &inner.backoff,
-            // Schwab has no client order id: nothing refuses a second copy.
-            Duplicates::Possible,
-            || inner.place_once(&body, &spec, order, first_sent),
-            || inner.find(&spec, cid, first_sent),
-        )
-        .await;
-        // Only an outcome still unknown keeps the intent's first send time.
-        if !matches!(&placed, Err(e) if e.kind == ErrorKind::Timeout || e.kind == ErrorKind::Unknown)
-        {
-            locked(&inner.unresolved).remove(cid);
-        }
+        let (body, spec) = (&body, &spec);
+        let placed = inner
+            .intents
+            .submit(
+                inner.setup.clock.as_ref(),
+                &inner.backoff,
+                cid,
+                |first_sent| inner.place_once(body, spec, order, first_sent),
+                |first_sent| inner.find(spec, cid, first_sent),
+            )
+            .await;
         inner.updates.seen(placed)
     }
 
@@ -584,13 +531,13 @@ impl BrokerAdapter for SchwabAdapter {
         let cid = changes
             .client_order_id
             .clone()
-            .unwrap_or_else(|| inner.client_order_id(id));
+            .unwrap_or_else(|| inner.intents.client_order_id(id));
         let (body, cid, spec) = (body.as_str(), cid.as_str(), &spec);
         let replaced = replace_once(
             &inner.backoff,
             || async move {
                 let new_id = inner.replace_put(id, body).await?;
-                inner.remember(&new_id, cid);
+                inner.intents.remember(&new_id, cid);
                 inner.get_order(&new_id).await.map_err(|e| {
                     read_back_failed(format!("Schwab replaced order {id} with {new_id}"), e)
                 })

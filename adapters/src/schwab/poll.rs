@@ -36,23 +36,20 @@ pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
 }
 
 async fn follow(inner: Arc<Inner>, feed: Arc<Feed>, since: i64) {
-    loop {
-        tokio::select! {
-            biased;
-            _ = feed.closed() => return,
-            _ = tokio::time::sleep(EVERY) => {}
-        }
-        let recent = || async {
-            let to = inner.now_ms().saturating_add(CLOCK_SKEW_MS);
-            let orders = inner.list(since, to).await?;
-            Ok(orders.iter().map(|o| inner.to_result(o)).collect())
-        };
-        let one = |id: String| {
+    let recent = {
+        let inner = inner.clone();
+        move || {
             let inner = inner.clone();
-            async move { inner.get_order(&id).await }
-        };
-        if !updates::catch_up(&feed, recent, one).await {
-            return;
+            async move {
+                let to = inner.now_ms().saturating_add(CLOCK_SKEW_MS);
+                let orders = inner.list(since, to).await?;
+                Ok(orders.iter().map(|o| inner.to_result(o)).collect())
+            }
         }
-    }
+    };
+    let one = move |id: String| {
+        let inner = inner.clone();
+        async move { inner.get_order(&id).await }
+    };
+    updates::poll(feed, EVERY, recent, one).await
 }

@@ -4,16 +4,14 @@
 //! Schwab lists when a submit's answer was lost.
 //!
 //! Schwab has no client order id and no idempotency key (§4): after an
-//! ambiguous submit the only way to find the order is by what it is. The
-//! rule (`Spec::matches` and `Reconcile` in `mod.rs`): an order listed for
-//! the account is this submit's when its legs (instruction, symbol, asset
-//! type, quantity), order type, duration, price and stop price are the
-//! ones sent, it was entered no earlier than the submit was sent (less a
-//! minute of clock skew), and no earlier submit of this adapter has
-//! claimed its id. Limits: identical orders placed in that window by
-//! anyone else (another app, the user on schwab.com) look the same; the
-//! adapter then cannot tell which is this submit's, and says so (see
-//! `mod.rs`) instead of guessing or sending again.
+//! ambiguous submit the only way to find the order is by what it is, with
+//! the shared rule of [`crate::listing`] (time window, claimed ids, one,
+//! none or several). What "what it is" means for Schwab is
+//! `Spec::matches`: the legs (instruction, symbol, asset type, quantity),
+//! order type, duration, price and stop price are the ones sent; the
+//! window allows a minute of clock skew (`mod.rs`). Identical orders
+//! placed in that window by anyone else (another app, the user on
+//! schwab.com) look the same, and the rule says so instead of guessing.
 
 use rust_decimal::Decimal;
 

@@ -1,6 +1,7 @@
 //! The conformance case catalogue (DESIGN.md; the ids are stable). Each
 //! group lives in its own file; this lists them in catalogue order.
 
+mod aggregator;
 mod brackets;
 mod faults;
 mod fills;

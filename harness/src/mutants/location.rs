@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use adapters::http::{request, HttpClient, HttpResponse};
 use adapters::{
-    Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult, OrderType,
-    OrderUpdates, Position, Replace, Side, TimeInForce,
+    Account, AdapterError, BrokerAdapter, CancelResult, Description, Holdings, Order, OrderResult,
+    OrderType, OrderUpdates, Position, Replace, Side, TimeInForce,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -235,6 +235,10 @@ impl BrokerAdapter for IgnoresLocation {
 
     async fn get_positions(&self) -> Result<Vec<Position>, AdapterError> {
         self.inner.get_positions().await
+    }
+
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        self.inner.get_holdings().await
     }
 
     async fn get_account(&self) -> Result<Account, AdapterError> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use adapters::http::HttpSetup;
 use adapters::{
-    Account, AdapterError, BrokerAdapter, CancelResult, Description, Order, OrderResult,
+    Account, AdapterError, BrokerAdapter, CancelResult, Description, Holdings, Order, OrderResult,
     OrderUpdates, Position, Replace,
 };
 use broker_models::faults::FaultPlan;
@@ -78,6 +78,9 @@ impl BrokerAdapter for Claiming {
     }
     async fn get_positions(&self) -> Result<Vec<Position>, AdapterError> {
         self.inner.get_positions().await
+    }
+    async fn get_holdings(&self) -> Result<Holdings, AdapterError> {
+        self.inner.get_holdings().await
     }
     async fn get_account(&self) -> Result<Account, AdapterError> {
         self.inner.get_account().await

@@ -1,0 +1,166 @@
+//! SnapTrade's JSON, as it arrives and as it is sent (reference §4, §5,
+//! §6): snake_case, no envelope except where noted. v1 shapes carry money
+//! as JSON numbers (`Balance.cash`, `Account.balance`), v2 shapes as
+//! decimal strings (`positions/all`, `AccountOrderRecord`); both are read
+//! from their digits through [`Number`], never through a float. Only the
+//! fields the adapter reads are declared; nothing here interprets:
+//! `parse.rs` does.
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::Number;
+
+// ---------------------------------------------------------------- in
+
+/// `GET /accounts/{accountId}` (§4.4 `Account`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub institution_name: Option<String>,
+    pub balance: Option<AccountBalance>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AccountBalance {
+    /// Nullable in the spec.
+    pub total: Option<Money>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Money {
+    pub amount: Option<Number>,
+    pub currency: Option<String>,
+}
+
+/// One entry of `GET /accounts/{accountId}/balances` (one per currency).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Balance {
+    pub currency: Option<Currency>,
+    pub cash: Option<Number>,
+    pub buying_power: Option<Number>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Currency {
+    pub code: Option<String>,
+}
+
+/// `GET /accounts/{accountId}/positions/all` (both fields required).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Positions {
+    pub results: Vec<Position>,
+    pub data_freshness: Freshness,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Freshness {
+    /// When SnapTrade fetched the data from the institution (RFC 3339).
+    pub as_of: String,
+}
+
+/// An `AccountPosition`: `units`, `price` and `cost_basis` are decimal strings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Position {
+    pub instrument: PositionInstrument,
+    pub units: Option<Number>,
+    pub price: Option<Number>,
+    pub cost_basis: Option<Number>,
+}
+
+/// The position's instrument, discriminated by `kind` (`stock`, `etf`,
+/// `option`, …); an option's `symbol` is its 21-character OCC symbol.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PositionInstrument {
+    pub kind: String,
+    pub symbol: String,
+}
+
+/// `GET /accounts/{accountId}/recentOrders` (§4.4).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecentOrders {
+    #[serde(default)]
+    pub orders: Vec<OrderRecord>,
+}
+
+/// A v1 `AccountOrderRecord` (§5): no field is required by the spec; the
+/// adapter needs the id and the status, and reads the rest when present.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OrderRecord {
+    pub brokerage_order_id: String,
+    pub status: Option<String>,
+    pub universal_symbol: Option<UniversalSymbol>,
+    pub action: Option<String>,
+    pub total_quantity: Option<Number>,
+    pub canceled_quantity: Option<Number>,
+    pub filled_quantity: Option<Number>,
+    pub execution_price: Option<Number>,
+    pub limit_price: Option<Number>,
+    pub stop_price: Option<Number>,
+    pub order_type: Option<String>,
+    pub time_in_force: Option<String>,
+    /// ISO 8601 with `Z` (`2024-07-30T22:51:49.746270Z`).
+    pub time_placed: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UniversalSymbol {
+    /// Yahoo style (`VAB.TO`).
+    pub symbol: Option<String>,
+    /// `symbol` without the exchange suffix (`VAB`).
+    pub raw_symbol: Option<String>,
+}
+
+/// An error body (§6.1): `{"detail", "status_code", "code"}` with a string
+/// code; 501 answers `{"error"}` instead. Every field is optional so that
+/// either shape (and the spec's `default_detail`/`default_code` examples) reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ErrorBody {
+    pub detail: Option<String>,
+    pub default_detail: Option<String>,
+    pub code: Option<Code>,
+    pub default_code: Option<Code>,
+    pub error: Option<String>,
+}
+
+/// A code as SnapTrade writes it: a string (`"3003"`, `"throttled"`), or a
+/// bare number in some spec examples (`code: 3003`); kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Code {
+    Text(String),
+    Number(u64),
+}
+
+impl Code {
+    pub fn text(&self) -> String {
+        match self {
+            Code::Text(t) => t.clone(),
+            Code::Number(n) => n.to_string(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- out
+
+/// `POST /trade/place`'s body (`ManualTradeFormWithOptions`, equities
+/// only). The fields are declared in alphabetical order: serde writes them
+/// so, which makes the body its own canonical form, signed as it is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaceRequest<'a> {
+    pub account_id: &'a str,
+    pub action: &'static str,
+    pub order_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub price: Option<Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Number>,
+    pub symbol: &'a str,
+    pub time_in_force: &'static str,
+    pub units: Number,
+}
+
+/// The body of an order's detail read and of a cancel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderIdRequest<'a> {
+    pub brokerage_order_id: &'a str,
+}
