@@ -34,6 +34,9 @@ const REQUESTS: usize = 300;
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// Stands for SnapTrade's signature of the request as finally sent.
+const SIGNATURE: &str = "${signature}";
+
 /// Stands for a raw JSON number in a body, replaced after serializing.
 const RAW: &str = "__raw_number__";
 
@@ -153,7 +156,7 @@ async fn target(c: &Connection, http: &HttpClient, root: &str) -> Target {
         },
         "schwab" => {
             let auth = bearer();
-            let numbers = send(http, root, &auth, Method::GET, "/trader/v1/accounts/accountNumbers", None, "").await;
+            let numbers = send(&Peer { http, root, key: "" }, &auth, Method::GET, "/trader/v1/accounts/accountNumbers", None, "").await;
             let numbers: Value = serde_json::from_slice(&numbers.body).expect("account numbers");
             let hash = numbers[0]["hashValue"].as_str().expect("an account hash").to_string();
             Target {
@@ -168,6 +171,37 @@ async fn target(c: &Connection, http: &HttpClient, root: &str) -> Target {
                     "/trader/v1/accounts/accountNumbers",
                     &format!("/trader/v1/accounts/{hash}?fields=positions"),
                     "/trader/v1/userPreference",
+                ]),
+            }
+        }
+        // Every request signed over its own path, query and body (§2): the
+        // signature is made as each request is sent, so a hostile body still
+        // reaches the handlers; a mangled one is refused as unsigned.
+        "snaptrade" => {
+            let user = format!(
+                "userId={}&userSecret={}",
+                cred("user_id"),
+                cred("user_secret")
+            );
+            let q = |own: &str| {
+                format!(
+                    "?{user}{own}&clientId={}&timestamp=1767625200",
+                    cred("client_id")
+                )
+            };
+            Target {
+                auth: vec![("Signature".into(), SIGNATURE.into())],
+                order_path: format!("/trade/place{}", q("")),
+                order_type: JSON,
+                order_body: json!({"account_id": account, "action": "BUY", "order_type": "Market",
+                    "time_in_force": "Day", "symbol": "AAPL", "units": 1})
+                .to_string(),
+                reads: gets(&[
+                    &format!("/accounts{}", q("")),
+                    &format!("/accounts/{account}/balances{}", q("")),
+                    &format!("/accounts/{account}/positions/all{}", q("")),
+                    &format!("/accounts/{account}/recentOrders{}", q("&only_executed=false")),
+                    &format!("/authorizations{}", q("")),
                 ]),
             }
         }
@@ -207,29 +241,44 @@ fn gets(paths: &[&str]) -> Vec<(Method, String, String)> {
         .collect()
 }
 
+/// Where requests go: the model's root, and the key that signs them
+/// (SnapTrade's consumer key; "" for brokers that do not sign).
+struct Peer<'a> {
+    http: &'a HttpClient,
+    root: &'a str,
+    key: &'a str,
+}
+
 /// One request and its answer; a dropped connection or a timeout fails the test.
 async fn send(
-    http: &HttpClient,
-    root: &str,
+    to: &Peer<'_>,
     headers: &[(String, String)],
     method: Method,
     path: &str,
     content_type: Option<&str>,
     body: &str,
 ) -> HttpResponse {
+    // SnapTrade's signature, made over the request as sent.
+    let (p, q) = path.split_once('?').unwrap_or((path, ""));
+    let signature = broker_models::snaptrade::signature_for(to.key, p, q, body.as_bytes());
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace(SIGNATURE, &signature)))
+        .collect();
     let headers: Vec<(&str, &str)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let req = request(
         method.clone(),
-        &format!("{root}{path}"),
+        &format!("{}{path}", to.root),
         &headers,
         content_type,
         body.to_string().into(),
     )
     .unwrap_or_else(|e| panic!("building {method} {path}: {e:?}"));
-    http.send(req)
+    to.http
+        .send(req)
         .await
         .unwrap_or_else(|e| panic!("{method} {path:.200} got no answer: {e:?}"))
 }
@@ -547,6 +596,13 @@ async fn attack(broker: &str) {
         Duration::from_secs(20),
     );
     let t = target(c, &http, &root).await;
+    // SnapTrade's consumer key ("" for brokers that do not sign).
+    let key = c.credential("consumer_key");
+    let peer = Peer {
+        http: &http,
+        root: &root,
+        key: &key,
+    };
     let control = (c.control.header.to_string(), c.control.token.clone());
 
     // A secret the vendor's own valid answers carry (Plaid's item id) is
@@ -561,7 +617,7 @@ async fn attack(broker: &str) {
         .collect();
     for (m, p, b) in &t.reads {
         let ct = (!b.is_empty()).then_some(JSON);
-        let r = send(&http, &root, &t.auth, m.clone(), p, ct, b).await;
+        let r = send(&peer, &t.auth, m.clone(), p, ct, b).await;
         assert!(
             r.status.is_success(),
             "{broker}: valid read {m} {p}: {}",
@@ -579,8 +635,7 @@ async fn attack(broker: &str) {
     for n in 0..REQUESTS {
         let h = draw(&mut rng, &t, &control);
         let r = send(
-            &http,
-            &root,
+            &peer,
             &h.headers,
             h.method.clone(),
             &h.path,
@@ -604,16 +659,7 @@ async fn attack(broker: &str) {
         }
     }
 
-    let r = send(
-        &http,
-        &root,
-        &[control],
-        Method::GET,
-        "/_sim/ledger",
-        None,
-        "",
-    )
-    .await;
+    let r = send(&peer, &[control], Method::GET, "/_sim/ledger", None, "").await;
     assert!(r.status.is_success(), "{broker}: ledger {}", r.status);
     let ledger: Ledger = serde_json::from_slice(&r.body).expect("the ledger parses");
     for o in &ledger.orders {

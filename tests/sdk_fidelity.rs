@@ -1,6 +1,7 @@
-//! The vendors' own SDKs (alpaca-py, tradier-api-client, tastytrade, schwab-py, plaid-python) against `raxx-sim
-//! serve`: the fidelity test of the broker models. The venv is made by the
-//! project's own script (scripts/sdk-venv.sh) on first use.
+//! The vendors' own SDKs (alpaca-py, tradier-api-client, tastytrade, schwab-py, plaid-python,
+//! snaptrade-python-sdk) against `raxx-sim serve`: the fidelity test of the
+//! broker models. The venv is made by the project's own script
+//! (scripts/sdk-venv.sh) on first use.
 
 use std::process::Command;
 

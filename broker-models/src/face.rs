@@ -163,9 +163,9 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
         Some(Outcome::RateLimited { retry_after_ms }) => {
             // A simulated storm looks like an exhausted window to the client.
             let mut b = shared.lock();
-            let resets_at = b
-                .now()
-                .plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX));
+            let counted_at = b.now();
+            let resets_at =
+                counted_at.plus_millis(i64::try_from(*retry_after_ms).unwrap_or(i64::MAX));
             if F::NAMES_ITS_WAIT {
                 b.asked_to_wait(resets_at);
             }
@@ -175,6 +175,7 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
                 used: rate.map_or(0, |r| r.limit),
                 remaining: 0,
                 resets_at,
+                counted_at,
             };
             return F::rate_limited_at(&path, Some(&exhausted), *retry_after_ms);
         }

@@ -30,6 +30,9 @@ pub struct RateState {
     pub remaining: u32,
     /// When the window ends.
     pub resets_at: Timestamp,
+    /// When the request was counted: a face that says its reset as a wait
+    /// (SnapTrade) measures it from here.
+    pub counted_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -70,6 +73,7 @@ impl RateLimiter {
             used: entry.1,
             remaining: limit.requests - entry.1,
             resets_at: entry.0.plus_millis(window),
+            counted_at: now,
         })
     }
 }

@@ -141,6 +141,12 @@ async fn requests_are_signed_and_made_for_the_user() {
     let ok = s.get("/accounts", "").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     assert_eq!(ok.json().as_array().map(Vec::len), Some(3));
+    // The window's reset is a wait in seconds (SDK 13: "wait for the
+    // `*-Reset` value"), not a time.
+    let header = |name: &str| ok.headers[name].to_str().unwrap().to_string();
+    assert_eq!(header("x-ratelimit-limit"), "250");
+    assert_eq!(header("x-ratelimit-remaining"), "249");
+    assert_eq!(header("x-ratelimit-reset"), "60");
     // The status check alone is unsigned.
     let status = s.c.get("/").await;
     assert_eq!(status.json()["online"], true);
@@ -169,6 +175,30 @@ async fn requests_are_signed_and_made_for_the_user() {
         401,
         "1083",
     );
+}
+
+#[tokio::test]
+async fn all_accounts_are_the_accounts_kind_discriminated() {
+    let s = Signer::new(FaultPlan::default());
+    let all = s.get("/accounts/all", "").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let all = all.json();
+    let accounts = s.get("/accounts", "").await.json();
+    let results = all["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3, "{all}");
+    for (a, old) in results.iter().zip(accounts.as_array().unwrap()) {
+        assert_eq!(a["kind"], "investment");
+        assert_eq!(a["id"], old["id"]);
+        assert_eq!(a["connection_id"], old["brokerage_authorization"]);
+        let number = old["number"].as_str().unwrap();
+        assert_eq!(
+            a["masked_account_number"],
+            format!("****{}", &number[number.len() - 4..])
+        );
+        assert_eq!(a["net_value"]["amount"], old["balance"]["total"]["amount"]);
+    }
+    assert_eq!(results[0]["cash_or_margin"], "margin");
+    assert_eq!(results[1]["cash_or_margin"], "cash");
 }
 
 #[tokio::test]
@@ -222,13 +252,15 @@ async fn a_place_answers_the_first_state_and_fills_later() {
     let after = s.c.shared.lock().now();
     assert_eq!(p["results"][0]["units"], "2", "{p}");
     assert_eq!(p["results"][0]["instrument"]["symbol"], "AAPL");
+    // The average price per share, like `price` (SDK 13, spec): one fill's price.
+    assert_eq!(p["results"][0]["cost_basis"], d["execution_price"], "{p}");
     between(&p["data_freshness"]["as_of"], before, after);
     // Legacy positions carry JSON numbers.
     let legacy = s
         .get(&format!("/accounts/{ETRADE}/positions"), "")
         .await
         .json();
-    assert_eq!(legacy[0]["units"], json!(2));
+    assert_eq!(legacy[0]["units"], json!(2.0));
     let recent = s
         .get(
             &format!("/accounts/{ETRADE}/recentOrders"),
@@ -312,6 +344,11 @@ async fn a_broken_connection_reads_as_it_stood_and_refuses_orders() {
         .map(|c| c["disabled"].as_bool().unwrap())
         .collect();
     assert_eq!(disabled, [true, false, false], "{conns}");
+    // SDK 13's shape: an object, both keys required.
+    assert_eq!(
+        conns[0]["data_freshness_mode"],
+        json!({ "institution": "realtime", "snaptrade": "realtime" })
+    );
     let ledger = s.c.shared.lock().ledger();
     assert!(ledger.connections[0].broken_since.is_some());
     // Reconnected: orders go through again.
@@ -344,7 +381,7 @@ async fn an_outage_of_snaptrade_is_every_brokerage_s_and_one_brokerage_s_is_its_
     );
     let ok = s.get(&format!("/accounts/{ETRADE}/balances"), "").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
-    assert_eq!(ok.json()[0]["cash"], json!(100000));
+    assert_eq!(ok.json()[0]["cash"], json!(100000.0));
     let s = Signer::new(plan(
         "[[rules]]\nfault = { kind = \"outage\", mode = \"status\" }\n",
     ));

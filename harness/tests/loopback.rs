@@ -65,10 +65,9 @@ fn every_broker_adapter_passes_the_catalogue_over_loopback() {
                     .iter()
                     .filter(|r| {
                         matches!(r.verdict, Verdict::NotApplicable { .. })
-                            && harness::cases::find(r.case)
-                                .is_some_and(|c| {
-                                    matches!(c.run, Body::ReadOnly(_) | Body::Either(..))
-                                })
+                            && harness::cases::find(r.case).is_some_and(|c| {
+                                matches!(c.run, Body::ReadOnly(_) | Body::Either(..))
+                            })
                     })
                     .map(|r| format!("{}: {:?}", r.case, r.verdict))
                     .collect();

@@ -16,13 +16,13 @@ use super::auth::{Signed, UserCall};
 use super::errors::SnapTradeError;
 use super::view::{self, connection_id};
 use super::wire::{
-    Account, AccountPositions, Balance, Brokerage, BrokerageAuthorization, Currency, DataFreshness,
-    Position,
+    Account, AccountPositions, AllAccounts, Balance, Brokerage, BrokerageAuthorization, Currency,
+    DataFreshness, Position,
 };
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
 use crate::ids::stable_uuid;
-use crate::json::Number;
+use crate::json::Double;
 use crate::profile::Downstream;
 
 /// How a request reaches the brokerage behind an account.
@@ -164,6 +164,23 @@ pub async fn accounts(State(s): State<Shared>, UserCall(call): UserCall) -> Json
     Json(accounts_of(&b, None, &call))
 }
 
+/// `GET /accounts/all` (SDK 13.0.49; `list_user_accounts` is deprecated in
+/// its favour): the same accounts, kind-discriminated.
+pub async fn accounts_all(State(s): State<Shared>, UserCall(call): UserCall) -> Json<AllAccounts> {
+    let mut b = s.lock();
+    b.sync();
+    let mut results = Vec::new();
+    for d in &b.profile().downstream {
+        let at = synced(&b, d, &call);
+        results.extend(
+            d.accounts
+                .iter()
+                .map(|a| view::investment_account(&b, d, a, at)),
+        );
+    }
+    Json(AllAccounts { results })
+}
+
 /// `GET /authorizations/{id}/accounts`.
 pub async fn connection_accounts(
     Path(id): Path<String>,
@@ -206,8 +223,8 @@ pub async fn balances(
             code: "USD",
             name: "US Dollar",
         },
-        cash: Some(Number(view.cash)),
-        buying_power: Some(Number(view.buying_power)),
+        cash: Some(Double(view.cash)),
+        buying_power: Some(Double(view.buying_power)),
     }]))
 }
 

@@ -158,8 +158,9 @@ fn verifies(key: &str, path: &str, query: &str, body: &Value, signature: &str) -
 }
 
 /// The signature an SDK 13 client puts on a request (root path, raw
-/// query, raw UTF-8): what the fuzzer's `${signature}` stands for.
-pub(crate) fn signature_for(key: &str, path: &str, query: &str, body: &[u8]) -> String {
+/// query, raw UTF-8): what the fuzzer's `${signature}` stands for, and how
+/// the hostile-client test gets its requests past the signature check.
+pub fn signature_for(key: &str, path: &str, query: &str, body: &[u8]) -> String {
     let content = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) if m.is_empty() => Value::Null,
         Ok(v) => v,

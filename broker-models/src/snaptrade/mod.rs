@@ -38,6 +38,7 @@ use crate::model::with_face;
 use crate::ratelimit::RateState;
 use crate::vendor::{CredentialField, Vendor, ALNUM, LOWER_HEX, UPPER_ALNUM, UUID};
 
+pub use auth::signature_for;
 pub use errors::SnapTradeError;
 
 pub struct SnapTrade;
@@ -111,8 +112,17 @@ impl WireFace for SnapTrade {
         SnapTradeError::unavailable().into_response()
     }
 
-    fn rate_limited(_state: Option<&RateState>, retry_after_ms: u64) -> Response {
-        SnapTradeError::throttled(retry_after_ms).into_response()
+    /// 429 with the wait in `Retry-After`, and the exhausted window's
+    /// `X-RateLimit-*` (SDK 13: "`X-RateLimit-Remaining: 0` means you hit
+    /// the customer-level limit").
+    fn rate_limited(state: Option<&RateState>, retry_after_ms: u64) -> Response {
+        let mut r = SnapTradeError::throttled(retry_after_ms).into_response();
+        // A storm on a request no window counts (the unsigned `GET /`) has
+        // no window to report.
+        if let Some(state) = state.filter(|s| s.limit > 0) {
+            Self::rate_headers(state, r.headers_mut());
+        }
+        r
     }
 
     /// SnapTrade's credentials do not expire; a key refused for a window
@@ -130,11 +140,13 @@ impl WireFace for SnapTrade {
         SnapTradeError::brokerage_down().into_response()
     }
 
-    /// `X-RateLimit-*` on every answer (§8.3); the reset as Unix seconds,
-    /// rounded up (the reference does not say whether it is a time or a
-    /// wait; a 429 also says the wait in `Retry-After`).
+    /// `X-RateLimit-*` on every answer (§8.3); the reset is the wait in
+    /// seconds until the window resets, rounded up, not a time: SDK 13
+    /// tells its users to "wait for the corresponding `*-Reset` value
+    /// (seconds) before retrying" (a 429 also says the wait in `Retry-After`).
     fn rate_headers(state: &RateState, headers: &mut HeaderMap) {
-        let secs = (state.resets_at.millis() + 999).div_euclid(1000);
+        let wait_ms = (state.resets_at.millis() - state.counted_at.millis()).max(0);
+        let secs = (wait_ms + 999).div_euclid(1000);
         for (name, value) in [
             ("x-ratelimit-limit", state.limit.to_string()),
             ("x-ratelimit-remaining", state.remaining.to_string()),
@@ -160,6 +172,8 @@ fn operations() -> Router<Shared> {
             get(accounts::connection_accounts),
         )
         .route("/accounts", get(accounts::accounts))
+        // A static segment: matched before `/accounts/{id}` (§11.2).
+        .route("/accounts/all", get(accounts::accounts_all))
         .route("/accounts/{id}", get(accounts::account))
         .route("/accounts/{id}/balances", get(accounts::balances))
         .route("/accounts/{id}/positions", get(accounts::positions_legacy))

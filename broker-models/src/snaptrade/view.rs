@@ -11,12 +11,13 @@ use mbt::{Instrument, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
 
 use super::wire::{
     Account, AccountBalance, AccountOrderRecord, AccountPosition, Amount, Brokerage,
-    BrokerageAuthorization, BrokerageSymbol, BrokerageType, Currency, Exchange, HoldingsStatus,
-    Position, PositionInstrument, SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
+    BrokerageAuthorization, BrokerageSymbol, BrokerageType, ConnectionSyncStatus, Currency,
+    DataFreshnessMode, Exchange, HoldingsStatus, InvestmentAccount, NetValue, Position,
+    PositionInstrument, SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
 };
 use crate::brokerage::{BrokerOrder, SimBrokerage};
 use crate::ids::stable_uuid;
-use crate::json::Number;
+use crate::json::Double;
 use crate::profile::Downstream;
 
 /// `2026-01-05T15:00:00.000000Z` (§3).
@@ -62,8 +63,8 @@ pub fn brokerage(d: &Downstream) -> Brokerage {
         display_name: d.name.clone(),
         description: format!("{} (simulated by raxx-sim)", d.name),
         aws_s3_logo_url: String::new(),
-        aws_s3_square_logo_url: String::new(),
-        url: String::new(),
+        aws_s3_square_logo_url: None,
+        url: None,
         enabled: true,
         maintenance_mode: false,
         is_degraded: false,
@@ -99,7 +100,10 @@ pub fn connection(b: &SimBrokerage, d: &Downstream) -> BrokerageAuthorization {
         disabled_date: broken.map(iso),
         meta: json!({}),
         is_eligible_for_payout: false,
-        data_freshness_mode: "realtime",
+        data_freshness_mode: DataFreshnessMode {
+            institution: "realtime",
+            snaptrade: "realtime",
+        },
     }
 }
 
@@ -144,7 +148,7 @@ pub fn account(b: &SimBrokerage, d: &Downstream, number: &str, synced: Timestamp
         },
         balance: AccountBalance {
             total: view.map(|v| Amount {
-                amount: Number(v.equity),
+                amount: Double(v.equity),
                 currency: "USD",
             }),
         },
@@ -154,6 +158,51 @@ pub fn account(b: &SimBrokerage, d: &Downstream, number: &str, synced: Timestamp
         meta: json!({}),
         cash_restrictions: Vec::new(),
         is_paper: false,
+    }
+}
+
+/// The account as `GET /accounts/all` shows it (SDK 13.0.49's
+/// kind-discriminated shape): the same account, its holdings sync split
+/// into orders, positions and balances.
+pub fn investment_account(
+    b: &SimBrokerage,
+    d: &Downstream,
+    number: &str,
+    synced: Timestamp,
+) -> InvestmentAccount {
+    let a = account(b, d, number, synced);
+    let last4: String = {
+        let chars: Vec<char> = a.number.chars().collect();
+        chars[chars.len().saturating_sub(4)..].iter().collect()
+    };
+    let cash_or_margin = match a.raw_type {
+        "Cash" => "cash",
+        _ => "margin",
+    };
+    let at = Some(spaced(synced));
+    InvestmentAccount {
+        kind: "investment",
+        id: a.id,
+        connection_id: a.brokerage_authorization,
+        masked_account_number: format!("****{last4}"),
+        sync_status: ConnectionSyncStatus {
+            transactions: a.sync_status.transactions,
+            orders: at.clone(),
+            positions: at.clone(),
+            balances: at,
+        },
+        is_paper: a.is_paper,
+        display_name: Some(a.name),
+        institution_account_id: Some(a.institution_account_id),
+        institution_id: brokerage(d).id,
+        opening_date: a.opening_date,
+        funding_date: a.funding_date,
+        raw_type: Some(a.raw_type),
+        cash_or_margin,
+        net_value: a.balance.total.map(|t| NetValue {
+            amount: Some(t.amount),
+            currency: Some(t.currency),
+        }),
     }
 }
 
@@ -239,10 +288,10 @@ pub fn position_v2(h: &Holding) -> AccountPosition {
         },
         units: h.units.normalize(),
         price: h.price.map(|p| p.normalize()),
-        cost_basis: h
-            .average_price
-            .and_then(|a| a.checked_mul(h.units))
-            .map(|c| c.round_dp(2).normalize()),
+        // Per share, like `price` (the spec's and SDK 13's "book price or
+        // average purchase price", example "118.2" beside a price of
+        // "123.45"), not the position's total.
+        cost_basis: h.average_price.map(|a| a.round_dp(6).normalize()),
         currency: "USD",
         cash_equivalent: false,
         tax_lots: Vec::new(),
@@ -255,7 +304,7 @@ pub fn position_v1(h: &Holding) -> Position {
         (Some(p), Some(a)) => p
             .checked_sub(a)
             .and_then(|d| d.checked_mul(h.units))
-            .map(|v| Number(v.round_dp(2))),
+            .map(|v| Double(v.round_dp(2))),
         _ => None,
     };
     Position {
@@ -267,10 +316,10 @@ pub fn position_v1(h: &Holding) -> Position {
             is_tradable: true,
             symbol: universal_symbol(&symbol),
         },
-        units: Number(h.units),
-        price: h.price.map(Number),
+        units: Double(h.units),
+        price: h.price.map(Double),
         open_pnl,
-        average_purchase_price: h.average_price.map(Number),
+        average_purchase_price: h.average_price.map(Double),
         fractional_units: None,
         currency: usd(),
         cash_equivalent: false,

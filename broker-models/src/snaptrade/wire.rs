@@ -1,14 +1,17 @@
 //! SnapTrade's JSON, typed (reference §4, §5, §7; spec
 //! `../shared/reference/specs/snaptrade/api.yaml`). v1 shapes carry money
-//! and quantities as JSON numbers (`units`, `price`, `cash`); v2 shapes
-//! (`positions/all`, order records' quantities and prices) as decimal
-//! strings (§3, §11.4). Times are ISO 8601 with microseconds and `Z`.
+//! and quantities as JSON numbers (`units`, `price`, `cash`), written as
+//! SnapTrade's Python backend writes floats, with a decimal place
+//! (`100000.0`: [`Double`]; SDK 13's own schemas for these nullable numbers
+//! refuse an integer); v2 shapes (`positions/all`, order records'
+//! quantities and prices) as decimal strings (§3, §11.4). Times are ISO
+//! 8601 with microseconds and `Z`.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::json::{Lenient, Number};
+use crate::json::{Double, Lenient};
 
 /// `{id, code, name}` (§4.4 Balance).
 #[derive(Debug, Clone, Serialize)]
@@ -27,8 +30,11 @@ pub struct Brokerage {
     pub display_name: String,
     pub description: String,
     pub aws_s3_logo_url: String,
-    pub aws_s3_square_logo_url: String,
-    pub url: String,
+    /// Nullable (SDK 13 `Brokerage`); the model has no logo to show.
+    pub aws_s3_square_logo_url: Option<String>,
+    /// The brokerage's website, `null` when SnapTrade has none on record
+    /// (SDK 13 `Brokerage.url`): never an empty string.
+    pub url: Option<String>,
     pub enabled: bool,
     pub maintenance_mode: bool,
     pub is_degraded: bool,
@@ -62,8 +68,18 @@ pub struct BrokerageAuthorization {
     pub disabled_date: Option<String>,
     pub meta: Value,
     pub is_eligible_for_payout: bool,
-    /// `realtime` or `delayed` (a string in the spec, §4.3).
-    pub data_freshness_mode: &'static str,
+    /// Whether the brokerage and SnapTrade serve it real-time or delayed:
+    /// an object in SDK 13.0.49 (`BrokerageAuthorizationDataFreshnessMode`,
+    /// both keys required), a bare string in the older git spec (§4.3
+    /// CONFLICT); the newer SDK's shape is served.
+    pub data_freshness_mode: DataFreshnessMode,
+}
+
+/// `{institution, snaptrade}`, each `realtime` or `delayed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataFreshnessMode {
+    pub institution: &'static str,
+    pub snaptrade: &'static str,
 }
 
 /// An account (§4.4 Account).
@@ -88,6 +104,50 @@ pub struct Account {
     pub meta: Value,
     pub cash_restrictions: Vec<Value>,
     pub is_paper: bool,
+}
+
+/// `GET /accounts/all` (SDK 13.0.49, §4.4): every account, discriminated
+/// by `kind`; the model's are all brokerage (`investment`) accounts.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllAccounts {
+    pub results: Vec<InvestmentAccount>,
+}
+
+/// A `ConnectionAccount` of kind `investment` (SDK 13.0.49 `InvestmentAccount`).
+#[derive(Debug, Clone, Serialize)]
+pub struct InvestmentAccount {
+    pub kind: &'static str,
+    pub id: String,
+    pub connection_id: String,
+    /// The brokerage's number masked to its last 4 characters (`****8443`).
+    pub masked_account_number: String,
+    pub sync_status: ConnectionSyncStatus,
+    pub is_paper: bool,
+    pub display_name: Option<String>,
+    pub institution_account_id: Option<String>,
+    /// The brokerage's id (a UUID).
+    pub institution_id: String,
+    pub opening_date: Option<String>,
+    pub funding_date: Option<String>,
+    pub raw_type: Option<&'static str>,
+    /// `cash`, `margin` or `unknown`.
+    pub cash_or_margin: &'static str,
+    pub net_value: Option<NetValue>,
+}
+
+/// Kind-discriminated accounts split the holdings sync into its parts (§8.2).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionSyncStatus {
+    pub transactions: TransactionsStatus,
+    pub orders: Option<String>,
+    pub positions: Option<String>,
+    pub balances: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NetValue {
+    pub amount: Option<Double>,
+    pub currency: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -119,7 +179,7 @@ pub struct AccountBalance {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Amount {
-    pub amount: Number,
+    pub amount: Double,
     pub currency: &'static str,
 }
 
@@ -127,8 +187,8 @@ pub struct Amount {
 #[derive(Debug, Clone, Serialize)]
 pub struct Balance {
     pub currency: Currency,
-    pub cash: Option<Number>,
-    pub buying_power: Option<Number>,
+    pub cash: Option<Double>,
+    pub buying_power: Option<Double>,
 }
 
 /// `GET /accounts/{id}/positions/all` (§4.4).
@@ -150,7 +210,7 @@ pub struct AccountPosition {
     pub instrument: PositionInstrument,
     pub units: Decimal,
     pub price: Option<Decimal>,
-    /// The position's total cost.
+    /// The average purchase price per share (not the position's total).
     pub cost_basis: Option<Decimal>,
     pub currency: &'static str,
     pub cash_equivalent: bool,
@@ -173,11 +233,11 @@ pub struct PositionInstrument {
 #[derive(Debug, Clone, Serialize)]
 pub struct Position {
     pub symbol: BrokerageSymbol,
-    pub units: Number,
-    pub price: Option<Number>,
-    pub open_pnl: Option<Number>,
-    pub average_purchase_price: Option<Number>,
-    pub fractional_units: Option<Number>,
+    pub units: Double,
+    pub price: Option<Double>,
+    pub open_pnl: Option<Double>,
+    pub average_purchase_price: Option<Double>,
+    pub fractional_units: Option<Double>,
     pub currency: Currency,
     pub cash_equivalent: bool,
     pub tax_lots: Vec<Value>,
