@@ -147,17 +147,29 @@ impl BrokerProfile {
                 message: format!("no vendor word for status {missing}"),
             });
         }
+        let known = |a: &String| p.accounts.iter().any(|spec| &spec.number == a);
         let unknown = p
             .downstream
             .iter()
             .flat_map(|d| &d.accounts)
-            .find(|a| !p.accounts.iter().any(|spec| &spec.number == *a));
+            .find(|a| !known(a));
         if let Some(a) = unknown {
             return Err(ProfileError {
                 slug: slug.to_string(),
                 message: format!(
                     "a downstream brokerage holds account {a}, which is not in accounts"
                 ),
+            });
+        }
+        let unheld = p
+            .holder
+            .iter()
+            .flat_map(|h| h.accounts.iter().flatten())
+            .find(|a| !known(a));
+        if let Some(a) = unheld {
+            return Err(ProfileError {
+                slug: slug.to_string(),
+                message: format!("the holder trades in account {a}, which is not in accounts"),
             });
         }
         Ok(p)

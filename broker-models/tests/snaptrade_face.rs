@@ -140,7 +140,7 @@ async fn requests_are_signed_and_made_for_the_user() {
     let s = Signer::new(FaultPlan::default());
     let ok = s.get("/accounts", "").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
-    assert_eq!(ok.json().as_array().map(Vec::len), Some(3));
+    assert_eq!(ok.json().as_array().map(Vec::len), Some(4));
     // The window's reset is a wait in seconds (SDK 13: "wait for the
     // `*-Reset` value"), not a time.
     let header = |name: &str| ok.headers[name].to_str().unwrap().to_string();
@@ -185,7 +185,7 @@ async fn all_accounts_are_the_accounts_kind_discriminated() {
     let all = all.json();
     let accounts = s.get("/accounts", "").await.json();
     let results = all["results"].as_array().expect("results");
-    assert_eq!(results.len(), 3, "{all}");
+    assert_eq!(results.len(), 4, "{all}");
     for (a, old) in results.iter().zip(accounts.as_array().unwrap()) {
         assert_eq!(a["kind"], "investment");
         assert_eq!(a["id"], old["id"]);
@@ -343,7 +343,7 @@ async fn a_broken_connection_reads_as_it_stood_and_refuses_orders() {
         .iter()
         .map(|c| c["disabled"].as_bool().unwrap())
         .collect();
-    assert_eq!(disabled, [true, false, false], "{conns}");
+    assert_eq!(disabled, [true, false, false, false], "{conns}");
     // SDK 13's shape: an object, both keys required.
     assert_eq!(
         conns[0]["data_freshness_mode"],
@@ -426,4 +426,80 @@ async fn a_stale_cache_reports_its_age_and_the_holdings_of_then() {
         before.plus_millis(-1_800_000),
         after.plus_millis(-1_800_000),
     );
+}
+
+/// Activities are a day late (§8.1): none of today's, yesterday's all,
+/// newest first, paged with the filters' total; at a read-only brokerage
+/// they are what the user did there on their own, at the trading one the
+/// fills of the connection's orders.
+#[tokio::test]
+async fn activities_are_the_brokerage_s_history_a_day_late() {
+    let s = Signer::new(FaultPlan::default());
+    let path = format!("/accounts/{FIDELITY}/activities");
+    // The model's first day: the user's opening session happened today.
+    let today = s.get(&path, "").await;
+    assert_eq!(today.status, StatusCode::OK, "{}", today.text);
+    assert_eq!(today.json()["data"], json!([]), "{}", today.text);
+    let order = s.place(ETRADE, json!({ "units": 3 })).await;
+    assert_eq!(order.status, StatusCode::OK, "{}", order.text);
+    s.advance(86_400_000).await;
+
+    let all = s.get(&path, "").await.json();
+    let rows = all["data"].as_array().cloned().unwrap_or_default();
+    let total = all["pagination"]["total"].as_u64().unwrap_or(0);
+    assert!(rows.len() > 2, "{all}");
+    assert_eq!(total as usize, rows.len(), "{all}");
+    let dates: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["trade_date"].as_str())
+        .collect();
+    let mut newest_first = dates.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(dates, newest_first);
+    let now = s.c.shared.lock().now();
+    let today = now.date().format("%Y-%m-%d").to_string();
+    assert!(
+        dates.iter().all(|d| d < &today.as_str()),
+        "{dates:?} on {today}"
+    );
+    let kinds: Vec<&str> = rows.iter().filter_map(|r| r["type"].as_str()).collect();
+    assert!(
+        kinds.contains(&"CONTRIBUTION") && kinds.contains(&"BUY"),
+        "{kinds:?}"
+    );
+    let deposit = rows
+        .iter()
+        .find(|r| r["type"] == "CONTRIBUTION")
+        .expect("one");
+    assert_eq!(deposit["amount"], json!(50000.0), "{deposit}");
+    assert_eq!(deposit["symbol"], Value::Null);
+    let buy = rows.iter().find(|r| r["type"] == "BUY").expect("one");
+    assert!(buy["amount"].as_f64().is_some_and(|a| a < 0.0), "{buy}");
+    assert!(buy["units"].as_f64().is_some_and(|u| u > 0.0), "{buy}");
+    assert_eq!(buy["account"]["id"], FIDELITY);
+    assert_eq!(buy["institution"], "Fidelity");
+
+    // Paged: the second row alone, the total still all of them.
+    let page = s.get(&path, "offset=1&limit=1").await.json();
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["data"][0]["id"], rows[1]["id"]);
+    assert_eq!(page["pagination"]["total"], total);
+    let buys = s.get(&path, "type=BUY").await.json();
+    assert!(buys["data"]
+        .as_array()
+        .is_some_and(|d| !d.is_empty() && d.iter().all(|r| r["type"] == "BUY")));
+    let after = s.get(&path, &format!("startDate={today}")).await.json();
+    assert_eq!(after["data"], json!([]));
+    refused(&s.get(&path, "startDate=yesterday").await, 400, "1076");
+
+    // The trading account: the order's fill, and nothing the user did alone.
+    let etrade = s
+        .get(&format!("/accounts/{ETRADE}/activities"), "")
+        .await
+        .json();
+    let rows = etrade["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{etrade}");
+    assert_eq!(rows[0]["type"], "BUY");
+    assert_eq!(rows[0]["units"], json!(3.0));
+    assert_eq!(rows[0]["symbol"]["symbol"], "AAPL");
 }

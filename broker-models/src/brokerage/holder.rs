@@ -42,6 +42,21 @@ pub struct HolderProgram {
     /// The opening session also buys one call on the first account's first stock.
     #[serde(default)]
     pub options: bool,
+    /// The accounts the holder trades in on their own; every account of the
+    /// profile when absent. An aggregator's user trades on their own only
+    /// at the brokerages it merely reads (SnapTrade's read-only ones): an
+    /// account the connection trades holds what its orders did, nothing else.
+    #[serde(default)]
+    pub accounts: Option<Vec<String>>,
+}
+
+impl HolderProgram {
+    /// Whether the holder trades in `account` on their own.
+    pub fn holds(&self, account: &str) -> bool {
+        self.accounts
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|a| a == account))
+    }
 }
 
 /// What one entry of the holder's history is.
@@ -403,6 +418,10 @@ impl Holder {
         view.cash = view.cash.saturating_add(flow);
         view.equity = view.equity.saturating_add(flow);
         view.buying_power = view.buying_power.saturating_add(flow).max(Decimal::ZERO);
+    }
+
+    pub fn program(&self) -> &HolderProgram {
+        &self.program
     }
 
     /// Every entry of the history so far, oldest first.

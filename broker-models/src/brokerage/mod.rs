@@ -363,7 +363,14 @@ impl SimBrokerage {
 
     /// Carries out the holder's postings due by `t`, each at its own moment.
     fn post_holder_until(&mut self, t: Timestamp) {
-        let accounts = self.account_numbers();
+        let Some(program) = self.holder.as_ref().map(Holder::program) else {
+            return;
+        };
+        let accounts: Vec<String> = self
+            .account_numbers()
+            .into_iter()
+            .filter(|a| program.holds(a))
+            .collect();
         while let Some(due) = self.holder.as_ref().and_then(|h| h.due(t)) {
             self.venue.run_until(due);
             if let Some(h) = self.holder.as_mut() {

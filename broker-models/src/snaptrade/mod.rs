@@ -17,9 +17,11 @@
 //! | `errors` | `{"detail", "status_code", "code"}` refusals |
 //! | `view` | connections, accounts, holdings and orders in SnapTrade's shapes |
 //! | `accounts` | connections, accounts, balances, holdings with their age |
+//! | `activities` | an account's history, a day late |
 //! | `trading` | place, cancel, order detail and lists |
 
 mod accounts;
+mod activities;
 pub(crate) mod auth;
 mod errors;
 mod trading;
@@ -176,6 +178,7 @@ fn operations() -> Router<Shared> {
         .route("/accounts/all", get(accounts::accounts_all))
         .route("/accounts/{id}", get(accounts::account))
         .route("/accounts/{id}/balances", get(accounts::balances))
+        .route("/accounts/{id}/activities", get(activities::activities))
         .route("/accounts/{id}/positions", get(accounts::positions_legacy))
         .route("/accounts/{id}/positions/all", get(accounts::positions_all))
         .route("/accounts/{id}/orders", get(trading::list))

@@ -32,7 +32,7 @@ fn spaced(t: Timestamp) -> String {
         .to_string()
 }
 
-fn usd() -> Currency {
+pub fn usd() -> Currency {
     Currency {
         id: stable_uuid(&["snaptrade-currency", "USD"]),
         code: "USD",
@@ -46,7 +46,7 @@ pub fn connection_id(d: &Downstream) -> String {
 }
 
 /// The brokerage's own number for an account (what its statements show).
-fn brokerage_number(account: &str) -> String {
+pub fn brokerage_number(account: &str) -> String {
     let n = crate::ids::stable_int(&["snaptrade-brokerage-number", account]);
     format!("{:08}", n % 100_000_000)
 }
@@ -109,43 +109,63 @@ pub fn connection(b: &SimBrokerage, d: &Downstream) -> BrokerageAuthorization {
 
 /// The account as `GET /accounts/{id}` shows it; `synced` is when its
 /// holdings were last fetched from the brokerage.
-pub fn account(b: &SimBrokerage, d: &Downstream, number: &str, synced: Timestamp) -> Account {
-    let view = b.account(number);
-    let created = b
-        .engine()
+/// When the brokerage opened the model's accounts: its first event.
+fn created(b: &SimBrokerage) -> Timestamp {
+    b.engine()
         .log()
         .entries()
         .first()
-        .map_or(b.now(), |e| e.time);
-    let kind = b
-        .profile()
+        .map_or(b.now(), |e| e.time)
+}
+
+fn kind_of(b: &SimBrokerage, number: &str) -> Option<mbt::AccountKind> {
+    b.profile()
         .accounts
         .iter()
         .find(|a| a.number == number)
-        .map(|a| a.kind);
+        .map(|a| a.kind)
+}
+
+/// The account's name as SnapTrade shows it: the brokerage's and its type.
+pub fn account_name(b: &SimBrokerage, d: &Downstream, number: &str) -> String {
+    format!("{} {}", d.name, raw_type(kind_of(b, number)))
+}
+
+/// How far SnapTrade has synced the account: holdings as of `synced`,
+/// transactions to the end of yesterday (§8.1: a day late), or the day the
+/// account opened when it is younger than that.
+pub fn sync_status(b: &SimBrokerage, synced: Timestamp) -> SyncStatus {
+    let opened = created(b).date();
+    let yesterday = b.now().date().pred_opt().unwrap_or(opened);
+    SyncStatus {
+        transactions: TransactionsStatus {
+            initial_sync_completed: true,
+            last_successful_sync: Some(yesterday.max(opened).format("%Y-%m-%d").to_string()),
+            first_transaction_date: None,
+        },
+        holdings: HoldingsStatus {
+            initial_sync_completed: true,
+            last_successful_sync: Some(spaced(synced)),
+            holdings_unavailable: false,
+        },
+    }
+}
+
+pub fn account(b: &SimBrokerage, d: &Downstream, number: &str, synced: Timestamp) -> Account {
+    let view = b.account(number);
+    let kind = kind_of(b, number);
     Account {
         id: number.to_string(),
         brokerage_authorization: connection_id(d),
         portfolio_group: stable_uuid(&["snaptrade-portfolio-group", number]),
-        name: format!("{} {}", d.name, raw_type(kind)),
+        name: account_name(b, d, number),
         number: brokerage_number(number),
         institution_name: d.name.clone(),
         institution_account_id: brokerage_number(number),
-        created_date: iso(created),
+        created_date: iso(created(b)),
         funding_date: None,
         opening_date: None,
-        sync_status: SyncStatus {
-            transactions: TransactionsStatus {
-                initial_sync_completed: true,
-                last_successful_sync: Some(created.to_datetime().format("%Y-%m-%d").to_string()),
-                first_transaction_date: None,
-            },
-            holdings: HoldingsStatus {
-                initial_sync_completed: true,
-                last_successful_sync: Some(spaced(synced)),
-                holdings_unavailable: false,
-            },
-        },
+        sync_status: sync_status(b, synced),
         balance: AccountBalance {
             total: view.map(|v| Amount {
                 amount: Double(v.equity),

@@ -366,3 +366,54 @@ pub struct ManualTradeFormWithOptions {
 pub struct OrderRef {
     pub brokerage_order_id: String,
 }
+
+/// `GET /accounts/{id}/activities`: a page of the history (§4.4).
+#[derive(Debug, Clone, Serialize)]
+pub struct PaginatedActivities {
+    pub data: Vec<UniversalActivity>,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pagination {
+    pub offset: usize,
+    pub limit: usize,
+    /// Entries the filters matched, on every page.
+    pub total: usize,
+}
+
+/// The account an activity belongs to (the spec's AccountSimple).
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountSimple {
+    pub id: String,
+    pub name: String,
+    pub number: String,
+    pub institution_account_id: Option<String>,
+    pub sync_status: SyncStatus,
+}
+
+/// One entry of the history (§4.4 UniversalActivity): v1 JSON numbers;
+/// `amount` positive into the account, `units` positive for a buy.
+#[derive(Debug, Clone, Serialize)]
+pub struct UniversalActivity {
+    pub id: String,
+    pub account: AccountSimple,
+    pub symbol: Option<UniversalSymbol>,
+    pub currency_universal_symbol: Option<UniversalSymbol>,
+    pub option_symbol: Option<Value>,
+    pub price: Double,
+    pub units: Double,
+    pub amount: Option<Double>,
+    pub currency: Currency,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// BUY_TO_OPEN and the like for options; empty otherwise.
+    pub option_type: &'static str,
+    pub description: String,
+    pub trade_date: Option<String>,
+    pub settlement_date: String,
+    pub fee: Double,
+    pub fx_rate: Option<Double>,
+    pub institution: String,
+    pub external_reference_id: Option<String>,
+}
