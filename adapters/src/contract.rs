@@ -243,6 +243,15 @@ pub struct Description {
     /// How long the adapter waits for one HTTP response (default 2000 over the bridge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_timeout_ms: Option<u64>,
+    /// How many days a read-only source's history runs behind: a
+    /// transaction appears in it only once that many days have passed since
+    /// its date (SnapTrade's activities: one, §8.1; Plaid's: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_lag_days: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl OrderResult {

@@ -308,6 +308,7 @@ impl BrokerAdapter for MbtAdapter {
                 time_in_force: TimeInForce::ALL.to_vec(),
             },
             request_timeout_ms: None,
+            history_lag_days: 0,
         }
     }
 

@@ -9,9 +9,10 @@ mod common;
 
 use std::time::Duration;
 
-use adapters::snaptrade::{SnapTradeAdapter, SnapTradeConfig};
+use adapters::snaptrade::{SnapTradeAdapter, SnapTradeConfig, SnapTradeSource};
 use adapters::{
-    BrokerAdapter, CancelStatus, ErrorKind, Instrument, Order, OrderStatus, OrderType, Side,
+    BrokerAdapter, CancelStatus, ErrorKind, Instrument, Order, OrderStatus, OrderType,
+    ReadOnlySource, Side, TransactionKind,
 };
 use base64::Engine;
 use common::{json_body, Stopped, NOW_MS};
@@ -711,4 +712,137 @@ async fn order_updates_poll_recent_orders_and_report_changes() {
         ),
         ("SNAP-100003", OrderStatus::Filled, dec!(10))
     );
+}
+
+fn source(server: &MockServer, page_size: usize) -> SnapTradeSource {
+    let setup = common::setup(Stopped(NOW_MS), Duration::from_millis(300));
+    SnapTradeSource::new(config(server.uri()), setup, page_size)
+}
+
+/// One page of `activities.json`'s entries, `from..from + n`, with a total.
+fn activities_page(from: usize, n: usize, total: usize) -> String {
+    let all = fixture_json("activities.json");
+    let rows: Vec<Value> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip(from)
+        .take(n)
+        .cloned()
+        .collect();
+    json!({ "data": rows, "pagination": { "offset": from, "limit": n, "total": total } })
+        .to_string()
+}
+
+#[tokio::test]
+async fn activities_are_transactions_in_the_contract_s_signs() {
+    let server = MockServer::start().await;
+    signed("GET", &account("/activities"))
+        .and(query_param("startDate", "2025-01-01"))
+        .and(query_param("endDate", "2026-01-06"))
+        .and(query_param("offset", "0"))
+        .and(query_param("limit", "1000"))
+        .respond_with(json_body(200, &fixture("activities.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let s = source(&server, 1000);
+    assert!(s.describe().capabilities.read_only);
+    assert_eq!(
+        s.describe().history_lag_days,
+        1,
+        "activities are a day late"
+    );
+    let t = s
+        .get_transactions("2025-01-01", "2026-01-06")
+        .await
+        .unwrap();
+    assert_eq!(t.len(), 4);
+    let sell = &t[0];
+    assert_eq!(sell.kind, TransactionKind::Sell);
+    assert_eq!(sell.date, "2026-01-05");
+    assert_eq!(sell.instrument, Some(Instrument::equity("AAPL")));
+    // Units unsigned whatever the brokerage's sign; cash in is positive.
+    assert_eq!(sell.quantity, dec!(14));
+    assert_eq!(sell.price, Some(dec!(194.84)));
+    assert_eq!(sell.amount, dec!(2727.67));
+    assert_eq!(sell.fees, dec!(0.09));
+    let option = &t[1];
+    assert_eq!(option.kind, TransactionKind::Buy);
+    assert_eq!(
+        option.instrument.as_ref().map(ToString::to_string),
+        Some("AAPL  261218C00240000".to_string())
+    );
+    assert_eq!(option.amount, dec!(-410.65));
+    let dividend = &t[2];
+    assert_eq!(dividend.kind, TransactionKind::Dividend);
+    assert_eq!(
+        dividend.price, None,
+        "a dividend of zero price is cash only"
+    );
+    let deposit = &t[3];
+    assert_eq!(deposit.kind, TransactionKind::Transfer);
+    assert_eq!(deposit.instrument, None);
+    assert_eq!(deposit.amount, dec!(25000));
+    assert!(t.iter().all(|x| x.account_id == ACCT));
+}
+
+#[tokio::test]
+async fn activities_are_read_page_by_page_and_again_when_the_history_moves() {
+    let server = MockServer::start().await;
+    // First attempt: the history grows between the two pages (a day's
+    // sync landed): the import starts again rather than skip or repeat.
+    signed("GET", &account("/activities"))
+        .and(query_param("offset", "0"))
+        .respond_with(json_body(200, &activities_page(0, 2, 3)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    signed("GET", &account("/activities"))
+        .and(query_param("offset", "0"))
+        .respond_with(json_body(200, &activities_page(0, 2, 4)))
+        .mount(&server)
+        .await;
+    signed("GET", &account("/activities"))
+        .and(query_param("offset", "2"))
+        .and(query_param("limit", "2"))
+        .respond_with(json_body(200, &activities_page(2, 2, 4)))
+        .mount(&server)
+        .await;
+    let t = source(&server, 2)
+        .get_transactions("2025-01-01", "2026-01-06")
+        .await
+        .unwrap();
+    let ids: Vec<&str> = t.iter().map(|x| &x.transaction_id[34..]).collect();
+    assert_eq!(ids, ["50", "51", "52", "53"]);
+    let asked: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "offset")
+                .map(|(_, v)| v.to_string())
+        })
+        .collect();
+    assert_eq!(asked, ["0", "2", "0", "2"]);
+}
+
+#[tokio::test]
+async fn a_history_that_never_holds_still_is_unavailable() {
+    let server = MockServer::start().await;
+    for (offset, total) in [("0", 3), ("2", 4)] {
+        signed("GET", &account("/activities"))
+            .and(query_param("offset", offset))
+            .respond_with(json_body(200, &activities_page(0, 2, total)))
+            .mount(&server)
+            .await;
+    }
+    let e = source(&server, 2)
+        .get_transactions("2025-01-01", "2026-01-06")
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e:?}");
 }

@@ -225,6 +225,7 @@ fn description() -> Description {
             time_in_force: Vec::new(),
         },
         request_timeout_ms: None,
+        history_lag_days: 0,
     }
 }
 

@@ -458,6 +458,7 @@ impl BrokerAdapter for SchwabAdapter {
                 time_in_force: TimeInForce::ALL.to_vec(),
             },
             request_timeout_ms: u64::try_from(self.inner.setup.request_timeout.as_millis()).ok(),
+            history_lag_days: 0,
         }
     }
 

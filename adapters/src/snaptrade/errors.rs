@@ -13,6 +13,10 @@ use crate::http::{kind_of_status, HttpResponse};
 
 /// The wait when a 429 names none (no `Retry-After`, no "Expected
 /// available in N seconds", no `X-RateLimit-Reset`).
+/// How long to wait before asking again while SnapTrade's first sync of
+/// an account is still running (425).
+const NOT_READY_WAIT_MS: u64 = 1_000;
+
 const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(1);
 
 /// The brokerage behind SnapTrade failed to answer it (503).
@@ -109,8 +113,12 @@ pub fn classify(resp: &HttpResponse, call: Call, brokerage: Option<&str>) -> Ada
             format!("the connection to {behind} does not allow trading ({text})"),
         ),
         403 if code_is(NOT_PERMITTED) => AdapterError::new(ErrorKind::ReauthRequired, text),
-        // The first sync is still running: not ready yet, soon will be.
-        425 => AdapterError::unavailable(text),
+        // The first sync is still running (1-60 s after a connection, §9.3):
+        // not ready yet, soon will be; asked again after a pause.
+        425 => AdapterError {
+            retry_after_ms: Some(NOT_READY_WAIT_MS),
+            ..AdapterError::unavailable(text)
+        },
         501 => AdapterError::unsupported(text),
         503 if code_is(BROKERAGE_FAILED) => AdapterError::unavailable(format!(
             "{behind} did not answer SnapTrade ({text})"

@@ -25,6 +25,9 @@
 //!   its connection disabled (402/3003, the user must reconnect): errors
 //!   name it once the account has been read (`institution_name`).
 //! - Order updates are polled (no stream; webhooks only): `poll`.
+//! - A brokerage SnapTrade only reads (Fidelity, Robinhood, IBKR, §7.2) is
+//!   a read-only source, [`SnapTradeSource`], which cannot place an order;
+//!   its history is SnapTrade's activities, a day late (`source`).
 
 mod client;
 mod errors;
@@ -32,6 +35,7 @@ mod models;
 mod parse;
 mod poll;
 mod sign;
+mod source;
 mod spec;
 
 use std::fmt;
@@ -54,6 +58,8 @@ use client::{encode, Client};
 use errors::Call;
 use models::{OrderIdRequest, OrderRecord};
 use spec::Spec;
+
+pub use source::SnapTradeSource;
 
 /// How far SnapTrade's (and its brokerage's) clock may be from ours when
 /// a submit's time bounds the orders it could have become.
@@ -268,6 +274,73 @@ impl Inner {
         )))
     }
 
+    /// Who the adapter is and what it can do through a trading connection.
+    fn describe(&self) -> Description {
+        Description {
+            name: "SnapTrade (raxx adapters)".to_string(),
+            broker: "snaptrade".to_string(),
+            tier: Tier::B,
+            capabilities: Capabilities {
+                equities: true,
+                // Options go through the mleg endpoint, which this adapter does not use.
+                options: false,
+                multi_leg: false,
+                // `trading/replace` exists, but not for every brokerage, and
+                // its answer's id may differ: not offered.
+                replace: false,
+                // Order states are polled (webhooks only, §9).
+                streaming: false,
+                read_only: false,
+                short_selling: false,
+                fractional: false,
+                token_refresh: false,
+                brackets: false,
+                order_types: OrderType::ALL.to_vec(),
+                time_in_force: TimeInForce::ALL.to_vec(),
+            },
+            request_timeout_ms: u64::try_from(self.setup.request_timeout.as_millis()).ok(),
+            history_lag_days: 0,
+        }
+    }
+
+    /// The account's holdings with their age: `as_of` is when SnapTrade
+    /// fetched them from the brokerage (`data_freshness.as_of`), which on
+    /// a cached plan or a disabled connection can be long ago (§8.1).
+    async fn holdings(&self) -> Result<Holdings> {
+        let path = self.account_path("/positions/all");
+        let resp = retry_read(&self.backoff, || {
+            self.call(Method::GET, &path, &[], None, Call::Read)
+        })
+        .await?;
+        parse::holdings(&resp.json()?, &self.config.account_id)
+    }
+
+    /// Cash and buying power from the USD balance, equity from the
+    /// account's total value (two reads).
+    async fn account(&self) -> Result<Account> {
+        let path = self.account_path("");
+        let resp = retry_read(&self.backoff, || {
+            self.call(Method::GET, &path, &[], None, Call::Read)
+        })
+        .await?;
+        let account: models::Account = resp.json()?;
+        let own = account.id == self.config.account_id;
+        if let Some(name) = account
+            .institution_name
+            .clone()
+            .filter(|n| own && !n.is_empty())
+        {
+            *self.institution.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
+        }
+        let path = self.account_path("/balances");
+        let resp = retry_read(&self.backoff, || {
+            self.call(Method::GET, &path, &[], None, Call::Read)
+        })
+        .await?;
+        let balances: Vec<models::Balance> = resp.json()?;
+        parse::account(&account, &balances, &self.config.account_id)
+    }
+
     /// A cancel SnapTrade refused (400: the order can no longer be
     /// canceled, §4.5): the order read back says why. A cancel already on
     /// its way makes this one a success; a final order is too late (see
@@ -296,30 +369,7 @@ impl Inner {
 #[async_trait]
 impl BrokerAdapter for SnapTradeAdapter {
     fn describe(&self) -> Description {
-        Description {
-            name: "SnapTrade (raxx adapters)".to_string(),
-            broker: "snaptrade".to_string(),
-            tier: Tier::B,
-            capabilities: Capabilities {
-                equities: true,
-                // Options go through the mleg endpoint, which this adapter does not use.
-                options: false,
-                multi_leg: false,
-                // `trading/replace` exists, but not for every brokerage, and
-                // its answer's id may differ: not offered.
-                replace: false,
-                // Order states are polled (webhooks only, §9).
-                streaming: false,
-                read_only: false,
-                short_selling: false,
-                fractional: false,
-                token_refresh: false,
-                brackets: false,
-                order_types: OrderType::ALL.to_vec(),
-                time_in_force: TimeInForce::ALL.to_vec(),
-            },
-            request_timeout_ms: u64::try_from(self.inner.setup.request_timeout.as_millis()).ok(),
-        }
+        self.inner.describe()
     }
 
     fn account_id(&self) -> &str {
@@ -377,44 +427,12 @@ impl BrokerAdapter for SnapTradeAdapter {
         Ok(self.get_holdings().await?.positions)
     }
 
-    /// The account's holdings with their age: `as_of` is when SnapTrade
-    /// fetched them from the brokerage (`data_freshness.as_of`), which on
-    /// a cached plan or a disabled connection can be long ago (§8.1).
     async fn get_holdings(&self) -> Result<Holdings> {
-        let inner = &self.inner;
-        let path = inner.account_path("/positions/all");
-        let resp = retry_read(&inner.backoff, || {
-            inner.call(Method::GET, &path, &[], None, Call::Read)
-        })
-        .await?;
-        parse::holdings(&resp.json()?, &inner.config.account_id)
+        self.inner.holdings().await
     }
 
-    /// Cash and buying power from the USD balance, equity from the
-    /// account's total value (two reads).
     async fn get_account(&self) -> Result<Account> {
-        let inner = &self.inner;
-        let path = inner.account_path("");
-        let resp = retry_read(&inner.backoff, || {
-            inner.call(Method::GET, &path, &[], None, Call::Read)
-        })
-        .await?;
-        let account: models::Account = resp.json()?;
-        let own = account.id == inner.config.account_id;
-        if let Some(name) = account
-            .institution_name
-            .clone()
-            .filter(|n| own && !n.is_empty())
-        {
-            *inner.institution.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
-        }
-        let path = inner.account_path("/balances");
-        let resp = retry_read(&inner.backoff, || {
-            inner.call(Method::GET, &path, &[], None, Call::Read)
-        })
-        .await?;
-        let balances: Vec<models::Balance> = resp.json()?;
-        parse::account(&account, &balances, &inner.config.account_id)
+        self.inner.account().await
     }
 
     async fn order_updates(&self) -> Result<OrderUpdates> {

@@ -164,3 +164,44 @@ pub struct PlaceRequest<'a> {
 pub struct OrderIdRequest<'a> {
     pub brokerage_order_id: &'a str,
 }
+
+/// `GET /accounts/{accountId}/activities`: one page of the history.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Activities {
+    pub data: Vec<Activity>,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Pagination {
+    /// Entries the request's filters match, across every page.
+    pub total: usize,
+}
+
+/// One entry of the history (§4.4 UniversalActivity): v1 JSON numbers,
+/// `amount` positive into the account (the reverse of Plaid's sign).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Activity {
+    pub id: String,
+    pub symbol: Option<ActivitySymbol>,
+    pub option_symbol: Option<ActivityOption>,
+    pub price: Option<Number>,
+    pub units: Option<Number>,
+    pub amount: Option<Number>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// RFC 3339; nullable in the spec.
+    pub trade_date: Option<String>,
+    pub fee: Option<Number>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivitySymbol {
+    pub symbol: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivityOption {
+    /// The OCC symbol (`AAPL  261218C00240000`).
+    pub ticker: String,
+}

@@ -7,7 +7,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 
 use super::models::{self, OrderRecord};
-use crate::contract::{Account, Holdings, Instrument, OrderResult, OrderStatus, Position};
+use crate::contract::{
+    Account, Holdings, Instrument, OrderResult, OrderStatus, Position, Transaction, TransactionKind,
+};
 use crate::error::{AdapterError, Result};
 
 /// SnapTrade's v1 status words (`AccountOrderRecordStatus`, 20 of them) as
@@ -234,6 +236,68 @@ pub fn account(
         cash: cash.0.normalize(),
         buying_power: usd.buying_power.unwrap_or(cash).0.normalize(),
         equity: equity.0.normalize(),
+    })
+}
+
+/// The contract's kind for SnapTrade's type word (§4.4: open-ended; the
+/// brokerage's own word passes through when SnapTrade cannot map it).
+fn transaction_kind(word: &str) -> TransactionKind {
+    match word {
+        "BUY" | "REI" => TransactionKind::Buy,
+        "SELL" => TransactionKind::Sell,
+        "DIVIDEND" | "STOCK_DIVIDEND" => TransactionKind::Dividend,
+        "FEE" | "TAX" => TransactionKind::Fee,
+        "CONTRIBUTION"
+        | "WITHDRAWAL"
+        | "TRANSFER"
+        | "EXTERNAL_ASSET_TRANSFER_IN"
+        | "EXTERNAL_ASSET_TRANSFER_OUT"
+        | "INTERNAL_CASH_TRANSFER_IN"
+        | "INTERNAL_CASH_TRANSFER_OUT"
+        | "INTERNAL_ASSET_TRANSFER_IN"
+        | "INTERNAL_ASSET_TRANSFER_OUT" => TransactionKind::Transfer,
+        _ => TransactionKind::Other,
+    }
+}
+
+/// One activity in the contract's units and signs: quantities unsigned,
+/// the amount's sign SnapTrade's own (negative out), a price only where a
+/// security changed hands at one.
+pub fn transaction(a: &models::Activity, account_id: &str) -> Result<Transaction> {
+    let instrument = match (&a.option_symbol, &a.symbol) {
+        (Some(o), _) => Some(Instrument::option(
+            o.ticker.parse::<mbt::OccSymbol>().map_err(|_| {
+                AdapterError::unknown(format!(
+                    "SnapTrade option symbol {:.32} is not an OCC symbol",
+                    o.ticker
+                ))
+            })?,
+        )),
+        (None, Some(s)) if !s.symbol.is_empty() => Some(Instrument::equity(s.symbol.clone())),
+        _ => None,
+    };
+    let date = a
+        .trade_date
+        .as_deref()
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+        .ok_or_else(|| {
+            AdapterError::unknown(format!("SnapTrade activity {:.40} has no trade date", a.id))
+        })?
+        .with_timezone(&Utc)
+        .format("%Y-%m-%d")
+        .to_string();
+    let number = |n: &Option<crate::json::Number>| n.as_ref().map_or(Decimal::ZERO, |n| n.0);
+    let price = number(&a.price);
+    Ok(Transaction {
+        transaction_id: a.id.clone(),
+        account_id: account_id.to_string(),
+        date,
+        kind: transaction_kind(&a.kind),
+        quantity: number(&a.units).abs().normalize(),
+        price: (instrument.is_some() && !price.is_zero()).then(|| price.normalize()),
+        instrument,
+        amount: number(&a.amount).normalize(),
+        fees: number(&a.fee).abs().normalize(),
     })
 }
 

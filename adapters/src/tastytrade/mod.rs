@@ -196,6 +196,7 @@ impl BrokerAdapter for TastytradeAdapter {
                 time_in_force: vec![TimeInForce::Day, TimeInForce::Gtc, TimeInForce::Ioc],
             },
             request_timeout_ms: u64::try_from(self.inner.setup.request_timeout.as_millis()).ok(),
+            history_lag_days: 0,
         }
     }
 
