@@ -29,8 +29,9 @@ pub enum Format {
 
 #[derive(Args)]
 pub struct ConformArgs {
-    /// The adapter under test (`raxx-sim brokers` lists them).
-    #[arg(long, value_parser = PossibleValuesParser::new(Subject::slugs()), required_unless_present = "adapter_cmd")]
+    /// The adapter under test (`raxx-sim brokers` lists them), or a
+    /// vendor's every row (`snaptrade`: each brokerage behind it in turn).
+    #[arg(long, value_parser = PossibleValuesParser::new(Subject::names()), required_unless_present = "adapter_cmd")]
     adapter: Option<String>,
     /// An adapter in another process (any language), driven over the process
     /// bridge against the broker's model on 127.0.0.1; needs --broker.
@@ -103,15 +104,21 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         seeds.retain(|s| (s - 1) % n == k - 1);
     }
     let subject = match (&args.adapter, &args.adapter_cmd, &args.broker) {
-        (Some(a), _, _) => Under::Builtin(Subject::parse(a)?),
+        (Some(a), _, _) => Under::Builtin(Subject::family(a)?),
         (None, Some(cmd), Some(broker)) => Under::External(cmd.clone(), broker.clone()),
         _ => bail!("name an --adapter, or an --adapter-cmd with its --broker"),
     };
     if args.mutation_score {
-        let Under::Builtin(subject) = subject else {
+        let Under::Builtin(subjects) = subject else {
             bail!("mutants wrap the built-in adapters; use --adapter");
         };
-        return mutation_score(subject, &seeds);
+        let mut code = ExitCode::SUCCESS;
+        for s in subjects {
+            if mutation_score(s, &seeds)? != ExitCode::SUCCESS {
+                code = ExitCode::FAILURE;
+            }
+        }
+        return Ok(code);
     }
     if args.mutant.is_some() && matches!(subject, Under::External(..)) {
         bail!("mutants wrap the built-in adapters; use --adapter");
@@ -123,10 +130,18 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         })?),
         None => None,
     };
-    let work: Vec<_> = catalogue
-        .iter()
-        .flat_map(|case| seeds.iter().map(move |&seed| (*case, seed)))
-        .collect();
+    // Each subject of the family in turn (one, unless a vendor named its
+    // rows), every case under every seed.
+    let targets: Vec<Target> = match &subject {
+        Under::Builtin(all) => all.iter().copied().map(Target::Builtin).collect(),
+        Under::External(cmd, broker) => vec![Target::External(cmd, broker)],
+    };
+    let mut work: Vec<(Target, &'static Case, u64)> = Vec::new();
+    for s in &targets {
+        for case in &catalogue {
+            work.extend(seeds.iter().map(|&seed| (*s, *case, seed)));
+        }
+    }
     // An external child mostly waits on its broker: more at once than CPUs.
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let jobs = args.jobs.unwrap_or(match subject {
@@ -143,14 +158,15 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
         Under::Builtin(_) => None,
     };
     let progress = bar(work.len() as u64);
-    let runs = run_all(&work, jobs, &progress, |case, seed| {
-        let run = match (&subject, &external) {
-            (Under::Builtin(s), _) => run_case(*s, case, seed, mutant),
-            (Under::External(cmd, broker), Some(d)) => match skip_reason(case, d) {
-                Some(reason) => skipped(case, cmd, broker, seed, reason),
-                None => run_bridged_case(cmd, broker, case, seed, pace),
-            },
-            (Under::External(cmd, broker), None) => run_bridged_case(cmd, broker, case, seed, pace),
+    let runs = run_all(&work, jobs, &progress, |target, case, seed| {
+        let run = match target {
+            Target::Builtin(s) => run_case(s, case, seed, mutant),
+            Target::External(cmd, broker) => {
+                match external.as_ref().and_then(|d| skip_reason(case, d)) {
+                    Some(reason) => skipped(case, cmd, broker, seed, reason),
+                    None => run_bridged_case(cmd, broker, case, seed, pace),
+                }
+            }
         };
         // A whole trace is kept only to be printed (`--trace`): a failure
         // carries its excerpt, and a 10,000-seed sweep held every passing
@@ -188,19 +204,28 @@ pub fn run(args: ConformArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-enum Under {
+/// What runs one (case, seed): a built-in subject, or a command and the
+/// broker it trades at.
+#[derive(Clone, Copy)]
+enum Target<'a> {
     Builtin(Subject),
+    External(&'a str, &'a str),
+}
+
+enum Under {
+    /// One subject, or a vendor's every row.
+    Builtin(Vec<Subject>),
     /// A command and the broker it trades at.
     External(String, String),
 }
 
 /// Runs every (case, seed) of `work` on `jobs` threads; the runs come back
 /// in `work`'s order, so the report does not depend on `jobs`.
-fn run_all(
-    work: &[(&'static Case, u64)],
+fn run_all<'a>(
+    work: &[(Target<'a>, &'static Case, u64)],
     jobs: usize,
     progress: &ProgressBar,
-    run: impl Fn(&'static Case, u64) -> CaseRun + Sync,
+    run: impl Fn(Target<'a>, &'static Case, u64) -> CaseRun + Sync,
 ) -> Vec<CaseRun> {
     let next = AtomicUsize::new(0);
     let done: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; work.len()]);
@@ -208,11 +233,11 @@ fn run_all(
         for _ in 0..jobs.clamp(1, work.len().max(1)) {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(case, seed)) = work.get(i) else {
+                let Some(&(subject, case, seed)) = work.get(i) else {
                     return;
                 };
                 progress.set_message(format!("{} seed {seed}", case.id));
-                let r = run(case, seed);
+                let r = run(subject, case, seed);
                 done.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(r);
                 progress.inc(1);
             });

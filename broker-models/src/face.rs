@@ -68,6 +68,13 @@ pub trait WireFace: Send + Sync + 'static {
     fn routes() -> axum::Router<Shared>;
     /// The vendor-neutral operation a request performs.
     fn classify(method: &Method, path: &str) -> Operation;
+    /// Whether an order-shaped request to `path` reaches a connection that
+    /// cannot trade: the whole broker when its profile is read-only; an
+    /// aggregator also says so for an account behind a read-only brokerage.
+    fn read_only_target(b: &SimBrokerage, path: &str) -> bool {
+        let _ = path;
+        b.profile().capabilities.read_only
+    }
     /// The credential scope a request is rate-limited under (an API key or token), if authenticated.
     fn rate_scope(headers: &HeaderMap) -> Option<String>;
     /// 503 with the vendor's body.
@@ -139,7 +146,7 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
     let (decision, rate) = {
         let mut b = shared.lock();
         b.note_arrival(req.method().as_str(), &path);
-        if op.is_mutation() && b.profile().capabilities.read_only {
+        if op.is_mutation() && F::read_only_target(&b, &path) {
             // Whatever the face answers, an order-shaped request reached a
             // broker with no way to trade: the read-only tier's ground truth.
             b.record_order_attempt(op, req.method().as_str(), &path);

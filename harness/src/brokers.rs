@@ -11,15 +11,22 @@ use adapters::alpaca::{AlpacaAdapter, AlpacaConfig};
 use adapters::http::HttpSetup;
 use adapters::plaid::{PlaidConfig, PlaidSource};
 use adapters::schwab::{SchwabAdapter, SchwabConfig};
-use adapters::snaptrade::{SnapTradeAdapter, SnapTradeConfig};
+use adapters::snaptrade::{SnapTradeAdapter, SnapTradeConfig, SnapTradeSource};
 use adapters::tastytrade::{TastytradeAdapter, TastytradeConfig};
 use adapters::tradier::{TradierAdapter, TradierConfig, TradierOAuth};
 use adapters::{BrokerAdapter, ReadOnlySource};
 use broker_models::{Connection, Vendor};
 
-/// One modelled broker as the harness runs it.
+/// One modelled broker as the harness runs it: a vendor's model and its
+/// production adapter, or, behind an aggregator, one brokerage the user
+/// connected through it (one row each: they trade or only read).
 pub struct Broker {
+    /// The row's name: the vendor's slug, or `<aggregator>-<brokerage>`.
+    pub slug: &'static str,
     pub vendor: &'static Vendor,
+    /// Behind an aggregator: the brokerage (its `[[downstream]]` slug)
+    /// whose connection the adapter uses.
+    pub via: Option<&'static str>,
     /// The broker's production adapter for a connection (its credentials in
     /// the vendor's shapes, as `raxx-sim serve` prints them).
     pub adapter: Factory,
@@ -60,7 +67,29 @@ impl Built {
 
 impl Broker {
     pub fn slug(&self) -> &'static str {
-        self.vendor.slug
+        self.slug
+    }
+
+    /// The connection this row's adapter uses: the model's own, or behind
+    /// an aggregator only the accounts of the row's brokerage.
+    pub fn connection(&self, c: &Connection) -> Connection {
+        let mut c = c.clone();
+        if let Some(via) = self.via {
+            let held = self
+                .vendor
+                .profile()
+                .ok()
+                .and_then(|p| p.downstream.into_iter().find(|d| d.slug == via))
+                .map(|d| d.accounts)
+                .unwrap_or_default();
+            c.accounts.retain(|a| held.contains(a));
+        }
+        c
+    }
+
+    /// Builds the row's adapter on the model's connection.
+    pub fn build(&self, c: &Connection, setup: HttpSetup) -> Built {
+        self.adapter.build(&self.connection(c), setup)
     }
 }
 
@@ -72,33 +101,74 @@ impl fmt::Debug for Broker {
 
 pub static BROKERS: &[Broker] = &[
     Broker {
+        slug: "alpaca",
         vendor: &broker_models::alpaca::VENDOR,
+        via: None,
         adapter: Factory::Trading(alpaca),
     },
     Broker {
+        slug: "tradier",
         vendor: &broker_models::tradier::VENDOR,
+        via: None,
         adapter: Factory::Trading(tradier),
     },
     Broker {
+        slug: "tastytrade",
         vendor: &broker_models::tastytrade::VENDOR,
+        via: None,
         adapter: Factory::Trading(tastytrade),
     },
     Broker {
+        slug: "schwab",
         vendor: &broker_models::schwab::VENDOR,
+        via: None,
         adapter: Factory::Trading(schwab),
     },
+    // SnapTrade: one row per brokerage behind it (its profile's
+    // `[[downstream]]`; a test keeps the two in step).
     Broker {
+        slug: "snaptrade-etrade",
         vendor: &broker_models::snaptrade::VENDOR,
+        via: Some("ETRADE"),
         adapter: Factory::Trading(snaptrade),
     },
     Broker {
+        slug: "snaptrade-fidelity",
+        vendor: &broker_models::snaptrade::VENDOR,
+        via: Some("FIDELITY"),
+        adapter: Factory::ReadOnly(snaptrade_read_only),
+    },
+    Broker {
+        slug: "snaptrade-ibkr",
+        vendor: &broker_models::snaptrade::VENDOR,
+        via: Some("INTERACTIVE-BROKERS-FLEX"),
+        adapter: Factory::ReadOnly(snaptrade_read_only),
+    },
+    Broker {
+        slug: "snaptrade-robinhood",
+        vendor: &broker_models::snaptrade::VENDOR,
+        via: Some("ROBINHOOD"),
+        adapter: Factory::ReadOnly(snaptrade_read_only),
+    },
+    Broker {
+        slug: "plaid",
         vendor: &broker_models::plaid::VENDOR,
+        via: None,
         adapter: Factory::ReadOnly(plaid),
     },
 ];
 
+/// Every row of a vendor's (`snaptrade`: one per brokerage behind it), or
+/// the one row named `slug`.
+pub fn family(slug: &str) -> Vec<&'static Broker> {
+    BROKERS
+        .iter()
+        .filter(|b| b.slug == slug || b.vendor.slug == slug)
+        .collect()
+}
+
 pub fn find(slug: &str) -> Option<&'static Broker> {
-    BROKERS.iter().find(|b| b.slug() == slug)
+    BROKERS.iter().find(|b| b.slug == slug)
 }
 
 fn alpaca(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
@@ -157,18 +227,29 @@ fn schwab(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
     Arc::new(SchwabAdapter::new(config, setup))
 }
 
-/// The partner's keys and the user's, and the SnapTrade account it trades
-/// (the first: E*TRADE's). Tier B never holds a broker credential.
-fn snaptrade(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
-    let config = SnapTradeConfig {
+/// The partner's keys and the user's, and the SnapTrade account of the
+/// row's brokerage. Tier B never holds a broker credential.
+fn snaptrade_config(c: &Connection) -> SnapTradeConfig {
+    SnapTradeConfig {
         base_url: c.base_url.clone(),
         client_id: c.credential("client_id"),
         consumer_key: c.credential("consumer_key"),
         user_id: c.credential("user_id"),
         user_secret: c.credential("user_secret"),
         account_id: c.account(),
-    };
-    Arc::new(SnapTradeAdapter::new(config, setup))
+    }
+}
+
+fn snaptrade(c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
+    Arc::new(SnapTradeAdapter::new(snaptrade_config(c), setup))
+}
+
+fn snaptrade_read_only(c: &Connection, setup: HttpSetup) -> Arc<dyn ReadOnlySource> {
+    Arc::new(SnapTradeSource::new(
+        snaptrade_config(c),
+        setup,
+        READ_PAGE_SIZE,
+    ))
 }
 
 /// Transactions per page for every read-only source the suite builds:

@@ -248,7 +248,7 @@ async fn loopback(
     };
     let c = endpoint.connection.clone();
     let (inner, bridge) = match client {
-        Client::Builtin(b) => (b.adapter.build(&c, setup.clone()), None),
+        Client::Builtin(b) => (b.build(&c, setup.clone()), None),
         Client::External(command) => {
             let adapter = spawn_external(command, &c, pace, started).await?;
             let adapter = Arc::new(adapter);

@@ -81,18 +81,45 @@ impl Subject {
             })
     }
 
+    /// The subjects a name stands for: one row of the broker table (or
+    /// paper), or a vendor's every row (`snaptrade`: each brokerage behind it).
+    pub fn family(name: &str) -> Result<Vec<Self>, UnknownSubject> {
+        if let Ok(one) = Self::parse(name) {
+            return Ok(vec![one]);
+        }
+        let rows = crate::brokers::family(name);
+        if rows.is_empty() {
+            return Err(UnknownSubject {
+                slug: name.to_string(),
+            });
+        }
+        Ok(rows.into_iter().map(Subject::Broker).collect())
+    }
+
+    /// Every name [`Subject::family`] takes: each subject's slug, then each
+    /// vendor whose rows have names of their own.
+    pub fn names() -> Vec<&'static str> {
+        let mut names = Self::slugs();
+        for b in BROKERS {
+            if !names.contains(&b.vendor.slug) {
+                names.push(b.vendor.slug);
+            }
+        }
+        names
+    }
+
     /// The world this adapter trades in: its broker's model, or none for paper.
     pub fn world(self, seed: u64, plan: FaultPlan) -> WorldSpec {
         match self {
             Subject::Paper => WorldSpec::new(seed),
-            Subject::Broker(b) => WorldSpec::new(seed).broker(b.slug(), plan),
+            Subject::Broker(b) => WorldSpec::new(seed).broker(b.vendor.slug, plan),
         }
     }
 
     /// How the adapter reaches its broker in the world (none for paper).
     pub fn reach(self, env: &ClientEnv) -> Option<Reach> {
         match self {
-            Subject::Broker(broker) => env.broker(broker.slug()).map(|b| Reach {
+            Subject::Broker(broker) => env.broker(broker.vendor.slug).map(|b| Reach {
                 base_url: b.connection.base_url.clone(),
                 setup: env.setup.clone(),
             }),
@@ -105,10 +132,10 @@ impl Subject {
         match self {
             Subject::Broker(broker) => {
                 let b = env
-                    .broker(broker.slug())
+                    .broker(broker.vendor.slug)
                     .cloned()
-                    .ok_or_else(|| VenueError::NoModel(broker.slug().to_string()))?;
-                let adapter = broker.adapter.build(&b.connection, env.setup.clone());
+                    .ok_or_else(|| VenueError::NoModel(broker.vendor.slug.to_string()))?;
+                let adapter = broker.build(&b.connection, env.setup.clone());
                 Ok((adapter, Venue::Model(Box::new(b))))
             }
             Subject::Paper => {

@@ -37,12 +37,13 @@ fn a_claim_beyond_the_adapter_fails_the_case_it_enables() {
 fn every_adapter_claims_no_more_than_its_broker_offers() {
     for b in BROKERS {
         let profile = b.vendor.profile().expect("the profile parses");
-        let connection = broker_models::build(b.slug(), 1, Default::default(), &Default::default())
-            .expect("the model builds")
-            .connection("h:1");
+        let connection =
+            broker_models::build(b.vendor.slug, 1, Default::default(), &Default::default())
+                .expect("the model builds")
+                .connection("h:1");
         let setup = adapters::http::HttpSetup::production(1).expect("a production setup");
-        let d = b.adapter.build(&connection, setup).describe();
-        assert_eq!(d.broker, b.slug(), "describe names its broker");
+        let d = b.build(&connection, setup).describe();
+        assert_eq!(d.broker, b.vendor.slug, "describe names its broker");
         assert_eq!(d.tier, profile.tier, "{} tier", b.slug());
         let beyond = d.capabilities.beyond(&profile.capabilities);
         assert!(

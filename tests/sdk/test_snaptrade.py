@@ -28,6 +28,7 @@ from snaptrade_client import ApiException, SnapTrade, SnapTradeAuth
 from snaptrade_client.paths.accounts.get import SchemaFor200ResponseBodyApplicationJson as AccountList
 from snaptrade_client.paths.accounts_all.get import SchemaFor200ResponseBodyApplicationJson as AllAccounts
 from snaptrade_client.paths.accounts_account_id.get import SchemaFor200ResponseBodyApplicationJson as AccountDetail
+from snaptrade_client.paths.accounts_account_id_activities.get import SchemaFor200ResponseBodyApplicationJson as Activities
 from snaptrade_client.paths.accounts_account_id_balances.get import SchemaFor200ResponseBodyApplicationJson as Balances
 from snaptrade_client.paths.accounts_account_id_orders.get import SchemaFor200ResponseBodyApplicationJson as Orders
 from snaptrade_client.paths.accounts_account_id_orders_details.post import (
@@ -54,7 +55,7 @@ from snaptrade_client.paths.root.get import SchemaFor200ResponseBodyApplicationJ
 from snaptrade_client.paths.trade_place.post import SchemaFor200ResponseBodyApplicationJson as Placed
 
 BROKER = "snaptrade"
-SLUGS = ["ETRADE", "FIDELITY", "INTERACTIVE-BROKERS-FLEX"]  # the brokerages behind `accounts`, in order
+SLUGS = ["ETRADE", "FIDELITY", "INTERACTIVE-BROKERS-FLEX", "ROBINHOOD"]  # the brokerages behind `accounts`, in order
 
 
 def make_client(served, consumer_key=None):
@@ -183,7 +184,7 @@ def test_brokerages_behind_snaptrade_say_whether_they_trade(client):
 def test_connections_one_per_brokerage_read_or_trade(client, user, served):
     conns = valid(client.connections.list_brokerage_authorizations(**user), Connections)
     assert [c["brokerage"]["slug"] for c in conns] == SLUGS
-    assert [c["type"] for c in conns] == ["trade", "read", "read"]
+    assert [c["type"] for c in conns] == ["trade", "read", "read", "read"]
     accounts = valid(client.account_information.list_user_accounts(**user), AccountList)
     for c, account in zip(conns, accounts):
         assert c["disabled"] is False and c["disabled_date"] is None
@@ -446,3 +447,34 @@ def test_a_bad_user_secret_is_refused(client, user):
     wrong = dict(user, user_secret="00000000-0000-4000-8000-000000000000")
     status, body = refused(lambda: client.account_information.list_user_accounts(**wrong))
     assert status == 401 and body["code"] == "1083"
+
+
+# --- history (runs last: it moves the clock a day) -------------------------------------------------------
+
+
+def test_activities_are_a_day_late_newest_first_and_paged(client, user, served):
+    fidelity = served["accounts"][1]
+
+    def page(**q):
+        return valid(client.account_information.get_account_activities(account_id=fidelity, **user, **q), Activities)
+
+    today = sim_now(served).date()
+    assert all(when(a["trade_date"]).date() < today for a in page()["data"])
+    advance(served, 86_400_000)
+    body = page()
+    rows = body["data"]
+    assert rows and body["pagination"]["total"] == len(rows)
+    dates = [when(a["trade_date"]) for a in rows]
+    assert dates == sorted(dates, reverse=True)
+    assert all(d.date() < sim_now(served).date() for d in dates)
+    assert {a["type"] for a in rows} >= {"CONTRIBUTION", "BUY"}
+    for a in rows:
+        assert a["account"]["id"] == fidelity and a["institution"] == "Fidelity"
+        if a["type"] == "BUY":
+            assert a["units"] > 0 and a["amount"] < 0 and a["symbol"]["symbol"]  # cash out: negative
+    second = page(offset=1, limit=1)
+    assert [a["id"] for a in second["data"]] == [rows[1]["id"]]
+    assert second["pagination"] == {"offset": 1, "limit": 1, "total": len(rows)}
+    assert all(a["type"] == "BUY" for a in page(type="BUY")["data"])
+    # Nothing of today's yet: a window from today on is empty.
+    assert page(start_date=sim_now(served).date().isoformat())["data"] == []

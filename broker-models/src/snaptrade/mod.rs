@@ -34,6 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::brokerage::SimBrokerage;
 use crate::face::{Shared, WireFace};
 use crate::faults::Operation;
 use crate::model::with_face;
@@ -96,11 +97,29 @@ impl WireFace for SnapTrade {
         match (method.as_str(), segments.as_slice()) {
             ("POST", ["trade", "place"]) => Operation::SubmitOrder,
             ("POST", ["accounts", _, "trading" | "orders", "cancel"]) => Operation::CancelOrder,
+            ("POST", ["accounts", _, "trading", "replace"]) => Operation::ReplaceOrder,
+            // The account-scoped placements (`trading/simple`, `bracket`, …).
+            ("POST", ["accounts", _, "trading", _]) => Operation::SubmitOrder,
             ("POST", ["accounts", _, "orders", "details"]) => Operation::GetOrder,
             ("GET", ["accounts", _, "orders" | "recentOrders"]) => Operation::ListOrders,
             ("GET", ["accounts", _, "positions", ..]) => Operation::Positions,
             ("GET", ["accounts", ..] | ["authorizations", ..]) => Operation::Account,
             _ => Operation::Other,
+        }
+    }
+
+    /// An account-scoped order route names its account in the path; one
+    /// behind a brokerage SnapTrade only reads cannot trade. (`/trade/place`
+    /// names it in the body: its handler records the attempt.)
+    fn read_only_target(b: &SimBrokerage, path: &str) -> bool {
+        let path = path.strip_prefix(auth::LEGACY_PREFIX).unwrap_or(path);
+        let mut segments = path.split('/').filter(|s| !s.is_empty());
+        match (segments.next(), segments.next()) {
+            (Some("accounts"), Some(account)) => b
+                .profile()
+                .downstream_of(account)
+                .is_some_and(|d| !d.trading),
+            _ => false,
         }
     }
 

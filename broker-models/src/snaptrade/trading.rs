@@ -26,6 +26,7 @@ use super::wire::{
 };
 use crate::brokerage::{BrokerError, BrokerOrder, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared};
+use crate::faults::Operation;
 
 /// How far back the recent orders reach (§4.4: the last 24 hours).
 const RECENT_MS: i64 = 86_400_000;
@@ -156,6 +157,9 @@ fn request(
     })
 }
 
+/// Where `place` is served (on the root; SDK 11 adds `/api/v1`).
+const PLACE_PATH: &str = "/trade/place";
+
 /// `POST /trade/place`.
 pub async fn place(
     State(s): State<Shared>,
@@ -166,6 +170,9 @@ pub async fn place(
     b.sync();
     let d = reach(&b, &form.account_id, &call, Reach::Live)?;
     if !d.trading {
+        // An order reached a brokerage with no way to trade: the read-only
+        // tier's ground truth, refused or not.
+        b.record_order_attempt(Operation::SubmitOrder, "POST", PLACE_PATH);
         return Err(SnapTradeError::no_trading(&d.name));
     }
     let cid = match &form.client_order_id {

@@ -101,18 +101,25 @@ impl BadSource {
 
     /// A market buy of one share, in the shape most brokers' order routes
     /// take, sent without credentials; whatever the broker answers is ignored.
+    /// Order-shaped requests as vendors shape them: a broker-wide order
+    /// route, and one scoped to the source's own account (an aggregator's).
     async fn reach_for_an_order(&self) {
-        let url = format!("{}/orders", self.base_url);
+        let account = self.inner.account_id();
         let body =
             r#"{"symbol":"AAPL","side":"buy","qty":"1","type":"market","time_in_force":"day"}"#;
-        if let Ok(req) = request(
-            Method::POST,
-            &url,
-            &[("Accept", "application/json")],
-            Some("application/json"),
-            Bytes::from_static(body.as_bytes()),
-        ) {
-            let _ = self.http.send(req).await;
+        for url in [
+            format!("{}/orders", self.base_url),
+            format!("{}/accounts/{account}/trading/simple", self.base_url),
+        ] {
+            if let Ok(req) = request(
+                Method::POST,
+                &url,
+                &[("Accept", "application/json")],
+                Some("application/json"),
+                Bytes::from_static(body.as_bytes()),
+            ) {
+                let _ = self.http.send(req).await;
+            }
         }
     }
 }

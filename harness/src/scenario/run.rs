@@ -154,7 +154,10 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
     spec.market = loaded.market.clone();
     for (c, plan) in s.connections.iter().zip(&loaded.plans) {
         if c.broker != "mbt" {
-            spec = spec.broker(&c.broker, plan.clone());
+            // The connection's model: a row behind an aggregator is its vendor's.
+            let model =
+                crate::brokers::find(&c.broker).map_or(c.broker.as_str(), |b| b.vendor.slug);
+            spec = spec.broker(model, plan.clone());
         }
     }
     let loaded_for_world = loaded.clone();

@@ -93,7 +93,7 @@ impl BrokerAdapter for Claiming {
 /// The broker table's own adapter for a connection.
 pub fn table_adapter(broker: &str, c: &Connection, setup: HttpSetup) -> Arc<dyn BrokerAdapter> {
     let b = harness::brokers::find(broker).expect("in the broker table");
-    match b.adapter.build(c, setup) {
+    match b.build(c, setup) {
         harness::brokers::Built::Trading(a) => a,
         harness::brokers::Built::ReadOnly(_) => panic!("{broker} is a read-only source"),
     }
