@@ -99,14 +99,25 @@ fn a_file_for_several_brokers_runs_once_per_broker_with_its_slug_filled_in() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/each-broker/happy-path.toml");
     let each = scenario::load_each(&file).expect("the per-broker scenario loads");
     let brokers: Vec<_> = each.iter().filter_map(|l| l.broker.clone()).collect();
-    assert_eq!(brokers, ["alpaca", "tradier", "tastytrade", "schwab"]);
+    assert_eq!(
+        brokers,
+        [
+            "alpaca",
+            "tradier",
+            "tastytrade",
+            "schwab",
+            "snaptrade-etrade"
+        ]
+    );
     for loaded in &each {
         let broker = loaded.broker.as_deref().unwrap_or_default();
         assert_eq!(loaded.scenario.connections[0].broker, broker);
         let timeline = scenario::replay(loaded).timeline();
+        // The wire names the model: a row behind an aggregator talks to it.
+        let model = harness::brokers::find(broker).map_or(broker, |b| b.vendor.slug);
         assert!(
-            timeline.contains(&format!("wire    {broker} <- ")),
-            "the {broker} run talks to {broker}:\n{timeline}"
+            timeline.contains(&format!("wire    {model} <- ")),
+            "the {broker} run talks to {model}:\n{timeline}"
         );
     }
     let refused = scenario::load(&file).expect_err("several runs are not one");

@@ -108,6 +108,10 @@ pub enum Action {
     InjectFault,
     /// Read the order submitted as `id` back through the adapter.
     Check,
+    /// Break the connection behind an aggregator (`broken = true`: the
+    /// user must reconnect) or mend it (`false`); brokers without such
+    /// connections refuse it.
+    SetConnection,
 }
 
 /// One action at one simulated time. Which keys an action takes is in its doc.
@@ -150,6 +154,9 @@ pub struct Step {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub faults: Option<FaultsSpec>,
+    /// For `set_connection`: whether the connection is broken from now on.
+    #[serde(default)]
+    pub broken: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -548,6 +555,7 @@ fn allowed(action: Action) -> &'static [&'static str] {
         Action::Advance => &["ms"],
         Action::SetPrice => &["symbol", "price"],
         Action::InjectFault => &["faults"],
+        Action::SetConnection => &["broken"],
     }
 }
 
@@ -570,6 +578,7 @@ fn present(s: &Step) -> Vec<&'static str> {
     key("ms", s.ms.is_some());
     key("price", s.price.is_some());
     key("faults", s.faults.is_some());
+    key("broken", s.broken.is_some());
     keys
 }
 
@@ -632,6 +641,7 @@ fn check_step(s: &Step, connections: &[String], ids: &[String]) -> Result<(), St
             positive(s.price.as_deref().ok_or("missing key `price`")?)?;
         }
         Action::InjectFault => need(s.faults.is_some(), "faults")?,
+        Action::SetConnection => need(s.broken.is_some(), "broken")?,
     }
     Ok(())
 }

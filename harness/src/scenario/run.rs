@@ -349,6 +349,13 @@ async fn perform(
             let plan = loaded.injected.get(&index).cloned().unwrap_or_default();
             l.venue.set_faults(&plan).await?;
         }
+        Action::SetConnection => {
+            let l = connection(live, step.connection.as_deref())?;
+            let broken = step.broken.unwrap_or(false);
+            l.venue
+                .set_connection_broken(l.adapter.account_id(), broken)
+                .await?;
+        }
     }
     Ok(())
 }
