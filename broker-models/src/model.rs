@@ -112,6 +112,14 @@ impl Model {
     /// How to reach this model served at `authority` (`host:port`).
     pub fn connection(&self, authority: impl fmt::Display) -> Connection {
         let b = self.shared.lock();
+        let mut extra = b.profile().connection.clone();
+        // Behind an aggregator: the user's brokerages, each with whether it
+        // trades and the accounts it holds (`serve`'s first line shows them).
+        if !b.profile().downstream.is_empty() {
+            if let Ok(d) = serde_json::to_value(&b.profile().downstream) {
+                extra.insert("downstream".to_string(), d);
+            }
+        }
         Connection {
             broker: self.vendor.slug.to_string(),
             base_url: self.vendor.base_url(authority),
@@ -121,7 +129,7 @@ impl Model {
                 header: control::TOKEN_HEADER,
                 token: b.control_token().to_string(),
             },
-            extra: b.profile().connection.clone(),
+            extra,
         }
     }
 

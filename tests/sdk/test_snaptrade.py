@@ -185,6 +185,10 @@ def test_connections_one_per_brokerage_read_or_trade(client, user, served):
     conns = valid(client.connections.list_brokerage_authorizations(**user), Connections)
     assert [c["brokerage"]["slug"] for c in conns] == SLUGS
     assert [c["type"] for c in conns] == ["trade", "read", "read", "read"]
+    # `serve`'s first line names the same brokerages, what each may do, and their accounts.
+    assert [d["slug"] for d in served["downstream"]] == SLUGS
+    assert [d["trading"] for d in served["downstream"]] == [c["type"] == "trade" for c in conns]
+    assert [a for d in served["downstream"] for a in d["accounts"]] == served["accounts"]
     accounts = valid(client.account_information.list_user_accounts(**user), AccountList)
     for c, account in zip(conns, accounts):
         assert c["disabled"] is False and c["disabled_date"] is None
