@@ -30,6 +30,8 @@ def out(o):
     sys.stdout.write(json.dumps(o) + "\n"); sys.stdout.flush()
 def log(s):
     print(s, file=sys.stderr, flush=True)
+if mode.startswith("tier_b"):
+    DESC["tier"] = "B"
 log("fake adapter up in mode " + mode)
 for line in sys.stdin:
     req = json.loads(line); rid = req["id"]; m = req["method"]; p = req["params"]
@@ -64,6 +66,10 @@ for line in sys.stdin:
         "get_account": {"account_id": "ACC1", "cash": "1000.50", "buying_power": "2001", "equity": "1500"},
         "shutdown": {},
     }
+    if mode in ("tier_b", "tier_b_other_account"):
+        results["get_holdings"] = {"account_id": "OTHER" if mode == "tier_b_other_account" else "ACC1",
+                                   "positions": results["get_positions"]["positions"],
+                                   "as_of": "2026-01-05T14:30:00Z"}
     if m in results:
         out({"jsonrpc": "2.0", "id": rid, "result": results[m]})
     else:
@@ -269,6 +275,34 @@ async fn a_well_behaved_child_round_trips_every_method() {
     bounded(Duration::from_secs(5), a.shutdown()).await.unwrap();
     let err = a.get_account().await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Unknown);
+}
+
+/// Holdings with their age come only from a Tier B child, which must say
+/// it; any other's are its positions, and it is never asked.
+#[tokio::test]
+async fn a_tier_b_child_says_how_old_its_holdings_are() {
+    let a = spawn("ok").await;
+    let h = a.get_holdings().await.unwrap();
+    assert_eq!((h.positions.len(), h.as_of), (1, None));
+    assert!(!a.stderr_lines().iter().any(|l| l == "got get_holdings"));
+
+    let b = spawn("tier_b").await;
+    let h = b.get_holdings().await.unwrap();
+    assert_eq!(h.as_of.as_deref(), Some("2026-01-05T14:30:00Z"));
+    assert_eq!(h.positions[0].quantity, dec!(-5));
+
+    let err = spawn("tier_b_without")
+        .await
+        .get_holdings()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unknown, "{err}");
+    let err = spawn("tier_b_other_account")
+        .await
+        .get_holdings()
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("OTHER"), "{err}");
 }
 
 #[tokio::test]

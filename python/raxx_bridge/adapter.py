@@ -11,6 +11,7 @@
         def get_account(self): ...               # -> Account
         # optional:
         def replace_order(self, broker_order_id, changes): ...  # Replace -> OrderResult
+        def get_holdings(self): ...              # -> Holdings (Tier B: required)
         def start_order_updates(self, emit): ...  # push OrderResults with emit(...)
 
     raxx_bridge.run(MyAdapter)
@@ -28,7 +29,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from .errors import AdapterError
 from .logs import log
-from .types import Account, CancelResult, Description, Order, OrderResult, Position, Replace
+from .types import Account, CancelResult, Description, Holdings, Order, OrderResult, Position, Replace
 from .updates import Poller, WatchList
 
 _lazy = threading.Lock()
@@ -130,6 +131,17 @@ class Adapter:
         # type: (str, Replace) -> OrderResult
         """Optional: replace a working order; answers the replacement."""
         raise AdapterError.unsupported("this adapter does not replace orders")
+
+    def get_holdings(self):
+        # type: () -> Holdings
+        """The positions with when the broker's answer says they were taken
+        (``as_of``, RFC 3339). Required of a Tier B adapter, whose holdings
+        come through an aggregator's cache and may be old: the harness asks
+        it instead of ``get_positions``. A broker read live says nothing of
+        age; the harness never asks a Tier A adapter."""
+        raise AdapterError.unsupported(
+            "this adapter does not say how old its holdings are (get_holdings); a Tier B adapter must"
+        )
 
     def start_order_updates(self, emit):
         """Optional: start pushing order updates. ``emit(order_result)`` (or

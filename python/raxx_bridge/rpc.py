@@ -37,6 +37,7 @@ from .types import (
     CancelResult,
     ContractError,
     Description,
+    Holdings,
     Order,
     OrderResult,
     Position,
@@ -197,6 +198,7 @@ class Server:
             "cancel_order": self._cancel_order,
             "get_order": self._get_order,
             "get_positions": self._get_positions,
+            "get_holdings": self._get_holdings,
             "get_account": self._get_account,
             "replace_order": self._replace_order,
             "subscribe_order_updates": self._subscribe,
@@ -374,6 +376,9 @@ class Server:
             raise _BadResult("adapter answered get_positions with %s, not a list" % type(rows).__name__)
         return positions_to_json([_coerce(Position, p, "get_positions") for p in rows])
 
+    def _get_holdings(self, params):
+        return _coerce(Holdings, self._call("get_holdings"), "get_holdings").to_json()
+
     def _get_account(self, params):
         return _coerce(Account, self._call("get_account"), "get_account").to_json()
 
@@ -423,7 +428,7 @@ class _NotStarted(Adapter):
     def _fail(self, *args):
         raise AdapterError.unknown("the adapter failed to start: %s" % self.why)
 
-    describe = submit_order = cancel_order = get_order = get_positions = get_account = _fail
+    describe = submit_order = cancel_order = get_order = get_positions = get_holdings = get_account = _fail
 
 
 def _rpc_streams():

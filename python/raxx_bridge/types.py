@@ -807,6 +807,64 @@ class Position:
         )
 
 
+def _opt_rfc3339(value, what):
+    """None, or a timezone-aware RFC 3339 date-time (``2026-01-05T15:00:00Z``)."""
+    if value is None:
+        return None
+    text = _str(value, what)
+    try:
+        when = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ContractError("%s must be an RFC 3339 date-time, not %r" % (what, text[:40]))
+    if when.tzinfo is None:
+        raise ContractError("%s must say its offset (Z or +hh:mm): %r" % (what, text[:40]))
+    return text
+
+
+@dataclass
+class Holdings:
+    """``get_holdings``' result: the positions with when the broker's answer
+    says they were taken. A broker read live says nothing (``as_of`` None);
+    one read through an aggregator's cache (Tier B) says how old they are,
+    as RFC 3339."""
+
+    account_id: str
+    positions: List[Position]
+    as_of: Optional[str] = None
+
+    FIELDS = ("account_id", "positions", "as_of")
+
+    def __post_init__(self):
+        self.account_id = _str(self.account_id, "holdings.account_id")
+        if not isinstance(self.positions, (list, tuple)):
+            raise ContractError("holdings.positions must be a list")
+        self.positions = [
+            p if isinstance(p, Position) else Position.from_json(p, "holdings.positions[%d]" % i)
+            for i, p in enumerate(self.positions)
+        ]
+        self.as_of = _opt_rfc3339(self.as_of, "holdings.as_of")
+
+    def to_json(self):
+        return {
+            "account_id": self.account_id,
+            "positions": [p.to_json() for p in self.positions],
+            "as_of": self.as_of,
+        }
+
+    @classmethod
+    def from_json(cls, value, what="holdings"):
+        obj = _obj(value, what)
+        _keys(obj, what, cls.FIELDS, ("account_id", "positions"))
+        rows = obj["positions"]
+        if not isinstance(rows, list):
+            raise ContractError("%s.positions must be a list" % what)
+        return cls(
+            account_id=_str(obj["account_id"], what + ".account_id"),
+            positions=[Position.from_json(p, "%s.positions[%d]" % (what, i)) for i, p in enumerate(rows)],
+            as_of=_opt_rfc3339(obj.get("as_of"), what + ".as_of"),
+        )
+
+
 @dataclass
 class Account:
     """``account_id`` is the broker's own account number as a user sees it."""

@@ -16,6 +16,7 @@ from raxx_bridge import (
     Capabilities,
     Config,
     Description,
+    Holdings,
     Instrument,
     Order,
     OrderResult,
@@ -153,6 +154,27 @@ class Loop(unittest.TestCase):
         self.assertEqual(out[5]["result"], {"account_id": "PA1", "cash": "1000.00", "buying_power": "2000", "equity": "1000.00"})
         self.assertEqual(out[6]["result"], {})
         self.assertEqual(a.closed, 1)
+
+    def test_holdings_say_their_age_and_an_adapter_without_them_says_so(self):
+        class TierB(Fake):
+            def get_holdings(self):
+                return Holdings("PA1", self.get_positions(), as_of="2026-01-05T14:30:00Z")
+
+        out = answers(TierB(), request(1, "get_holdings", {}))
+        self.assertEqual(out[0]["result"]["as_of"], "2026-01-05T14:30:00Z")
+        self.assertEqual(out[0]["result"]["account_id"], "PA1")
+        self.assertEqual(out[0]["result"]["positions"][0]["quantity"], "-3")
+
+        err = answers(Fake(), request(1, "get_holdings", {}))[0]["error"]
+        self.assertEqual(err["data"]["kind"], "unsupported")
+        self.assertIn("get_holdings", err["message"])
+
+        class NoOffset(Fake):
+            def get_holdings(self):
+                return {"account_id": "PA1", "positions": [], "as_of": "2026-01-05T14:30:00"}
+
+        err = answers(NoOffset(), request(1, "get_holdings", {}))[0]["error"]
+        self.assertIn("as_of", err["message"])
 
     def test_describe_gates_replace_and_streaming_on_protocol_2(self):
         def caps(adapter, params):

@@ -60,7 +60,9 @@ use tokio::process::Child;
 use tokio::sync::Mutex;
 
 use crate::adapter::{BrokerAdapter, OrderUpdates};
-use crate::contract::{Account, CancelResult, Description, Order, OrderResult, Position, Replace};
+use crate::contract::{
+    Account, CancelResult, Description, Holdings, Order, OrderResult, Position, Replace, Tier,
+};
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::updates::{Feed, UpdateHub};
 
@@ -456,6 +458,29 @@ impl BrokerAdapter for ExternalAdapter {
     async fn get_positions(&self) -> Result<Vec<Position>> {
         let v = self.call("get_positions", json!({})).await?;
         Ok(decode::<Positions>("get_positions", v)?.positions)
+    }
+
+    /// A Tier B adapter reads through an aggregator's cache: it is asked
+    /// `get_holdings` and must say how old they are (a child without the
+    /// method fails the call). Any other reads its broker live, and its
+    /// positions are its holdings, of no stated age.
+    async fn get_holdings(&self) -> Result<Holdings> {
+        if self.description.tier != Tier::B {
+            return Ok(Holdings {
+                account_id: self.account_id.clone(),
+                positions: self.get_positions().await?,
+                as_of: None,
+            });
+        }
+        let v = self.call("get_holdings", json!({})).await?;
+        let holdings: Holdings = decode("get_holdings", v)?;
+        if holdings.account_id != self.account_id {
+            return Err(AdapterError::unknown(format!(
+                "adapter answered get_holdings for account {:.40}, not {}",
+                holdings.account_id, self.account_id
+            )));
+        }
+        Ok(holdings)
     }
 
     async fn get_account(&self) -> Result<Account> {
