@@ -53,29 +53,28 @@ fn request(
             )))
         }
     };
-    let order_type = match form.order_type.as_str() {
-        "Market" => OrderType::Market,
-        "Limit" => OrderType::Limit,
-        "Stop" => OrderType::Stop,
-        "StopLimit" => OrderType::StopLimit,
-        other => {
-            return Err(SnapTradeError::invalid(format!(
-                "Unable to verify data sent: order_type {other:.20} is not one of Market, Limit, Stop, StopLimit"
-            )))
-        }
-    };
-    let time_in_force = match form.time_in_force.as_str() {
-        "Day" => TimeInForce::Day,
-        "GTC" => TimeInForce::Gtc,
-        "IOC" => TimeInForce::Ioc,
-        "FOK" => TimeInForce::Fok,
-        "GTD" => return Err(SnapTradeError::not_simulated("time_in_force GTD")),
-        other => {
-            return Err(SnapTradeError::invalid(format!(
-                "Unable to verify data sent: time_in_force {other:.20} is not one of FOK, Day, GTC, IOC, GTD"
-            )))
-        }
-    };
+    // The words are `view`'s, read back: one table for both directions.
+    let order_type = OrderType::ALL
+        .into_iter()
+        .find(|t| view::type_word(*t) == form.order_type)
+        .ok_or_else(|| {
+            SnapTradeError::invalid(format!(
+                "Unable to verify data sent: order_type {:.20} is not one of Market, Limit, Stop, StopLimit",
+                form.order_type
+            ))
+        })?;
+    if form.time_in_force == "GTD" {
+        return Err(SnapTradeError::not_simulated("time_in_force GTD"));
+    }
+    let time_in_force = TimeInForce::ALL
+        .into_iter()
+        .find(|t| view::tif_word(*t) == form.time_in_force)
+        .ok_or_else(|| {
+            SnapTradeError::invalid(format!(
+                "Unable to verify data sent: time_in_force {:.20} is not one of FOK, Day, GTC, IOC, GTD",
+                form.time_in_force
+            ))
+        })?;
     if form
         .trading_session
         .as_deref()
