@@ -31,10 +31,11 @@ fn a_file_for_several_brokers_replays_at_each_in_turn() {
             "== at alpaca",
             "== at tradier",
             "== at tastytrade",
-            "== at schwab"
+            "== at schwab",
+            "== at snaptrade-etrade"
         ]
     );
-    assert_eq!(out.matches("verdict: passed").count(), 4, "{out}");
+    assert_eq!(out.matches("verdict: passed").count(), 5, "{out}");
 }
 
 #[test]
