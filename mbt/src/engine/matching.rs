@@ -232,7 +232,9 @@ impl Engine {
 
     /// Triggers stops and fills marketable orders of one instrument against its latest event.
     fn match_instrument(&mut self, iid: InstrumentId) {
-        if !self.is_open() {
+        // Most events reach instruments nobody has an order on: an empty
+        // book has no stop to trigger, trail or fill, so they cost nothing.
+        if !self.is_open() || self.book(iid).is_none_or(Book::is_empty) {
             return;
         }
         let state = self.market.state(iid);
