@@ -72,20 +72,20 @@ fn refusal(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 
-fn bad_request(message: impl Into<String>) -> Response {
+pub(crate) fn bad_request(message: impl Into<String>) -> Response {
     refusal(StatusCode::BAD_REQUEST, message)
 }
 
 /// A request's body, when the request declares `M`'s media type; a body
 /// of any other type (or of none declared) is refused with 415. A request
 /// without a body may leave its type out.
-struct Typed<M>(Bytes, PhantomData<M>);
+pub(crate) struct Typed<M>(pub Bytes, pub PhantomData<M>);
 
-trait Media {
+pub(crate) trait Media {
     const TYPE: &'static str;
 }
 
-struct AsJson;
+pub(crate) struct AsJson;
 impl Media for AsJson {
     const TYPE: &'static str = "application/json";
 }

@@ -26,6 +26,7 @@ pub(crate) mod stream;
 pub mod tastytrade;
 pub mod tradier;
 pub mod vendor;
+pub mod webhook;
 
 pub use brokerage::SimBrokerage;
 pub use face::Shared;

@@ -503,3 +503,178 @@ async fn activities_are_the_brokerage_s_history_a_day_late() {
     assert_eq!(rows[0]["units"], json!(3.0));
     assert_eq!(rows[0]["symbol"]["symbol"], "AAPL");
 }
+
+/// The outbox's deliveries, each body checked against its `Signature` as
+/// SnapTrade's receiver recipe checks it (§9.2): HMAC-SHA256 under the
+/// consumer key of the payload re-serialized with sorted keys and compact
+/// separators, whatever order the body's keys came in.
+async fn webhooks(s: &Signer) -> Vec<Value> {
+    let r = s.c.get("/_sim/webhooks").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let body: Value = serde_json::from_str(d["body"].as_str().unwrap()).unwrap();
+            let mut mac =
+                Hmac::<Sha256>::new_from_slice(s.c.credential("consumer_key").as_bytes()).unwrap();
+            mac.update(body.to_string().as_bytes());
+            let expected =
+                base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+            assert_eq!(d["headers"]["Signature"], expected, "{d}");
+            assert_eq!(d["url"], "http://partner.test/hooks");
+            body
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn webhooks_announce_breaks_repairs_and_refreshes_signed_to_the_partner_s_url() {
+    let s = Signer::new(FaultPlan::default());
+    // No URL yet: a break is not sent anywhere, and not queued for later.
+    let broken = json!({ "account": ETRADE, "broken": true });
+    s.control("/_sim/connection", broken.clone()).await;
+    s.control(
+        "/_sim/connection",
+        json!({ "account": ETRADE, "broken": false }),
+    )
+    .await;
+    assert!(webhooks(&s).await.is_empty());
+    let bad =
+        s.c.send(
+            Method::PUT,
+            "/_sim/webhooks",
+            "application/json",
+            r#"{"url": "ftp://x"}"#,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let r =
+        s.c.send(
+            Method::PUT,
+            "/_sim/webhooks",
+            "application/json",
+            r#"{"url": "http://partner.test/hooks"}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    let conns = s.get("/authorizations", "").await.json();
+    let etrade = conns[0]["id"].as_str().unwrap().to_string();
+    let before = s.c.shared.lock().now();
+    let r = s
+        .post(&format!("/authorizations/{etrade}/disable"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Refreshing a disabled connection is refused, and announces nothing.
+    refused(
+        &s.post(&format!("/authorizations/{etrade}/refresh"), json!({}))
+            .await,
+        402,
+        "3003",
+    );
+    s.advance(60_000).await;
+    s.control(
+        "/_sim/connection",
+        json!({ "account": ETRADE, "broken": false }),
+    )
+    .await;
+    let r = s
+        .post(&format!("/authorizations/{etrade}/refresh"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.json()["detail"],
+        format!("Connection {etrade} scheduled for refresh")
+    );
+
+    let hooks = webhooks(&s).await;
+    let kinds: Vec<&str> = hooks
+        .iter()
+        .map(|h| h["eventType"].as_str().unwrap())
+        .collect();
+    let accounts = s
+        .get(&format!("/authorizations/{etrade}/accounts"), "")
+        .await
+        .json();
+    let mut expected = vec!["CONNECTION_BROKEN", "CONNECTION_FIXED"];
+    expected.extend(
+        accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|_| "ACCOUNT_HOLDINGS_UPDATED"),
+    );
+    assert_eq!(kinds, expected, "{hooks:#?}");
+    for h in &hooks {
+        assert_eq!(h["clientId"], s.c.credential("client_id"));
+        assert_eq!(h["userId"], s.c.credential("user_id"));
+        assert_eq!(h["brokerageAuthorizationId"], etrade.as_str());
+        let at = h["eventTimestamp"].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with("+00:00"),
+            "{at}"
+        );
+        assert!(h.get("webhookSecret").is_none(), "{h}");
+    }
+    // The break is announced at its own moment, not when the outbox was read.
+    let broke =
+        chrono::DateTime::parse_from_rfc3339(hooks[0]["eventTimestamp"].as_str().unwrap()).unwrap();
+    let fixed =
+        chrono::DateTime::parse_from_rfc3339(hooks[1]["eventTimestamp"].as_str().unwrap()).unwrap();
+    assert!(broke >= before.to_datetime(), "{broke}");
+    assert!(
+        (fixed - broke).num_milliseconds() >= 60_000,
+        "{broke} {fixed}"
+    );
+    let update = &hooks[2];
+    assert_eq!(update["accountId"], ETRADE);
+    assert_eq!(update["brokerageId"], conns[0]["brokerage"]["id"]);
+    assert_eq!(
+        update["details"]["positions"],
+        json!({ "success": true, "error": null })
+    );
+    // Ids are unique, and the same seed sends the same ones.
+    let ids: std::collections::BTreeSet<&str> = hooks
+        .iter()
+        .map(|h| h["webhookId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), hooks.len());
+}
+
+#[tokio::test]
+async fn a_refresh_while_the_brokerage_is_down_is_announced_as_failed() {
+    let plan = FaultPlan::from_toml(
+        "[[rules]]\nfault = { kind = \"downstream_outage\", brokerage = \"FIDELITY\" }\n",
+        "test",
+    )
+    .expect("plan");
+    let s = Signer::new(plan);
+    s.c.send(
+        Method::PUT,
+        "/_sim/webhooks",
+        "application/json",
+        r#"{"url": "http://partner.test/hooks"}"#,
+    )
+    .await;
+    let conns = s.get("/authorizations", "").await.json();
+    let fidelity = conns
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["brokerage"]["slug"] == "FIDELITY")
+        .expect("a Fidelity connection");
+    let id = fidelity["id"].as_str().unwrap();
+    let r = s
+        .post(&format!("/authorizations/{id}/refresh"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let hooks = webhooks(&s).await;
+    assert!(!hooks.is_empty());
+    for h in &hooks {
+        assert_eq!(h["eventType"], "ACCOUNT_HOLDINGS_UPDATED");
+        assert_eq!(h["details"]["positions"]["success"], false, "{h}");
+        assert!(h["details"]["positions"]["error"].is_string(), "{h}");
+    }
+}

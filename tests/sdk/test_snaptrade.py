@@ -18,7 +18,10 @@ and trade), Fidelity and Interactive Brokers (read only, §7.2). The model's
 clock is simulated (`/_sim/advance` jumps it), never the wall clock.
 """
 
+import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import urllib.request
 from decimal import Decimal
@@ -49,6 +52,9 @@ from snaptrade_client.paths.authorizations_authorization_id.get import (
 )
 from snaptrade_client.paths.authorizations_authorization_id_disable.post import (
     SchemaFor200ResponseBodyApplicationJson as Disabled,
+)
+from snaptrade_client.paths.authorizations_authorization_id_refresh.post import (
+    SchemaFor200ResponseBodyApplicationJson as Refreshed,
 )
 from snaptrade_client.paths.brokerages.get import SchemaFor200ResponseBodyApplicationJson as Brokerages
 from snaptrade_client.paths.root.get import SchemaFor200ResponseBodyApplicationJson as Status
@@ -375,6 +381,48 @@ def test_disabling_a_connection_breaks_it_once(client, user, served):
     finally:
         sim(served, "POST", "/_sim/connection", {"account": ibkr, "broken": False})
     assert connection_of(client, user, "INTERACTIVE-BROKERS-FLEX")["disabled"] is False
+
+
+def signed_as_snaptrade_signs(delivery, consumer_key):
+    """A webhook checked with the receiver SnapTrade's webhook guide gives (§9.2), line for line:
+    HMAC-SHA256 under the consumer key of the payload re-serialized with sorted keys and compact
+    separators, base64; the timestamp parsed as it parses it."""
+    payload = json.loads(delivery["body"])
+    sig_content = json.dumps(payload, separators=(",", ":"), sort_keys=True)
+    digest = hmac.new(consumer_key.encode(), sig_content.encode(), hashlib.sha256).digest()
+    assert base64.b64encode(digest).decode() == delivery["headers"]["Signature"], delivery
+    assert dt.datetime.fromisoformat(payload["eventTimestamp"]).tzinfo is not None
+    return payload
+
+
+def test_webhooks_announce_a_break_its_repair_and_a_refresh_signed(client, user, served):
+    url = "http://partner.test/snaptrade-hooks"
+    sim(served, "PUT", "/_sim/webhooks", {"url": url})
+    fidelity = connection_of(client, user, "FIDELITY")
+    account = served["accounts"][1]
+    sim(served, "POST", "/_sim/connection", {"account": account, "broken": True})
+    try:
+        status, body = refused(lambda: client.connections.refresh_brokerage_authorization(
+            authorization_id=fidelity["id"], **user))
+        assert status == 402 and body["code"] == "3003"
+    finally:
+        sim(served, "POST", "/_sim/connection", {"account": account, "broken": False})
+    r = valid(client.connections.refresh_brokerage_authorization(authorization_id=fidelity["id"], **user), Refreshed)
+    assert r["detail"] == f"Connection {fidelity['id']} scheduled for refresh"
+    mine = [d for d in sim(served, "GET", "/_sim/webhooks") if d["url"] == url]
+    payloads = [signed_as_snaptrade_signs(d, served["credentials"]["consumer_key"]) for d in mine]
+    assert [p["eventType"] for p in payloads] == ["CONNECTION_BROKEN", "CONNECTION_FIXED", "ACCOUNT_HOLDINGS_UPDATED"]
+    for p in payloads:
+        assert p["brokerageAuthorizationId"] == fidelity["id"]
+        assert p["userId"] == user["user_id"] and p["clientId"] == served["credentials"]["client_id"]
+    update = payloads[2]
+    assert update["accountId"] == account and update["brokerageId"] == fidelity["brokerage"]["id"]
+    assert all(update["details"][part] == {"success": True, "error": None}
+               for part in ("total_value", "positions", "balances", "orders"))
+    # A body altered on the way no longer verifies.
+    forged = dict(mine[2], body=mine[2]["body"].replace(account, served["accounts"][0]))
+    with pytest.raises(AssertionError):
+        signed_as_snaptrade_signs(forged, served["credentials"]["consumer_key"])
 
 
 # --- rate limits, outages, caches (the model's fault plan) ----------------------------------------------

@@ -13,10 +13,21 @@ use mbt::Timestamp;
 
 use crate::profile::Downstream;
 
-/// Which connections are broken, and since when.
+/// Which connections are broken, and since when, and every break and repair.
 #[derive(Debug, Clone, Default)]
 pub struct Connections {
     broken: BTreeMap<String, Timestamp>,
+    changes: Vec<ConnectionChange>,
+}
+
+/// A connection broke or was repaired: what an aggregator's webhooks
+/// announce (SnapTrade's `CONNECTION_BROKEN` and `CONNECTION_FIXED`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionChange {
+    /// The aggregator's slug for the brokerage.
+    pub brokerage: String,
+    pub broken: bool,
+    pub at: Timestamp,
 }
 
 impl Connections {
@@ -27,11 +38,25 @@ impl Connections {
     /// Breaks (or repairs) a brokerage's connection; breaking a broken one
     /// keeps the time it first broke.
     pub fn set(&mut self, brokerage: &str, broken: bool, now: Timestamp) {
-        if broken {
+        let changed = if broken {
+            let first = !self.broken.contains_key(brokerage);
             self.broken.entry(brokerage.to_string()).or_insert(now);
+            first
         } else {
-            self.broken.remove(brokerage);
+            self.broken.remove(brokerage).is_some()
+        };
+        if changed {
+            self.changes.push(ConnectionChange {
+                brokerage: brokerage.to_string(),
+                broken,
+                at: now,
+            });
         }
+    }
+
+    /// Every break and repair so far, oldest first.
+    pub fn changes(&self) -> &[ConnectionChange] {
+        &self.changes
     }
 
     pub fn view(&self, d: &Downstream) -> ConnectionView {

@@ -42,7 +42,7 @@ use crate::ratelimit::{RateLimiter, RateState};
 use crate::vendor::Vendor;
 
 pub use book::BrokerOrder;
-pub use connections::ConnectionView;
+pub use connections::{ConnectionChange, ConnectionView};
 pub use events::{BrokerEvent, BrokerEventKind, OrderState, Trailing};
 pub use groups::OrderClass;
 pub use holder::{Holder, HolderActivity, HolderActivityKind, HolderProgram, Snapshot};
@@ -1184,6 +1184,11 @@ impl SimBrokerage {
     /// Since when the connection to `brokerage` (behind an aggregator) is broken.
     pub fn connection_broken_since(&self, brokerage: &str) -> Option<Timestamp> {
         self.connections.broken_since(brokerage)
+    }
+
+    /// Every break and repair of a connection behind the aggregator, oldest first.
+    pub fn connection_changes(&self) -> &[ConnectionChange] {
+        self.connections.changes()
     }
 
     /// Breaks (or repairs) the connection that holds `account`, at an

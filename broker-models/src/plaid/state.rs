@@ -16,6 +16,7 @@ use crate::brokerage::SimBrokerage;
 use crate::faults::Operation;
 use crate::ids::{stable_alnum, stable_uuid};
 use crate::ratelimit::RateLimiter;
+use crate::webhook::Delivery;
 
 /// How long a public token may wait for its exchange (§2.1).
 const PUBLIC_TOKEN_LIFETIME_MS: i64 = 30 * 60 * 1000;
@@ -66,14 +67,6 @@ impl Item {
             .find(|(id, _)| id == account_id)
             .map(|(_, n)| n.as_str())
     }
-}
-
-/// A webhook the model sent: where, with which headers, and the raw body.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Delivery {
-    pub url: String,
-    pub headers: BTreeMap<String, String>,
-    pub body: String,
 }
 
 pub struct State {

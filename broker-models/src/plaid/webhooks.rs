@@ -1,6 +1,6 @@
 //! Webhooks (reference §6): what Plaid would POST to an Item's webhook URL,
-//! kept in an outbox that a test reads at `GET /_sim/webhooks` (the model
-//! never calls out: a served model must not reach the network on its own).
+//! kept in the shared outbox (`crate::webhook`) that a test reads at
+//! `GET /_sim/webhooks`.
 //! Each delivery has the raw body and a `Plaid-Verification` header shaped
 //! like Plaid's JWS (ES256 header with a `kid`; claims `iat` and
 //! `request_body_sha256`, the body's real SHA-256). The signature is not an
@@ -23,10 +23,11 @@ use mbt::Timestamp;
 use sha2::{Digest, Sha256};
 
 use super::errors::PlaidError;
-use super::state::{Delivery, Plaid, State as PlaidState};
+use super::state::{Plaid, State as PlaidState};
 use super::wire::{Counters, Webhook};
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
+use crate::webhook::Delivery;
 
 /// The key id the JWS header names.
 const KID: &str = "6c5516e1-92dc-479e-a8ff-5a51992e0001";
@@ -34,13 +35,7 @@ const KID: &str = "6c5516e1-92dc-479e-a8ff-5a51992e0001";
 /// `GET /_sim/webhooks`: every delivery so far, oldest first; a control
 /// route, behind the control token like the others.
 pub fn routes(shared: &Shared) -> Router {
-    Router::new()
-        .route("/_sim/webhooks", get(outbox))
-        .route_layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            crate::control::guard,
-        ))
-        .with_state(shared.clone())
+    crate::webhook::outbox_routes(shared, get(outbox))
 }
 
 async fn outbox(

@@ -7,13 +7,14 @@
 //! (§6.3); a brokerage that is down fails them (503, code 3002).
 
 use axum::extract::{Path, State};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use mbt::Timestamp;
 
 use super::auth::{Signed, UserCall};
 use super::errors::SnapTradeError;
+use super::hooks::Hooks;
 use super::view::{self, connection_id};
 use super::wire::{
     Account, AccountPositions, AllAccounts, Balance, Brokerage, BrokerageAuthorization, Currency,
@@ -142,6 +143,32 @@ pub async fn disable(
     b.set_connection_broken(&account, true)
         .map_err(SnapTradeError::invalid)?;
     Ok(Json(json!({ "detail": "Connection has been disabled." })))
+}
+
+/// `POST /authorizations/{id}/refresh`: a holdings sync of every account of
+/// the connection, each announced by an `ACCOUNT_HOLDINGS_UPDATED` webhook
+/// (a failed one too, saying so); refused while the connection is disabled.
+/// The model's key is a commercial one, so refreshing is open to it even on
+/// real-time connections (only Personal and pay-as-you-go plans are refused).
+pub async fn refresh(
+    Path(id): Path<String>,
+    State(s): State<Shared>,
+    Extension(hooks): Extension<Hooks>,
+    UserCall(call): UserCall,
+) -> Result<Json<Value>, SnapTradeError> {
+    let b = s.lock();
+    let d = downstream_by_connection(&b, &id)?;
+    if b.connection_broken_since(&d.slug).is_some() {
+        return Err(SnapTradeError::connection_disabled());
+    }
+    let failure = call
+        .decision
+        .downstream_down(&d.slug)
+        .then_some("The brokerage could not be reached.");
+    hooks.lock().holdings_updated(&b, &d, b.now(), failure);
+    Ok(Json(
+        json!({ "detail": format!("Connection {id} scheduled for refresh") }),
+    ))
 }
 
 /// Every account of the user's, or of one connection.

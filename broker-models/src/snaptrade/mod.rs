@@ -19,11 +19,13 @@
 //! | `accounts` | connections, accounts, balances, holdings with their age |
 //! | `activities` | an account's history, a day late |
 //! | `trading` | place, cancel, order detail and lists |
+//! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
 
 mod accounts;
 mod activities;
 pub(crate) mod auth;
 mod errors;
+mod hooks;
 mod trading;
 mod view;
 pub mod wire;
@@ -50,7 +52,7 @@ pub struct SnapTrade;
 pub const VENDOR: Vendor = Vendor {
     slug: "snaptrade",
     profile: include_str!("../../profiles/snaptrade.toml"),
-    face: with_face::<SnapTrade>,
+    face,
     // A partner's commercial API key (clientId and the consumer key that
     // signs, §1.2) and the one end user it registered (userId is the
     // partner's choice; userSecret is SnapTrade's, UUID-like).
@@ -85,6 +87,13 @@ pub const VENDOR: Vendor = Vendor {
     // SnapTrade forwards client_order_id and does not de-duplicate (§4.5).
     unique_client_ids: false,
 };
+
+/// The face with its webhook outbox beside the control surface.
+fn face(shared: &Shared) -> axum::Router {
+    with_face::<SnapTrade>(shared)
+        .merge(hooks::routes(shared))
+        .layer(axum::Extension(hooks::Hooks::default()))
+}
 
 impl WireFace for SnapTrade {
     fn routes() -> Router<Shared> {
@@ -188,6 +197,7 @@ fn operations() -> Router<Shared> {
         .route("/authorizations", get(accounts::connections))
         .route("/authorizations/{id}", get(accounts::connection))
         .route("/authorizations/{id}/disable", post(accounts::disable))
+        .route("/authorizations/{id}/refresh", post(accounts::refresh))
         .route(
             "/authorizations/{id}/accounts",
             get(accounts::connection_accounts),

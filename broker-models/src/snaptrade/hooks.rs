@@ -1,0 +1,202 @@
+//! Webhooks (reference §9): what SnapTrade would POST to the partner's one
+//! webhook URL, in the shared outbox (`crate::webhook`). The URL is set in
+//! SnapTrade's dashboard; here a test sets it with `PUT /_sim/webhooks`
+//! (`{"url": "…"}`) and reads the deliveries with `GET /_sim/webhooks`.
+//! Nothing is sent while no URL is set, as with no listener configured.
+//!
+//! Each body is the payload as canonical JSON (keys sorted, no whitespace),
+//! and its `Signature` header is base64(HMAC-SHA256(consumer key, that
+//! text)), §9.2: what SnapTrade's own receiver recipe recomputes with
+//! `json.dumps(payload, separators=(",", ":"), sort_keys=True)`.
+//!
+//! Sent: `CONNECTION_BROKEN` and `CONNECTION_FIXED` for every break and
+//! repair of a connection (`POST /authorizations/{id}/disable`, or
+//! `/_sim/connection`), and one `ACCOUNT_HOLDINGS_UPDATED` per account of a
+//! connection refreshed with `POST /authorizations/{id}/refresh`. The
+//! deprecated `webhookSecret` field is left out: the signature replaces it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use mbt::Timestamp;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::auth::sign;
+use super::view::connection_id;
+use crate::brokerage::SimBrokerage;
+use crate::control::{bad_request, AsJson, Typed};
+use crate::face::Shared;
+use crate::ids::stable_uuid;
+use crate::profile::Downstream;
+use crate::webhook::Delivery;
+
+/// The face's webhook state: one per served model, kept across
+/// `/_sim/reset` like Plaid's (the partner's dashboard setting outlives
+/// the user's data).
+#[derive(Clone, Default)]
+pub struct Hooks(Arc<Mutex<Outbox>>);
+
+#[derive(Default)]
+pub struct Outbox {
+    url: Option<String>,
+    sent: Vec<Delivery>,
+    /// How many of the brokerage's connection changes were announced.
+    announced: usize,
+}
+
+impl Hooks {
+    pub fn lock(&self) -> MutexGuard<'_, Outbox> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Outbox {
+    /// Announces every break and repair since the last call, each at its
+    /// own moment: called before anything else is sent and before the
+    /// outbox is read, so the deliveries stay in the order things happened.
+    pub fn catch_up(&mut self, b: &SimBrokerage) {
+        let changes = b.connection_changes();
+        // A reset brokerage starts its history again.
+        if self.announced > changes.len() {
+            self.announced = 0;
+        }
+        let fresh: Vec<_> = changes[self.announced..].to_vec();
+        self.announced = changes.len();
+        for change in fresh {
+            let Some(d) = b
+                .profile()
+                .downstream
+                .iter()
+                .find(|d| d.slug == change.brokerage)
+            else {
+                continue;
+            };
+            let kind = if change.broken {
+                "CONNECTION_BROKEN"
+            } else {
+                "CONNECTION_FIXED"
+            };
+            let extra = json!({ "brokerageAuthorizationId": connection_id(d) });
+            self.send(b, change.at, kind, extra);
+        }
+    }
+
+    /// A refreshed connection: one holdings update per account, sent even
+    /// when the sync failed (§9.3), each part then saying why.
+    pub fn holdings_updated(
+        &mut self,
+        b: &SimBrokerage,
+        d: &Downstream,
+        at: Timestamp,
+        failure: Option<&str>,
+    ) {
+        self.catch_up(b);
+        let done = json!({ "success": failure.is_none(), "error": failure });
+        for account in &d.accounts {
+            let extra = json!({
+                "accountId": account,
+                "brokerageId": super::view::brokerage(d).id,
+                "brokerageAuthorizationId": connection_id(d),
+                "details": {
+                    "total_value": done,
+                    "positions": done,
+                    "balances": done,
+                    "orders": done,
+                },
+            });
+            self.send(b, at, "ACCOUNT_HOLDINGS_UPDATED", extra);
+        }
+    }
+
+    /// Signs and queues one event to the partner's URL, if one is set.
+    fn send(&mut self, b: &SimBrokerage, at: Timestamp, kind: &str, extra: Value) {
+        let Some(url) = self.url.clone() else {
+            return;
+        };
+        let creds = b.credentials();
+        let client = creds.get("client_id").unwrap_or_default();
+        let mut payload = Map::new();
+        payload.insert(
+            "webhookId".into(),
+            stable_uuid(&["snaptrade-webhook", client, &self.sent.len().to_string()]).into(),
+        );
+        payload.insert("clientId".into(), client.into());
+        payload.insert("eventTimestamp".into(), timestamp(at).into());
+        payload.insert(
+            "userId".into(),
+            creds.get("user_id").unwrap_or_default().into(),
+        );
+        payload.insert("eventType".into(), kind.into());
+        if let Value::Object(more) = extra {
+            payload.extend(more);
+        }
+        // serde_json's map is sorted and `to_string` is compact: the canonical form.
+        let body = Value::Object(payload).to_string();
+        let signature = sign(creds.get("consumer_key").unwrap_or_default(), &body);
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("Signature", signature.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        self.sent.push(Delivery { url, headers, body });
+    }
+}
+
+/// `2022-05-31T11:16:54.658533+00:00`: the webhooks' own format (§9.1).
+fn timestamp(t: Timestamp) -> String {
+    t.to_datetime()
+        .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+        .to_string()
+}
+
+/// `GET` and `PUT /_sim/webhooks`, behind the control token.
+pub fn routes(shared: &Shared) -> Router {
+    crate::webhook::outbox_routes(shared, get(outbox).put(set_url))
+}
+
+async fn outbox(
+    State(s): State<Shared>,
+    Extension(hooks): Extension<Hooks>,
+) -> Json<Vec<Delivery>> {
+    let mut b = s.lock();
+    b.sync();
+    let mut o = hooks.lock();
+    o.catch_up(&b);
+    Json(o.sent.clone())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Listener {
+    url: String,
+}
+
+/// Where webhooks go from now on; what happened before is not resent.
+async fn set_url(
+    State(s): State<Shared>,
+    Extension(hooks): Extension<Hooks>,
+    Typed(body, _): Typed<AsJson>,
+) -> Response {
+    let url = serde_json::from_slice::<Listener>(&body)
+        .ok()
+        .map(|l| l.url)
+        .filter(|u| {
+            u.parse::<axum::http::Uri>().is_ok_and(|u| {
+                matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some()
+            })
+        });
+    let Some(url) = url else {
+        return bad_request("expected {\"url\": \"http(s)://…\"}");
+    };
+    let b = s.lock();
+    let mut o = hooks.lock();
+    o.catch_up(&b);
+    o.url = Some(url);
+    Json(json!({ "ok": true })).into_response()
+}
