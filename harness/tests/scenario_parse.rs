@@ -159,6 +159,29 @@ fn expectations_are_checked() {
 }
 
 #[test]
+fn holdings_reads_and_their_expectations_are_checked() {
+    const READ: &str = "\n[[steps]]\nat_ms = 5\naction = \"holdings\"\nid = \"r\"\n";
+    let good = format!(
+        "{HEAD}{SUBMIT}{READ}\n[[expect]]\nholdings = \"r\"\nsymbol = \"AAPL\"\nquantity = \"1\"\nas_of_before_ms = 9\n"
+    );
+    parse(&good, "good.toml", &faults_dir()).expect("loads");
+    // A read's id is its own: not an earlier submit's, not an order to check.
+    let reused =
+        format!("{HEAD}{SUBMIT}\n[[steps]]\nat_ms = 5\naction = \"holdings\"\nid = \"a\"\n");
+    assert_refused(&reused, 15, &["\"a\"", "earlier step"]);
+    let as_order = format!("{HEAD}{SUBMIT}{READ}\n[[expect]]\norder = \"r\"\n");
+    assert_refused(&as_order, 20, &["no submit step", "\"r\""]);
+    let unknown = format!("{HEAD}{SUBMIT}{READ}\n[[expect]]\nholdings = \"a\"\n");
+    assert_refused(&unknown, 20, &["no holdings step", "\"a\""]);
+    let half = format!("{HEAD}{SUBMIT}{READ}\n[[expect]]\nholdings = \"r\"\nsymbol = \"AAPL\"\n");
+    assert_refused(&half, 20, &["symbol", "quantity"]);
+    let stray = format!("{HEAD}{SUBMIT}\n[[expect]]\norder = \"a\"\nas_of_after_ms = 3\n");
+    assert_refused(&stray, 15, &["as_of_after_ms", "holdings"]);
+    let keyless = format!("{HEAD}\n[[steps]]\nat_ms = 5\naction = \"holdings\"\n");
+    assert_refused(&keyless, 7, &["id"]);
+}
+
+#[test]
 fn markets_are_checked() {
     let missing = format!("{HEAD}\n[market]\nbars = \"no-such.csv\"\n");
     assert_refused(&missing, 0, &["market", "no-such.csv"]);

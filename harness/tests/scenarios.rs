@@ -147,3 +147,26 @@ fn the_committed_json_schema_is_the_generated_one() {
         "scenarios/scenario.schema.json is stale: run `cargo run -- schema > scenarios/scenario.schema.json`"
     );
 }
+
+#[test]
+fn a_holdings_expectation_fails_on_what_the_read_did_not_answer() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/snaptrade/stale-holdings-during-a-market-move.toml");
+    let text = std::fs::read_to_string(&file).expect("the scenario");
+    // As if the cached read had been fresh: no shares, and as of the read.
+    let wrong = text
+        .replace(
+            "holdings = \"during-the-move\"\nsymbol = \"AAPL\"\nquantity = \"10\"\nas_of_before_ms = 11000",
+            "holdings = \"during-the-move\"\nsymbol = \"AAPL\"\nquantity = \"0\"\nas_of_after_ms = 29000",
+        );
+    assert_ne!(wrong, text, "the expectation to break is in the file");
+    let loaded = scenario::parse(&wrong, "wrong.toml", &file.with_file_name("../faults"))
+        .expect("still a valid file");
+    let run = scenario::replay(&loaded);
+    assert!(!run.passed());
+    let timeline = run.timeline();
+    assert!(
+        timeline.contains("10 AAPL, as of 2026-01-05T15:00:10.004Z"),
+        "{timeline}"
+    );
+}

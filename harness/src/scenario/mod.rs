@@ -112,6 +112,10 @@ pub enum Action {
     /// user must reconnect) or mend it (`false`); brokers without such
     /// connections refuse it.
     SetConnection,
+    /// Read the account's holdings through the adapter (Tier B: the
+    /// aggregator's cache, with the time it is as of); `id` names the read
+    /// for a `holdings` expectation.
+    Holdings,
 }
 
 /// One action at one simulated time. Which keys an action takes is in its doc.
@@ -191,7 +195,7 @@ pub enum EffectWord {
     Close,
 }
 
-/// One check at the end. Exactly one of `order`, `error`, `position`, `cash`.
+/// One check at the end. Exactly one of `order`, `error`, `position`, `cash`, `holdings`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
@@ -231,6 +235,18 @@ pub struct Expectation {
     /// For `cash`: upper bound (decimal string).
     #[serde(default)]
     pub max: Option<String>,
+    /// A `holdings` step's id: what that read answered (not the ledger's truth).
+    #[serde(default)]
+    pub holdings: Option<String>,
+    /// For `holdings`: a symbol whose quantity in the read is `quantity`.
+    #[serde(default)]
+    pub symbol: Option<String>,
+    /// For `holdings`: the read says it is as of this scenario time (ms) or earlier.
+    #[serde(default)]
+    pub as_of_before_ms: Option<u64>,
+    /// For `holdings`: the read says it is as of this scenario time (ms) or later.
+    #[serde(default)]
+    pub as_of_after_ms: Option<u64>,
 }
 
 /// A scenario file that cannot be used, with where and why.
@@ -448,14 +464,17 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     let market = market_spec(&scenario.market, &faults_dir.with_file_name("data"))
         .map_err(|m| at(0, format!("market: {m}")))?;
     let mut ids: Vec<String> = Vec::new();
+    let mut reads: Vec<String> = Vec::new();
     let mut injected = BTreeMap::new();
     for (i, spanned) in scenario.steps.iter().enumerate() {
         let line = line_of(text, spanned.span().start);
         let step = spanned.get_ref();
         let fail = |m: String| at(line, format!("steps[{i}] ({:?}): {m}", step.action));
-        check_step(step, &seen, &ids).map_err(fail)?;
-        if step.action == Action::Submit {
-            ids.extend(step.id.clone());
+        check_step(step, &seen, &ids, &reads).map_err(fail)?;
+        match step.action {
+            Action::Submit => ids.extend(step.id.clone()),
+            Action::Holdings => reads.extend(step.id.clone()),
+            _ => {}
         }
         if let Some(f) = &step.faults {
             injected.insert(i, fault_plan(f, faults_dir).map_err(fail)?);
@@ -463,7 +482,7 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     }
     for spanned in &scenario.expect {
         let line = line_of(text, spanned.span().start);
-        check_expectation(spanned.get_ref(), &seen, &ids)
+        check_expectation(spanned.get_ref(), &seen, &ids, &reads)
             .map_err(|m| at(line, format!("expect: {m}")))?;
     }
     Ok(Loaded {
@@ -556,6 +575,7 @@ fn allowed(action: Action) -> &'static [&'static str] {
         Action::SetPrice => &["symbol", "price"],
         Action::InjectFault => &["faults"],
         Action::SetConnection => &["broken"],
+        Action::Holdings => &["id"],
     }
 }
 
@@ -582,7 +602,12 @@ fn present(s: &Step) -> Vec<&'static str> {
     keys
 }
 
-fn check_step(s: &Step, connections: &[String], ids: &[String]) -> Result<(), String> {
+fn check_step(
+    s: &Step,
+    connections: &[String],
+    ids: &[String],
+    reads: &[String],
+) -> Result<(), String> {
     for key in present(s) {
         if !allowed(s.action).contains(&key) {
             return Err(format!("key `{key}` does not apply to this action"));
@@ -605,8 +630,8 @@ fn check_step(s: &Step, connections: &[String], ids: &[String]) -> Result<(), St
     match s.action {
         Action::Submit => {
             let id = s.id.as_deref().ok_or("missing key `id`")?;
-            if ids.iter().any(|i| i == id) {
-                return Err(format!("id {id:?} is used by an earlier submit"));
+            if ids.iter().chain(reads).any(|i| i == id) {
+                return Err(format!("id {id:?} is used by an earlier step"));
             }
             need(s.symbol.is_some(), "symbol")?;
             need(s.side.is_some(), "side")?;
@@ -642,6 +667,12 @@ fn check_step(s: &Step, connections: &[String], ids: &[String]) -> Result<(), St
         }
         Action::InjectFault => need(s.faults.is_some(), "faults")?,
         Action::SetConnection => need(s.broken.is_some(), "broken")?,
+        Action::Holdings => {
+            let id = s.id.as_deref().ok_or("missing key `id`")?;
+            if ids.iter().chain(reads).any(|i| i == id) {
+                return Err(format!("id {id:?} is used by an earlier step"));
+            }
+        }
     }
     Ok(())
 }
@@ -650,15 +681,40 @@ fn check_expectation(
     e: &Expectation,
     connections: &[String],
     ids: &[String],
+    reads: &[String],
 ) -> Result<(), String> {
     let kinds = [
         e.order.is_some(),
         e.error.is_some(),
         e.position.is_some(),
         e.cash.is_some(),
+        e.holdings.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err("give exactly one of `order`, `error`, `position`, `cash`".into());
+        return Err("give exactly one of `order`, `error`, `position`, `cash`, `holdings`".into());
+    }
+    let holdings_keys = [
+        ("symbol", e.symbol.is_some()),
+        ("as_of_before_ms", e.as_of_before_ms.is_some()),
+        ("as_of_after_ms", e.as_of_after_ms.is_some()),
+    ];
+    match &e.holdings {
+        Some(id) => {
+            if !reads.iter().any(|r| r == id) {
+                return Err(format!("no holdings step has id {id:?}"));
+            }
+            if e.symbol.is_some() != e.quantity.is_some() {
+                return Err("`holdings` checks a `symbol` and its `quantity` together".into());
+            }
+            if let Some(q) = &e.quantity {
+                decimal(q)?;
+            }
+        }
+        None => {
+            if let Some((key, _)) = holdings_keys.iter().find(|(_, set)| *set) {
+                return Err(format!("`{key}` applies to `holdings` only"));
+            }
+        }
     }
     let known_id = |id: &str| {
         if ids.iter().any(|i| i == id) {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapters::{
-    AdapterError, BrokerAdapter, Instrument, Order, OrderResult, OrderType, PositionEffect,
-    Replace, Side, TimeInForce,
+    AdapterError, BrokerAdapter, Holdings, Instrument, Order, OrderResult, OrderType,
+    PositionEffect, Replace, Side, TimeInForce,
 };
+use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::FaultPlan;
 use rust_decimal::Decimal;
 
@@ -130,6 +131,8 @@ struct Outcomes {
     orders: BTreeMap<String, String>,
     /// Errors of steps, by step id (the last one wins).
     errors: BTreeMap<String, AdapterError>,
+    /// What each `holdings` step read, by its id.
+    holdings: BTreeMap<String, Holdings>,
 }
 
 impl Outcomes {
@@ -356,6 +359,17 @@ async fn perform(
                 .set_connection_broken(l.adapter.account_id(), broken)
                 .await?;
         }
+        Action::Holdings => {
+            let l = connection(live, step.connection.as_deref())?;
+            match l.adapter.get_holdings().await {
+                Ok(h) => {
+                    outcomes.holdings.insert(id, h);
+                }
+                Err(e) => {
+                    outcomes.errors.insert(id, e);
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -453,6 +467,9 @@ async fn check_one(
             .sum();
         return Ok((what, (have != want).then(|| have.to_string())));
     }
+    if let Some(id) = &e.holdings {
+        return Ok(holdings_check(e, id, outcomes));
+    }
     if let Some(name) = &e.cash {
         let l = connection(live, Some(name))?;
         let ledger = l.venue.ledger().await?;
@@ -490,4 +507,51 @@ async fn invariant_problems(l: &Live, trace: &Trace, wire: &[Exchange]) -> Vec<S
             .collect(),
         Err(e) => vec![e.to_string()],
     }
+}
+
+/// A `holdings` expectation against what its read answered: the quantity
+/// of a symbol, and the time the answer says it is as of.
+fn holdings_check(e: &Expectation, id: &str, outcomes: &Outcomes) -> (String, Option<String>) {
+    let mut what = format!("holdings read {id}");
+    let Some(h) = outcomes.holdings.get(id) else {
+        let why = outcomes
+            .errors
+            .get(id)
+            .map_or("no answer".to_string(), |e| {
+                format!("{}: {}", e.kind, e.message)
+            });
+        return (what, Some(why));
+    };
+    let mut wrong = Vec::new();
+    if let (Some(symbol), Some(q)) = (&e.symbol, &e.quantity) {
+        what.push_str(&format!(" holds {q} {symbol}"));
+        let have: Decimal = h
+            .positions
+            .iter()
+            .filter(|p| p.instrument.to_string() == *symbol)
+            .map(|p| p.quantity)
+            .sum();
+        if q.parse::<Decimal>().ok() != Some(have) {
+            wrong.push(format!("{have} {symbol}"));
+        }
+    }
+    let as_of = h.as_of.as_deref().and_then(|t| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| mbt::Timestamp::from_datetime(t.into()))
+    });
+    let at = |ms: u64| DEFAULT_EPOCH.plus_millis(i64::try_from(ms).unwrap_or(i64::MAX));
+    for (bound, before) in [(e.as_of_before_ms, true), (e.as_of_after_ms, false)] {
+        let Some(ms) = bound else { continue };
+        let word = if before { "before" } else { "after" };
+        what.push_str(&format!(", as of {word} {ms} ms"));
+        let ok = as_of.is_some_and(|t| if before { t <= at(ms) } else { t >= at(ms) });
+        if !ok {
+            wrong.push(format!(
+                "as of {}",
+                h.as_of.as_deref().unwrap_or("(not said)")
+            ));
+        }
+    }
+    (what, (!wrong.is_empty()).then(|| wrong.join(", ")))
 }
