@@ -61,7 +61,36 @@ impl Signer {
     }
 
     async fn call(&self, method: Method, path: &str, params: &str, body: Option<Value>) -> Reply {
-        let query = self.query(params);
+        self.signed(method, path, self.query(params), body).await
+    }
+
+    /// A partner-level call (no user in the query), or a user's of our own making.
+    async fn partner(
+        &self,
+        method: Method,
+        path: &str,
+        params: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let own = if params.is_empty() {
+            String::new()
+        } else {
+            format!("{params}&")
+        };
+        let query = format!(
+            "{own}clientId={}&timestamp=1767625200",
+            self.c.credential("client_id")
+        );
+        self.signed(method, path, query, body).await
+    }
+
+    async fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        query: String,
+        body: Option<Value>,
+    ) -> Reply {
         let body_value = body.clone().unwrap_or(Value::Null);
         let sig = self.signature(path, &query, &body_value);
         let mut c = Client {
@@ -677,4 +706,169 @@ async fn a_refresh_while_the_brokerage_is_down_is_announced_as_failed() {
         assert_eq!(h["details"]["positions"]["success"], false, "{h}");
         assert!(h["details"]["positions"]["error"].is_string(), "{h}");
     }
+}
+
+#[tokio::test]
+async fn users_register_rotate_and_delete_and_hold_only_their_own() {
+    let s = Signer::new(FaultPlan::default());
+    s.c.send(
+        Method::PUT,
+        "/_sim/webhooks",
+        "application/json",
+        r#"{"url": "http://partner.test/hooks"}"#,
+    )
+    .await;
+    let r = s
+        .partner(
+            Method::POST,
+            "/snapTrade/registerUser",
+            "",
+            Some(json!({ "userId": "alice" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let alice = r.json();
+    assert_eq!(alice["userId"], "alice");
+    let secret = alice["userSecret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 36, "a UUID-shaped secret: {secret}");
+    let again = s
+        .partner(
+            Method::POST,
+            "/snapTrade/registerUser",
+            "",
+            Some(json!({ "userId": "alice" })),
+        )
+        .await;
+    refused(&again, 400, "1076");
+    refused(
+        &s.partner(Method::POST, "/snapTrade/registerUser", "", Some(json!({})))
+            .await,
+        400,
+        "1076",
+    );
+    let users = s
+        .partner(Method::GET, "/snapTrade/listUsers", "", None)
+        .await
+        .json();
+    assert_eq!(users, json!([s.c.credential("user_id"), "alice"]));
+
+    // Alice holds no connection: empty lists, and the holder's account is not hers.
+    let as_alice = |secret: &str| format!("userId=alice&userSecret={secret}");
+    for path in ["/authorizations", "/accounts", "/api/v1/accounts"] {
+        let r = s.partner(Method::GET, path, &as_alice(&secret), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        assert_eq!(r.json(), json!([]), "{path}");
+    }
+    let all = s
+        .partner(Method::GET, "/accounts/all", &as_alice(&secret), None)
+        .await;
+    assert_eq!(all.json()["results"], json!([]));
+    let theirs = format!("/accounts/{ETRADE}/balances");
+    refused(
+        &s.partner(Method::GET, &theirs, &as_alice(&secret), None)
+            .await,
+        404,
+        "1011",
+    );
+    refused(
+        &s.partner(
+            Method::GET,
+            "/accounts",
+            "userId=alice&userSecret=wrong",
+            None,
+        )
+        .await,
+        401,
+        "1083",
+    );
+
+    // A rotated secret replaces the old one.
+    let r = s
+        .partner(
+            Method::POST,
+            "/snapTrade/resetUserSecret",
+            "",
+            Some(json!({ "userId": "alice", "userSecret": secret })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let fresh = r.json()["userSecret"].as_str().unwrap().to_string();
+    assert_ne!(fresh, secret);
+    refused(
+        &s.partner(Method::GET, "/accounts", &as_alice(&secret), None)
+            .await,
+        401,
+        "1083",
+    );
+    let r = s
+        .partner(Method::GET, "/accounts", &as_alice(&fresh), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    // Deleted: her calls are refused, and a second delete finds no one.
+    let r = s
+        .partner(
+            Method::DELETE,
+            "/snapTrade/deleteUser",
+            "userId=alice",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["status"], "deleted");
+    assert_eq!(r.json()["userId"], "alice");
+    refused(
+        &s.partner(Method::GET, "/accounts", &as_alice(&fresh), None)
+            .await,
+        401,
+        "1083",
+    );
+    refused(
+        &s.partner(
+            Method::DELETE,
+            "/snapTrade/deleteUser",
+            "userId=alice",
+            None,
+        )
+        .await,
+        404,
+        "1011",
+    );
+    // The holder is untouched until deleted in turn.
+    assert_eq!(s.get("/accounts", "").await.status, StatusCode::OK);
+    let holder = s.c.credential("user_id");
+    let r = s
+        .partner(
+            Method::DELETE,
+            "/snapTrade/deleteUser",
+            &format!("userId={holder}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    refused(&s.get("/accounts", "").await, 401, "1083");
+    let users = s
+        .partner(Method::GET, "/snapTrade/listUsers", "", None)
+        .await
+        .json();
+    assert_eq!(users, json!([]));
+
+    let hooks = webhooks(&s).await;
+    let seen: Vec<(&str, &str)> = hooks
+        .iter()
+        .map(|h| {
+            (
+                h["eventType"].as_str().unwrap(),
+                h["userId"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("USER_REGISTERED", "alice"),
+            ("USER_DELETED", "alice"),
+            ("USER_DELETED", holder.as_str())
+        ]
+    );
 }

@@ -58,6 +58,10 @@ from snaptrade_client.paths.authorizations_authorization_id_refresh.post import 
 )
 from snaptrade_client.paths.brokerages.get import SchemaFor200ResponseBodyApplicationJson as Brokerages
 from snaptrade_client.paths.root.get import SchemaFor200ResponseBodyApplicationJson as Status
+from snaptrade_client.paths.snap_trade_delete_user.delete import SchemaFor200ResponseBodyApplicationJson as Deleted
+from snaptrade_client.paths.snap_trade_list_users.get import SchemaFor200ResponseBodyApplicationJson as Users
+from snaptrade_client.paths.snap_trade_register_user.post import SchemaFor200ResponseBodyApplicationJson as Registered
+from snaptrade_client.paths.snap_trade_reset_user_secret.post import SchemaFor200ResponseBodyApplicationJson as Rotated
 from snaptrade_client.paths.trade_place.post import SchemaFor200ResponseBodyApplicationJson as Placed
 
 BROKER = "snaptrade"
@@ -423,6 +427,33 @@ def test_webhooks_announce_a_break_its_repair_and_a_refresh_signed(client, user,
     forged = dict(mine[2], body=mine[2]["body"].replace(account, served["accounts"][0]))
     with pytest.raises(AssertionError):
         signed_as_snaptrade_signs(forged, served["credentials"]["consumer_key"])
+
+
+def test_a_registered_user_rotates_their_secret_holds_nothing_and_is_deleted(client, user, served):
+    url = "http://partner.test/snaptrade-users"
+    sim(served, "PUT", "/_sim/webhooks", {"url": url})
+    bob = valid(client.authentication.register_snap_trade_user(user_id="bob-sdk"), Registered)
+    assert bob["userId"] == "bob-sdk" and len(bob["userSecret"]) == 36
+    status, body = refused(lambda: client.authentication.register_snap_trade_user(user_id="bob-sdk"))
+    assert status == 400
+    assert valid(client.authentication.list_snap_trade_users(), Users) == [user["user_id"], "bob-sdk"]
+    as_bob = {"user_id": "bob-sdk", "user_secret": bob["userSecret"]}
+    assert valid(client.connections.list_brokerage_authorizations(**as_bob), Connections) == []
+    assert valid(client.account_information.list_user_accounts(**as_bob), AccountList) == []
+    status, _ = refused(lambda: client.account_information.get_user_account_balance(
+        account_id=served["accounts"][0], **as_bob))
+    assert status == 404
+    rotated = valid(client.authentication.reset_snap_trade_user_secret(**as_bob), Rotated)
+    assert rotated["userId"] == "bob-sdk" and rotated["userSecret"] != bob["userSecret"]
+    status, _ = refused(lambda: client.account_information.list_user_accounts(**as_bob))
+    assert status == 401
+    gone = valid(client.authentication.delete_snap_trade_user(user_id="bob-sdk"), Deleted)
+    assert gone["status"] == "deleted" and gone["userId"] == "bob-sdk"
+    assert valid(client.authentication.list_snap_trade_users(), Users) == [user["user_id"]]
+    mine = [d for d in sim(served, "GET", "/_sim/webhooks") if d["url"] == url]
+    payloads = [signed_as_snaptrade_signs(d, served["credentials"]["consumer_key"]) for d in mine]
+    assert [(p["eventType"], p["userId"]) for p in payloads] == [
+        ("USER_REGISTERED", "bob-sdk"), ("USER_DELETED", "bob-sdk")]
 
 
 # --- rate limits, outages, caches (the model's fault plan) ----------------------------------------------

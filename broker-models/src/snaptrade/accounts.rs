@@ -80,31 +80,28 @@ pub async fn brokerages(State(s): State<Shared>, _: Signed) -> Json<Vec<Brokerag
     Json(b.profile().downstream.iter().map(view::brokerage).collect())
 }
 
-/// `GET /snapTrade/listUsers`: the partner's one registered user.
-pub async fn list_users(State(s): State<Shared>, _: Signed) -> Json<Vec<String>> {
-    let b = s.lock();
-    Json(
-        b.credentials()
-            .get("user_id")
-            .map(str::to_string)
-            .into_iter()
-            .collect(),
-    )
-}
-
 /// `GET /authorizations`.
 pub async fn connections(
     State(s): State<Shared>,
-    _: UserCall,
+    UserCall(call): UserCall,
 ) -> Json<Vec<BrokerageAuthorization>> {
     let b = s.lock();
     Json(
-        b.profile()
-            .downstream
+        held(&b, &call)
             .iter()
             .map(|d| view::connection(&b, d))
             .collect(),
     )
+}
+
+/// The connections the caller holds: every one for the account holder,
+/// none for a user the partner registered since.
+fn held<'a>(b: &'a SimBrokerage, call: &Signed) -> &'a [Downstream] {
+    if call.holder {
+        &b.profile().downstream
+    } else {
+        &[]
+    }
 }
 
 fn downstream_by_connection(b: &SimBrokerage, id: &str) -> Result<Downstream, SnapTradeError> {
@@ -174,7 +171,7 @@ pub async fn refresh(
 /// Every account of the user's, or of one connection.
 fn accounts_of(b: &SimBrokerage, only: Option<&Downstream>, call: &Signed) -> Vec<Account> {
     let mut out = Vec::new();
-    for d in &b.profile().downstream {
+    for d in held(b, call) {
         if only.is_some_and(|o| o.slug != d.slug) {
             continue;
         }
@@ -197,7 +194,7 @@ pub async fn accounts_all(State(s): State<Shared>, UserCall(call): UserCall) -> 
     let mut b = s.lock();
     b.sync();
     let mut results = Vec::new();
-    for d in &b.profile().downstream {
+    for d in held(&b, &call) {
         let at = synced(&b, d, &call);
         results.extend(
             d.accounts

@@ -27,6 +27,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 
 use super::errors::SnapTradeError;
+use super::users::{Users, Who};
 use crate::credentials::same_secret;
 use crate::face::{decision_of, Shared};
 use crate::faults::Decision;
@@ -44,6 +45,9 @@ pub struct Signed {
     pub params: BTreeMap<String, String>,
     pub body: Bytes,
     pub decision: Decision,
+    /// Made for the account holder, whose connections the model holds (a
+    /// [`UserCall`] as them); false for partner-level calls and other users.
+    pub holder: bool,
 }
 
 /// A signed call on behalf of the model's user (`userId` and `userSecret`
@@ -116,6 +120,7 @@ impl FromRequest<Shared> for Signed {
             params,
             body: bytes,
             decision,
+            holder: false,
         })
     }
 }
@@ -124,18 +129,33 @@ impl FromRequest<Shared> for UserCall {
     type Rejection = SnapTradeError;
 
     async fn from_request(req: Request, s: &Shared) -> Result<Self, SnapTradeError> {
+        let users = req.extensions().get::<Users>().cloned().unwrap_or_default();
+        let lists = is_list(req.uri().path());
         let mut call = Signed::from_request(req, s).await?;
-        let user_id = call.params.remove("userId");
-        let secret = call.params.remove("userSecret");
-        let b = s.lock();
-        let creds = b.credentials();
-        let good = user_id.is_some_and(|u| creds.matches("user_id", &u))
-            && secret.is_some_and(|x| creds.matches("user_secret", &x));
-        if !good {
-            return Err(SnapTradeError::bad_user());
+        let user_id = call.params.remove("userId").unwrap_or_default();
+        let secret = call.params.remove("userSecret").unwrap_or_default();
+        let who = users
+            .lock()
+            .verify(s.lock().credentials(), &user_id, &secret);
+        match who {
+            None => Err(SnapTradeError::bad_user()),
+            Some(Who::Holder) => {
+                call.holder = true;
+                Ok(UserCall(call))
+            }
+            // Another user holds no connection: lists are empty, and any
+            // account or connection is not theirs.
+            Some(Who::Other) if lists => Ok(UserCall(call)),
+            Some(Who::Other) => Err(SnapTradeError::not_found()),
         }
-        Ok(UserCall(call))
     }
+}
+
+/// The user-scoped lists (connections, accounts), which a user without
+/// connections reads as empty.
+fn is_list(path: &str) -> bool {
+    let path = path.strip_prefix(LEGACY_PREFIX).unwrap_or(path);
+    matches!(path, "/authorizations" | "/accounts" | "/accounts/all")
 }
 
 /// Whether `signature` is the consumer key's over any of the request's

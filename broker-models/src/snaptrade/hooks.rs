@@ -9,7 +9,8 @@
 //! text)), §9.2: what SnapTrade's own receiver recipe recomputes with
 //! `json.dumps(payload, separators=(",", ":"), sort_keys=True)`.
 //!
-//! Sent: `CONNECTION_BROKEN` and `CONNECTION_FIXED` for every break and
+//! Sent: `USER_REGISTERED` and `USER_DELETED` (`users`),
+//! `CONNECTION_BROKEN` and `CONNECTION_FIXED` for every break and
 //! repair of a connection (`POST /authorizations/{id}/disable`, or
 //! `/_sim/connection`), and one `ACCOUNT_HOLDINGS_UPDATED` per account of a
 //! connection refreshed with `POST /authorizations/{id}/refresh`. The
@@ -81,7 +82,7 @@ impl Outbox {
                 "CONNECTION_FIXED"
             };
             let extra = json!({ "brokerageAuthorizationId": connection_id(d) });
-            self.send(b, change.at, kind, extra);
+            self.send(b, holder(b), change.at, kind, extra);
         }
     }
 
@@ -108,12 +109,18 @@ impl Outbox {
                     "orders": done,
                 },
             });
-            self.send(b, at, "ACCOUNT_HOLDINGS_UPDATED", extra);
+            self.send(b, holder(b), at, "ACCOUNT_HOLDINGS_UPDATED", extra);
         }
     }
 
-    /// Signs and queues one event to the partner's URL, if one is set.
-    fn send(&mut self, b: &SimBrokerage, at: Timestamp, kind: &str, extra: Value) {
+    /// A user registered or deleted (no fields of its own).
+    pub fn user_event(&mut self, b: &SimBrokerage, user: &str, kind: &str, at: Timestamp) {
+        self.catch_up(b);
+        self.send(b, user, at, kind, json!({}));
+    }
+
+    /// Signs and queues one event about `user` to the partner's URL, if one is set.
+    fn send(&mut self, b: &SimBrokerage, user: &str, at: Timestamp, kind: &str, extra: Value) {
         let Some(url) = self.url.clone() else {
             return;
         };
@@ -126,10 +133,7 @@ impl Outbox {
         );
         payload.insert("clientId".into(), client.into());
         payload.insert("eventTimestamp".into(), timestamp(at).into());
-        payload.insert(
-            "userId".into(),
-            creds.get("user_id").unwrap_or_default().into(),
-        );
+        payload.insert("userId".into(), user.into());
         payload.insert("eventType".into(), kind.into());
         if let Value::Object(more) = extra {
             payload.extend(more);
@@ -146,6 +150,11 @@ impl Outbox {
         .collect();
         self.sent.push(Delivery { url, headers, body });
     }
+}
+
+/// The account holder: the user every connection belongs to.
+fn holder(b: &SimBrokerage) -> &str {
+    b.credentials().get("user_id").unwrap_or_default()
 }
 
 /// `2022-05-31T11:16:54.658533+00:00`: the webhooks' own format (§9.1).

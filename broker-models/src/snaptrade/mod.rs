@@ -20,6 +20,7 @@
 //! | `activities` | an account's history, a day late |
 //! | `trading` | place, cancel, order detail and lists |
 //! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
+//! | `users` | the account holder and the users a test registers |
 
 mod accounts;
 mod activities;
@@ -27,13 +28,14 @@ pub(crate) mod auth;
 mod errors;
 mod hooks;
 mod trading;
+mod users;
 mod view;
 pub mod wire;
 
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::brokerage::SimBrokerage;
@@ -88,11 +90,13 @@ pub const VENDOR: Vendor = Vendor {
     unique_client_ids: false,
 };
 
-/// The face with its webhook outbox beside the control surface.
+/// The face with its webhook outbox beside the control surface, and the
+/// partner's state the routes share (webhook setting, registered users).
 fn face(shared: &Shared) -> axum::Router {
     with_face::<SnapTrade>(shared)
         .merge(hooks::routes(shared))
         .layer(axum::Extension(hooks::Hooks::default()))
+        .layer(axum::Extension(users::Users::default()))
 }
 
 impl WireFace for SnapTrade {
@@ -193,7 +197,10 @@ impl WireFace for SnapTrade {
 fn operations() -> Router<Shared> {
     Router::new()
         .route("/brokerages", get(accounts::brokerages))
-        .route("/snapTrade/listUsers", get(accounts::list_users))
+        .route("/snapTrade/listUsers", get(users::list))
+        .route("/snapTrade/registerUser", post(users::register))
+        .route("/snapTrade/deleteUser", delete(users::delete))
+        .route("/snapTrade/resetUserSecret", post(users::reset_secret))
         .route("/authorizations", get(accounts::connections))
         .route("/authorizations/{id}", get(accounts::connection))
         .route("/authorizations/{id}/disable", post(accounts::disable))
