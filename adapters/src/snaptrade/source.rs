@@ -9,6 +9,7 @@
 //! read by offset; a history that grows between two pages (a day's sync
 //! landing mid-import) shifts every offset, so the import starts again.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use http::Method;
 use super::errors::Call;
 use super::{models, parse, Inner, SnapTradeAdapter, SnapTradeConfig};
 use crate::adapter::ReadOnlySource;
-use crate::contract::{Account, Description, Holdings, Tier, Transaction};
+use crate::contract::{Account, Description, Holdings, Transaction};
 use crate::error::{AdapterError, Result};
 use crate::http::HttpSetup;
 use crate::reconcile::retry_read;
@@ -52,6 +53,7 @@ impl SnapTradeSource {
         let path = inner.account_path("/activities");
         let limit = self.page_size.to_string();
         let mut rows: Vec<Transaction> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         let mut total = None;
         loop {
             let offset = rows.len().to_string();
@@ -73,7 +75,7 @@ impl SnapTradeSource {
             let got = page.data.len();
             for a in &page.data {
                 let t = parse::transaction(a, &inner.config.account_id)?;
-                if rows.iter().any(|r| r.transaction_id == t.transaction_id) {
+                if !seen.insert(t.transaction_id.clone()) {
                     // Offsets shifted under the import: the same entry twice.
                     return Ok(None);
                 }
@@ -91,7 +93,6 @@ impl ReadOnlySource for SnapTradeSource {
     fn describe(&self) -> Description {
         let mut d = self.inner.describe();
         d.name = "SnapTrade read-only (raxx adapters)".to_string();
-        d.tier = Tier::B;
         d.capabilities.read_only = true;
         d.capabilities.order_types = Vec::new();
         d.capabilities.time_in_force = Vec::new();

@@ -323,10 +323,10 @@ async fn reimport_is_idempotent(c: Arc<ReadCtx>) -> Outcome {
             }
             None => {
                 // The nearest candidate says what differs: one on that day.
-                let near = unmatched.iter().find_map(|t| {
-                    entry_differs(t, a)
-                        .filter(|_| t.date == a.time.date().format("%Y-%m-%d").to_string())
-                });
+                let day = a.time.date().format("%Y-%m-%d").to_string();
+                let near = unmatched
+                    .iter()
+                    .find_map(|t| entry_differs(t, a).filter(|_| t.date == day));
                 return Err(Failure::new(format!(
                     "transaction {} ({:?}) was not imported{}",
                     a.id,
