@@ -117,6 +117,25 @@ impl Signer {
         self.c.post_json(path, &body.to_string()).await
     }
 
+    /// Webhooks go to the partner's test URL from now on.
+    async fn listen(&self) {
+        let r = self
+            .c
+            .send(
+                Method::PUT,
+                "/_sim/webhooks",
+                "application/json",
+                r#"{"url": "http://partner.test/hooks"}"#,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+
+    async fn register(&self, body: Value) -> Reply {
+        self.partner(Method::POST, "/snapTrade/registerUser", "", Some(body))
+            .await
+    }
+
     async fn advance(&self, ms: i64) {
         let r = self.control("/_sim/advance", json!({ "ms": ms })).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -579,15 +598,7 @@ async fn webhooks_announce_breaks_repairs_and_refreshes_signed_to_the_partner_s_
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
-    let r =
-        s.c.send(
-            Method::PUT,
-            "/_sim/webhooks",
-            "application/json",
-            r#"{"url": "http://partner.test/hooks"}"#,
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    s.listen().await;
 
     let conns = s.get("/authorizations", "").await.json();
     let etrade = conns[0]["id"].as_str().unwrap().to_string();
@@ -680,13 +691,7 @@ async fn a_refresh_while_the_brokerage_is_down_is_announced_as_failed() {
     )
     .expect("plan");
     let s = Signer::new(plan);
-    s.c.send(
-        Method::PUT,
-        "/_sim/webhooks",
-        "application/json",
-        r#"{"url": "http://partner.test/hooks"}"#,
-    )
-    .await;
+    s.listen().await;
     let conns = s.get("/authorizations", "").await.json();
     let fidelity = conns
         .as_array()
@@ -711,41 +716,16 @@ async fn a_refresh_while_the_brokerage_is_down_is_announced_as_failed() {
 #[tokio::test]
 async fn users_register_rotate_and_delete_and_hold_only_their_own() {
     let s = Signer::new(FaultPlan::default());
-    s.c.send(
-        Method::PUT,
-        "/_sim/webhooks",
-        "application/json",
-        r#"{"url": "http://partner.test/hooks"}"#,
-    )
-    .await;
-    let r = s
-        .partner(
-            Method::POST,
-            "/snapTrade/registerUser",
-            "",
-            Some(json!({ "userId": "alice" })),
-        )
-        .await;
+    s.listen().await;
+    let r = s.register(json!({ "userId": "alice" })).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let alice = r.json();
     assert_eq!(alice["userId"], "alice");
     let secret = alice["userSecret"].as_str().unwrap().to_string();
     assert_eq!(secret.len(), 36, "a UUID-shaped secret: {secret}");
-    let again = s
-        .partner(
-            Method::POST,
-            "/snapTrade/registerUser",
-            "",
-            Some(json!({ "userId": "alice" })),
-        )
-        .await;
+    let again = s.register(json!({ "userId": "alice" })).await;
     refused(&again, 400, "1076");
-    refused(
-        &s.partner(Method::POST, "/snapTrade/registerUser", "", Some(json!({})))
-            .await,
-        400,
-        "1076",
-    );
+    refused(&s.register(json!({})).await, 400, "1076");
     let users = s
         .partner(Method::GET, "/snapTrade/listUsers", "", None)
         .await
