@@ -80,6 +80,15 @@ fn recorded(
         .collect())
 }
 
+/// Feeds the engine the latest quote of each symbol a quiet run moved.
+fn feed_unseen(g: &mut PriceGenerator, engine: &mut Engine, buffer: &mut Vec<MarketEvent>) {
+    buffer.clear();
+    g.take_unseen(buffer);
+    for ev in buffer.iter() {
+        engine.on_market(ev);
+    }
+}
+
 impl MarketFeed {
     /// A feed as `spec` says; an error names what is wrong with recorded bars.
     pub fn with_spec(
@@ -112,10 +121,17 @@ impl MarketFeed {
     /// time: memory stays one step's quotes whatever the jump. The generated
     /// market does not quote while the session is closed (nights and
     /// weekends cost nothing); recorded bars play as recorded.
+    ///
+    /// With no order working, a quote can only move its instrument's mark,
+    /// and nothing can start working before `t` (no request arrives in a
+    /// run): the engine then needs only each symbol's last quote before
+    /// every close and at `t`, so the paths walk without feeding it and the
+    /// engine ends exactly where quote-by-quote feeding would leave it.
     pub fn run_until(&mut self, engine: &mut Engine, t: Timestamp) {
         match &mut self.source {
             Source::Generated(g) => {
                 let session = engine.config().session.clone();
+                let quiet = engine.working_orders() == 0;
                 // The first session closing after the step being read, asked
                 // for again only once the steps pass its close: the time zone
                 // work is once a session, not once a step.
@@ -124,6 +140,8 @@ impl MarketFeed {
                     let next = g.next_time();
                     if session != Session::AlwaysOpen {
                         if hours.is_none_or(|h| h.close <= next) {
+                            // The session's last quotes reach the engine before its close.
+                            feed_unseen(g, engine, &mut self.buffer);
                             hours = session.session_closing_from(next.plus_nanos(1));
                         }
                         match hours {
@@ -136,12 +154,17 @@ impl MarketFeed {
                             Some(_) => {}
                         }
                     }
-                    self.buffer.clear();
-                    g.step(&mut self.buffer);
-                    for ev in &self.buffer {
-                        engine.on_market(ev);
+                    if quiet {
+                        g.step_unseen();
+                    } else {
+                        self.buffer.clear();
+                        g.step(&mut self.buffer);
+                        for ev in &self.buffer {
+                            engine.on_market(ev);
+                        }
                     }
                 }
+                feed_unseen(g, engine, &mut self.buffer);
             }
             Source::Recorded(events) => {
                 while let Some(ev) = events.pop_front_if(|e| e.time <= t) {
@@ -172,6 +195,7 @@ impl MarketFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generator::default_universe;
     use crate::EngineConfig;
 
     #[test]
@@ -201,6 +225,82 @@ mod tests {
         assert!(feed.buffer.capacity() <= 64, "{}", feed.buffer.capacity());
         // The last quotes the engine saw are Monday's, a second after the open.
         assert_eq!(engine.now(), monday_open.plus_millis(1_000));
+    }
+
+    /// Every instrument's market state, as a client or a close could read it.
+    fn marks(engine: &Engine) -> Vec<String> {
+        default_universe()
+            .into_iter()
+            .map(|(symbol, _)| {
+                let id = engine
+                    .market()
+                    .id(&Instrument::equity(symbol))
+                    .expect("listed");
+                let s = engine.market().state(id);
+                format!(
+                    "{symbol} {:?} {:?} {:?} {:?} {:?}",
+                    s.quote, s.last, s.touch, s.updated_at, s.previous_close
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_quiet_market_leaves_the_engine_where_quote_by_quote_feeding_would() {
+        // Thursday 2026-01-08 20:00 UTC, an hour before the close, on to
+        // Monday's open and past it: two closes and a weekend on the way.
+        let thursday = Timestamp::from_datetime(
+            chrono::DateTime::parse_from_rfc3339("2026-01-08T20:00:00Z")
+                .unwrap()
+                .into(),
+        );
+        let world = || {
+            let mut engine = Engine::new(EngineConfig::default(), 11, thursday);
+            engine.open_account("A1", crate::AccountKind::Margin, Decimal::from(1_000));
+            let feed =
+                MarketFeed::with_spec(&MarketSpec::default(), 11, thursday, &mut engine).unwrap();
+            (engine, feed)
+        };
+        let (mut quiet, mut quiet_feed) = world();
+        let (mut fed, mut fed_feed) = world();
+        quiet_feed.run_until(&mut quiet, thursday);
+        fed_feed.run_until(&mut fed, thursday);
+        // A GTC bid far below F's market works through every quote without
+        // filling, so this engine is fed every quote of every symbol.
+        let mut bid = crate::OrderRequest::limit(
+            "A1",
+            "far",
+            "F",
+            crate::Side::Buy,
+            Decimal::ONE,
+            Decimal::ONE,
+        );
+        bid.time_in_force = crate::TimeInForce::Gtc;
+        fed.submit(bid).expect("accepted");
+        assert_eq!(fed.working_orders(), 1);
+        let monday = thursday.plus_millis(4 * 86_400_000 - 5 * 3_600_000);
+        // A short run, then one that crosses both closes and the weekend
+        // with quotes on either side of each, then one inside a session.
+        for t in [
+            thursday.plus_millis(1_234),
+            monday,
+            monday.plus_millis(3_600_250),
+        ] {
+            quiet_feed.run_until(&mut quiet, t);
+            fed_feed.run_until(&mut fed, t);
+            assert_eq!(quiet.now(), fed.now());
+            assert_eq!(marks(&quiet), marks(&fed), "at {t:?}");
+        }
+        let closes = |e: &Engine| {
+            e.log()
+                .entries()
+                .iter()
+                .filter(|l| matches!(l.event, crate::EngineEvent::SessionClosed { .. }))
+                .map(|l| l.time)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(closes(&quiet).len(), 2, "Thursday's and Friday's");
+        assert_eq!(closes(&quiet), closes(&fed));
     }
 
     const BARS: &str = "time,symbol,open,high,low,close,volume\n\

@@ -95,17 +95,91 @@ struct Walk {
     id: InstrumentId,
     cents: i64,
     rng: SimRng,
+    /// The last quote of a quiet run (`step_unseen`), not yet handed out.
+    unseen: Option<Tick>,
 }
 
-pub struct PriceGenerator {
-    walks: Vec<Walk>,
+/// One step of one path: the quote in whole cents and its displayed sizes.
+#[derive(Debug, Clone, Copy)]
+struct Tick {
+    bid: i64,
+    ask: i64,
+    bid_size: u64,
+    ask_size: u64,
+}
+
+impl Tick {
+    fn event(self, time: Timestamp, instrument: InstrumentId) -> MarketEvent {
+        MarketEvent {
+            time,
+            instrument,
+            data: MarketData::Quote(Quote {
+                bid: Decimal::new(self.bid, 2),
+                ask: Decimal::new(self.ask, 2),
+                bid_size: Decimal::from(self.bid_size),
+                ask_size: Decimal::from(self.ask_size),
+            }),
+        }
+    }
+}
+
+/// How every path moves and is quoted.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
     /// σ per step, × 2^20.
     sigma_fp: i64,
     spread_bps: i64,
     min_size: u32,
     max_size: u32,
+}
+
+impl Shape {
+    /// Moves a path one step and quotes it. The draws are the same whether
+    /// or not the quote is ever handed out, so a quiet run leaves every
+    /// path exactly where a fed one would.
+    fn advance(self, w: &mut Walk) -> Tick {
+        let z = irwin_hall_z(&mut w.rng);
+        // cents (< 2^47) × σ × z (< 2^23) fits in i128 for any sane σ;
+        // saturating keeps an absurd one from panicking: the path then
+        // stops at the end of the price range.
+        let scaled = i128::from(w.cents)
+            .saturating_mul(i128::from(self.sigma_fp))
+            .saturating_mul(i128::from(z));
+        // Round to the nearest cent: a floor (>>) would drift every path downwards.
+        let change = scaled.saturating_add(HALF_Z2).div_euclid(Z2);
+        w.cents = w
+            .cents
+            .saturating_add(i64::try_from(change).unwrap_or(0))
+            .clamp(1, MAX_CENTS);
+        // Prices stay within the price range and sizes within u32: the
+        // rest of the step cannot overflow, so saturating is exact.
+        let half = w
+            .cents
+            .saturating_mul(self.spread_bps)
+            .div_euclid(20_000)
+            .max(1);
+        let bid = w.cents.saturating_sub(half).max(1);
+        let ask = w.cents.saturating_add(half).max(bid.saturating_add(1));
+        let span = u64::from(self.max_size.saturating_sub(self.min_size)).saturating_add(1);
+        let min = u64::from(self.min_size);
+        let bid_size = min.saturating_add(below(&mut w.rng, span));
+        let ask_size = min.saturating_add(below(&mut w.rng, span));
+        Tick {
+            bid,
+            ask,
+            bid_size,
+            ask_size,
+        }
+    }
+}
+
+pub struct PriceGenerator {
+    walks: Vec<Walk>,
+    shape: Shape,
     step_ms: i64,
     next_time: Timestamp,
+    /// When the unseen quotes of a quiet run were stamped.
+    unseen_time: Timestamp,
     /// For the paths of symbols listed later (`walk_from`).
     seed: u64,
 }
@@ -142,16 +216,20 @@ impl PriceGenerator {
                 id: intern(&Instrument::equity(&s.symbol)),
                 cents: cents_of(s.start_price),
                 rng: rng_for(seed, &format!("prices/{}", s.symbol)),
+                unseen: None,
             })
             .collect();
         Self {
             walks,
-            sigma_fp,
-            spread_bps: i64::from(config.spread_bps),
-            min_size: config.min_size.max(1),
-            max_size: config.max_size.max(config.min_size.max(1)),
+            shape: Shape {
+                sigma_fp,
+                spread_bps: i64::from(config.spread_bps),
+                min_size: config.min_size.max(1),
+                max_size: config.max_size.max(config.min_size.max(1)),
+            },
             step_ms: i64::try_from(step_ms).unwrap_or(i64::MAX),
             next_time: start,
+            unseen_time: start,
             seed,
         }
     }
@@ -169,6 +247,7 @@ impl PriceGenerator {
             id,
             cents: cents_of(price),
             rng: rng_for(self.seed, &format!("prices/{symbol}")),
+            unseen: None,
         });
         true
     }
@@ -213,47 +292,36 @@ impl PriceGenerator {
     /// Appends one quote per symbol, all stamped with the next step's time, in symbol order.
     pub fn step(&mut self, out: &mut Vec<MarketEvent>) {
         let time = self.next_time;
+        let shape = self.shape;
         for w in &mut self.walks {
-            let z = irwin_hall_z(&mut w.rng);
-            // cents (< 2^47) × σ × z (< 2^23) fits in i128 for any sane σ;
-            // saturating keeps an absurd one from panicking: the path then
-            // stops at the end of the price range.
-            let scaled = i128::from(w.cents)
-                .saturating_mul(i128::from(self.sigma_fp))
-                .saturating_mul(i128::from(z));
-            // Round to the nearest cent: a floor (>>) would drift every path downwards.
-            let change = scaled.saturating_add(HALF_Z2).div_euclid(Z2);
-            w.cents = w
-                .cents
-                .saturating_add(i64::try_from(change).unwrap_or(0))
-                .clamp(1, MAX_CENTS);
-            // Prices stay within the price range and sizes within u32: the
-            // rest of the step cannot overflow, so saturating is exact.
-            let half = w
-                .cents
-                .saturating_mul(self.spread_bps)
-                .div_euclid(20_000)
-                .max(1);
-            let bid = w.cents.saturating_sub(half).max(1);
-            let ask = w.cents.saturating_add(half).max(bid.saturating_add(1));
-            let span = u64::from(self.max_size.saturating_sub(self.min_size)).saturating_add(1);
-            let size = |rng: &mut SimRng| {
-                Decimal::from(u64::from(self.min_size).saturating_add(below(rng, span)))
-            };
-            let bid_size = size(&mut w.rng);
-            let ask_size = size(&mut w.rng);
-            out.push(MarketEvent {
-                time,
-                instrument: w.id,
-                data: MarketData::Quote(Quote {
-                    bid: Decimal::new(bid, 2),
-                    ask: Decimal::new(ask, 2),
-                    bid_size,
-                    ask_size,
-                }),
-            });
+            let tick = shape.advance(w);
+            out.push(tick.event(time, w.id));
         }
         self.next_time = time.plus_millis(self.step_ms);
+    }
+
+    /// Moves every path one step as `step` does, keeping only each
+    /// symbol's latest quote for `take_unseen`: a quiet market's steps,
+    /// which nobody needs one by one.
+    pub fn step_unseen(&mut self) {
+        let time = self.next_time;
+        let shape = self.shape;
+        for w in &mut self.walks {
+            w.unseen = Some(shape.advance(w));
+        }
+        self.unseen_time = time;
+        self.next_time = time.plus_millis(self.step_ms);
+    }
+
+    /// Appends the latest quote of each symbol `step_unseen` moved since
+    /// the last call, in symbol order, and forgets them.
+    pub fn take_unseen(&mut self, out: &mut Vec<MarketEvent>) {
+        let time = self.unseen_time;
+        for w in &mut self.walks {
+            if let Some(tick) = w.unseen.take() {
+                out.push(tick.event(time, w.id));
+            }
+        }
     }
 
     /// Appends every step stamped at or before `t`.
