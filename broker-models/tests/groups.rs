@@ -232,3 +232,58 @@ async fn canceling_one_exit_cancels_the_other() {
         "not left working alone"
     );
 }
+
+/// What the engine holds for a vendor order (its buying power reservation).
+fn hold(b: &SimBrokerage, id: &str) -> Decimal {
+    let engine_id = b.order(id).and_then(|o| o.engine_id).expect("in the venue");
+    b.engine().hold(engine_id)
+}
+
+#[tokio::test(start_paused = true)]
+async fn exits_that_cancel_each_other_hold_the_shares_once() {
+    let mut b = brokerage();
+    let parent = long_with_an_oco(&mut b).await;
+    let stop = first_exit(&b, &parent);
+    // Both exits close the same 3 shares: neither is a short sale.
+    assert_eq!(hold(&b, &parent), Decimal::ZERO);
+    assert_eq!(hold(&b, &stop), Decimal::ZERO);
+    // A plain sale finds the 3 shares held by the pair (once): it would be
+    // a short of its own, and holds buying power as one.
+    let acct = account(&b);
+    let mut plain = OrderRequest::market(&acct, "plain", "AAPL", Side::Sell, dec!(1));
+    plain.order_type = OrderType::Limit;
+    plain.limit_price = Some(dec!(120));
+    plain.time_in_force = TimeInForce::Gtc;
+    let plain = b
+        .submit(plain, &Decision::default())
+        .unwrap()
+        .vendor_id
+        .clone();
+    later(&mut b, 500).await;
+    assert!(hold(&b, &plain) > Decimal::ZERO);
+    b.cancel(&plain).unwrap();
+    later(&mut b, 500).await;
+
+    // A bracket's exits, released once its entry fills, likewise: they
+    // close the 5 it bought (the OCO still holds the other 3).
+    let entry = OrderRequest::market(&acct, "entry", "AAPL", Side::Buy, dec!(5));
+    let ex = exits(&b, dec!(130), dec!(80), dec!(5));
+    let entry = b
+        .submit_group(OrderClass::Bracket, entry, ex, &Decision::default())
+        .unwrap()
+        .vendor_id
+        .clone();
+    later(&mut b, 1000).await;
+    let released: Vec<String> = b
+        .ledger()
+        .orders
+        .into_iter()
+        .filter(|o| o.parent.as_deref() == Some(entry.as_str()))
+        .map(|o| o.vendor_id)
+        .collect();
+    assert_eq!(released.len(), 2);
+    for exit in &released {
+        assert!(status(&b, exit).is_working(), "{exit} is live");
+        assert_eq!(hold(&b, exit), Decimal::ZERO, "{exit} closes the 5 bought");
+    }
+}

@@ -817,11 +817,10 @@ fn run_ops(seed: u64, ops: &[Op]) -> Run {
 }
 
 /// Runs `ops`, checking the invariants after each. Mixed sequences skip
-/// "cash accounts never go short": the engine checks a closing order
-/// against the position when it is placed, not against the other closing
-/// orders still working, so two of them can sell more than is held (and
-/// expiry exercises a long put whatever the account holds). Known gaps,
-/// outside what these sequences are for.
+/// "cash accounts never go short": expiry exercises a long put whatever
+/// the account holds, a known gap outside what these sequences are for.
+/// (Two working sells of more than is held no longer can: a closing order
+/// is checked against what the account's other working orders hold.)
 fn run_checking(seed: u64, ops: &[Op], cash_never_short: bool) -> Run {
     let mut run = Run::new(seed);
     run.cash_never_short = cash_never_short;

@@ -40,4 +40,13 @@ impl Group {
     pub fn members(&self) -> impl Iterator<Item = &String> {
         std::iter::once(&self.parent).chain(&self.exits)
     }
+
+    /// The members that are alternatives to one another (the first to fill
+    /// cancels the rest): every member of an OCO, a bracket's exits.
+    pub fn alternatives(&self) -> Vec<&String> {
+        match self.class {
+            OrderClass::Oco => self.members().collect(),
+            OrderClass::Bracket | OrderClass::Oto => self.exits.iter().collect(),
+        }
+    }
 }

@@ -98,6 +98,9 @@ pub struct SimBrokerage {
     acceptance_rng: mbt::rng::SimRng,
     /// Brackets, OTO and OCO groups, oldest first.
     groups: Vec<Group>,
+    /// The OCO whose members `submit_group` is submitting (vendor ids so
+    /// far): alternatives to the next one before the group is complete.
+    forming_oco: Vec<String>,
     /// The intent the harness declared for the orders it sends next: the
     /// ledger records them under it, whatever label the wire carries (none
     /// at Schwab, an encoding of the caller's id in a Tradier tag).
@@ -199,6 +202,7 @@ impl SimBrokerage {
             received: 0,
             acceptance_rng: rng_for(seed, &format!("{slug}/acceptance")),
             groups: Vec::new(),
+            forming_oco: Vec::new(),
             intent: String::new(),
             holder: profile.holder.clone().map(|program| {
                 Holder::new(
@@ -417,6 +421,9 @@ impl SimBrokerage {
         decision: &Decision,
     ) -> Result<&BrokerOrder, (String, Rejection)> {
         let parent = self.submit(first, decision)?.vendor_id.clone();
+        if class == OrderClass::Oco {
+            self.forming_oco = vec![parent.clone()];
+        }
         let now = self.clock.now();
         let mut exits = Vec::new();
         for mut request in others {
@@ -424,10 +431,14 @@ impl SimBrokerage {
                 request.client_order_id = self.generate_client_id();
             }
             let id = match class {
-                OrderClass::Oco => match self.submit(request, &Decision::default()) {
-                    Ok(o) => o.vendor_id.clone(),
-                    Err((id, _)) => id,
-                },
+                OrderClass::Oco => {
+                    let id = match self.submit(request, &Decision::default()) {
+                        Ok(o) => o.vendor_id.clone(),
+                        Err((id, _)) => id,
+                    };
+                    self.forming_oco.push(id.clone());
+                    id
+                }
                 OrderClass::Bracket | OrderClass::Oto => {
                     let id = self.ids.next_id();
                     let mut exit = BrokerOrder::received(id.clone(), request, now, None, None);
@@ -438,6 +449,7 @@ impl SimBrokerage {
             };
             exits.push(id);
         }
+        self.forming_oco.clear();
         for id in std::iter::once(&parent).chain(&exits) {
             if let Some(o) = self.book.get_mut(id) {
                 o.class = Some(class);
@@ -539,6 +551,7 @@ impl SimBrokerage {
             let request = exit.request.clone();
             let options = SubmitOptions {
                 wait_for_market: true,
+                alternatives: self.alternatives(Some(id.as_str())),
                 ..SubmitOptions::default()
             };
             match self.venue.engine_mut().submit_with(request, options) {
@@ -739,7 +752,9 @@ impl SimBrokerage {
                 reason: mbt::RejectReason::InvalidOrder,
                 message: reason.clone(),
             }),
-            None => self.engine().validate(&request),
+            None => self
+                .engine()
+                .validate_with(&request, &self.alternatives(None)),
         };
         let leg_ids = request
             .legs
@@ -801,6 +816,7 @@ impl SimBrokerage {
                 .late_rejection()
                 .then(|| "rejected by the broker after it took the order".to_string()),
         };
+        let alternatives = self.alternatives(Some(vendor_id));
         let submitted = match late {
             Some(message) => Err(Rejection {
                 reason: mbt::RejectReason::InvalidOrder,
@@ -811,6 +827,7 @@ impl SimBrokerage {
                 SubmitOptions {
                     max_fill_per_event: order.steer.partial_fill.map(Decimal::from),
                     wait_for_market: self.profile.acceptance.is_some(),
+                    alternatives,
                 },
             ),
         };
@@ -818,6 +835,24 @@ impl SimBrokerage {
             Ok(id) => self.book.bind(idx, id),
             Err(r) => self.end_before_venue(idx, at, End::Rejected(r)),
         }
+    }
+
+    /// The working engine orders an order is an alternative to (see
+    /// `Group::alternatives`): they hold the position they close once. None
+    /// for an order outside a group; an order still being received (`None`)
+    /// is one only inside the OCO `submit_group` is forming.
+    fn alternatives(&self, vendor_id: Option<&str>) -> Vec<mbt::OrderId> {
+        let group =
+            vendor_id.and_then(|v| self.groups.iter().find(|g| g.members().any(|m| m == v)));
+        let others: Vec<&String> = match group {
+            Some(g) => g.alternatives(),
+            None => self.forming_oco.iter().collect(),
+        };
+        others
+            .into_iter()
+            .filter(|m| Some(m.as_str()) != vendor_id)
+            .filter_map(|m| self.book.get(m)?.engine_id)
+            .collect()
     }
 
     fn late_rejection(&mut self) -> bool {

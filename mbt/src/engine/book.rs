@@ -136,6 +136,24 @@ impl Book {
         };
     }
 
+    /// Every order on one side, resting or waiting for its trigger.
+    pub fn side_ids(&self, side: Side) -> Box<dyn Iterator<Item = OrderId> + '_> {
+        match side {
+            Side::Buy => Box::new(
+                self.bids
+                    .keys()
+                    .map(|k| k.1)
+                    .chain(self.buy_stops.keys().map(|k| k.1)),
+            ),
+            Side::Sell => Box::new(
+                self.asks
+                    .keys()
+                    .map(|k| k.1)
+                    .chain(self.sell_stops.keys().map(|k| k.1)),
+            ),
+        }
+    }
+
     /// How many orders the book holds, resting or waiting for their trigger.
     pub fn len(&self) -> usize {
         [

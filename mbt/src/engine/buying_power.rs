@@ -176,24 +176,43 @@ pub fn buying_power(account: &Account, marks: &impl Marks) -> Checked {
     available(account, marks, account.reserved)
 }
 
+/// An order as buying power costs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Costing<'a> {
+    pub instrument: &'a Instrument,
+    pub side: Side,
+    pub effect: Option<PositionEffect>,
+    pub qty: Decimal,
+    pub price: Decimal,
+    /// Units of the position the account's other working orders on the same
+    /// side already close: a share a working sell will deliver is not there
+    /// to sell again (the brokers' "held for orders").
+    pub committed: Decimal,
+}
+
 /// The buying power an order of `qty` at `price` uses, given the position it
 /// trades against. Closing trades use none; options cost their premium, short
 /// options their collateral; margin accounts count non-marginable money twice.
 pub fn order_cost(
     account: &Account,
-    instrument: &Instrument,
-    side: Side,
-    effect: Option<PositionEffect>,
-    qty: Decimal,
-    price: Decimal,
+    order: &Costing,
     marks: &impl Marks,
 ) -> Result<Decimal, CostError> {
+    let Costing {
+        instrument,
+        side,
+        effect,
+        qty,
+        price,
+        committed,
+    } = *order;
     let held = account.position_quantity(instrument);
-    let closing = match side {
-        Side::Buy if held < Decimal::ZERO => qty.min(checked::neg(held)),
-        Side::Sell if held > Decimal::ZERO => qty.min(held),
+    let closable = match side {
+        Side::Buy if held < Decimal::ZERO => checked::sub(checked::neg(held), committed)?,
+        Side::Sell if held > Decimal::ZERO => checked::sub(held, committed)?,
         _ => Decimal::ZERO,
     };
+    let closing = qty.min(closable.max(Decimal::ZERO));
     if effect == Some(PositionEffect::Close) && closing < qty {
         return Err(CostError::NoPositionToClose);
     }
@@ -236,6 +255,23 @@ mod tests {
         }
     }
 
+    fn costing(
+        instrument: &Instrument,
+        side: Side,
+        effect: Option<PositionEffect>,
+        qty: Decimal,
+        price: Decimal,
+    ) -> Costing<'_> {
+        Costing {
+            instrument,
+            side,
+            effect,
+            qty,
+            price,
+            committed: Decimal::ZERO,
+        }
+    }
+
     fn opt(s: &str) -> Instrument {
         Instrument::parse_symbol(s)
     }
@@ -273,22 +309,32 @@ mod tests {
         let m = M(BTreeMap::new());
         let aapl = Instrument::equity("AAPL");
         assert_eq!(
-            order_cost(&a, &aapl, Side::Buy, None, dec!(10), dec!(100), &m),
+            order_cost(
+                &a,
+                &costing(&aapl, Side::Buy, None, dec!(10), dec!(100)),
+                &m
+            ),
             Ok(dec!(1000))
         );
         assert_eq!(
-            order_cost(&a, &aapl, Side::Sell, None, dec!(10), dec!(100), &m),
+            order_cost(
+                &a,
+                &costing(&aapl, Side::Sell, None, dec!(10), dec!(100)),
+                &m
+            ),
             Err(CostError::ShortSellingNotAllowed)
         );
         let call = opt("AAPL  261218C00200000");
         assert_eq!(
             order_cost(
                 &a,
-                &call,
-                Side::Sell,
-                Some(PositionEffect::Close),
-                dec!(1),
-                dec!(1),
+                &costing(
+                    &call,
+                    Side::Sell,
+                    Some(PositionEffect::Close),
+                    dec!(1),
+                    dec!(1)
+                ),
                 &m
             ),
             Err(CostError::NoPositionToClose)
@@ -296,11 +342,13 @@ mod tests {
         assert_eq!(
             order_cost(
                 &a,
-                &call,
-                Side::Buy,
-                Some(PositionEffect::Open),
-                dec!(2),
-                dec!(1.5),
+                &costing(
+                    &call,
+                    Side::Buy,
+                    Some(PositionEffect::Open),
+                    dec!(2),
+                    dec!(1.5)
+                ),
                 &m
             ),
             Ok(dec!(300))
@@ -329,7 +377,11 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                order_cost(&a, inst, side, Some(PositionEffect::Open), qty, price, &m),
+                order_cost(
+                    &a,
+                    &costing(inst, side, Some(PositionEffect::Open), qty, price),
+                    &m
+                ),
                 Err(CostError::Overflow),
                 "{inst} {side:?} {qty} @ {price}"
             );

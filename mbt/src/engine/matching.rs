@@ -37,7 +37,7 @@ struct SpreadFill {
 }
 
 impl Engine {
-    fn book(&self, iid: InstrumentId) -> Option<&Book> {
+    pub(super) fn book(&self, iid: InstrumentId) -> Option<&Book> {
         self.books.get(iid.0 as usize)
     }
 

@@ -122,6 +122,10 @@ pub struct SubmitOptions {
     /// fill comes after its acceptance). IOC and FOK orders still match at
     /// once: they live for that moment only.
     pub wait_for_market: bool,
+    /// Working orders this one is an alternative to (a broker's OCO exits:
+    /// when one fills the others are canceled), so that together they hold
+    /// the position they close once, not once each.
+    pub alternatives: Vec<OrderId>,
 }
 
 /// Changes a replace may make; None keeps the old value.
@@ -223,6 +227,9 @@ pub struct Engine {
     waiting_for_market: BTreeSet<OrderId>,
     /// Trailing stops waiting for their trigger, and their instrument.
     trailing: BTreeMap<OrderId, InstrumentId>,
+    /// Orders that are alternatives to one another (`SubmitOptions::
+    /// alternatives`), each to its group's first order.
+    alternative_of: BTreeMap<OrderId, OrderId>,
     rng: SimRng,
     log: EventLog,
 }
@@ -245,6 +252,7 @@ impl Engine {
             fill_caps: BTreeMap::new(),
             waiting_for_market: BTreeSet::new(),
             trailing: BTreeMap::new(),
+            alternative_of: BTreeMap::new(),
             rng: rng_for(seed, "mbt/fills"),
             log: EventLog::default(),
         }
@@ -440,11 +448,18 @@ impl Engine {
         let mut request = request;
         let admitted = self
             .arm_trail(&mut request, None)
-            .and_then(|hwm| Ok((self.check(&request, Decimal::ZERO)?, hwm)));
+            .and_then(|hwm| Ok((self.check(&request, None, &options.alternatives)?, hwm)));
         match admitted {
             Ok((admission, hwm)) => {
                 if let Some(cap) = options.max_fill_per_event {
                     self.fill_caps.insert(self.next_order_id(), cap);
+                }
+                if let Some(&first) = options.alternatives.first() {
+                    let group = self.alternative_of.get(&first).copied().unwrap_or(first);
+                    for &id in &options.alternatives {
+                        self.alternative_of.entry(id).or_insert(group);
+                    }
+                    self.alternative_of.insert(self.next_order_id(), group);
                 }
                 let immediate =
                     matches!(request.time_in_force, TimeInForce::Ioc | TimeInForce::Fok);
@@ -472,9 +487,19 @@ impl Engine {
     /// same checks as `submit`, nothing logged, nothing changed. A broker
     /// refuses at once what this refuses, and takes the rest for later.
     pub fn validate(&self, request: &OrderRequest) -> Result<(), Rejection> {
+        self.validate_with(request, &[])
+    }
+
+    /// `validate` for an order to be submitted as one of `alternatives`
+    /// (see `SubmitOptions::alternatives`).
+    pub fn validate_with(
+        &self,
+        request: &OrderRequest,
+        alternatives: &[OrderId],
+    ) -> Result<(), Rejection> {
         let mut request = request.clone();
         self.arm_trail(&mut request, None)?;
-        self.check(&request, Decimal::ZERO).map(|_| ())
+        self.check(&request, None, alternatives).map(|_| ())
     }
 
     /// Cancels a working order. A filled, canceled or otherwise finished order is `TooLate`.
@@ -517,7 +542,9 @@ impl Engine {
         let carried = old.hwm;
         let mut request = changes.applied_to(&old.request, old.unfilled_quantity());
         let hwm = self.arm_trail(&mut request, carried)?;
-        let admission = self.check(&request, self.hold(id))?;
+        let alternatives: Vec<OrderId> =
+            self.alternative_of.get(&id).copied().into_iter().collect();
+        let admission = self.check(&request, Some(id), &alternatives)?;
         self.remove_from_books(id);
         self.reservations.remove(&id);
         self.fill_caps.remove(&id);
@@ -527,6 +554,10 @@ impl Engine {
             let _ = old.transition(OrderStatus::Replaced, now);
         }
         let new_id = self.accept(request, admission, Some(id), hwm);
+        // A replaced alternative's replacement takes its place in the group.
+        if let Some(group) = self.alternative_of.get(&id).copied() {
+            self.alternative_of.insert(new_id, group);
+        }
         if let Some(old) = self.order_mut(id) {
             old.replaced_by = Some(new_id);
         }

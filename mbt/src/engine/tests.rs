@@ -1032,3 +1032,120 @@ fn malformed_trails_are_refused() {
     assert!(e.submit(unquoted).is_err());
     assert_eq!(e.working_orders(), 0);
 }
+
+/// A gtc sell of `qty` AAPL in `account`: a limit far above the market, or a
+/// stop far below it, so that it works without filling.
+fn resting_sell(account: &str, id: &str, qty: Decimal, stop: bool) -> OrderRequest {
+    let mut r = OrderRequest::limit(account, id, "AAPL", Side::Sell, qty, dec!(150));
+    if stop {
+        r.order_type = OrderType::Stop;
+        r.limit_price = None;
+        r.stop_price = Some(dec!(50));
+    }
+    r.time_in_force = TimeInForce::Gtc;
+    r
+}
+
+#[test]
+fn shares_held_for_working_sells_cannot_be_sold_again() {
+    let mut e = engine();
+    let long = OrderRequest::market("C1", "long", "AAPL", Side::Buy, dec!(50));
+    let long = e.submit(long).unwrap();
+    assert_eq!(status(&e, long), OrderStatus::Filled);
+    let first = e.submit(resting_sell("C1", "s1", dec!(40), false)).unwrap();
+    // 40 of the 50 are held for the first sell: 10 are free, 11 are not,
+    // and a cash account may not sell what it does not have.
+    let more = e.submit(resting_sell("C1", "s2", dec!(11), false));
+    let refused = more.expect_err("only 10 are free");
+    assert_eq!(refused.reason, RejectReason::ShortSellingNotAllowed);
+    assert!(
+        refused.message.contains("40 of the 50 held"),
+        "{}",
+        refused.message
+    );
+    e.submit(resting_sell("C1", "s3", dec!(10), false))
+        .expect("the 10 free shares");
+    // A replace is checked as if the order it replaces were gone.
+    let grown = ReplaceRequest {
+        quantity: Some(dec!(40)),
+        ..ReplaceRequest::default()
+    };
+    let first = e.replace(first, grown).expect("its own 40 again");
+    let too_big = ReplaceRequest {
+        quantity: Some(dec!(41)),
+        ..ReplaceRequest::default()
+    };
+    assert!(e.replace(first, too_big).is_err(), "the 10 are s3's");
+    conserved(&e);
+}
+
+#[test]
+fn alternatives_hold_the_position_they_close_once() {
+    let mut e = engine();
+    e.submit(OrderRequest::market(
+        "C1",
+        "long",
+        "AAPL",
+        Side::Buy,
+        dec!(50),
+    ))
+    .unwrap();
+    // An OCO: a take-profit and a stop-loss on all 50 shares.
+    let take = e.submit(resting_sell("C1", "tp", dec!(50), false)).unwrap();
+    let stop = e
+        .submit_with(
+            resting_sell("C1", "sl", dec!(50), true),
+            SubmitOptions {
+                alternatives: vec![take],
+                ..SubmitOptions::default()
+            },
+        )
+        .expect("an alternative to the take-profit, not a second sale");
+    assert!(e.order(stop).unwrap().status.is_working());
+    // Without the link the stop-loss would sell shares already held.
+    assert!(e
+        .validate(&resting_sell("C1", "sl2", dec!(50), true))
+        .is_err());
+    assert!(e
+        .validate_with(&resting_sell("C1", "sl3", dec!(50), true), &[stop])
+        .is_ok());
+    // A plain sell finds all 50 held, by the pair together.
+    let plain = e.validate(&resting_sell("C1", "plain", dec!(1), false));
+    assert!(
+        plain.is_err_and(|r| r.message.contains("50 of the 50 held")),
+        "the pair holds the 50 once"
+    );
+    // A replaced member keeps its place in the pair.
+    let tighter = ReplaceRequest {
+        stop_price: Some(dec!(60)),
+        ..ReplaceRequest::default()
+    };
+    let stop = e
+        .replace(stop, tighter)
+        .expect("still the take-profit's alternative");
+    assert!(e.order(stop).unwrap().status.is_working());
+    conserved(&e);
+}
+
+#[test]
+fn in_a_margin_account_a_sale_beyond_the_free_shares_is_a_short() {
+    let mut e = engine();
+    e.submit(OrderRequest::market(
+        "A1",
+        "long",
+        "AAPL",
+        Side::Buy,
+        dec!(50),
+    ))
+    .unwrap();
+    let all = e
+        .submit(resting_sell("A1", "all", dec!(50), false))
+        .unwrap();
+    assert_eq!(e.hold(all), Decimal::ZERO, "a closing sale holds nothing");
+    // The next 20 would be sold short: they take buying power.
+    let short = e
+        .submit(resting_sell("A1", "short", dec!(20), false))
+        .unwrap();
+    assert!(e.hold(short) > Decimal::ZERO, "held {}", e.hold(short));
+    conserved(&e);
+}

@@ -1,13 +1,15 @@
 //! Order checks before acceptance. Every refusal is a `Rejection` with a
 //! reason and a message a trader can act on; none panics.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use rust_decimal::Decimal;
 
 use super::buying_power::{self, CostError};
 use super::{Engine, RejectReason, Rejection};
 use crate::checked::{self, Checked};
 use crate::fill::on_tick;
-use crate::order::{OrderRequest, OrderType, Side};
+use crate::order::{OrderId, OrderRequest, OrderType, Side};
 
 /// Per-unit reservations are rounded so that `per_unit × quantity` is exact.
 const RESERVATION_DP: u32 = 6;
@@ -22,11 +24,18 @@ pub(super) struct Admission {
 }
 
 impl Engine {
-    /// Checks an order as if `freed` (the hold of an order it replaces) were
-    /// released; on success says what it will hold. Changes nothing: every
-    /// amount, including the account's reservations after it, is computed
-    /// here with checked arithmetic, so accepting cannot fail half-way.
-    pub(super) fn check(&self, r: &OrderRequest, freed: Decimal) -> Result<Admission, Rejection> {
+    /// Checks an order as if the order it replaces (if any) were gone, its
+    /// hold released; `alternatives` are working orders it is one of (OCO
+    /// exits: one fills, the others are canceled). On success says what it
+    /// will hold. Changes nothing: every amount, including the account's
+    /// reservations after it, is computed here with checked arithmetic, so
+    /// accepting cannot fail half-way.
+    pub(super) fn check(
+        &self,
+        r: &OrderRequest,
+        replacing: Option<OrderId>,
+        alternatives: &[OrderId],
+    ) -> Result<Admission, Rejection> {
         use RejectReason::*;
         let account = self.accounts.get(&r.account_id).ok_or_else(|| {
             Rejection::new(UnknownAccount, format!("no account {:?}", r.account_id))
@@ -61,29 +70,44 @@ impl Engine {
             )
         };
         let cost_too_large = |_| unrepresentable("the order's cost");
+        let freed = replacing.map_or(Decimal::ZERO, |id| self.hold(id));
         // Both non-negative, and `freed` is part of `reserved`: exact.
         let reserved = checked::sub(account.reserved, freed).map_err(cost_too_large)?;
         let cost = if r.is_multi_leg() {
             self.multi_leg_cost(r, reserved).map_err(cost_too_large)?
         } else {
             let price = self.estimate_price(r);
-            buying_power::order_cost(
-                account,
-                &r.instrument,
-                r.side,
-                r.position_effect,
-                r.quantity,
+            let committed = self
+                .committed(r, replacing, alternatives)
+                .map_err(cost_too_large)?;
+            let costing = buying_power::Costing {
+                instrument: &r.instrument,
+                side: r.side,
+                effect: r.position_effect,
+                qty: r.quantity,
                 price,
-                self,
-            )
-            .map_err(|e| match e {
+                committed,
+            };
+            // Why there is less to close than is held, when that is why.
+            let held_for_orders = if committed.is_zero() {
+                String::new()
+            } else {
+                format!(
+                    " ({committed} of the {} held are already held for working orders)",
+                    account.position_quantity(&r.instrument).abs()
+                )
+            };
+            buying_power::order_cost(account, &costing, self).map_err(|e| match e {
                 CostError::ShortSellingNotAllowed => Rejection::new(
                     ShortSellingNotAllowed,
-                    "short selling is not allowed in a cash account",
+                    format!("short selling is not allowed in a cash account{held_for_orders}"),
                 ),
                 CostError::NoPositionToClose => Rejection::new(
                     NoPositionToClose,
-                    format!("no position of {} {} to close", r.quantity, r.instrument),
+                    format!(
+                        "no position of {} {} to close{held_for_orders}",
+                        r.quantity, r.instrument
+                    ),
                 ),
                 CostError::Overflow => unrepresentable("the order's cost"),
             })?
@@ -109,6 +133,70 @@ impl Engine {
             // needed ≤ available ≤ buying power − reserved: in range.
             reserved_after: checked::add(reserved, needed).map_err(cost_too_large)?,
         })
+    }
+
+    /// Units of `r`'s position the account's other working orders on the
+    /// same side already close, as the brokers hold them: a working sell's
+    /// shares cannot be sold again. Alternatives (OCO exits) hold their
+    /// quantity once, as the largest of them; `r`'s own alternatives and the
+    /// order it replaces are not counted. At most the position (past it
+    /// nothing is left to close, whatever more is held), and zero, without
+    /// looking, when `r` closes nothing.
+    fn committed(
+        &self,
+        r: &OrderRequest,
+        replacing: Option<OrderId>,
+        alternatives: &[OrderId],
+    ) -> Checked {
+        let held = self
+            .accounts
+            .get(&r.account_id)
+            .map_or(Decimal::ZERO, |a| a.position_quantity(&r.instrument));
+        let closes = match r.side {
+            Side::Buy => held < Decimal::ZERO,
+            Side::Sell => held > Decimal::ZERO,
+        };
+        let held = held.abs();
+        let Some(book) = self
+            .market
+            .id(&r.instrument)
+            .and_then(|iid| self.book(iid))
+            .filter(|_| closes)
+        else {
+            return Ok(Decimal::ZERO);
+        };
+        let group = |id: OrderId| self.alternative_of.get(&id).copied().unwrap_or(id);
+        let own: BTreeSet<OrderId> = alternatives
+            .iter()
+            .chain(&replacing)
+            .map(|&id| group(id))
+            .collect();
+        let mut alone = Decimal::ZERO;
+        let mut groups: BTreeMap<OrderId, Decimal> = BTreeMap::new();
+        for id in book.side_ids(r.side) {
+            let Some(o) = self.order(id) else {
+                continue;
+            };
+            if o.request.account_id != r.account_id || own.contains(&group(id)) {
+                continue;
+            }
+            let left = o.remaining_quantity();
+            match self.alternative_of.get(&id) {
+                Some(g) => {
+                    let largest = groups.entry(*g).or_default();
+                    *largest = (*largest).max(left);
+                }
+                None => alone = checked::add(alone, left)?,
+            }
+            if alone >= held {
+                // Everything held is spoken for: the rest cannot change that.
+                return Ok(held);
+            }
+        }
+        let all = groups
+            .values()
+            .try_fold(alone, |sum, largest| checked::add(sum, *largest))?;
+        Ok(all.min(held))
     }
 
     fn check_quantity(&self, r: &OrderRequest) -> Result<(), Rejection> {
