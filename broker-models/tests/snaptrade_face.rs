@@ -346,8 +346,23 @@ async fn cancel_lands_shortly_after_and_a_second_is_refused() {
 async fn a_read_only_brokerage_refuses_orders_and_takes_none() {
     let s = Signer::new(FaultPlan::default());
     refused(&s.place(FIDELITY, json!({})).await, 403, "1066");
+    let legacy = s
+        .post(
+            "/api/v1/trade/place",
+            json!({ "account_id": FIDELITY, "action": "BUY", "order_type": "Market",
+                    "time_in_force": "Day", "symbol": "AAPL", "units": 1 }),
+        )
+        .await;
+    refused(&legacy, 403, "1066");
     let ledger = s.c.shared.lock().ledger();
     assert!(ledger.orders.is_empty(), "{:?}", ledger.orders);
+    // Each attempt is recorded where it was made.
+    let paths: Vec<&str> = ledger
+        .order_attempts
+        .iter()
+        .map(|a| a.path.as_str())
+        .collect();
+    assert_eq!(paths, ["/trade/place", "/api/v1/trade/place"]);
     // Shapes the model cannot carry out are refused loudly.
     refused(
         &s.place(ETRADE, json!({ "notional_value": 100 })).await,

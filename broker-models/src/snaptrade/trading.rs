@@ -9,7 +9,7 @@
 //! brokerage accepts it), never a fill. SnapTrade does not de-duplicate on
 //! `client_order_id` (§4.5), so a resend is a second order.
 
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rust_decimal::Decimal;
@@ -156,12 +156,10 @@ fn request(
     })
 }
 
-/// Where `place` is served (on the root; SDK 11 adds `/api/v1`).
-const PLACE_PATH: &str = "/trade/place";
-
-/// `POST /trade/place`.
+/// `POST /trade/place` (or `/api/v1/trade/place`, SDK 11's).
 pub async fn place(
     State(s): State<Shared>,
+    OriginalUri(uri): OriginalUri,
     UserCall(call): UserCall,
 ) -> Result<Response, SnapTradeError> {
     let form: ManualTradeFormWithOptions = call.form()?;
@@ -171,7 +169,7 @@ pub async fn place(
     if !d.trading {
         // An order reached a brokerage with no way to trade: the read-only
         // tier's ground truth, refused or not.
-        b.record_order_attempt(Operation::SubmitOrder, "POST", PLACE_PATH);
+        b.record_order_attempt(Operation::SubmitOrder, "POST", uri.path());
         return Err(SnapTradeError::no_trading(&d.name));
     }
     let cid = match &form.client_order_id {
