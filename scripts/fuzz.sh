@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of one wire face with libFuzzer (libfuzzer-sys) on
-# the stable toolchain: the coverage instrumentation is rustc's stable
+# Coverage-guided fuzzing with libFuzzer (libfuzzer-sys) on the stable
+# toolchain: the coverage instrumentation is rustc's stable
 # `-Cpasses=sancov-module` (what cargo-fuzz passes; only its sanitizers need
-# nightly, and a panic is what we look for). Inputs are request sessions
-# (broker-models/src/fuzz.rs); new ones go to target/fuzz/corpus/<broker>,
-# failures to fuzz/artifacts/. Commit a failure into fuzz/corpus/<broker>/
-# once fixed: `cargo test` replays that directory.
+# nightly, and a panic is what we look for). The first argument is a wire
+# face (a broker: inputs are request sessions, broker-models/src/fuzz.rs) or
+# a parser target: `adapter_response` (a broker's answer through an
+# adapter's classification, decoders and parsers), `bridge_lines` (what an
+# adapter process prints on the bridge), `scenario_file` (a scenario or fault
+# plan; adapters/src/fuzz.rs, harness/src/fuzz.rs). New inputs go to
+# target/fuzz/corpus/<name>, failures to fuzz/artifacts/. Commit a failure
+# into fuzz/corpus/<name>/ once fixed: `cargo test` replays that directory.
 #
 #   scripts/fuzz.sh alpaca                          # until stopped
 #   scripts/fuzz.sh tradier -max_total_time=600     # any libFuzzer option
 #   scripts/fuzz.sh schwab -runs=1000000 -jobs=2 -workers=2
+#   scripts/fuzz.sh adapter_response -max_total_time=300
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-broker="${1:?usage: scripts/fuzz.sh <alpaca|tradier|tastytrade|schwab|snaptrade|plaid> [libFuzzer options]}"
+name="${1:?usage: scripts/fuzz.sh <alpaca|tradier|tastytrade|schwab|snaptrade|plaid|adapter_response|bridge_lines|scenario_file> [libFuzzer options]}"
 shift
-[ -d "fuzz/corpus/$broker" ] || { echo "fuzz: no corpus for $broker" >&2; exit 2; }
+[ -d "fuzz/corpus/$name" ] || { echo "fuzz: no corpus for $name" >&2; exit 2; }
+max_len=4096
+case "$name" in
+  adapter_response|bridge_lines) bin="$name" ;;
+  scenario_file) bin="$name"; max_len=16384 ;;
+  *) bin=wire_face ;;
+esac
 host="$(rustc -vV | sed -n 's/^host: //p')"
 target_dir="${CARGO_TARGET_DIR:-$root/target}/fuzz"
 # An explicit --target keeps the flags off build scripts and proc macros.
@@ -26,8 +37,8 @@ RUSTFLAGS="-Cpasses=sancov-module \
   -Cllvm-args=-sanitizer-coverage-trace-compares \
   --cfg fuzzing -Cdebug-assertions -Coverflow-checks" \
   cargo build --release --quiet --manifest-path fuzz/Cargo.toml \
-    --target "$host" --target-dir "$target_dir" --bin wire_face
-mkdir -p "$target_dir/corpus/$broker" fuzz/artifacts
-RAXX_FUZZ_BROKER="$broker" exec "$target_dir/$host/release/wire_face" \
-  "$target_dir/corpus/$broker" "fuzz/corpus/$broker" \
-  -artifact_prefix="fuzz/artifacts/$broker-" -max_len=4096 "$@"
+    --target "$host" --target-dir "$target_dir" --bin "$bin"
+mkdir -p "$target_dir/corpus/$name" fuzz/artifacts
+RAXX_FUZZ_BROKER="$name" exec "$target_dir/$host/release/$bin" \
+  "$target_dir/corpus/$name" "fuzz/corpus/$name" \
+  -artifact_prefix="fuzz/artifacts/$name-" -max_len="$max_len" "$@"

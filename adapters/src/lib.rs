@@ -13,6 +13,7 @@ pub mod auth;
 pub mod bridge;
 pub mod contract;
 pub mod error;
+pub mod fuzz;
 pub mod http;
 pub mod json;
 pub mod listing;

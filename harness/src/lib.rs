@@ -8,6 +8,7 @@ pub mod cases;
 pub mod control;
 pub mod error;
 pub mod faketime;
+pub mod fuzz;
 pub mod intents;
 pub mod invariants;
 pub mod loopback;

@@ -45,7 +45,7 @@
 
 mod pipe;
 mod process;
-mod rpc;
+pub(crate) mod rpc;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

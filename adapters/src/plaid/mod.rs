@@ -10,9 +10,9 @@
 //! (Plaid's JSON), `parse` (Plaid → contract), `errors` (refusals → kinds).
 
 mod client;
-mod errors;
-mod models;
-mod parse;
+pub(crate) mod errors;
+pub(crate) mod models;
+pub(crate) mod parse;
 
 use std::collections::BTreeSet;
 use std::fmt;

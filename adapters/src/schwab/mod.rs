@@ -29,9 +29,9 @@
 //! - Order updates are polled (Schwab's streamer carries activity messages
 //!   but no order state, §3): `poll`.
 
-mod errors;
-mod models;
-mod parse;
+pub(crate) mod errors;
+pub(crate) mod models;
+pub(crate) mod parse;
 mod poll;
 mod spec;
 

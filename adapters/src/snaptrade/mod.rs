@@ -30,9 +30,9 @@
 //!   its history is SnapTrade's activities, a day late (`source`).
 
 mod client;
-mod errors;
-mod models;
-mod parse;
+pub(crate) mod errors;
+pub(crate) mod models;
+pub(crate) mod parse;
 mod poll;
 mod sign;
 mod source;

@@ -13,10 +13,10 @@
 
 mod body;
 mod client;
-mod errors;
-mod models;
+pub(crate) mod errors;
+pub(crate) mod models;
 mod oauth;
-mod parse;
+pub(crate) mod parse;
 mod stream;
 
 use std::fmt;

@@ -10,10 +10,10 @@
 //! derived from its client_order_id and, after an ambiguous submit, looks
 //! the tag up in the day's order list before it ever sends again.
 
-mod errors;
+pub(crate) mod errors;
 mod form;
-mod models;
-mod parse;
+pub(crate) mod models;
+pub(crate) mod parse;
 mod stream;
 mod tag;
 
