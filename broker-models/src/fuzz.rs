@@ -109,6 +109,30 @@ fn consumer_key(values: &[(String, String)]) -> &str {
         .map_or("", |(_, v)| v.as_str())
 }
 
+/// The committed corpus of one fuzz target (`fuzz/corpus/<name>/`: its
+/// seeds and every input that once failed), in file-name order, each with
+/// its file name: what `cargo test` replays.
+pub fn corpus(name: &str) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(name);
+    let mut files = std::fs::read_dir(&dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let file = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Ok((file, std::fs::read(&p)?))
+        })
+        .collect()
+}
+
 /// Sends one fuzz input to a fresh model of `broker` (seed 7, no faults)
 /// and returns the status of each request sent; panics when the model fails
 /// it (see the module's doc).

@@ -3,8 +3,6 @@
 //! crash stays fixed. The seeds must also reach past authentication, or the
 //! fuzzer would spend its time on 401s.
 
-use std::path::PathBuf;
-
 use broker_models::fuzz::wire_face;
 
 const BROKERS: [&str; 6] = [
@@ -17,21 +15,7 @@ const BROKERS: [&str; 6] = [
 ];
 
 fn corpus(broker: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(broker);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect()
+    broker_models::fuzz::corpus(broker).unwrap_or_else(|e| panic!("{broker}: {e}"))
 }
 
 #[test]

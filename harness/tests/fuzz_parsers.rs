@@ -4,27 +4,12 @@
 //! scenario seeds are files the parsers take, so the fuzzer starts from
 //! inputs that reach past the first error.
 
-use std::path::PathBuf;
-
 use broker_models::faults::FaultPlan;
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = broker_models::fuzz::corpus(target).unwrap_or_else(|e| panic!("{target}: {e}"));
     assert!(!files.is_empty(), "{target} has no corpus");
     files
-        .into_iter()
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect()
 }
 
 #[test]
