@@ -16,6 +16,8 @@
 //!    broker sees the order.
 
 pub mod connection;
+pub mod gate;
+pub mod kill;
 pub mod velvet;
 
 pub use connection::{Connection, ConnectionId, HouseholdId, Labels, UserId};
