@@ -1,5 +1,6 @@
 //! `raxx-sim`: the command line of the simulation and conformance harness.
 
+mod audit;
 mod bench;
 mod brokers;
 mod conform;
@@ -23,6 +24,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Checks an audit chain written by the gateway's order path.
+    Audit {
+        #[command(subcommand)]
+        command: audit::Command,
+    },
     /// Runs a fixed, seeded benchmark workload and prints one JSON line of figures.
     Bench {
         #[command(subcommand)]
@@ -46,6 +52,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Audit { command } => audit::run(command),
         Command::Bench { target } => bench::run(target),
         Command::Brokers => brokers::run(),
         Command::Serve(args) => serve::run(args),

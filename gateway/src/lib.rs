@@ -15,6 +15,7 @@
 //! 5. the **audit chain** ([`audit`]), whose entry is written before the
 //!    broker sees the order.
 
+pub mod audit;
 pub mod connection;
 pub mod gate;
 pub mod kill;
