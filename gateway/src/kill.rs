@@ -128,6 +128,10 @@ pub fn broker_variable(slug: &str) -> String {
     format!("BYOB_BROKER_{slug}_DISABLED")
 }
 
+/// The shape of the switches' rule, so the order path can be built with it
+/// (and the harness can prove its cases catch a wrong one).
+pub type Rule = fn(&dyn Environment, &Connection, Mode, Action) -> Result<(), KillSwitched>;
+
 /// Whether the request may go on, read from `env` now.
 pub fn check(
     env: &dyn Environment,

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod connection;
 pub mod gate;
 pub mod kill;
+pub mod router;
 pub mod velvet;
 
 pub use connection::{Connection, ConnectionId, HouseholdId, Labels, UserId};

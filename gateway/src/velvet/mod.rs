@@ -103,6 +103,34 @@ pub trait RowStore: Send {
     fn history(&self, id: &ConnectionId) -> Result<Vec<Retired>, StoreError>;
 }
 
+/// A row store chosen at run time (a simulation's memory or SQLite).
+impl RowStore for Box<dyn RowStore> {
+    fn insert(&mut self, row: TokenRow) -> Result<(), StoreError> {
+        (**self).insert(row)
+    }
+    fn row(&self, id: &ConnectionId) -> Result<Option<TokenRow>, StoreError> {
+        (**self).row(id)
+    }
+    fn rows(&self) -> Result<Vec<TokenRow>, StoreError> {
+        (**self).rows()
+    }
+    fn replace_token(
+        &mut self,
+        id: &ConnectionId,
+        token_ciphertext: Vec<u8>,
+        rotation_due_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        (**self).replace_token(id, token_ciphertext, rotation_due_at, at)
+    }
+    fn mark_revoked(&mut self, id: &ConnectionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        (**self).mark_revoked(id, at)
+    }
+    fn history(&self, id: &ConnectionId) -> Result<Vec<Retired>, StoreError> {
+        (**self).history(id)
+    }
+}
+
 /// A credential in the clear, for the one call that needs it. It never
 /// prints, so it cannot reach a log or a trace through `{:?}`.
 #[derive(Clone, PartialEq, Eq)]
