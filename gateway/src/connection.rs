@@ -69,6 +69,18 @@ impl Connection {
     }
 }
 
+/// The tier the BYOB decision gives a connection: its broker's, except that
+/// a connection that cannot place orders is Tier C, read-only import (the
+/// decision puts Fidelity and Robinhood there "until order placement is
+/// possible", though SnapTrade reaches them).
+pub fn connection_tier(broker_tier: Tier, read_only: bool) -> Tier {
+    if read_only {
+        Tier::C
+    } else {
+        broker_tier
+    }
+}
+
 /// What the app shows for a connection. The primary label says what the
 /// user can do with it; the brand appears only in the secondary one; the
 /// aggregator behind a Tier B connection never appears at all.
@@ -124,6 +136,14 @@ mod tests {
             ("Linked", "Connected: Fidelity")
         );
         assert!(!c.primary.contains("Fidelity"));
+    }
+
+    #[test]
+    fn a_connection_that_cannot_place_orders_is_tier_c_whoever_reaches_it() {
+        assert_eq!(connection_tier(Tier::B, true), Tier::C);
+        assert_eq!(connection_tier(Tier::B, false), Tier::B);
+        assert_eq!(connection_tier(Tier::A, false), Tier::A);
+        assert_eq!(connection_tier(Tier::C, true), Tier::C);
     }
 
     #[test]

@@ -336,6 +336,12 @@ impl<S: RowStore> OrderPath<S> {
         Ok(())
     }
 
+    /// The token store, for what is asked of the store itself (a check
+    /// that a Tier C row refuses an order credential whoever asks).
+    pub fn velvet(&self) -> MutexGuard<'_, Velvet<S>> {
+        guard(&self.velvet)
+    }
+
     /// The audit sink's head hash, to keep apart from the log.
     pub fn audit_head(&self) -> String {
         guard(&self.audit).head().to_string()

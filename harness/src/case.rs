@@ -12,6 +12,7 @@ use adapters::{
 };
 use futures_util::future::LocalBoxFuture;
 
+use crate::order_path::PathFlaw;
 use crate::pace::Pace;
 use crate::trace::{Actor, Trace};
 use crate::traced::{Traced, TracedSource};
@@ -200,6 +201,9 @@ pub struct Ctx {
     pub trace: Trace,
     /// The pace of the run: every wait of the case goes through it.
     pub pace: Pace,
+    /// A bug of the order path a case builds around the adapter (a path
+    /// mutant), or None: the gateway as it is.
+    pub flaw: Option<PathFlaw>,
 }
 
 /// What a read-only case runs with.
@@ -210,6 +214,7 @@ pub struct ReadCtx {
     pub venue: Venue,
     pub trace: Trace,
     pub pace: Pace,
+    pub flaw: Option<PathFlaw>,
 }
 
 /// How long a case waits for a broker to reach a state before failing.

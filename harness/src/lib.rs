@@ -14,6 +14,7 @@ pub mod invariants;
 pub mod loopback;
 pub mod mutants;
 pub mod net;
+pub mod order_path;
 pub mod pace;
 pub mod record;
 pub mod report;

@@ -25,9 +25,10 @@ use crate::case::{unmet_at, Case};
 use crate::control::Control;
 use crate::error::SetupError;
 use crate::faketime;
+use crate::mutants::Mutant;
 use crate::pace::Pace;
 use crate::record::{recorded, WireLog};
-use crate::suite::{exercise, verdict, CaseRun};
+use crate::suite::{exercise, verdict, CaseRun, Setting};
 use crate::trace::Trace;
 use crate::venue::Venue;
 use crate::world::BrokerEndpoint;
@@ -142,7 +143,27 @@ pub fn run_bridged_case(
     seed: u64,
     pace: Pace,
 ) -> CaseRun {
-    run_loopback_case(Client::External(command), broker, case, seed, pace)
+    run_loopback_case(Client::External(command), broker, case, seed, pace, None)
+}
+
+/// [`run_bridged_case`] with a path mutant: the external adapter is sound,
+/// the order path the case builds around it has the mutant's bug.
+pub fn run_bridged_path_mutant(
+    command: &str,
+    broker: &str,
+    case: &'static Case,
+    seed: u64,
+    pace: Pace,
+    mutant: &'static Mutant,
+) -> CaseRun {
+    run_loopback_case(
+        Client::External(command),
+        broker,
+        case,
+        seed,
+        pace,
+        Some(mutant),
+    )
 }
 
 /// Runs `case` under `seed` with `client` trading at `broker`'s model on
@@ -154,6 +175,7 @@ pub fn run_loopback_case(
     case: &'static Case,
     seed: u64,
     pace: Pace,
+    mutant: Option<&'static Mutant>,
 ) -> CaseRun {
     let pace = match client {
         Client::External(_) => pace,
@@ -168,9 +190,12 @@ pub fn run_loopback_case(
         Ok(rt) => rt.block_on(loopback(
             client,
             broker,
-            case,
-            seed,
-            pace,
+            Setting {
+                case,
+                seed,
+                pace,
+                flaw: mutant.and_then(Mutant::flaw),
+            },
             trace.clone(),
             wire.clone(),
         )),
@@ -187,7 +212,7 @@ pub fn run_loopback_case(
             Client::Builtin(_) => None,
         },
         seed,
-        mutant: None,
+        mutant: mutant.map(|m| m.id),
         verdict: verdict(result, &trace),
         trace_hash: trace.hash(),
         trace: trace.render(),
@@ -199,12 +224,13 @@ pub fn run_loopback_case(
 async fn loopback(
     client: Client<'_>,
     broker: &str,
-    case: &'static Case,
-    seed: u64,
-    pace: Pace,
+    setting: Setting,
     trace: Trace,
     wire: WireLog,
 ) -> Result<Result<crate::suite::Ran, Vec<String>>, SetupError> {
+    let Setting {
+        case, seed, pace, ..
+    } = setting;
     let plan = FaultPlan::from_toml(case.plan, case.id)?;
     let model = broker_models::build(
         broker,
@@ -264,13 +290,11 @@ async fn loopback(
         .await
         .map_err(SetupError::Faults)?;
     let ran = exercise(
-        case,
-        seed,
+        setting,
         inner,
         Venue::Model(Box::new(endpoint)),
         trace.clone(),
         wire,
-        pace,
     )
     .await;
     if let Some(adapter) = bridge {

@@ -1,7 +1,9 @@
 //! Mutants: deliberately broken adapters, each a wrapper that injects one
 //! known bug into a good adapter (one that trades, or a read-only source:
 //! `source`), or, for a vendor's own trap, replaces one call with one that
-//! falls into it (`location`). The suite must catch every one of them; the
+//! falls into it (`location`). A path mutant leaves the adapter alone and
+//! builds the gateway's order path around it with one bug in one of its
+//! parts (`Wrap::Path`). The suite must catch every one of them; the
 //! mutation score says how many it caught.
 
 mod location;
@@ -20,6 +22,7 @@ use futures_util::StreamExt;
 
 use crate::brokers::Built;
 use crate::error::CannotBreak;
+use crate::order_path::PathFlaw;
 use crate::world::ClientEnv;
 
 pub struct Mutant {
@@ -42,6 +45,8 @@ pub enum Wrap {
     /// A read-only source's bug, with the source's own way to its broker
     /// (a bug in a source's code can send whatever it likes there).
     ReadOnly(fn(Arc<dyn ReadOnlySource>, Reach) -> Arc<dyn ReadOnlySource>),
+    /// A bug of the order path the tiers cases build around any adapter.
+    Path(PathFlaw),
 }
 
 /// How the adapter under test reaches its broker: the connection's base
@@ -55,6 +60,14 @@ pub struct Reach {
 impl Mutant {
     /// The adapter with this mutant's bug in it, or why the bug cannot
     /// break it (the reason starts "the mutant cannot break").
+    /// The order path's bug, for a path mutant.
+    pub fn flaw(&self) -> Option<PathFlaw> {
+        match self.wrap {
+            Wrap::Path(flaw) => Some(flaw),
+            _ => None,
+        }
+    }
+
     pub fn apply(
         &self,
         built: Built,
@@ -81,7 +94,13 @@ pub fn apply(
         })
     };
     if !breaks(&d) {
-        return cannot("the adapter already prevents the bug's effect".into());
+        return match wrap {
+            Wrap::Path(_) => cannot(format!(
+                "the bug is in a part of the order path that {} never reaches",
+                d.name
+            )),
+            _ => cannot("the adapter already prevents the bug's effect".into()),
+        };
     }
     match (wrap, built) {
         (Wrap::Trading(w), Built::Trading(a)) => Ok(Built::Trading(w(a, env))),
@@ -93,6 +112,8 @@ pub fn apply(
             "it is a bug of read-only sources, and {} trades",
             d.name
         )),
+        // The adapter is sound; the path built around it is not.
+        (Wrap::Path(_), built) => Ok(built),
         (Wrap::ReadOnly(w), Built::ReadOnly(s)) => match reach {
             Some(reach) => Ok(Built::ReadOnly(w(s, reach))),
             None => cannot("the source has no broker to reach".into()),
@@ -309,7 +330,61 @@ pub static MUTANTS: &[Mutant] = &[
         wrap: Wrap::ReadOnly(|s, r| source::wrap(s, r, source::Bug::ReachesForAnOrder)),
         breaks: any,
     },
+    Mutant {
+        id: "kill_switch_stops_paper",
+        caught_by: "kill_switch_refuses_exactly_its_scope",
+        about: "order path: the kill switches stop paper orders too",
+        wrap: Wrap::Path(PathFlaw::KillSwitchStopsPaper),
+        breaks: trades,
+    },
+    Mutant {
+        id: "kill_switch_stops_cancels",
+        caught_by: "kill_switch_refuses_exactly_its_scope",
+        about: "order path: the kill switches stop cancels too, trapping users in live orders",
+        wrap: Wrap::Path(PathFlaw::KillSwitchStopsCancels),
+        breaks: trades,
+    },
+    Mutant {
+        id: "tier_c_refused_only_above_the_store",
+        caught_by: "tier_c_refused_in_the_store",
+        about: "order path: the token store forgot no_order_write, leaving Tier C to its callers",
+        wrap: Wrap::Path(PathFlaw::TierCOnlyAboveTheStore),
+        breaks: |d| d.capabilities.read_only,
+    },
+    Mutant {
+        id: "audit_after_the_broker",
+        caught_by: "audit_entry_before_broker",
+        about: "order path: the audit sink writes an entry when the next one comes, after the broker saw the order",
+        wrap: Wrap::Path(PathFlaw::AuditAfterTheBroker),
+        breaks: trades,
+    },
+    Mutant {
+        id: "forgets_revocations",
+        caught_by: "revoked_token_never_reaches_a_broker",
+        about: "order path: the token store reads rows without their revocation",
+        wrap: Wrap::Path(PathFlaw::ForgetsRevocations),
+        breaks: trades,
+    },
+    Mutant {
+        id: "nets_the_household",
+        caught_by: "household_never_netted",
+        about: "order path: a sell goes to whichever account of the household holds the shares",
+        wrap: Wrap::Path(PathFlaw::NetsTheHousehold),
+        breaks: trades,
+    },
+    Mutant {
+        id: "one_outage_stops_all",
+        caught_by: "aggregator_outage_spares_tier_a",
+        about: "order path: one broker's outage trips a breaker that stops every connection",
+        wrap: Wrap::Path(PathFlaw::OneOutageStopsAll),
+        breaks: trades,
+    },
 ];
+
+/// Bugs of the order path's live side: a read-only source has none.
+fn trades(d: &Description) -> bool {
+    !d.capabilities.read_only
+}
 
 pub fn find(id: &str) -> Option<&'static Mutant> {
     MUTANTS.iter().find(|m| m.id == id)

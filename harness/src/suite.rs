@@ -12,6 +12,7 @@ use crate::case::{unmet, Body, Case, Ctx, Failure, ReadCtx};
 use crate::error::{SetupError, VenueError};
 use crate::invariants::{self, Evidence};
 use crate::mutants::{self, Mutant};
+use crate::order_path::PathFlaw;
 use crate::pace::Pace;
 use crate::record::{Exchange, WireLog};
 use crate::subject::Subject;
@@ -118,6 +119,7 @@ pub fn run_case(
     };
     let spec = subject.world(seed, plan);
     let wrap = mutant.map(|m| (m.wrap, m.breaks));
+    let flaw = mutant.and_then(|m| m.flaw());
     let run = run_world(&spec, move |env| async move {
         let (built, venue) = subject.build(&env).map_err(|e| vec![e.to_string()])?;
         let inner = match wrap {
@@ -129,16 +131,13 @@ pub fn run_case(
             }
             None => built,
         };
-        exercise(
+        let setting = Setting {
             case,
             seed,
-            inner,
-            venue,
-            env.trace.clone(),
-            env.wire.clone(),
-            Pace::REAL,
-        )
-        .await
+            pace: Pace::REAL,
+            flaw,
+        };
+        exercise(setting, inner, venue, env.trace.clone(), env.wire.clone()).await
     });
     let simulated = run.trace.entries().last().map(|e| e.at).unwrap_or_default();
     let verdict = verdict(run.result, &run.trace);
@@ -162,17 +161,32 @@ pub enum Ran {
     Done(Vec<String>),
 }
 
-/// Runs `case` with `inner` on `venue` and checks the invariants after it:
-/// the part of a run that is the same in a simulated world and over the bridge.
+/// What one case runs under: its seed, the pace of its waits, and the bug
+/// (if any) of the order path it builds around the adapter.
+#[derive(Clone, Copy)]
+pub struct Setting {
+    pub case: &'static Case,
+    pub seed: u64,
+    pub pace: Pace,
+    pub flaw: Option<PathFlaw>,
+}
+
+/// Runs the setting's case with `inner` on `venue` and checks the
+/// invariants after it: the part of a run that is the same in a simulated
+/// world and over the bridge.
 pub async fn exercise(
-    case: &'static Case,
-    seed: u64,
+    setting: Setting,
     inner: Built,
     venue: Venue,
     trace: Trace,
     wire_log: WireLog,
-    pace: Pace,
 ) -> Result<Ran, Vec<String>> {
+    let Setting {
+        case,
+        seed,
+        pace,
+        flaw,
+    } = setting;
     let describe = inner.describe();
     if let Some(reason) = case.needs.iter().find_map(|n| unmet(*n, &describe, &venue)) {
         return Ok(Ran::Skipped(reason));
@@ -201,6 +215,7 @@ pub async fn exercise(
                 venue: venue.clone(),
                 trace: trace.clone(),
                 pace,
+                flaw,
             });
             let outcome = match run {
                 Body::Check(run) | Body::Either(run, _) => run(ctx).await,
@@ -218,6 +233,7 @@ pub async fn exercise(
                 venue: venue.clone(),
                 trace: trace.clone(),
                 pace,
+                flaw,
             });
             let outcome = match run {
                 Body::ReadOnly(run) | Body::Either(_, run) => run(ctx).await,

@@ -22,6 +22,8 @@ pub enum Actor {
     Broker,
     /// A check the harness made.
     Check,
+    /// What Raxx's order path (the gateway) did with a request.
+    Path,
 }
 
 impl Actor {
@@ -32,6 +34,7 @@ impl Actor {
             Actor::Control => "control",
             Actor::Broker => "broker",
             Actor::Check => "check",
+            Actor::Path => "path",
         }
     }
 }

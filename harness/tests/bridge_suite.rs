@@ -2,8 +2,10 @@
 //! the whole catalogue over the process bridge, against the Alpaca model on
 //! 127.0.0.1: the same cases and invariants as the in-process adapters.
 
+use harness::case::Need;
 use harness::cases::catalogue;
-use harness::loopback::run_bridged_case;
+use harness::loopback::{run_bridged_case, run_bridged_path_mutant};
+use harness::mutants::MUTANTS;
 use harness::pace::Pace;
 use harness::suite::Verdict;
 
@@ -92,6 +94,59 @@ fn every_invariant_catches_a_bad_external_adapter() {
         assert!(
             matches!(&run.verdict, Verdict::Failed { message, .. } if message.contains(why)),
             "{bug} in {case}: {:?}",
+            run.verdict
+        );
+    }
+}
+
+/// The order path is Raxx's own, in process, whatever language the adapter
+/// under it is written in: each path mutant a trading connection can meet
+/// is caught with the sound reference adapter over the bridge. (The Tier C
+/// one needs a read-only source; the bridge carries adapters that trade.)
+#[test]
+fn every_path_mutant_is_caught_over_the_bridge() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/bridge/alpaca_adapter.py"
+    );
+    let command = format!("python3 {script}");
+    let pace = pace();
+    let mutants: Vec<_> = MUTANTS
+        .iter()
+        .filter(|m| m.flaw().is_some())
+        .map(|m| {
+            (
+                m,
+                harness::cases::find(m.caught_by).expect("in the catalogue"),
+            )
+        })
+        .filter(|(_, case)| !case.needs.contains(&Need::ReadOnly))
+        .collect();
+    assert!(
+        mutants.len() >= 6,
+        "only {} path mutants for trading connections",
+        mutants.len()
+    );
+    let runs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = mutants
+            .iter()
+            .map(|&(m, case)| {
+                let command = &command;
+                s.spawn(move || run_bridged_path_mutant(command, "alpaca", case, 1, pace, m))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .collect()
+    });
+    for ((m, case), run) in mutants.iter().zip(runs) {
+        println!("{} in {}: {:?}", m.id, case.id, run.verdict);
+        assert!(
+            matches!(run.verdict, Verdict::Failed { .. }),
+            "path mutant {} survived {} over the bridge: {:?}",
+            m.id,
+            case.id,
             run.verdict
         );
     }

@@ -23,7 +23,7 @@ fn every_broker_adapter_passes_the_catalogue_over_loopback() {
             .iter()
             .map(|&(b, case)| {
                 s.spawn(move || {
-                    run_loopback_case(Client::Builtin(b), b.vendor.slug, case, 1, Pace::REAL)
+                    run_loopback_case(Client::Builtin(b), b.vendor.slug, case, 1, Pace::REAL, None)
                 })
             })
             .collect();

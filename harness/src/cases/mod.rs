@@ -6,6 +6,7 @@ mod brackets;
 mod faults;
 mod fills;
 mod lifecycle;
+mod order_path;
 mod orders;
 mod readonly;
 mod state;
@@ -24,6 +25,7 @@ pub fn catalogue() -> Vec<&'static Case> {
         .chain(lifecycle::CASES)
         .chain(readonly::CASES)
         .chain(tiers::CASES)
+        .chain(order_path::CASES)
         .collect()
 }
 

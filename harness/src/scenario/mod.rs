@@ -35,6 +35,10 @@ pub struct Scenario {
     pub connections: Vec<Connection>,
     #[serde(default)]
     pub market: Market,
+    /// Orders go through Raxx's order path (the gateway) rather than
+    /// straight to each adapter. Left out: they go straight.
+    #[serde(default)]
+    pub order_path: Option<OrderPathSpec>,
     /// The timeline, in simulated milliseconds from the start.
     #[serde(default)]
     #[schemars(with = "Vec<Step>")]
@@ -58,6 +62,25 @@ pub struct Connection {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub faults: Option<FaultsSpec>,
+}
+
+/// The order path a scenario's orders go through: every connection is one
+/// user's, in one household. A `submit` or `cancel` with `mode = "paper"`
+/// goes to the connection's MBT paper account (filling at the scenario's
+/// `market.prices`); a live one passes the kill switches (`set_env`), the
+/// token store (Tier C and `revoke`d connections are refused there), the
+/// paper-first gate and the audit chain before it reaches the broker.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderPathSpec {
+    /// MBT paper cycles (a round trip in one symbol) the user completes
+    /// before live orders open.
+    #[serde(default = "one_cycle")]
+    pub paper_cycles: u32,
+}
+
+fn one_cycle() -> u32 {
+    1
 }
 
 /// A fault plan: a file under scenarios/faults/, or inline.
@@ -116,6 +139,13 @@ pub enum Action {
     /// aggregator's cache, with the time it is as of); `id` names the read
     /// for a `holdings` expectation.
     Holdings,
+    /// With `order_path`: set the environment variable `name` to `value`
+    /// (a kill switch: `BYOB_LIVE_DISABLED`, `BYOB_BROKER_<SLUG>_DISABLED`),
+    /// or remove it when `value` is left out.
+    SetEnv,
+    /// With `order_path`: the user revokes the connection; its token is
+    /// never used again.
+    Revoke,
 }
 
 /// One action at one simulated time. Which keys an action takes is in its doc.
@@ -161,6 +191,22 @@ pub struct Step {
     /// For `set_connection`: whether the connection is broken from now on.
     #[serde(default)]
     pub broken: Option<bool>,
+    /// For `submit` and `cancel` with `order_path`: `paper` (MBT) or `live` (the default).
+    #[serde(default)]
+    pub mode: Option<ModeWord>,
+    /// For `set_env`: the variable.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// For `set_env`: its value (left out: the variable is removed).
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeWord {
+    Paper,
+    Live,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -195,7 +241,7 @@ pub enum EffectWord {
     Close,
 }
 
-/// One check at the end. Exactly one of `order`, `error`, `position`, `cash`, `holdings`.
+/// One check at the end. Exactly one of `order`, `error`, `position`, `cash`, `holdings`, `audit`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expectation {
@@ -247,6 +293,13 @@ pub struct Expectation {
     /// For `holdings`: the read says it is as of this scenario time (ms) or later.
     #[serde(default)]
     pub as_of_after_ms: Option<u64>,
+    /// With `order_path`: the audit chain verifies against the head the
+    /// path kept, and every live order reached its broker after its entry.
+    #[serde(default)]
+    pub audit: Option<bool>,
+    /// For `audit`: how many entries the chain holds.
+    #[serde(default)]
+    pub entries: Option<u64>,
 }
 
 /// A scenario file that cannot be used, with where and why.
@@ -275,10 +328,15 @@ pub struct Loaded {
 }
 
 /// The connections a scenario can name: every trading broker of the
-/// table, and MBT paper.
-fn brokers() -> Vec<&'static str> {
-    crate::brokers::BROKERS
-        .iter()
+/// table, and MBT paper; through the order path, every broker of the table
+/// (a read-only one too: the path refuses its orders) and no bare MBT
+/// (paper is every connection's own MBT account there).
+fn brokers(order_path: bool) -> Vec<&'static str> {
+    let table = crate::brokers::BROKERS.iter();
+    if order_path {
+        return table.map(|b| b.slug()).collect();
+    }
+    table
         .filter(|b| matches!(b.adapter, crate::brokers::Factory::Trading(_)))
         .map(|b| b.slug())
         .chain(["mbt"])
@@ -429,8 +487,9 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     }
     let mut plans = Vec::new();
     let mut seen = Vec::new();
+    let through_path = scenario.order_path.is_some();
     for c in &scenario.connections {
-        let known = brokers();
+        let known = brokers(through_path);
         if !known.contains(&c.broker.as_str()) {
             return Err(at(
                 0,
@@ -470,7 +529,7 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
         let line = line_of(text, spanned.span().start);
         let step = spanned.get_ref();
         let fail = |m: String| at(line, format!("steps[{i}] ({:?}): {m}", step.action));
-        check_step(step, &seen, &ids, &reads).map_err(fail)?;
+        check_step(step, &seen, &ids, &reads, through_path).map_err(fail)?;
         match step.action {
             Action::Submit => ids.extend(step.id.clone()),
             Action::Holdings => reads.extend(step.id.clone()),
@@ -482,7 +541,7 @@ pub fn parse(text: &str, file: &str, faults_dir: &Path) -> Result<Loaded, Scenar
     }
     for spanned in &scenario.expect {
         let line = line_of(text, spanned.span().start);
-        check_expectation(spanned.get_ref(), &seen, &ids, &reads)
+        check_expectation(spanned.get_ref(), &seen, &ids, &reads, through_path)
             .map_err(|m| at(line, format!("expect: {m}")))?;
     }
     Ok(Loaded {
@@ -568,14 +627,18 @@ fn allowed(action: Action) -> &'static [&'static str] {
             "stop_price",
             "time_in_force",
             "position_effect",
+            "mode",
         ],
-        Action::Cancel | Action::Check => &["id"],
+        Action::Cancel => &["id", "mode"],
+        Action::Check => &["id"],
         Action::Replace => &["id", "quantity", "limit_price", "stop_price"],
         Action::Advance => &["ms"],
         Action::SetPrice => &["symbol", "price"],
         Action::InjectFault => &["faults"],
         Action::SetConnection => &["broken"],
         Action::Holdings => &["id"],
+        Action::SetEnv => &["name", "value"],
+        Action::Revoke => &[],
     }
 }
 
@@ -599,6 +662,9 @@ fn present(s: &Step) -> Vec<&'static str> {
     key("price", s.price.is_some());
     key("faults", s.faults.is_some());
     key("broken", s.broken.is_some());
+    key("mode", s.mode.is_some());
+    key("name", s.name.is_some());
+    key("value", s.value.is_some());
     keys
 }
 
@@ -607,7 +673,12 @@ fn check_step(
     connections: &[String],
     ids: &[String],
     reads: &[String],
+    through_path: bool,
 ) -> Result<(), String> {
+    let path_only = matches!(s.action, Action::SetEnv | Action::Revoke) || s.mode.is_some();
+    if path_only && !through_path {
+        return Err("`set_env`, `revoke` and `mode` need the scenario's `[order_path]`".into());
+    }
     for key in present(s) {
         if !allowed(s.action).contains(&key) {
             return Err(format!("key `{key}` does not apply to this action"));
@@ -615,7 +686,7 @@ fn check_step(
     }
     match &s.connection {
         Some(c) if !connections.contains(c) => return Err(format!("no connection {c:?}")),
-        None if connections.len() > 1 && s.action != Action::Advance => {
+        None if connections.len() > 1 && !matches!(s.action, Action::Advance | Action::SetEnv) => {
             return Err("name the `connection`: the scenario has several".into())
         }
         _ => {}
@@ -673,6 +744,17 @@ fn check_step(
                 return Err(format!("id {id:?} is used by an earlier step"));
             }
         }
+        Action::SetEnv => {
+            let name = s.name.as_deref().ok_or("missing key `name`")?;
+            // The order path reads only its own switches; anything else
+            // would be set for nothing.
+            if !name.starts_with("BYOB_") || !name.ends_with("_DISABLED") {
+                return Err(format!(
+                    "{name:?} is not a kill switch (BYOB_LIVE_DISABLED or BYOB_BROKER_<SLUG>_DISABLED)"
+                ));
+            }
+        }
+        Action::Revoke => {}
     }
     Ok(())
 }
@@ -682,6 +764,7 @@ fn check_expectation(
     connections: &[String],
     ids: &[String],
     reads: &[String],
+    through_path: bool,
 ) -> Result<(), String> {
     let kinds = [
         e.order.is_some(),
@@ -689,9 +772,20 @@ fn check_expectation(
         e.position.is_some(),
         e.cash.is_some(),
         e.holdings.is_some(),
+        e.audit.is_some(),
     ];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err("give exactly one of `order`, `error`, `position`, `cash`, `holdings`".into());
+        return Err(
+            "give exactly one of `order`, `error`, `position`, `cash`, `holdings`, `audit`".into(),
+        );
+    }
+    match e.audit {
+        Some(false) => return Err("`audit = false` checks nothing: say `audit = true`".into()),
+        Some(true) if !through_path => {
+            return Err("`audit` needs the scenario's `[order_path]`".into())
+        }
+        None if e.entries.is_some() => return Err("`entries` applies to `audit` only".into()),
+        _ => {}
     }
     let holdings_keys = [
         ("symbol", e.symbol.is_some()),

@@ -14,14 +14,21 @@ use broker_models::clock::DEFAULT_EPOCH;
 use broker_models::faults::FaultPlan;
 use rust_decimal::Decimal;
 
-use super::{Action, EffectWord, Expectation, Loaded, SideWord, Step, TifWord, TypeWord};
+use adapters::ReadOnlySource;
+use gateway::connection::connection_tier;
+use gateway::kill::Mode;
+use gateway::router::PathError;
+use gateway::velvet::Secret;
+
+use super::{Action, EffectWord, Expectation, Loaded, ModeWord, SideWord, Step, TifWord, TypeWord};
 use crate::brokers::Built;
 use crate::error::VenueError;
+use crate::order_path::{Assembly, Endpoint};
 use crate::record::Exchange;
 use crate::subject::Subject;
 use crate::suite::{check_invariants, Observed};
-use crate::trace::Trace;
-use crate::traced::Traced;
+use crate::trace::{Actor, Trace};
+use crate::traced::{Traced, TracedSource};
 use crate::venue::Venue;
 use crate::world::{run_world, WorldSpec};
 
@@ -120,9 +127,28 @@ impl ScenarioRun {
 /// A connection inside the running world.
 struct Live {
     name: String,
-    adapter: Arc<Traced>,
+    /// What reaches it: an adapter that trades, or (through the order path
+    /// only) a read-only source.
+    observed: Observed,
+    account_id: String,
     venue: Venue,
 }
+
+impl Live {
+    /// The adapter that trades it, or why there is none.
+    fn trading(&self) -> Result<&Arc<Traced>, ReplayError> {
+        match &self.observed {
+            Observed::Trading(a) => Ok(a),
+            Observed::ReadOnly(_) => Err(ReplayError::Scenario(format!(
+                "{} is a read-only source: this step needs an adapter that trades",
+                self.name
+            ))),
+        }
+    }
+}
+
+/// The scenario's order path, when it has one.
+type Path = Option<Assembly>;
 
 /// What each step that acted on an intent left behind.
 #[derive(Default)]
@@ -171,21 +197,33 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
             let subject =
                 Subject::parse(&c.broker).map_err(|e| ReplayError::Scenario(e.to_string()))?;
             let (built, venue) = subject.build(&env)?;
-            let Built::Trading(adapter) = built else {
-                return Err(ReplayError::Scenario(format!(
-                    "scenarios drive connections that trade; {} is a read-only source",
-                    c.broker
-                )));
+            let observed = match built {
+                Built::Trading(adapter) => {
+                    // Brokers without client order ids are told each submit's intent.
+                    let adapter = crate::intents::declaring(adapter, env.wire.clone());
+                    Observed::Trading(Arc::new(Traced::new(adapter, env.trace.clone())))
+                }
+                // Loading allowed it: the order path refuses its orders.
+                Built::ReadOnly(source) => {
+                    Observed::ReadOnly(Arc::new(TracedSource::new(source, env.trace.clone())))
+                }
             };
-            // Brokers without client order ids are told each submit's intent.
-            let adapter = crate::intents::declaring(adapter, env.wire.clone());
+            let account_id = match &observed {
+                Observed::Trading(a) => a.account_id().to_string(),
+                Observed::ReadOnly(s) => s.account_id().to_string(),
+            };
             live.push(Live {
                 name: c.broker.clone(),
-                adapter: Arc::new(Traced::new(adapter, env.trace.clone())),
+                observed,
+                account_id,
                 venue,
             });
         }
         let trace = env.trace.clone();
+        let path: Path = match &loaded.scenario.order_path {
+            Some(spec) => Some(order_path(&loaded, spec.paper_cycles, &live)?),
+            None => None,
+        };
         for (symbol, price) in &loaded.scenario.market.prices {
             let price: Decimal = price.parse().map_err(|_| format!("bad price {price}"))?;
             for l in &live {
@@ -204,7 +242,16 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
         let start = tokio::time::Instant::now();
         for (i, step) in order {
             tokio::time::sleep_until(start + Duration::from_millis(step.at_ms)).await;
-            perform(&loaded, i, step, &live, &mut outcomes).await?;
+            perform(
+                &loaded,
+                i,
+                step,
+                &live,
+                path.as_ref(),
+                &trace,
+                &mut outcomes,
+            )
+            .await?;
         }
         // Let what is in flight land (fills, lost responses held by the model).
         tokio::time::sleep(Duration::from_secs(10)).await;
@@ -216,7 +263,25 @@ pub fn replay(loaded: &Loaded) -> ScenarioRun {
             }
         }
         for spanned in &loaded.scenario.expect {
-            results.push(check(spanned.get_ref(), &live, &outcomes).await);
+            results.push(check(spanned.get_ref(), &live, path.as_ref(), &outcomes).await);
+        }
+        if let Some(path) = &path {
+            match path.audit_log() {
+                Ok(log) => trace.record(
+                    Actor::Path,
+                    format!(
+                        "audit chain verifies: {} entries, head {}",
+                        log.len(),
+                        path.path.audit_head()
+                    ),
+                ),
+                Err(f) => problems.push(format!("order path: {f}")),
+            }
+            problems.extend(
+                path.breaches()
+                    .into_iter()
+                    .map(|b| format!("order path: {b}")),
+            );
         }
         for l in &live {
             problems.extend(invariant_problems(l, &trace, &env.wire.exchanges()).await);
@@ -291,12 +356,96 @@ fn order_of(step: &Step) -> Result<Order, ReplayError> {
     })
 }
 
+/// The order path over the scenario's connections: one user's, in one
+/// household, each enrolled with the credentials its model issued.
+fn order_path(loaded: &Loaded, paper_cycles: u32, live: &[Live]) -> Result<Assembly, ReplayError> {
+    let mut endpoints = Vec::new();
+    for l in live {
+        let Venue::Model(endpoint) = &l.venue else {
+            return Err(
+                "the order path's connections are brokers' (paper is each one's own MBT account)"
+                    .into(),
+            );
+        };
+        let row = crate::brokers::find(&l.name).ok_or_else(|| format!("no broker {}", l.name))?;
+        let (describe, adapter) = match &l.observed {
+            Observed::Trading(a) => (a.describe(), Some(a.clone() as Arc<dyn BrokerAdapter>)),
+            Observed::ReadOnly(s) => (s.describe(), None),
+        };
+        let tier = connection_tier(describe.tier, describe.capabilities.read_only);
+        let slug = row.via.unwrap_or(row.vendor.slug).to_lowercase();
+        endpoints.push(Endpoint {
+            connection: gateway::Connection {
+                id: gateway::ConnectionId(l.name.clone()),
+                user: gateway::UserId("trader".into()),
+                household: gateway::HouseholdId("household".into()),
+                brand: slug.clone(),
+                slug,
+                tier,
+                aggregator: (tier == adapters::Tier::B).then(|| row.vendor.slug.to_string()),
+                platform: false,
+            },
+            credential: Secret::new(endpoint.connection.credentials.to_string()),
+            adapter,
+            down: None,
+        });
+    }
+    let mut prices = Vec::new();
+    for (symbol, price) in &loaded.scenario.market.prices {
+        let price: Decimal = price.parse().map_err(|_| format!("bad price {price}"))?;
+        prices.push((symbol.clone(), price));
+    }
+    Assembly::new(
+        endpoints,
+        loaded.scenario.seed,
+        None,
+        DEFAULT_EPOCH.to_datetime(),
+        &prices,
+        paper_cycles,
+    )
+    .map_err(|f| ReplayError::Scenario(f.message))
+}
+
+fn mode_of(step: &Step) -> Mode {
+    match step.mode {
+        Some(ModeWord::Paper) => Mode::Paper,
+        _ => Mode::Live,
+    }
+}
+
+/// A path refusal as the adapter error an expectation names.
+fn path_error(e: PathError) -> AdapterError {
+    match e {
+        PathError::Broker(b) => b,
+        other => AdapterError::new(other.kind(), other.to_string()),
+    }
+}
+
+/// A status as the contract spells it (`pending_cancel`).
+fn word(status: &impl serde::Serialize) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Notes what the order path did with one request.
+fn noted<T>(trace: &Trace, what: String, r: &Result<T, PathError>, done: impl Fn(&T) -> String) {
+    let outcome = match r {
+        Ok(v) => done(v),
+        Err(e) => format!("refused {} ({}): {e}", e.kind(), e.http_status()),
+    };
+    trace.record(Actor::Path, format!("{what}: {outcome}"));
+}
+
 /// Carries out one step; adapter errors are outcomes (recorded), not failures.
 async fn perform(
     loaded: &Loaded,
     index: usize,
     step: &Step,
     live: &[Live],
+    path: Option<&Assembly>,
+    trace: &Trace,
     outcomes: &mut Outcomes,
 ) -> Result<(), ReplayError> {
     let id = step.id.clone().unwrap_or_default();
@@ -304,14 +453,60 @@ async fn perform(
         Action::Submit => {
             let l = connection(live, step.connection.as_deref())?;
             let order = order_of(step)?;
-            outcomes.record(&id, l.adapter.submit_order(&order).await);
+            let r = match path {
+                Some(p) => {
+                    let mode = mode_of(step);
+                    let conn = gateway::ConnectionId(l.name.clone());
+                    let r = p.path.submit(&conn, mode, &order).await;
+                    let what = format!("{mode:?} submit {id} at {}", l.name).to_lowercase();
+                    noted(trace, what, &r, |o| {
+                        format!("order {} {}", o.broker_order_id, word(&o.status))
+                    });
+                    r.map_err(path_error)
+                }
+                None => l.trading()?.submit_order(&order).await,
+            };
+            outcomes.record(&id, r);
         }
         Action::Cancel => {
             let l = connection(live, step.connection.as_deref())?;
             let broker_id = outcomes.orders.get(&id).cloned().unwrap_or_default();
-            if let Err(e) = l.adapter.cancel_order(&broker_id).await {
+            let r = match path {
+                Some(p) => {
+                    let mode = mode_of(step);
+                    let conn = gateway::ConnectionId(l.name.clone());
+                    let r = p.path.cancel(&conn, mode, &broker_id).await;
+                    let what = format!("{mode:?} cancel {id} at {}", l.name).to_lowercase();
+                    noted(trace, what, &r, |c| word(&c.status));
+                    r.map(|_| ()).map_err(path_error)
+                }
+                None => l.trading()?.cancel_order(&broker_id).await.map(|_| ()),
+            };
+            if let Err(e) = r {
                 outcomes.errors.insert(id.clone(), e);
             }
+        }
+        Action::SetEnv => {
+            let p = path.ok_or("`set_env` needs the order path")?;
+            let name = step.name.clone().unwrap_or_default();
+            match &step.value {
+                Some(value) => {
+                    p.env.set(&name, value);
+                    trace.record(Actor::Control, format!("set env {name}={value}"));
+                }
+                None => {
+                    p.env.remove(&name);
+                    trace.record(Actor::Control, format!("unset env {name}"));
+                }
+            }
+        }
+        Action::Revoke => {
+            let p = path.ok_or("`revoke` needs the order path")?;
+            let l = connection(live, step.connection.as_deref())?;
+            let r = p.path.revoke(&gateway::ConnectionId(l.name.clone())).await;
+            noted(trace, format!("revoke {}", l.name), &r, |_| {
+                "revoked".into()
+            });
         }
         Action::Replace => {
             let l = connection(live, step.connection.as_deref())?;
@@ -322,12 +517,12 @@ async fn perform(
                 stop_price: dec(&step.stop_price),
                 ..Replace::default()
             };
-            outcomes.record(&id, l.adapter.replace_order(&broker_id, &changes).await);
+            outcomes.record(&id, l.trading()?.replace_order(&broker_id, &changes).await);
         }
         Action::Check => {
             let l = connection(live, step.connection.as_deref())?;
             let broker_id = outcomes.orders.get(&id).cloned().unwrap_or_default();
-            if let Err(e) = l.adapter.get_order(&broker_id).await {
+            if let Err(e) = l.trading()?.get_order(&broker_id).await {
                 outcomes.errors.insert(id.clone(), e);
             }
         }
@@ -355,13 +550,15 @@ async fn perform(
         Action::SetConnection => {
             let l = connection(live, step.connection.as_deref())?;
             let broken = step.broken.unwrap_or(false);
-            l.venue
-                .set_connection_broken(l.adapter.account_id(), broken)
-                .await?;
+            l.venue.set_connection_broken(&l.account_id, broken).await?;
         }
         Action::Holdings => {
             let l = connection(live, step.connection.as_deref())?;
-            match l.adapter.get_holdings().await {
+            let read = match &l.observed {
+                Observed::Trading(a) => a.get_holdings().await,
+                Observed::ReadOnly(s) => s.get_holdings().await,
+            };
+            match read {
                 Ok(h) => {
                     outcomes.holdings.insert(id, h);
                 }
@@ -374,8 +571,13 @@ async fn perform(
     Ok(())
 }
 
-async fn check(e: &Expectation, live: &[Live], outcomes: &Outcomes) -> ExpectationResult {
-    let (expectation, found) = match check_one(e, live, outcomes).await {
+async fn check(
+    e: &Expectation,
+    live: &[Live],
+    path: Option<&Assembly>,
+    outcomes: &Outcomes,
+) -> ExpectationResult {
+    let (expectation, found) = match check_one(e, live, path, outcomes).await {
         Ok((what, None)) => (what, None),
         Ok((what, Some(found))) => (what, Some(found)),
         Err(problem) => ("(could not check)".to_string(), Some(problem.to_string())),
@@ -391,8 +593,26 @@ async fn check(e: &Expectation, live: &[Live], outcomes: &Outcomes) -> Expectati
 async fn check_one(
     e: &Expectation,
     live: &[Live],
+    path: Option<&Assembly>,
     outcomes: &Outcomes,
 ) -> Result<(String, Option<String>), ReplayError> {
+    if e.audit.is_some() {
+        let p = path.ok_or("`audit` needs the order path")?;
+        let mut what = "the audit chain verifies, every live order after its entry".to_string();
+        let mut wrong = p.breaches();
+        match p.audit_log() {
+            Ok(log) => {
+                if let Some(n) = e.entries {
+                    what.push_str(&format!(", {n} entries"));
+                    if log.len() as u64 != n {
+                        wrong.push(format!("{} entries", log.len()));
+                    }
+                }
+            }
+            Err(f) => wrong.push(f.message),
+        }
+        return Ok((what, (!wrong.is_empty()).then(|| wrong.join("; "))));
+    }
     if let Some(id) = &e.order {
         let mut what = format!("order {id}");
         let mut wrong = Vec::new();
@@ -456,7 +676,7 @@ async fn check_one(
             .map_err(|_| "bad quantity")?;
         let what = format!("position {symbol} at {} is {want}", l.name);
         let ledger = l.venue.ledger().await?;
-        let account = l.adapter.account_id().to_string();
+        let account = l.account_id.clone();
         let have: Decimal = ledger
             .accounts
             .iter()
@@ -473,7 +693,7 @@ async fn check_one(
     if let Some(name) = &e.cash {
         let l = connection(live, Some(name))?;
         let ledger = l.venue.ledger().await?;
-        let account = l.adapter.account_id().to_string();
+        let account = l.account_id.clone();
         let cash = ledger
             .accounts
             .iter()
@@ -499,8 +719,7 @@ async fn invariant_problems(l: &Live, trace: &Trace, wire: &[Exchange]) -> Vec<S
         .filter(|x| x.broker == l.name)
         .cloned()
         .collect();
-    let observed = Observed::Trading(l.adapter.clone());
-    match check_invariants(&observed, &l.venue, trace, &wire).await {
+    match check_invariants(&l.observed, &l.venue, trace, &wire).await {
         Ok(violations) => violations
             .into_iter()
             .map(|v| format!("{}: invariant: {v}", l.name))

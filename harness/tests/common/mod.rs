@@ -33,14 +33,18 @@ pub fn run_with(
             .cloned()
             .expect("the world has the model");
         let adapter = build(&b.connection, env.setup.clone());
-        exercise(
+        let setting = harness::suite::Setting {
             case,
-            1,
+            seed: 1,
+            pace: harness::pace::Pace::REAL,
+            flaw: None,
+        };
+        exercise(
+            setting,
             harness::brokers::Built::Trading(adapter),
             Venue::Model(Box::new(b)),
             env.trace.clone(),
             env.wire.clone(),
-            harness::pace::Pace::REAL,
         )
         .await
     });

@@ -1,0 +1,555 @@
+//! Tiers over the order path (the gateway): the broker under test is the
+//! live broker of one connection in a household ([`crate::order_path`]),
+//! and each case checks one rule of the BYOB decision at the broker's edge
+//! and in the model's ledger, never by asking the path what it did.
+
+use std::sync::Arc;
+
+use adapters::{BrokerAdapter, ErrorKind, Order, OrderResult, OrderStatus, ReadOnlySource, Side};
+use broker_models::faults::FaultPlan;
+use gateway::audit::AuditEvent;
+use gateway::kill::{self, Mode};
+use gateway::router::PathError;
+use gateway::velvet::VelvetError;
+use rust_decimal::Decimal;
+
+use super::orders::{dec, resting_buy};
+use super::SYMBOL;
+use crate::case::{Body, Case, Ctx, Failure, Group, Need, Outcome, ReadCtx};
+use crate::ensure;
+use crate::order_path::{path_failure, Rig, Subject};
+
+pub static CASES: &[Case] = &[
+    Case {
+        id: "tier_c_refused_in_the_store",
+        group: Group::Tiers,
+        about: "a Tier C connection's token is refused for an order by the token store itself, and no order reaches the broker",
+        needs: &[Need::ReadOnly, Need::BrokerModel],
+        plan: "",
+        run: Body::ReadOnly(|c| Box::pin(tier_c_refused_in_the_store(c))),
+    },
+    Case {
+        id: "kill_switch_refuses_exactly_its_scope",
+        group: Group::Tiers,
+        about: "each kill switch refuses the live orders in its scope with 503, and never paper, cancels or other brokers",
+        needs: &[Need::BrokerModel],
+        plan: "",
+        run: Body::Check(|c| Box::pin(kill_switch_refuses_exactly_its_scope(c))),
+    },
+    Case {
+        id: "audit_entry_before_broker",
+        group: Group::Tiers,
+        about: "every live order and cancel is in the audit chain before the broker sees it, with its answer and later state, and the chain verifies",
+        needs: &[Need::BrokerModel],
+        plan: "",
+        run: Body::Check(|c| Box::pin(audit_entry_before_broker(c))),
+    },
+    Case {
+        id: "revoked_token_never_reaches_a_broker",
+        group: Group::Tiers,
+        about: "once a connection is revoked, nothing is sent to its broker with its token again",
+        needs: &[Need::BrokerModel],
+        plan: "",
+        run: Body::Check(|c| Box::pin(revoked_token_never_reaches_a_broker(c))),
+    },
+    Case {
+        id: "household_never_netted",
+        group: Group::Tiers,
+        about: "an order on one account of a household never uses another account's position, and positions are listed per account",
+        needs: &[Need::BrokerModel],
+        plan: "",
+        run: Body::Check(|c| Box::pin(household_never_netted(c))),
+    },
+    Case {
+        id: "aggregator_outage_spares_tier_a",
+        group: Group::Tiers,
+        about: "an outage of the aggregator (Tier B) leaves a Tier A connection trading, and the other way round",
+        needs: &[Need::BrokerModel],
+        plan: "",
+        run: Body::Check(|c| Box::pin(aggregator_outage_spares_tier_a(c))),
+    },
+];
+
+/// The rig around the adapter under test.
+async fn rig(c: &Ctx) -> Result<Rig, Failure> {
+    let adapter: Arc<dyn BrokerAdapter> = c.adapter.clone();
+    let subject = Subject {
+        describe: adapter.describe(),
+        account_id: adapter.account_id().to_string(),
+        adapter: Some(adapter),
+    };
+    let rig = Rig::new(&c.venue, subject, c.seed, c.flaw).await?;
+    rig.graduate().await?;
+    Ok(rig)
+}
+
+/// Orders the subject's broker took for `cid`.
+async fn taken(c: &Ctx, cid: &str) -> Result<usize, Failure> {
+    let ledger = c.venue.ledger().await?;
+    Ok(ledger
+        .orders
+        .iter()
+        .filter(|o| o.intent == cid && o.taken)
+        .count())
+}
+
+/// A live submit on `connection` that must be refused with `kind`, and
+/// reach nothing.
+async fn refused_live(
+    c: &Ctx,
+    rig: &Rig,
+    connection: &gateway::ConnectionId,
+    purpose: &str,
+    kind: ErrorKind,
+    why: &str,
+) -> Outcome {
+    let order = Order::market(&c.cid(purpose), SYMBOL, Side::Buy, dec(1));
+    let neighbour_before = rig.neighbour_orders();
+    match rig.path.submit(connection, Mode::Live, &order).await {
+        Err(e) if e.kind() == kind => {}
+        Err(e) => {
+            return Err(path_failure(
+                &format!("live submit {why}: expected {kind}"),
+                &e,
+            ))
+        }
+        Ok(r) => {
+            return Err(Failure::new(format!(
+                "live submit {why}: expected {kind}, the broker took order {} ({:?})",
+                r.broker_order_id, r.status
+            ))
+            .near(order.client_order_id))
+        }
+    }
+    let n = taken(c, &order.client_order_id).await?;
+    ensure!(
+        n == 0,
+        "live submit {why} was refused, yet the broker took {n} orders for it"
+    );
+    ensure!(
+        rig.neighbour_orders() == neighbour_before,
+        "live submit {why} was refused, yet the neighbour's broker received an order"
+    );
+    Ok(())
+}
+
+/// A live submit on `connection` that the broker must take; its answer.
+async fn accepted_live(
+    c: &Ctx,
+    rig: &Rig,
+    connection: &gateway::ConnectionId,
+    order: &Order,
+    why: &str,
+) -> Result<OrderResult, Failure> {
+    let r = rig
+        .path
+        .submit(connection, Mode::Live, order)
+        .await
+        .map_err(|e| {
+            path_failure(&format!("live submit {why}"), &e).near(order.client_order_id.clone())
+        })?;
+    if connection == &rig.subject.id {
+        let n = taken(c, &order.client_order_id).await?;
+        ensure!(
+            n == 1,
+            "live submit {why} answered {:?}, yet the broker took {n} orders",
+            r.status
+        );
+    }
+    Ok(r)
+}
+
+/// The store refuses a Tier C order credential whoever asks; the path's
+/// live order is refused there (read_only), paper still goes to MBT, and
+/// the model saw no order and no order-shaped request.
+async fn tier_c_refused_in_the_store(c: Arc<ReadCtx>) -> Outcome {
+    let source: Arc<dyn ReadOnlySource> = c.source.clone();
+    let subject = Subject {
+        describe: source.describe(),
+        account_id: source.account_id().to_string(),
+        adapter: None,
+    };
+    let rig = Rig::new(&c.venue, subject, c.seed, c.flaw).await?;
+    let id = rig.subject.id.clone();
+    {
+        let velvet = rig.path.velvet();
+        let row = velvet
+            .rows()
+            .row(&id)
+            .map_err(|e| Failure::new(e.to_string()))?
+            .ok_or_else(|| Failure::new("the Tier C connection has no token row"))?;
+        ensure!(
+            row.no_order_write,
+            "the Tier C token row is not no_order_write"
+        );
+        match velvet.credential_for_order(&id) {
+            Err(VelvetError::NoOrderWrite { .. }) => {}
+            Err(e) => {
+                return Err(Failure::new(format!(
+                    "the store refused a Tier C order credential with {e}, not as read-only"
+                )))
+            }
+            Ok(_) => {
+                return Err(Failure::new(
+                    "the token store handed out a Tier C credential for an order",
+                ))
+            }
+        }
+        ensure!(
+            velvet.credential_for_read(&id).is_ok(),
+            "the store refused to read a Tier C connection"
+        );
+    }
+    rig.graduate().await?;
+    let order = Order::market("tier-c-live", SYMBOL, Side::Buy, dec(1));
+    match rig.path.submit(&id, Mode::Live, &order).await {
+        Err(PathError::Velvet(VelvetError::NoOrderWrite { .. })) => {}
+        Err(e) => {
+            return Err(path_failure(
+                "a live order on Tier C: expected the store's read_only refusal",
+                &e,
+            ))
+        }
+        Ok(r) => {
+            return Err(Failure::new(format!(
+                "a live order on Tier C was placed: {r:?}"
+            )))
+        }
+    }
+    let ledger = c.venue.ledger().await?;
+    ensure!(
+        ledger.orders.is_empty(),
+        "{} orders reached the Tier C broker",
+        ledger.orders.len()
+    );
+    ensure!(
+        ledger.order_attempts.is_empty(),
+        "{} order-shaped requests reached the Tier C broker",
+        ledger.order_attempts.len()
+    );
+    Ok(())
+}
+
+async fn kill_switch_refuses_exactly_its_scope(c: Arc<Ctx>) -> Outcome {
+    let rig = rig(&c).await?;
+    let (me, them) = (rig.subject.id.clone(), rig.neighbour.id.clone());
+    let resting = resting_buy(&c, "resting");
+    let resting = accepted_live(&c, &rig, &me, &resting, "before any switch").await?;
+
+    let mut switches = vec![kill::broker_variable(&rig.subject.slug)];
+    if let Some(aggregator) = &rig.subject.aggregator {
+        switches.push(kill::broker_variable(aggregator));
+    }
+    for (i, variable) in switches.iter().enumerate() {
+        c.note(format!("kill switch {variable}=1"));
+        rig.env.set(variable, "1");
+        refused_live(
+            &c,
+            &rig,
+            &me,
+            &format!("switched-{i}"),
+            ErrorKind::KillSwitch,
+            &format!("under {variable}"),
+        )
+        .await?;
+        let neighbour = Order::market(&c.cid(&format!("neighbour-{i}")), SYMBOL, Side::Buy, dec(1));
+        accepted_live(
+            &c,
+            &rig,
+            &them,
+            &neighbour,
+            &format!("on another broker under {variable}"),
+        )
+        .await?;
+        rig.env.remove(variable);
+    }
+
+    c.note(format!("kill switch {}=1", kill::LIVE_DISABLED));
+    rig.env.set(kill::LIVE_DISABLED, "1");
+    refused_live(
+        &c,
+        &rig,
+        &me,
+        "global",
+        ErrorKind::KillSwitch,
+        "under the global switch",
+    )
+    .await?;
+    refused_live(
+        &c,
+        &rig,
+        &them,
+        "global-neighbour",
+        ErrorKind::KillSwitch,
+        "on another broker under the global switch",
+    )
+    .await?;
+    let paper = Order::market(&c.cid("paper"), SYMBOL, Side::Buy, dec(1));
+    let r = rig
+        .path
+        .submit(&me, Mode::Paper, &paper)
+        .await
+        .map_err(|e| path_failure("paper submit under the global switch", &e))?;
+    ensure!(
+        r.status == OrderStatus::Filled,
+        "paper under the global switch ended {:?}",
+        r.status
+    );
+    // Taking risk off stays possible: the resting order is canceled at the broker.
+    rig.path
+        .cancel(&me, Mode::Live, &resting.broker_order_id)
+        .await
+        .map_err(|e| path_failure("live cancel under the global switch", &e))?;
+    c.wait_status(&resting.broker_order_id, OrderStatus::Canceled)
+        .await?;
+    rig.env.remove(kill::LIVE_DISABLED);
+
+    let after = Order::market(&c.cid("after"), SYMBOL, Side::Buy, dec(1));
+    accepted_live(&c, &rig, &me, &after, "once the switches are off").await?;
+    Ok(())
+}
+
+async fn audit_entry_before_broker(c: Arc<Ctx>) -> Outcome {
+    let rig = rig(&c).await?;
+    let me = rig.subject.id.clone();
+    let buy = Order::market(&c.cid("buy"), SYMBOL, Side::Buy, dec(1));
+    let id = accepted_live(&c, &rig, &me, &buy, "a market buy")
+        .await?
+        .broker_order_id;
+    c.wait_status(&id, OrderStatus::Filled).await?;
+    rig.path
+        .refresh(&me, &id)
+        .await
+        .map_err(|e| path_failure("refresh", &e))?;
+    let resting = resting_buy(&c, "resting");
+    let resting_id = accepted_live(&c, &rig, &me, &resting, "a resting buy")
+        .await?
+        .broker_order_id;
+    rig.path
+        .cancel(&me, Mode::Live, &resting_id)
+        .await
+        .map_err(|e| path_failure("live cancel", &e))?;
+
+    let breaches = rig.breaches();
+    ensure!(breaches.is_empty(), "{}", breaches.join("; "));
+    let log = rig.audit_log()?;
+    let kinds: Vec<String> = log.iter().map(|e| describe(&e.event)).collect();
+    for (cid, what) in [
+        (&buy.client_order_id, "buy"),
+        (&resting.client_order_id, "resting buy"),
+    ] {
+        let attempt = kinds.iter().position(|k| k == &format!("attempt {cid}"));
+        let answer = kinds
+            .iter()
+            .position(|k| k.starts_with(&format!("answer {cid} ")));
+        ensure!(
+            matches!((attempt, answer), (Some(a), Some(b)) if a < b),
+            "the {what}'s attempt and answer are not both in the audit chain in that order: {kinds:?}"
+        );
+    }
+    // The fill is audited as the broker's answer, when it came filled, or
+    // as the state change the path read after it.
+    ensure!(
+        kinds.contains(&format!("state {id} filled"))
+            || kinds.contains(&format!("answer {} filled", buy.client_order_id)),
+        "the fill of {id} is not in the audit chain: {kinds:?}"
+    );
+    ensure!(
+        kinds.contains(&format!("cancel {resting_id}")),
+        "the cancel of {resting_id} is not in the audit chain: {kinds:?}"
+    );
+    Ok(())
+}
+
+/// One audit event in a word and its order id, for the case's checks and messages.
+fn describe(e: &AuditEvent) -> String {
+    match e {
+        AuditEvent::OrderAttempt {
+            client_order_id, ..
+        } => format!("attempt {client_order_id}"),
+        AuditEvent::OrderAnswer {
+            client_order_id,
+            outcome,
+            ..
+        } => format!(
+            "answer {client_order_id} {}",
+            outcome["status"].as_str().unwrap_or("error")
+        ),
+        AuditEvent::StateChange {
+            broker_order_id,
+            detail,
+            ..
+        } => format!(
+            "state {broker_order_id} {}",
+            detail["status"].as_str().unwrap_or_default()
+        ),
+        AuditEvent::CancelAttempt {
+            broker_order_id, ..
+        } => format!("cancel {broker_order_id}"),
+    }
+}
+
+async fn revoked_token_never_reaches_a_broker(c: Arc<Ctx>) -> Outcome {
+    let rig = rig(&c).await?;
+    let (me, them) = (rig.subject.id.clone(), rig.neighbour.id.clone());
+    let before = resting_buy(&c, "before");
+    let before_id = accepted_live(&c, &rig, &me, &before, "before the revocation")
+        .await?
+        .broker_order_id;
+    rig.path
+        .revoke(&me)
+        .await
+        .map_err(|e| path_failure("revoke", &e))?;
+    c.note("the subject connection is revoked");
+    refused_live(
+        &c,
+        &rig,
+        &me,
+        "after",
+        ErrorKind::ReauthRequired,
+        "after the revocation",
+    )
+    .await?;
+    let cancel = rig.path.cancel(&me, Mode::Live, &before_id).await;
+    ensure!(
+        matches!(&cancel, Err(e) if e.kind() == ErrorKind::ReauthRequired),
+        "a live cancel after the revocation answered {cancel:?}"
+    );
+    let positions = rig.path.positions(&me, Mode::Live).await;
+    ensure!(
+        positions.is_err(),
+        "positions were read with a revoked token"
+    );
+    let ledger = c.venue.ledger().await?;
+    let order = ledger
+        .orders
+        .iter()
+        .find(|o| o.intent == before.client_order_id);
+    ensure!(
+        order.is_some_and(|o| o.status != mbt::OrderStatus::Canceled),
+        "the order placed before the revocation was canceled with the revoked token"
+    );
+    let other = Order::market(&c.cid("neighbour"), SYMBOL, Side::Buy, dec(1));
+    accepted_live(
+        &c,
+        &rig,
+        &them,
+        &other,
+        "on the household's other connection",
+    )
+    .await?;
+    Ok(())
+}
+
+async fn household_never_netted(c: Arc<Ctx>) -> Outcome {
+    let rig = rig(&c).await?;
+    let (me, them) = (rig.subject.id.clone(), rig.neighbour.id.clone());
+    let buy = Order::market(&c.cid("neighbour-buy"), SYMBOL, Side::Buy, dec(10));
+    accepted_live(&c, &rig, &them, &buy, "on the neighbour").await?;
+    let held = rig.neighbour_position(SYMBOL);
+    ensure!(
+        held == dec(10),
+        "the neighbour holds {held} {SYMBOL} after buying 10"
+    );
+
+    // A sell on the subject: its own broker answers it (a fill of its own
+    // shares, a short, or a refusal): never the neighbour's shares.
+    let orders_before = rig.neighbour_orders();
+    let sell = Order::market(&c.cid("sell"), SYMBOL, Side::Sell, dec(10));
+    let _ = rig.path.submit(&me, Mode::Live, &sell).await;
+    ensure!(
+        rig.neighbour_orders() == orders_before && rig.neighbour_position(SYMBOL) == held,
+        "a sell on {me} reached the neighbour's account (it now holds {} {SYMBOL})",
+        rig.neighbour_position(SYMBOL)
+    );
+
+    let listed = rig
+        .path
+        .household_positions(&rig.subject.household, Mode::Live)
+        .await
+        .map_err(|e| path_failure("household positions", &e))?;
+    let ids: Vec<&str> = listed.keys().map(|k| k.0.as_str()).collect();
+    ensure!(
+        ids == [them.0.as_str(), me.0.as_str()],
+        "the household lists {ids:?}"
+    );
+    let own = c
+        .adapter
+        .get_positions()
+        .await
+        .map_err(|e| Failure::new(e.to_string()))?;
+    let mine = &listed[&me];
+    ensure!(
+        quantity(mine) == quantity(&own),
+        "the household lists {} {SYMBOL} for {me}, its broker says {}",
+        quantity(mine),
+        quantity(&own)
+    );
+    ensure!(
+        quantity(&listed[&them]) == held,
+        "the household lists {} {SYMBOL} for {them}",
+        quantity(&listed[&them])
+    );
+    Ok(())
+}
+
+fn quantity(positions: &[adapters::Position]) -> Decimal {
+    positions
+        .iter()
+        .filter(|p| p.instrument == adapters::Instrument::equity(SYMBOL))
+        .map(|p| p.quantity)
+        .sum()
+}
+
+/// The Tier B side down, the Tier A side trades: the aggregator itself
+/// when the subject is Tier B, the neighbour's when it is Tier A.
+async fn aggregator_outage_spares_tier_a(c: Arc<Ctx>) -> Outcome {
+    let rig = rig(&c).await?;
+    let (me, them) = (rig.subject.id.clone(), rig.neighbour.id.clone());
+    if rig.subject.tier == adapters::Tier::B {
+        let plan = FaultPlan::from_toml(
+            "[[rules]]\nfault = { kind = \"outage\", mode = \"status\" }\n",
+            c.case,
+        )
+        .map_err(|e| Failure::new(e.to_string()))?;
+        c.venue.set_faults(&plan).await?;
+        let order = Order::market(&c.cid("aggregator-down"), SYMBOL, Side::Buy, dec(1));
+        let r = rig.path.submit(&me, Mode::Live, &order).await;
+        ensure!(
+            matches!(&r, Err(e) if matches!(e.kind(), ErrorKind::Unavailable | ErrorKind::Timeout)),
+            "a live order through the aggregator while it is down answered {r:?}"
+        );
+        let tier_a = Order::market(&c.cid("tier-a"), SYMBOL, Side::Buy, dec(1));
+        accepted_live(
+            &c,
+            &rig,
+            &them,
+            &tier_a,
+            "on Tier A while the aggregator is down",
+        )
+        .await?;
+        c.venue.set_faults(&FaultPlan::default()).await?;
+    } else {
+        rig.set_neighbour_down(true);
+        refused_live(
+            &c,
+            &rig,
+            &them,
+            "tier-b-down",
+            ErrorKind::Unavailable,
+            "on the Tier B neighbour while it is down",
+        )
+        .await?;
+        let tier_a = Order::market(&c.cid("tier-a"), SYMBOL, Side::Buy, dec(1));
+        accepted_live(
+            &c,
+            &rig,
+            &me,
+            &tier_a,
+            "on Tier A while the Tier B neighbour is down",
+        )
+        .await?;
+        rig.set_neighbour_down(false);
+    }
+    Ok(())
+}
