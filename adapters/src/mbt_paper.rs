@@ -439,8 +439,7 @@ impl Follow {
 mod tests {
     use super::*;
     use futures_util::StreamExt;
-    use mbt::fill::FillModel;
-    use mbt::{AccountKind, EngineConfig, FeeSchedule, Instrument, MarketData, MarketEvent};
+    use mbt::{AccountKind, EngineConfig, Instrument, MarketData, MarketEvent};
     use mbt::{Quote, Side, Timestamp};
     use rust_decimal_macros::dec;
 
@@ -448,15 +447,7 @@ mod tests {
     const MONDAY_OPEN: Timestamp = Timestamp::from_secs(1_767_625_200);
 
     fn engine() -> SharedEngine {
-        let config = EngineConfig {
-            fees: FeeSchedule::free(),
-            fill: FillModel {
-                max_slippage_bps: 0,
-                ..FillModel::default()
-            },
-            ..EngineConfig::default()
-        };
-        let mut e = Engine::new(config, 7, MONDAY_OPEN);
+        let mut e = Engine::new(EngineConfig::frictionless(), 7, MONDAY_OPEN);
         assert!(e.open_account("PA1", AccountKind::Margin, dec!(100000)));
         assert!(e.open_account("PA2", AccountKind::Margin, dec!(100000)));
         let shared: SharedEngine = Arc::new(Mutex::new(e));

@@ -263,6 +263,17 @@ impl Ctx {
         }
     }
 
+    /// How many orders the broker took for the intent `cid` (its ledger,
+    /// the ground truth: refused submissions are not counted).
+    pub async fn taken(&self, cid: &str) -> Result<usize, Failure> {
+        let ledger = self.venue.ledger().await?;
+        Ok(ledger
+            .orders
+            .iter()
+            .filter(|o| o.intent == cid && o.taken)
+            .count())
+    }
+
     pub async fn wait_status(&self, id: &str, status: OrderStatus) -> Result<OrderResult, Failure> {
         self.wait_for(id, &format!("{status:?}"), |r| r.status == status)
             .await

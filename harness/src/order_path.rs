@@ -35,8 +35,7 @@ use gateway::velvet::envelope::MasterKey;
 use gateway::velvet::sqlite::SqliteRows;
 use gateway::velvet::{Retired, RowStore, Secret, StoreError, TokenRow, Velvet};
 use gateway::{Connection, ConnectionId, HouseholdId, UserId};
-use mbt::fill::FillModel;
-use mbt::{AccountKind, Engine, EngineConfig, FeeSchedule, Instrument, MarketData, MarketEvent};
+use mbt::{AccountKind, Engine, EngineConfig, Instrument, MarketData, MarketEvent};
 use mbt::{Quote, Timestamp};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -429,15 +428,7 @@ fn store(e: StoreError) -> Failure {
 /// An MBT engine with `accounts` (cash, 100,000 each) quoting `prices`
 /// (a one-cent spread each side, deep).
 fn engine(accounts: &[&str], prices: &[(String, Decimal)]) -> SharedEngine {
-    let config = EngineConfig {
-        fees: FeeSchedule::free(),
-        fill: FillModel {
-            max_slippage_bps: 0,
-            ..FillModel::default()
-        },
-        ..EngineConfig::default()
-    };
-    let mut e = Engine::new(config, 7, MONDAY_OPEN);
+    let mut e = Engine::new(EngineConfig::frictionless(), 7, MONDAY_OPEN);
     for a in accounts {
         e.open_account(a, AccountKind::Cash, Decimal::from(100_000));
     }

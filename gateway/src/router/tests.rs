@@ -6,8 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use adapters::{CancelStatus, OrderStatus, Side};
 use chrono::TimeZone;
-use mbt::fill::FillModel;
-use mbt::{AccountKind, Engine, EngineConfig, FeeSchedule, Instrument, MarketData, MarketEvent};
+use mbt::{AccountKind, Engine, EngineConfig, Instrument, MarketData, MarketEvent};
 use mbt::{Quote, Timestamp};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -28,15 +27,7 @@ const MONDAY_OPEN: Timestamp = Timestamp::from_secs(1_767_625_200);
 type Journal = Arc<Mutex<Vec<String>>>;
 
 fn engine(accounts: &[&str]) -> SharedEngine {
-    let config = EngineConfig {
-        fees: FeeSchedule::free(),
-        fill: FillModel {
-            max_slippage_bps: 0,
-            ..FillModel::default()
-        },
-        ..EngineConfig::default()
-    };
-    let mut e = Engine::new(config, 7, MONDAY_OPEN);
+    let mut e = Engine::new(EngineConfig::frictionless(), 7, MONDAY_OPEN);
     for a in accounts {
         assert!(e.open_account(a, AccountKind::Cash, dec!(100000)));
     }

@@ -34,16 +34,6 @@ async fn plan(c: &Ctx, text: &str) -> Outcome {
     Ok(())
 }
 
-/// Orders the broker took under `cid`.
-async fn taken(c: &Ctx, cid: &str) -> Result<usize, Failure> {
-    let ledger = c.venue.ledger().await?;
-    Ok(ledger
-        .orders
-        .iter()
-        .filter(|o| o.intent == cid && o.taken)
-        .count())
-}
-
 /// A market buy of one share that must fail with one of `kinds` and leave no order.
 async fn refused(c: &Ctx, purpose: &str, kinds: &[ErrorKind], why: &str) -> Outcome {
     let order = Order::market(&c.cid(purpose), SYMBOL, Side::Buy, dec(1));
@@ -55,7 +45,7 @@ async fn refused(c: &Ctx, purpose: &str, kinds: &[ErrorKind], why: &str) -> Outc
             expect_kind(&format!("submit_order {why}"), &r, first)?;
         }
     }
-    let n = taken(c, &order.client_order_id).await?;
+    let n = c.taken(&order.client_order_id).await?;
     ensure!(
         n == 0,
         "{why}, the submit failed, yet the brokerage took {n} orders for it"

@@ -258,21 +258,11 @@ async fn stale_holdings_through_an_aggregator(c: Arc<Ctx>) -> Outcome {
     Ok(())
 }
 
-/// Orders the broker accepted under `cid`.
-async fn accepted(c: &Ctx, cid: &str) -> Result<usize, Failure> {
-    let ledger = c.venue.ledger().await?;
-    Ok(ledger
-        .orders
-        .iter()
-        .filter(|o| o.intent == cid && o.taken)
-        .count())
-}
-
 async fn outage_is_typed_unavailable(c: Arc<Ctx>) -> Outcome {
     let order = Order::market(&c.cid("down"), SYMBOL, Side::Buy, dec(1));
     let r = c.adapter.submit_order(&order).await;
     expect_kind("submit_order during an outage", &r, ErrorKind::Unavailable)?;
-    let n = accepted(&c, &order.client_order_id).await?;
+    let n = c.taken(&order.client_order_id).await?;
     ensure!(n == 0, "the broker holds {n} orders after answering 503");
     Ok(())
 }
@@ -296,7 +286,7 @@ async fn settles_to_one_order(
     }
     // Anything still in flight lands before the ledger is read.
     c.pace.sleep(Duration::from_secs(8)).await;
-    let n = accepted(c, &order.client_order_id).await?;
+    let n = c.taken(&order.client_order_id).await?;
     ensure!(
         n == 1,
         "intent {} is {n} orders at the broker",
@@ -334,7 +324,7 @@ async fn partition_heals_without_duplicates(c: Arc<Ctx>) -> Outcome {
         }
         Err(e) => return Err(unexpected("submit_order", e)),
     }
-    let n = accepted(&c, &order.client_order_id).await?;
+    let n = c.taken(&order.client_order_id).await?;
     ensure!(
         n == 1,
         "intent {} is {n} orders at the broker",
@@ -469,7 +459,7 @@ async fn token_expiry_refreshes(c: Arc<Ctx>) -> Outcome {
         "the broker granted {} refreshes for one expiry (calls that meet it together share one)",
         ledger.token_refreshes
     );
-    let n = accepted(&c, &order.client_order_id).await?;
+    let n = c.taken(&order.client_order_id).await?;
     ensure!(
         n == 1,
         "{n} broker orders for one intent across the refresh"

@@ -83,16 +83,6 @@ async fn rig(c: &Ctx) -> Result<Rig, Failure> {
     Ok(rig)
 }
 
-/// Orders the subject's broker took for `cid`.
-async fn taken(c: &Ctx, cid: &str) -> Result<usize, Failure> {
-    let ledger = c.venue.ledger().await?;
-    Ok(ledger
-        .orders
-        .iter()
-        .filter(|o| o.intent == cid && o.taken)
-        .count())
-}
-
 /// A live submit on `connection` that must be refused with `kind`, and
 /// reach nothing.
 async fn refused_live(
@@ -121,7 +111,7 @@ async fn refused_live(
             .near(order.client_order_id))
         }
     }
-    let n = taken(c, &order.client_order_id).await?;
+    let n = c.taken(&order.client_order_id).await?;
     ensure!(
         n == 0,
         "live submit {why} was refused, yet the broker took {n} orders for it"
@@ -149,7 +139,7 @@ async fn accepted_live(
             path_failure(&format!("live submit {why}"), &e).near(order.client_order_id.clone())
         })?;
     if connection == &rig.subject.id {
-        let n = taken(c, &order.client_order_id).await?;
+        let n = c.taken(&order.client_order_id).await?;
         ensure!(
             n == 1,
             "live submit {why} answered {:?}, yet the broker took {n} orders",
@@ -157,6 +147,24 @@ async fn accepted_live(
         );
     }
     Ok(r)
+}
+
+/// A live market order on `connection` that the broker must take and fill
+/// (the case waits for the subject's fill, so that nothing is in flight
+/// when the invariants read the ledger and the adapter).
+async fn filled_live(
+    c: &Ctx,
+    rig: &Rig,
+    connection: &gateway::ConnectionId,
+    order: &Order,
+    why: &str,
+) -> Outcome {
+    let r = accepted_live(c, rig, connection, order, why).await?;
+    if connection == &rig.subject.id {
+        c.wait_status(&r.broker_order_id, OrderStatus::Filled)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The store refuses a Tier C order credential whoever asks; the path's
@@ -305,8 +313,7 @@ async fn kill_switch_refuses_exactly_its_scope(c: Arc<Ctx>) -> Outcome {
     rig.env.remove(kill::LIVE_DISABLED);
 
     let after = Order::market(&c.cid("after"), SYMBOL, Side::Buy, dec(1));
-    accepted_live(&c, &rig, &me, &after, "once the switches are off").await?;
-    Ok(())
+    filled_live(&c, &rig, &me, &after, "once the switches are off").await
 }
 
 async fn audit_entry_before_broker(c: Arc<Ctx>) -> Outcome {
@@ -456,7 +463,11 @@ async fn household_never_netted(c: Arc<Ctx>) -> Outcome {
     // shares, a short, or a refusal): never the neighbour's shares.
     let orders_before = rig.neighbour_orders();
     let sell = Order::market(&c.cid("sell"), SYMBOL, Side::Sell, dec(10));
-    let _ = rig.path.submit(&me, Mode::Live, &sell).await;
+    if let Ok(r) = rig.path.submit(&me, Mode::Live, &sell).await {
+        // Whatever the subject's broker makes of it, let it finish.
+        c.wait_for(&r.broker_order_id, "final", |r| r.status.is_terminal())
+            .await?;
+    }
     ensure!(
         rig.neighbour_orders() == orders_before && rig.neighbour_position(SYMBOL) == held,
         "a sell on {me} reached the neighbour's account (it now holds {} {SYMBOL})",
@@ -541,7 +552,7 @@ async fn aggregator_outage_spares_tier_a(c: Arc<Ctx>) -> Outcome {
         )
         .await?;
         let tier_a = Order::market(&c.cid("tier-a"), SYMBOL, Side::Buy, dec(1));
-        accepted_live(
+        filled_live(
             &c,
             &rig,
             &me,

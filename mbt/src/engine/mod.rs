@@ -67,6 +67,21 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// No fees and no slippage: fills at the touch, cash moving by exactly
+    /// price × quantity, for a test or a stand-in whose figures are exact.
+    pub fn frictionless() -> Self {
+        Self {
+            fees: FeeSchedule::free(),
+            fill: FillModel {
+                max_slippage_bps: 0,
+                ..FillModel::default()
+            },
+            ..Self::default()
+        }
+    }
+}
+
 /// Why an order was refused. Serialized in snake_case for logs and traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

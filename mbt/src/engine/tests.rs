@@ -2,7 +2,6 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use super::*;
-use crate::fill::FillModel;
 use crate::market::{MarketData, MarketEvent, Quote};
 use crate::order::{Leg, OrderType, PositionEffect, Side, TimeInForce, Trail};
 
@@ -10,14 +9,7 @@ use crate::order::{Leg, OrderType, PositionEffect, Side, TimeInForce, Trail};
 const MONDAY_OPEN: Timestamp = Timestamp::from_secs(1_767_625_200);
 
 fn config() -> EngineConfig {
-    EngineConfig {
-        fees: FeeSchedule::free(),
-        fill: FillModel {
-            max_slippage_bps: 0,
-            ..FillModel::default()
-        },
-        ..EngineConfig::default()
-    }
+    EngineConfig::frictionless()
 }
 
 fn engine_with(config: EngineConfig) -> Engine {
