@@ -95,4 +95,14 @@ pub trait ReadOnlySource: Send + Sync {
     /// The account's transactions dated `start..=end` (`YYYY-MM-DD`), every
     /// page, each once.
     async fn get_transactions(&self, start: &str, end: &str) -> Result<Vec<Transaction>>;
+
+    /// Revokes the user's grant at the vendor, where the vendor has a way to
+    /// (Plaid's `/item/remove`): from then on the credential reaches nothing
+    /// there. Answers whether it revoked anything at the vendor; one without
+    /// a revoke answers false (the default), and only the caller's token
+    /// store keeps the credential from being used. A wrapper must pass it
+    /// through, never fall back to the default.
+    async fn revoke(&self) -> Result<bool> {
+        Ok(false)
+    }
 }

@@ -680,3 +680,29 @@ fn it_describes_a_read_only_tier_c_source() {
     assert_eq!((d.broker.as_str(), d.tier), ("plaid", adapters::Tier::C));
     assert!(d.capabilities.read_only && d.capabilities.order_types.is_empty());
 }
+
+#[tokio::test]
+async fn a_revocation_removes_the_item_at_plaid_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/item/remove"))
+        .and(body_partial_json(json!({"access_token": TOKEN})))
+        .respond_with(answer(200, r#"{"request_id": "m8MDnv9okwxFNBV"}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert!(source(&server, IRA, 100).revoke().await.unwrap());
+
+    // An Item Plaid no longer knows: the link is gone, only the user can
+    // make a new one.
+    let server = MockServer::start().await;
+    serve(
+        &server,
+        "/item/remove",
+        400,
+        r#"{"error_type": "ITEM_ERROR", "error_code": "ITEM_NOT_FOUND", "error_message": "the Item you requested cannot be found", "display_message": null, "request_id": "x"}"#,
+    )
+    .await;
+    let e = source(&server, IRA, 100).revoke().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ReauthRequired);
+}

@@ -37,6 +37,9 @@ pub struct Vendor {
     /// holds (Alpaca's 422 `client_order_id must be unique`, reference §4),
     /// so a client's resend of the same intent cannot become a second order.
     pub unique_client_ids: bool,
+    /// The vendor has an endpoint that revokes a user's grant (Plaid's
+    /// `/item/remove`), so a client's revocation reaches the vendor.
+    pub revocable: bool,
 }
 
 /// One field of a vendor's credential object and the shape of its values.

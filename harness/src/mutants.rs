@@ -379,7 +379,20 @@ pub static MUTANTS: &[Mutant] = &[
         wrap: Wrap::Path(PathFlaw::OneOutageStopsAll),
         breaks: trades,
     },
+    Mutant {
+        id: "skips_broker_revoke",
+        caught_by: "revoked_token_never_reaches_a_broker",
+        about: "order path: a revocation marks the token store only, and the grant still works at the vendor",
+        wrap: Wrap::Path(PathFlaw::SkipsBrokerRevoke),
+        breaks: revocable,
+    },
 ];
+
+/// Where a revocation has a vendor to reach: a read-only source whose
+/// vendor has a revoke (Plaid).
+fn revocable(d: &Description) -> bool {
+    d.capabilities.read_only && broker_models::vendor::vendor(&d.broker).is_ok_and(|v| v.revocable)
+}
 
 /// Bugs of the order path's live side: a read-only source has none.
 fn trades(d: &Description) -> bool {

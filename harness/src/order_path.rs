@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use adapters::mbt_paper::{MbtAdapter, SharedEngine};
 use adapters::{
     Account, AdapterError, BrokerAdapter, CancelResult, Description, ErrorKind, Order, OrderResult,
-    OrderUpdates, Position, Side, Tier,
+    OrderUpdates, Position, ReadOnlySource, Side, Tier,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -64,6 +64,9 @@ pub enum PathFlaw {
     NetsTheHousehold,
     /// One broker's outage trips a breaker that stops every connection.
     OneOutageStopsAll,
+    /// Revocation marks the store only: the vendor's revoke is never called,
+    /// so the grant still works there.
+    SkipsBrokerRevoke,
 }
 
 /// The subject's and the neighbour's ids.
@@ -79,6 +82,8 @@ pub struct Subject {
     /// The adapter under test, or None for a read-only source (which has
     /// no way to place an order).
     pub adapter: Option<Arc<dyn BrokerAdapter>>,
+    /// The read-only source under test (None for an adapter that trades).
+    pub source: Option<Arc<dyn ReadOnlySource>>,
     pub describe: Description,
     pub account_id: String,
 }
@@ -91,6 +96,9 @@ pub struct Endpoint {
     /// Its broker's adapter, or None for a read-only source (which has no
     /// way to place an order).
     pub adapter: Option<Arc<dyn BrokerAdapter>>,
+    /// A read-only source's own client, for what it does besides reading
+    /// (revoking the grant at the vendor).
+    pub source: Option<Arc<dyn ReadOnlySource>>,
     /// A switch that takes a stand-in broker down (a model's outages are
     /// the model's own).
     pub down: Option<Arc<AtomicBool>>,
@@ -336,6 +344,7 @@ impl Rig {
                 connection: subject_connection.clone(),
                 credential: Secret::new(endpoint.connection.credentials.to_string()),
                 adapter: subject.adapter,
+                source: subject.source,
                 down: None,
             },
             Endpoint {
@@ -345,6 +354,7 @@ impl Rig {
                     neighbour_engine.clone(),
                     NEIGHBOUR_ACCOUNT,
                 ))),
+                source: None,
                 down: Some(neighbour_down.clone()),
             },
         ];
@@ -530,9 +540,26 @@ impl LiveBrokers for PathBrokers {
         }))
     }
 
-    /// The modelled brokers have no revoke endpoint: nothing to call.
-    async fn revoke(&self, _: &Connection, _: &Secret) -> Result<(), AdapterError> {
-        Ok(())
+    /// A read-only source revokes its grant at the vendor where the vendor
+    /// has a revoke (Plaid); the trading adapters' vendors have none modelled.
+    async fn revoke(
+        &self,
+        connection: &Connection,
+        credential: &Secret,
+    ) -> Result<(), AdapterError> {
+        let Some(endpoint) = self.endpoints.get(&connection.id) else {
+            return Ok(());
+        };
+        if credential != &endpoint.credential {
+            return Err(AdapterError::new(
+                ErrorKind::AuthExpired,
+                "not the credential the connection was enrolled with",
+            ));
+        }
+        match (&endpoint.source, self.flaw) {
+            (_, Some(PathFlaw::SkipsBrokerRevoke)) | (None, _) => Ok(()),
+            (Some(source), _) => source.revoke().await.map(|_| ()),
+        }
     }
 }
 

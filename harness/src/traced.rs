@@ -222,4 +222,10 @@ impl ReadOnlySource for TracedSource {
             .record(&format!("get_transactions {start}..{end}"), &r);
         r
     }
+
+    async fn revoke(&self) -> Result<bool, AdapterError> {
+        let r = self.inner.revoke().await;
+        self.log.record("revoke", &r);
+        r
+    }
 }

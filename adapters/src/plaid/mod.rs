@@ -283,6 +283,15 @@ impl ReadOnlySource for PlaidSource {
     /// pages and passes), newest first. When the total moved while paging
     /// (a sync landed mid-import and shifted the offsets), the window is
     /// read once more and what the shift hid is added.
+    /// `/item/remove`: the Item's access token stops working for good.
+    async fn revoke(&self) -> Result<bool> {
+        let body = ItemRequest {
+            access_token: &self.access_token,
+        };
+        let _: serde::de::IgnoredAny = self.client.post("/item/remove", &body).await?;
+        Ok(true)
+    }
+
     async fn get_transactions(&self, start: &str, end: &str) -> Result<Vec<Transaction>> {
         for d in [start, end] {
             parse::date(d).map_err(|_| {

@@ -69,6 +69,7 @@ pub const VENDOR: Vendor = Vendor {
     ],
     base_path: "",
     unique_client_ids: true,
+    revocable: false,
 };
 
 impl WireFace for Alpaca {

@@ -77,8 +77,9 @@ pub struct Ledger {
     /// Access tokens the broker granted through a refresh (OAuth brokers).
     #[serde(default)]
     pub token_refreshes: u64,
-    /// No refresh token of the connection works any more: only a new
-    /// authorization by the user brings it back (OAuth brokers).
+    /// No refresh token of the connection works any more (OAuth brokers),
+    /// or the user revoked its grant at the vendor (Plaid's `/item/remove`):
+    /// only a new authorization by the user brings it back.
     #[serde(default)]
     pub authorization_revoked: bool,
     /// What the account holder did at the institution on their own, oldest

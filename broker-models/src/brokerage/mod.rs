@@ -109,6 +109,9 @@ pub struct SimBrokerage {
     holder: Option<Holder>,
     /// Order-shaped requests that reached a read-only broker.
     order_attempts: Vec<OrderAttempt>,
+    /// The user revoked the connection's grant at the vendor (Plaid's
+    /// `/item/remove` of the served Item): nothing reads it any more.
+    grant_revoked: bool,
     /// Until when the broker last asked clients to wait (a 429).
     wait_until: Option<Timestamp>,
     throttle_breaches: Vec<ThrottleBreach>,
@@ -214,6 +217,7 @@ impl SimBrokerage {
                 )
             }),
             order_attempts: Vec::new(),
+            grant_revoked: false,
             wait_until: None,
             throttle_breaches: Vec::new(),
             connections: Connections::default(),
@@ -386,6 +390,12 @@ impl SimBrokerage {
     /// The account holder's activity, where the profile has a program.
     pub fn holder(&self) -> Option<&Holder> {
         self.holder.as_ref()
+    }
+
+    /// The connection's grant was revoked at the vendor: from now on only a
+    /// new authorization by the user reads the account again.
+    pub fn revoke_grant(&mut self) {
+        self.grant_revoked = true;
     }
 
     /// Records a request shaped like an order operation that reached this
@@ -1197,10 +1207,11 @@ impl SimBrokerage {
                 .collect(),
             token_refreshes: self.tokens.as_ref().map_or(0, Tokens::refreshes),
             throttle_breaches: self.throttle_breaches.clone(),
-            authorization_revoked: self
-                .tokens
-                .as_ref()
-                .is_some_and(|t| t.all_refresh_dead(self.clock.now())),
+            authorization_revoked: self.grant_revoked
+                || self
+                    .tokens
+                    .as_ref()
+                    .is_some_and(|t| t.all_refresh_dead(self.clock.now())),
             holder_activity: self
                 .holder
                 .as_ref()

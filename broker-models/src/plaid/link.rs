@@ -181,11 +181,17 @@ pub async fn item_get(
 }
 
 pub async fn remove(
+    State(s): State<Shared>,
     Extension(plaid): Extension<Plaid>,
     call: Call<ItemOnly>,
 ) -> Result<Json<Acknowledged>, PlaidError> {
     let mut state = plaid.lock();
     item(&mut state, &call.body.access_token)?.removed = true;
+    // The served connection's own Item: its grant is gone.
+    let mut brokerage = s.lock();
+    if brokerage.credentials().get("access_token") == Some(call.body.access_token.as_str()) {
+        brokerage.revoke_grant();
+    }
     Ok(Json(Acknowledged {
         request_id: call.request_id,
     }))

@@ -80,6 +80,7 @@ pub const VENDOR: Vendor = Vendor {
     // No path prefix: `POST https://sandbox.plaid.com/investments/holdings/get` (§1.1).
     base_path: "",
     unique_client_ids: false,
+    revocable: true,
 };
 
 /// The face with its state: the vendor routes behind the fault layer (the

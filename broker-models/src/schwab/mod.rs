@@ -105,6 +105,7 @@ pub const VENDOR: Vendor = Vendor {
     ],
     base_path: "/trader/v1",
     unique_client_ids: false,
+    revocable: false,
 };
 
 impl WireFace for Schwab {

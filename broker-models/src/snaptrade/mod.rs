@@ -88,6 +88,7 @@ pub const VENDOR: Vendor = Vendor {
     base_path: "",
     // SnapTrade forwards client_order_id and does not de-duplicate (§4.5).
     unique_client_ids: false,
+    revocable: false,
 };
 
 /// The face with its webhook outbox beside the control surface, and the

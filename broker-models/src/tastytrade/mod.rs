@@ -81,6 +81,7 @@ pub const VENDOR: Vendor = Vendor {
     // REST paths start at the host's root (§1.1).
     base_path: "",
     unique_client_ids: false,
+    revocable: false,
 };
 
 impl WireFace for Tastytrade {

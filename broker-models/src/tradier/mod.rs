@@ -71,6 +71,7 @@ pub const VENDOR: Vendor = Vendor {
     ],
     base_path: "/v1",
     unique_client_ids: false,
+    revocable: false,
 };
 
 impl WireFace for Tradier {

@@ -157,6 +157,10 @@ impl ReadOnlySource for BadSource {
         self.call(|| self.inner.get_account()).await
     }
 
+    async fn revoke(&self) -> Result<bool, AdapterError> {
+        self.inner.revoke().await
+    }
+
     async fn get_transactions(
         &self,
         start: &str,

@@ -368,9 +368,17 @@ fn order_path(loaded: &Loaded, paper_cycles: u32, live: &[Live]) -> Result<Assem
             );
         };
         let row = crate::brokers::find(&l.name).ok_or_else(|| format!("no broker {}", l.name))?;
-        let (describe, adapter) = match &l.observed {
-            Observed::Trading(a) => (a.describe(), Some(a.clone() as Arc<dyn BrokerAdapter>)),
-            Observed::ReadOnly(s) => (s.describe(), None),
+        let (describe, adapter, source) = match &l.observed {
+            Observed::Trading(a) => (
+                a.describe(),
+                Some(a.clone() as Arc<dyn BrokerAdapter>),
+                None,
+            ),
+            Observed::ReadOnly(s) => (
+                s.describe(),
+                None,
+                Some(s.clone() as Arc<dyn ReadOnlySource>),
+            ),
         };
         let tier = connection_tier(describe.tier, describe.capabilities.read_only);
         let slug = row.via.unwrap_or(row.vendor.slug).to_lowercase();
@@ -387,6 +395,7 @@ fn order_path(loaded: &Loaded, paper_cycles: u32, live: &[Live]) -> Result<Assem
             },
             credential: Secret::new(endpoint.connection.credentials.to_string()),
             adapter,
+            source,
             down: None,
         });
     }
