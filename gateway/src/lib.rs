@@ -14,12 +14,20 @@
 //!    never once revoked);
 //! 5. the **audit chain** ([`audit`]), whose entry is written before the
 //!    broker sees the order.
+//!
+//! The orders themselves are fired by a trader's rules ([`rules`]), which
+//! see the market and their own orders only, never the broker;
+//! [`trader`] runs them through the path, paper or live.
 
 pub mod audit;
 pub mod connection;
 pub mod gate;
 pub mod kill;
 pub mod router;
+pub mod rules;
+#[cfg(test)]
+mod testkit;
+pub mod trader;
 pub mod velvet;
 
 pub use connection::{Connection, ConnectionId, HouseholdId, Labels, UserId};

@@ -279,6 +279,21 @@ impl<S: RowStore> OrderPath<S> {
         Ok(result)
     }
 
+    /// Reads an order, paper or live (a live read is a [`Self::refresh`]:
+    /// its change of state is audited).
+    pub async fn order(
+        &self,
+        id: &ConnectionId,
+        mode: Mode,
+        broker_order_id: &str,
+    ) -> PathResult<OrderResult> {
+        self.connection(id)?;
+        match mode {
+            Mode::Paper => Ok(self.paper(id).get_order(broker_order_id).await?),
+            Mode::Live => self.refresh(id, broker_order_id).await,
+        }
+    }
+
     /// One account's positions: its MBT paper account, or its broker's.
     pub async fn positions(&self, id: &ConnectionId, mode: Mode) -> PathResult<Vec<Position>> {
         let connection = self.connection(id)?;
