@@ -357,6 +357,11 @@ impl<S: RowStore> OrderPath<S> {
         guard(&self.velvet)
     }
 
+    /// The path's clock now.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
     /// The audit sink's head hash, to keep apart from the log.
     pub fn audit_head(&self) -> String {
         guard(&self.audit).head().to_string()

@@ -120,6 +120,13 @@ impl Trader {
         out
     }
 
+    /// Reads the working orders once more, without a tick: the end of a run.
+    pub async fn settle<S: RowStore>(&mut self, path: &OrderPath<S>) -> Vec<Happened> {
+        let mut out = Vec::new();
+        self.follow_working(path, &mut out).await;
+        out
+    }
+
     fn tell(&mut self, seen: Seen) -> Vec<Fire> {
         let fires = self.rules.on(&seen);
         self.journal.push(seen);

@@ -386,6 +386,13 @@ pub static MUTANTS: &[Mutant] = &[
         wrap: Wrap::Path(PathFlaw::SkipsBrokerRevoke),
         breaks: revocable,
     },
+    Mutant {
+        id: "rewrites_live_orders",
+        caught_by: "rules_fire_alike_everywhere",
+        about: "order path: the rules' orders are changed on their way to a broker (one more share than fired)",
+        wrap: Wrap::Path(PathFlaw::RewritesLiveOrders),
+        breaks: trades,
+    },
 ];
 
 /// Where a revocation has a vendor to reach: a read-only source whose

@@ -67,6 +67,9 @@ pub enum PathFlaw {
     /// Revocation marks the store only: the vendor's revoke is never called,
     /// so the grant still works there.
     SkipsBrokerRevoke,
+    /// The path changes the rules' orders on their way to a broker (one
+    /// more share than fired, as a "round lot" fix-up would).
+    RewritesLiveOrders,
 }
 
 /// The subject's and the neighbour's ids.
@@ -110,6 +113,8 @@ pub struct Assembly {
     pub path: OrderPath<Box<dyn RowStore>>,
     /// The environment the kill switches are read from.
     pub env: Arc<SimulatedEnvironment>,
+    /// The MBT engine of the connections' paper accounts.
+    paper: SharedEngine,
     breaches: Arc<Mutex<Vec<String>>>,
     audit_file: PathBuf,
 }
@@ -207,6 +212,7 @@ impl Assembly {
         let env = Arc::new(SimulatedEnvironment::new());
         let environment: Arc<dyn Environment> = env.clone();
         let start = tokio::time::Instant::now();
+        let paper = engine(&[], prices);
         let path = OrderPath::new(
             PathParts {
                 connections,
@@ -218,7 +224,7 @@ impl Assembly {
                     required_cycles: paper_cycles,
                     scope: CycleScope::User,
                 },
-                paper: engine(&[], prices),
+                paper: paper.clone(),
                 brokers,
                 // The world's clock: `epoch` at the start, simulated time since.
                 clock: Arc::new(move || {
@@ -231,9 +237,16 @@ impl Assembly {
         Ok(Assembly {
             path,
             env,
+            paper,
             breaches,
             audit_file: file,
         })
+    }
+
+    /// Quotes `symbol` around `price` in the paper accounts' market.
+    pub fn set_paper_price(&self, symbol: &str, price: Decimal) {
+        let mut host = self.paper.lock().unwrap_or_else(|p| p.into_inner());
+        quote(host.engine_mut(), symbol, price);
     }
 
     /// Breaches seen at the brokers' edge: an order call whose audit entry
@@ -435,29 +448,33 @@ fn store(e: StoreError) -> Failure {
     Failure::new(e.to_string())
 }
 
-/// An MBT engine with `accounts` (cash, 100,000 each) quoting `prices`
-/// (a one-cent spread each side, deep).
+/// An MBT engine with `accounts` (cash, 100,000 each) quoting `prices`.
 fn engine(accounts: &[&str], prices: &[(String, Decimal)]) -> SharedEngine {
     let mut e = Engine::new(EngineConfig::frictionless(), 7, MONDAY_OPEN);
     for a in accounts {
         e.open_account(a, AccountKind::Cash, Decimal::from(100_000));
     }
-    let cent = Decimal::new(1, 2);
     for (symbol, price) in prices {
-        let id = e.instrument_id(&Instrument::equity(symbol.as_str()));
-        let time = e.now().plus_millis(1);
-        e.on_market(&MarketEvent {
-            time,
-            instrument: id,
-            data: MarketData::Quote(Quote {
-                bid: *price - cent,
-                ask: *price + cent,
-                bid_size: Decimal::from(10_000),
-                ask_size: Decimal::from(10_000),
-            }),
-        });
+        quote(&mut e, symbol, *price);
     }
     Arc::new(Mutex::new(e))
+}
+
+/// Quotes `symbol` a cent either side of `price`, deep, a millisecond on.
+fn quote(e: &mut Engine, symbol: &str, price: Decimal) {
+    let cent = Decimal::new(1, 2);
+    let id = e.instrument_id(&Instrument::equity(symbol));
+    let time = e.now().plus_millis(1);
+    e.on_market(&MarketEvent {
+        time,
+        instrument: id,
+        data: MarketData::Quote(Quote {
+            bid: price - cent,
+            ask: price + cent,
+            bid_size: Decimal::from(10_000),
+            ask_size: Decimal::from(10_000),
+        }),
+    });
 }
 
 /// Reads the audit log at each order call that reaches a broker.
@@ -537,6 +554,7 @@ impl LiveBrokers for PathBrokers {
             witness: self.witness.clone(),
             netted_to,
             breaker: (self.flaw == Some(PathFlaw::OneOutageStopsAll)).then(|| self.tripped.clone()),
+            rewrites: self.flaw == Some(PathFlaw::RewritesLiveOrders),
         }))
     }
 
@@ -574,6 +592,8 @@ struct AtTheBroker {
     netted_to: Vec<Arc<dyn BrokerAdapter>>,
     /// [`PathFlaw::OneOutageStopsAll`]: tripped by any outage, it stops every connection.
     breaker: Option<Arc<AtomicBool>>,
+    /// [`PathFlaw::RewritesLiveOrders`].
+    rewrites: bool,
 }
 
 impl AtTheBroker {
@@ -618,6 +638,16 @@ impl BrokerAdapter for AtTheBroker {
     }
     async fn submit_order(&self, order: &Order) -> adapters::Result<OrderResult> {
         self.reachable()?;
+        let rewritten;
+        let order = if self.rewrites {
+            rewritten = Order {
+                quantity: order.quantity + Decimal::ONE,
+                ..order.clone()
+            };
+            &rewritten
+        } else {
+            order
+        };
         let cid = order.client_order_id.clone();
         self.witness.check(&format!("order {cid}"), |e| {
             matches!(e, AuditEvent::OrderAttempt { client_order_id, .. } if *client_order_id == cid)

@@ -3,13 +3,18 @@
 //! and each case checks one rule of the BYOB decision at the broker's edge
 //! and in the model's ledger, never by asking the path what it did.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use adapters::{BrokerAdapter, ErrorKind, Order, OrderResult, OrderStatus, ReadOnlySource, Side};
+use adapters::{
+    BrokerAdapter, ErrorKind, Instrument, Order, OrderResult, OrderStatus, ReadOnlySource, Side,
+};
 use broker_models::faults::FaultPlan;
 use gateway::audit::AuditEvent;
 use gateway::kill::{self, Mode};
 use gateway::router::PathError;
+use gateway::rules::{Condition, Entry, Exit, Fire, Rules, Strategy, Trade};
+use gateway::trader::{replay, Trader};
 use gateway::velvet::VelvetError;
 use rust_decimal::Decimal;
 
@@ -62,6 +67,14 @@ pub static CASES: &[Case] = &[
         needs: &[Need::BrokerModel],
         plan: "",
         run: Body::Check(|c| Box::pin(household_never_netted(c))),
+    },
+    Case {
+        id: "rules_fire_alike_everywhere",
+        group: Group::Tiers,
+        about: "a strategy's rules fire the same orders on MBT paper and on the live broker over the same market, and each reaches the broker exactly as fired",
+        needs: &[Need::BrokerModel],
+        plan: "",
+        run: Body::Check(|c| Box::pin(rules_fire_alike_everywhere(c))),
     },
     Case {
         id: "aggregator_outage_spares_tier_a",
@@ -617,4 +630,153 @@ async fn aggregator_outage_spares_tier_a(c: Arc<Ctx>) -> Outcome {
         rig.set_neighbour_down(false);
     }
     Ok(())
+}
+
+/// Marks the rules see, ten minutes apart: a dip bought, its profit taken,
+/// a second dip stopped out; or a dip held until its time is up. Every
+/// decision is at least a point away from its threshold, so the fills'
+/// own slippage cannot move one.
+const MARKS: [&[u32]; 2] = [
+    &[10000, 9700, 9750, 10150, 10000, 9600, 9450, 9200, 9200],
+    &[10000, 9700, 9850, 9900, 9880, 9920, 10100, 9750, 9800],
+];
+
+/// Buys a dip at or below 98 and gets out at +3 %, -3 % or after 30 minutes.
+fn dip_buyer(name: String, quantity: Decimal) -> Strategy {
+    Strategy {
+        name,
+        trade: Trade::Equity {
+            symbol: SYMBOL.into(),
+            side: Side::Buy,
+        },
+        quantity,
+        entry: Entry {
+            when: Condition::AtOrBelow { price: dec(98) },
+            limit: None,
+            expire_after_minutes: None,
+        },
+        exit: Exit {
+            take_profit_percent: Some(dec(3)),
+            stop_loss_percent: Some(dec(3)),
+            max_hold_minutes: Some(30),
+        },
+        round_trips: Some(2),
+    }
+}
+
+/// The same rules trade paper and live over the same marks; the live
+/// side's orders are waited for until they end before the next mark, so
+/// both sides' rules are told the same things. The orders they fire must
+/// be the same, each must reach the broker once and as fired, and the live
+/// run's journal must fire them again.
+async fn rules_fire_alike_everywhere(c: Arc<Ctx>) -> Outcome {
+    let rig = rig(&c).await?;
+    let marks = MARKS[usize::from(c.seed % 2 == 1)];
+    let strategy = dip_buyer(c.cid("rules"), Decimal::from(1 + c.seed % 4));
+    let rules = || Rules::new(strategy.clone()).map_err(|e| Failure::new(e.to_string()));
+    let me = rig.subject.id.clone();
+    let mut paper = Trader::new(me.clone(), Mode::Paper, rules()?);
+    let mut live = Trader::new(me, Mode::Live, rules()?);
+    let start = rig.path.now();
+    for (i, cents) in marks.iter().enumerate() {
+        let price = Decimal::new(i64::from(*cents), 2);
+        let at = start + chrono::Duration::minutes(10 * i as i64);
+        let quoted = BTreeMap::from([(Instrument::equity(SYMBOL), price)]);
+        rig.set_paper_price(SYMBOL, price);
+        c.venue.set_price(SYMBOL, price).await?;
+        paper.step(&rig.path, at, quoted.clone()).await;
+        live.step(&rig.path, at, quoted).await;
+        let working: Vec<String> = live.working().map(|(_, b)| b.to_string()).collect();
+        for id in working {
+            c.wait_for(&id, "final", |r| r.status.is_terminal()).await?;
+        }
+    }
+    paper.settle(&rig.path).await;
+    live.settle(&rig.path).await;
+
+    let (fired, on_paper) = (live.fired(), paper.fired());
+    if let Some(i) = (0..fired.len().max(on_paper.len())).find(|&i| fired.get(i) != on_paper.get(i))
+    {
+        return Err(Failure::new(format!(
+            "the same rules over the same marks fired differently: order {i} is {} live, {} on paper",
+            shown(fired.get(i)),
+            shown(on_paper.get(i))
+        )));
+    }
+    ensure!(
+        live.rules().round_trips() >= 1,
+        "the rules never completed a round trip over marks built for one (fired [{}])",
+        listed(fired)
+    );
+    let again = replay(rules()?, live.journal());
+    ensure!(
+        again == fired,
+        "the live run's journal, told to fresh rules, fires [{}], not the run's [{}]",
+        listed(&again),
+        listed(fired)
+    );
+
+    let ledger = c.venue.ledger().await?;
+    for fire in fired {
+        let Fire::Submit(order) = fire else { continue };
+        let cid = &order.client_order_id;
+        let taken: Vec<_> = ledger
+            .orders
+            .iter()
+            .filter(|o| o.intent == *cid && o.taken)
+            .collect();
+        let [o] = taken.as_slice() else {
+            return Err(Failure::new(format!(
+                "the rules fired {cid} once; the broker took {} orders for it",
+                taken.len()
+            ))
+            .near(cid.clone()));
+        };
+        ensure!(
+            (&o.instrument, o.side, o.quantity, o.limit_price)
+                == (
+                    &order.instrument,
+                    order.side,
+                    order.quantity,
+                    order.limit_price
+                ),
+            "the rules fired {cid} as {:?} {} {:?} at {:?}; the broker took {:?} {} {:?} at {:?}",
+            order.side,
+            order.quantity,
+            order.instrument,
+            order.limit_price,
+            o.side,
+            o.quantity,
+            o.instrument,
+            o.limit_price
+        );
+    }
+    Ok(())
+}
+
+fn listed(fires: &[Fire]) -> String {
+    fires
+        .iter()
+        .map(|f| shown(Some(f)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A fired order in a line: `<cid>: Sell 3 AAPL Market`.
+fn shown(fire: Option<&Fire>) -> String {
+    match fire {
+        None => "nothing".into(),
+        Some(Fire::Cancel { client_order_id }) => format!("{client_order_id}: cancel"),
+        Some(Fire::Submit(o)) => format!(
+            "{}: {:?} {} {} {:?}{}",
+            o.client_order_id,
+            o.side,
+            o.quantity,
+            o.instrument.underlying(),
+            o.order_type,
+            o.limit_price
+                .map(|p| format!(" at {p}"))
+                .unwrap_or_default()
+        ),
+    }
 }
