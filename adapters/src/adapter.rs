@@ -81,6 +81,16 @@ pub trait BrokerAdapter: Send + Sync {
     fn credential_leaks(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Revokes the user's grant at the vendor, where the vendor has a way to
+    /// (SnapTrade's `DELETE /connection/{id}`): from then on the connection
+    /// reaches nothing there. Answers whether it revoked anything at the
+    /// vendor; one without a revoke answers false (the default), and only
+    /// the caller's token store keeps the credential from being used. A
+    /// wrapper must pass it through, never fall back to the default.
+    async fn revoke(&self) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// A read-only source (Tier C: Plaid, and brokers without order placement):

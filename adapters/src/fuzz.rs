@@ -194,6 +194,7 @@ fn snaptrade(r: &HttpResponse) {
     if let Ok(balances) = r.json::<Vec<Balance>>() {
         let doc = r.json::<Account>().unwrap_or(Account {
             id: ACCOUNT.to_string(),
+            brokerage_authorization: None,
             institution_name: None,
             balance: None,
         });

@@ -38,7 +38,8 @@ pub struct Vendor {
     /// so a client's resend of the same intent cannot become a second order.
     pub unique_client_ids: bool,
     /// The vendor has an endpoint that revokes a user's grant (Plaid's
-    /// `/item/remove`), so a client's revocation reaches the vendor.
+    /// `/item/remove`, SnapTrade's `DELETE /connection/{id}`), so a client's
+    /// revocation reaches the vendor.
     pub revocable: bool,
 }
 

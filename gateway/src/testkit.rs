@@ -156,6 +156,10 @@ impl BrokerAdapter for Journaled {
     async fn order_updates(&self) -> adapters::Result<adapters::OrderUpdates> {
         self.inner.order_updates().await
     }
+
+    async fn revoke(&self) -> adapters::Result<bool> {
+        self.inner.revoke().await
+    }
 }
 
 /// The audit sink, noting each append in the same journal.

@@ -154,9 +154,13 @@ fn positions_match_ledger(e: &Evidence, v: &mut Vec<String>) {
     };
     let positions = match e.positions {
         Ok(p) => p,
-        // The broker itself says the connection must be authorized again
-        // (its refresh token is dead): nothing can be read, rightly.
-        Err(err) if err.kind == ErrorKind::ReauthRequired && e.ledger.authorization_revoked => {
+        // The vendor itself says the grant is gone (a dead refresh token,
+        // a removed Item: authorize again; a deleted aggregator connection:
+        // the account went with it): nothing can be read, rightly.
+        Err(err)
+            if matches!(err.kind, ErrorKind::ReauthRequired | ErrorKind::NotFound)
+                && e.ledger.revoked_for(e.account) =>
+        {
             return
         }
         Err(err) => {

@@ -395,10 +395,10 @@ pub static MUTANTS: &[Mutant] = &[
     },
 ];
 
-/// Where a revocation has a vendor to reach: a read-only source whose
-/// vendor has a revoke (Plaid).
+/// Where a revocation has a vendor to reach: a vendor with a revoke
+/// (Plaid, SnapTrade).
 fn revocable(d: &Description) -> bool {
-    d.capabilities.read_only && broker_models::vendor::vendor(&d.broker).is_ok_and(|v| v.revocable)
+    broker_models::vendor::vendor(&d.broker).is_ok_and(|v| v.revocable)
 }
 
 /// Bugs of the order path's live side: a read-only source has none.
@@ -640,5 +640,9 @@ impl BrokerAdapter for Bug {
         Ok(updates
             .map(move |u| u.map(|r| Bug::result(kind, r)))
             .boxed())
+    }
+
+    async fn revoke(&self) -> Result<bool, AdapterError> {
+        self.inner.revoke().await
     }
 }

@@ -558,8 +558,9 @@ impl LiveBrokers for PathBrokers {
         }))
     }
 
-    /// A read-only source revokes its grant at the vendor where the vendor
-    /// has a revoke (Plaid); the trading adapters' vendors have none modelled.
+    /// The connection's adapter or source revokes its grant at the vendor,
+    /// where the vendor has a revoke (Plaid, SnapTrade); the others answer
+    /// that they had nothing to revoke.
     async fn revoke(
         &self,
         connection: &Connection,
@@ -574,9 +575,13 @@ impl LiveBrokers for PathBrokers {
                 "not the credential the connection was enrolled with",
             ));
         }
-        match (&endpoint.source, self.flaw) {
-            (_, Some(PathFlaw::SkipsBrokerRevoke)) | (None, _) => Ok(()),
-            (Some(source), _) => source.revoke().await.map(|_| ()),
+        if self.flaw == Some(PathFlaw::SkipsBrokerRevoke) {
+            return Ok(());
+        }
+        match (&endpoint.adapter, &endpoint.source) {
+            (Some(adapter), _) => adapter.revoke().await.map(|_| ()),
+            (None, Some(source)) => source.revoke().await.map(|_| ()),
+            (None, None) => Ok(()),
         }
     }
 }
@@ -691,6 +696,10 @@ impl BrokerAdapter for AtTheBroker {
     }
     async fn order_updates(&self) -> adapters::Result<OrderUpdates> {
         self.inner.order_updates().await
+    }
+
+    async fn revoke(&self) -> adapters::Result<bool> {
+        self.inner.revoke().await
     }
 }
 

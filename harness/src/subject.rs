@@ -215,4 +215,8 @@ impl BrokerAdapter for PaperNow {
     async fn order_updates(&self) -> Result<OrderUpdates, AdapterError> {
         self.inner.order_updates().await
     }
+
+    async fn revoke(&self) -> Result<bool, AdapterError> {
+        self.inner.revoke().await
+    }
 }

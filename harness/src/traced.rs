@@ -169,6 +169,12 @@ impl BrokerAdapter for Traced {
         self.log("order_updates", &shown);
         r
     }
+
+    async fn revoke(&self) -> Result<bool, AdapterError> {
+        let r = self.inner.revoke().await;
+        self.log("revoke", &r);
+        r
+    }
 }
 
 /// A read-only source, wrapped like `Traced`: every call lands in the trace.

@@ -57,6 +57,9 @@ from snaptrade_client.paths.authorizations_authorization_id_refresh.post import 
     SchemaFor200ResponseBodyApplicationJson as Refreshed,
 )
 from snaptrade_client.paths.brokerages.get import SchemaFor200ResponseBodyApplicationJson as Brokerages
+from snaptrade_client.paths.connection_connection_id.delete import (
+    SchemaFor200ResponseBodyApplicationJson as ConnectionDeleted,
+)
 from snaptrade_client.paths.root.get import SchemaFor200ResponseBodyApplicationJson as Status
 from snaptrade_client.paths.snap_trade_delete_user.delete import SchemaFor200ResponseBodyApplicationJson as Deleted
 from snaptrade_client.paths.snap_trade_list_users.get import SchemaFor200ResponseBodyApplicationJson as Users
@@ -532,7 +535,7 @@ def test_a_bad_user_secret_is_refused(client, user):
     assert status == 401 and body["code"] == "1083"
 
 
-# --- history (runs last: it moves the clock a day) -------------------------------------------------------
+# --- history (runs late: it moves the clock a day) -------------------------------------------------------
 
 
 def test_activities_are_a_day_late_newest_first_and_paged(client, user, served):
@@ -561,3 +564,28 @@ def test_activities_are_a_day_late_newest_first_and_paged(client, user, served):
     assert all(a["type"] == "BUY" for a in page(type="BUY")["data"])
     # Nothing of today's yet: a window from today on is empty.
     assert page(start_date=sim_now(served).date().isoformat())["data"] == []
+
+
+# --- deletion (runs last: a deleted connection stays gone) ---------------------------------------------
+
+
+def test_a_deleted_connection_and_its_account_are_gone_and_announced(client, user, served):
+    url = "http://partner.test/snaptrade-deleted"
+    sim(served, "PUT", "/_sim/webhooks", {"url": url})
+    robinhood = served["accounts"][3]
+    c = connection_of(client, user, "ROBINHOOD")
+    r = valid(client.connections.delete_connection(connection_id=c["id"], **user), ConnectionDeleted)
+    assert r["connection_id"] == c["id"] and isinstance(r["detail"], str) and r["detail"]
+    conns = valid(client.connections.list_brokerage_authorizations(**user), Connections)
+    assert [x["brokerage"]["slug"] for x in conns] == SLUGS[:3]
+    assert robinhood not in [a["id"] for a in valid(client.account_information.list_user_accounts(**user), AccountList)]
+    status, body = refused(lambda: client.account_information.get_user_account_details(account_id=robinhood, **user))
+    assert status == 404 and body["code"] == "1011"
+    status, _ = refused(lambda: client.connections.delete_connection(connection_id=c["id"], **user))
+    assert status == 404
+    # The others are untouched.
+    valid(client.account_information.get_user_account_details(account_id=served["accounts"][0], **user), AccountDetail)
+    mine = [d for d in sim(served, "GET", "/_sim/webhooks") if d["url"] == url]
+    payloads = [signed_as_snaptrade_signs(d, served["credentials"]["consumer_key"]) for d in mine]
+    assert [(p["eventType"], p["brokerageAuthorizationId"], p["brokerageId"]) for p in payloads] == [
+        ("CONNECTION_DELETED", c["id"], c["brokerage"]["id"])]

@@ -341,6 +341,28 @@ impl Inner {
         parse::account(&account, &balances, &self.config.account_id)
     }
 
+    async fn delete_connection(&self) -> Result<bool> {
+        let path = self.account_path("");
+        let resp = retry_read(&self.backoff, || {
+            self.call(Method::GET, &path, &[], None, Call::Read)
+        })
+        .await?;
+        let account: models::Account = resp.json()?;
+        let connection = account
+            .brokerage_authorization
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                AdapterError::new(
+                    ErrorKind::Unknown,
+                    "SnapTrade's account names no brokerage_authorization to delete",
+                )
+            })?;
+        let path = format!("/connection/{}", encode(&connection));
+        self.call(Method::DELETE, &path, &[], None, Call::Read)
+            .await?;
+        Ok(true)
+    }
+
     /// A cancel SnapTrade refused (400: the order can no longer be
     /// canceled, §4.5): the order read back says why. A cancel already on
     /// its way makes this one a success; a final order is too late (see
@@ -437,5 +459,12 @@ impl BrokerAdapter for SnapTradeAdapter {
 
     async fn order_updates(&self) -> Result<OrderUpdates> {
         poll::open(self.inner.clone()).await
+    }
+
+    /// Deletes the account's connection (`DELETE /connection/{id}`, §4.3),
+    /// found from the account itself: SnapTrade holds the brokerage grant,
+    /// and this is the user's way to take it back.
+    async fn revoke(&self) -> Result<bool> {
+        self.inner.delete_connection().await
     }
 }

@@ -16,6 +16,9 @@ use crate::json::Number;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Account {
     pub id: String,
+    /// The connection (brokerage authorization) the account belongs to.
+    #[serde(default)]
+    pub brokerage_authorization: Option<String>,
     pub institution_name: Option<String>,
     pub balance: Option<AccountBalance>,
 }

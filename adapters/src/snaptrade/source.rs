@@ -112,6 +112,11 @@ impl ReadOnlySource for SnapTradeSource {
         self.inner.account().await
     }
 
+    /// Deletes the account's connection at SnapTrade (as the trading adapter does).
+    async fn revoke(&self) -> Result<bool> {
+        self.inner.delete_connection().await
+    }
+
     /// Every activity dated `start..=end` (SnapTrade's dates are inclusive),
     /// each once.
     async fn get_transactions(&self, start: &str, end: &str) -> Result<Vec<Transaction>> {

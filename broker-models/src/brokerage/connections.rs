@@ -4,6 +4,8 @@
 //! their password, the brokerage revoked the grant); while broken the
 //! aggregator still answers reads from what it last synced, and refuses
 //! anything that needs the brokerage live, until the user reconnects.
+//! A connection the user deletes (SnapTrade's `DELETE /connection/{id}`) is
+//! gone for good: it and its accounts answer as never known.
 
 use std::collections::BTreeMap;
 
@@ -17,17 +19,26 @@ use crate::profile::Downstream;
 #[derive(Debug, Clone, Default)]
 pub struct Connections {
     broken: BTreeMap<String, Timestamp>,
+    deleted: BTreeMap<String, Timestamp>,
     changes: Vec<ConnectionChange>,
 }
 
-/// A connection broke or was repaired: what an aggregator's webhooks
-/// announce (SnapTrade's `CONNECTION_BROKEN` and `CONNECTION_FIXED`).
+/// A connection broke, was repaired or was deleted: what an aggregator's
+/// webhooks announce (SnapTrade's `CONNECTION_BROKEN`, `CONNECTION_FIXED`
+/// and `CONNECTION_DELETED`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionChange {
     /// The aggregator's slug for the brokerage.
     pub brokerage: String,
-    pub broken: bool,
+    pub what: Change,
     pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Broken,
+    Fixed,
+    Deleted,
 }
 
 impl Connections {
@@ -48,10 +59,32 @@ impl Connections {
         if changed {
             self.changes.push(ConnectionChange {
                 brokerage: brokerage.to_string(),
-                broken,
+                what: if broken {
+                    Change::Broken
+                } else {
+                    Change::Fixed
+                },
                 at: now,
             });
         }
+    }
+
+    pub fn deleted_at(&self, brokerage: &str) -> Option<Timestamp> {
+        self.deleted.get(brokerage).copied()
+    }
+
+    /// Deletes a brokerage's connection; false when it was already gone.
+    pub fn delete(&mut self, brokerage: &str, now: Timestamp) -> bool {
+        if self.deleted.contains_key(brokerage) {
+            return false;
+        }
+        self.deleted.insert(brokerage.to_string(), now);
+        self.changes.push(ConnectionChange {
+            brokerage: brokerage.to_string(),
+            what: Change::Deleted,
+            at: now,
+        });
+        true
     }
 
     /// Every break and repair so far, oldest first.
@@ -65,6 +98,7 @@ impl Connections {
             trading: d.trading,
             accounts: d.accounts.clone(),
             broken_since: self.broken_since(&d.slug),
+            deleted_at: self.deleted_at(&d.slug),
         }
     }
 }
@@ -79,4 +113,7 @@ pub struct ConnectionView {
     pub accounts: Vec<String>,
     /// Broken since then (None: healthy).
     pub broken_since: Option<Timestamp>,
+    /// Deleted by the user then: gone for good.
+    #[serde(default)]
+    pub deleted_at: Option<Timestamp>,
 }

@@ -101,6 +101,19 @@ pub struct Ledger {
     pub connections: Vec<ConnectionView>,
 }
 
+impl Ledger {
+    /// The user's grant that reaches `account` was revoked at the vendor:
+    /// the whole authorization (Plaid's Item, an OAuth grant) or, at an
+    /// aggregator, the connection holding the account.
+    pub fn revoked_for(&self, account: &str) -> bool {
+        self.authorization_revoked
+            || self
+                .connections
+                .iter()
+                .any(|c| c.deleted_at.is_some() && c.accounts.iter().any(|a| a == account))
+    }
+}
+
 /// A request shaped like an order operation that reached a read-only broker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderAttempt {

@@ -42,7 +42,7 @@ use crate::ratelimit::{RateLimiter, RateState};
 use crate::vendor::Vendor;
 
 pub use book::BrokerOrder;
-pub use connections::{ConnectionChange, ConnectionView};
+pub use connections::{Change, ConnectionChange, ConnectionView};
 pub use events::{BrokerEvent, BrokerEventKind, OrderState, Trailing};
 pub use groups::OrderClass;
 pub use holder::{Holder, HolderActivity, HolderActivityKind, HolderProgram, Snapshot};
@@ -1232,7 +1232,20 @@ impl SimBrokerage {
         self.connections.broken_since(brokerage)
     }
 
-    /// Every break and repair of a connection behind the aggregator, oldest first.
+    /// When the user deleted the connection to `brokerage` (behind an aggregator).
+    pub fn connection_deleted_at(&self, brokerage: &str) -> Option<Timestamp> {
+        self.connections.deleted_at(brokerage)
+    }
+
+    /// The user deletes the connection to `brokerage`: false when it was
+    /// already gone.
+    pub fn delete_connection(&mut self, brokerage: &str) -> bool {
+        let now = self.clock.now();
+        self.connections.delete(brokerage, now)
+    }
+
+    /// Every break, repair and deletion of a connection behind the
+    /// aggregator, oldest first.
     pub fn connection_changes(&self) -> &[ConnectionChange] {
         self.connections.changes()
     }

@@ -7,6 +7,7 @@
 //! (§6.3); a brokerage that is down fails them (503, code 3002).
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 
@@ -45,6 +46,7 @@ pub fn reach(
     let d = b
         .profile()
         .downstream_of(account)
+        .filter(|d| b.connection_deleted_at(&d.slug).is_none())
         .cloned()
         .ok_or_else(SnapTradeError::not_found)?;
     if call.decision.downstream_down(&d.slug) {
@@ -94,23 +96,62 @@ pub async fn connections(
     )
 }
 
-/// The connections the caller holds: every one for the account holder,
-/// none for a user the partner registered since.
-fn held<'a>(b: &'a SimBrokerage, call: &Signed) -> &'a [Downstream] {
+/// The connections the caller holds: every one the account holder has not
+/// deleted, none for a user the partner registered since.
+fn held<'a>(b: &'a SimBrokerage, call: &Signed) -> Vec<&'a Downstream> {
     if call.holder {
-        &b.profile().downstream
+        b.profile()
+            .downstream
+            .iter()
+            .filter(|d| b.connection_deleted_at(&d.slug).is_none())
+            .collect()
     } else {
-        &[]
+        Vec::new()
     }
 }
 
+/// A connection by its id; a deleted one is not found.
 fn downstream_by_connection(b: &SimBrokerage, id: &str) -> Result<Downstream, SnapTradeError> {
     b.profile()
         .downstream
         .iter()
-        .find(|d| connection_id(d) == id)
+        .find(|d| connection_id(d) == id && b.connection_deleted_at(&d.slug).is_none())
         .cloned()
         .ok_or_else(SnapTradeError::not_found)
+}
+
+/// `DELETE /connection/{id}`: the user removes the connection; it and its
+/// accounts are gone from then on, announced by `CONNECTION_DELETED`.
+/// SnapTrade answers before the deletion is done (asynchronous, §4.3); the
+/// model is done when it answers.
+pub async fn delete_connection(
+    Path(id): Path<String>,
+    State(s): State<Shared>,
+    _: UserCall,
+) -> Result<Json<Value>, SnapTradeError> {
+    remove(&s, &id)?;
+    Ok(Json(json!({
+        "detail": format!("Connection {id} scheduled for deletion"),
+        "connection_id": id,
+    })))
+}
+
+/// `DELETE /authorizations/{id}` (legacy, SDK 11): the same removal, 204
+/// with no body.
+pub async fn remove_authorization(
+    Path(id): Path<String>,
+    State(s): State<Shared>,
+    _: UserCall,
+) -> Result<StatusCode, SnapTradeError> {
+    remove(&s, &id)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn remove(s: &Shared, id: &str) -> Result<(), SnapTradeError> {
+    let mut b = s.lock();
+    let d = downstream_by_connection(&b, id)?;
+    b.delete_connection(&d.slug);
+    Ok(())
 }
 
 /// `GET /authorizations/{id}`.

@@ -12,7 +12,7 @@
 //! Sent: `USER_REGISTERED` and `USER_DELETED` (`users`),
 //! `CONNECTION_BROKEN` and `CONNECTION_FIXED` for every break and
 //! repair of a connection (`POST /authorizations/{id}/disable`, or
-//! `/_sim/connection`), and one `ACCOUNT_HOLDINGS_UPDATED` per account of a
+//! `/_sim/connection`), `CONNECTION_DELETED` when the user deletes one, and one `ACCOUNT_HOLDINGS_UPDATED` per account of a
 //! connection refreshed with `POST /authorizations/{id}/refresh`. The
 //! deprecated `webhookSecret` field is left out: the signature replaces it.
 
@@ -28,6 +28,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::sign;
 use super::view::connection_id;
+use crate::brokerage::Change;
 use crate::brokerage::SimBrokerage;
 use crate::control::{bad_request, AsJson, Typed};
 use crate::face::Shared;
@@ -76,12 +77,20 @@ impl Outbox {
             else {
                 continue;
             };
-            let kind = if change.broken {
-                "CONNECTION_BROKEN"
-            } else {
-                "CONNECTION_FIXED"
+            let kind = match change.what {
+                Change::Broken => "CONNECTION_BROKEN",
+                Change::Fixed => "CONNECTION_FIXED",
+                Change::Deleted => "CONNECTION_DELETED",
             };
-            let extra = json!({ "brokerageAuthorizationId": connection_id(d) });
+            let extra = match change.what {
+                Change::Deleted => json!({
+                    "brokerageId": super::view::brokerage(d).id,
+                    "brokerageAuthorizationId": connection_id(d),
+                }),
+                Change::Broken | Change::Fixed => {
+                    json!({ "brokerageAuthorizationId": connection_id(d) })
+                }
+            };
             self.send(b, holder(b), change.at, kind, extra);
         }
     }

@@ -88,7 +88,7 @@ pub const VENDOR: Vendor = Vendor {
     base_path: "",
     // SnapTrade forwards client_order_id and does not de-duplicate (§4.5).
     unique_client_ids: false,
-    revocable: false,
+    revocable: true,
 };
 
 /// The face with its webhook outbox beside the control surface, and the
@@ -203,7 +203,11 @@ fn operations() -> Router<Shared> {
         .route("/snapTrade/deleteUser", delete(users::delete))
         .route("/snapTrade/resetUserSecret", post(users::reset_secret))
         .route("/authorizations", get(accounts::connections))
-        .route("/authorizations/{id}", get(accounts::connection))
+        .route(
+            "/authorizations/{id}",
+            get(accounts::connection).delete(accounts::remove_authorization),
+        )
+        .route("/connection/{id}", delete(accounts::delete_connection))
         .route("/authorizations/{id}/disable", post(accounts::disable))
         .route("/authorizations/{id}/refresh", post(accounts::refresh))
         .route(

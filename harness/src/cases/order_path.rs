@@ -445,6 +445,17 @@ async fn revoked_token_never_reaches_a_broker(c: Arc<Ctx>) -> Outcome {
         positions.is_err(),
         "positions were read with a revoked token"
     );
+    // Where the vendor has a revoke, the grant is gone there too: the
+    // adapter itself, past the path, reaches nothing.
+    if revocable(&c.adapter.describe().broker) {
+        let r = c.adapter.get_positions().await;
+        ensure!(
+            matches!(&r, Err(e) if grant_gone(e.kind)),
+            "after the revocation the vendor still answers the grant: {:?}",
+            r.map(|p| p.len())
+        );
+        revoked_in_ledger(&c.venue, c.adapter.account_id()).await?;
+    }
     let ledger = c.venue.ledger().await?;
     let order = ledger
         .orders
@@ -495,21 +506,36 @@ async fn a_revoked_source_is_revoked_at_its_vendor(c: Arc<ReadCtx>) -> Outcome {
         matches!(read, Err(VelvetError::Revoked { .. })),
         "the store still hands out the revoked credential for reading: {read:?}"
     );
-    let revocable =
-        broker_models::vendor::vendor(&source.describe().broker).is_ok_and(|v| v.revocable);
-    if revocable {
+    if revocable(&source.describe().broker) {
         let r = source.get_holdings().await;
         ensure!(
-            matches!(&r, Err(e) if e.kind == ErrorKind::ReauthRequired),
+            matches!(&r, Err(e) if grant_gone(e.kind)),
             "after the revocation the vendor still answers the grant: {:?}",
             r.map(|h| h.positions.len())
         );
-        let ledger = c.venue.ledger().await?;
-        ensure!(
-            ledger.authorization_revoked,
-            "the vendor's own record does not show the grant revoked"
-        );
+        revoked_in_ledger(&c.venue, source.account_id()).await?;
     }
+    Ok(())
+}
+
+/// The vendor has a revoke (Plaid's `/item/remove`, SnapTrade's
+/// connection deletion).
+fn revocable(broker: &str) -> bool {
+    broker_models::vendor::vendor(broker).is_ok_and(|v| v.revocable)
+}
+
+/// What a vendor answers a revoked grant: a new link is needed (Plaid), or
+/// the account is gone with its connection (SnapTrade).
+fn grant_gone(kind: ErrorKind) -> bool {
+    matches!(kind, ErrorKind::ReauthRequired | ErrorKind::NotFound)
+}
+
+async fn revoked_in_ledger(venue: &crate::venue::Venue, account: &str) -> Outcome {
+    let ledger = venue.ledger().await?;
+    ensure!(
+        ledger.revoked_for(account),
+        "the vendor's own record does not show the grant to {account} revoked"
+    );
     Ok(())
 }
 

@@ -249,6 +249,10 @@ impl BrokerAdapter for IgnoresLocation {
         self.inner.order_updates().await
     }
 
+    async fn revoke(&self) -> Result<bool, AdapterError> {
+        self.inner.revoke().await
+    }
+
     fn credential_leaks(&self) -> Vec<String> {
         self.inner.credential_leaks()
     }
