@@ -318,6 +318,19 @@ impl Inner {
     /// Cash and buying power from the USD balance, equity from the
     /// account's total value (two reads).
     async fn account(&self) -> Result<Account> {
+        let account = self.read_account().await?;
+        let path = self.account_path("/balances");
+        let resp = retry_read(&self.backoff, || {
+            self.call(Method::GET, &path, &[], None, Call::Read)
+        })
+        .await?;
+        let balances: Vec<models::Balance> = resp.json()?;
+        parse::account(&account, &balances, &self.config.account_id)
+    }
+
+    /// `GET /accounts/{id}`; the brokerage behind it is kept, so that
+    /// errors about it name it.
+    async fn read_account(&self) -> Result<models::Account> {
         let path = self.account_path("");
         let resp = retry_read(&self.backoff, || {
             self.call(Method::GET, &path, &[], None, Call::Read)
@@ -332,23 +345,14 @@ impl Inner {
         {
             *self.institution.lock().unwrap_or_else(|p| p.into_inner()) = Some(name);
         }
-        let path = self.account_path("/balances");
-        let resp = retry_read(&self.backoff, || {
-            self.call(Method::GET, &path, &[], None, Call::Read)
-        })
-        .await?;
-        let balances: Vec<models::Balance> = resp.json()?;
-        parse::account(&account, &balances, &self.config.account_id)
+        Ok(account)
     }
 
+    /// Deletes the account's connection (`DELETE /connection/{id}`, §4.3).
     async fn delete_connection(&self) -> Result<bool> {
-        let path = self.account_path("");
-        let resp = retry_read(&self.backoff, || {
-            self.call(Method::GET, &path, &[], None, Call::Read)
-        })
-        .await?;
-        let account: models::Account = resp.json()?;
-        let connection = account
+        let connection = self
+            .read_account()
+            .await?
             .brokerage_authorization
             .filter(|c| !c.is_empty())
             .ok_or_else(|| {
