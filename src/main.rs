@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod brokers;
 mod conform;
+mod graduate;
 mod replay;
 mod serve;
 
@@ -39,6 +40,9 @@ enum Command {
     /// Runs the conformance suite for one adapter: every applicable case
     /// under every seed, in deterministic simulated worlds.
     Conform(conform::ConformArgs),
+    /// Replays a graduation file (paper cycles, the gate, live trading) and
+    /// prints its timeline and decision.
+    Graduate(graduate::GraduateArgs),
     /// Runs one scenario file and prints its timeline; non-zero exit when an
     /// expectation fails.
     Replay(replay::ReplayArgs),
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Brokers => brokers::run(),
         Command::Serve(args) => serve::run(args),
         Command::Conform(args) => conform::run(args),
+        Command::Graduate(args) => graduate::run(args),
         Command::Replay(args) => replay::run(args),
         Command::Schema => {
             print!("{}", harness::scenario::json_schema());

@@ -9,6 +9,7 @@ pub mod control;
 pub mod error;
 pub mod faketime;
 pub mod fuzz;
+pub mod graduation;
 pub mod intents;
 pub mod invariants;
 pub mod loopback;

@@ -139,14 +139,14 @@ impl Assembly {
     /// The path over `endpoints`, each enrolled in Velvet (over SQLite) at
     /// `epoch`, its clock the world's from `epoch` on, its paper accounts in
     /// an MBT engine quoting `prices`, live orders opening after
-    /// `paper_cycles` MBT cycles of the user.
+    /// the gate's paper cycles.
     pub fn new(
         endpoints: Vec<Endpoint>,
         seed: u64,
         flaw: Option<PathFlaw>,
         epoch: DateTime<Utc>,
         prices: &[(String, Decimal)],
-        paper_cycles: u32,
+        gate: GateRule,
     ) -> Result<Assembly, Failure> {
         let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x7665_6c76_6574);
         let master = MasterKey::generate(&mut rng);
@@ -220,10 +220,7 @@ impl Assembly {
                 env: environment,
                 switches,
                 audit: sink,
-                gate: GateRule {
-                    required_cycles: paper_cycles,
-                    scope: CycleScope::User,
-                },
+                gate,
                 paper: paper.clone(),
                 brokers,
                 // The world's clock: `epoch` at the start, simulated time since.
@@ -377,7 +374,10 @@ impl Rig {
             flaw,
             ledger.now.to_datetime(),
             &[(SYMBOL.into(), Decimal::from(100))],
-            1,
+            GateRule {
+                required_cycles: 1,
+                scope: CycleScope::User,
+            },
         )?;
         Ok(Rig {
             assembly,
@@ -437,6 +437,47 @@ impl Rig {
     pub fn set_neighbour_down(&self, down: bool) {
         self.neighbour_down.store(down, Ordering::SeqCst);
     }
+}
+
+/// The connection to the registry row `row` served by `venue`, enrolled
+/// with the credentials its model issued: one user's, in one household.
+/// A connection that cannot place orders is Tier C whoever reaches it.
+pub fn endpoint(
+    row: &str,
+    venue: &Venue,
+    adapter: Option<Arc<dyn BrokerAdapter>>,
+    source: Option<Arc<dyn ReadOnlySource>>,
+) -> Result<Endpoint, String> {
+    let Venue::Model(served) = venue else {
+        return Err(
+            "the order path's connections are brokers' (paper is each one's own MBT account)"
+                .into(),
+        );
+    };
+    let entry = crate::brokers::find(row).ok_or_else(|| format!("no broker {row}"))?;
+    let describe = match (&adapter, &source) {
+        (Some(a), _) => a.describe(),
+        (None, Some(s)) => s.describe(),
+        (None, None) => return Err(format!("{row}: neither an adapter nor a source")),
+    };
+    let tier = connection_tier(describe.tier, describe.capabilities.read_only);
+    let slug = entry.via.unwrap_or(entry.vendor.slug).to_lowercase();
+    Ok(Endpoint {
+        connection: Connection {
+            id: ConnectionId(row.to_string()),
+            user: UserId("trader".into()),
+            household: HouseholdId("household".into()),
+            brand: slug.clone(),
+            slug,
+            tier,
+            aggregator: (tier == Tier::B).then(|| entry.vendor.slug.to_string()),
+            platform: false,
+        },
+        credential: Secret::new(served.connection.credentials.to_string()),
+        adapter,
+        source,
+        down: None,
+    })
 }
 
 /// A path error as a case failure.

@@ -16,8 +16,12 @@ fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            // Fault plans are building blocks of scenarios, not scenarios.
-            if path.file_name().is_some_and(|n| n != "faults") {
+            // Fault plans are building blocks of scenarios, not scenarios;
+            // graduation files are replayed by tests/graduation.rs.
+            if path
+                .file_name()
+                .is_some_and(|n| n != "faults" && n != "graduation")
+            {
                 scenario_files(&path, out);
             }
         } else if path.extension().is_some_and(|e| e == "toml") {

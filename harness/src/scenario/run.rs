@@ -15,15 +15,14 @@ use broker_models::faults::FaultPlan;
 use rust_decimal::Decimal;
 
 use adapters::ReadOnlySource;
-use gateway::connection::connection_tier;
+use gateway::gate::{CycleScope, GateRule};
 use gateway::kill::Mode;
 use gateway::router::PathError;
-use gateway::velvet::Secret;
 
 use super::{Action, EffectWord, Expectation, Loaded, ModeWord, SideWord, Step, TifWord, TypeWord};
 use crate::brokers::Built;
 use crate::error::VenueError;
-use crate::order_path::{Assembly, Endpoint};
+use crate::order_path::{endpoint, Assembly};
 use crate::record::Exchange;
 use crate::subject::Subject;
 use crate::suite::{check_invariants, Observed};
@@ -361,43 +360,11 @@ fn order_of(step: &Step) -> Result<Order, ReplayError> {
 fn order_path(loaded: &Loaded, paper_cycles: u32, live: &[Live]) -> Result<Assembly, ReplayError> {
     let mut endpoints = Vec::new();
     for l in live {
-        let Venue::Model(endpoint) = &l.venue else {
-            return Err(
-                "the order path's connections are brokers' (paper is each one's own MBT account)"
-                    .into(),
-            );
+        let (adapter, source) = match &l.observed {
+            Observed::Trading(a) => (Some(a.clone() as Arc<dyn BrokerAdapter>), None),
+            Observed::ReadOnly(s) => (None, Some(s.clone() as Arc<dyn ReadOnlySource>)),
         };
-        let row = crate::brokers::find(&l.name).ok_or_else(|| format!("no broker {}", l.name))?;
-        let (describe, adapter, source) = match &l.observed {
-            Observed::Trading(a) => (
-                a.describe(),
-                Some(a.clone() as Arc<dyn BrokerAdapter>),
-                None,
-            ),
-            Observed::ReadOnly(s) => (
-                s.describe(),
-                None,
-                Some(s.clone() as Arc<dyn ReadOnlySource>),
-            ),
-        };
-        let tier = connection_tier(describe.tier, describe.capabilities.read_only);
-        let slug = row.via.unwrap_or(row.vendor.slug).to_lowercase();
-        endpoints.push(Endpoint {
-            connection: gateway::Connection {
-                id: gateway::ConnectionId(l.name.clone()),
-                user: gateway::UserId("trader".into()),
-                household: gateway::HouseholdId("household".into()),
-                brand: slug.clone(),
-                slug,
-                tier,
-                aggregator: (tier == adapters::Tier::B).then(|| row.vendor.slug.to_string()),
-                platform: false,
-            },
-            credential: Secret::new(endpoint.connection.credentials.to_string()),
-            adapter,
-            source,
-            down: None,
-        });
+        endpoints.push(endpoint(&l.name, &l.venue, adapter, source)?);
     }
     let mut prices = Vec::new();
     for (symbol, price) in &loaded.scenario.market.prices {
@@ -410,7 +377,10 @@ fn order_path(loaded: &Loaded, paper_cycles: u32, live: &[Live]) -> Result<Assem
         None,
         DEFAULT_EPOCH.to_datetime(),
         &prices,
-        paper_cycles,
+        GateRule {
+            required_cycles: paper_cycles,
+            scope: CycleScope::User,
+        },
     )
     .map_err(|f| ReplayError::Scenario(f.message))
 }

@@ -1,0 +1,156 @@
+//! Graduation replays: a user's journey from MBT paper cycles through the
+//! paper-first gate to live trading at their own broker, replayed from one
+//! TOML file for product staff (`raxx-sim graduate FILE`).
+//!
+//! A file names the broker connection (a row of `raxx-sim brokers`), the
+//! gate's parameters, a strategy as rules ([`gateway::rules::Strategy`]),
+//! the market (a seeded walk of bars over trading days) and broker faults
+//! on the timeline. [`replay`] runs it through MBT, the gate and the live
+//! broker model and tells what happened and why the gate decided what it
+//! did; the same file gives the same bytes.
+
+mod market;
+mod replay;
+
+use std::path::Path;
+
+use broker_models::faults::FaultPlan;
+use gateway::gate::GateRule;
+use gateway::rules::{Rules, Strategy};
+use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+pub use market::Bar;
+pub use replay::{replay, Graduated, Journey};
+
+/// One graduation scenario, as its file says it.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Graduation {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub seed: u64,
+    /// The user's connection: a row of `raxx-sim brokers` (e.g. `alpaca`,
+    /// `snaptrade-etrade`, `plaid`).
+    pub broker: String,
+    /// The paper-first gate: the paper cycles required, and whose count.
+    #[schemars(with = "GateSchema")]
+    pub gate: GateRule,
+    pub strategy: Strategy,
+    pub market: MarketSpec,
+    /// Broker faults on the timeline, each from its bar on (an empty plan
+    /// ends them).
+    #[serde(default)]
+    pub faults: Vec<TimedFault>,
+}
+
+/// [`GateRule`]'s fields, for the schema.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct GateSchema {
+    required_cycles: u32,
+    /// `user` (default), `connection` or `household`.
+    scope: Option<String>,
+}
+
+/// A seeded random walk of bars over trading days.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MarketSpec {
+    pub symbol: String,
+    #[schemars(with = "String")]
+    pub start_price: Decimal,
+    /// Trading days replayed (weekdays from Monday 2026-01-05).
+    pub days: u32,
+    /// Bars per trading day, evenly spaced over the session.
+    pub bars_per_day: u32,
+    /// The walk's daily volatility, in percent.
+    #[schemars(with = "String")]
+    pub daily_volatility_percent: Decimal,
+}
+
+/// A fault plan that takes effect at one bar.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimedFault {
+    /// The trading day, from 1.
+    pub day: u32,
+    /// The bar of that day, from 1.
+    #[serde(default = "first")]
+    pub bar: u32,
+    /// What the user would call it ("E*TRADE is down").
+    pub label: String,
+    /// A fault plan (`raxx-sim conform --faults` syntax); empty to end the
+    /// faults.
+    pub plan: String,
+}
+
+fn first() -> u32 {
+    1
+}
+
+/// A graduation file, read and checked.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub name: String,
+    pub graduation: Graduation,
+    pub plans: Vec<FaultPlan>,
+}
+
+/// Reads and checks a graduation file: its strategy can be traded, its
+/// broker is modelled, its market and faults make sense.
+pub fn load(path: &Path) -> Result<Loaded, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    parse(&name, &text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
+    let graduation: Graduation = toml::from_str(text).map_err(|e| e.to_string())?;
+    Rules::new(graduation.strategy.clone()).map_err(|e| e.to_string())?;
+    if crate::brokers::find(&graduation.broker).is_none() {
+        return Err(format!(
+            "no broker {:?} (see `raxx-sim brokers`)",
+            graduation.broker
+        ));
+    }
+    let m = &graduation.market;
+    if !mbt::instrument::is_ticker(&m.symbol) {
+        return Err(format!("market.symbol {:?} is not a ticker", m.symbol));
+    }
+    if m.start_price <= Decimal::ZERO {
+        return Err("market.start_price must be positive".into());
+    }
+    if !(1..=260).contains(&m.days) || !(1..=78).contains(&m.bars_per_day) {
+        return Err("market.days is 1 to 260, market.bars_per_day 1 to 78".into());
+    }
+    if m.daily_volatility_percent < Decimal::ZERO || m.daily_volatility_percent > Decimal::from(20)
+    {
+        return Err("market.daily_volatility_percent is 0 to 20".into());
+    }
+    let mut plans = Vec::new();
+    for f in &graduation.faults {
+        if f.day < 1 || f.day > m.days || f.bar < 1 || f.bar > m.bars_per_day {
+            return Err(format!(
+                "fault {:?} at day {} bar {} is outside the market's days and bars",
+                f.label, f.day, f.bar
+            ));
+        }
+        plans.push(FaultPlan::from_toml(&f.plan, name).map_err(|e| e.to_string())?);
+    }
+    Ok(Loaded {
+        name: name.to_string(),
+        graduation,
+        plans,
+    })
+}
+
+/// The JSON Schema of graduation files (for editors).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Graduation)).unwrap_or_default()
+}

@@ -1,0 +1,377 @@
+//! Replays a graduation: the strategy's rules trade the connection's MBT
+//! paper account bar by bar until the paper-first gate opens, then its
+//! live broker (the broker's model, through the gateway's order path, with
+//! the faults of the file on the timeline).
+//!
+//! Each bar the market moves (the paper engine and the broker's model are
+//! quoted the bar's price), a fault due at that bar is thrown, the active
+//! trader steps, and two simulated seconds pass so that the broker's
+//! answers and fills land before the next bar. Bars are the rules' clock:
+//! the broker's own clock runs in those seconds, inside its first session.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use adapters::{Order, OrderResult};
+use broker_models::faults::FaultPlan;
+use chrono::{DateTime, Utc};
+use gateway::kill::Mode;
+use gateway::rules::Rules;
+use gateway::trader::{Happened, Trader};
+use mbt::Instrument;
+use rust_decimal::Decimal;
+
+use super::market::{bars, Bar};
+use super::Loaded;
+use crate::brokers::Built;
+use crate::order_path::{endpoint, Assembly};
+use crate::subject::Subject;
+use crate::world::{run_world, ClientEnv, WorldSpec};
+
+/// When and why the gate opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graduated {
+    pub day: u32,
+    pub bar: u32,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    pub day: u32,
+    pub bar: u32,
+    pub at: DateTime<Utc>,
+    /// `market`, `fault`, `paper`, `gate` or `live`.
+    pub kind: &'static str,
+    pub text: String,
+}
+
+/// What a replay found.
+#[derive(Debug, Clone)]
+pub struct Journey {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub seed: u64,
+    pub broker: String,
+    pub lines: Vec<Line>,
+    pub graduated: Option<Graduated>,
+    /// The gate's last word (its reason), graduated or not.
+    pub gate: String,
+    pub paper: Book,
+    pub live: Book,
+    /// Why the replay could not finish, if it could not.
+    pub problem: Option<String>,
+}
+
+/// One mode's orders and their fills, marked to the last bar.
+#[derive(Debug, Clone, Default)]
+pub struct Book {
+    orders: BTreeMap<String, (Order, Option<OrderResult>)>,
+    refused: usize,
+}
+
+impl Book {
+    fn note(&mut self, h: &Happened) {
+        match h {
+            Happened::Fired { order, .. } => {
+                self.orders
+                    .entry(order.client_order_id.clone())
+                    .or_insert((order.clone(), None));
+            }
+            Happened::Answered { result } | Happened::Changed { result } => {
+                if let Some(entry) = self.orders.get_mut(&result.client_order_id) {
+                    entry.1 = Some(result.clone());
+                }
+            }
+            Happened::Refused { .. } => self.refused += 1,
+            Happened::CancelAsked { .. } => {}
+        }
+    }
+
+    /// Orders that filled (wholly or in part).
+    pub fn filled(&self) -> usize {
+        self.orders
+            .values()
+            .filter(|(_, r)| {
+                r.as_ref()
+                    .is_some_and(|r| r.filled_quantity > Decimal::ZERO)
+            })
+            .count()
+    }
+
+    pub fn refused(&self) -> usize {
+        self.refused
+    }
+
+    /// Cash from every fill plus what is still held at `mark`.
+    pub fn pnl(&self, mark: Decimal) -> Decimal {
+        let mut cash = Decimal::ZERO;
+        let mut held = Decimal::ZERO;
+        for (order, result) in self.orders.values() {
+            let Some(r) = result else { continue };
+            let (Some(price), q) = (r.average_fill_price, r.filled_quantity) else {
+                continue;
+            };
+            let units = order.side.sign() * q * order.instrument.multiplier();
+            cash -= units * price;
+            held += units;
+        }
+        (cash + held * mark).round_dp(2)
+    }
+}
+
+impl Journey {
+    /// The timeline, then the decision: the same file gives the same bytes.
+    pub fn timeline(&self) -> String {
+        let mut out = format!(
+            "graduation {} (seed {}, {}): {}\n",
+            self.name, self.seed, self.broker, self.title
+        );
+        if !self.description.is_empty() {
+            out.push_str(&format!("{}\n", self.description));
+        }
+        for l in &self.lines {
+            out.push_str(&format!(
+                "day {:>3} bar {:>2}  {}  {:<6} {}\n",
+                l.day,
+                l.bar,
+                l.at.format("%Y-%m-%d %H:%M"),
+                l.kind,
+                l.text
+            ));
+        }
+        out.push_str(&self.decision());
+        out
+    }
+
+    /// The outcome in a few lines a non-engineer reads first.
+    pub fn decision(&self) -> String {
+        let mut out = match &self.graduated {
+            Some(g) => format!(
+                "decision: graduated on day {} bar {} ({}): {}\n",
+                g.day,
+                g.bar,
+                g.at.format("%Y-%m-%d %H:%M"),
+                g.reason
+            ),
+            None => format!("decision: not graduated: {}\n", self.gate),
+        };
+        let mark = self.lines.iter().rev().find_map(|l| {
+            (l.kind == "market")
+                .then(|| l.text.rsplit(' ').next()?.parse::<Decimal>().ok())
+                .flatten()
+        });
+        let mark = mark.unwrap_or_default();
+        out.push_str(&format!(
+            "paper: {} orders filled, P&L {}\n",
+            self.paper.filled(),
+            self.paper.pnl(mark)
+        ));
+        out.push_str(&format!(
+            "live:  {} orders filled, {} refused, P&L {}\n",
+            self.live.filled(),
+            self.live.refused(),
+            self.live.pnl(mark)
+        ));
+        if let Some(p) = &self.problem {
+            out.push_str(&format!("problem: {p}\n"));
+        }
+        out
+    }
+}
+
+/// Replays a loaded graduation in its own simulated world.
+pub fn replay(loaded: &Loaded) -> Journey {
+    let g = &loaded.graduation;
+    let bars = bars(&g.market, g.seed);
+    let mut spec = WorldSpec::new(g.seed);
+    // The row was checked when the file was loaded.
+    if let Some(row) = crate::brokers::find(&g.broker) {
+        spec = spec.broker(row.vendor.slug, FaultPlan::default());
+    }
+    spec.duration = Duration::from_secs(120 + 3 * bars.len() as u64);
+    let mut journey = Journey {
+        name: loaded.name.clone(),
+        title: g.title.clone(),
+        description: g.description.clone(),
+        seed: g.seed,
+        broker: g.broker.clone(),
+        lines: Vec::new(),
+        graduated: None,
+        gate: String::new(),
+        paper: Book::default(),
+        live: Book::default(),
+        problem: None,
+    };
+    let for_world = (loaded.clone(), journey.clone());
+    let run = run_world(&spec, move |env| async move {
+        let (loaded, mut journey) = for_world;
+        let outcome = travel(&loaded, &bars, env, &mut journey).await;
+        if let Err(why) = outcome {
+            journey.problem = Some(why);
+        }
+        journey
+    });
+    match run.result {
+        Ok(j) => j,
+        Err(e) => {
+            journey.problem = Some(e.to_string());
+            journey
+        }
+    }
+}
+
+async fn travel(
+    loaded: &Loaded,
+    bars: &[Bar],
+    env: ClientEnv,
+    journey: &mut Journey,
+) -> Result<(), String> {
+    let g = &loaded.graduation;
+    let subject = Subject::parse(&g.broker).map_err(|e| e.to_string())?;
+    let (built, venue) = subject.build(&env).map_err(|e| e.to_string())?;
+    let (adapter, source) = match built {
+        Built::Trading(a) => (Some(crate::intents::declaring(a, env.wire.clone())), None),
+        Built::ReadOnly(s) => (None, Some(s)),
+    };
+    let end = endpoint(&g.broker, &venue, adapter, source)?;
+    let id = end.connection.id.clone();
+    let symbol = g.market.symbol.clone();
+    let first = bars.first().ok_or("the market has no bars")?;
+    let path = Assembly::new(
+        vec![end],
+        g.seed,
+        None,
+        first.at,
+        &[(symbol.clone(), first.price)],
+        g.gate.clone(),
+    )
+    .map_err(|f| f.message)?;
+    let rules = || Rules::new(g.strategy.clone()).map_err(|e| e.to_string());
+    let mut paper = Trader::new(id.clone(), Mode::Paper, rules()?);
+    let mut live: Option<Trader> = None;
+    let mut cycles = 0;
+    for bar in bars {
+        let line = |kind, text: String| Line {
+            day: bar.day,
+            bar: bar.bar,
+            at: bar.at,
+            kind,
+            text,
+        };
+        for (fault, plan) in g.faults.iter().zip(&loaded.plans) {
+            if (fault.day, fault.bar) == (bar.day, bar.bar) {
+                venue.set_faults(plan).await.map_err(|e| e.to_string())?;
+                journey.lines.push(line("fault", fault.label.clone()));
+            }
+        }
+        path.set_paper_price(&symbol, bar.price);
+        venue
+            .set_price(&symbol, bar.price)
+            .await
+            .map_err(|e| e.to_string())?;
+        journey
+            .lines
+            .push(line("market", format!("{symbol} {}", bar.price)));
+        let marks = BTreeMap::from([(Instrument::equity(symbol.as_str()), bar.price)]);
+        match live.as_mut() {
+            Some(trader) => {
+                for h in trader.step(&path.path, bar.at, marks).await {
+                    journey.live.note(&h);
+                    journey.lines.push(line("live", said(&h)));
+                }
+            }
+            None => {
+                for h in paper.step(&path.path, bar.at, marks).await {
+                    journey.paper.note(&h);
+                    journey.lines.push(line("paper", said(&h)));
+                }
+                let decision = path.path.decision(&id).map_err(|e| e.to_string())?;
+                journey.gate = decision.reason.clone();
+                if decision.open {
+                    journey
+                        .lines
+                        .push(line("gate", format!("opens: {}", decision.reason)));
+                    journey.graduated = Some(Graduated {
+                        day: bar.day,
+                        bar: bar.bar,
+                        at: bar.at,
+                        reason: decision.reason,
+                    });
+                    live = Some(Trader::new(id.clone(), Mode::Live, rules()?));
+                } else if decision.completed != cycles {
+                    cycles = decision.completed;
+                    journey
+                        .lines
+                        .push(line("gate", format!("stays closed: {}", decision.reason)));
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    // What the last bar left working lands before the books are read.
+    let (trader, book) = match live.as_mut() {
+        Some(t) => (t, &mut journey.live),
+        None => (&mut paper, &mut journey.paper),
+    };
+    for h in trader.settle(&path.path).await {
+        book.note(&h);
+    }
+    Ok(())
+}
+
+/// A trader's event as the timeline says it.
+fn said(h: &Happened) -> String {
+    match h {
+        Happened::Fired { order, again } => format!(
+            "{} {}: {} {} {} {}{}",
+            if *again { "sends again" } else { "fires" },
+            order.client_order_id,
+            word(&order.side),
+            order.quantity,
+            order.instrument.underlying(),
+            word(&order.order_type),
+            order
+                .limit_price
+                .map(|p| format!(" at {p}"))
+                .unwrap_or_default()
+        ),
+        Happened::Answered { result } => {
+            format!(
+                "{}: {} ({})",
+                result.client_order_id,
+                state(result),
+                result.broker_status
+            )
+        }
+        Happened::Changed { result } => format!("{}: {}", result.client_order_id, state(result)),
+        Happened::Refused {
+            client_order_id,
+            kind,
+            http_status,
+            message,
+        } => format!("{client_order_id} refused, {kind} ({http_status}): {message}"),
+        Happened::CancelAsked { client_order_id } => {
+            format!("{client_order_id}: waited too long, cancel asked")
+        }
+    }
+}
+
+fn state(r: &OrderResult) -> String {
+    match r.average_fill_price {
+        Some(price) if r.filled_quantity > Decimal::ZERO => {
+            format!("{} {} @ {price}", word(&r.status), r.filled_quantity)
+        }
+        _ => word(&r.status),
+    }
+}
+
+fn word(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
