@@ -11,6 +11,7 @@
 
 mod market;
 mod replay;
+pub mod report;
 
 use std::path::Path;
 
@@ -22,7 +23,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use market::Bar;
-pub use replay::{replay, Graduated, Journey};
+pub use replay::{replay, BarState, FillMark, Graduated, Journey};
 
 /// One graduation scenario, as its file says it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -48,6 +48,29 @@ pub struct Line {
     pub text: String,
 }
 
+/// The state of the journey at one bar, for the report's charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarState {
+    pub day: u32,
+    pub bar: u32,
+    pub at: DateTime<Utc>,
+    pub price: Decimal,
+    pub paper_pnl: Decimal,
+    pub live_pnl: Decimal,
+    /// Paper cycles the gate counted so far.
+    pub cycles: u32,
+}
+
+/// A fill the trader saw, at the bar it saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FillMark {
+    /// Index into [`Journey::bars`].
+    pub index: usize,
+    pub live: bool,
+    pub side: adapters::Side,
+    pub price: Decimal,
+}
+
 /// What a replay found.
 #[derive(Debug, Clone)]
 pub struct Journey {
@@ -57,6 +80,10 @@ pub struct Journey {
     pub seed: u64,
     pub broker: String,
     pub lines: Vec<Line>,
+    pub bars: Vec<BarState>,
+    pub fills: Vec<FillMark>,
+    /// The gate's required paper cycles.
+    pub required_cycles: u32,
     pub graduated: Option<Graduated>,
     /// The gate's last word (its reason), graduated or not.
     pub gate: String,
@@ -104,6 +131,11 @@ impl Book {
 
     pub fn refused(&self) -> usize {
         self.refused
+    }
+
+    /// The side of one of the book's orders.
+    fn side(&self, cid: &str) -> Option<adapters::Side> {
+        self.orders.get(cid).map(|(o, _)| o.side)
     }
 
     /// Cash from every fill plus what is still held at `mark`.
@@ -200,6 +232,9 @@ pub fn replay(loaded: &Loaded) -> Journey {
         seed: g.seed,
         broker: g.broker.clone(),
         lines: Vec::new(),
+        bars: Vec::new(),
+        fills: Vec::new(),
+        required_cycles: g.gate.required_cycles,
         graduated: None,
         gate: String::new(),
         paper: Book::default(),
@@ -277,20 +312,28 @@ async fn travel(
             .lines
             .push(line("market", format!("{symbol} {}", bar.price)));
         let marks = BTreeMap::from([(Instrument::equity(symbol.as_str()), bar.price)]);
+        let index = journey.bars.len();
         match live.as_mut() {
             Some(trader) => {
                 for h in trader.step(&path.path, bar.at, marks).await {
                     journey.live.note(&h);
+                    journey
+                        .fills
+                        .extend(fill_mark(index, true, &journey.live, &h));
                     journey.lines.push(line("live", said(&h)));
                 }
             }
             None => {
                 for h in paper.step(&path.path, bar.at, marks).await {
                     journey.paper.note(&h);
+                    journey
+                        .fills
+                        .extend(fill_mark(index, false, &journey.paper, &h));
                     journey.lines.push(line("paper", said(&h)));
                 }
                 let decision = path.path.decision(&id).map_err(|e| e.to_string())?;
                 journey.gate = decision.reason.clone();
+                let counted = std::mem::replace(&mut cycles, decision.completed);
                 if decision.open {
                     journey
                         .lines
@@ -302,14 +345,22 @@ async fn travel(
                         reason: decision.reason,
                     });
                     live = Some(Trader::new(id.clone(), Mode::Live, rules()?));
-                } else if decision.completed != cycles {
-                    cycles = decision.completed;
+                } else if decision.completed != counted {
                     journey
                         .lines
                         .push(line("gate", format!("stays closed: {}", decision.reason)));
                 }
             }
         }
+        journey.bars.push(BarState {
+            day: bar.day,
+            bar: bar.bar,
+            at: bar.at,
+            price: bar.price,
+            paper_pnl: journey.paper.pnl(bar.price),
+            live_pnl: journey.live.pnl(bar.price),
+            cycles,
+        });
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     // What the last bar left working lands before the books are read.
@@ -321,6 +372,22 @@ async fn travel(
         book.note(&h);
     }
     Ok(())
+}
+
+/// A fill shown by a trader's event (a new or changed order with a fill).
+fn fill_mark(index: usize, live: bool, book: &Book, h: &Happened) -> Option<FillMark> {
+    let (Happened::Answered { result } | Happened::Changed { result }) = h else {
+        return None;
+    };
+    let price = result
+        .average_fill_price
+        .filter(|_| result.filled_quantity > Decimal::ZERO)?;
+    Some(FillMark {
+        index,
+        live,
+        side: book.side(&result.client_order_id)?,
+        price,
+    })
 }
 
 /// A trader's event as the timeline says it.
