@@ -12,7 +12,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::replay::{FillMark, Journey};
+use plotters::coord::types::RangedCoordf64;
+
+use super::replay::{BarState, FillMark, Journey};
 
 const WIDTH: u32 = 880;
 const HEIGHT: u32 = 260;
@@ -220,18 +222,7 @@ fn fault_bars(j: &Journey) -> Vec<f64> {
 }
 
 /// The faults (red) and the gate's opening (orange) across the chart.
-fn marks<DB: DrawingBackend>(
-    chart: &mut ChartContext<
-        '_,
-        DB,
-        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
-    >,
-    j: &Journey,
-    y: &std::ops::Range<f64>,
-) -> Drawn
-where
-    DB::ErrorType: 'static,
-{
+fn marks(chart: &mut Chart<'_, '_>, j: &Journey, y: &std::ops::Range<f64>) -> Drawn {
     for x in fault_bars(j) {
         chart.draw_series(LineSeries::new(
             [(x, y.start), (x, y.end)],
@@ -256,8 +247,16 @@ fn x_range(j: &Journey) -> std::ops::Range<f64> {
     0.0..(j.bars.len().max(2) - 1) as f64
 }
 
-fn pnl_chart(area: &Area, j: &Journey) -> Drawn {
-    let y = span(j.bars.iter().flat_map(|b| [f(b.paper_pnl), f(b.live_pnl)]));
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A chart over the journey's bars: its axes, its mesh labelled by day,
+/// the faults and the gate's opening.
+fn frame<'a, 'b>(
+    area: &'a Area<'b>,
+    j: &Journey,
+    y: std::ops::Range<f64>,
+    y_desc: &str,
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
     let mut chart = ChartBuilder::on(area)
         .margin(10)
         .x_label_area_size(28)
@@ -267,33 +266,50 @@ fn pnl_chart(area: &Area, j: &Journey) -> Drawn {
         .configure_mesh()
         .x_labels(x_labels(j))
         .x_label_formatter(&x_label(j))
-        .y_desc("P&L")
+        .y_desc(y_desc)
         .draw()?;
     marks(&mut chart, j, &y)?;
-    let paper = j
-        .bars
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (i as f64, f(b.paper_pnl)));
+    Ok(chart)
+}
+
+/// A line with its entry in the legend.
+fn line(
+    chart: &mut Chart<'_, '_>,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    color: RGBColor,
+    label: &str,
+) -> Drawn {
     chart
-        .draw_series(LineSeries::new(paper, PAPER.stroke_width(2)))?
-        .label("paper")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], PAPER.stroke_width(2)));
-    let live = j
-        .bars
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (i as f64, f(b.live_pnl)));
-    chart
-        .draw_series(LineSeries::new(live, LIVE.stroke_width(2)))?
-        .label("live")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], LIVE.stroke_width(2)));
+        .draw_series(LineSeries::new(points, color.stroke_width(2)))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)));
+    Ok(())
+}
+
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Drawn {
     chart
         .configure_series_labels()
         .border_style(BLACK)
         .background_style(WHITE)
         .draw()?;
     Ok(())
+}
+
+/// Each bar's value of `of`, at the bar's position.
+fn per_bar(j: &Journey, of: impl Fn(&BarState) -> f64) -> Vec<(f64, f64)> {
+    j.bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (i as f64, of(b)))
+        .collect()
+}
+
+fn pnl_chart(area: &Area, j: &Journey) -> Drawn {
+    let y = span(j.bars.iter().flat_map(|b| [f(b.paper_pnl), f(b.live_pnl)]));
+    let mut chart = frame(area, j, y, "P&L")?;
+    line(&mut chart, per_bar(j, |b| f(b.paper_pnl)), PAPER, "paper")?;
+    line(&mut chart, per_bar(j, |b| f(b.live_pnl)), LIVE, "live")?;
+    legend(&mut chart)
 }
 
 fn fills_chart(area: &Area, j: &Journey) -> Drawn {
@@ -303,24 +319,11 @@ fn fills_chart(area: &Area, j: &Journey) -> Drawn {
             .map(|b| f(b.price))
             .chain(j.fills.iter().map(|m| f(m.price))),
     );
-    let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(28)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_range(j), y.clone())?;
-    chart
-        .configure_mesh()
-        .x_labels(x_labels(j))
-        .x_label_formatter(&x_label(j))
-        .y_desc("price")
-        .draw()?;
-    marks(&mut chart, j, &y)?;
-    let price = j
-        .bars
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (i as f64, f(b.price)));
-    chart.draw_series(LineSeries::new(price, PRICE.stroke_width(1)))?;
+    let mut chart = frame(area, j, y, "price")?;
+    chart.draw_series(LineSeries::new(
+        per_bar(j, |b| f(b.price)),
+        PRICE.stroke_width(1),
+    ))?;
     let style = |m: &FillMark| {
         let color = if m.side == adapters::Side::Buy {
             LIVE
@@ -342,47 +345,24 @@ fn fills_chart(area: &Area, j: &Journey) -> Drawn {
 }
 
 fn cycles_chart(area: &Area, j: &Journey) -> Drawn {
-    let top = f64::from(
-        j.required_cycles
-            .max(j.bars.iter().map(|b| b.cycles).max().unwrap_or(0)),
-    ) + 1.0;
-    let y = 0.0..top;
-    let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(28)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x_range(j), y.clone())?;
-    chart
-        .configure_mesh()
-        .x_labels(x_labels(j))
-        .x_label_formatter(&x_label(j))
-        .y_desc("paper cycles")
-        .draw()?;
-    marks(&mut chart, j, &y)?;
+    let counted = j.bars.iter().map(|b| b.cycles).max().unwrap_or(0);
+    let y = 0.0..f64::from(j.required_cycles.max(counted)) + 1.0;
+    let mut chart = frame(area, j, y, "paper cycles")?;
     let need = f64::from(j.required_cycles);
     let end = x_range(j).end;
-    chart
-        .draw_series(LineSeries::new(
-            [(0.0, need), (end, need)],
-            GATE.stroke_width(2),
-        ))?
-        .label("the gate's threshold")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], GATE.stroke_width(2)));
-    let cycles = j
-        .bars
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (i as f64, f64::from(b.cycles)));
-    chart
-        .draw_series(LineSeries::new(cycles, PAPER.stroke_width(2)))?
-        .label("paper cycles counted")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], PAPER.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE)
-        .draw()?;
-    Ok(())
+    line(
+        &mut chart,
+        [(0.0, need), (end, need)],
+        GATE,
+        "the gate's threshold",
+    )?;
+    line(
+        &mut chart,
+        per_bar(j, |b| f64::from(b.cycles)),
+        PAPER,
+        "paper cycles counted",
+    )?;
+    legend(&mut chart)
 }
 
 /// Text for HTML: `&`, `<`, `>` and quotes escaped.
