@@ -100,6 +100,18 @@ async fn rig(c: &Ctx) -> Result<Rig, Failure> {
     Ok(rig)
 }
 
+/// The rig around the read-only source under test (no adapter: it has no
+/// way to place an order).
+async fn read_only_rig(c: &ReadCtx, source: &Arc<dyn ReadOnlySource>) -> Result<Rig, Failure> {
+    let subject = Subject {
+        describe: source.describe(),
+        account_id: source.account_id().to_string(),
+        adapter: None,
+        source: Some(source.clone()),
+    };
+    Rig::new(&c.venue, subject, c.seed, c.flaw).await
+}
+
 /// A live submit on `connection` that must be refused with `kind`, and
 /// reach nothing.
 async fn refused_live(
@@ -189,13 +201,7 @@ async fn filled_live(
 /// the model saw no order and no order-shaped request.
 async fn tier_c_refused_in_the_store(c: Arc<ReadCtx>) -> Outcome {
     let source: Arc<dyn ReadOnlySource> = c.source.clone();
-    let subject = Subject {
-        describe: source.describe(),
-        account_id: source.account_id().to_string(),
-        adapter: None,
-        source: Some(source.clone()),
-    };
-    let rig = Rig::new(&c.venue, subject, c.seed, c.flaw).await?;
+    let rig = read_only_rig(&c, &source).await?;
     let id = rig.subject.id.clone();
     {
         let velvet = rig.path.velvet();
@@ -483,13 +489,7 @@ async fn revoked_token_never_reaches_a_broker(c: Arc<Ctx>) -> Outcome {
 /// own read is refused by the vendor as needing a new link.
 async fn a_revoked_source_is_revoked_at_its_vendor(c: Arc<ReadCtx>) -> Outcome {
     let source: Arc<dyn ReadOnlySource> = c.source.clone();
-    let subject = Subject {
-        describe: source.describe(),
-        account_id: source.account_id().to_string(),
-        adapter: None,
-        source: Some(source.clone()),
-    };
-    let rig = Rig::new(&c.venue, subject, c.seed, c.flaw).await?;
+    let rig = read_only_rig(&c, &source).await?;
     let id = rig.subject.id.clone();
     source
         .get_holdings()
