@@ -374,6 +374,16 @@ pub struct ChainSummary {
     pub head: String,
 }
 
+impl ChainSummary {
+    /// The chain of an empty log.
+    pub fn empty() -> Self {
+        Self {
+            entries: 0,
+            head: GENESIS.to_string(),
+        }
+    }
+}
+
 /// Where a chain breaks (a 1-based line of the file) and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainBreak {
@@ -511,10 +521,18 @@ pub fn as_text(bytes: &[u8]) -> Result<&str, ChainBreak> {
 /// [`MemoryAudit::to_jsonl`]). An empty text is an empty chain. Finds every
 /// break but the removal of the last entries: see [`verify_with_head`].
 pub fn verify(text: &str) -> Result<ChainSummary, ChainBreak> {
-    let hashes = walk(text)?;
+    verify_after(text, &ChainSummary::empty())
+}
+
+/// Checks entries appended to a chain already verified as `before`: the
+/// text continues it (its first entry follows `before`'s head), so a log
+/// watched as it grows is read once, not once per look. Line numbers of a
+/// break count from the text's first line.
+pub fn verify_after(text: &str, before: &ChainSummary) -> Result<ChainSummary, ChainBreak> {
+    let hashes = walk(text, before)?;
     Ok(ChainSummary {
-        entries: hashes.len() as u64,
-        head: hashes.last().map_or(GENESIS, String::as_str).to_string(),
+        entries: before.entries + hashes.len() as u64,
+        head: hashes.last().unwrap_or(&before.head).clone(),
     })
 }
 
@@ -522,7 +540,7 @@ pub fn verify(text: &str) -> Result<ChainSummary, ChainBreak> {
 /// from the log ([`AuditSink::head`]): this also finds entries removed from
 /// the end.
 pub fn verify_with_head(text: &str, expected_head: &str) -> Result<ChainSummary, ChainBreak> {
-    let hashes = walk(text)?;
+    let hashes = walk(text, &ChainSummary::empty())?;
     let entries = hashes.len() as u64;
     let head = hashes.last().map_or(GENESIS, String::as_str);
     if head.eq_ignore_ascii_case(expected_head) {
@@ -562,8 +580,8 @@ enum Line {
     Unterminated,
 }
 
-/// The hash of every entry, in order, or the first break.
-fn walk(text: &str) -> Result<Vec<String>, ChainBreak> {
+/// The hash of every entry after `before`, in order, or the first break.
+fn walk(text: &str, before: &ChainSummary) -> Result<Vec<String>, ChainBreak> {
     let lines: Vec<Line> = text.split_inclusive('\n').map(parse_line).collect();
     // Where each seq last occurs, to tell an entry that is missing from
     // one that comes later than it should.
@@ -576,7 +594,7 @@ fn walk(text: &str) -> Result<Vec<String>, ChainBreak> {
     let mut hashes: Vec<String> = Vec::with_capacity(lines.len());
     // seq → (line, hash) of the entries accepted so far.
     let mut seen: BTreeMap<u64, (usize, String)> = BTreeMap::new();
-    let mut last_seq = 0;
+    let mut last_seq = before.entries;
     for (i, line) in lines.into_iter().enumerate() {
         let n = i + 1;
         let broken = |kind| Err(ChainBreak { line: n, kind });
@@ -622,7 +640,7 @@ fn walk(text: &str) -> Result<Vec<String>, ChainBreak> {
                     after: last_seq,
                 });
             }
-        } else if entry.prev != hashes.last().map_or(GENESIS, String::as_str) {
+        } else if entry.prev != *hashes.last().unwrap_or(&before.head) {
             return broken(BreakKind::PrevMismatch { after: last_seq });
         }
         last_seq = entry.seq;
@@ -742,6 +760,24 @@ mod tests {
             verify_with_head(&audit.to_jsonl(), audit.head()),
             Ok(summary)
         );
+    }
+
+    #[test]
+    fn a_growing_log_verifies_piece_by_piece_as_it_does_whole() {
+        let text = chain().to_jsonl();
+        let ls = lines(&text);
+        let whole = verify(&text).expect("verifies");
+        let first = verify(&ls[..2].concat()).expect("the first two");
+        assert_eq!(verify_after(&ls[2..].concat(), &first), Ok(whole.clone()));
+        assert_eq!(verify_after("", &whole), Ok(whole.clone()));
+        // A piece that does not continue the verified chain: one entry
+        // left out, one changed, or the chain started over.
+        let skipped = verify_after(&ls[3..].concat(), &first).expect_err("a gap");
+        assert_eq!(skipped.line, 1);
+        assert!(matches!(skipped.kind, BreakKind::Missing { first: 3, .. }));
+        let changed = edit(&ls[2..].concat(), 1, "conn-1", "conn-2");
+        assert!(verify_after(&changed, &first).is_err());
+        assert!(verify_after(&text, &first).is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! so that the cases can be shown to catch each (the path mutants).
 
 use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,7 +27,9 @@ use adapters::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gateway::audit::{self, AuditEntry, AuditError, AuditEvent, AuditSink, FileAudit};
+use gateway::audit::{
+    self, AuditEntry, AuditError, AuditEvent, AuditSink, ChainSummary, FileAudit,
+};
 use gateway::connection::connection_tier;
 use gateway::gate::{CycleScope, GateRule};
 use gateway::kill::{self, Action, Environment, Mode, SimulatedEnvironment};
@@ -202,10 +205,7 @@ impl Assembly {
                 .into_iter()
                 .map(|e| (e.connection.id.clone(), e))
                 .collect(),
-            witness: Witness {
-                file: file.clone(),
-                breaches: breaches.clone(),
-            },
+            witness: Witness::new(file.clone(), breaches.clone()),
             flaw,
             tripped: Arc::default(),
         });
@@ -523,17 +523,49 @@ fn quote(e: &mut Engine, symbol: &str, price: Decimal) {
 struct Witness {
     file: PathBuf,
     breaches: Arc<Mutex<Vec<String>>>,
+    /// What earlier looks verified: the log is read from where they
+    /// stopped, so a long replay reads it once, not once per order.
+    seen: Arc<Mutex<Seen>>,
+}
+
+/// The part of the log a [`Witness`] has verified.
+struct Seen {
+    bytes: u64,
+    chain: ChainSummary,
+    last: Option<AuditEntry>,
 }
 
 impl Witness {
-    /// Whether the log on disk ends with the entry `expected` describes.
+    fn new(file: PathBuf, breaches: Arc<Mutex<Vec<String>>>) -> Self {
+        Self {
+            file,
+            breaches,
+            seen: Arc::new(Mutex::new(Seen {
+                bytes: 0,
+                chain: ChainSummary::empty(),
+                last: None,
+            })),
+        }
+    }
+
+    /// Whether the log on disk ends with the entry `expected` describes,
+    /// its new entries continuing the chain verified so far.
     fn check(&self, what: &str, expected: impl Fn(&AuditEvent) -> bool) {
-        let text = std::fs::read_to_string(&self.file).unwrap_or_default();
-        let last = text
-            .lines()
-            .last()
-            .and_then(|l| serde_json::from_str::<AuditEntry>(l).ok());
-        let ok = audit::verify(&text).is_ok() && last.is_some_and(|e| expected(&e.event));
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let ok = match self.appended(seen.bytes) {
+            Some((text, len)) => match audit::verify_after(&text, &seen.chain) {
+                Ok(chain) => {
+                    if let Some(l) = text.lines().last() {
+                        seen.last = serde_json::from_str::<AuditEntry>(l).ok();
+                    }
+                    seen.bytes = len;
+                    seen.chain = chain;
+                    seen.last.as_ref().is_some_and(|e| expected(&e.event))
+                }
+                Err(_) => false,
+            },
+            None => false,
+        };
         if !ok {
             self.breaches
                 .lock()
@@ -542,6 +574,20 @@ impl Witness {
                     "{what} reached the broker before its audit entry was on disk"
                 ));
         }
+    }
+
+    /// The log's text after its first `from` bytes, and its length; None
+    /// when it cannot be read or is shorter than what was verified.
+    fn appended(&self, from: u64) -> Option<(String, u64)> {
+        let mut file = std::fs::File::open(&self.file).ok()?;
+        if file.metadata().ok()?.len() < from {
+            return None;
+        }
+        file.seek(SeekFrom::Start(from)).ok()?;
+        let mut text = String::new();
+        file.read_to_string(&mut text).ok()?;
+        let len = from + text.len() as u64;
+        Some((text, len))
     }
 }
 

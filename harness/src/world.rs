@@ -40,6 +40,10 @@ pub struct WorldSpec {
     pub request_timeout: Duration,
     /// Where every venue's prices come from (default: the seeded generator).
     pub market: MarketSpec,
+    /// The simulation's step: every host runs once per tick, so a world's
+    /// cost follows its simulated time over this (1 ms by default;
+    /// graduation replays, which wait seconds between bars, step coarser).
+    pub tick: Duration,
 }
 
 impl WorldSpec {
@@ -50,6 +54,7 @@ impl WorldSpec {
             duration: Duration::from_secs(600),
             request_timeout: Duration::from_secs(2),
             market: MarketSpec::default(),
+            tick: Duration::from_millis(1),
         }
     }
 
@@ -162,7 +167,7 @@ where
         .rng_seed(spec.seed)
         .epoch(epoch)
         .simulation_duration(spec.duration)
-        .tick_duration(Duration::from_millis(1))
+        .tick_duration(spec.tick)
         .min_message_latency(Duration::from_millis(1))
         .max_message_latency(Duration::from_millis(1 + spec.seed % 20))
         .build();

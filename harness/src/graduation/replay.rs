@@ -225,6 +225,7 @@ pub fn replay(loaded: &Loaded) -> Journey {
         spec = spec.broker(row.vendor.slug, FaultPlan::default());
     }
     spec.duration = Duration::from_secs(120 + 3 * bars.len() as u64);
+    spec.tick = Duration::from_millis(50);
     let mut journey = Journey {
         name: loaded.name.clone(),
         title: g.title.clone(),
