@@ -1,7 +1,9 @@
 //! `raxx-sim bench mbt`: the fixed, seeded MBT workload in this process,
 //! timed, with one JSON line of figures on stdout. `raxx-sim bench advance`:
 //! what jumping a broker model's clock forward costs (`POST /_sim/advance`),
-//! in wall time and peak memory.
+//! in wall time and peak memory. `raxx-sim bench graduate`: a year's
+//! graduation replay (benches/graduation-year.toml), in wall time and peak
+//! memory.
 //!
 //! The wall clock is read here, in the CLI, and only to time a benchmark:
 //! simulated code never sees it (clippy.toml forbids it in library code).
@@ -11,6 +13,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use mbt::workload::{prepare, WorkloadConfig};
 
@@ -20,6 +23,15 @@ pub enum Target {
     Mbt(MbtArgs),
     /// A broker model's clock jumped forward: wall time and peak RSS.
     Advance(AdvanceArgs),
+    /// A graduation replayed: wall time and peak RSS.
+    Graduate(GraduateArgs),
+}
+
+#[derive(Args)]
+pub struct GraduateArgs {
+    /// The graduation file replayed.
+    #[arg(long, default_value = "benches/graduation-year.toml")]
+    file: std::path::PathBuf,
 }
 
 #[derive(Args)]
@@ -52,6 +64,7 @@ pub fn run(target: Target) -> anyhow::Result<ExitCode> {
     match target {
         Target::Mbt(args) => mbt(args),
         Target::Advance(args) => advance(args),
+        Target::Graduate(args) => graduate(args),
     }
 }
 
@@ -131,6 +144,37 @@ fn advance(args: AdvanceArgs) -> anyhow::Result<ExitCode> {
             "peak_rss_mib_before": before.map(|k| k / 1024),
             "peak_rss_mib": peak_rss_kib().map(|k| k / 1024),
             "now": model.shared.lock().now().to_string(),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[allow(clippy::disallowed_methods)] // timing a benchmark is what the wall clock is for
+fn graduate(args: GraduateArgs) -> anyhow::Result<ExitCode> {
+    let loaded = harness::graduation::load(&args.file).map_err(anyhow::Error::msg)?;
+    let before = peak_rss_kib();
+    let t = Instant::now();
+    let journey = harness::graduation::replay(&loaded);
+    let secs = t.elapsed().as_secs_f64();
+    if let Some(p) = &journey.problem {
+        anyhow::bail!("the replay did not finish: {p}");
+    }
+    let g = &loaded.graduation;
+    println!(
+        "{}",
+        json!({
+            "bench": "graduate",
+            "file": args.file.display().to_string(),
+            "broker": g.broker,
+            "symbols": g.market.symbols.len(),
+            "strategies": g.strategies.len(),
+            "bars": journey.bars.len(),
+            "paper_orders_filled": journey.paper.filled(),
+            "live_orders_filled": journey.live.filled(),
+            "wall_secs": (secs * 1000.0).round() / 1000.0,
+            "peak_rss_mib_before": before.map(|k| k / 1024),
+            "peak_rss_mib": peak_rss_kib().map(|k| k / 1024),
+            "timeline_sha256": format!("{:x}", Sha256::digest(journey.timeline())),
         })
     );
     Ok(ExitCode::SUCCESS)

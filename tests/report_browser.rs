@@ -167,7 +167,11 @@ fn every_graduation_report_renders_in_a_browser() {
         assert_eq!(found["errors"], serde_json::json!([]), "{name}: {found}");
         assert_eq!(found["decision_on_screen"], true, "{name}: {found}");
         let charts = found["charts"].as_array().expect("charts");
-        assert_eq!(charts.len(), 3, "{name}: {found}");
+        // P&L, cycles, and the fills of each symbol traded: all drawn.
+        let figures = html.matches("<figure class=\"chart\"").count();
+        assert!(html.contains("id=\"chart-fills-"), "{name}: no fills chart");
+        assert!(figures >= 3, "{name}: {figures} charts");
+        assert_eq!(charts.len(), figures, "{name}: {found}");
         for c in charts {
             assert!(c["width"].as_f64().unwrap_or(0.0) > 400.0, "{name}: {c}");
             // A series has a point per bar; the mesh's lines have two.

@@ -115,3 +115,95 @@ fn a_tier_c_connection_is_refused_in_the_store_every_time() {
         .filter(|l| l.kind == "live" && l.text.contains("refused"))
         .all(|l| l.text.contains("read_only (403)")));
 }
+
+/// A file with `market` and `strategies` in place of the clean graduation's.
+fn with(market: &str, strategies: &str) -> Result<graduation::Loaded, String> {
+    let text = format!(
+        "title = \"t\"\nseed = 1\nbroker = \"alpaca\"\n[gate]\nrequired_cycles = 1\n\
+         [market]\n{market}\ndays = 5\nbars_per_day = 7\ndaily_volatility_percent = \"2\"\n{strategies}"
+    );
+    graduation::parse("t", &text)
+}
+
+fn strategy(name: &str, trade: &str) -> String {
+    format!(
+        "[[strategy]]\nname = \"{name}\"\nquantity = \"1\"\ntrade = {trade}\n\
+         entry = {{ when = {{ kind = \"always\" }} }}\n"
+    )
+}
+
+#[test]
+fn a_file_that_cannot_be_replayed_says_why() {
+    let aapl = r#"{ kind = "equity", symbol = "AAPL", side = "buy" }"#;
+    let msft = r#"{ kind = "equity", symbol = "MSFT", side = "buy" }"#;
+    let two = r#"symbols = { AAPL = "100", MSFT = "400" }"#;
+    let both = with(two, &(strategy("a", aapl) + &strategy("m", msft))).expect("two symbols");
+    assert_eq!(both.graduation.strategies.len(), 2);
+    let refused = [
+        (with(two, ""), "no [[strategy]]"),
+        (
+            with(two, &(strategy("a", aapl) + &strategy("a", msft))),
+            "two strategies are named \"a\"",
+        ),
+        (
+            with(r#"symbols = { AAPL = "100" }"#, &strategy("m", msft)),
+            "trades MSFT, which market.symbols does not walk",
+        ),
+        (
+            with("symbols = {}", &strategy("a", aapl)),
+            "names no symbol",
+        ),
+        (
+            with(r#"symbols = { AAPL = "100.001" }"#, &strategy("a", aapl)),
+            "in cents",
+        ),
+        (
+            with(
+                two,
+                &strategy(
+                    "o",
+                    r#"{ kind = "option", occ = "AAPL  260116C00100000", side = "buy" }"#,
+                ),
+            ),
+            "graduation markets quote equities only",
+        ),
+    ];
+    for (result, why) in refused {
+        let e = result.expect_err(why);
+        assert!(e.contains(why), "{e}");
+    }
+}
+
+/// `raxx-sim bench graduate`'s file: a year of one strategy's rules on
+/// five symbols.
+#[test]
+fn the_year_benchmark_file_is_a_year_on_five_symbols() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/graduation-year.toml");
+    let loaded = graduation::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let g = &loaded.graduation;
+    assert_eq!(g.market.symbols.len(), 5);
+    assert_eq!(g.market.days, 250);
+    assert_eq!(g.strategies.len(), 5);
+    let rules: Vec<_> = g
+        .strategies
+        .iter()
+        .map(|s| (&s.entry, &s.exit, s.quantity))
+        .collect();
+    assert!(
+        rules.windows(2).all(|w| w[0] == w[1]),
+        "one strategy's rules"
+    );
+}
+
+#[test]
+fn the_committed_json_schema_is_the_generated_one() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/graduation/graduation.schema.json");
+    let committed = std::fs::read_to_string(&file).unwrap_or_default();
+    let generated = serde_json::to_string_pretty(&graduation::schema()).expect("a schema") + "\n";
+    assert_eq!(
+        committed, generated,
+        "scenarios/graduation/graduation.schema.json is stale: run \
+         `cargo run -- graduate --schema > scenarios/graduation/graduation.schema.json`"
+    );
+}

@@ -126,13 +126,12 @@ impl RowStore for SqliteRows {
     }
 
     fn row(&self, id: &ConnectionId) -> Result<Option<TokenRow>, StoreError> {
+        // Read at every order: the statement is prepared once per connection.
         let raw = self
             .db
-            .query_row(
-                &format!("{SELECT_ROW} WHERE connection_id = ?1"),
-                [&id.0],
-                RawRow::read,
-            )
+            .prepare_cached(&format!("{SELECT_ROW} WHERE connection_id = ?1"))
+            .map_err(database)?
+            .query_row([&id.0], RawRow::read)
             .optional()
             .map_err(database)?;
         raw.map(RawRow::parse).transpose()

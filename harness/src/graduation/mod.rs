@@ -3,9 +3,10 @@
 //! TOML file for product staff (`raxx-sim graduate FILE`).
 //!
 //! A file names the broker connection (a row of `raxx-sim brokers`), the
-//! gate's parameters, a strategy as rules ([`gateway::rules::Strategy`]),
-//! the market (a seeded walk of bars over trading days) and broker faults
-//! on the timeline. [`replay`] runs it through MBT, the gate and the live
+//! gate's parameters, one or more strategies as rules
+//! ([`gateway::rules::Strategy`]), the market (a seeded walk of bars for
+//! each of its symbols over the NYSE's trading days) and broker faults on
+//! the timeline. [`replay`] runs it through MBT, the gate and the live
 //! broker model and tells what happened and why the gate decided what it
 //! did; the same file gives the same bytes.
 
@@ -13,11 +14,12 @@ mod market;
 mod replay;
 pub mod report;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use broker_models::faults::FaultPlan;
 use gateway::gate::GateRule;
-use gateway::rules::{Rules, Strategy};
+use gateway::rules::{Rules, Strategy, Trade};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -39,7 +41,10 @@ pub struct Graduation {
     /// The paper-first gate: the paper cycles required, and whose count.
     #[schemars(with = "GateSchema")]
     pub gate: GateRule,
-    pub strategy: Strategy,
+    /// The strategies traded (`[[strategy]]`), each on its own, paper and
+    /// then live; their names must differ (they name the orders).
+    #[serde(rename = "strategy", default)]
+    pub strategies: Vec<Strategy>,
     pub market: MarketSpec,
     /// Broker faults on the timeline, each from its bar on (an empty plan
     /// ends them).
@@ -56,16 +61,19 @@ struct GateSchema {
     scope: Option<String>,
 }
 
-/// A seeded random walk of bars over trading days.
+/// A seeded random walk of bars for each symbol over trading days.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarketSpec {
-    pub symbol: String,
-    #[schemars(with = "String")]
-    pub start_price: Decimal,
-    /// Trading days replayed (weekdays from Monday 2026-01-05).
+    /// Each symbol walked, with its first price (`{ AAPL = "100" }`); each
+    /// walks on its own.
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub symbols: BTreeMap<String, Decimal>,
+    /// Trading days replayed: the NYSE's sessions from Monday 2026-01-05
+    /// (weekends and the exchange's holidays skipped).
     pub days: u32,
-    /// Bars per trading day, evenly spaced over the session.
+    /// Bars per trading day, evenly spaced over the session (a shorter
+    /// one on the exchange's early-close days).
     pub bars_per_day: u32,
     /// The walk's daily volatility, in percent.
     #[schemars(with = "String")]
@@ -113,7 +121,6 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
 
 pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
     let graduation: Graduation = toml::from_str(text).map_err(|e| e.to_string())?;
-    Rules::new(graduation.strategy.clone()).map_err(|e| e.to_string())?;
     if crate::brokers::find(&graduation.broker).is_none() {
         return Err(format!(
             "no broker {:?} (see `raxx-sim brokers`)",
@@ -121,11 +128,18 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
         ));
     }
     let m = &graduation.market;
-    if !mbt::instrument::is_ticker(&m.symbol) {
-        return Err(format!("market.symbol {:?} is not a ticker", m.symbol));
+    if m.symbols.is_empty() {
+        return Err("market.symbols names no symbol".into());
     }
-    if m.start_price <= Decimal::ZERO {
-        return Err("market.start_price must be positive".into());
+    for (symbol, price) in &m.symbols {
+        if !mbt::instrument::is_ticker(symbol) {
+            return Err(format!("market symbol {symbol:?} is not a ticker"));
+        }
+        if *price <= Decimal::ZERO || price.round_dp(2) != *price {
+            return Err(format!(
+                "market symbol {symbol}'s first price must be positive, in cents"
+            ));
+        }
     }
     if !(1..=260).contains(&m.days) || !(1..=78).contains(&m.bars_per_day) {
         return Err("market.days is 1 to 260, market.bars_per_day 1 to 78".into());
@@ -134,6 +148,7 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
     {
         return Err("market.daily_volatility_percent is 0 to 20".into());
     }
+    check_strategies(&graduation.strategies, m)?;
     let mut plans = Vec::new();
     for f in &graduation.faults {
         if f.day < 1 || f.day > m.days || f.bar < 1 || f.bar > m.bars_per_day {
@@ -149,6 +164,36 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
         graduation,
         plans,
     })
+}
+
+/// Each strategy can be traded, has a name of its own, and trades a
+/// symbol the market quotes.
+fn check_strategies(strategies: &[Strategy], market: &MarketSpec) -> Result<(), String> {
+    if strategies.is_empty() {
+        return Err("no [[strategy]]: a graduation trades at least one".into());
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for s in strategies {
+        Rules::new(s.clone()).map_err(|e| format!("strategy {:?}: {e}", s.name))?;
+        if !names.insert(s.name.as_str()) {
+            return Err(format!("two strategies are named {:?}", s.name));
+        }
+        let Trade::Equity { symbol, .. } = &s.trade else {
+            // The market walks underlyings only: an option's mark would be
+            // made up, and the rules' exits judge it.
+            return Err(format!(
+                "strategy {:?} trades options: graduation markets quote equities only so far",
+                s.name
+            ));
+        };
+        if !market.symbols.contains_key(symbol) {
+            return Err(format!(
+                "strategy {:?} trades {symbol}, which market.symbols does not walk",
+                s.name
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The JSON Schema of graduation files (for editors).

@@ -16,7 +16,7 @@ use adapters::{Order, OrderResult};
 use broker_models::faults::FaultPlan;
 use chrono::{DateTime, Utc};
 use gateway::kill::Mode;
-use gateway::rules::Rules;
+use gateway::rules::{Rules, Trade};
 use gateway::trader::{Happened, Trader};
 use mbt::Instrument;
 use rust_decimal::Decimal;
@@ -54,7 +54,8 @@ pub struct BarState {
     pub day: u32,
     pub bar: u32,
     pub at: DateTime<Utc>,
-    pub price: Decimal,
+    /// Each symbol's price.
+    pub prices: BTreeMap<String, Decimal>,
     pub paper_pnl: Decimal,
     pub live_pnl: Decimal,
     /// Paper cycles the gate counted so far.
@@ -67,6 +68,8 @@ pub struct FillMark {
     /// Index into [`Journey::bars`].
     pub index: usize,
     pub live: bool,
+    /// The underlying's symbol.
+    pub symbol: String,
     pub side: adapters::Side,
     pub price: Decimal,
 }
@@ -79,6 +82,8 @@ pub struct Journey {
     pub description: String,
     pub seed: u64,
     pub broker: String,
+    /// The symbols the strategies trade, in the file's order.
+    pub traded: Vec<String>,
     pub lines: Vec<Line>,
     pub bars: Vec<BarState>,
     pub fills: Vec<FillMark>,
@@ -98,6 +103,9 @@ pub struct Journey {
 pub struct Book {
     orders: BTreeMap<String, (Order, Option<OrderResult>)>,
     refused: usize,
+    /// Per underlying: the units held and what they cost, kept as fills
+    /// land so that marking the book each bar reads no order.
+    held: BTreeMap<String, (Decimal, Decimal)>,
 }
 
 impl Book {
@@ -109,9 +117,18 @@ impl Book {
                     .or_insert((order.clone(), None));
             }
             Happened::Answered { result } | Happened::Changed { result } => {
-                if let Some(entry) = self.orders.get_mut(&result.client_order_id) {
-                    entry.1 = Some(result.clone());
-                }
+                let Some((order, last)) = self.orders.get_mut(&result.client_order_id) else {
+                    return;
+                };
+                let was = filled(order, last.as_ref());
+                let now = filled(order, Some(result));
+                *last = Some(result.clone());
+                let held = self
+                    .held
+                    .entry(order.instrument.underlying().to_string())
+                    .or_default();
+                held.0 += now.0 - was.0;
+                held.1 += now.1 - was.1;
             }
             Happened::Refused { .. } => self.refused += 1,
             Happened::CancelAsked { .. } => {}
@@ -133,25 +150,36 @@ impl Book {
         self.refused
     }
 
-    /// The side of one of the book's orders.
-    fn side(&self, cid: &str) -> Option<adapters::Side> {
-        self.orders.get(cid).map(|(o, _)| o.side)
+    /// One of the book's orders.
+    fn order(&self, cid: &str) -> Option<&Order> {
+        self.orders.get(cid).map(|(o, _)| o)
     }
 
-    /// Cash from every fill plus what is still held at `mark`.
-    pub fn pnl(&self, mark: Decimal) -> Decimal {
-        let mut cash = Decimal::ZERO;
-        let mut held = Decimal::ZERO;
-        for (order, result) in self.orders.values() {
-            let Some(r) = result else { continue };
-            let (Some(price), q) = (r.average_fill_price, r.filled_quantity) else {
-                continue;
-            };
-            let units = order.side.sign() * q * order.instrument.multiplier();
-            cash -= units * price;
-            held += units;
+    /// What every fill made or lost, what is still held valued at its
+    /// underlying's mark (graduation strategies trade equities).
+    pub fn pnl(&self, marks: &BTreeMap<String, Decimal>) -> Decimal {
+        self.held
+            .iter()
+            .map(|(symbol, (units, cost))| {
+                marks.get(symbol).map_or(Decimal::ZERO, |m| units * m) - cost
+            })
+            .sum::<Decimal>()
+            .round_dp(2)
+    }
+}
+
+/// The units an order's fills bought (negative: sold) and what they cost.
+fn filled(order: &Order, result: Option<&OrderResult>) -> (Decimal, Decimal) {
+    match result {
+        Some(OrderResult {
+            average_fill_price: Some(price),
+            filled_quantity,
+            ..
+        }) => {
+            let units = order.side.sign() * filled_quantity * order.instrument.multiplier();
+            (units, units * price)
         }
-        (cash + held * mark).round_dp(2)
+        _ => (Decimal::ZERO, Decimal::ZERO),
     }
 }
 
@@ -179,6 +207,14 @@ impl Journey {
         out
     }
 
+    /// Each symbol's price at the last bar.
+    pub fn marks(&self) -> BTreeMap<String, Decimal> {
+        self.bars
+            .last()
+            .map(|b| b.prices.clone())
+            .unwrap_or_default()
+    }
+
     /// The outcome in a few lines a non-engineer reads first.
     pub fn decision(&self) -> String {
         let mut out = match &self.graduated {
@@ -191,22 +227,17 @@ impl Journey {
             ),
             None => format!("decision: not graduated: {}\n", self.gate),
         };
-        let mark = self.lines.iter().rev().find_map(|l| {
-            (l.kind == "market")
-                .then(|| l.text.rsplit(' ').next()?.parse::<Decimal>().ok())
-                .flatten()
-        });
-        let mark = mark.unwrap_or_default();
+        let marks = self.marks();
         out.push_str(&format!(
             "paper: {} orders filled, P&L {}\n",
             self.paper.filled(),
-            self.paper.pnl(mark)
+            self.paper.pnl(&marks)
         ));
         out.push_str(&format!(
             "live:  {} orders filled, {} refused, P&L {}\n",
             self.live.filled(),
             self.live.refused(),
-            self.live.pnl(mark)
+            self.live.pnl(&marks)
         ));
         if let Some(p) = &self.problem {
             out.push_str(&format!("problem: {p}\n"));
@@ -232,6 +263,7 @@ pub fn replay(loaded: &Loaded) -> Journey {
         description: g.description.clone(),
         seed: g.seed,
         broker: g.broker.clone(),
+        traded: traded(&g.strategies),
         lines: Vec::new(),
         bars: Vec::new(),
         fills: Vec::new(),
@@ -275,20 +307,21 @@ async fn travel(
     };
     let end = endpoint(&g.broker, &venue, adapter, source)?;
     let id = end.connection.id.clone();
-    let symbol = g.market.symbol.clone();
     let first = bars.first().ok_or("the market has no bars")?;
-    let path = Assembly::new(
-        vec![end],
-        g.seed,
-        None,
-        first.at,
-        &[(symbol.clone(), first.price)],
-        g.gate.clone(),
-    )
-    .map_err(|f| f.message)?;
-    let rules = || Rules::new(g.strategy.clone()).map_err(|e| e.to_string());
-    let mut paper = Trader::new(id.clone(), Mode::Paper, rules()?);
-    let mut live: Option<Trader> = None;
+    let opening: Vec<(String, Decimal)> = first.prices.clone().into_iter().collect();
+    let path = Assembly::new(vec![end], g.seed, None, first.at, &opening, g.gate.clone())
+        .map_err(|f| f.message)?;
+    let new_traders = |mode| -> Result<Vec<Trader>, String> {
+        g.strategies
+            .iter()
+            .map(|s| {
+                let rules = Rules::new(s.clone()).map_err(|e| e.to_string())?;
+                Ok(Trader::new(id.clone(), mode, rules))
+            })
+            .collect()
+    };
+    let mut paper = new_traders(Mode::Paper)?;
+    let mut live: Option<Vec<Trader>> = None;
     let mut cycles = 0;
     for bar in bars {
         let line = |kind, text: String| Line {
@@ -304,75 +337,90 @@ async fn travel(
                 journey.lines.push(line("fault", fault.label.clone()));
             }
         }
-        path.set_paper_price(&symbol, bar.price);
-        venue
-            .set_price(&symbol, bar.price)
-            .await
-            .map_err(|e| e.to_string())?;
-        journey
-            .lines
-            .push(line("market", format!("{symbol} {}", bar.price)));
-        let marks = BTreeMap::from([(Instrument::equity(symbol.as_str()), bar.price)]);
+        let mut marks = BTreeMap::new();
+        for (symbol, price) in &bar.prices {
+            path.set_paper_price(symbol, *price);
+            venue
+                .set_price(symbol, *price)
+                .await
+                .map_err(|e| e.to_string())?;
+            marks.insert(Instrument::equity(symbol.as_str()), *price);
+        }
+        let quoted: Vec<String> = bar.prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+        journey.lines.push(line("market", quoted.join(", ")));
         let index = journey.bars.len();
-        match live.as_mut() {
-            Some(trader) => {
-                for h in trader.step(&path.path, bar.at, marks).await {
-                    journey.live.note(&h);
-                    journey
-                        .fills
-                        .extend(fill_mark(index, true, &journey.live, &h));
-                    journey.lines.push(line("live", said(&h)));
-                }
+        let (traders, book, kind) = match live.as_mut() {
+            Some(t) => (t, &mut journey.live, "live"),
+            None => (&mut paper, &mut journey.paper, "paper"),
+        };
+        for trader in traders.iter_mut() {
+            for h in trader.step(&path.path, bar.at, marks.clone()).await {
+                book.note(&h);
+                journey
+                    .fills
+                    .extend(fill_mark(index, kind == "live", book, &h));
+                journey.lines.push(line(kind, said(&h)));
             }
-            None => {
-                for h in paper.step(&path.path, bar.at, marks).await {
-                    journey.paper.note(&h);
-                    journey
-                        .fills
-                        .extend(fill_mark(index, false, &journey.paper, &h));
-                    journey.lines.push(line("paper", said(&h)));
-                }
-                let decision = path.path.decision(&id).map_err(|e| e.to_string())?;
-                journey.gate = decision.reason.clone();
-                let counted = std::mem::replace(&mut cycles, decision.completed);
-                if decision.open {
-                    journey
-                        .lines
-                        .push(line("gate", format!("opens: {}", decision.reason)));
-                    journey.graduated = Some(Graduated {
-                        day: bar.day,
-                        bar: bar.bar,
-                        at: bar.at,
-                        reason: decision.reason,
-                    });
-                    live = Some(Trader::new(id.clone(), Mode::Live, rules()?));
-                } else if decision.completed != counted {
-                    journey
-                        .lines
-                        .push(line("gate", format!("stays closed: {}", decision.reason)));
-                }
+        }
+        if live.is_none() {
+            let decision = path.path.decision(&id).map_err(|e| e.to_string())?;
+            journey.gate = decision.reason.clone();
+            let counted = std::mem::replace(&mut cycles, decision.completed);
+            if decision.open {
+                journey
+                    .lines
+                    .push(line("gate", format!("opens: {}", decision.reason)));
+                journey.graduated = Some(Graduated {
+                    day: bar.day,
+                    bar: bar.bar,
+                    at: bar.at,
+                    reason: decision.reason,
+                });
+                live = Some(new_traders(Mode::Live)?);
+            } else if decision.completed != counted {
+                journey
+                    .lines
+                    .push(line("gate", format!("stays closed: {}", decision.reason)));
             }
         }
         journey.bars.push(BarState {
             day: bar.day,
             bar: bar.bar,
             at: bar.at,
-            price: bar.price,
-            paper_pnl: journey.paper.pnl(bar.price),
-            live_pnl: journey.live.pnl(bar.price),
+            paper_pnl: journey.paper.pnl(&bar.prices),
+            live_pnl: journey.live.pnl(&bar.prices),
+            prices: bar.prices.clone(),
             cycles,
         });
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     // What the last bar left working lands before the books are read.
-    let (trader, book) = match live.as_mut() {
+    let (traders, book) = match live.as_mut() {
         Some(t) => (t, &mut journey.live),
         None => (&mut paper, &mut journey.paper),
     };
-    for h in trader.settle(&path.path).await {
-        book.note(&h);
+    for trader in traders.iter_mut() {
+        for h in trader.settle(&path.path).await {
+            book.note(&h);
+        }
     }
     Ok(())
+}
+
+/// The symbols `strategies` trade, each once, in their order.
+fn traded(strategies: &[gateway::rules::Strategy]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in strategies {
+        let symbol = match &s.trade {
+            Trade::Equity { symbol, .. } => symbol.clone(),
+            Trade::Option { occ, .. } => occ.clone(),
+            Trade::Spread { underlying, .. } => underlying.clone(),
+        };
+        if !out.contains(&symbol) {
+            out.push(symbol);
+        }
+    }
+    out
 }
 
 /// A fill shown by a trader's event (a new or changed order with a fill).
@@ -383,10 +431,12 @@ fn fill_mark(index: usize, live: bool, book: &Book, h: &Happened) -> Option<Fill
     let price = result
         .average_fill_price
         .filter(|_| result.filled_quantity > Decimal::ZERO)?;
+    let order = book.order(&result.client_order_id)?;
     Some(FillMark {
         index,
         live,
-        side: book.side(&result.client_order_id)?,
+        symbol: order.instrument.underlying().to_string(),
+        side: order.side,
         price,
     })
 }

@@ -56,7 +56,7 @@ pub fn html(journey: &Journey) -> String {
 }
 
 fn summary(out: &mut String, j: &Journey) {
-    let mark = j.bars.last().map(|b| b.price).unwrap_or_default();
+    let marks = j.marks();
     let (class, headline, why) = match &j.graduated {
         Some(g) => (
             "graduated",
@@ -79,11 +79,11 @@ fn summary(out: &mut String, j: &Journey) {
         escape(&why),
         j.paper.filled(),
         j.paper.refused(),
-        j.paper.pnl(mark),
+        j.paper.pnl(&marks),
         escape(&j.broker),
         j.live.filled(),
         j.live.refused(),
-        j.live.pnl(mark),
+        j.live.pnl(&marks),
     );
     if let Some(p) = &j.problem {
         let _ = write!(
@@ -123,26 +123,31 @@ fn timeline(out: &mut String, j: &Journey) {
     out.push_str("</tbody></table></section>\n");
 }
 
-/// Each chart: its element id, caption and SVG.
-fn charts(j: &Journey) -> Vec<(&'static str, &'static str, String)> {
+/// Each chart: its element id, caption and SVG. One chart of fills for
+/// each symbol a strategy trades.
+fn charts(j: &Journey) -> Vec<(String, String, String)> {
     fonts();
-    vec![
-        (
-            "chart-pnl",
-            "P&amp;L over time, paper and live (the gate opens at the orange line; faults begin or end at the red ones)",
-            draw(|area| pnl_chart(area, j)),
-        ),
-        (
-            "chart-fills",
-            "Fills against the price: buys green, sells red, paper hollow, live solid",
-            draw(|area| fills_chart(area, j)),
-        ),
-        (
-            "chart-cycles",
-            "Paper cycles against the gate's threshold",
-            draw(|area| cycles_chart(area, j)),
-        ),
-    ]
+    let mut out = vec![(
+        "chart-pnl".to_string(),
+        "P&amp;L over time, paper and live (the gate opens at the orange line; faults begin or end at the red ones)".to_string(),
+        draw(|area| pnl_chart(area, j)),
+    )];
+    for symbol in &j.traded {
+        out.push((
+            format!("chart-fills-{}", escape(symbol)),
+            format!(
+                "Fills against {}'s price: buys green, sells red, paper hollow, live solid",
+                escape(symbol)
+            ),
+            draw(|area| fills_chart(area, j, symbol)),
+        ));
+    }
+    out.push((
+        "chart-cycles".to_string(),
+        "Paper cycles against the gate's threshold".to_string(),
+        draw(|area| cycles_chart(area, j)),
+    ));
+    out
 }
 
 /// Plotters measures text with a font it is given: DejaVu Sans, embedded,
@@ -312,18 +317,17 @@ fn pnl_chart(area: &Area, j: &Journey) -> Drawn {
     legend(&mut chart)
 }
 
-fn fills_chart(area: &Area, j: &Journey) -> Drawn {
+fn fills_chart(area: &Area, j: &Journey, symbol: &str) -> Drawn {
+    let price = |b: &BarState| f(b.prices.get(symbol).copied().unwrap_or_default());
+    let fills: Vec<&FillMark> = j.fills.iter().filter(|m| m.symbol == symbol).collect();
     let y = span(
         j.bars
             .iter()
-            .map(|b| f(b.price))
-            .chain(j.fills.iter().map(|m| f(m.price))),
+            .map(price)
+            .chain(fills.iter().map(|m| f(m.price))),
     );
-    let mut chart = frame(area, j, y, "price")?;
-    chart.draw_series(LineSeries::new(
-        per_bar(j, |b| f(b.price)),
-        PRICE.stroke_width(1),
-    ))?;
+    let mut chart = frame(area, j, y, symbol)?;
+    chart.draw_series(LineSeries::new(per_bar(j, price), PRICE.stroke_width(1)))?;
     let style = |m: &FillMark| {
         let color = if m.side == adapters::Side::Buy {
             LIVE
@@ -337,8 +341,8 @@ fn fills_chart(area: &Area, j: &Journey) -> Drawn {
         }
     };
     chart.draw_series(
-        j.fills
-            .iter()
+        fills
+            .into_iter()
             .map(|m| Circle::new((m.index as f64, f(m.price)), 5, style(m))),
     )?;
     Ok(())
