@@ -207,3 +207,57 @@ fn the_committed_json_schema_is_the_generated_one() {
          `cargo run -- graduate --schema > scenarios/graduation/graduation.schema.json`"
     );
 }
+
+#[test]
+fn each_tier_a_broker_has_a_clean_graduation() {
+    for (name, broker) in [
+        ("clean-alpaca", "alpaca"),
+        ("clean-tradier", "tradier"),
+        ("clean-tastytrade", "tastytrade"),
+        ("clean-schwab", "schwab"),
+    ] {
+        let j = journey(name);
+        assert_eq!(j.broker, broker);
+        assert!(j.graduated.is_some(), "{}", j.timeline());
+        assert!(j.live.filled() >= 4, "{}", j.timeline());
+        assert_eq!(j.live.refused(), 0, "{}", j.timeline());
+        assert!(
+            j.fills
+                .iter()
+                .any(|f| f.live && f.side == adapters::Side::Sell),
+            "{name}: no live round trip"
+        );
+    }
+    // Two symbols, both traded live.
+    let j = journey("clean-tastytrade");
+    for symbol in ["AAPL", "NVDA"] {
+        assert!(
+            j.fills.iter().any(|f| f.live && f.symbol == symbol),
+            "no live {symbol} fill"
+        );
+    }
+}
+
+#[test]
+fn a_partial_fill_day_is_followed_fill_by_fill() {
+    let j = journey("partial-fill-heavy-day");
+    let live: Vec<&str> = j
+        .lines
+        .iter()
+        .filter(|l| l.kind == "live" && l.day == 4)
+        .map(|l| l.text.as_str())
+        .collect();
+    let partial: Vec<&&str> = live
+        .iter()
+        .filter(|t| t.contains("partially_filled"))
+        .collect();
+    assert!(partial.len() >= 3, "{live:#?}");
+    // The same order, more filled each time it is seen, then whole.
+    let order = partial[0].split(':').next().expect("an order id");
+    assert!(
+        live.iter()
+            .any(|t| t.starts_with(&format!("{order}: filled"))),
+        "{live:#?}"
+    );
+    assert!(!live.iter().any(|t| t.contains("refused")), "{live:#?}");
+}

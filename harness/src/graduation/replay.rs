@@ -480,9 +480,13 @@ fn said(h: &Happened) -> String {
 
 fn state(r: &OrderResult) -> String {
     match r.average_fill_price {
-        Some(price) if r.filled_quantity > Decimal::ZERO => {
-            format!("{} {} @ {price}", word(&r.status), r.filled_quantity)
-        }
+        Some(price) if r.filled_quantity > Decimal::ZERO => format!(
+            "{} {} @ {}",
+            word(&r.status),
+            r.filled_quantity,
+            // An average over partial fills can run to 28 places.
+            price.round_dp(4).normalize()
+        ),
         _ => word(&r.status),
     }
 }
