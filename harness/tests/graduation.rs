@@ -261,3 +261,78 @@ fn a_partial_fill_day_is_followed_fill_by_fill() {
     );
     assert!(!live.iter().any(|t| t.contains("refused")), "{live:#?}");
 }
+
+#[test]
+fn a_household_trades_each_strategy_at_its_own_broker() {
+    let j = journey("household-two-brokers");
+    assert_eq!(j.connections(), ["alpaca", "tradier"]);
+    assert!(j.graduated.is_some());
+    assert!(j.household[0].graduated.is_some());
+    // Each broker's lines carry only its own strategy's orders: nothing
+    // of one is sent to, or netted at, the other.
+    let live = |who: &str| -> Vec<String> {
+        j.lines
+            .iter()
+            .filter(|l| l.kind == "live")
+            .filter_map(|l| l.text.strip_prefix(&format!("{who}: ")).map(str::to_string))
+            .collect()
+    };
+    let (alpaca, tradier) = (live("alpaca"), live("tradier"));
+    assert!(alpaca.iter().any(|t| t.contains("filled")), "{alpaca:#?}");
+    assert!(tradier.iter().any(|t| t.contains("filled")), "{tradier:#?}");
+    assert!(alpaca
+        .iter()
+        .all(|t| t.contains("dip-aapl") && !t.contains("MSFT")));
+    assert!(tradier
+        .iter()
+        .all(|t| t.contains("dip-msft") && !t.contains("AAPL")));
+    // Tradier's outage refuses its orders only; Alpaca trades on.
+    assert!(tradier
+        .iter()
+        .any(|t| t.contains("refused, unavailable (503)")));
+    assert!(alpaca.iter().all(|t| !t.contains("refused")));
+    let down = j
+        .lines
+        .iter()
+        .filter(|l| l.kind == "live" && l.day == 5 && (2..5).contains(&l.bar))
+        .filter(|l| l.text.starts_with("alpaca: ") && l.text.contains("filled"));
+    assert!(down.count() > 0, "{}", j.timeline());
+    assert!(j.decision().starts_with("decision: alpaca graduated"));
+}
+
+#[test]
+fn a_household_file_names_each_strategy_once_at_brokers_of_their_own() {
+    let base = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/graduation/household-two-brokers.toml"),
+    )
+    .expect("the household file");
+    let refused = [
+        (
+            base.replace(r#"strategies = ["dip-msft"]"#, r#"strategies = ["dip-nvda"]"#),
+            "names no strategy \"dip-nvda\"",
+        ),
+        (
+            base.replace(r#"broker = "tradier""#, r#"broker = "alpaca""#),
+            "alpaca is a connection twice",
+        ),
+        (
+            base.replacen(r#"broker = "tradier"
+label"#, r#"broker = "schwab"
+label"#, 1),
+            "strikes schwab, not a connection of the file",
+        ),
+        (
+            base.clone() + "\n[[household]]\nbroker = \"schwab\"\nstrategies = [\"dip-msft\"]\n",
+            "traded through two connections",
+        ),
+        (
+            base.clone() + "\n[[household]]\nbroker = \"snaptrade-etrade\"\nstrategies = []\n\n[[household]]\nbroker = \"snaptrade-ibkr\"\nstrategies = []\n",
+            "are both reached through snaptrade",
+        ),
+    ];
+    for (text, why) in refused {
+        let e = graduation::parse("h", &text).expect_err(why);
+        assert!(e.contains(why), "{e}");
+    }
+}

@@ -25,7 +25,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub use market::Bar;
-pub use replay::{replay, BarState, FillMark, Graduated, Journey};
+pub use replay::{replay, BarState, FillMark, Graduated, Journey, Outcome};
 
 /// One graduation scenario, as its file says it.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -36,8 +36,14 @@ pub struct Graduation {
     pub description: String,
     pub seed: u64,
     /// The user's connection: a row of `raxx-sim brokers` (e.g. `alpaca`,
-    /// `snaptrade-etrade`, `plaid`).
+    /// `snaptrade-etrade`, `plaid`). It trades every strategy that no
+    /// `[[household]]` connection names.
     pub broker: String,
+    /// The household's other connections (`[[household]]`), each with the
+    /// strategies it trades: each broker holds its own orders and
+    /// positions, never netted against another's.
+    #[serde(default)]
+    pub household: Vec<HouseholdBroker>,
     /// The paper-first gate: the paper cycles required, and whose count.
     #[schemars(with = "GateSchema")]
     pub gate: GateRule,
@@ -50,6 +56,41 @@ pub struct Graduation {
     /// ends them).
     #[serde(default)]
     pub faults: Vec<TimedFault>,
+}
+
+/// Another connection of the user's household.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdBroker {
+    /// A row of `raxx-sim brokers`, of a vendor no other connection uses.
+    pub broker: String,
+    /// The names of the strategies traded through it.
+    pub strategies: Vec<String>,
+}
+
+impl Graduation {
+    /// Each connection's row and the strategies it trades: the user's
+    /// `broker` first.
+    pub fn connections(&self) -> Vec<(&str, Vec<&Strategy>)> {
+        let elsewhere: Vec<&String> = self.household.iter().flat_map(|h| &h.strategies).collect();
+        let mut out = vec![(
+            self.broker.as_str(),
+            self.strategies
+                .iter()
+                .filter(|s| !elsewhere.contains(&&s.name))
+                .collect(),
+        )];
+        for h in &self.household {
+            out.push((
+                h.broker.as_str(),
+                self.strategies
+                    .iter()
+                    .filter(|s| h.strategies.contains(&s.name))
+                    .collect(),
+            ));
+        }
+        out
+    }
 }
 
 /// [`GateRule`]'s fields, for the schema.
@@ -91,6 +132,10 @@ pub struct TimedFault {
     pub bar: u32,
     /// What the user would call it ("E*TRADE is down").
     pub label: String,
+    /// The connection it strikes (a `broker` or `[[household]]` row);
+    /// the user's `broker` when absent.
+    #[serde(default)]
+    pub broker: Option<String>,
     /// A fault plan (`raxx-sim conform --faults` syntax); empty to end the
     /// faults.
     pub plan: String,
@@ -121,12 +166,7 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
 
 pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
     let graduation: Graduation = toml::from_str(text).map_err(|e| e.to_string())?;
-    if crate::brokers::find(&graduation.broker).is_none() {
-        return Err(format!(
-            "no broker {:?} (see `raxx-sim brokers`)",
-            graduation.broker
-        ));
-    }
+    check_connections(&graduation)?;
     let m = &graduation.market;
     if m.symbols.is_empty() {
         return Err("market.symbols names no symbol".into());
@@ -157,6 +197,14 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
                 f.label, f.day, f.bar
             ));
         }
+        if let Some(b) = &f.broker {
+            if !graduation.connections().iter().any(|(row, _)| row == b) {
+                return Err(format!(
+                    "fault {:?} strikes {b}, not a connection of the file",
+                    f.label
+                ));
+            }
+        }
         plans.push(FaultPlan::from_toml(&f.plan, name).map_err(|e| e.to_string())?);
     }
     Ok(Loaded {
@@ -164,6 +212,38 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
         graduation,
         plans,
     })
+}
+
+/// Each connection is a modelled broker of its own vendor, each household
+/// strategy is the file's and traded through one connection only.
+fn check_connections(g: &Graduation) -> Result<(), String> {
+    let mut vendors = BTreeMap::new();
+    for (row, _) in g.connections() {
+        let entry = crate::brokers::find(row)
+            .ok_or_else(|| format!("no broker {row:?} (see `raxx-sim brokers`)"))?;
+        if let Some(other) = vendors.insert(entry.vendor.slug, row) {
+            if other == row {
+                return Err(format!("{row} is a connection twice"));
+            }
+            return Err(format!(
+                "{other} and {row} are both reached through {}: a household's connections \
+                 here each have a vendor of their own",
+                entry.vendor.slug
+            ));
+        }
+    }
+    let mut named = std::collections::BTreeSet::new();
+    for name in g.household.iter().flat_map(|h| &h.strategies) {
+        if !g.strategies.iter().any(|s| &s.name == name) {
+            return Err(format!("[[household]] names no strategy {name:?}"));
+        }
+        if !named.insert(name) {
+            return Err(format!(
+                "strategy {name:?} is traded through two connections"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Each strategy can be traded, has a name of its own, and trades a

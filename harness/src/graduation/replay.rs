@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use gateway::kill::Mode;
 use gateway::rules::{Rules, Trade};
 use gateway::trader::{Happened, Trader};
+use gateway::ConnectionId;
 use mbt::Instrument;
 use rust_decimal::Decimal;
 
@@ -26,6 +27,7 @@ use super::Loaded;
 use crate::brokers::Built;
 use crate::order_path::{endpoint, Assembly};
 use crate::subject::Subject;
+use crate::venue::Venue;
 use crate::world::{run_world, ClientEnv, WorldSpec};
 
 /// When and why the gate opened.
@@ -35,6 +37,14 @@ pub struct Graduated {
     pub bar: u32,
     pub at: DateTime<Utc>,
     pub reason: String,
+}
+
+/// Where the gate left one of the household's other connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub broker: String,
+    pub graduated: Option<Graduated>,
+    pub gate: String,
 }
 
 /// One line of the timeline.
@@ -92,6 +102,8 @@ pub struct Journey {
     pub graduated: Option<Graduated>,
     /// The gate's last word (its reason), graduated or not.
     pub gate: String,
+    /// The same for the household's other connections.
+    pub household: Vec<Outcome>,
     pub paper: Book,
     pub live: Book,
     /// Why the replay could not finish, if it could not.
@@ -207,6 +219,13 @@ impl Journey {
         out
     }
 
+    /// The rows of every connection: the user's, then the household's.
+    pub fn connections(&self) -> Vec<&str> {
+        std::iter::once(self.broker.as_str())
+            .chain(self.household.iter().map(|o| o.broker.as_str()))
+            .collect()
+    }
+
     /// Each symbol's price at the last bar.
     pub fn marks(&self) -> BTreeMap<String, Decimal> {
         self.bars
@@ -217,16 +236,30 @@ impl Journey {
 
     /// The outcome in a few lines a non-engineer reads first.
     pub fn decision(&self) -> String {
+        // A household's decisions each name their connection.
+        let whose = match self.household.is_empty() {
+            true => String::new(),
+            false => format!("{} ", self.broker),
+        };
         let mut out = match &self.graduated {
             Some(g) => format!(
-                "decision: graduated on day {} bar {} ({}): {}\n",
+                "decision: {whose}graduated on day {} bar {} ({}): {}\n",
                 g.day,
                 g.bar,
                 g.at.format("%Y-%m-%d %H:%M"),
                 g.reason
             ),
-            None => format!("decision: not graduated: {}\n", self.gate),
+            None => format!("decision: {whose}not graduated: {}\n", self.gate),
         };
+        for o in &self.household {
+            out.push_str(&match &o.graduated {
+                Some(g) => format!(
+                    "          {} graduated on day {} bar {}: {}\n",
+                    o.broker, g.day, g.bar, g.reason
+                ),
+                None => format!("          {} not graduated: {}\n", o.broker, o.gate),
+            });
+        }
         let marks = self.marks();
         out.push_str(&format!(
             "paper: {} orders filled, P&L {}\n",
@@ -251,9 +284,11 @@ pub fn replay(loaded: &Loaded) -> Journey {
     let g = &loaded.graduation;
     let bars = bars(&g.market, g.seed);
     let mut spec = WorldSpec::new(g.seed);
-    // The row was checked when the file was loaded.
-    if let Some(row) = crate::brokers::find(&g.broker) {
-        spec = spec.broker(row.vendor.slug, FaultPlan::default());
+    // The rows were checked when the file was loaded.
+    for (row, _) in g.connections() {
+        if let Some(entry) = crate::brokers::find(row) {
+            spec = spec.broker(entry.vendor.slug, FaultPlan::default());
+        }
     }
     spec.duration = Duration::from_secs(120 + 3 * bars.len() as u64);
     spec.tick = Duration::from_millis(50);
@@ -270,6 +305,7 @@ pub fn replay(loaded: &Loaded) -> Journey {
         required_cycles: g.gate.required_cycles,
         graduated: None,
         gate: String::new(),
+        household: Vec::new(),
         paper: Book::default(),
         live: Book::default(),
         problem: None,
@@ -299,30 +335,29 @@ async fn travel(
     journey: &mut Journey,
 ) -> Result<(), String> {
     let g = &loaded.graduation;
-    let subject = Subject::parse(&g.broker).map_err(|e| e.to_string())?;
-    let (built, venue) = subject.build(&env).map_err(|e| e.to_string())?;
-    let (adapter, source) = match built {
-        Built::Trading(a) => (Some(crate::intents::declaring(a, env.wire.clone())), None),
-        Built::ReadOnly(s) => (None, Some(s)),
-    };
-    let end = endpoint(&g.broker, &venue, adapter, source)?;
-    let id = end.connection.id.clone();
+    let mut seats = Vec::new();
+    let mut endpoints = Vec::new();
+    for (row, strategies) in g.connections() {
+        let subject = Subject::parse(row).map_err(|e| e.to_string())?;
+        let (built, venue) = subject.build(&env).map_err(|e| e.to_string())?;
+        let (adapter, source) = match built {
+            Built::Trading(a) => (Some(crate::intents::declaring(a, env.wire.clone())), None),
+            Built::ReadOnly(s) => (None, Some(s)),
+        };
+        let end = endpoint(row, &venue, adapter, source)?;
+        seats.push(Seat::new(
+            row,
+            end.connection.id.clone(),
+            venue,
+            &strategies,
+        )?);
+        endpoints.push(end);
+    }
+    let named = seats.len() > 1;
     let first = bars.first().ok_or("the market has no bars")?;
     let opening: Vec<(String, Decimal)> = first.prices.clone().into_iter().collect();
-    let path = Assembly::new(vec![end], g.seed, None, first.at, &opening, g.gate.clone())
+    let path = Assembly::new(endpoints, g.seed, None, first.at, &opening, g.gate.clone())
         .map_err(|f| f.message)?;
-    let new_traders = |mode| -> Result<Vec<Trader>, String> {
-        g.strategies
-            .iter()
-            .map(|s| {
-                let rules = Rules::new(s.clone()).map_err(|e| e.to_string())?;
-                Ok(Trader::new(id.clone(), mode, rules))
-            })
-            .collect()
-    };
-    let mut paper = new_traders(Mode::Paper)?;
-    let mut live: Option<Vec<Trader>> = None;
-    let mut cycles = 0;
     for bar in bars {
         let line = |kind, text: String| Line {
             day: bar.day,
@@ -333,54 +368,71 @@ async fn travel(
         };
         for (fault, plan) in g.faults.iter().zip(&loaded.plans) {
             if (fault.day, fault.bar) == (bar.day, bar.bar) {
-                venue.set_faults(plan).await.map_err(|e| e.to_string())?;
+                let struck = fault.broker.as_deref().unwrap_or(&g.broker);
+                if let Some(seat) = seats.iter().find(|s| s.row == struck) {
+                    seat.venue
+                        .set_faults(plan)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
                 journey.lines.push(line("fault", fault.label.clone()));
             }
         }
         let mut marks = BTreeMap::new();
         for (symbol, price) in &bar.prices {
             path.set_paper_price(symbol, *price);
-            venue
-                .set_price(symbol, *price)
-                .await
-                .map_err(|e| e.to_string())?;
+            for seat in &seats {
+                seat.venue
+                    .set_price(symbol, *price)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             marks.insert(Instrument::equity(symbol.as_str()), *price);
         }
         let quoted: Vec<String> = bar.prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
         journey.lines.push(line("market", quoted.join(", ")));
         let index = journey.bars.len();
-        let (traders, book, kind) = match live.as_mut() {
-            Some(t) => (t, &mut journey.live, "live"),
-            None => (&mut paper, &mut journey.paper, "paper"),
-        };
-        for trader in traders.iter_mut() {
-            for h in trader.step(&path.path, bar.at, marks.clone()).await {
-                book.note(&h);
-                journey
-                    .fills
-                    .extend(fill_mark(index, kind == "live", book, &h));
-                journey.lines.push(line(kind, said(&h)));
+        for seat in &mut seats {
+            let row = seat.row.clone();
+            let whose = |text| says(named, &row, text);
+            let (traders, book, kind) = match seat.live.as_mut() {
+                Some(t) => (t, &mut journey.live, "live"),
+                None => (&mut seat.paper, &mut journey.paper, "paper"),
+            };
+            for trader in traders.iter_mut() {
+                for h in trader.step(&path.path, bar.at, marks.clone()).await {
+                    book.note(&h);
+                    journey
+                        .fills
+                        .extend(fill_mark(index, kind == "live", book, &h));
+                    journey.lines.push(line(kind, whose(said(&h))));
+                }
             }
         }
-        if live.is_none() {
-            let decision = path.path.decision(&id).map_err(|e| e.to_string())?;
-            journey.gate = decision.reason.clone();
-            let counted = std::mem::replace(&mut cycles, decision.completed);
+        // The gate is asked once every connection's bar is done: a cycle
+        // completed at one counts for the others at the same bar.
+        for seat in seats.iter_mut().filter(|s| s.live.is_none()) {
+            let row = seat.row.clone();
+            let whose = |text| says(named, &row, text);
+            let decision = path.path.decision(&seat.id).map_err(|e| e.to_string())?;
+            seat.gate = decision.reason.clone();
+            let counted = std::mem::replace(&mut seat.cycles, decision.completed);
             if decision.open {
                 journey
                     .lines
-                    .push(line("gate", format!("opens: {}", decision.reason)));
-                journey.graduated = Some(Graduated {
+                    .push(line("gate", whose(format!("opens: {}", decision.reason))));
+                seat.graduated = Some(Graduated {
                     day: bar.day,
                     bar: bar.bar,
                     at: bar.at,
                     reason: decision.reason,
                 });
-                live = Some(new_traders(Mode::Live)?);
+                seat.go_live()?;
             } else if decision.completed != counted {
-                journey
-                    .lines
-                    .push(line("gate", format!("stays closed: {}", decision.reason)));
+                journey.lines.push(line(
+                    "gate",
+                    whose(format!("stays closed: {}", decision.reason)),
+                ));
             }
         }
         journey.bars.push(BarState {
@@ -390,21 +442,100 @@ async fn travel(
             paper_pnl: journey.paper.pnl(&bar.prices),
             live_pnl: journey.live.pnl(&bar.prices),
             prices: bar.prices.clone(),
-            cycles,
+            cycles: seats.first().map_or(0, |s| s.cycles),
         });
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     // What the last bar left working lands before the books are read.
-    let (traders, book) = match live.as_mut() {
-        Some(t) => (t, &mut journey.live),
-        None => (&mut paper, &mut journey.paper),
-    };
-    for trader in traders.iter_mut() {
-        for h in trader.settle(&path.path).await {
-            book.note(&h);
+    for seat in &mut seats {
+        let (traders, book) = match seat.live.as_mut() {
+            Some(t) => (t, &mut journey.live),
+            None => (&mut seat.paper, &mut journey.paper),
+        };
+        for trader in traders.iter_mut() {
+            for h in trader.settle(&path.path).await {
+                book.note(&h);
+            }
         }
     }
+    let mut seats = seats.into_iter();
+    if let Some(main) = seats.next() {
+        journey.graduated = main.graduated;
+        journey.gate = main.gate;
+    }
+    journey.household = seats
+        .map(|s| Outcome {
+            broker: s.row,
+            graduated: s.graduated,
+            gate: s.gate,
+        })
+        .collect();
     Ok(())
+}
+
+/// One connection of the replay: its strategies' traders, paper until
+/// the gate opens for it, then live.
+struct Seat {
+    row: String,
+    id: ConnectionId,
+    venue: Venue,
+    strategies: Vec<gateway::rules::Strategy>,
+    paper: Vec<Trader>,
+    live: Option<Vec<Trader>>,
+    cycles: u32,
+    graduated: Option<Graduated>,
+    gate: String,
+}
+
+impl Seat {
+    fn new(
+        row: &str,
+        id: ConnectionId,
+        venue: Venue,
+        strategies: &[&gateway::rules::Strategy],
+    ) -> Result<Seat, String> {
+        let strategies: Vec<_> = strategies.iter().map(|s| (*s).clone()).collect();
+        Ok(Seat {
+            paper: traders(&id, Mode::Paper, &strategies)?,
+            row: row.to_string(),
+            id,
+            venue,
+            strategies,
+            live: None,
+            cycles: 0,
+            graduated: None,
+            gate: String::new(),
+        })
+    }
+
+    fn go_live(&mut self) -> Result<(), String> {
+        self.live = Some(traders(&self.id, Mode::Live, &self.strategies)?);
+        Ok(())
+    }
+}
+
+/// A line's text, saying whose it is when the household has several
+/// connections.
+fn says(named: bool, row: &str, text: String) -> String {
+    match named {
+        true => format!("{row}: {text}"),
+        false => text,
+    }
+}
+
+/// A trader for each strategy, through `id` in `mode`.
+fn traders(
+    id: &ConnectionId,
+    mode: Mode,
+    strategies: &[gateway::rules::Strategy],
+) -> Result<Vec<Trader>, String> {
+    strategies
+        .iter()
+        .map(|s| {
+            let rules = Rules::new(s.clone()).map_err(|e| e.to_string())?;
+            Ok(Trader::new(id.clone(), mode, rules))
+        })
+        .collect()
 }
 
 /// The symbols `strategies` trade, each once, in their order.

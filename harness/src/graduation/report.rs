@@ -37,7 +37,7 @@ pub fn html(journey: &Journey) -> String {
         out,
         "<header><h1>{title}</h1><p>{}</p><p class=\"meta\">{} · seed {} · file {}</p></header>",
         escape(&journey.description),
-        escape(&journey.broker),
+        escape(&journey.connections().join(", ")),
         journey.seed,
         escape(&journey.name)
     );
@@ -80,11 +80,28 @@ fn summary(out: &mut String, j: &Journey) {
         j.paper.filled(),
         j.paper.refused(),
         j.paper.pnl(&marks),
-        escape(&j.broker),
+        escape(&j.connections().join(", ")),
         j.live.filled(),
         j.live.refused(),
         j.live.pnl(&marks),
     );
+    for o in &j.household {
+        let said = match &o.graduated {
+            Some(g) => format!(
+                "also graduated on day {} ({}): {}",
+                g.day,
+                g.at.format("%a %Y-%m-%d %H:%M UTC"),
+                g.reason
+            ),
+            None => format!("not graduated: {}", o.gate),
+        };
+        let _ = write!(
+            out,
+            "<p class=\"household\">The household's {} connection {}</p>",
+            escape(&o.broker),
+            escape(&said)
+        );
+    }
     if let Some(p) = &j.problem {
         let _ = write!(
             out,
