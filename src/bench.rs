@@ -166,7 +166,7 @@ fn graduate(args: GraduateArgs) -> anyhow::Result<ExitCode> {
             "bench": "graduate",
             "file": args.file.display().to_string(),
             "broker": g.broker,
-            "symbols": g.market.symbols.len(),
+            "symbols": loaded.bars.first().map_or(0, |b| b.prices.len()),
             "strategies": g.strategies.len(),
             "bars": journey.bars.len(),
             "paper_orders_filled": journey.paper.filled(),

@@ -1,5 +1,5 @@
 //! The replay's market: a seeded random walk of bars for each symbol over
-//! trading days.
+//! trading days, or recorded bars.
 //!
 //! Each bar moves each price by a uniform step of the bar's volatility (the
 //! daily volatility over the square root of the bars in a day), rounded to
@@ -9,10 +9,11 @@
 //! and the exchange's holidays skipped ([`mbt::engine::Session`]); the
 //! bars are evenly spaced over each session, from its open.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use mbt::engine::Session;
+use mbt::engine::{new_york, Session};
+use mbt::{Market, MarketData, MarketEvent};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rust_decimal::{Decimal, MathematicalOps};
@@ -89,6 +90,57 @@ impl Walk {
             .max(CENT);
         (self.symbol.clone(), now)
     }
+}
+
+/// Recorded bars (as [`mbt::bars::load`] reads them, sorted by time) as
+/// the replay's bars: each time one bar of every symbol, at its close;
+/// days are New York trading dates. At most 260 days of 78 bars.
+pub fn from_recorded(events: &[MarketEvent], market: &Market) -> Result<Vec<Bar>, String> {
+    let symbols: BTreeSet<&str> = events
+        .iter()
+        .map(|e| market.instrument(e.instrument).underlying())
+        .collect();
+    let mut out: Vec<Bar> = Vec::new();
+    let mut date = None;
+    for e in events {
+        let MarketData::Bar { close, .. } = e.data else {
+            continue;
+        };
+        let at = e.time.to_datetime();
+        if out.last().is_none_or(|b| b.at != at) {
+            let day = new_york(e.time).date_naive();
+            let (d, b) = match (out.last(), date == Some(day)) {
+                (Some(last), true) => (last.day, last.bar + 1),
+                (Some(last), false) => (last.day + 1, 1),
+                (None, _) => (1, 1),
+            };
+            if d > 260 || b > 78 {
+                return Err("recorded bars span at most 260 days of 78 bars".into());
+            }
+            date = Some(day);
+            out.push(Bar {
+                day: d,
+                bar: b,
+                at,
+                prices: BTreeMap::new(),
+            });
+        }
+        let symbol = market.instrument(e.instrument).underlying().to_string();
+        if let Some(bar) = out.last_mut() {
+            if bar.prices.insert(symbol.clone(), close).is_some() {
+                return Err(format!("{symbol} has two bars at {at}"));
+            }
+        }
+    }
+    for bar in &out {
+        if let Some(missing) = symbols.iter().find(|s| !bar.prices.contains_key(**s)) {
+            return Err(format!("the bar at {} has no {missing}", bar.at));
+        }
+    }
+    if out.is_empty() {
+        return Err("no bars".into());
+    }
+    Ok(out)
 }
 
 const CENT: Decimal = Decimal::from_parts(1, 0, 0, false, 2);

@@ -51,7 +51,12 @@ pub struct Graduation {
     /// then live; their names must differ (they name the orders).
     #[serde(rename = "strategy", default)]
     pub strategies: Vec<Strategy>,
-    pub market: MarketSpec,
+    /// A seeded walk of bars (`[market]`), or
+    #[serde(default)]
+    pub market: Option<MarketSpec>,
+    /// recorded bars (`[recorded]`): one of the two.
+    #[serde(default)]
+    pub recorded: Option<Recorded>,
     /// Broker faults on the timeline, each from its bar on (an empty plan
     /// ends them).
     #[serde(default)]
@@ -121,6 +126,17 @@ pub struct MarketSpec {
     pub daily_volatility_percent: Decimal,
 }
 
+/// Recorded bars replayed as the market.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Recorded {
+    /// A CSV of bars (`time,symbol,open,high,low,close,volume`, as
+    /// `scenarios/data/` holds), relative to the graduation file. Each
+    /// time is one bar, and must give every symbol of the file; a bar
+    /// is its close. Days are New York trading dates.
+    pub bars: String,
+}
+
 /// A fault plan that takes effect at one bar.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -151,6 +167,8 @@ pub struct Loaded {
     pub name: String,
     pub graduation: Graduation,
     pub plans: Vec<FaultPlan>,
+    /// The market, walked or recorded.
+    pub bars: Vec<Bar>,
 }
 
 /// Reads and checks a graduation file: its strategy can be traded, its
@@ -161,13 +179,71 @@ pub fn load(path: &Path) -> Result<Loaded, String> {
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default();
-    parse(&name, &text).map_err(|e| format!("{}: {e}", path.display()))
+    let dir = path.parent().unwrap_or(Path::new("."));
+    parse(&name, &text, dir).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
+/// [`load`] of a file's text; recorded bars are read from `dir`.
+pub fn parse(name: &str, text: &str, dir: &Path) -> Result<Loaded, String> {
     let graduation: Graduation = toml::from_str(text).map_err(|e| e.to_string())?;
     check_connections(&graduation)?;
-    let m = &graduation.market;
+    let bars = match (&graduation.market, &graduation.recorded) {
+        (Some(m), None) => {
+            check_walk(m)?;
+            market::bars(m, graduation.seed)
+        }
+        (None, Some(r)) => recorded(&r.bars, dir)?,
+        _ => return Err("the market is either walked ([market]) or recorded ([recorded])".into()),
+    };
+    let symbols: Vec<&String> = bars
+        .first()
+        .map(|b| b.prices.keys().collect())
+        .unwrap_or_default();
+    check_strategies(&graduation.strategies, &symbols)?;
+    let mut plans = Vec::new();
+    for f in &graduation.faults {
+        if !bars.iter().any(|b| (b.day, b.bar) == (f.day, f.bar)) {
+            return Err(format!(
+                "fault {:?} at day {} bar {} is outside the market's days and bars",
+                f.label, f.day, f.bar
+            ));
+        }
+        if let Some(b) = &f.broker {
+            if !graduation.connections().iter().any(|(row, _)| row == b) {
+                return Err(format!(
+                    "fault {:?} strikes {b}, not a connection of the file",
+                    f.label
+                ));
+            }
+        }
+        plans.push(FaultPlan::from_toml(&f.plan, name).map_err(|e| e.to_string())?);
+    }
+    Ok(Loaded {
+        name: name.to_string(),
+        graduation,
+        plans,
+        bars,
+    })
+}
+
+/// Recorded bars from `file` under `dir`, checked as [`mbt::bars`] checks
+/// them, then grouped by time into bars and by New York date into days.
+fn recorded(file: &str, dir: &Path) -> Result<Vec<Bar>, String> {
+    if Path::new(file).is_absolute() {
+        return Err(format!(
+            "recorded.bars {file:?} must be relative to the file"
+        ));
+    }
+    let path = dir.join(file);
+    let csv = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut m = mbt::Market::new();
+    let events =
+        mbt::bars::load(csv.as_slice(), &mut m).map_err(|e| format!("{}: {e}", path.display()))?;
+    market::from_recorded(&events, &m).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A walk's parameters make sense.
+fn check_walk(m: &MarketSpec) -> Result<(), String> {
     if m.symbols.is_empty() {
         return Err("market.symbols names no symbol".into());
     }
@@ -188,30 +264,7 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, String> {
     {
         return Err("market.daily_volatility_percent is 0 to 20".into());
     }
-    check_strategies(&graduation.strategies, m)?;
-    let mut plans = Vec::new();
-    for f in &graduation.faults {
-        if f.day < 1 || f.day > m.days || f.bar < 1 || f.bar > m.bars_per_day {
-            return Err(format!(
-                "fault {:?} at day {} bar {} is outside the market's days and bars",
-                f.label, f.day, f.bar
-            ));
-        }
-        if let Some(b) = &f.broker {
-            if !graduation.connections().iter().any(|(row, _)| row == b) {
-                return Err(format!(
-                    "fault {:?} strikes {b}, not a connection of the file",
-                    f.label
-                ));
-            }
-        }
-        plans.push(FaultPlan::from_toml(&f.plan, name).map_err(|e| e.to_string())?);
-    }
-    Ok(Loaded {
-        name: name.to_string(),
-        graduation,
-        plans,
-    })
+    Ok(())
 }
 
 /// Each connection is a modelled broker of its own vendor, each household
@@ -248,7 +301,7 @@ fn check_connections(g: &Graduation) -> Result<(), String> {
 
 /// Each strategy can be traded, has a name of its own, and trades a
 /// symbol the market quotes.
-fn check_strategies(strategies: &[Strategy], market: &MarketSpec) -> Result<(), String> {
+fn check_strategies(strategies: &[Strategy], symbols: &[&String]) -> Result<(), String> {
     if strategies.is_empty() {
         return Err("no [[strategy]]: a graduation trades at least one".into());
     }
@@ -266,9 +319,9 @@ fn check_strategies(strategies: &[Strategy], market: &MarketSpec) -> Result<(), 
                 s.name
             ));
         };
-        if !market.symbols.contains_key(symbol) {
+        if !symbols.contains(&symbol) {
             return Err(format!(
-                "strategy {:?} trades {symbol}, which market.symbols does not walk",
+                "strategy {:?} trades {symbol}, which the market does not quote",
                 s.name
             ));
         }

@@ -22,7 +22,7 @@ use gateway::ConnectionId;
 use mbt::Instrument;
 use rust_decimal::Decimal;
 
-use super::market::{bars, Bar};
+use super::market::Bar;
 use super::Loaded;
 use crate::brokers::Built;
 use crate::order_path::{endpoint, Assembly};
@@ -282,7 +282,7 @@ impl Journey {
 /// Replays a loaded graduation in its own simulated world.
 pub fn replay(loaded: &Loaded) -> Journey {
     let g = &loaded.graduation;
-    let bars = bars(&g.market, g.seed);
+    let bars = loaded.bars.clone();
     let mut spec = WorldSpec::new(g.seed);
     // The rows were checked when the file was loaded.
     for (row, _) in g.connections() {
