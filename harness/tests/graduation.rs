@@ -107,6 +107,15 @@ fn an_outage_on_the_first_live_day_is_sent_again_until_the_broker_is_back() {
 #[test]
 fn a_tier_c_connection_is_refused_in_the_store_every_time() {
     let j = journey("tier-c-never-trades");
+    // The gate opens on paper cycles, and the decision says what that is worth.
+    assert!(j.graduated.is_some());
+    assert!(!j.trades);
+    assert!(
+        j.decision().contains("but plaid is read-only (Tier C)"),
+        "{}",
+        j.decision()
+    );
+    assert!(graduation::report::html(&j).contains("class=\"read-only\""));
     assert!(j.live.refused() > 0);
     assert_eq!(j.live.filled(), 0);
     assert!(j
@@ -221,6 +230,8 @@ fn each_tier_a_broker_has_a_clean_graduation() {
     ] {
         let j = journey(name);
         assert_eq!(j.broker, broker);
+        assert!(j.trades);
+        assert!(!j.decision().contains("read-only"));
         assert!(j.graduated.is_some(), "{}", j.timeline());
         assert!(j.live.filled() >= 4, "{}", j.timeline());
         assert_eq!(j.live.refused(), 0, "{}", j.timeline());

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use gateway::kill::Mode;
 use gateway::rules::{Rules, Trade};
 use gateway::trader::{Happened, Trader};
-use gateway::ConnectionId;
+use gateway::{Connection, ConnectionId};
 use mbt::Instrument;
 use rust_decimal::Decimal;
 
@@ -45,6 +45,7 @@ pub struct Outcome {
     pub broker: String,
     pub graduated: Option<Graduated>,
     pub gate: String,
+    pub trades: bool,
 }
 
 /// One line of the timeline.
@@ -102,6 +103,9 @@ pub struct Journey {
     pub graduated: Option<Graduated>,
     /// The gate's last word (its reason), graduated or not.
     pub gate: String,
+    /// Whether the connection can place orders at all (a Tier C one
+    /// cannot, whatever the gate says).
+    pub trades: bool,
     /// The same for the household's other connections.
     pub household: Vec<Outcome>,
     pub paper: Book,
@@ -251,6 +255,9 @@ impl Journey {
             ),
             None => format!("decision: {whose}not graduated: {}\n", self.gate),
         };
+        if !self.trades {
+            out.push_str(&read_only(&self.broker));
+        }
         for o in &self.household {
             out.push_str(&match &o.graduated {
                 Some(g) => format!(
@@ -259,6 +266,9 @@ impl Journey {
                 ),
                 None => format!("          {} not graduated: {}\n", o.broker, o.gate),
             });
+            if !o.trades {
+                out.push_str(&read_only(&o.broker));
+            }
         }
         let marks = self.marks();
         out.push_str(&format!(
@@ -305,6 +315,7 @@ pub fn replay(loaded: &Loaded) -> Journey {
         required_cycles: g.gate.required_cycles,
         graduated: None,
         gate: String::new(),
+        trades: true,
         household: Vec::new(),
         paper: Book::default(),
         live: Book::default(),
@@ -345,12 +356,7 @@ async fn travel(
             Built::ReadOnly(s) => (None, Some(s)),
         };
         let end = endpoint(row, &venue, adapter, source)?;
-        seats.push(Seat::new(
-            row,
-            end.connection.id.clone(),
-            venue,
-            &strategies,
-        )?);
+        seats.push(Seat::new(row, &end.connection, venue, &strategies)?);
         endpoints.push(end);
     }
     let named = seats.len() > 1;
@@ -462,12 +468,14 @@ async fn travel(
     if let Some(main) = seats.next() {
         journey.graduated = main.graduated;
         journey.gate = main.gate;
+        journey.trades = main.trades;
     }
     journey.household = seats
         .map(|s| Outcome {
             broker: s.row,
             graduated: s.graduated,
             gate: s.gate,
+            trades: s.trades,
         })
         .collect();
     Ok(())
@@ -485,19 +493,22 @@ struct Seat {
     cycles: u32,
     graduated: Option<Graduated>,
     gate: String,
+    trades: bool,
 }
 
 impl Seat {
     fn new(
         row: &str,
-        id: ConnectionId,
+        connection: &Connection,
         venue: Venue,
         strategies: &[&gateway::rules::Strategy],
     ) -> Result<Seat, String> {
         let strategies: Vec<_> = strategies.iter().map(|s| (*s).clone()).collect();
+        let id = connection.id.clone();
         Ok(Seat {
             paper: traders(&id, Mode::Paper, &strategies)?,
             row: row.to_string(),
+            trades: connection.may_trade(),
             id,
             venue,
             strategies,
@@ -512,6 +523,14 @@ impl Seat {
         self.live = Some(traders(&self.id, Mode::Live, &self.strategies)?);
         Ok(())
     }
+}
+
+/// What a graduation means for a connection that never trades.
+fn read_only(broker: &str) -> String {
+    format!(
+        "          but {broker} is read-only (Tier C): it can be viewed, never traded, \
+         whatever the gate says\n"
+    )
 }
 
 /// A line's text, saying whose it is when the household has several

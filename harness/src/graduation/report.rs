@@ -85,6 +85,18 @@ fn summary(out: &mut String, j: &Journey) {
         j.live.refused(),
         j.live.pnl(&marks),
     );
+    let read_only = std::iter::once((j.broker.as_str(), j.trades))
+        .chain(j.household.iter().map(|o| (o.broker.as_str(), o.trades)))
+        .filter(|(_, trades)| !trades);
+    for (broker, _) in read_only {
+        let _ = write!(
+            out,
+            "<p class=\"read-only\">{} is a read-only (Tier C) connection: it can be viewed, \
+             never traded, whatever the gate says. Every live order is refused before it \
+             reaches the broker.</p>",
+            escape(broker)
+        );
+    }
     for o in &j.household {
         let said = match &o.graduated {
             Some(g) => format!(
