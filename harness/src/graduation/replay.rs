@@ -1,13 +1,14 @@
-//! Replays a graduation: the strategy's rules trade the connection's MBT
-//! paper account bar by bar until the paper-first gate opens, then its
+//! Replays a graduation: each connection's strategies trade its MBT paper
+//! account bar by bar until the paper-first gate opens for it, then its
 //! live broker (the broker's model, through the gateway's order path, with
 //! the faults of the file on the timeline).
 //!
-//! Each bar the market moves (the paper engine and the broker's model are
-//! quoted the bar's price), a fault due at that bar is thrown, the active
-//! trader steps, and two simulated seconds pass so that the broker's
-//! answers and fills land before the next bar. Bars are the rules' clock:
-//! the broker's own clock runs in those seconds, inside its first session.
+//! Each bar the market moves (the paper engine and every broker's model
+//! are quoted the bar's prices), a fault due at that bar is thrown, the
+//! traders step, and, when an order sent is still waiting on its broker,
+//! two simulated seconds pass so that the broker's answers and fills land
+//! before the next bar. Bars are the rules' clock: a broker's own clock
+//! runs in those seconds, inside its first session.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -450,7 +451,15 @@ async fn travel(
             prices: bar.prices.clone(),
             cycles: seats.first().map_or(0, |s| s.cycles),
         });
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The broker's answers and fills land before the next bar; with
+        // nothing sent waiting on it, the next bar can come at once.
+        let waiting = seats
+            .iter()
+            .flat_map(|s| s.live.iter().chain([&s.paper]).flatten())
+            .any(|t| !t.is_idle());
+        if waiting {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
     }
     // What the last bar left working lands before the books are read.
     for seat in &mut seats {
