@@ -24,9 +24,9 @@ use mbt::Instrument;
 use rust_decimal::Decimal;
 
 use super::market::Bar;
-use super::Loaded;
+use super::{Graduation, Loaded};
 use crate::brokers::Built;
-use crate::order_path::{endpoint, Assembly};
+use crate::order_path::{endpoint, Assembly, Endpoint};
 use crate::subject::Subject;
 use crate::venue::Venue;
 use crate::world::{run_world, ClientEnv, WorldSpec};
@@ -58,6 +58,18 @@ pub struct Line {
     /// `market`, `fault`, `paper`, `gate` or `live`.
     pub kind: &'static str,
     pub text: String,
+}
+
+impl Line {
+    fn at(bar: &Bar, kind: &'static str, text: String) -> Line {
+        Line {
+            day: bar.day,
+            bar: bar.bar,
+            at: bar.at,
+            kind,
+            text,
+        }
+    }
 }
 
 /// The state of the journey at one bar, for the report's charts.
@@ -347,32 +359,14 @@ async fn travel(
     journey: &mut Journey,
 ) -> Result<(), String> {
     let g = &loaded.graduation;
-    let mut seats = Vec::new();
-    let mut endpoints = Vec::new();
-    for (row, strategies) in g.connections() {
-        let subject = Subject::parse(row).map_err(|e| e.to_string())?;
-        let (built, venue) = subject.build(&env).map_err(|e| e.to_string())?;
-        let (adapter, source) = match built {
-            Built::Trading(a) => (Some(crate::intents::declaring(a, env.wire.clone())), None),
-            Built::ReadOnly(s) => (None, Some(s)),
-        };
-        let end = endpoint(row, &venue, adapter, source)?;
-        seats.push(Seat::new(row, &end.connection, venue, &strategies)?);
-        endpoints.push(end);
-    }
+    let (mut seats, endpoints) = connect(g, &env)?;
     let named = seats.len() > 1;
     let first = bars.first().ok_or("the market has no bars")?;
     let opening: Vec<(String, Decimal)> = first.prices.clone().into_iter().collect();
     let path = Assembly::new(endpoints, g.seed, None, first.at, &opening, g.gate.clone())
         .map_err(|f| f.message)?;
     for bar in bars {
-        let line = |kind, text: String| Line {
-            day: bar.day,
-            bar: bar.bar,
-            at: bar.at,
-            kind,
-            text,
-        };
+        let line = |kind, text| Line::at(bar, kind, text);
         for (fault, plan) in g.faults.iter().zip(&loaded.plans) {
             if (fault.day, fault.bar) == (bar.day, bar.bar) {
                 let struck = fault.broker.as_deref().unwrap_or(&g.broker);
@@ -416,32 +410,7 @@ async fn travel(
                 }
             }
         }
-        // The gate is asked once every connection's bar is done: a cycle
-        // completed at one counts for the others at the same bar.
-        for seat in seats.iter_mut().filter(|s| s.live.is_none()) {
-            let row = seat.row.clone();
-            let whose = |text| says(named, &row, text);
-            let decision = path.path.decision(&seat.id).map_err(|e| e.to_string())?;
-            seat.gate = decision.reason.clone();
-            let counted = std::mem::replace(&mut seat.cycles, decision.completed);
-            if decision.open {
-                journey
-                    .lines
-                    .push(line("gate", whose(format!("opens: {}", decision.reason))));
-                seat.graduated = Some(Graduated {
-                    day: bar.day,
-                    bar: bar.bar,
-                    at: bar.at,
-                    reason: decision.reason,
-                });
-                seat.go_live()?;
-            } else if decision.completed != counted {
-                journey.lines.push(line(
-                    "gate",
-                    whose(format!("stays closed: {}", decision.reason)),
-                ));
-            }
-        }
+        ask_the_gate(&mut seats, &path, bar, named, &mut journey.lines)?;
         journey.bars.push(BarState {
             day: bar.day,
             bar: bar.bar,
@@ -487,6 +456,64 @@ async fn travel(
             trades: s.trades,
         })
         .collect();
+    Ok(())
+}
+
+/// Each connection of the file built in the world: its seat, and its
+/// endpoint for the order path.
+fn connect(g: &Graduation, env: &ClientEnv) -> Result<(Vec<Seat>, Vec<Endpoint>), String> {
+    let mut seats = Vec::new();
+    let mut endpoints = Vec::new();
+    for (row, strategies) in g.connections() {
+        let subject = Subject::parse(row).map_err(|e| e.to_string())?;
+        let (built, venue) = subject.build(env).map_err(|e| e.to_string())?;
+        let (adapter, source) = match built {
+            Built::Trading(a) => (Some(crate::intents::declaring(a, env.wire.clone())), None),
+            Built::ReadOnly(s) => (None, Some(s)),
+        };
+        let end = endpoint(row, &venue, adapter, source)?;
+        seats.push(Seat::new(row, &end.connection, venue, &strategies)?);
+        endpoints.push(end);
+    }
+    Ok((seats, endpoints))
+}
+
+/// Asks the gate for each connection still on paper, once every
+/// connection's bar is done (a cycle completed at one counts for the
+/// others at the same bar); one it opens for goes live.
+fn ask_the_gate(
+    seats: &mut [Seat],
+    path: &Assembly,
+    bar: &Bar,
+    named: bool,
+    lines: &mut Vec<Line>,
+) -> Result<(), String> {
+    for seat in seats.iter_mut().filter(|s| s.live.is_none()) {
+        let whose = |text| says(named, &seat.row, text);
+        let decision = path.path.decision(&seat.id).map_err(|e| e.to_string())?;
+        let counted = std::mem::replace(&mut seat.cycles, decision.completed);
+        if decision.open {
+            lines.push(Line::at(
+                bar,
+                "gate",
+                whose(format!("opens: {}", decision.reason)),
+            ));
+            seat.graduated = Some(Graduated {
+                day: bar.day,
+                bar: bar.bar,
+                at: bar.at,
+                reason: decision.reason.clone(),
+            });
+            seat.go_live()?;
+        } else if decision.completed != counted {
+            lines.push(Line::at(
+                bar,
+                "gate",
+                whose(format!("stays closed: {}", decision.reason)),
+            ));
+        }
+        seat.gate = decision.reason;
+    }
     Ok(())
 }
 
