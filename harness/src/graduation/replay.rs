@@ -594,16 +594,14 @@ fn traders(
 }
 
 /// The symbols `strategies` trade, each once, in their order.
+/// (A loaded file's strategies trade equities only: see `check_strategies`.)
 fn traded(strategies: &[gateway::rules::Strategy]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in strategies {
-        let symbol = match &s.trade {
-            Trade::Equity { symbol, .. } => symbol.clone(),
-            Trade::Option { occ, .. } => occ.clone(),
-            Trade::Spread { underlying, .. } => underlying.clone(),
-        };
-        if !out.contains(&symbol) {
-            out.push(symbol);
+        if let Trade::Equity { symbol, .. } = &s.trade {
+            if !out.contains(symbol) {
+                out.push(symbol.clone());
+            }
         }
     }
     out
