@@ -7,7 +7,7 @@
 //! | `PUT /_sim/faults` | sets the fault plan (TOML body, as in `scenarios/faults/`) |
 //! | `GET /_sim/faults` | every fault the plan applied so far: time, operation, what it did |
 //! | `POST /_sim/advance` | `{"ms": N}`: jumps simulated time forward |
-//! | `POST /_sim/price` | `{"symbol": "AAPL", "price": "190.00"}`: sets a price |
+//! | `POST /_sim/price` | `{"symbol": "AAPL", "price": "190.00"}`: sets a price; `{"prices": {"AAPL": "190.00", …}}` sets several, all or none |
 //! | `POST /_sim/steer` | `{"fault": {"kind": "lost_response"}}`: the next order the broker receives meets this order-level fault |
 //! | `POST /_sim/connection` | `{"account": "…", "broken": true}`: the aggregator's connection holding the account breaks (or is repaired) |
 //! | `GET /_sim/ledger` | every order the broker received, with its true state, and every account |
@@ -176,29 +176,54 @@ async fn advance(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Resp
     Json(json!({ "ok": true, "now": b.now().to_string() })).into_response()
 }
 
+/// One symbol's price, or several at once (`{"prices": {"AAPL": "190.00",
+/// "MSFT": "410.00"}}`: all or none, as one moment of the market).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SetPrice {
+    One(OnePrice),
+    Many(ManyPrices),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SetPrice {
+struct OnePrice {
     symbol: String,
     price: Decimal,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManyPrices {
+    prices: std::collections::BTreeMap<String, Decimal>,
+}
+
 async fn set_price(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Response {
-    let Ok(p) = serde_json::from_slice::<SetPrice>(&body) else {
-        return bad_request("expected {\"symbol\": \"AAPL\", \"price\": \"190.00\"}");
+    let prices: Vec<(String, Decimal)> = match serde_json::from_slice::<SetPrice>(&body) {
+        Ok(SetPrice::One(p)) => vec![(p.symbol, p.price)],
+        Ok(SetPrice::Many(m)) if !m.prices.is_empty() => m.prices.into_iter().collect(),
+        _ => {
+            return bad_request(
+                "expected {\"symbol\": \"AAPL\", \"price\": \"190.00\"} or \
+                 {\"prices\": {\"AAPL\": \"190.00\", ...}}",
+            )
+        }
     };
-    // The vendors' ticker rule: anything else would create an instrument
-    // no client could name (`"\u0000"`, a megabyte of text).
-    if !mbt::instrument::is_ticker(&p.symbol) {
-        return bad_request("symbol must be 1 to 12 uppercase letters, digits, '.' or '/'");
+    for (symbol, price) in &prices {
+        // The vendors' ticker rule: anything else would create an instrument
+        // no client could name (`"\u0000"`, a megabyte of text).
+        if !mbt::instrument::is_ticker(symbol) {
+            return bad_request("symbol must be 1 to 12 uppercase letters, digits, '.' or '/'");
+        }
+        if *price <= Decimal::ZERO {
+            return bad_request(format!("{symbol}'s price must be positive"));
+        }
     }
-    if p.price <= Decimal::ZERO {
-        return bad_request("price must be positive");
-    }
-    if s.lock().set_price(&p.symbol, p.price) {
+    if s.lock().set_prices(&prices) {
         Json(json!({ "ok": true })).into_response()
     } else {
-        bad_request(format!("cannot price {}", p.symbol))
+        let names: Vec<&str> = prices.iter().map(|(s, _)| s.as_str()).collect();
+        bad_request(format!("cannot price {}", names.join(", ")))
     }
 }
 

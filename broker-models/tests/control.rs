@@ -184,6 +184,43 @@ async fn price_takes_only_a_vendors_ticker_and_creates_nothing_else() {
 }
 
 #[tokio::test]
+async fn several_prices_are_set_all_or_none() {
+    let c = Client::new("alpaca", 3, FaultPlan::default());
+    let r = c
+        .post_json(
+            "/_sim/price",
+            r#"{"prices": {"AAPL": "150.00", "MSFT": "410.00"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(c.shared.lock().engine().spot("AAPL"), Some(dec!(150)));
+    assert_eq!(c.shared.lock().engine().spot("MSFT"), Some(dec!(410)));
+    // One price the market cannot quote (beyond its largest), one bad
+    // ticker, none at all: each refused, and nothing moved.
+    for body in [
+        r#"{"prices": {"AAPL": "151.00", "MSFT": "79228162514264337593543950335"}}"#,
+        r#"{"prices": {"AAPL": "151.00", "msft": "411.00"}}"#,
+        r#"{"prices": {"AAPL": "151.00", "MSFT": "0"}}"#,
+        r#"{"prices": {}}"#,
+        r#"{"prices": {"AAPL": "151.00"}, "symbol": "AAPL"}"#,
+    ] {
+        let r = c.post_json("/_sim/price", body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
+        assert!(r.json()["error"].is_string());
+        assert_eq!(
+            c.shared.lock().engine().spot("AAPL"),
+            Some(dec!(150)),
+            "{body}"
+        );
+        assert_eq!(
+            c.shared.lock().engine().spot("MSFT"),
+            Some(dec!(410)),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn advance_is_bounded() {
     let c = Client::new("alpaca", 3, FaultPlan::default());
     for ms in ["9223372036854775807", "691200001"] {

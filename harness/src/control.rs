@@ -153,6 +153,17 @@ impl Control {
         self.call(Method::POST, "/price", body).await.map(drop)
     }
 
+    /// Sets several prices as one moment of the market, all or none.
+    pub async fn set_prices(&self, prices: &[(String, Decimal)]) -> Result<(), VenueError> {
+        let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+        self.trace
+            .record(Actor::Control, format!("set prices {}", said.join(", ")));
+        let prices: std::collections::BTreeMap<&str, Decimal> =
+            prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+        let body = serde_json::json!({ "prices": prices }).to_string();
+        self.call(Method::POST, "/price", body).await.map(drop)
+    }
+
     pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), VenueError> {
         let text = toml::to_string(plan).map_err(|e| VenueError::Request {
             path: "/faults".into(),

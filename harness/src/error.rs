@@ -30,6 +30,9 @@ pub enum VenueError {
     /// The paper engine refused a price.
     #[error("cannot price {symbol} at {price}")]
     Price { symbol: String, price: String },
+    /// The paper engine refused one of several prices (and set none).
+    #[error("cannot price {0} (none was set)")]
+    Prices(String),
     /// The world was built without the broker model a subject trades at.
     #[error("the world has no {0} model")]
     NoModel(String),

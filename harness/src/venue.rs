@@ -336,6 +336,25 @@ impl Venue {
         }
     }
 
+    /// Sets several equities' prices as one moment of the market, all or none.
+    pub async fn set_prices(&self, prices: &[(String, Decimal)]) -> Result<(), VenueError> {
+        match self {
+            Venue::Model(b) => b.control.set_prices(prices).await,
+            Venue::Paper { paper, skipped } => {
+                let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+                paper
+                    .trace
+                    .record(Actor::Control, format!("set prices {}", said.join(", ")));
+                paper.sync(*skipped.lock().unwrap_or_else(|p| p.into_inner()));
+                if paper.venue().set_prices(prices) {
+                    Ok(())
+                } else {
+                    Err(VenueError::Prices(said.join(", ")))
+                }
+            }
+        }
+    }
+
     /// Picks out the next order for an order-level fault (simulated
     /// brokers only: the paper engine has no fault injection).
     pub async fn steer_next(&self, fault: &Fault) -> Result<(), VenueError> {

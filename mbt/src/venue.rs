@@ -71,4 +71,19 @@ impl Venue {
         }
         ok
     }
+
+    /// Quotes several equities at once, all or none: false, and nothing
+    /// changed, when one of the prices cannot be quoted.
+    pub fn set_prices(&mut self, prices: &[(String, Decimal)]) -> bool {
+        let size = self.feed.quote_size();
+        let market = self.engine.market();
+        if prices
+            .iter()
+            .any(|(_, p)| market.quote_around(*p, size).is_none())
+        {
+            return false;
+        }
+        // Each is quoted as checked: an equity's valid quote always applies.
+        prices.iter().all(|(symbol, p)| self.set_price(symbol, *p))
+    }
 }

@@ -114,7 +114,7 @@ pub fn held_for_orders(
     let mut alone = Decimal::ZERO;
     let mut grouped: BTreeMap<&str, Decimal> = BTreeMap::new();
     let open = b
-        .orders_of(account)
+        .maybe_open_orders_of(account)
         .filter(|o| o.taken && !o.request.is_multi_leg())
         .filter(|o| o.request.instrument == *instrument && o.request.side == side)
         .filter(|o| !freed.orders.contains(&o.vendor_id))

@@ -114,6 +114,10 @@ pub struct OrderBook {
     by_engine_id: BTreeMap<OrderId, usize>,
     /// The latest accepted order per (account, client order id).
     by_client_id: BTreeMap<(String, String), usize>,
+    /// Every taken order not known to have ended: a superset of the open
+    /// ones (see [`OrderBook::close`]), so that what open orders hold is
+    /// read from the few still working, not from every order ever placed.
+    open: std::collections::BTreeSet<usize>,
 }
 
 impl OrderBook {
@@ -128,6 +132,7 @@ impl OrderBook {
         if order.taken {
             self.by_client_id
                 .insert((order.account.clone(), order.client_order_id.clone()), idx);
+            self.open.insert(idx);
         }
         self.orders.push(order);
         idx
@@ -180,5 +185,18 @@ impl OrderBook {
 
     pub fn all(&self) -> &[BrokerOrder] {
         &self.orders
+    }
+
+    /// Taken orders not known to have ended, oldest first (some may have
+    /// ended since the last [`OrderBook::close`]: callers still ask).
+    pub fn maybe_open(&self) -> impl Iterator<Item = (usize, &BrokerOrder)> + '_ {
+        self.open
+            .iter()
+            .filter_map(|&i| self.orders.get(i).map(|o| (i, o)))
+    }
+
+    /// The order at `idx` has ended for good.
+    pub fn close(&mut self, idx: usize) {
+        self.open.remove(&idx);
     }
 }

@@ -349,6 +349,14 @@ impl SimBrokerage {
         ok
     }
 
+    /// Sets several equities' prices at once, all or none (control surface).
+    pub fn set_prices(&mut self, prices: &[(String, Decimal)]) -> bool {
+        self.sync();
+        let ok = self.venue.set_prices(prices);
+        self.collect_events();
+        ok
+    }
+
     /// Brings the venue up to the clock, carrying out what fell due on the
     /// way at its own moment, then records what changed.
     pub fn sync(&mut self) {
@@ -416,6 +424,15 @@ impl SimBrokerage {
         if self.groups.iter().any(|g| g.stage != Stage::Done) {
             self.run_groups();
             self.events.collect(self.venue.engine(), &mut self.book);
+        }
+        let ended: Vec<usize> = self
+            .book
+            .maybe_open()
+            .filter(|(_, o)| self.state(o).status.is_terminal())
+            .map(|(i, _)| i)
+            .collect();
+        for i in ended {
+            self.book.close(i);
         }
     }
 
@@ -939,6 +956,19 @@ impl SimBrokerage {
     /// Every order of an account, oldest first.
     pub fn orders_of<'a>(&'a self, account: &'a str) -> impl Iterator<Item = &'a BrokerOrder> + 'a {
         self.book.all().iter().filter(move |o| o.account == account)
+    }
+
+    /// An account's orders that may still be open, oldest first: every
+    /// open one, and perhaps one that ended since the book last looked
+    /// (ask its state).
+    pub fn maybe_open_orders_of<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> impl Iterator<Item = &'a BrokerOrder> + 'a {
+        self.book
+            .maybe_open()
+            .map(|(_, o)| o)
+            .filter(move |o| o.account == account)
     }
 
     /// The latest order an account placed under a client order id that the

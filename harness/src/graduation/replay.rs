@@ -6,7 +6,7 @@
 //! Each bar the market moves (the paper engine and every broker's model
 //! are quoted the bar's prices), a fault due at that bar is thrown, the
 //! traders step, and, when an order sent is still waiting on its broker,
-//! two simulated seconds pass so that the broker's answers and fills land
+//! a simulated second passes so that the broker's answers and fills land
 //! before the next bar. Bars are the rules' clock: a broker's own clock
 //! runs in those seconds, inside its first session.
 
@@ -382,13 +382,14 @@ async fn travel(
         let mut marks = BTreeMap::new();
         for (symbol, price) in &bar.prices {
             path.set_paper_price(symbol, *price);
-            for seat in &seats {
-                seat.venue
-                    .set_price(symbol, *price)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
             marks.insert(Instrument::equity(symbol.as_str()), *price);
+        }
+        let prices: Vec<(String, Decimal)> = bar.prices.clone().into_iter().collect();
+        for seat in &seats {
+            seat.venue
+                .set_prices(&prices)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         let quoted: Vec<String> = bar.prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
         journey.lines.push(line("market", quoted.join(", ")));
@@ -420,14 +421,16 @@ async fn travel(
             prices: bar.prices.clone(),
             cycles: seats.first().map_or(0, |s| s.cycles),
         });
-        // The broker's answers and fills land before the next bar; with
-        // nothing sent waiting on it, the next bar can come at once.
+        // The broker's answers and fills land before the next bar (a
+        // second: the slowest acceptance, SnapTrade's 200 ms, then the
+        // first fill on the next quote, 250 ms on); with nothing sent
+        // waiting on it, the next bar can come at once.
         let waiting = seats
             .iter()
             .flat_map(|s| s.live.iter().chain([&s.paper]).flatten())
             .any(|t| !t.is_idle());
         if waiting {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
     // What the last bar left working lands before the books are read.
