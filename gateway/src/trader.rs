@@ -96,12 +96,6 @@ impl Trader {
             .map(|(cid, w)| (cid.as_str(), w.broker_order_id.as_str()))
     }
 
-    /// Nothing sent is waiting on the broker: no order working, none to
-    /// send again.
-    pub fn is_idle(&self) -> bool {
-        self.working.is_empty() && self.in_doubt.is_empty()
-    }
-
     /// One moment: what became of the working orders, then the market.
     pub async fn step<S: RowStore>(
         &mut self,

@@ -120,6 +120,8 @@ pub struct Assembly {
     paper: SharedEngine,
     breaches: Arc<Mutex<Vec<String>>>,
     audit_file: PathBuf,
+    /// How far the path's clock has jumped ahead of simulated time.
+    skipped: Arc<Mutex<chrono::Duration>>,
 }
 
 impl Drop for Assembly {
@@ -215,6 +217,8 @@ impl Assembly {
         let env = Arc::new(SimulatedEnvironment::new());
         let environment: Arc<dyn Environment> = env.clone();
         let start = tokio::time::Instant::now();
+        let skipped: Arc<Mutex<chrono::Duration>> = Arc::default();
+        let jumped = skipped.clone();
         let paper = engine(&[], prices);
         let path = OrderPath::new(
             PathParts {
@@ -226,10 +230,13 @@ impl Assembly {
                 gate,
                 paper: paper.clone(),
                 brokers,
-                // The world's clock: `epoch` at the start, simulated time since.
+                // The world's clock: `epoch` at the start, simulated time
+                // since, and the jumps of a replay (see `Assembly::jump_to`).
                 clock: Arc::new(move || {
                     let since = tokio::time::Instant::now() - start;
-                    epoch + chrono::Duration::from_std(since).unwrap_or_default()
+                    epoch
+                        + chrono::Duration::from_std(since).unwrap_or_default()
+                        + *jumped.lock().unwrap_or_else(|p| p.into_inner())
                 }),
             },
             Decimal::from(100_000),
@@ -240,7 +247,23 @@ impl Assembly {
             paper,
             breaches,
             audit_file: file,
+            skipped,
         })
+    }
+
+    /// Moves the path's clock, and its paper accounts' market, forward to
+    /// `at` (never back): a replay that jumps the world to its next bar.
+    pub fn jump_to(&self, at: DateTime<Utc>) {
+        let now = self.path.now();
+        if at > now {
+            *self.skipped.lock().unwrap_or_else(|p| p.into_inner()) += at - now;
+        }
+        let mut host = self.paper.lock().unwrap_or_else(|p| p.into_inner());
+        let engine = host.engine_mut();
+        let at = Timestamp::from_datetime(at);
+        if at > engine.now() {
+            engine.advance_to(at);
+        }
     }
 
     /// Quotes `symbol` around `price` in the paper accounts' market.

@@ -86,6 +86,9 @@ pub struct ClientEnv {
     pub setup: HttpSetup,
     /// The world's market, for venues built inside the client (paper).
     pub market: MarketSpec,
+    /// The adapters' clock (the one in `setup`): a replay that jumps the
+    /// world to its next bar skips it with the brokers' clocks.
+    pub clock: EpochClock,
 }
 
 impl ClientEnv {
@@ -231,6 +234,7 @@ where
         brokers,
         setup,
         market: spec.market.clone(),
+        clock: EpochClock::new(epoch_ms()),
     };
     let out: Rc<RefCell<Option<T>>> = Rc::new(RefCell::new(None));
     let slot = out.clone();
@@ -239,7 +243,8 @@ where
         // The adapters' clock starts here, inside the client's runtime:
         // started outside, it would count the real time between building
         // the world and starting it, and differ from run to run.
-        env.setup.clock = Arc::new(EpochClock::new(epoch_ms()));
+        env.clock = EpochClock::new(epoch_ms());
+        env.setup.clock = Arc::new(env.clock.clone());
         let value = client(env).await;
         *slot.borrow_mut() = Some(value);
         Ok(())

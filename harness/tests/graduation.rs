@@ -253,6 +253,45 @@ fn each_tier_a_broker_has_a_clean_graduation() {
 }
 
 #[test]
+fn schwab_refuses_to_trade_a_week_after_the_login() {
+    let j = journey("schwab-weekly-reauthorization");
+    let live: Vec<_> = j.lines.iter().filter(|l| l.kind == "live").collect();
+    // Trades fill for the first week: the world's clock, the adapter's
+    // and Schwab's, follow the bars, so the tokens age with them.
+    let refused = live
+        .iter()
+        .position(|l| l.text.contains("refused, reauth_required"))
+        .unwrap_or_else(|| panic!("never asked to log in again:\n{}", j.timeline()));
+    assert!(
+        live[..refused].iter().any(|l| l.text.contains("filled")),
+        "{}",
+        j.timeline()
+    );
+    // Seven days from the connection (2026-01-05), and every order since.
+    let first = live[refused];
+    assert_eq!(
+        first.at.date_naive().to_string(),
+        "2026-01-12",
+        "{}",
+        first.text
+    );
+    assert!(
+        first.text.contains("unsupported_token_type"),
+        "{}",
+        first.text
+    );
+    assert!(
+        live[refused..]
+            .iter()
+            .filter(|l| l.text.contains(" refused, "))
+            .all(|l| l.text.contains("reauth_required")),
+        "{}",
+        j.timeline()
+    );
+    assert!(!live[refused..].iter().any(|l| l.text.contains("filled")));
+}
+
+#[test]
 fn a_partial_fill_day_is_followed_fill_by_fill() {
     let j = journey("partial-fill-heavy-day");
     let live: Vec<&str> = j

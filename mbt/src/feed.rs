@@ -24,6 +24,9 @@ pub struct MarketSpec {
     pub spread_bps: Option<u32>,
     /// Simulated time between two quotes of one symbol (default the generator's).
     pub quote_every_ms: Option<u64>,
+    /// The symbols generated and their first prices (default the default
+    /// universe): a market of only the instruments a run trades.
+    pub symbols: Option<Vec<(String, Decimal)>>,
     /// Recorded bars (CSV text, `time,symbol,open,high,low,close,volume`)
     /// replayed instead of the generator, shifted so that the first bar is
     /// at the market's start. The bars' symbols are the whole universe.
@@ -41,6 +44,15 @@ impl MarketSpec {
         }
         if let Some(ms) = self.quote_every_ms {
             config.step_ms = ms.max(1);
+        }
+        if let Some(symbols) = &self.symbols {
+            config.symbols = symbols
+                .iter()
+                .map(|(symbol, start_price)| crate::generator::SymbolSpec {
+                    symbol: symbol.clone(),
+                    start_price: *start_price,
+                })
+                .collect();
         }
         config
     }

@@ -3,12 +3,13 @@
 //! live broker (the broker's model, through the gateway's order path, with
 //! the faults of the file on the timeline).
 //!
-//! Each bar the market moves (the paper engine and every broker's model
-//! are quoted the bar's prices), a fault due at that bar is thrown, the
-//! traders step, and, when an order sent is still waiting on its broker,
-//! a simulated second passes so that the broker's answers and fills land
-//! before the next bar. Bars are the rules' clock: a broker's own clock
-//! runs in those seconds, inside its first session.
+//! Each bar the whole world jumps to the bar's time (the brokers' clocks,
+//! the adapters' and the order path's: what an order sent at one bar
+//! meets, its acceptance and its fills, happens on the way to the next at
+//! its own moment, and tokens age as they would), the market moves (the
+//! paper engine and every broker's model are quoted the bar's prices and
+//! hold them until the next), a fault due at that bar is thrown, and the
+//! traders step.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -315,6 +316,16 @@ pub fn replay(loaded: &Loaded) -> Journey {
     }
     spec.duration = Duration::from_secs(120 + 3 * bars.len() as u64);
     spec.tick = Duration::from_millis(50);
+    // The brokers quote the file's symbols only, held at each bar's prices
+    // between bars (quoted every five minutes, so that a working order
+    // still meets market events), and nothing else: live and paper see one
+    // market.
+    spec.market = mbt::MarketSpec {
+        symbols: bars.first().map(|b| b.prices.clone().into_iter().collect()),
+        annual_volatility: Some(Decimal::ZERO),
+        quote_every_ms: Some(300_000),
+        ..mbt::MarketSpec::default()
+    };
     let mut journey = Journey {
         name: loaded.name.clone(),
         title: g.title.clone(),
@@ -366,6 +377,7 @@ async fn travel(
     let path = Assembly::new(endpoints, g.seed, None, first.at, &opening, g.gate.clone())
         .map_err(|f| f.message)?;
     for bar in bars {
+        jump_to(bar.at, &env, &seats, &path).await?;
         let line = |kind, text| Line::at(bar, kind, text);
         for (fault, plan) in g.faults.iter().zip(&loaded.plans) {
             if (fault.day, fault.bar) == (bar.day, bar.bar) {
@@ -421,19 +433,17 @@ async fn travel(
             prices: bar.prices.clone(),
             cycles: seats.first().map_or(0, |s| s.cycles),
         });
-        // The broker's answers and fills land before the next bar (a
-        // second: the slowest acceptance, SnapTrade's 200 ms, then the
-        // first fill on the next quote, 250 ms on); with nothing sent
-        // waiting on it, the next bar can come at once.
-        let waiting = seats
-            .iter()
-            .flat_map(|s| s.live.iter().chain([&s.paper]).flatten())
-            .any(|t| !t.is_idle());
-        if waiting {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
     }
     // What the last bar left working lands before the books are read.
+    if let Some(last) = bars.last() {
+        jump_to(
+            last.at + chrono::Duration::minutes(SETTLE_MINUTES),
+            &env,
+            &seats,
+            &path,
+        )
+        .await?;
+    }
     for seat in &mut seats {
         let (traders, book) = match seat.live.as_mut() {
             Some(t) => (t, &mut journey.live),
@@ -459,6 +469,35 @@ async fn travel(
             trades: s.trades,
         })
         .collect();
+    Ok(())
+}
+
+/// Minutes the world runs on after the last bar, for what it left working.
+const SETTLE_MINUTES: i64 = 2;
+
+/// The longest jump a broker's clock takes at once (its control surface
+/// takes at most eight days).
+const LONGEST_JUMP_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Moves the whole world to `at` (never back): the brokers' clocks, the
+/// adapters' and the order path's. Whatever the brokers had working
+/// meets their market on the way, at its own moment; then the bar comes.
+async fn jump_to(
+    at: DateTime<Utc>,
+    env: &ClientEnv,
+    seats: &[Seat],
+    path: &Assembly,
+) -> Result<(), String> {
+    let mut ms = at.timestamp_millis() - adapters::http::Clock::now_ms(&env.clock);
+    while ms > 0 {
+        let step = ms.min(LONGEST_JUMP_MS);
+        for seat in seats {
+            seat.venue.advance(step).await.map_err(|e| e.to_string())?;
+        }
+        env.clock.skip(step);
+        ms -= step;
+    }
+    path.jump_to(at);
     Ok(())
 }
 

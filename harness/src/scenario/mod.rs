@@ -560,6 +560,7 @@ fn market_spec(m: &Market, data_dir: &Path) -> Result<MarketSpec, String> {
         annual_volatility: m.volatility.as_deref().map(decimal).transpose()?,
         spread_bps: m.spread_bps,
         quote_every_ms: m.quote_every_ms,
+        symbols: None,
         bars_csv: None,
     };
     if spec.annual_volatility.is_some_and(|v| v < Decimal::ZERO) {
