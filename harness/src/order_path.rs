@@ -251,6 +251,13 @@ impl Assembly {
         })
     }
 
+    /// An instrument's mark in the paper accounts' market: the mid of its
+    /// quote (an option's priced from its underlying at the market's time).
+    pub fn paper_mark(&self, instrument: &Instrument) -> Option<Decimal> {
+        let host = self.paper.lock().unwrap_or_else(|p| p.into_inner());
+        host.engine().quote(instrument).map(|q| q.mid())
+    }
+
     /// Moves the path's clock, and its paper accounts' market, forward to
     /// `at` (never back): a replay that jumps the world to its next bar.
     pub fn jump_to(&self, at: DateTime<Utc>) {

@@ -171,10 +171,10 @@ fn a_file_that_cannot_be_replayed_says_why() {
                 two,
                 &strategy(
                     "o",
-                    r#"{ kind = "option", occ = "AAPL  260116C00100000", side = "buy" }"#,
+                    r#"{ kind = "option", occ = "NVDA  260220C00100000", side = "buy" }"#,
                 ),
             ),
-            "graduation markets quote equities only",
+            "trades NVDA, which the market does not quote",
         ),
     ];
     for (result, why) in refused {
@@ -250,6 +250,55 @@ fn each_tier_a_broker_has_a_clean_graduation() {
             "no live {symbol} fill"
         );
     }
+}
+
+#[test]
+fn an_option_strategy_is_marked_from_its_underlying_at_each_bar() {
+    let j = journey("options-at-tastytrade");
+    let call = "AAPL  260220C00190000";
+    // Every bar quotes the call beside AAPL, its value falling with the
+    // time left when AAPL stands still.
+    let market: Vec<_> = j.lines.iter().filter(|l| l.kind == "market").collect();
+    assert!(
+        market.iter().all(|l| l.text.contains(call)),
+        "{}",
+        j.timeline()
+    );
+    assert!(j.bars.iter().all(|b| b.options.len() == 1));
+    // Paper, then live: the call itself is sent, and fills at a premium
+    // (the chart draws it where AAPL was).
+    assert!(j.graduated.is_some(), "{}", j.timeline());
+    for kind in ["paper", "live"] {
+        assert!(
+            j.lines
+                .iter()
+                .any(|l| l.kind == kind && l.text.contains(&format!("buy 2 {call} market"))),
+            "{kind}: {}",
+            j.timeline()
+        );
+    }
+    let live = j.fills.iter().filter(|f| f.live).count();
+    assert!(live >= 4, "{}", j.timeline());
+    assert!(j.fills.iter().all(|f| f.symbol == "AAPL"));
+    assert_eq!(j.live.refused(), 0, "{}", j.timeline());
+}
+
+#[test]
+fn an_option_series_that_expires_during_the_replay_is_refused() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/graduation/options-at-tastytrade.toml"),
+    )
+    .expect("the scenario");
+    // January's series expires before the eighth trading day.
+    let early = text.replace("AAPL  260220C00190000", "AAPL  260109C00190000");
+    let err = graduation::parse("early", &early, Path::new("."))
+        .err()
+        .unwrap_or_default();
+    assert!(
+        err.contains("expires on 2026-01-09") && err.contains("2026-01-14"),
+        "{err}"
+    );
 }
 
 #[test]

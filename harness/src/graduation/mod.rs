@@ -20,6 +20,7 @@ use std::path::Path;
 use broker_models::faults::FaultPlan;
 use gateway::gate::GateRule;
 use gateway::rules::{Rules, Strategy, Trade};
+use mbt::instrument::OccSymbol;
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -199,7 +200,8 @@ pub fn parse(name: &str, text: &str, dir: &Path) -> Result<Loaded, String> {
         .first()
         .map(|b| b.prices.keys().collect())
         .unwrap_or_default();
-    check_strategies(&graduation.strategies, &symbols)?;
+    let last_day = bars.last().map(|b| b.at.date_naive()).unwrap_or_default();
+    check_strategies(&graduation.strategies, &symbols, last_day)?;
     let mut plans = Vec::new();
     for f in &graduation.faults {
         if !bars.iter().any(|b| (b.day, b.bar) == (f.day, f.bar)) {
@@ -300,8 +302,13 @@ fn check_connections(g: &Graduation) -> Result<(), String> {
 }
 
 /// Each strategy can be traded, has a name of its own, and trades a
-/// symbol the market quotes.
-fn check_strategies(strategies: &[Strategy], symbols: &[&String]) -> Result<(), String> {
+/// symbol the market quotes; an option series is listed until the
+/// market's last day at least.
+fn check_strategies(
+    strategies: &[Strategy],
+    symbols: &[&String],
+    last_day: chrono::NaiveDate,
+) -> Result<(), String> {
     if strategies.is_empty() {
         return Err("no [[strategy]]: a graduation trades at least one".into());
     }
@@ -311,22 +318,49 @@ fn check_strategies(strategies: &[Strategy], symbols: &[&String]) -> Result<(), 
         if !names.insert(s.name.as_str()) {
             return Err(format!("two strategies are named {:?}", s.name));
         }
-        let Trade::Equity { symbol, .. } = &s.trade else {
-            // The market walks underlyings only: an option's mark would be
-            // made up, and the rules' exits judge it.
-            return Err(format!(
-                "strategy {:?} trades options: graduation markets quote equities only so far",
-                s.name
-            ));
-        };
-        if !symbols.contains(&symbol) {
+        let symbol = underlying(&s.trade).unwrap_or_default();
+        if !symbols.contains(&&symbol) {
             return Err(format!(
                 "strategy {:?} trades {symbol}, which the market does not quote",
                 s.name
             ));
         }
+        for occ in series(&s.trade) {
+            // A series that expires during the replay would settle under
+            // the rules, which know nothing of expiry: refused, not
+            // simplified.
+            if occ.expiry() < last_day {
+                return Err(format!(
+                    "strategy {:?} trades {occ}, which expires on {} before the market's \
+                     last day ({last_day}): pick a series listed to the end",
+                    s.name,
+                    occ.expiry()
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// The symbol a trade is in: an equity's, an option's or a spread's
+/// underlying (None for an OCC symbol that does not parse, which the
+/// rules refuse first).
+fn underlying(trade: &Trade) -> Option<String> {
+    match trade {
+        Trade::Equity { symbol, .. } => Some(symbol.clone()),
+        Trade::Option { occ, .. } => occ.parse::<OccSymbol>().ok().map(|o| o.root().to_string()),
+        Trade::Spread { underlying, .. } => Some(underlying.clone()),
+    }
+}
+
+/// The option series a trade needs marks of: the option's, or each leg's.
+fn series(trade: &Trade) -> Vec<OccSymbol> {
+    let occs: Vec<&String> = match trade {
+        Trade::Equity { .. } => Vec::new(),
+        Trade::Option { occ, .. } => vec![occ],
+        Trade::Spread { legs, .. } => legs.iter().map(|l| &l.occ).collect(),
+    };
+    occs.into_iter().filter_map(|o| o.parse().ok()).collect()
 }
 
 /// The JSON Schema of graduation files (for editors).

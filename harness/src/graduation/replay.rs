@@ -18,7 +18,7 @@ use adapters::{Order, OrderResult};
 use broker_models::faults::FaultPlan;
 use chrono::{DateTime, Utc};
 use gateway::kill::Mode;
-use gateway::rules::{Rules, Trade};
+use gateway::rules::Rules;
 use gateway::trader::{Happened, Trader};
 use gateway::{Connection, ConnectionId};
 use mbt::Instrument;
@@ -81,10 +81,24 @@ pub struct BarState {
     pub at: DateTime<Utc>,
     /// Each symbol's price.
     pub prices: BTreeMap<String, Decimal>,
+    /// The mark of each option the strategies trade: the paper market's
+    /// quote, priced from its underlying at the bar's time.
+    pub options: BTreeMap<Instrument, Decimal>,
     pub paper_pnl: Decimal,
     pub live_pnl: Decimal,
     /// Paper cycles the gate counted so far.
     pub cycles: u32,
+}
+
+impl BarState {
+    /// Every instrument's mark: the symbols' prices and the options'.
+    pub fn marks(&self) -> BTreeMap<Instrument, Decimal> {
+        self.prices
+            .iter()
+            .map(|(s, p)| (Instrument::equity(s.as_str()), *p))
+            .chain(self.options.clone())
+            .collect()
+    }
 }
 
 /// A fill the trader saw, at the bar it saw it.
@@ -133,9 +147,12 @@ pub struct Journey {
 pub struct Book {
     orders: BTreeMap<String, (Order, Option<OrderResult>)>,
     refused: usize,
-    /// Per underlying: the units held and what they cost, kept as fills
-    /// land so that marking the book each bar reads no order.
-    held: BTreeMap<String, (Decimal, Decimal)>,
+    /// The units held of each instrument (an option's in shares, a
+    /// spread's leg by leg), kept as fills land so that marking the book
+    /// each bar reads no order.
+    held: BTreeMap<Instrument, Decimal>,
+    /// What every fill cost (negative: brought in).
+    cost: Decimal,
 }
 
 impl Book {
@@ -150,15 +167,14 @@ impl Book {
                 let Some((order, last)) = self.orders.get_mut(&result.client_order_id) else {
                     return;
                 };
-                let was = filled(order, last.as_ref());
-                let now = filled(order, Some(result));
+                let was = filled(last.as_ref());
+                let now = filled(Some(result));
                 *last = Some(result.clone());
-                let held = self
-                    .held
-                    .entry(order.instrument.underlying().to_string())
-                    .or_default();
-                held.0 += now.0 - was.0;
-                held.1 += now.1 - was.1;
+                let (quantity, price) = (now.0 - was.0, now.1 - was.1);
+                for (instrument, per_order) in units(order) {
+                    *self.held.entry(instrument).or_default() += per_order * quantity;
+                }
+                self.cost += order.side.sign() * multiplier(order) * price;
             }
             Happened::Refused { .. } => self.refused += 1,
             Happened::CancelAsked { .. } => {}
@@ -186,31 +202,49 @@ impl Book {
     }
 
     /// What every fill made or lost, what is still held valued at its
-    /// underlying's mark (graduation strategies trade equities).
-    pub fn pnl(&self, marks: &BTreeMap<String, Decimal>) -> Decimal {
-        self.held
+    /// mark.
+    pub fn pnl(&self, marks: &BTreeMap<Instrument, Decimal>) -> Decimal {
+        let value: Decimal = self
+            .held
             .iter()
-            .map(|(symbol, (units, cost))| {
-                marks.get(symbol).map_or(Decimal::ZERO, |m| units * m) - cost
-            })
-            .sum::<Decimal>()
-            .round_dp(2)
+            .map(|(instrument, units)| marks.get(instrument).map_or(Decimal::ZERO, |m| units * m))
+            .sum();
+        (value - self.cost).round_dp(2)
     }
 }
 
-/// The units an order's fills bought (negative: sold) and what they cost.
-fn filled(order: &Order, result: Option<&OrderResult>) -> (Decimal, Decimal) {
+/// An order's fills so far: the quantity, and the quantity times the
+/// average price.
+fn filled(result: Option<&OrderResult>) -> (Decimal, Decimal) {
     match result {
         Some(OrderResult {
             average_fill_price: Some(price),
             filled_quantity,
             ..
-        }) => {
-            let units = order.side.sign() * filled_quantity * order.instrument.multiplier();
-            (units, units * price)
-        }
+        }) => (*filled_quantity, filled_quantity * price),
         _ => (Decimal::ZERO, Decimal::ZERO),
     }
+}
+
+/// The units of each instrument one of the order's quantity moves: a
+/// spread's legs, each on its own side and ratio, else the instrument.
+fn units(order: &Order) -> Vec<(Instrument, Decimal)> {
+    let m = multiplier(order);
+    match &order.legs {
+        Some(legs) => legs
+            .iter()
+            .map(|l| (l.instrument.clone(), l.side.sign() * l.ratio_quantity * m))
+            .collect(),
+        None => vec![(order.instrument.clone(), order.side.sign() * m)],
+    }
+}
+
+/// Shares per unit of the order (a spread's, its legs' contracts).
+fn multiplier(order: &Order) -> Decimal {
+    order.legs.as_ref().and_then(|l| l.first()).map_or_else(
+        || order.instrument.multiplier(),
+        |l| l.instrument.multiplier(),
+    )
 }
 
 impl Journey {
@@ -244,12 +278,9 @@ impl Journey {
             .collect()
     }
 
-    /// Each symbol's price at the last bar.
-    pub fn marks(&self) -> BTreeMap<String, Decimal> {
-        self.bars
-            .last()
-            .map(|b| b.prices.clone())
-            .unwrap_or_default()
+    /// Every instrument's mark at the last bar.
+    pub fn marks(&self) -> BTreeMap<Instrument, Decimal> {
+        self.bars.last().map(BarState::marks).unwrap_or_default()
     }
 
     /// The outcome in a few lines a non-engineer reads first.
@@ -373,6 +404,7 @@ async fn travel(
     let (mut seats, endpoints) = connect(g, &env)?;
     let named = seats.len() > 1;
     let first = bars.first().ok_or("the market has no bars")?;
+    let options = options_traded(&g.strategies);
     let opening: Vec<(String, Decimal)> = first.prices.clone().into_iter().collect();
     let path = Assembly::new(endpoints, g.seed, None, first.at, &opening, g.gate.clone())
         .map_err(|f| f.message)?;
@@ -391,10 +423,8 @@ async fn travel(
                 journey.lines.push(line("fault", fault.label.clone()));
             }
         }
-        let mut marks = BTreeMap::new();
         for (symbol, price) in &bar.prices {
             path.set_paper_price(symbol, *price);
-            marks.insert(Instrument::equity(symbol.as_str()), *price);
         }
         let prices: Vec<(String, Decimal)> = bar.prices.clone().into_iter().collect();
         for seat in &seats {
@@ -403,8 +433,28 @@ async fn travel(
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        let quoted: Vec<String> = bar.prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+        let options: BTreeMap<Instrument, Decimal> = options
+            .iter()
+            .filter_map(|o| Some((o.clone(), path.paper_mark(o)?)))
+            .collect();
+        let mut quoted: Vec<String> = bar.prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+        quoted.extend(
+            options
+                .iter()
+                .map(|(o, p)| format!("{o} {}", p.normalize())),
+        );
         journey.lines.push(line("market", quoted.join(", ")));
+        let state = BarState {
+            day: bar.day,
+            bar: bar.bar,
+            at: bar.at,
+            paper_pnl: Decimal::ZERO,
+            live_pnl: Decimal::ZERO,
+            prices: bar.prices.clone(),
+            options,
+            cycles: 0,
+        };
+        let marks = state.marks();
         let index = journey.bars.len();
         for seat in &mut seats {
             let row = seat.row.clone();
@@ -418,20 +468,17 @@ async fn travel(
                     book.note(&h);
                     journey
                         .fills
-                        .extend(fill_mark(index, kind == "live", book, &h));
+                        .extend(fill_mark(index, kind == "live", book, &bar.prices, &h));
                     journey.lines.push(line(kind, whose(said(&h))));
                 }
             }
         }
         ask_the_gate(&mut seats, &path, bar, named, &mut journey.lines)?;
         journey.bars.push(BarState {
-            day: bar.day,
-            bar: bar.bar,
-            at: bar.at,
-            paper_pnl: journey.paper.pnl(&bar.prices),
-            live_pnl: journey.live.pnl(&bar.prices),
-            prices: bar.prices.clone(),
+            paper_pnl: journey.paper.pnl(&marks),
+            live_pnl: journey.live.pnl(&marks),
             cycles: seats.first().map_or(0, |s| s.cycles),
+            ..state
         });
     }
     // What the last bar left working lands before the books are read.
@@ -635,22 +682,42 @@ fn traders(
         .collect()
 }
 
-/// The symbols `strategies` trade, each once, in their order.
-/// (A loaded file's strategies trade equities only: see `check_strategies`.)
+/// The symbols `strategies` trade (an option's, its underlying), each
+/// once, in their order.
 fn traded(strategies: &[gateway::rules::Strategy]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in strategies {
-        if let Trade::Equity { symbol, .. } = &s.trade {
-            if !out.contains(symbol) {
-                out.push(symbol.clone());
+        if let Some(symbol) = super::underlying(&s.trade) {
+            if !out.contains(&symbol) {
+                out.push(symbol);
             }
         }
     }
     out
 }
 
+/// The options `strategies` trade, a spread's legs each, once.
+fn options_traded(strategies: &[gateway::rules::Strategy]) -> Vec<Instrument> {
+    let mut out: Vec<Instrument> = Vec::new();
+    for occ in strategies.iter().flat_map(|s| super::series(&s.trade)) {
+        let o = Instrument::option(occ);
+        if !out.contains(&o) {
+            out.push(o);
+        }
+    }
+    out
+}
+
 /// A fill shown by a trader's event (a new or changed order with a fill).
-fn fill_mark(index: usize, live: bool, book: &Book, h: &Happened) -> Option<FillMark> {
+/// An option's or a spread's fill is drawn where its underlying was: the
+/// chart's scale is the underlying's price, not a premium's.
+fn fill_mark(
+    index: usize,
+    live: bool,
+    book: &Book,
+    prices: &BTreeMap<String, Decimal>,
+    h: &Happened,
+) -> Option<FillMark> {
     let (Happened::Answered { result } | Happened::Changed { result }) = h else {
         return None;
     };
@@ -658,10 +725,15 @@ fn fill_mark(index: usize, live: bool, book: &Book, h: &Happened) -> Option<Fill
         .average_fill_price
         .filter(|_| result.filled_quantity > Decimal::ZERO)?;
     let order = book.order(&result.client_order_id)?;
+    let symbol = order.instrument.underlying().to_string();
+    let price = match (&order.instrument, &order.legs) {
+        (Instrument::Equity { .. }, None) => price,
+        _ => *prices.get(&symbol)?,
+    };
     Some(FillMark {
         index,
         live,
-        symbol: order.instrument.underlying().to_string(),
+        symbol,
         side: order.side,
         price,
     })
@@ -676,7 +748,7 @@ fn said(h: &Happened) -> String {
             order.client_order_id,
             word(&order.side),
             order.quantity,
-            order.instrument.underlying(),
+            traded_as(order),
             word(&order.order_type),
             order
                 .limit_price
@@ -704,6 +776,25 @@ fn said(h: &Happened) -> String {
     }
 }
 
+/// What an order trades, as the timeline names it: the symbol, the
+/// option's OCC symbol, or a spread's legs.
+fn traded_as(order: &Order) -> String {
+    match &order.legs {
+        Some(legs) => {
+            let legs: Vec<String> = legs
+                .iter()
+                .map(|l| format!("{} {} {}", word(&l.side), l.ratio_quantity, l.instrument))
+                .collect();
+            format!(
+                "{} spread ({})",
+                order.instrument.underlying(),
+                legs.join(", ")
+            )
+        }
+        None => order.instrument.to_string(),
+    }
+}
+
 fn state(r: &OrderResult) -> String {
     match r.average_fill_price {
         Some(price) if r.filled_quantity > Decimal::ZERO => format!(
@@ -722,4 +813,75 @@ fn word(v: &impl serde::Serialize) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use adapters::{Leg, OrderStatus, Side};
+    use rust_decimal_macros::dec;
+
+    fn occ(s: &str) -> Instrument {
+        Instrument::option(s.parse().expect("an OCC symbol"))
+    }
+
+    /// The trader's events for `order` filled at `price`.
+    fn traded(book: &mut Book, order: Order, price: Decimal) {
+        let result = OrderResult {
+            broker_order_id: format!("b-{}", order.client_order_id),
+            client_order_id: order.client_order_id.clone(),
+            status: OrderStatus::Filled,
+            filled_quantity: order.quantity,
+            remaining_quantity: Decimal::ZERO,
+            average_fill_price: Some(price),
+            reject_reason: None,
+            broker_status: "filled".into(),
+        };
+        book.note(&Happened::Fired {
+            order,
+            again: false,
+        });
+        book.note(&Happened::Answered { result });
+    }
+
+    #[test]
+    fn an_option_is_marked_a_hundred_shares_a_contract() {
+        let call = occ("AAPL  260220C00190000");
+        let mut book = Book::default();
+        let mut buy = Order::market("call-1-entry", "", Side::Buy, dec!(2));
+        buy.instrument = call.clone();
+        traded(&mut book, buy, dec!(6.64));
+        let marks = BTreeMap::from([(call.clone(), dec!(7.00))]);
+        // Two contracts, 36 cents each over what they cost.
+        assert_eq!(book.pnl(&marks), dec!(72.00));
+        let mut sell = Order::market("call-1-exit", "", Side::Sell, dec!(2));
+        sell.instrument = call;
+        traded(&mut book, sell, dec!(8.15));
+        // Flat: what the round trip made, whatever the mark.
+        assert_eq!(book.pnl(&marks), dec!(302.00));
+        assert_eq!(book.pnl(&BTreeMap::new()), dec!(302.00));
+    }
+
+    #[test]
+    fn a_credit_spread_is_marked_leg_by_leg() {
+        let (short, long) = (occ("AAPL  260220P00185000"), occ("AAPL  260220P00180000"));
+        let leg = |instrument: &Instrument, side| Leg {
+            instrument: instrument.clone(),
+            side,
+            position_effect: None,
+            ratio_quantity: Decimal::ONE,
+        };
+        let mut book = Book::default();
+        let mut open = Order::market("spread-1-entry", "AAPL", Side::Sell, dec!(1));
+        open.legs = Some(vec![leg(&short, Side::Sell), leg(&long, Side::Buy)]);
+        // Sold for a 1.67 credit: 167 brought in.
+        traded(&mut book, open, dec!(1.67));
+        let marks = BTreeMap::from([(short.clone(), dec!(5.00)), (long.clone(), dec!(3.80))]);
+        // Worth 1.20 to buy back now: 47 made so far.
+        assert_eq!(book.pnl(&marks), dec!(47.00));
+        let mut close = Order::market("spread-1-exit", "AAPL", Side::Buy, dec!(1));
+        close.legs = Some(vec![leg(&short, Side::Buy), leg(&long, Side::Sell)]);
+        traded(&mut book, close, dec!(2.25));
+        assert_eq!(book.pnl(&marks), dec!(-58.00));
+    }
 }
