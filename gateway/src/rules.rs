@@ -150,6 +150,14 @@ pub struct Exit {
     /// Out once held this many minutes, whatever the mark.
     #[serde(default)]
     pub max_hold_minutes: Option<u32>,
+    /// Out with a limit this far past the trade's mark when the exit is
+    /// decided (what is given up to be filled: above it buying back, below
+    /// it selling), instead of at the market. Brokers take multi-leg
+    /// orders at a limit only (tastytrade): a spread meant to trade live
+    /// sets it. An exit left unfilled is decided again at a later tick.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub limit_offset: Option<Decimal>,
 }
 
 /// Why a strategy definition cannot be traded.
@@ -239,6 +247,13 @@ impl Rules {
         }
         if strategy.entry.limit.is_some_and(|l| l <= Decimal::ZERO) {
             return Err(invalid("a limit must be positive"));
+        }
+        if strategy
+            .exit
+            .limit_offset
+            .is_some_and(|o| o < Decimal::ZERO)
+        {
+            return Err(invalid("an exit's limit offset must not be negative"));
         }
         let occ = |s: &str| -> Result<OccSymbol, InvalidStrategy> {
             s.parse()
@@ -344,7 +359,8 @@ impl Rules {
                 }]
             }
             Phase::Holding(held) if self.exits(&held, at, marks) => {
-                vec![Fire::Submit(self.exit_order(held))]
+                let mark = self.mark(marks);
+                vec![Fire::Submit(self.exit_order(held, mark))]
             }
             _ => Vec::new(),
         }
@@ -495,11 +511,32 @@ impl Rules {
         order
     }
 
-    /// A market order closing what is held.
-    fn exit_order(&mut self, held: Held) -> Order {
+    /// An order closing what is held: at the market, or at a limit
+    /// `limit_offset` past the mark (a cent at least).
+    fn exit_order(&mut self, held: Held, mark: Option<Decimal>) -> Order {
         let cid = self.next_cid("exit");
         let side = flip(self.opening_side());
         let order = self.order(&cid, side, held.quantity, PositionEffect::Close);
+        let limit = self
+            .strategy
+            .exit
+            .limit_offset
+            .zip(mark)
+            .and_then(|(off, m)| {
+                let price = match side {
+                    Side::Buy => m.checked_add(off)?,
+                    Side::Sell => m.checked_sub(off)?,
+                };
+                Some(price.round_dp(2).max(Decimal::new(1, 2)))
+            });
+        let order = match limit {
+            Some(limit) => Order {
+                order_type: OrderType::Limit,
+                limit_price: Some(limit),
+                ..order
+            },
+            None => order,
+        };
         self.phase = Phase::Exiting { cid, held };
         order
     }

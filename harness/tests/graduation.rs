@@ -264,7 +264,8 @@ fn an_option_strategy_is_marked_from_its_underlying_at_each_bar() {
         "{}",
         j.timeline()
     );
-    assert!(j.bars.iter().all(|b| b.options.len() == 1));
+    // The call and the spread's two legs.
+    assert!(j.bars.iter().all(|b| b.options.len() == 3));
     // Paper, then live: the call itself is sent, and fills at a premium
     // (the chart draws it where AAPL was).
     assert!(j.graduated.is_some(), "{}", j.timeline());
@@ -279,6 +280,24 @@ fn an_option_strategy_is_marked_from_its_underlying_at_each_bar() {
     }
     let live = j.fills.iter().filter(|f| f.live).count();
     assert!(live >= 4, "{}", j.timeline());
+    // The spread is sold at its limit or better and bought back with a
+    // limit past its mark: tastytrade takes no multi-leg market order.
+    let spread: Vec<&str> = j
+        .lines
+        .iter()
+        .filter(|l| l.kind == "live" && l.text.contains("put-spread-1-exit"))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert!(
+        spread.iter().any(|t| t.contains(
+            "spread (buy 1 AAPL  260220P00185000, sell 1 AAPL  260220P00180000) limit at"
+        )),
+        "{spread:#?}"
+    );
+    assert!(
+        spread.iter().any(|t| t.contains(": filled 1 @")),
+        "{spread:#?}"
+    );
     assert!(j.fills.iter().all(|f| f.symbol == "AAPL"));
     assert_eq!(j.live.refused(), 0, "{}", j.timeline());
 }

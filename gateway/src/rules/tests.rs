@@ -55,6 +55,7 @@ fn dip_buyer() -> Strategy {
             take_profit_percent: Some(dec!(5)),
             stop_loss_percent: Some(dec!(3)),
             max_hold_minutes: Some(60),
+            limit_offset: None,
         },
         round_trips: None,
     }
@@ -250,11 +251,95 @@ fn a_credit_spread_opens_for_its_credit_and_closes_every_leg_reversed() {
     assert!(legs
         .iter()
         .all(|l| l.position_effect == Some(PositionEffect::Close)));
+    assert_eq!(order.order_type, OrderType::Market);
     r.on(&filled("put-credit-1-exit", dec!(2), dec!(0.70)));
     assert!(
         r.on(&at(4, marks(dec!(90), dec!(5), dec!(2)))).is_empty(),
         "one round trip asked for"
     );
+}
+
+#[test]
+fn an_exit_with_a_limit_offset_gives_up_that_much_past_the_mark() {
+    let short = "AAPL  260116P00095000";
+    let long = "AAPL  260116P00090000";
+    let leg = |occ: &str, side| SpreadLeg {
+        occ: occ.into(),
+        side,
+        ratio: dec!(1),
+    };
+    let spread = Strategy {
+        name: "put-credit".into(),
+        trade: Trade::Spread {
+            underlying: "AAPL".into(),
+            side: Side::Sell,
+            legs: vec![leg(short, Side::Sell), leg(long, Side::Buy)],
+        },
+        quantity: dec!(1),
+        entry: Entry {
+            when: Condition::Always,
+            limit: Some(dec!(1.50)),
+            expire_after_minutes: None,
+        },
+        exit: Exit {
+            take_profit_percent: Some(dec!(50)),
+            limit_offset: Some(dec!(0.05)),
+            ..Exit::default()
+        },
+        round_trips: None,
+    };
+    let marks = |short_put: Decimal, long_put: Decimal| {
+        BTreeMap::from([
+            (aapl(), dec!(100)),
+            (Instrument::parse_symbol(short), short_put),
+            (Instrument::parse_symbol(long), long_put),
+        ])
+    };
+    let at = |m, marks| Seen::Tick { at: t(m), marks };
+    let mut r = Rules::new(spread.clone()).unwrap();
+    r.on(&at(0, marks(dec!(2.6), dec!(1.1))));
+    r.on(&filled("put-credit-1-entry", dec!(1), dec!(1.50)));
+    // Worth 0.70 to buy back: bought back at a limit of 0.75.
+    let close = r.on(&at(1, marks(dec!(1.1), dec!(0.4))));
+    let Fire::Submit(order) = &close[0] else {
+        panic!("{close:?}")
+    };
+    assert_eq!(order.side, Side::Buy);
+    assert_eq!(
+        (order.order_type, order.limit_price),
+        (OrderType::Limit, Some(dec!(0.75)))
+    );
+    // Unfilled, it ends; the next tick decides again, at the new mark.
+    r.on(&Seen::Order {
+        client_order_id: "put-credit-1-exit".into(),
+        status: OrderStatus::Expired,
+        filled_quantity: dec!(0),
+        average_fill_price: None,
+    });
+    let again = r.on(&at(2, marks(dec!(1.0), dec!(0.4))));
+    let Fire::Submit(order) = &again[0] else {
+        panic!("{again:?}")
+    };
+    assert_eq!(order.client_order_id, "put-credit-1-exit-2");
+    assert_eq!(order.limit_price, Some(dec!(0.65)));
+
+    // A long sells below its mark, never under a cent.
+    let mut dip = dip_buyer();
+    dip.exit.limit_offset = Some(dec!(500));
+    let mut r = Rules::new(dip.clone()).unwrap();
+    r.on(&tick(0, dec!(100)));
+    r.on(&tick(1, dec!(90)));
+    r.on(&filled("dip-1-entry", dec!(3), dec!(90)));
+    let out = r.on(&tick(300, dec!(95)));
+    let Fire::Submit(order) = &out[0] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        (order.side, order.limit_price),
+        (Side::Sell, Some(dec!(0.01)))
+    );
+    dip.exit.limit_offset = Some(dec!(-1));
+    assert!(Rules::new(dip).is_err());
 }
 
 #[test]

@@ -685,6 +685,7 @@ fn dip_buyer(name: String, quantity: Decimal) -> Strategy {
             take_profit_percent: Some(dec(3)),
             stop_loss_percent: Some(dec(3)),
             max_hold_minutes: Some(30),
+            limit_offset: None,
         },
         round_trips: Some(2),
     }
