@@ -6,7 +6,7 @@
 //! | `POST /_sim/reset` | starts over from the seed (same credentials and accounts, no orders) |
 //! | `PUT /_sim/faults` | sets the fault plan (TOML body, as in `scenarios/faults/`) |
 //! | `GET /_sim/faults` | every fault the plan applied so far: time, operation, what it did |
-//! | `POST /_sim/advance` | `{"ms": N}`: jumps simulated time forward |
+//! | `POST /_sim/advance` | `{"ms": N}`: jumps simulated time forward; with `"prices": {"AAPL": "190.00", …}` also quotes them there (all or none, nothing changed if one cannot be) |
 //! | `POST /_sim/price` | `{"symbol": "AAPL", "price": "190.00"}`: sets a price; `{"prices": {"AAPL": "190.00", …}}` sets several, all or none |
 //! | `POST /_sim/steer` | `{"fault": {"kind": "lost_response"}}`: the next order the broker receives meets this order-level fault |
 //! | `POST /_sim/connection` | `{"account": "…", "broken": true}`: the aggregator's connection holding the account breaks (or is repaired) |
@@ -157,11 +157,16 @@ const MAX_ADVANCE_MS: i64 = 8 * 24 * 3_600_000;
 #[serde(deny_unknown_fields)]
 struct Advance {
     ms: i64,
+    /// Quoted at the new time (all or none): the market's next moment.
+    #[serde(default)]
+    prices: Option<std::collections::BTreeMap<String, Decimal>>,
 }
 
 async fn advance(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Response {
     let Ok(a) = serde_json::from_slice::<Advance>(&body) else {
-        return bad_request("expected {\"ms\": <non-negative integer>}");
+        return bad_request(
+            "expected {\"ms\": <non-negative integer>}, with \"prices\": {\"AAPL\": \"190.00\", ...} to quote there",
+        );
     };
     if a.ms < 0 {
         return bad_request("ms must not be negative");
@@ -171,9 +176,21 @@ async fn advance(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Resp
             "ms must be at most {MAX_ADVANCE_MS} (8 days); jump further in several requests"
         ));
     }
+    let Some(prices) = a.prices else {
+        let mut b = s.lock();
+        b.advance(a.ms);
+        return Json(json!({ "ok": true, "now": b.now().to_string() })).into_response();
+    };
+    let prices = match checked(prices.into_iter().collect()) {
+        Ok(p) => p,
+        Err(why) => return bad_request(why),
+    };
     let mut b = s.lock();
-    b.advance(a.ms);
-    Json(json!({ "ok": true, "now": b.now().to_string() })).into_response()
+    if b.advance_to_prices(a.ms, &prices) {
+        Json(json!({ "ok": true, "now": b.now().to_string() })).into_response()
+    } else {
+        cannot_price(&prices)
+    }
 }
 
 /// One symbol's price, or several at once (`{"prices": {"AAPL": "190.00",
@@ -201,7 +218,7 @@ struct ManyPrices {
 async fn set_price(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Response {
     let prices: Vec<(String, Decimal)> = match serde_json::from_slice::<SetPrice>(&body) {
         Ok(SetPrice::One(p)) => vec![(p.symbol, p.price)],
-        Ok(SetPrice::Many(m)) if !m.prices.is_empty() => m.prices.into_iter().collect(),
+        Ok(SetPrice::Many(m)) => m.prices.into_iter().collect(),
         _ => {
             return bad_request(
                 "expected {\"symbol\": \"AAPL\", \"price\": \"190.00\"} or \
@@ -209,22 +226,39 @@ async fn set_price(State(s): State<Shared>, Typed(body, _): Typed<AsJson>) -> Re
             )
         }
     };
+    let prices = match checked(prices) {
+        Ok(p) => p,
+        Err(why) => return bad_request(why),
+    };
+    if s.lock().set_prices(&prices) {
+        Json(json!({ "ok": true })).into_response()
+    } else {
+        cannot_price(&prices)
+    }
+}
+
+/// Prices a client may set: at least one, each of a vendor's ticker and
+/// positive; else why not.
+fn checked(prices: Vec<(String, Decimal)>) -> Result<Vec<(String, Decimal)>, String> {
+    if prices.is_empty() {
+        return Err("prices names no symbol".into());
+    }
     for (symbol, price) in &prices {
         // The vendors' ticker rule: anything else would create an instrument
         // no client could name (`"\u0000"`, a megabyte of text).
         if !mbt::instrument::is_ticker(symbol) {
-            return bad_request("symbol must be 1 to 12 uppercase letters, digits, '.' or '/'");
+            return Err("symbol must be 1 to 12 uppercase letters, digits, '.' or '/'".into());
         }
         if *price <= Decimal::ZERO {
-            return bad_request(format!("{symbol}'s price must be positive"));
+            return Err(format!("{symbol}'s price must be positive"));
         }
     }
-    if s.lock().set_prices(&prices) {
-        Json(json!({ "ok": true })).into_response()
-    } else {
-        let names: Vec<&str> = prices.iter().map(|(s, _)| s.as_str()).collect();
-        bad_request(format!("cannot price {}", names.join(", ")))
-    }
+    Ok(prices)
+}
+
+fn cannot_price(prices: &[(String, Decimal)]) -> Response {
+    let names: Vec<&str> = prices.iter().map(|(s, _)| s.as_str()).collect();
+    bad_request(format!("cannot price {}", names.join(", ")))
 }
 
 #[derive(Deserialize)]

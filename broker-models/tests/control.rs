@@ -221,6 +221,29 @@ async fn several_prices_are_set_all_or_none() {
 }
 
 #[tokio::test]
+async fn an_advance_can_quote_the_markets_next_moment_all_or_none() {
+    let c = Client::new("alpaca", 3, FaultPlan::default());
+    let before = c.shared.lock().now();
+    let bad =
+        r#"{"ms": 3600000, "prices": {"AAPL": "151.00", "MSFT": "79228162514264337593543950335"}}"#;
+    let r = c.post_json("/_sim/advance", bad).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // Refused before the jump: the clock moved with real time only.
+    let moved = |b: mbt::Timestamp| c.shared.lock().now().millis() - b.millis();
+    assert!(moved(before) < 60_000, "{}", moved(before));
+    let r = c
+        .post_json(
+            "/_sim/advance",
+            r#"{"ms": 3600000, "prices": {"AAPL": "151.00", "MSFT": "411.00"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!((3_600_000..3_660_000).contains(&moved(before)));
+    assert_eq!(c.shared.lock().engine().spot("AAPL"), Some(dec!(151)));
+    assert_eq!(c.shared.lock().engine().spot("MSFT"), Some(dec!(411)));
+}
+
+#[tokio::test]
 async fn advance_is_bounded() {
     let c = Client::new("alpaca", 3, FaultPlan::default());
     for ms in ["9223372036854775807", "691200001"] {

@@ -153,6 +153,23 @@ impl Control {
         self.call(Method::POST, "/price", body).await.map(drop)
     }
 
+    /// Jumps `ms` forward and quotes `prices` there, all or none.
+    pub async fn advance_to_prices(
+        &self,
+        ms: i64,
+        prices: &[(String, Decimal)],
+    ) -> Result<(), VenueError> {
+        let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+        self.trace.record(
+            Actor::Control,
+            format!("advance {ms}ms to prices {}", said.join(", ")),
+        );
+        let prices: std::collections::BTreeMap<&str, Decimal> =
+            prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+        let body = serde_json::json!({ "ms": ms, "prices": prices }).to_string();
+        self.call(Method::POST, "/advance", body).await.map(drop)
+    }
+
     /// Sets several prices as one moment of the market, all or none.
     pub async fn set_prices(&self, prices: &[(String, Decimal)]) -> Result<(), VenueError> {
         let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();

@@ -336,6 +336,27 @@ impl Venue {
         }
     }
 
+    /// Jumps `ms` forward and quotes `prices` there, all or none: the
+    /// market's next moment.
+    pub async fn advance_to_prices(
+        &self,
+        ms: i64,
+        prices: &[(String, Decimal)],
+    ) -> Result<(), VenueError> {
+        match self {
+            Venue::Model(b) => b.control.advance_to_prices(ms, prices).await,
+            Venue::Paper { paper, .. } => {
+                if !paper.venue().can_price(prices) {
+                    let said: Vec<String> =
+                        prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+                    return Err(VenueError::Prices(said.join(", ")));
+                }
+                self.advance(ms).await?;
+                self.set_prices(prices).await
+            }
+        }
+    }
+
     /// Sets several equities' prices as one moment of the market, all or none.
     pub async fn set_prices(&self, prices: &[(String, Decimal)]) -> Result<(), VenueError> {
         match self {

@@ -72,15 +72,19 @@ impl Venue {
         ok
     }
 
+    /// Whether every one of `prices` can be quoted (changes nothing).
+    pub fn can_price(&self, prices: &[(String, Decimal)]) -> bool {
+        let size = self.feed.quote_size();
+        let market = self.engine.market();
+        prices
+            .iter()
+            .all(|(_, p)| market.quote_around(*p, size).is_some())
+    }
+
     /// Quotes several equities at once, all or none: false, and nothing
     /// changed, when one of the prices cannot be quoted.
     pub fn set_prices(&mut self, prices: &[(String, Decimal)]) -> bool {
-        let size = self.feed.quote_size();
-        let market = self.engine.market();
-        if prices
-            .iter()
-            .any(|(_, p)| market.quote_around(*p, size).is_none())
-        {
+        if !self.can_price(prices) {
             return false;
         }
         // Each is quoted as checked: an equity's valid quote always applies.

@@ -349,6 +349,17 @@ impl SimBrokerage {
         ok
     }
 
+    /// Jumps `ms` forward, then quotes `prices` there (control surface):
+    /// false, and nothing changed (not even the clock), when a price
+    /// cannot be quoted.
+    pub fn advance_to_prices(&mut self, ms: i64, prices: &[(String, Decimal)]) -> bool {
+        if !self.venue.can_price(prices) {
+            return false;
+        }
+        self.advance(ms);
+        self.set_prices(prices)
+    }
+
     /// Sets several equities' prices at once, all or none (control surface).
     pub fn set_prices(&mut self, prices: &[(String, Decimal)]) -> bool {
         self.sync();

@@ -409,7 +409,8 @@ async fn travel(
     let path = Assembly::new(endpoints, g.seed, None, first.at, &opening, g.gate.clone())
         .map_err(|f| f.message)?;
     for bar in bars {
-        jump_to(bar.at, &env, &seats, &path).await?;
+        let prices: Vec<(String, Decimal)> = bar.prices.clone().into_iter().collect();
+        jump_to(bar.at, &prices, &env, &seats, &path).await?;
         let line = |kind, text| Line::at(bar, kind, text);
         for (fault, plan) in g.faults.iter().zip(&loaded.plans) {
             if (fault.day, fault.bar) == (bar.day, bar.bar) {
@@ -422,16 +423,6 @@ async fn travel(
                 }
                 journey.lines.push(line("fault", fault.label.clone()));
             }
-        }
-        for (symbol, price) in &bar.prices {
-            path.set_paper_price(symbol, *price);
-        }
-        let prices: Vec<(String, Decimal)> = bar.prices.clone().into_iter().collect();
-        for seat in &seats {
-            seat.venue
-                .set_prices(&prices)
-                .await
-                .map_err(|e| e.to_string())?;
         }
         let options: BTreeMap<Instrument, Decimal> = options
             .iter()
@@ -483,8 +474,11 @@ async fn travel(
     }
     // What the last bar left working lands before the books are read.
     if let Some(last) = bars.last() {
+        // The last bar's prices still stand.
+        let prices: Vec<(String, Decimal)> = last.prices.clone().into_iter().collect();
         jump_to(
             last.at + chrono::Duration::minutes(SETTLE_MINUTES),
+            &prices,
             &env,
             &seats,
             &path,
@@ -527,24 +521,37 @@ const SETTLE_MINUTES: i64 = 2;
 const LONGEST_JUMP_MS: i64 = 7 * 24 * 3_600_000;
 
 /// Moves the whole world to `at` (never back): the brokers' clocks, the
-/// adapters' and the order path's. Whatever the brokers had working
-/// meets their market on the way, at its own moment; then the bar comes.
+/// adapters' and the order path's; whatever the brokers had working
+/// meets their market on the way, at its own moment. Then the brokers
+/// quote `prices` there (one request each: the market's next moment).
 async fn jump_to(
     at: DateTime<Utc>,
+    prices: &[(String, Decimal)],
     env: &ClientEnv,
     seats: &[Seat],
     path: &Assembly,
 ) -> Result<(), String> {
-    let mut ms = at.timestamp_millis() - adapters::http::Clock::now_ms(&env.clock);
-    while ms > 0 {
+    let mut ms = (at.timestamp_millis() - adapters::http::Clock::now_ms(&env.clock)).max(0);
+    loop {
         let step = ms.min(LONGEST_JUMP_MS);
+        let last = step == ms;
         for seat in seats {
-            seat.venue.advance(step).await.map_err(|e| e.to_string())?;
+            let moved = match last {
+                true => seat.venue.advance_to_prices(step, prices).await,
+                false => seat.venue.advance(step).await,
+            };
+            moved.map_err(|e| e.to_string())?;
         }
         env.clock.skip(step);
         ms -= step;
+        if last {
+            break;
+        }
     }
     path.jump_to(at);
+    for (symbol, price) in prices {
+        path.set_paper_price(symbol, *price);
+    }
     Ok(())
 }
 
