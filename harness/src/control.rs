@@ -159,26 +159,14 @@ impl Control {
         ms: i64,
         prices: &[(String, Decimal)],
     ) -> Result<(), VenueError> {
-        let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
         self.trace.record(
             Actor::Control,
-            format!("advance {ms}ms to prices {}", said.join(", ")),
+            format!("advance {ms}ms to prices {}", listed(prices)),
         );
         let prices: std::collections::BTreeMap<&str, Decimal> =
             prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
         let body = serde_json::json!({ "ms": ms, "prices": prices }).to_string();
         self.call(Method::POST, "/advance", body).await.map(drop)
-    }
-
-    /// Sets several prices as one moment of the market, all or none.
-    pub async fn set_prices(&self, prices: &[(String, Decimal)]) -> Result<(), VenueError> {
-        let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
-        self.trace
-            .record(Actor::Control, format!("set prices {}", said.join(", ")));
-        let prices: std::collections::BTreeMap<&str, Decimal> =
-            prices.iter().map(|(s, p)| (s.as_str(), *p)).collect();
-        let body = serde_json::json!({ "prices": prices }).to_string();
-        self.call(Method::POST, "/price", body).await.map(drop)
     }
 
     pub async fn set_faults(&self, plan: &FaultPlan) -> Result<(), VenueError> {
@@ -209,4 +197,10 @@ fn unreadable(path: &str, e: impl std::fmt::Display) -> VenueError {
         path: path.to_string(),
         why: e.to_string(),
     }
+}
+
+/// Prices as the trace and errors say them: `AAPL 190.00, MSFT 410.00`.
+pub(crate) fn listed(prices: &[(String, Decimal)]) -> String {
+    let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
+    said.join(", ")
 }

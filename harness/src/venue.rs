@@ -346,31 +346,18 @@ impl Venue {
         match self {
             Venue::Model(b) => b.control.advance_to_prices(ms, prices).await,
             Venue::Paper { paper, .. } => {
+                let said = crate::control::listed(prices);
                 if !paper.venue().can_price(prices) {
-                    let said: Vec<String> =
-                        prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
-                    return Err(VenueError::Prices(said.join(", ")));
+                    return Err(VenueError::Prices(said));
                 }
                 self.advance(ms).await?;
-                self.set_prices(prices).await
-            }
-        }
-    }
-
-    /// Sets several equities' prices as one moment of the market, all or none.
-    pub async fn set_prices(&self, prices: &[(String, Decimal)]) -> Result<(), VenueError> {
-        match self {
-            Venue::Model(b) => b.control.set_prices(prices).await,
-            Venue::Paper { paper, skipped } => {
-                let said: Vec<String> = prices.iter().map(|(s, p)| format!("{s} {p}")).collect();
                 paper
                     .trace
-                    .record(Actor::Control, format!("set prices {}", said.join(", ")));
-                paper.sync(*skipped.lock().unwrap_or_else(|p| p.into_inner()));
-                if paper.venue().set_prices(prices) {
-                    Ok(())
-                } else {
-                    Err(VenueError::Prices(said.join(", ")))
+                    .record(Actor::Control, format!("set prices {said}"));
+                // Checked above, and `advance` brought the market to now.
+                match paper.venue().set_prices(prices) {
+                    true => Ok(()),
+                    false => Err(VenueError::Prices(said)),
                 }
             }
         }
