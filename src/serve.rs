@@ -31,6 +31,25 @@ pub struct ServeArgs {
     /// Switch the vendor's documented rate limits off (for load tests).
     #[arg(long)]
     no_rate_limits: bool,
+    /// The token the control surface (`/_sim/`) asks for, instead of the
+    /// one drawn from the seed (which anyone who knows the seed can work
+    /// out). Printed under "control" like the seeded one.
+    #[arg(long, value_name = "TOKEN", value_parser = control_token)]
+    control_token: Option<String>,
+    /// A host name the model answers to besides IP addresses and
+    /// `localhost` (repeatable; `*` for any). Requests addressed to any other
+    /// name are refused with 403, so that a web page cannot reach the model
+    /// through a name it controls (DNS rebinding).
+    #[arg(long, value_name = "NAME")]
+    allow_host: Vec<String>,
+}
+
+/// A control token must fit in a header and be worth guessing at.
+fn control_token(token: &str) -> Result<String, String> {
+    if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("a control token is at least 16 visible ASCII characters".into());
+    }
+    Ok(token.to_string())
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -52,6 +71,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if args.no_rate_limits {
             model.shared.lock().disable_rate_limits();
         }
+        if let Some(token) = args.control_token {
+            model.shared.lock().set_control_token(token);
+        }
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await
             .with_context(|| format!("binding {}", args.addr))?;
@@ -59,7 +81,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("{}", json!(model.connection(addr)));
         socket::serve(
             listener,
-            model.router,
+            socket::AllowedHosts::new(args.allow_host).guard(model.router),
             socket::HEADER_READ_TIMEOUT,
             shutdown_signal(),
         )

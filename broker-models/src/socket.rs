@@ -88,3 +88,132 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
     )
 }
+
+/// Which `Host` a served model answers to. A page in a browser can reach a
+/// server on loopback through a name it controls (DNS rebinding: the name
+/// first resolves to the page's server, then to 127.0.0.1), and the request
+/// then carries that name as its `Host`. So, as development servers do, a
+/// model answers only requests addressed to an IP literal (which no DNS
+/// answer can rebind), to `localhost` or a `*.localhost` name, or to a name
+/// the operator allowed (`raxx-sim serve --allow-host`). A request with no
+/// `Host` (HTTP/1.0, or a client that builds its own) cannot come from a
+/// browser and is let through.
+#[derive(Clone, Debug, Default)]
+pub struct AllowedHosts {
+    names: Vec<String>,
+    any: bool,
+}
+
+impl AllowedHosts {
+    /// The names allowed beside IP literals and `localhost`; `*` allows any.
+    pub fn new(names: impl IntoIterator<Item = String>) -> Self {
+        let mut allowed = Self::default();
+        for name in names {
+            if name == "*" {
+                allowed.any = true;
+            } else {
+                allowed.names.push(name.to_ascii_lowercase());
+            }
+        }
+        allowed
+    }
+
+    /// Whether a request whose `Host` header is `host` (`name[:port]`) is answered.
+    pub fn allows(&self, host: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let name = host_name(host).to_ascii_lowercase();
+        let bare = name
+            .strip_prefix('[')
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(&name);
+        bare.parse::<std::net::IpAddr>().is_ok()
+            || name == "localhost"
+            || name.ends_with(".localhost")
+            || self.names.iter().any(|n| *n == name)
+    }
+
+    /// `router` answering only requests addressed to an allowed host; others
+    /// get 403 with a JSON body saying how to allow the host.
+    pub fn guard(self, router: Router) -> Router {
+        router.layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                let allowed = self.clone();
+                async move {
+                    let host = req
+                        .headers()
+                        .get(axum::http::header::HOST)
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                    match host {
+                        Some(host) if !allowed.allows(&host) => refuse_host(&host),
+                        _ => next.run(req).await,
+                    }
+                }
+            },
+        ))
+    }
+}
+
+/// The name part of a `Host` header: without its port, an IPv6 literal kept
+/// in its brackets.
+fn host_name(host: &str) -> &str {
+    let host = host.trim();
+    if host.starts_with('[') {
+        return host
+            .split_once(']')
+            .map_or(host, |(v6, _)| &host[..=v6.len()]);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+fn refuse_host(host: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let shown: String = host.chars().take(100).collect();
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        axum::Json(serde_json::json!({
+            "error": format!(
+                "this model does not answer requests addressed to {shown:?} \
+                 (raxx-sim serve --allow-host NAME lets a name in)"
+            )
+        })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllowedHosts;
+
+    #[test]
+    fn ip_literals_and_localhost_are_answered_other_names_only_when_allowed() {
+        let hosts = AllowedHosts::new(["sim.internal".to_string()]);
+        for ok in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "10.1.2.3:80",
+            "[::1]:9000",
+            "[::1]",
+            "localhost:3000",
+            "LocalHost",
+            "api.localhost:1",
+            "sim.internal:443",
+            "SIM.internal",
+        ] {
+            assert!(hosts.allows(ok), "{ok} should be answered");
+        }
+        for refused in [
+            "evil.example:8080",
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "sim.internal.evil",
+            "[::1",
+            "",
+        ] {
+            assert!(!hosts.allows(refused), "{refused} should be refused");
+        }
+        assert!(AllowedHosts::new(["*".to_string()]).allows("evil.example"));
+    }
+}

@@ -238,6 +238,13 @@ impl SimBrokerage {
     pub fn control_token(&self) -> &str {
         &self.control_token
     }
+    /// Replaces the seeded control token with one the operator chose
+    /// (`raxx-sim serve --control-token`): the seeded one is predictable
+    /// from the seed. A reset keeps it.
+    pub fn set_control_token(&mut self, token: String) {
+        self.control_token = token;
+    }
+
     /// Whether `presented` is the control token (compared in constant time).
     pub fn is_control_token(&self, presented: &str) -> bool {
         crate::credentials::same_secret(&self.control_token, presented)
@@ -269,9 +276,11 @@ impl SimBrokerage {
         let plan = self.faults.plan().clone();
         let market = std::mem::take(&mut self.market);
         let no_limits = self.profile.rate_limits.is_empty();
+        let control_token = self.control_token.clone();
         // The same market loaded once already, so it loads again.
         if let Ok(fresh) = Self::new(self.vendor, self.seed, clock, plan, market) {
             *self = fresh;
+            self.control_token = control_token;
             if no_limits {
                 self.disable_rate_limits();
             }
