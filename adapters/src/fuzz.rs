@@ -65,6 +65,109 @@ pub fn bridge_lines(data: &[u8]) {
     }
 }
 
+/// What an adapter process writes to its stdout, read back by the bridge's
+/// [`LineReader`] as the pipe delivers it: in pieces of any size, with reads
+/// that are not ready yet, and each pending `next_line` dropped as a timeout
+/// around it would drop it. The lines must come out exactly as the bytes were
+/// written: split at `\n`, a `\r` before it removed, each cut at the cap.
+///
+/// The first byte sets the cap (1 to 64 bytes, so short inputs reach the
+/// cut), the second the size of the pieces (1 to 16 bytes), the third how
+/// often a read is not ready (never, or every 2nd to 4th read); the rest is
+/// the stream. Each line read is then judged as [`bridge_lines`] judges it.
+pub fn bridge_reader(data: &[u8]) {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    use crate::bridge::process::LineReader;
+
+    let [cap, piece, pending, stream @ ..] = data else {
+        return;
+    };
+    let cap = 1 + usize::from(*cap % 64);
+    let mut reader = LineReader::with_max_line(
+        Pieces {
+            data: stream,
+            piece: 1 + usize::from(*piece % 16),
+            pending_every: [0, 2, 3, 4][usize::from(*pending % 4)],
+            reads: 0,
+        },
+        cap,
+    );
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut lines = Vec::new();
+    // Each poll either consumes a byte, returns a line, or is a pending read
+    // followed by a ready one: this many polls read any stream to its end.
+    let mut polls = 4 * stream.len() + 8;
+    loop {
+        polls = polls
+            .checked_sub(1)
+            .expect("the reader stopped making progress");
+        let next = std::pin::pin!(reader.next_line()).poll(&mut cx);
+        match next {
+            Poll::Ready(Ok(Some(line))) => lines.push(line),
+            Poll::Ready(Ok(None)) => break,
+            Poll::Ready(Err(e)) => panic!("reading from memory failed: {e}"),
+            Poll::Pending => {}
+        }
+    }
+    assert_eq!(
+        lines,
+        lines_as_written(stream, cap),
+        "lines read back differ"
+    );
+    for line in &lines {
+        bridge_lines(line.as_bytes());
+    }
+}
+
+/// The lines `stream` holds, as the bridge must read them.
+fn lines_as_written(stream: &[u8], cap: usize) -> Vec<String> {
+    let mut parts: Vec<&[u8]> = stream.split(|b| *b == b'\n').collect();
+    // The part after a final `\n` (or of an empty stream) is no line.
+    if parts.last().is_some_and(|p| p.is_empty()) {
+        parts.pop();
+    }
+    parts
+        .into_iter()
+        .map(|p| {
+            let mut line = String::from_utf8_lossy(p.get(..cap).unwrap_or(p)).into_owned();
+            if line.ends_with('\r') {
+                line.pop();
+            }
+            line
+        })
+        .collect()
+}
+
+/// A pipe that delivers `data` `piece` bytes at a time, every
+/// `pending_every`-th read not ready yet (0: always ready; never 1, or no
+/// read would ever be ready).
+struct Pieces<'a> {
+    data: &'a [u8],
+    piece: usize,
+    pending_every: usize,
+    reads: usize,
+}
+
+impl tokio::io::AsyncRead for Pieces<'_> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.reads += 1;
+        if self.pending_every > 1 && self.reads.is_multiple_of(self.pending_every) {
+            return std::task::Poll::Pending;
+        }
+        let n = self.piece.min(self.data.len()).min(buf.remaining());
+        let (now, later) = self.data.split_at(n);
+        buf.put_slice(now);
+        self.data = later;
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
 /// An account id the parsers compare what they read with.
 const ACCOUNT: &str = "ACCT-1";
 

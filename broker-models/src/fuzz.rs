@@ -21,7 +21,7 @@
 //! Requests are separated by a `%%` line. `${name}` anywhere in a request
 //! stands for the model's credential `name` (`${account}` for its first
 //! account number, `${account_hash}` for Schwab's hash of it, `${id}` for
-//! the id of what the latest answer created, `${signature}` for SnapTrade's
+//! the id of what the latest write (POST, PUT, PATCH) created, `${signature}` for SnapTrade's
 //! signature of the request as written), so the fuzzer reaches past
 //! authentication and into an order's later life; `/_sim/`
 //! requests carry the control token. Bytes that are not UTF-8 are read
@@ -179,6 +179,10 @@ pub fn wire_face(broker: &str, data: &[u8]) -> Vec<u16> {
                 continue;
             };
             let control = uri.path().starts_with("/_sim/");
+            // Only a write creates something; reading every answer's JSON
+            // (a year's calendar, a page of contracts) cost more than the
+            // request did.
+            let writes = matches!(method, Method::POST | Method::PUT | Method::PATCH);
             let body = substitute(&w.body, &values);
             let signature = crate::snaptrade::auth::signature_for(
                 consumer_key(&values),
@@ -211,7 +215,10 @@ pub fn wire_face(broker: &str, data: &[u8]) -> Vec<u16> {
                 w.method
             );
             let body = body.map(|b| b.to_bytes()).unwrap_or_default();
-            if let Some(id) = created_id(location.as_deref(), &body) {
+            if let Some(id) = writes
+                .then(|| created_id(location.as_deref(), &body))
+                .flatten()
+            {
                 values.retain(|(name, _)| name != "id");
                 values.push(("id".into(), id));
             }

@@ -131,7 +131,7 @@ impl AllowedHosts {
         bare.parse::<std::net::IpAddr>().is_ok()
             || name == "localhost"
             || name.ends_with(".localhost")
-            || self.names.iter().any(|n| *n == name)
+            || self.names.contains(&name)
     }
 
     /// `router` answering only requests addressed to an allowed host; others

@@ -1,5 +1,5 @@
 //! Replays the committed corpus of the parser fuzz targets (`fuzz/corpus/
-//! {adapter_response,bridge_lines,scenario_file}/`: the seeds, and every
+//! {adapter_response,bridge_lines,bridge_reader,scenario_file}/`: the seeds, and every
 //! input that once failed), so a fixed crash stays fixed; and checks that the
 //! scenario seeds are files the parsers take, so the fuzzer starts from
 //! inputs that reach past the first error.
@@ -32,6 +32,13 @@ fn every_broker_answer_in_the_corpus_is_read_without_a_panic() {
 fn every_bridge_line_in_the_corpus_is_judged_without_a_panic() {
     for (_, data) in corpus("bridge_lines") {
         adapters::fuzz::bridge_lines(&data);
+    }
+}
+
+#[test]
+fn every_stream_in_the_corpus_is_read_back_line_for_line_in_pieces_and_pauses() {
+    for (_, data) in corpus("bridge_reader") {
+        adapters::fuzz::bridge_reader(&data);
     }
 }
 

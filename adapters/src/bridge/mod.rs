@@ -44,7 +44,7 @@
 //! before it reaches an error message or `stderr_lines()`.
 
 mod pipe;
-mod process;
+pub(crate) mod process;
 pub(crate) mod rpc;
 
 use std::collections::BTreeMap;
