@@ -3,7 +3,8 @@
 //! what jumping a broker model's clock forward costs (`POST /_sim/advance`),
 //! in wall time and peak memory. `raxx-sim bench graduate`: a year's
 //! graduation replay (benches/graduation-year.toml), in wall time and peak
-//! memory.
+//! memory. `raxx-sim bench serve`: order submissions through a served
+//! model's router, in CPU per order and resident memory as orders pile up.
 //!
 //! The wall clock is read here, in the CLI, and only to time a benchmark:
 //! simulated code never sees it (clippy.toml forbids it in library code).
@@ -25,6 +26,19 @@ pub enum Target {
     Advance(AdvanceArgs),
     /// A graduation replayed: wall time and peak RSS.
     Graduate(GraduateArgs),
+    /// Order submissions to a served model's router (Alpaca's POST
+    /// /v2/orders, no socket): CPU per order and resident memory as orders pile up.
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Market orders submitted, buys and sells alternating, a quarter of a
+    /// second apart in simulated time (86,000 fit in one session).
+    #[arg(long, default_value_t = 80_000)]
+    orders: u64,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
 }
 
 #[derive(Args)]
@@ -65,6 +79,7 @@ pub fn run(target: Target) -> anyhow::Result<ExitCode> {
         Target::Mbt(args) => mbt(args),
         Target::Advance(args) => advance(args),
         Target::Graduate(args) => graduate(args),
+        Target::Serve(args) => serve(args),
     }
 }
 
@@ -83,13 +98,6 @@ fn mbt(args: MbtArgs) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     let orders = w.run_orders();
     let order_secs = t.elapsed().as_secs_f64();
-    let per_sec = |n: usize, secs: f64| {
-        if secs > 0.0 {
-            (n as f64 / secs).round()
-        } else {
-            0.0
-        }
-    };
     println!(
         "{}",
         json!({
@@ -180,9 +188,92 @@ fn graduate(args: GraduateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Simulated time between two orders of `bench serve`.
+const STEP_MS: i64 = 250;
+
+#[allow(clippy::disallowed_methods)] // timing a benchmark is what the wall clock is for
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let model = broker_models::build("alpaca", args.seed, Default::default(), &Default::default())?;
+    model.shared.lock().disable_rate_limits();
+    let credential = |name: &str| model.connection("bench").credential(name);
+    let (key, secret) = (credential("key_id"), credential("secret_key"));
+    let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    let rss_before = rss_kib("VmRSS");
+    // Resident memory at each quarter of the run: how it grows with the orders kept.
+    let mut rss_quarters = Vec::new();
+    let t = Instant::now();
+    runtime.block_on(async {
+        for n in 0..args.orders {
+            let side = if n % 2 == 0 { "buy" } else { "sell" };
+            let body = format!(
+                r#"{{"symbol":"AAPL","qty":"1","side":"{side}","type":"market","time_in_force":"day"}}"#
+            );
+            let req = Request::post("/v2/orders")
+                .header("APCA-API-KEY-ID", &key)
+                .header("APCA-API-SECRET-KEY", &secret)
+                .header("Content-Type", "application/json")
+                .body(Body::from(body))?;
+            let answer = model.router.clone().oneshot(req).await?;
+            // A moment passes between orders, as it does in front of a
+            // client: the order before is accepted and filled.
+            model.shared.lock().advance(STEP_MS);
+            let status = answer.status();
+            if !status.is_success() {
+                let body = http_body_util::BodyExt::collect(answer.into_body()).await?;
+                anyhow::bail!(
+                    "order {n} answered {status}: {}",
+                    String::from_utf8_lossy(&body.to_bytes())
+                );
+            }
+            if (n + 1) % (args.orders / 4).max(1) == 0 {
+                rss_quarters.push(rss_kib("VmRSS").map(|k| k / 1024));
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    let secs = t.elapsed().as_secs_f64();
+    let ledger = model.shared.lock().ledger();
+    println!(
+        "{}",
+        json!({
+            "bench": "serve",
+            "broker": "alpaca",
+            "orders": args.orders,
+            "wall_secs": (secs * 1000.0).round() / 1000.0,
+            "orders_per_sec": per_sec(args.orders as usize, secs),
+            "us_per_order": (secs * 1e6 / args.orders.max(1) as f64 * 10.0).round() / 10.0,
+            "rss_mib_before": rss_before.map(|k| k / 1024),
+            "rss_mib_at_quarters": rss_quarters,
+            "peak_rss_mib": peak_rss_kib().map(|k| k / 1024),
+            "orders_kept": ledger.orders.len(),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `n` in `secs`, per second, rounded to a whole number.
+fn per_sec(n: usize, secs: f64) -> f64 {
+    if secs > 0.0 {
+        (n as f64 / secs).round()
+    } else {
+        0.0
+    }
+}
+
 /// The process's peak resident set (Linux's VmHWM), in KiB.
 fn peak_rss_kib() -> Option<u64> {
+    rss_kib("VmHWM")
+}
+
+/// A resident-set figure of this process from /proc/self/status, in KiB.
+fn rss_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
