@@ -147,9 +147,14 @@ fn before_holds(account: &Account, marks: &impl Marks) -> Checked {
     match account.kind {
         AccountKind::Cash => checked::sub(account.cash, collateral),
         AccountKind::Margin => {
+            // Equity and the requirement in one pass over the positions:
+            // marking each one is most of what an order's check costs.
             let mut requirement = collateral;
+            let mut positions = Decimal::ZERO;
             for p in account.positions.values() {
-                let value = value(p, marks)?.abs();
+                let signed = value(p, marks)?;
+                positions = checked::add(positions, signed)?;
+                let value = signed.abs();
                 if p.instrument.is_option() {
                     if p.quantity > Decimal::ZERO {
                         requirement = checked::add(requirement, value)?;
@@ -158,10 +163,8 @@ fn before_holds(account: &Account, marks: &impl Marks) -> Checked {
                     requirement = checked::add(requirement, checked::div(value, Decimal::TWO)?)?;
                 }
             }
-            checked::mul(
-                Decimal::TWO,
-                checked::sub(equity(account, marks)?, requirement)?,
-            )
+            let equity = checked::add(account.cash, positions)?;
+            checked::mul(Decimal::TWO, checked::sub(equity, requirement)?)
         }
     }
 }
