@@ -190,6 +190,8 @@ fn graduate(args: GraduateArgs) -> anyhow::Result<ExitCode> {
 
 /// Simulated time between two orders of `bench serve`.
 const STEP_MS: i64 = 250;
+/// The orders that fit between the model's start and the session's close.
+const MAX_SERVE_ORDERS: u64 = 86_000;
 
 #[allow(clippy::disallowed_methods)] // timing a benchmark is what the wall clock is for
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -197,6 +199,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     use axum::http::Request;
     use tower::ServiceExt;
 
+    // Market orders after the close would wait for the next open, and the
+    // sells that follow them would find no shares.
+    anyhow::ensure!(
+        args.orders <= MAX_SERVE_ORDERS,
+        "bench serve submits at most {MAX_SERVE_ORDERS} orders (one session, {STEP_MS} ms apart)"
+    );
     let model = broker_models::build("alpaca", args.seed, Default::default(), &Default::default())?;
     model.shared.lock().disable_rate_limits();
     let credential = |name: &str| model.connection("bench").credential(name);
@@ -236,7 +244,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     let secs = t.elapsed().as_secs_f64();
-    let ledger = model.shared.lock().ledger();
+    let peak = peak_rss_kib();
+    let orders_kept = model.shared.lock().ledger().orders.len();
     println!(
         "{}",
         json!({
@@ -248,8 +257,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "us_per_order": (secs * 1e6 / args.orders.max(1) as f64 * 10.0).round() / 10.0,
             "rss_mib_before": rss_before.map(|k| k / 1024),
             "rss_mib_at_quarters": rss_quarters,
-            "peak_rss_mib": peak_rss_kib().map(|k| k / 1024),
-            "orders_kept": ledger.orders.len(),
+            "peak_rss_mib": peak.map(|k| k / 1024),
+            "orders_kept": orders_kept,
         })
     );
     Ok(ExitCode::SUCCESS)
