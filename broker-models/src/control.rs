@@ -68,7 +68,8 @@ pub async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Respons
     next.run(req).await
 }
 
-fn refusal(status: StatusCode, message: impl Into<String>) -> Response {
+/// An error answer of the model's own (not the vendor's): `{"error": message}`.
+pub(crate) fn refusal(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
 }
 

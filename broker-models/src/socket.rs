@@ -137,21 +137,25 @@ impl AllowedHosts {
     /// `router` answering only requests addressed to an allowed host; others
     /// get 403 with a JSON body saying how to allow the host.
     pub fn guard(self, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn(
-            move |req: axum::extract::Request, next: axum::middleware::Next| {
-                let allowed = self.clone();
-                async move {
-                    let host = req
-                        .headers()
-                        .get(axum::http::header::HOST)
-                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-                    match host {
-                        Some(host) if !allowed.allows(&host) => refuse_host(&host),
-                        _ => next.run(req).await,
-                    }
-                }
-            },
+        router.layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(self),
+            check_host,
         ))
+    }
+}
+
+async fn check_host(
+    axum::extract::State(allowed): axum::extract::State<std::sync::Arc<AllowedHosts>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    match host {
+        Some(host) if !allowed.allows(&host) => refuse_host(&host),
+        _ => next.run(req).await,
     }
 }
 
@@ -168,18 +172,14 @@ fn host_name(host: &str) -> &str {
 }
 
 fn refuse_host(host: &str) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let shown: String = host.chars().take(100).collect();
-    (
+    crate::control::refusal(
         axum::http::StatusCode::FORBIDDEN,
-        axum::Json(serde_json::json!({
-            "error": format!(
-                "this model does not answer requests addressed to {shown:?} \
-                 (raxx-sim serve --allow-host NAME lets a name in)"
-            )
-        })),
+        format!(
+            "this model does not answer requests addressed to {shown:?} \
+             (raxx-sim serve --allow-host NAME lets a name in)"
+        ),
     )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -238,6 +238,7 @@ impl SimBrokerage {
     pub fn control_token(&self) -> &str {
         &self.control_token
     }
+
     /// Replaces the seeded control token with one the operator chose
     /// (`raxx-sim serve --control-token`): the seeded one is predictable
     /// from the seed. A reset keeps it.
