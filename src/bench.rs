@@ -39,6 +39,10 @@ pub struct ServeArgs {
     orders: u64,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Ended orders the model keeps, as `serve --keep-orders` (default: all,
+    /// which shows what every order kept costs).
+    #[arg(long, value_name = "N|all", default_value = "all", value_parser = crate::serve::keep_orders)]
+    keep_orders: crate::serve::KeepOrders,
 }
 
 #[derive(Args)]
@@ -207,6 +211,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     );
     let model = broker_models::build("alpaca", args.seed, Default::default(), &Default::default())?;
     model.shared.lock().disable_rate_limits();
+    if let Some(keep) = args.keep_orders.0 {
+        model.shared.lock().set_retention(keep);
+    }
     let credential = |name: &str| model.connection("bench").credential(name);
     let (key, secret) = (credential("key_id"), credential("secret_key"));
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
@@ -245,13 +252,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })?;
     let secs = t.elapsed().as_secs_f64();
     let peak = peak_rss_kib();
-    let orders_kept = model.shared.lock().ledger().orders.len();
+    let orders_kept = model.shared.lock().orders_kept();
     println!(
         "{}",
         json!({
             "bench": "serve",
             "broker": "alpaca",
             "orders": args.orders,
+            "keep_orders": args.keep_orders.0,
             "wall_secs": (secs * 1000.0).round() / 1000.0,
             "orders_per_sec": per_sec(args.orders as usize, secs),
             "us_per_order": (secs * 1e6 / args.orders.max(1) as f64 * 10.0).round() / 10.0,

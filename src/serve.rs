@@ -42,6 +42,25 @@ pub struct ServeArgs {
     /// through a name it controls (DNS rebinding).
     #[arg(long, value_name = "NAME")]
     allow_host: Vec<String>,
+    /// How many ended orders to keep (with every open one): older ones are
+    /// forgotten, so that memory stays flat under sustained load; `all`
+    /// keeps every order, as a simulation run does.
+    #[arg(long, value_name = "N|all", default_value = "10000", value_parser = keep_orders)]
+    keep_orders: KeepOrders,
+}
+
+/// What `--keep-orders` says: a count, or every order (None).
+#[derive(Clone, Copy)]
+pub struct KeepOrders(pub Option<usize>);
+
+pub fn keep_orders(value: &str) -> Result<KeepOrders, String> {
+    match value {
+        "all" => Ok(KeepOrders(None)),
+        n => match n.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(KeepOrders(Some(n))),
+            _ => Err("a number of orders above 0, or `all`".into()),
+        },
+    }
 }
 
 /// A control token must fit in a header and be worth guessing at.
@@ -73,6 +92,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         if let Some(token) = args.control_token {
             model.shared.lock().set_control_token(token);
+        }
+        if let Some(keep) = args.keep_orders.0 {
+            model.shared.lock().set_retention(keep);
         }
         let listener = tokio::net::TcpListener::bind(args.addr)
             .await

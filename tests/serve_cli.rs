@@ -119,6 +119,19 @@ fn a_short_or_unprintable_control_token_is_refused_before_serving() {
     }
 }
 
+#[test]
+fn a_retention_of_no_orders_is_refused_before_serving() {
+    for bad in ["0", "some", "1e3"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_raxx-sim"))
+            .args(["serve", "alpaca", "--keep-orders", bad])
+            .output()
+            .expect("running raxx-sim serve");
+        assert!(!out.status.success(), "{bad:?} was taken");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("above 0, or `all`"), "{err}");
+    }
+}
+
 #[tokio::test]
 async fn requests_addressed_to_a_foreign_name_are_refused_as_dns_rebinding_would_send_them() {
     let server = serve(&["alpaca", "--allow-host", "sim.internal"]);

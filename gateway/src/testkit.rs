@@ -297,6 +297,6 @@ impl World {
     }
 
     pub(crate) fn live_orders(&self) -> usize {
-        self.live.lock().unwrap().engine().orders().len()
+        self.live.lock().unwrap().engine().orders_accepted()
     }
 }

@@ -463,7 +463,7 @@ impl Rig {
             .neighbour_engine
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        engine.engine().orders().len()
+        engine.engine().orders_accepted()
     }
 
     /// Takes the neighbour's broker down (or brings it back).

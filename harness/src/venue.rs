@@ -80,7 +80,6 @@ impl Paper {
         let engine = venue.engine();
         let orders = engine
             .orders()
-            .iter()
             .map(|o| LedgerOrder {
                 vendor_id: o.id.to_string(),
                 account: o.request.account_id.clone(),

@@ -42,6 +42,7 @@ pub mod pricing;
 pub mod rng;
 pub mod time;
 pub mod venue;
+pub mod window;
 pub mod workload;
 
 pub use account::{Account, AccountKind, Position};

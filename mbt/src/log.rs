@@ -91,51 +91,122 @@ pub struct LogEntry {
     pub event: EngineEvent,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The log. A long-running server may forget its oldest entries
+/// (`forget_before`); sequence numbers and `len` still count them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventLog {
+    /// The sequence number of `entries[0]`: how many were forgotten.
+    base: u64,
     entries: Vec<LogEntry>,
+    /// When the first entry ever was logged.
+    first_time: Option<Timestamp>,
 }
 
 impl EventLog {
     pub fn push(&mut self, time: Timestamp, event: EngineEvent) -> u64 {
-        let seq = self.entries.len() as u64;
+        let seq = self.len() as u64;
         self.entries.push(LogEntry { seq, time, event });
+        self.first_time.get_or_insert(time);
         seq
     }
 
+    /// The entries kept: every entry unless some were forgotten.
     pub fn entries(&self) -> &[LogEntry] {
         &self.entries
     }
 
     /// Entries from sequence number `seq` on: how a consumer (a broker's
     /// stream, a trace) follows the log without copying what it has seen.
+    /// A consumer that fell behind what was forgotten gets what is kept.
     pub fn since(&self, seq: u64) -> &[LogEntry] {
-        let start = (seq as usize).min(self.entries.len());
+        let start = usize::try_from(seq.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
         self.entries.get(start..).unwrap_or_default()
     }
 
+    /// How many entries were ever logged: the next entry's sequence number.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        usize::try_from(self.base)
+            .unwrap_or(usize::MAX)
+            .saturating_add(self.entries.len())
+    }
+
+    /// When the first entry ever was logged, forgotten or not.
+    pub fn first_time(&self) -> Option<Timestamp> {
+        self.first_time
+    }
+
+    /// Forgets the entries before sequence number `seq`. Only a served
+    /// model does, which nothing compares by hash: folding each entry into
+    /// a running hash cost a quarter of an order's time there.
+    pub fn forget_before(&mut self, seq: u64) {
+        let n = usize::try_from(seq.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.entries.len());
+        self.entries.drain(..n);
+        self.base = self.base.saturating_add(n as u64);
+    }
+
+    /// How many entries were forgotten.
+    pub fn forgotten(&self) -> u64 {
+        self.base
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    /// One JSON object per line, in sequence order.
+    /// One JSON object per line, in sequence order (the entries kept).
     pub fn to_jsonl(&self) -> String {
-        let mut out = String::new();
-        for e in &self.entries {
-            // Serializing our own plain data types cannot fail.
-            out.push_str(&serde_json::to_string(e).unwrap_or_default());
-            out.push('\n');
-        }
-        out
+        self.entries.iter().map(json_line).collect()
     }
 
-    /// Hex SHA-256 of `to_jsonl()`.
+    /// Hex SHA-256 of `to_jsonl()`: of the whole log when nothing was
+    /// forgotten, which is how determinism tests use it.
     pub fn hash(&self) -> String {
         let digest = Sha256::digest(self.to_jsonl().as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// One entry as its JSON line, newline included.
+fn json_line(e: &LogEntry) -> String {
+    // Serializing our own plain data types cannot fail.
+    let mut line = serde_json::to_string(e).unwrap_or_default();
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgetting_keeps_numbers_and_the_first_time() {
+        let mut all = EventLog::default();
+        for d in 1..=5u32 {
+            let date = chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
+            all.push(
+                Timestamp::from_millis(i64::from(d)),
+                EngineEvent::SessionClosed { date },
+            );
+        }
+        let mut trimmed = all.clone();
+        trimmed.forget_before(3);
+        assert_eq!(trimmed.len(), 5);
+        assert_eq!(trimmed.entries().len(), 2);
+        assert_eq!(trimmed.since(0).first().map(|e| e.seq), Some(3));
+        assert_eq!(trimmed.since(4).len(), 1);
+        assert_eq!(trimmed.forgotten(), 3);
+        assert_eq!(trimmed.first_time(), all.first_time());
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 1, 9).unwrap();
+        assert_eq!(
+            trimmed.push(
+                Timestamp::from_millis(9),
+                EngineEvent::SessionClosed { date }
+            ),
+            5
+        );
     }
 }

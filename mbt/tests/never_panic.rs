@@ -82,8 +82,8 @@ fn snapshot(e: &Engine) -> Snapshot {
     Snapshot {
         accounts: e.accounts().cloned().collect(),
         views: e.accounts().map(|a| e.account_view(&a.id)).collect(),
-        orders: e.orders().to_vec(),
-        holds: e.orders().iter().map(|o| e.hold(o.id)).collect(),
+        orders: e.orders().cloned().collect(),
+        holds: e.orders().map(|o| e.hold(o.id)).collect(),
         now: e.now(),
         quotes: ["AAPL", "SPY"]
             .iter()

@@ -306,8 +306,8 @@ impl Snapshot {
     fn of(e: &Engine) -> Self {
         Self {
             accounts: e.accounts().cloned().collect(),
-            orders: e.orders().to_vec(),
-            holds: e.orders().iter().map(|o| e.hold(o.id)).collect(),
+            orders: e.orders().cloned().collect(),
+            holds: e.orders().map(|o| e.hold(o.id)).collect(),
             now: e.now(),
             instruments: e.market().len(),
             quotes: INSTRUMENTS

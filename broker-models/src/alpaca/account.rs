@@ -88,7 +88,7 @@ pub async fn get(
     let config = face.tables(&b).configurations(&account);
     let view = b.account(&account).ok_or_else(AlpacaError::unauthorized)?;
     let now = b.now();
-    let opened = b.engine().log().entries().first().map_or(now, |e| e.time);
+    let opened = b.engine().log().first_time().unwrap_or(now);
     Ok(Json(render(&view, &config, opened, now.date().to_string())))
 }
 

@@ -40,7 +40,9 @@ struct Stamped {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Seen {
     now: Option<Timestamp>,
-    events: usize,
+    events: u64,
+    /// Orders the brokerage had forgotten (`SimBrokerage::set_retention`).
+    forgotten: u64,
 }
 
 #[derive(Debug, Default)]
@@ -55,17 +57,21 @@ pub struct Tables {
 pub struct FaceState(Arc<Mutex<Tables>>);
 
 impl FaceState {
-    /// The tables as of `b` (cleared when `b` was reset since last time).
+    /// The tables as of `b`: cleared when `b` was reset since last time,
+    /// and rid of the orders `b` forgot.
     pub fn tables(&self, b: &SimBrokerage) -> MutexGuard<'_, Tables> {
         let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = Seen {
             now: Some(b.now()),
-            events: b.events_since(0).len(),
+            events: b.next_event_seq(),
+            forgotten: b.orders_forgotten(),
         };
         let went_back =
             t.seen.now.is_some_and(|seen| now.now < Some(seen)) || now.events < t.seen.events;
         if went_back {
             *t = Tables::default();
+        } else if now.forgotten != t.seen.forgotten {
+            t.orders.retain(|vendor_id, _| b.order(vendor_id).is_some());
         }
         t.seen = now;
         t

@@ -128,7 +128,7 @@ async fn session(s: Shared, face: FaceState, mut socket: WebSocket) {
     let (mut cursor, faults) = {
         let mut b = s.lock();
         b.sync();
-        (b.events_since(0).len() as u64, b.stream_faults())
+        (b.next_event_seq(), b.stream_faults())
     };
     let mut sent = 0u32;
     let mut held: Option<Value> = None;

@@ -1,11 +1,13 @@
 //! The broker's own book of orders: every order it received under its
 //! vendor id, indexed by vendor id, by the engine order behind it, and by
-//! (account, client order id).
+//! (account, client order id). A served model under sustained load may
+//! forget orders that ended long ago (`OrderBook::forget_ended`).
 
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
+use mbt::window::Window;
 use mbt::{OrderId, OrderRequest, Rejection, Timestamp};
 
 use super::groups::OrderClass;
@@ -109,7 +111,8 @@ impl BrokerOrder {
 
 #[derive(Default)]
 pub struct OrderBook {
-    orders: Vec<BrokerOrder>,
+    /// Numbered in arrival order; an order's number is its index.
+    orders: Window<BrokerOrder>,
     by_vendor_id: BTreeMap<String, usize>,
     by_engine_id: BTreeMap<OrderId, usize>,
     /// The latest accepted order per (account, client order id).
@@ -138,6 +141,45 @@ impl OrderBook {
         idx
     }
 
+    /// Forgets the orders that ended, except the latest `keep` received,
+    /// and returns the engine orders behind those forgotten. A forgotten
+    /// order is not found by any id any more; its number is never reused.
+    pub fn forget_ended(&mut self, keep: usize) -> Vec<OrderId> {
+        let before = self.orders.len().saturating_sub(keep);
+        let ended: Vec<usize> = self
+            .orders
+            .iter()
+            .map(|(n, _)| n)
+            .take_while(|n| *n < before)
+            .filter(|n| !self.open.contains(n))
+            .collect();
+        let mut engine_ids = Vec::new();
+        for n in ended {
+            let Some(o) = self.orders.forget(n) else {
+                continue;
+            };
+            if self.by_vendor_id.get(&o.vendor_id) == Some(&n) {
+                self.by_vendor_id.remove(&o.vendor_id);
+            }
+            let key = (o.account, o.client_order_id);
+            if self.by_client_id.get(&key) == Some(&n) {
+                self.by_client_id.remove(&key);
+            }
+            if let Some(id) = o.engine_id {
+                if self.by_engine_id.get(&id) == Some(&n) {
+                    self.by_engine_id.remove(&id);
+                }
+                engine_ids.push(id);
+            }
+        }
+        engine_ids
+    }
+
+    /// How many orders are kept.
+    pub fn kept(&self) -> usize {
+        self.orders.kept()
+    }
+
     /// A taken order reached the engine as `id`.
     pub fn bind(&mut self, idx: usize, id: OrderId) {
         self.by_engine_id.insert(id, idx);
@@ -156,6 +198,10 @@ impl OrderBook {
 
     pub fn index(&self, vendor_id: &str) -> Option<usize> {
         self.by_vendor_id.get(vendor_id).copied()
+    }
+
+    pub fn at(&self, idx: usize) -> Option<&BrokerOrder> {
+        self.orders.get(idx)
     }
 
     pub fn at_mut(&mut self, idx: usize) -> Option<&mut BrokerOrder> {
@@ -183,8 +229,9 @@ impl OrderBook {
         }
     }
 
-    pub fn all(&self) -> &[BrokerOrder] {
-        &self.orders
+    /// Every order kept, oldest first.
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = &BrokerOrder> + '_ {
+        self.orders.iter().map(|(_, o)| o)
     }
 
     /// Taken orders not known to have ended, oldest first (some may have

@@ -82,16 +82,41 @@ pub struct Events {
     cursor: usize,
     /// Each engine order's state as of its last event.
     states: BTreeMap<OrderId, OrderState>,
+    /// The sequence number of `list[0]`: how many events were forgotten.
+    base: u64,
     list: Vec<BrokerEvent>,
 }
 
 impl Events {
-    /// Broker events from sequence number `seq` on.
+    /// Broker events from sequence number `seq` on (those kept, when the
+    /// reader fell behind what was forgotten).
     pub fn since(&self, seq: u64) -> &[BrokerEvent] {
-        let start = usize::try_from(seq)
+        let start = usize::try_from(seq.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
             .min(self.list.len());
         self.list.get(start..).unwrap_or_default()
+    }
+
+    /// The next event's sequence number: how many there ever were.
+    pub fn next_seq(&self) -> u64 {
+        self.base.saturating_add(self.list.len() as u64)
+    }
+
+    /// How far the engine log has been read: entries before it may go.
+    pub fn cursor(&self) -> u64 {
+        self.cursor as u64
+    }
+
+    /// Forgets every event but the latest `keep`.
+    pub fn keep_latest(&mut self, keep: usize) {
+        let n = self.list.len().saturating_sub(keep);
+        self.list.drain(..n);
+        self.base = self.base.saturating_add(n as u64);
+    }
+
+    /// Forgets what was kept of a forgotten engine order's state.
+    pub fn forget_order(&mut self, id: OrderId) {
+        self.states.remove(&id);
     }
 
     /// An event of an order the engine never held (rejected or canceled
@@ -104,7 +129,7 @@ impl Events {
         state: OrderState,
     ) {
         self.list.push(BrokerEvent {
-            seq: self.list.len() as u64,
+            seq: self.next_seq(),
             time,
             vendor_id: order.vendor_id.clone(),
             account: order.account.clone(),
@@ -165,7 +190,7 @@ impl Events {
                 _ => {}
             }
             self.list.push(BrokerEvent {
-                seq: self.list.len() as u64,
+                seq: self.next_seq(),
                 time: entry.time,
                 vendor_id: order.vendor_id.clone(),
                 account: order.account.clone(),
@@ -207,7 +232,7 @@ fn event_kind(
         } => {
             let replacement = book
                 .by_engine(*replacement)
-                .and_then(|i| book.all().get(i))
+                .and_then(|i| book.at(i))
                 .map(|o| o.vendor_id.clone())
                 .unwrap_or_default();
             (*order_id, BrokerEventKind::Replaced { replacement })

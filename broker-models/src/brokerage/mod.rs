@@ -117,7 +117,28 @@ pub struct SimBrokerage {
     throttle_breaches: Vec<ThrottleBreach>,
     /// The user's connections at an aggregator, one per brokerage behind it.
     connections: Connections,
+    /// What a served model keeps of ended orders; None keeps everything,
+    /// as a simulation run must (its invariants read every order).
+    retention: Option<Retention>,
+    /// How many orders were forgotten (see `set_retention`).
+    forgotten_orders: u64,
+    /// Each (account, instrument)'s position change in the log entries
+    /// forgotten: where `positions_at` starts from.
+    forgotten_positions: BTreeMap<(String, Instrument), Decimal>,
 }
+
+/// How many ended orders a served model keeps, and when it next looks.
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    keep: usize,
+    /// Forgetting runs once the book holds more than this many orders, so
+    /// that its cost is spread over a quarter of `keep` new orders.
+    next_at: usize,
+}
+
+/// Broker events and log entries kept per ended order kept: an order has
+/// about three (new, fill or cancel, and the odd partial fill).
+const ENTRIES_PER_ORDER: usize = 4;
 
 /// How a taken order ended before it reached the venue.
 enum End {
@@ -221,6 +242,9 @@ impl SimBrokerage {
             wait_until: None,
             throttle_breaches: Vec::new(),
             connections: Connections::default(),
+            retention: None,
+            forgotten_orders: 0,
+            forgotten_positions: BTreeMap::new(),
             profile,
         })
     }
@@ -278,13 +302,90 @@ impl SimBrokerage {
         let market = std::mem::take(&mut self.market);
         let no_limits = self.profile.rate_limits.is_empty();
         let control_token = self.control_token.clone();
+        let retention = self.retention.map(|r| r.keep);
         // The same market loaded once already, so it loads again.
         if let Ok(fresh) = Self::new(self.vendor, self.seed, clock, plan, market) {
             *self = fresh;
             self.control_token = control_token;
+            if let Some(keep) = retention {
+                self.set_retention(keep);
+            }
             if no_limits {
                 self.disable_rate_limits();
             }
+        }
+    }
+
+    /// Keeps only the latest `keep` orders received that have ended (with
+    /// every order still open, and the broker events and log entries of
+    /// about `keep` orders), so that a long-running served model's memory
+    /// follows what it keeps, not every order ever placed. A forgotten
+    /// order is not found by any id (a 404, as for an order the broker
+    /// never had), its client order id can be used again, and streams and
+    /// activity listings start from what is kept. Ids are never reused.
+    /// Kept across a reset. Simulation runs never call it: their
+    /// invariants and ledgers read every order.
+    pub fn set_retention(&mut self, keep: usize) {
+        let keep = keep.max(1);
+        self.retention = Some(Retention {
+            keep,
+            next_at: keep.saturating_add(keep / 4).saturating_add(16),
+        });
+    }
+
+    /// How many orders were forgotten (see `set_retention`).
+    pub fn orders_forgotten(&self) -> u64 {
+        self.forgotten_orders
+    }
+
+    /// How many orders are kept.
+    pub fn orders_kept(&self) -> usize {
+        self.book.kept()
+    }
+
+    /// Forgets what retention lets go, once enough has piled up.
+    fn forget_ended(&mut self) {
+        let Some(r) = self.retention else {
+            return;
+        };
+        if self.book.kept() <= r.next_at {
+            return;
+        }
+        let forgotten = self.book.forget_ended(r.keep);
+        self.forgotten_orders = self.forgotten_orders.saturating_add(forgotten.len() as u64);
+        let engine = self.venue.engine_mut();
+        for id in forgotten {
+            // The engine orders a modify that kept its vendor id left
+            // behind go with it (they are behind no order of the book).
+            let mut next = Some(id);
+            while let Some(id) = next.filter(|id| self.book.by_engine(*id).is_none()) {
+                next = engine.order(id).and_then(|o| o.replaces);
+                if !engine.forget(id) {
+                    break;
+                }
+                self.events.forget_order(id);
+            }
+        }
+        let book = &self.book;
+        self.groups
+            .retain(|g| g.stage != Stage::Done || g.members().any(|m| book.get(m).is_some()));
+        let entries = r.keep.saturating_mul(ENTRIES_PER_ORDER);
+        self.events.keep_latest(entries);
+        let log = engine.log();
+        let upto = (log.len().saturating_sub(entries) as u64).min(self.events.cursor());
+        for e in log.entries().iter().take_while(|e| e.seq < upto) {
+            position_changes(&e.event, |account, instrument, q| {
+                let e = self
+                    .forgotten_positions
+                    .entry((account.to_string(), instrument.clone()))
+                    .or_default();
+                *e = e.saturating_add(q);
+            });
+        }
+        engine.forget_log_before(upto);
+        let kept = self.book.kept();
+        if let Some(r) = self.retention.as_mut() {
+            r.next_at = kept.saturating_add(r.keep / 4).saturating_add(16);
         }
     }
 
@@ -455,6 +556,7 @@ impl SimBrokerage {
         for i in ended {
             self.book.close(i);
         }
+        self.forget_ended();
     }
 
     /// Submits an order with the orders it is tied to, as one group. For a
@@ -830,10 +932,7 @@ impl SimBrokerage {
             None => self.accept(&vendor_id, now),
         }
         self.collect_events();
-        self.book
-            .all()
-            .get(idx)
-            .ok_or_else(|| (vendor_id, lost_order()))
+        self.book.at(idx).ok_or_else(|| (vendor_id, lost_order()))
     }
 
     /// How long after the submit a taken order is accepted (seeded), or
@@ -976,7 +1075,7 @@ impl SimBrokerage {
 
     /// Every order of an account, oldest first.
     pub fn orders_of<'a>(&'a self, account: &'a str) -> impl Iterator<Item = &'a BrokerOrder> + 'a {
-        self.book.all().iter().filter(move |o| o.account == account)
+        self.book.all().filter(move |o| o.account == account)
     }
 
     /// An account's orders that may still be open, oldest first: every
@@ -1220,6 +1319,11 @@ impl SimBrokerage {
         self.events.since(seq)
     }
 
+    /// The next broker event's sequence number: where a new reader starts.
+    pub fn next_event_seq(&self) -> u64 {
+        self.events.next_seq()
+    }
+
     pub fn ledger(&self) -> Ledger {
         Ledger {
             broker: self.profile.slug.clone(),
@@ -1227,7 +1331,6 @@ impl SimBrokerage {
             orders: self
                 .book
                 .all()
-                .iter()
                 .map(|o| {
                     let s = self.state(o);
                     LedgerOrder {
@@ -1321,55 +1424,70 @@ impl SimBrokerage {
 
     /// What `account` held at `t` (instrument → signed quantity), from the
     /// venue's executions up to then: what an aggregator's cache synced at
-    /// `t` says. Accounts open flat (profiles give cash only).
+    /// `t` says. Accounts open flat (profiles give cash only). Under
+    /// retention, executions forgotten count as made before any `t`.
     pub fn positions_at(&self, account: &str, t: Timestamp) -> BTreeMap<Instrument, Decimal> {
-        let mut held: BTreeMap<Instrument, Decimal> = BTreeMap::new();
-        let mut add = |i: &Instrument, q: Decimal| {
-            let e = held.entry(i.clone()).or_default();
-            *e = e.saturating_add(q);
-        };
+        let mut held: BTreeMap<Instrument, Decimal> = self
+            .forgotten_positions
+            .iter()
+            .filter(|((a, _), _)| a == account)
+            .map(|((_, i), q)| (i.clone(), *q))
+            .collect();
         for e in self.engine().log().entries() {
             if e.time > t {
                 break;
             }
-            match &e.event {
-                EngineEvent::Fill {
-                    account_id,
-                    instrument,
-                    side,
-                    quantity,
-                    ..
-                } if account_id == account => {
-                    add(instrument, side.sign().saturating_mul(*quantity))
+            position_changes(&e.event, |a, i, q| {
+                if a == account {
+                    let e = held.entry(i.clone()).or_default();
+                    *e = e.saturating_add(q);
                 }
-                EngineEvent::OptionExpiredWorthless {
-                    account_id,
-                    instrument,
-                    quantity,
-                } if account_id == account => add(instrument, -*quantity),
-                // Exercised or assigned: the contracts go, and the shares
-                // change hands at the strike (mbt's expiry).
-                EngineEvent::OptionExercised {
-                    account_id,
-                    instrument,
-                    quantity,
-                    ..
-                } if account_id == account => {
-                    add(instrument, -*quantity);
-                    if let Instrument::Option { occ } = instrument {
-                        let shares = quantity.saturating_mul(instrument.multiplier());
-                        let signed = match occ.right() {
-                            mbt::OptionRight::Call => shares,
-                            mbt::OptionRight::Put => -shares,
-                        };
-                        add(&Instrument::equity(occ.root()), signed);
-                    }
-                }
-                _ => {}
-            }
+            });
         }
         held.retain(|_, q| !q.is_zero());
         held
+    }
+}
+
+/// How a log entry changes positions: `change(account, instrument, signed
+/// quantity)` for each position it moves.
+fn position_changes(event: &EngineEvent, mut change: impl FnMut(&str, &Instrument, Decimal)) {
+    match event {
+        EngineEvent::Fill {
+            account_id,
+            instrument,
+            side,
+            quantity,
+            ..
+        } => change(
+            account_id,
+            instrument,
+            side.sign().saturating_mul(*quantity),
+        ),
+        EngineEvent::OptionExpiredWorthless {
+            account_id,
+            instrument,
+            quantity,
+        } => change(account_id, instrument, -*quantity),
+        // Exercised or assigned: the contracts go, and the shares change
+        // hands at the strike (mbt's expiry).
+        EngineEvent::OptionExercised {
+            account_id,
+            instrument,
+            quantity,
+            ..
+        } => {
+            change(account_id, instrument, -*quantity);
+            if let Instrument::Option { occ } = instrument {
+                let shares = quantity.saturating_mul(instrument.multiplier());
+                let signed = match occ.right() {
+                    mbt::OptionRight::Call => shares,
+                    mbt::OptionRight::Put => -shares,
+                };
+                change(account_id, &Instrument::equity(occ.root()), signed);
+            }
+        }
+        _ => {}
     }
 }
 

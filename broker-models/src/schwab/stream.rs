@@ -562,7 +562,7 @@ fn answer(s: &Shared, logins: &Logins, c: &mut Connection, r: &Request) -> (Stri
                 .to_string();
             c.following = Some(Following {
                 key,
-                cursor: b.events_since(0).len() as u64,
+                cursor: b.next_event_seq(),
                 seq: 0,
                 faults: b.stream_faults(),
                 held: None,

@@ -122,7 +122,7 @@ fn answer(s: &Shared, c: &mut Connection, raw: &str) -> Option<String> {
                 return refusal(c, &m, "not-permitted");
             }
             b.sync();
-            let cursor = b.events_since(0).len() as u64;
+            let cursor = b.next_event_seq();
             c.follow = Some(Follow {
                 accounts: wanted.clone(),
                 cursor,

@@ -178,7 +178,7 @@ impl Follow {
             note_fill(&mut last_fill, e);
         }
         Self {
-            cursor: b.events_since(0).len() as u64,
+            cursor: b.next_event_seq(),
             last_fill,
             faults: b.stream_faults(),
             held: None,

@@ -89,7 +89,6 @@ async fn paper_and_live_fire_the_same_orders_and_the_broker_gets_them_as_fired()
     let at_broker: Vec<(String, Side, Decimal)> = engine
         .engine()
         .orders()
-        .iter()
         .map(|o| {
             (
                 o.request.client_order_id.clone(),

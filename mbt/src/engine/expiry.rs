@@ -17,8 +17,7 @@ impl Engine {
         self.market.close_session();
         let date = close.date();
         let expiring_orders: Vec<OrderId> = self
-            .orders
-            .iter()
+            .orders()
             .filter(|o| {
                 let expiring_option = matches!(&o.request.instrument, Instrument::Option { occ } if occ.expiry() <= date)
                     || o.request.legs.iter().flatten().any(

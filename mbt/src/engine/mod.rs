@@ -31,6 +31,7 @@ use crate::order::{
 use crate::pricing::OptionPricing;
 use crate::rng::{rng_for, SimRng};
 use crate::time::Timestamp;
+use crate::window::Window;
 
 use book::Book;
 pub use buying_power::Marks;
@@ -224,8 +225,9 @@ pub struct Engine {
     session: Option<Hours>,
     market: Market,
     accounts: BTreeMap<String, Account>,
-    /// Every order ever accepted; `OrderId(n)` is at index n − 1.
-    orders: Vec<Order>,
+    /// Every order accepted and not forgotten (`Engine::forget`);
+    /// `OrderId(n)` is number n − 1.
+    orders: Window<Order>,
     by_client_id: BTreeMap<(String, String), OrderId>,
     /// Working orders per instrument, indexed by `InstrumentId`.
     books: Vec<Book>,
@@ -258,7 +260,7 @@ impl Engine {
             session,
             market: Market::new(),
             accounts: BTreeMap::new(),
-            orders: Vec::new(),
+            orders: Window::default(),
             by_client_id: BTreeMap::new(),
             books: Vec::new(),
             option_dependents: Vec::new(),
@@ -343,8 +345,43 @@ impl Engine {
         }
     }
 
-    pub fn orders(&self) -> &[Order] {
-        &self.orders
+    /// Every order kept (all of them unless some were forgotten), oldest first.
+    pub fn orders(&self) -> impl DoubleEndedIterator<Item = &Order> + '_ {
+        self.orders.iter().map(|(_, o)| o)
+    }
+
+    /// Forgets an order that has ended, and everything kept about it, so
+    /// that a long-running server's memory follows the orders it keeps;
+    /// its log entries stay (see `EventLog::forget_before`). False, and
+    /// nothing changed, for an unknown order or one still working. Ids
+    /// are never reused: the next order's id is as if it were still here.
+    pub fn forget(&mut self, id: OrderId) -> bool {
+        if !self.order(id).is_some_and(|o| o.status.is_terminal()) {
+            return false;
+        }
+        let Some(order) = order_index(id).and_then(|i| self.orders.forget(i)) else {
+            return false;
+        };
+        let key = (order.request.account_id, order.request.client_order_id);
+        if self.by_client_id.get(&key) == Some(&id) {
+            self.by_client_id.remove(&key);
+        }
+        self.reservations.remove(&id);
+        self.fill_caps.remove(&id);
+        self.waiting_for_market.remove(&id);
+        self.trailing.remove(&id);
+        self.alternative_of.remove(&id);
+        true
+    }
+
+    /// Forgets the log's entries before `seq` (see `EventLog::forget_before`).
+    pub fn forget_log_before(&mut self, seq: u64) {
+        self.log.forget_before(seq);
+    }
+
+    /// How many orders were ever accepted, forgotten ones included.
+    pub fn orders_accepted(&self) -> usize {
+        self.orders.len()
     }
 
     /// The latest order an account placed under `client_order_id`.

@@ -544,7 +544,7 @@ fn rejections_are_typed_values() {
         .filter(|l| matches!(l.event, EngineEvent::OrderRejected { .. }))
         .count();
     assert_eq!(rejected, 11);
-    assert!(e.orders().is_empty());
+    assert!(e.orders().next().is_none());
 }
 
 #[test]
@@ -1139,5 +1139,50 @@ fn in_a_margin_account_a_sale_beyond_the_free_shares_is_a_short() {
         .submit(resting_sell("A1", "short", dec!(20), false))
         .unwrap();
     assert!(e.hold(short) > Decimal::ZERO, "held {}", e.hold(short));
+    conserved(&e);
+}
+
+#[test]
+fn an_ended_order_can_be_forgotten_and_a_working_one_cannot() {
+    let mut e = engine();
+    let resting = e
+        .submit(OrderRequest::limit(
+            "A1",
+            "rest",
+            "AAPL",
+            Side::Buy,
+            dec!(5),
+            dec!(90),
+        ))
+        .unwrap();
+    let filled = e.submit(buy(dec!(10))).unwrap();
+    let reserved = e.account("A1").unwrap().reserved;
+    assert!(!e.forget(resting), "a working order holds buying power");
+    assert!(e.order(resting).is_some());
+    assert!(e.forget(filled));
+    assert!(!e.forget(filled), "forgotten once");
+    assert!(e.order(filled).is_none());
+    assert!(e.order_by_client_id("A1", "c1").is_none());
+    assert_eq!(e.orders().map(|o| o.id).collect::<Vec<_>>(), vec![resting]);
+    assert_eq!(
+        e.account("A1").unwrap().reserved,
+        reserved,
+        "money untouched"
+    );
+    assert_eq!(
+        e.account("A1")
+            .unwrap()
+            .position_quantity(&Instrument::equity("AAPL")),
+        dec!(10)
+    );
+    // Ids go on as if it were still there, and the forgotten one's
+    // client order id can be used again.
+    let next = e.submit(buy(dec!(1))).unwrap();
+    assert_eq!(next, OrderId(3));
+    assert_eq!(e.orders_accepted(), 3);
+    assert_eq!(e.order_by_client_id("A1", "c1").map(|o| o.id), Some(next));
+    assert!(e.cancel(resting).is_ok());
+    assert!(e.forget(resting));
+    assert_eq!(e.account("A1").unwrap().reserved, dec!(0));
     conserved(&e);
 }
