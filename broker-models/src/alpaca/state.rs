@@ -87,7 +87,13 @@ impl Tables {
             .unwrap_or_default()
     }
 
+    /// Keeps an order's extras; an order without any leaves no entry (most
+    /// do), and drops the entry of an earlier order under its vendor id.
     pub fn record(&mut self, o: &BrokerOrder, extras: OrderExtras) {
+        if extras == OrderExtras::default() {
+            self.orders.remove(&o.vendor_id);
+            return;
+        }
         self.orders.insert(
             o.vendor_id.clone(),
             Stamped {

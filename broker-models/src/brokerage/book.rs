@@ -158,16 +158,19 @@ impl OrderBook {
             let Some(o) = self.orders.forget(n) else {
                 continue;
             };
-            if self.by_vendor_id.get(&o.vendor_id) == Some(&n) {
-                self.by_vendor_id.remove(&o.vendor_id);
+            // Each index usually names this order; where a later one took
+            // the key over, it is put back (one lookup in the usual case:
+            // these keys are cold by now).
+            if let Some(later) = self.by_vendor_id.remove(&o.vendor_id).filter(|i| *i != n) {
+                self.by_vendor_id.insert(o.vendor_id, later);
             }
             let key = (o.account, o.client_order_id);
-            if self.by_client_id.get(&key) == Some(&n) {
-                self.by_client_id.remove(&key);
+            if let Some(later) = self.by_client_id.remove(&key).filter(|i| *i != n) {
+                self.by_client_id.insert(key, later);
             }
             if let Some(id) = o.engine_id {
-                if self.by_engine_id.get(&id) == Some(&n) {
-                    self.by_engine_id.remove(&id);
+                if let Some(later) = self.by_engine_id.remove(&id).filter(|i| *i != n) {
+                    self.by_engine_id.insert(id, later);
                 }
                 engine_ids.push(id);
             }
