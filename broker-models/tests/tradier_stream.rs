@@ -258,3 +258,57 @@ async fn events_of_a_modified_order_keep_its_fills() {
     assert_eq!(e["status"], "partially_filled", "{e}");
     assert_eq!(e["exec_quantity"], e["executed_quantity"]);
 }
+
+/// A served model that forgets ended orders (`serve --keep-orders`) while
+/// a stream falls behind: the stream goes on from what is kept, and never
+/// sends an event twice.
+#[tokio::test]
+async fn a_stream_behind_what_was_forgotten_sends_nothing_twice() {
+    let c = Client::authed("tradier", 7, FaultPlan::default());
+    {
+        let mut b = c.shared.lock();
+        b.disable_rate_limits();
+        b.set_retention(20);
+    }
+    let mut ws = connect(c.serve().await).await;
+    subscribe(&mut ws, &session(&c).await).await;
+    {
+        // Under the lock the stream cannot poll: it is left behind while
+        // 200 orders come and go and most are forgotten.
+        let mut b = c.shared.lock();
+        for i in 0..200 {
+            let side = if i % 2 == 0 {
+                mbt::Side::Buy
+            } else {
+                mbt::Side::Sell
+            };
+            let r = mbt::OrderRequest::market(ACCT, &format!("lag-{i}"), "AAPL", side, 1.into());
+            assert!(b.submit(r, &Default::default()).is_ok());
+            b.advance(250);
+        }
+        assert!(
+            b.orders_forgotten() > 100,
+            "forgot {}",
+            b.orders_forgotten()
+        );
+    }
+    let last = place(
+        &c,
+        "class=equity&symbol=AAPL&side=buy&quantity=1&type=market&duration=day&tag=after-lag",
+    )
+    .await;
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        let e = next(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("the last order's fill");
+        if e["event"] != "order" {
+            continue;
+        }
+        let key = (e["id"].to_string(), e["status"].to_string());
+        assert!(seen.insert(key.clone()), "sent twice: {key:?}");
+        if e["id"] == last && e["status"] == "filled" {
+            break;
+        }
+    }
+}

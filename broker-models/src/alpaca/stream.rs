@@ -151,7 +151,7 @@ async fn session(s: Shared, face: FaceState, mut socket: WebSocket) {
                     b.sync();
                     let t = face.tables(&b);
                     let events = b.events_since(cursor);
-                    cursor += events.len() as u64;
+                    cursor = b.next_event_seq();
                     events
                         .iter()
                         .filter(|e| e.account == account)

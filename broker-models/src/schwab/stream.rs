@@ -631,7 +631,7 @@ fn poll(s: &Shared, c: &mut Connection) -> Vec<String> {
         return out;
     };
     let events = b.events_since(f.cursor).to_vec();
-    f.cursor += events.len() as u64;
+    f.cursor = b.next_event_seq();
     let mut frames = Vec::new();
     for e in &events {
         let content: Vec<Activity> = messages(&b, e)

@@ -206,7 +206,7 @@ fn poll(s: &Shared, f: &mut Follow) -> Vec<Value> {
     let mut b = s.lock();
     b.sync();
     let events = b.events_since(f.cursor).to_vec();
-    f.cursor += events.len() as u64;
+    f.cursor = b.next_event_seq();
     let updates: Vec<Value> = events
         .iter()
         .filter(|e| f.accounts.contains(&e.account))

@@ -26,7 +26,7 @@ use axum::Extension;
 use serde::Deserialize;
 use serde_json::Value;
 
-use mbt::Timestamp;
+use mbt::{OrderStatus, Timestamp};
 
 use super::auth::TradierAuth;
 use super::format::Format;
@@ -175,7 +175,7 @@ impl Follow {
         b.sync();
         let mut last_fill = BTreeMap::new();
         for e in b.events_since(0) {
-            note_fill(&mut last_fill, e);
+            last_fill_after(&mut last_fill, e);
         }
         Self {
             cursor: b.next_event_seq(),
@@ -188,10 +188,24 @@ impl Follow {
     }
 }
 
-fn note_fill(last_fill: &mut BTreeMap<String, rust_decimal::Decimal>, e: &BrokerEvent) {
+/// An order's last fill quantity as of `e`, noting `e`'s own. An order
+/// that ended for good is dropped from the table, so that a long-lived
+/// connection's memory follows the orders still working (a modify that
+/// keeps its id goes on under it, so a replaced one stays).
+fn last_fill_after(
+    last_fill: &mut BTreeMap<String, rust_decimal::Decimal>,
+    e: &BrokerEvent,
+) -> rust_decimal::Decimal {
     if let BrokerEventKind::Fill { quantity, .. } = &e.kind {
         last_fill.insert(e.vendor_id.clone(), *quantity);
     }
+    let ended = e.state.status.is_terminal() && e.state.status != OrderStatus::Replaced;
+    let last = if ended {
+        last_fill.remove(&e.vendor_id)
+    } else {
+        last_fill.get(&e.vendor_id).copied()
+    };
+    last.unwrap_or_default()
 }
 
 /// Reads a client message: the new subscription, or the error payload to send.
@@ -267,14 +281,13 @@ fn poll(s: &Shared, f: &mut Follow, sub: &Subscription) -> Vec<Value> {
     let mut b = s.lock();
     b.sync();
     let events = b.events_since(f.cursor).to_vec();
-    f.cursor += events.len() as u64;
+    f.cursor = b.next_event_seq();
     let mut updates = Vec::new();
     for e in &events {
-        note_fill(&mut f.last_fill, e);
+        let last = last_fill_after(&mut f.last_fill, e);
         if !sub.orders || sub.excluded.contains(&e.account) {
             continue;
         }
-        let last = f.last_fill.get(&e.vendor_id).copied().unwrap_or_default();
         updates.extend(order_event(&b, e, last).as_ref().and_then(frame));
     }
     let mut out = Vec::new();
