@@ -183,6 +183,11 @@ impl OrderBook {
         self.orders.kept()
     }
 
+    /// How many orders were forgotten.
+    pub fn forgotten(&self) -> usize {
+        self.orders.len().saturating_sub(self.orders.kept())
+    }
+
     /// A taken order reached the engine as `id`.
     pub fn bind(&mut self, idx: usize, id: OrderId) {
         self.by_engine_id.insert(id, idx);

@@ -120,8 +120,6 @@ pub struct SimBrokerage {
     /// What a served model keeps of ended orders; None keeps everything,
     /// as a simulation run must (its invariants read every order).
     retention: Option<Retention>,
-    /// How many orders were forgotten (see `set_retention`).
-    forgotten_orders: u64,
     /// Each (account, instrument)'s position change in the log entries
     /// forgotten: where `positions_at` starts from.
     forgotten_positions: BTreeMap<(String, Instrument), Decimal>,
@@ -134,6 +132,13 @@ struct Retention {
     /// Forgetting runs once the book holds more than this many orders, so
     /// that its cost is spread over a quarter of `keep` new orders.
     next_at: usize,
+}
+
+impl Retention {
+    /// When to look again, with `kept` orders in the book now.
+    fn next_after(keep: usize, kept: usize) -> usize {
+        kept.saturating_add(keep / 4).saturating_add(16)
+    }
 }
 
 /// Broker events and log entries kept per ended order kept: an order has
@@ -243,7 +248,6 @@ impl SimBrokerage {
             throttle_breaches: Vec::new(),
             connections: Connections::default(),
             retention: None,
-            forgotten_orders: 0,
             forgotten_positions: BTreeMap::new(),
             profile,
         })
@@ -329,13 +333,13 @@ impl SimBrokerage {
         let keep = keep.max(1);
         self.retention = Some(Retention {
             keep,
-            next_at: keep.saturating_add(keep / 4).saturating_add(16),
+            next_at: Retention::next_after(keep, keep),
         });
     }
 
     /// How many orders were forgotten (see `set_retention`).
     pub fn orders_forgotten(&self) -> u64 {
-        self.forgotten_orders
+        self.book.forgotten() as u64
     }
 
     /// How many orders are kept.
@@ -352,7 +356,6 @@ impl SimBrokerage {
             return;
         }
         let forgotten = self.book.forget_ended(r.keep);
-        self.forgotten_orders = self.forgotten_orders.saturating_add(forgotten.len() as u64);
         let engine = self.venue.engine_mut();
         for id in forgotten {
             // The engine orders a modify that kept its vendor id left
@@ -385,7 +388,7 @@ impl SimBrokerage {
         engine.forget_log_before(upto);
         let kept = self.book.kept();
         if let Some(r) = self.retention.as_mut() {
-            r.next_at = kept.saturating_add(r.keep / 4).saturating_add(16);
+            r.next_at = Retention::next_after(r.keep, kept);
         }
     }
 
