@@ -135,6 +135,9 @@ pub struct Market {
     ids: HashMap<Instrument, InstrumentId, foldhash::fast::FixedState>,
     instruments: Vec<Instrument>,
     states: Vec<InstrumentState>,
+    /// Moves with every update stored: a valuation made at one epoch holds
+    /// until the next (`engine::accounts`).
+    epoch: u64,
     /// Bars and trades carry no spread: the synthetic quote around them is
     /// last ± half of this many basis points.
     pub synthetic_spread_bps: Decimal,
@@ -158,6 +161,12 @@ impl Market {
         self.instruments.push(instrument.clone());
         self.states.push(InstrumentState::default());
         id
+    }
+
+    /// Moves with every update stored (wrapping: it only has to differ
+    /// from the one a reader saw last).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// How many instruments are interned (ids are dense, 0..len).
@@ -302,6 +311,7 @@ impl Market {
         state.updated_at = update.time;
         // A version only has to differ from the one a reader saw last.
         state.version = state.version.wrapping_add(1);
+        self.epoch = self.epoch.wrapping_add(1);
     }
 
     /// Ends a session: each instrument's mark now (its quote's mid, else its

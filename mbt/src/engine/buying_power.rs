@@ -141,37 +141,68 @@ pub fn equity(account: &Account, marks: &impl Marks) -> Checked {
     checked::add(account.cash, positions)
 }
 
-/// Buying power before what working orders hold.
-fn before_holds(account: &Account, marks: &impl Marks) -> Checked {
+/// What an account's positions are worth and require at their marks:
+/// everything buying power needs besides cash and holds, and the part that
+/// marks every position (the engine keeps it while the positions and the
+/// marks stay, `engine::accounts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Valuation {
+    /// Collateral held against short options, net of vertical spreads.
+    pub collateral: Decimal,
+    /// Σ market value, signed (at cost basis where there is no mark).
+    pub positions: Decimal,
+    /// A margin account's requirement: the collateral, half of each stock
+    /// position's value, all of each long option's.
+    pub requirement: Decimal,
+}
+
+/// Values `account`'s positions at `marks`, in one pass: marking each one
+/// is most of what an order's check costs.
+pub fn valuation(account: &Account, marks: &impl Marks) -> Checked<Valuation> {
     let collateral = short_option_collateral(account, marks)?;
-    match account.kind {
-        AccountKind::Cash => checked::sub(account.cash, collateral),
-        AccountKind::Margin => {
-            // Equity and the requirement in one pass over the positions:
-            // marking each one is most of what an order's check costs.
-            let mut requirement = collateral;
-            let mut positions = Decimal::ZERO;
-            for p in account.positions.values() {
-                let signed = value(p, marks)?;
-                positions = checked::add(positions, signed)?;
-                let value = signed.abs();
-                if p.instrument.is_option() {
-                    if p.quantity > Decimal::ZERO {
-                        requirement = checked::add(requirement, value)?;
-                    }
-                } else {
-                    requirement = checked::add(requirement, checked::div(value, Decimal::TWO)?)?;
+    let mut requirement = collateral;
+    let mut positions = Decimal::ZERO;
+    if account.kind == AccountKind::Margin {
+        for p in account.positions.values() {
+            let signed = value(p, marks)?;
+            positions = checked::add(positions, signed)?;
+            let value = signed.abs();
+            if p.instrument.is_option() {
+                if p.quantity > Decimal::ZERO {
+                    requirement = checked::add(requirement, value)?;
                 }
+            } else {
+                requirement = checked::add(requirement, checked::div(value, Decimal::TWO)?)?;
             }
-            let equity = checked::add(account.cash, positions)?;
-            checked::mul(Decimal::TWO, checked::sub(equity, requirement)?)
+        }
+    }
+    Ok(Valuation {
+        collateral,
+        positions,
+        requirement,
+    })
+}
+
+/// Buying power before what working orders hold.
+fn before_holds(account: &Account, valuation: &Valuation) -> Checked {
+    match account.kind {
+        AccountKind::Cash => checked::sub(account.cash, valuation.collateral),
+        AccountKind::Margin => {
+            let equity = checked::add(account.cash, valuation.positions)?;
+            checked::mul(Decimal::TWO, checked::sub(equity, valuation.requirement)?)
         }
     }
 }
 
+/// Buying power left for new orders while `held` is reserved for working
+/// ones, from the account's valuation.
+pub fn available_valued(account: &Account, valuation: &Valuation, held: Decimal) -> Checked {
+    Ok(checked::sub(before_holds(account, valuation)?, held)?.max(Decimal::ZERO))
+}
+
 /// Buying power left for new orders while `held` is reserved for working ones.
 pub fn available(account: &Account, marks: &impl Marks, held: Decimal) -> Checked {
-    Ok(checked::sub(before_holds(account, marks)?, held)?.max(Decimal::ZERO))
+    available_valued(account, &valuation(account, marks)?, held)
 }
 
 /// Buying power left for new orders, after what working orders reserve.

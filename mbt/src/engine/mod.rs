@@ -4,6 +4,7 @@
 //! Everything that changes state goes through `submit`, `cancel`, `replace`,
 //! `on_market`, `set_price` and `advance_to`, and is recorded in the event log.
 
+mod accounts;
 mod book;
 mod buying_power;
 mod expiry;
@@ -224,7 +225,7 @@ pub struct Engine {
     /// of converting `now` to New York time on every tick.
     session: Option<Hours>,
     market: Market,
-    accounts: BTreeMap<String, Account>,
+    accounts: accounts::Accounts,
     /// Every order accepted and not forgotten (`Engine::forget`);
     /// `OrderId(n)` is number n − 1.
     orders: Window<Order>,
@@ -259,7 +260,7 @@ impl Engine {
             now: start,
             session,
             market: Market::new(),
-            accounts: BTreeMap::new(),
+            accounts: accounts::Accounts::default(),
             orders: Window::default(),
             by_client_id: BTreeMap::new(),
             books: Vec::new(),
@@ -303,8 +304,7 @@ impl Engine {
         if self.accounts.contains_key(id) || !is_valid_deposit(cash) {
             return false;
         }
-        self.accounts
-            .insert(id.to_string(), Account::new(id, kind, cash));
+        self.accounts.insert(Account::new(id, kind, cash));
         self.log.push(
             self.now,
             EngineEvent::AccountOpened {
@@ -623,6 +623,20 @@ impl Engine {
         Ok(new_id)
     }
 
+    /// The valuation of account `id`'s positions at the current marks (kept
+    /// while they hold, see `accounts`); None for no such account. Only for
+    /// an account as the engine holds it: a copy changed to see what an
+    /// order would do is valued with `buying_power::valuation`.
+    fn kept_valuation(&self, id: &str) -> Option<Checked<buying_power::Valuation>> {
+        let marks = accounts::MarksAt {
+            epoch: self.market.epoch(),
+            now: self.now,
+        };
+        self.accounts
+            .valued(id, marks, |a| buying_power::valuation(a, self))
+            .map(|(_, v)| v)
+    }
+
     /// An account marked to market. An amount beyond Decimal's range
     /// (only absurd marks or positions make one) shows at its bound.
     pub fn account_view(&self, id: &str) -> Option<AccountView> {
@@ -712,9 +726,8 @@ impl Engine {
         );
         self.by_client_id
             .insert((r.account_id.clone(), r.client_order_id.clone()), id);
-        if let Some(a) = self.accounts.get_mut(&r.account_id) {
-            a.reserved = admission.reserved_after;
-        }
+        self.accounts
+            .set_reserved(&r.account_id, |_| admission.reserved_after);
         self.reservations.insert(id, admission.per_unit);
         self.orders.push(order);
         if hwm.is_some() {
@@ -759,9 +772,10 @@ impl Engine {
         let Some(order) = order_index(id).and_then(|i| self.orders.get(i)) else {
             return;
         };
-        if let Some(a) = self.accounts.get_mut(&order.request.account_id) {
-            a.reserved = release(a.reserved, held);
-        }
+        self.accounts
+            .set_reserved(&order.request.account_id, |reserved| {
+                release(reserved, held)
+            });
     }
 
     /// The mark of any instrument: mid of its quote, else the last trade.

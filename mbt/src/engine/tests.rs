@@ -1186,3 +1186,58 @@ fn an_ended_order_can_be_forgotten_and_a_working_one_cannot() {
     assert_eq!(e.account("A1").unwrap().reserved, dec!(0));
     conserved(&e);
 }
+
+/// The valuation kept for buying-power checks (`accounts`) is always what
+/// valuing the account afresh gives: after fills, quotes, holds, and, for
+/// options, whose marks are priced from time to expiry, the clock moving.
+#[test]
+fn a_kept_valuation_is_always_the_fresh_one() {
+    let mut e = engine();
+    let fresh = |e: &Engine, id: &str| {
+        let a = e.account(id).unwrap();
+        buying_power::valuation(a, e)
+    };
+    let same = |e: &Engine, step: &str| {
+        for id in ["A1", "C1"] {
+            // Asked twice: the second answer is the kept one.
+            assert_eq!(e.kept_valuation(id), Some(fresh(e, id)), "{step}: {id}");
+            assert_eq!(e.kept_valuation(id), Some(fresh(e, id)), "{step}: {id}");
+        }
+    };
+    same(&e, "opened");
+    let before = e.kept_valuation("A1");
+    e.submit(buy(dec!(10))).unwrap();
+    same(&e, "a fill");
+    assert_ne!(
+        e.kept_valuation("A1"),
+        before,
+        "the fill changed the positions"
+    );
+    let resting = OrderRequest::limit("A1", "rest", "AAPL", Side::Buy, dec!(5), dec!(90));
+    e.submit(resting).unwrap();
+    same(&e, "a hold");
+    let before = e.kept_valuation("A1");
+    quote(&mut e, "AAPL", dec!(109.99), dec!(110.01), dec!(1000));
+    same(&e, "a quote");
+    assert_ne!(e.kept_valuation("A1"), before, "the quote moved the mark");
+    let occ = "SPY   260116C00450000";
+    e.submit(option_order(
+        "A1",
+        occ,
+        Side::Buy,
+        PositionEffect::Open,
+        dec!(2),
+    ))
+    .unwrap();
+    same(&e, "an option bought");
+    let before = e.kept_valuation("A1");
+    e.advance_to(MONDAY_OPEN.plus_millis(3_600_000));
+    same(&e, "an hour later");
+    assert_ne!(
+        e.kept_valuation("A1"),
+        before,
+        "an hour closer to expiry, the option is worth less"
+    );
+    e.set_price(&Instrument::equity("SPY"), dec!(460), dec!(100));
+    same(&e, "a price set");
+}

@@ -116,7 +116,10 @@ impl Engine {
             .map_err(cost_too_large)?
             .round_dp(RESERVATION_DP);
         let needed = checked::mul(per_unit, r.quantity).map_err(cost_too_large)?;
-        let available = buying_power::available(account, self, reserved)
+        let available = self
+            .kept_valuation(&r.account_id)
+            .unwrap_or_else(|| buying_power::valuation(account, self))
+            .and_then(|v| buying_power::available_valued(account, &v, reserved))
             .map_err(|_| unrepresentable("the account's buying power"))?;
         if needed > available {
             return Err(Rejection::new(
@@ -284,8 +287,11 @@ impl Engine {
             )?;
             after.apply_fill(&leg.instrument, qty, price, Decimal::ZERO)?;
         }
+        let now = self
+            .kept_valuation(&r.account_id)
+            .unwrap_or_else(|| buying_power::valuation(account, self))?;
         let drop = checked::sub(
-            buying_power::available(account, self, reserved)?,
+            buying_power::available_valued(account, &now, reserved)?,
             buying_power::available(&after, self, reserved)?,
         )?;
         Ok(drop.max(Decimal::ZERO))
