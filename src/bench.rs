@@ -5,6 +5,8 @@
 //! graduation replay (benches/graduation-year.toml), in wall time and peak
 //! memory. `raxx-sim bench serve`: order submissions through a served
 //! model's router, in CPU per order and resident memory as orders pile up.
+//! `raxx-sim bench world`: the conformance suite's worlds for one adapter,
+//! one at a time, in simulated time per wall-clock time and CPU per request.
 //!
 //! The wall clock is read here, in the CLI, and only to time a benchmark:
 //! simulated code never sees it (clippy.toml forbids it in library code).
@@ -29,6 +31,19 @@ pub enum Target {
     /// Order submissions to a served model's router (Alpaca's POST
     /// /v2/orders, no socket): CPU per order and resident memory as orders pile up.
     Serve(ServeArgs),
+    /// The conformance suite's worlds, one at a time on one core: how much
+    /// faster than real time they run, and the CPU each request costs.
+    World(WorldArgs),
+}
+
+#[derive(Args)]
+pub struct WorldArgs {
+    /// The adapter whose worlds are run (a family runs each of its rows).
+    #[arg(long, default_value = "alpaca")]
+    adapter: String,
+    /// Every case of the catalogue under seeds 1..=N.
+    #[arg(long, default_value_t = 20)]
+    seeds: u64,
 }
 
 #[derive(Args)]
@@ -84,6 +99,7 @@ pub fn run(target: Target) -> anyhow::Result<ExitCode> {
         Target::Advance(args) => advance(args),
         Target::Graduate(args) => graduate(args),
         Target::Serve(args) => serve(args),
+        Target::World(args) => world(args),
     }
 }
 
@@ -192,6 +208,67 @@ fn graduate(args: GraduateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::disallowed_methods)] // timing a benchmark is what the wall clock is for
+fn world(args: WorldArgs) -> anyhow::Result<ExitCode> {
+    let subjects = harness::subject::Subject::family(&args.adapter)?;
+    let catalogue = harness::cases::catalogue();
+    let (mut runs, mut skipped, mut failed, mut requests) = (0u64, 0u64, 0u64, 0u64);
+    let mut simulated = std::time::Duration::ZERO;
+    let mut hasher = Sha256::new();
+    let t = Instant::now();
+    let cpu_before = thread_cpu_secs();
+    for subject in subjects {
+        for case in &catalogue {
+            for seed in 1..=args.seeds {
+                let run = harness::suite::run_case(subject, case, seed, None);
+                runs += 1;
+                match run.verdict {
+                    harness::suite::Verdict::NotApplicable { .. } => skipped += 1,
+                    harness::suite::Verdict::Failed { .. } => failed += 1,
+                    harness::suite::Verdict::Passed => {}
+                }
+                requests += run.requests as u64;
+                simulated += run.simulated;
+                hasher.update(run.trace_hash.as_bytes());
+            }
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    // The worlds ran on this thread: its CPU time is theirs.
+    let cpu = thread_cpu_secs()
+        .zip(cpu_before)
+        .map_or(secs, |(after, before)| after - before);
+    let sim_secs = simulated.as_secs_f64();
+    println!(
+        "{}",
+        json!({
+            "bench": "world",
+            "adapter": args.adapter,
+            "seeds": args.seeds,
+            "runs": runs,
+            "skipped": skipped,
+            "failed": failed,
+            "requests": requests,
+            "simulated_secs": (sim_secs * 1000.0).round() / 1000.0,
+            "wall_secs": (secs * 1000.0).round() / 1000.0,
+            "cpu_secs": (cpu * 1000.0).round() / 1000.0,
+            // Simulated time over CPU time: what one core does, whatever
+            // else the machine runs.
+            "times_real_time": (sim_secs / cpu).round(),
+            "cpu_ms_per_run": (cpu * 1e3 / runs.max(1) as f64 * 1000.0).round() / 1000.0,
+            // None for an adapter that talks to no wire (mbt).
+            "cpu_us_per_request": (requests > 0).then(|| (cpu * 1e6 / requests as f64).round()),
+            // Every run's trace hash in order: the same seeds give the same value.
+            "traces_sha256": format!("{:x}", hasher.finalize()),
+        })
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 /// Simulated time between two orders of `bench serve`.
 const STEP_MS: i64 = 250;
 /// The orders that fit between the model's start and the session's close.
@@ -282,6 +359,15 @@ fn per_sec(n: usize, secs: f64) -> f64 {
 }
 
 /// The process's peak resident set (Linux's VmHWM), in KiB.
+/// CPU time this thread has run, in seconds (/proc/thread-self/schedstat's
+/// first field, in nanoseconds): unlike wall time, it does not count what
+/// other processes on the machine took.
+fn thread_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+    Some(ns as f64 / 1e9)
+}
+
 fn peak_rss_kib() -> Option<u64> {
     rss_kib("VmHWM")
 }
