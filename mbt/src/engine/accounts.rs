@@ -22,7 +22,7 @@ use crate::checked::Checked;
 use crate::time::Timestamp;
 
 /// What the marks were when a valuation was computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct MarksAt {
     /// `Market::epoch`: any stored quote, trade or bar moves it.
     pub epoch: u64,
@@ -81,17 +81,17 @@ impl Accounts {
         }
     }
 
-    /// The account and its valuation at `marks`: the one kept when it still
+    /// The account's valuation at `marks`: the one kept when it still
     /// holds, else `value`'s, kept for next time.
     pub fn valued(
         &self,
         id: &str,
         marks: MarksAt,
         value: impl FnOnce(&Account) -> Checked<Valuation>,
-    ) -> Option<(&Account, Checked<Valuation>)> {
+    ) -> Option<Checked<Valuation>> {
         let (account, kept) = self.map.get(id)?;
         if let Some(v) = kept.get().filter(|v| v.holds_at(marks)) {
-            return Some((account, v.value));
+            return Some(v.value);
         }
         let reads_clock = account.positions.keys().any(|i| i.is_option());
         let v = Valued {
@@ -100,6 +100,6 @@ impl Accounts {
             value: value(account),
         };
         kept.set(Some(v));
-        Some((account, v.value))
+        Some(v.value)
     }
 }

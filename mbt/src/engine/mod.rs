@@ -634,7 +634,6 @@ impl Engine {
         };
         self.accounts
             .valued(id, marks, |a| buying_power::valuation(a, self))
-            .map(|(_, v)| v)
     }
 
     /// An account marked to market. An amount beyond Decimal's range
