@@ -83,13 +83,20 @@ fn substitute(text: &str, values: &[(String, String)]) -> String {
 
 /// The id of what an answer created, for `${id}` in later requests: the
 /// last segment of a `Location` header (Schwab), else an `id` at the top of
-/// the JSON body or under its `order`, `data` or `data.order` (Alpaca, Tradier, tastytrade).
+/// the JSON body or under its `order`, `data`, `data.order` (Alpaca, Tradier, tastytrade) or
+/// `trade` (a SnapTrade impact's trade, placed by its id).
 fn created_id(location: Option<&str>, body: &[u8]) -> Option<String> {
     if let Some(id) = location.and_then(|l| l.rsplit('/').next()) {
         return Some(id.to_string());
     }
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    for o in [&v, &v["order"], &v["data"], &v["data"]["order"]] {
+    for o in [
+        &v,
+        &v["order"],
+        &v["data"],
+        &v["data"]["order"],
+        &v["trade"],
+    ] {
         for key in ["id", "brokerage_order_id"] {
             match &o[key] {
                 serde_json::Value::String(s) => return Some(s.clone()),

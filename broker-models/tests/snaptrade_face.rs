@@ -376,6 +376,272 @@ async fn a_read_only_brokerage_refuses_orders_and_takes_none() {
     );
 }
 
+impl Signer {
+    /// The universal symbol id of `ticker`, as symbol search answers it.
+    async fn symbol_id(&self, account: &str, ticker: &str) -> String {
+        let r = self
+            .post(
+                &format!("/accounts/{account}/symbols"),
+                json!({ "substring": ticker }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let found = r.json();
+        assert_eq!(found[0]["symbol"], ticker, "{found}");
+        found[0]["id"].as_str().unwrap().to_string()
+    }
+
+    async fn impact(&self, account: &str, extra: Value) -> Reply {
+        let mut body = json!({
+            "account_id": account,
+            "action": "BUY",
+            "order_type": "Limit",
+            "time_in_force": "Day",
+            "universal_symbol_id": self.symbol_id(ETRADE, "AAPL").await,
+            "price": 150.0,
+            "units": 3,
+        });
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        self.post("/trade/impact", body).await
+    }
+}
+
+#[tokio::test]
+async fn symbol_search_finds_what_the_brokerage_trades() {
+    let s = Signer::new(FaultPlan::default());
+    let path = format!("/accounts/{ETRADE}/symbols");
+    let found = s.post(&path, json!({ "substring": "aa" })).await.json();
+    let tickers: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["symbol"].as_str().unwrap())
+        .collect();
+    assert!(tickers.contains(&"AAPL"), "{found}");
+    assert!(tickers.iter().all(|t| t.contains("AA")), "{found}");
+    // An exact match comes first.
+    let spy = s.post(&path, json!({ "substring": "SPY" })).await.json();
+    assert_eq!(spy[0]["symbol"], "SPY", "{spy}");
+    assert_eq!(spy[0]["currency"]["code"], "USD");
+    // Derived from the ticker, so a seed's run (and the fuzz corpus's
+    // `seed-checked-trade`) names the same security every time.
+    assert_eq!(
+        s.symbol_id(ETRADE, "AAPL").await,
+        "17552efe-bbda-4bed-9487-57e376745783"
+    );
+    let none = s.post(&path, json!({ "substring": "ZZZZZZ" })).await.json();
+    assert_eq!(none, json!([]));
+    refused(&s.post(&path, json!({})).await, 400, "1076");
+    // The holding's id and the search's are one.
+    s.place(ETRADE, json!({})).await;
+    s.advance(5_000).await;
+    let p = s
+        .get(&format!("/accounts/{ETRADE}/positions/all"), "")
+        .await
+        .json();
+    assert_eq!(
+        p["results"][0]["instrument"]["id"],
+        s.symbol_id(ETRADE, "AAPL").await.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_checked_trade_is_placed_once_by_its_id() {
+    let s = Signer::new(FaultPlan::default());
+    let cash_before = s.c.shared.lock().account(ETRADE).unwrap().cash;
+    let r = s.impact(ETRADE, json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let i = r.json();
+    let trade = &i["trade"];
+    assert_eq!(trade["account"], ETRADE);
+    assert_eq!(trade["action"], "BUY");
+    assert_eq!(trade["order_type"], "Limit");
+    assert_eq!(trade["time_in_force"], "Day");
+    assert_eq!(trade["units"], json!(3.0));
+    assert_eq!(trade["price"], json!(150.0));
+    assert_eq!(trade["symbol"]["symbol"], "AAPL");
+    assert_eq!(
+        trade["symbol"]["universal_symbol_id"],
+        s.symbol_id(ETRADE, "AAPL").await.as_str()
+    );
+    let id = trade["id"].as_str().unwrap().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    // What it would leave: 3 x 150 out of the cash (a buy pays no
+    // regulatory fee), the same in the combined balance.
+    let impact = &i["trade_impacts"][0];
+    let left = cash_before - rust_decimal::Decimal::from(450);
+    assert_eq!(
+        impact["remaining_cash"].to_string(),
+        format!("{}.0", left.normalize())
+    );
+    assert_eq!(impact["estimated_commission"], json!(0.0));
+    assert_eq!(
+        i["combined_remaining_balance"]["cash"],
+        impact["remaining_cash"]
+    );
+    assert_eq!(i["combined_remaining_balance"]["account"]["id"], ETRADE);
+    // Checking places nothing.
+    assert!(s.c.shared.lock().ledger().orders.is_empty());
+
+    let placed = s
+        .post(&format!("/trade/{id}"), json!({ "wait_to_confirm": true }))
+        .await;
+    assert_eq!(placed.status, StatusCode::OK, "{}", placed.text);
+    let o = placed.json();
+    assert_eq!(o["status"], "PENDING", "{o}");
+    assert_eq!(o["total_quantity"], "3");
+    assert_eq!(o["limit_price"], "150");
+    assert_eq!(s.c.shared.lock().ledger().orders.len(), 1);
+    // Once only.
+    refused(
+        &s.post(&format!("/trade/{id}"), json!({})).await,
+        400,
+        "1076",
+    );
+    assert_eq!(s.c.shared.lock().ledger().orders.len(), 1);
+    // A body must be the documented one when sent.
+    let other = s.impact(ETRADE, json!({})).await.json()["trade"]["id"].clone();
+    let other = other.as_str().unwrap();
+    refused(
+        &s.post(
+            &format!("/trade/{other}"),
+            json!({ "wait_to_confirm": "soon" }),
+        )
+        .await,
+        400,
+        "1076",
+    );
+    // The legacy prefix places by id too, and an unknown id is refused.
+    let legacy = s.post(&format!("/api/v1/trade/{other}"), json!({})).await;
+    assert_eq!(legacy.status, StatusCode::OK, "{}", legacy.text);
+    refused(
+        &s.post("/trade/139e307a-82f7-4402-b39e-4da7baa87758", json!({}))
+            .await,
+        400,
+        "1076",
+    );
+}
+
+#[tokio::test]
+async fn a_checked_trade_expires_after_five_minutes_and_with_a_reset() {
+    let s = Signer::new(FaultPlan::default());
+    let id = |r: Reply| r.json()["trade"]["id"].as_str().unwrap().to_string();
+    let late = id(s.impact(ETRADE, json!({})).await);
+    let on_time = id(s.impact(ETRADE, json!({})).await);
+    s.advance(299_000).await;
+    let r = s.post(&format!("/trade/{on_time}"), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    s.advance(2_000).await;
+    refused(
+        &s.post(&format!("/trade/{late}"), json!({})).await,
+        400,
+        "1076",
+    );
+    // A trade checked before a reset belongs to a brokerage day that is gone.
+    let before = id(s.impact(ETRADE, json!({})).await);
+    let r = s.control("/_sim/reset", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    refused(
+        &s.post(&format!("/trade/{before}"), json!({})).await,
+        400,
+        "1076",
+    );
+    assert!(s.c.shared.lock().ledger().orders.is_empty());
+}
+
+#[tokio::test]
+async fn an_impact_refuses_what_the_place_would() {
+    let s = Signer::new(FaultPlan::default());
+    // A brokerage SnapTrade only reads: refused, and no order attempted.
+    refused(&s.impact(FIDELITY, json!({})).await, 403, "1066");
+    assert!(s.c.shared.lock().ledger().order_attempts.is_empty());
+    // More than the account can pay for, and a value past any decimal.
+    let poor = s.impact(ETRADE, json!({ "units": 1_000_000 })).await;
+    refused(&poor, 400, "1076");
+    assert!(poor.text.contains("buying power"), "{}", poor.text);
+    refused(
+        &s.impact(ETRADE, json!({ "units": "1e20", "price": "1e20" }))
+            .await,
+        400,
+        "1076",
+    );
+    // The form is ManualTradeForm: the security by id, BUY or SELL, no GTD.
+    refused(
+        &s.impact(
+            ETRADE,
+            json!({ "universal_symbol_id": null, "symbol": "AAPL" }),
+        )
+        .await,
+        400,
+        "1076",
+    );
+    refused(
+        &s.impact(ETRADE, json!({ "universal_symbol_id": "not-a-uuid" }))
+            .await,
+        400,
+        "1076",
+    );
+    refused(
+        &s.impact(
+            ETRADE,
+            json!({ "universal_symbol_id": "139e307a-82f7-4402-b39e-4da7baa87758" }),
+        )
+        .await,
+        400,
+        "1076",
+    );
+    refused(
+        &s.impact(ETRADE, json!({ "action": "BUY_TO_OPEN" })).await,
+        400,
+        "1076",
+    );
+    refused(
+        &s.impact(ETRADE, json!({ "time_in_force": "GTD" })).await,
+        400,
+        "1076",
+    );
+    refused(
+        &s.impact(ETRADE, json!({ "order_type": "Limit", "price": null }))
+            .await,
+        400,
+        "1076",
+    );
+    // A broken connection cannot check, and a trade checked before the
+    // break is still open once it is mended.
+    let trade = s.impact(ETRADE, json!({})).await.json()["trade"]["id"].clone();
+    let trade = trade.as_str().unwrap();
+    let broken = |b: bool| json!({ "account": ETRADE, "broken": b });
+    s.control("/_sim/connection", broken(true)).await;
+    refused(&s.impact(ETRADE, json!({})).await, 402, "3003");
+    refused(
+        &s.post(&format!("/trade/{trade}"), json!({})).await,
+        402,
+        "3003",
+    );
+    s.control("/_sim/connection", broken(false)).await;
+    let r = s.post(&format!("/trade/{trade}"), json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(s.c.shared.lock().ledger().order_attempts.is_empty());
+}
+
+#[tokio::test]
+async fn trade_place_also_names_the_security_by_its_id() {
+    let s = Signer::new(FaultPlan::default());
+    let id = s.symbol_id(ETRADE, "AAPL").await;
+    let r = s
+        .place(ETRADE, json!({ "symbol": null, "universal_symbol_id": id }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.json()["universal_symbol"]["symbol"], "AAPL");
+    refused(
+        &s.place(ETRADE, json!({ "universal_symbol_id": id })).await,
+        400,
+        "1076",
+    );
+}
+
 #[tokio::test]
 async fn a_broken_connection_reads_as_it_stood_and_refuses_orders() {
     let s = Signer::new(FaultPlan::default());

@@ -214,6 +214,15 @@ impl Market {
             .map(|(i, (inst, _))| (InstrumentId(i as u32), inst))
     }
 
+    /// The tickers of the listed equities, in id order: what a broker's
+    /// symbol lookups (Alpaca's assets, SnapTrade's symbol search) know.
+    pub fn equities(&self) -> impl Iterator<Item = &str> {
+        self.listed().filter_map(|(_, i)| match i {
+            Instrument::Equity { symbol } => Some(symbol.as_str()),
+            Instrument::Option { .. } => None,
+        })
+    }
+
     /// Applies one event. Returns false (and changes nothing) for an event
     /// the market refuses (see `check`): bad data is skipped, never fatal.
     pub fn apply(&mut self, ev: &MarketEvent) -> bool {

@@ -58,20 +58,9 @@ fn listing(symbol: &str) -> Option<&'static (&'static str, &'static str, &'stati
 
 /// The equities the market prices, in the market's own order.
 fn listed_equities(b: &SimBrokerage) -> Vec<String> {
-    b.engine()
-        .market()
-        .listed()
-        .filter_map(|(_, i)| match i {
-            Instrument::Equity { symbol } => Some(symbol.clone()),
-            Instrument::Option { .. } => None,
-        })
-        .collect()
+    b.engine().market().equities().map(str::to_string).collect()
 }
 
-/// The instrument a request's `symbol` names, or None when Alpaca would not
-/// find the asset. An asset id names the equity it belongs to; the
-/// `SYM:EXCHANGE[:class]` form names `SYM` when the exchange is where it is
-/// listed and the class matches.
 pub fn resolve(b: &SimBrokerage, text: &str) -> Option<Instrument> {
     if uuid::Uuid::parse_str(text).is_ok() {
         let id = canonical_uuid(text)?;

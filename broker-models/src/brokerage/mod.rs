@@ -123,6 +123,10 @@ pub struct SimBrokerage {
     /// Each (account, instrument)'s position change in the log entries
     /// forgotten: where `positions_at` starts from.
     forgotten_positions: BTreeMap<(String, Instrument), Decimal>,
+    /// How many times `reset` started the brokerage over: what a face's
+    /// own tables (SnapTrade's checked trades) compare to know that what
+    /// they hold belongs to a brokerage day that is gone.
+    resets: u64,
 }
 
 /// How many ended orders a served model keeps, and when it next looks.
@@ -249,6 +253,7 @@ impl SimBrokerage {
             connections: Connections::default(),
             retention: None,
             forgotten_positions: BTreeMap::new(),
+            resets: 0,
             profile,
         })
     }
@@ -281,6 +286,10 @@ impl SimBrokerage {
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
+    /// How many times the brokerage was reset (`POST /_sim/reset`).
+    pub fn resets(&self) -> u64 {
+        self.resets
+    }
     pub fn engine(&self) -> &Engine {
         self.venue.engine()
     }
@@ -307,9 +316,11 @@ impl SimBrokerage {
         let no_limits = self.profile.rate_limits.is_empty();
         let control_token = self.control_token.clone();
         let retention = self.retention.map(|r| r.keep);
+        let resets = self.resets.saturating_add(1);
         // The same market loaded once already, so it loads again.
         if let Ok(fresh) = Self::new(self.vendor, self.seed, clock, plan, market) {
             *self = fresh;
+            self.resets = resets;
             self.control_token = control_token;
             if let Some(keep) = retention {
                 self.set_retention(keep);

@@ -187,13 +187,7 @@ pub async fn activities(
     // Newest first by trade date; the history's own order within a moment.
     rows.reverse();
     let total = rows.len();
-    let account = AccountSimple {
-        id: id.clone(),
-        name: view::account_name(&b, &d, &id),
-        number: view::brokerage_number(&id),
-        institution_account_id: Some(view::brokerage_number(&id)),
-        sync_status: view::sync_status(&b, b.now()),
-    };
+    let account = view::account_simple(&b, &d, &id);
     let data = rows
         .iter()
         .skip(offset)

@@ -19,12 +19,14 @@
 //! | `accounts` | connections, accounts, balances, holdings with their age |
 //! | `activities` | an account's history, a day late |
 //! | `trading` | place, cancel, order detail and lists |
+//! | `checked` | symbol search, a trade's impact, and its place by id |
 //! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
 //! | `users` | the account holder and the users a test registers |
 
 mod accounts;
 mod activities;
 pub(crate) mod auth;
+mod checked;
 mod errors;
 mod hooks;
 mod trading;
@@ -98,6 +100,7 @@ fn face(shared: &Shared) -> axum::Router {
         .merge(hooks::routes(shared))
         .layer(axum::Extension(hooks::Hooks::default()))
         .layer(axum::Extension(users::Users::default()))
+        .layer(axum::Extension(checked::Trades::default()))
 }
 
 impl WireFace for SnapTrade {
@@ -109,7 +112,10 @@ impl WireFace for SnapTrade {
         let path = path.strip_prefix(auth::LEGACY_PREFIX).unwrap_or(path);
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         match (method.as_str(), segments.as_slice()) {
-            ("POST", ["trade", "place"]) => Operation::SubmitOrder,
+            ("POST", ["trade", "impact"]) => Operation::Other,
+            // `/trade/place`, and a checked trade placed by its id.
+            ("POST", ["trade", _]) => Operation::SubmitOrder,
+            ("POST", ["accounts", _, "symbols"]) => Operation::Other,
             ("POST", ["accounts", _, "trading" | "orders", "cancel"]) => Operation::CancelOrder,
             ("POST", ["accounts", _, "trading", "replace"]) => Operation::ReplaceOrder,
             // The account-scoped placements (`trading/simple`, `bracket`, …).
@@ -227,7 +233,11 @@ fn operations() -> Router<Shared> {
         .route("/accounts/{id}/orders/details", post(trading::detail))
         .route("/accounts/{id}/orders/cancel", post(trading::cancel_legacy))
         .route("/accounts/{id}/trading/cancel", post(trading::cancel))
+        .route("/accounts/{id}/symbols", post(checked::search))
+        .route("/trade/impact", post(checked::impact))
+        // Static segments: matched before `/trade/{tradeId}`.
         .route("/trade/place", post(trading::place))
+        .route("/trade/{id}", post(checked::place))
 }
 
 fn routes() -> Router<Shared> {

@@ -1,4 +1,5 @@
-//! Orders (reference §4.4, §4.5, §5): place (`/trade/place`), cancel (the
+//! Orders (reference §4.4, §4.5, §5): place (`/trade/place`; the checked
+//! place by trade id is `checked`'s), cancel (the
 //! current `/trading/cancel` and SDK 11's `/orders/cancel`), one order's
 //! detail, and the lists. Every order goes to the brokerage behind the
 //! account: a brokerage that does not trade through SnapTrade refuses it
@@ -34,9 +35,49 @@ const RECENT_MS: i64 = 86_400_000;
 const DEFAULT_DAYS: i64 = 30;
 const MAX_DAYS: i64 = 90;
 
-/// The engine's order for a place form, or SnapTrade's refusal of it.
-fn request(
+/// The ticker a place form names: by `symbol`, or by `universal_symbol_id`
+/// (exactly one of them, §4.5).
+fn security(b: &SimBrokerage, form: &ManualTradeFormWithOptions) -> Result<String, SnapTradeError> {
+    match (&form.symbol, &form.universal_symbol_id) {
+        (Some(s), None) if mbt::instrument::is_ticker(s) => Ok(s.clone()),
+        (Some(s), None) => Err(SnapTradeError::invalid(format!(
+            "Unable to verify data sent: {s:.32} is not a symbol"
+        ))),
+        (None, Some(id)) => by_symbol_id(b, id),
+        _ => Err(SnapTradeError::invalid(
+            "Unable to verify data sent: exactly one of universal_symbol_id and symbol is required",
+        )),
+    }
+}
+
+/// The security whose universal symbol id is `id` among those the
+/// brokerage trades (what symbol search and holdings show); any other id is
+/// refused as data SnapTrade cannot verify.
+pub(super) fn by_symbol_id(b: &SimBrokerage, id: &str) -> Result<String, SnapTradeError> {
+    let canonical = uuid::Uuid::parse_str(id)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| {
+            SnapTradeError::invalid(format!(
+                "Unable to verify data sent: universal_symbol_id {id:.40} is not a UUID"
+            ))
+        })?;
+    b.engine()
+        .market()
+        .equities()
+        .find(|s| view::symbol_id(s) == canonical)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            SnapTradeError::invalid(format!(
+                "Unable to verify data sent: no security this brokerage trades has universal_symbol_id {canonical}"
+            ))
+        })
+}
+
+/// The engine's order for a place form naming `symbol`, or SnapTrade's
+/// refusal of it.
+pub(super) fn request(
     form: &ManualTradeFormWithOptions,
+    symbol: String,
     client_order_id: String,
 ) -> Result<OrderRequest, SnapTradeError> {
     let side = match form.action.as_str() {
@@ -83,22 +124,6 @@ fn request(
         return Err(SnapTradeError::not_simulated(
             "an extended-hours trading_session",
         ));
-    }
-    let symbol = match (&form.symbol, &form.universal_symbol_id) {
-        (Some(s), None) => s.clone(),
-        (None, Some(_)) => {
-            return Err(SnapTradeError::not_simulated(
-                "naming the security by universal_symbol_id (send symbol)",
-            ))
-        }
-        _ => return Err(SnapTradeError::invalid(
-            "Unable to verify data sent: exactly one of universal_symbol_id and symbol is required",
-        )),
-    };
-    if !mbt::instrument::is_ticker(&symbol) {
-        return Err(SnapTradeError::invalid(format!(
-            "Unable to verify data sent: {symbol:.32} is not a symbol"
-        )));
     }
     let quantity =
         match (form.units, form.notional_value) {
@@ -176,13 +201,24 @@ pub async fn place(
         Some(c) => c.clone(),
         None => b.generate_client_id(),
     };
-    let r = request(&form, cid)?;
+    let symbol = security(&b, &form)?;
+    let r = request(&form, symbol, cid)?;
+    submit(&mut b, r, &call)
+}
+
+/// Sends `r` to the brokerage: the order record in its first state, or
+/// the brokerage's refusal.
+pub(super) fn submit(
+    b: &mut SimBrokerage,
+    r: OrderRequest,
+    call: &Signed,
+) -> Result<Response, SnapTradeError> {
     let symbol = r.instrument.to_string();
     match b.submit(r, &call.decision) {
         Ok(o) if o.lose_response => Ok(LoseThisResponse.into_response()),
         Ok(o) => {
             let o = o.clone();
-            Ok(Json(view::order(&b, &o)).into_response())
+            Ok(Json(view::order(b, &o)).into_response())
         }
         Err((_, rejection)) => Err(SnapTradeError::declined(&rejection, &symbol)),
     }

@@ -10,7 +10,7 @@ use serde_json::json;
 use mbt::{Instrument, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
 
 use super::wire::{
-    Account, AccountBalance, AccountOrderRecord, AccountPosition, Amount, Brokerage,
+    Account, AccountBalance, AccountOrderRecord, AccountPosition, AccountSimple, Amount, Brokerage,
     BrokerageAuthorization, BrokerageSymbol, BrokerageType, ConnectionSyncStatus, Currency,
     DataFreshnessMode, Exchange, HoldingsStatus, InvestmentAccount, NetValue, Position,
     PositionInstrument, SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
@@ -148,6 +148,17 @@ pub fn sync_status(b: &SimBrokerage, synced: Timestamp) -> SyncStatus {
             last_successful_sync: Some(spaced(synced)),
             holdings_unavailable: false,
         },
+    }
+}
+
+/// The account in brief (the spec's `AccountSimple`), synced now.
+pub fn account_simple(b: &SimBrokerage, d: &Downstream, number: &str) -> AccountSimple {
+    AccountSimple {
+        id: number.to_string(),
+        name: account_name(b, d, number),
+        number: brokerage_number(number),
+        institution_account_id: Some(brokerage_number(number)),
+        sync_status: sync_status(b, b.now()),
     }
 }
 
@@ -329,7 +340,7 @@ pub fn position_v1(h: &Holding) -> Position {
     };
     Position {
         symbol: BrokerageSymbol {
-            id: stable_uuid(&["snaptrade-brokerage-symbol", &symbol]),
+            id: brokerage_symbol_id(&symbol),
             description: symbol.clone(),
             local_id: symbol.clone(),
             is_quotable: true,
@@ -355,6 +366,19 @@ pub fn type_word(t: OrderType) -> &'static str {
         OrderType::Stop => "Stop",
         OrderType::StopLimit => "StopLimit",
     }
+}
+
+pub fn action_word(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
+
+/// The brokerage's own id for a security (`BrokerageSymbol.id`, an order
+/// record's `symbol`).
+pub fn brokerage_symbol_id(symbol: &str) -> String {
+    stable_uuid(&["snaptrade-brokerage-symbol", symbol])
 }
 
 pub fn tif_word(t: TimeInForce) -> &'static str {
@@ -404,10 +428,7 @@ pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
         option_symbol: None,
         quote_universal_symbol: None,
         quote_currency: None,
-        action: match r.side {
-            Side::Buy => "BUY",
-            Side::Sell => "SELL",
-        },
+        action: action_word(r.side),
         total_quantity: total.normalize(),
         open_quantity: open.normalize(),
         canceled_quantity: canceled.normalize(),
@@ -422,7 +443,7 @@ pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
         time_updated: iso(updated),
         time_executed: (s.status == OrderStatus::Filled).then(|| iso(updated)),
         expiry_date: None,
-        symbol: stable_uuid(&["snaptrade-brokerage-symbol", &symbol]),
+        symbol: brokerage_symbol_id(&symbol),
         child_brokerage_order_ids: None,
     }
 }

@@ -361,6 +361,75 @@ pub struct ManualTradeFormWithOptions {
     pub client_order_id: Option<String>,
 }
 
+/// `POST /trade/impact` (§4.5 `ManualTradeAndImpact`): the trade to place
+/// by its id within five minutes, and what it would leave in the account.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualTradeAndImpact {
+    pub trade: ManualTrade,
+    /// "The list always contains one value at the moment" (spec).
+    pub trade_impacts: Vec<ManualTradeImpact>,
+    pub combined_remaining_balance: ManualTradeBalance,
+}
+
+/// A checked trade (§4.5 `ManualTrade`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualTrade {
+    pub id: String,
+    pub account: String,
+    pub order_type: &'static str,
+    pub time_in_force: &'static str,
+    pub symbol: ManualTradeSymbol,
+    pub action: &'static str,
+    pub units: Double,
+    /// The limit price of a `Limit` or `StopLimit` trade, else null.
+    pub price: Option<Double>,
+}
+
+/// `ManualTrade.symbol`; `local_id`, `description` and `symbol` are
+/// deprecated but still sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualTradeSymbol {
+    pub universal_symbol_id: String,
+    pub currency: Currency,
+    pub local_id: String,
+    pub description: String,
+    pub symbol: String,
+    pub brokerage_symbol_id: String,
+}
+
+/// One account's estimate (`ManualTradeImpact`): v1 numbers, null where the
+/// model has no price to estimate with.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualTradeImpact {
+    pub account: String,
+    pub currency: String,
+    pub remaining_cash: Option<Double>,
+    pub estimated_commission: Double,
+    pub forex_fees: Double,
+}
+
+/// `combined_remaining_balance` (`ManualTradeBalance`): the same cash as
+/// `remaining_cash` (spec: "at the moment this is the same").
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualTradeBalance {
+    pub account: AccountSimple,
+    pub currency: Currency,
+    pub cash: Option<Double>,
+}
+
+/// `POST /trade/{tradeId}`'s optional body (`ValidatedTradeBody`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ValidatedTradeBody {
+    #[serde(default)]
+    pub wait_to_confirm: Option<bool>,
+}
+
+/// `POST /accounts/{id}/symbols` (`SymbolQuery`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SymbolQuery {
+    pub substring: String,
+}
+
 /// `{brokerage_order_id}`: cancel and order detail.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderRef {
