@@ -65,7 +65,12 @@ from snaptrade_client.paths.snap_trade_delete_user.delete import SchemaFor200Res
 from snaptrade_client.paths.snap_trade_list_users.get import SchemaFor200ResponseBodyApplicationJson as Users
 from snaptrade_client.paths.snap_trade_register_user.post import SchemaFor200ResponseBodyApplicationJson as Registered
 from snaptrade_client.paths.snap_trade_reset_user_secret.post import SchemaFor200ResponseBodyApplicationJson as Rotated
+from snaptrade_client.paths.accounts_account_id_symbols.post import (
+    SchemaFor200ResponseBodyApplicationJson as Symbols,
+)
+from snaptrade_client.paths.trade_impact.post import SchemaFor200ResponseBodyApplicationJson as Impact
 from snaptrade_client.paths.trade_place.post import SchemaFor200ResponseBodyApplicationJson as Placed
+from snaptrade_client.paths.trade_trade_id.post import SchemaFor200ResponseBodyApplicationJson as PlacedChecked
 
 BROKER = "snaptrade"
 SLUGS = ["ETRADE", "FIDELITY", "INTERACTIVE-BROKERS-FLEX", "ROBINHOOD"]  # the brokerages behind `accounts`, in order
@@ -335,6 +340,39 @@ def test_a_resting_limit_is_canceled(client, user, served, etrade):
     assert status == 400
     status, body = refused(lambda: client.trading.cancel_order(account_id=etrade, brokerage_order_id="999999", **user))
     assert status == 404 and body["code"] == "1011"
+
+
+def test_a_checked_trade_is_searched_checked_and_placed_by_its_id(client, user, served, etrade):
+    """§12.4's checked flow: symbol search, the trade's impact, then the place by trade id."""
+    found = valid(client.reference_data.symbol_search_user_account(account_id=etrade, substring="aapl", **user), Symbols)
+    aapl = next(u for u in found if u["symbol"] == "AAPL")
+    balances = valid(client.account_information.get_user_account_balance(account_id=etrade, **user), Balances)
+    cash = Decimal(str(balances[0]["cash"]))
+
+    i = valid(client.trading.get_order_impact(
+        account_id=etrade, action="BUY", universal_symbol_id=aapl["id"], order_type="Limit",
+        time_in_force="Day", price=1.5, units=4.0, **user), Impact)
+    trade = i["trade"]
+    assert trade["symbol"]["universal_symbol_id"] == aapl["id"] and trade["account"] == etrade
+    assert (trade["action"], trade["order_type"], trade["time_in_force"]) == ("BUY", "Limit", "Day")
+    assert trade["units"] == 4 and trade["price"] == 1.5
+    impact = i["trade_impacts"][0]
+    assert Decimal(str(impact["remaining_cash"])) == cash - Decimal("6")  # 4 x 1.5, no commission on a buy
+    assert i["combined_remaining_balance"]["cash"] == impact["remaining_cash"]
+
+    o = valid(client.trading.place_order(trade_id=trade["id"], wait_to_confirm=True, **user), PlacedChecked)
+    assert o["status"] == "PENDING" and decimal(o["total_quantity"]) == 4 and decimal(o["limit_price"]) == Decimal("1.5")
+    assert o["universal_symbol"]["id"] == aapl["id"]
+    status, body = refused(lambda: client.trading.place_order(trade_id=trade["id"], **user))  # placed once only
+    assert status == 400 and body["code"] == "1076"
+
+    late = valid(client.trading.get_order_impact(
+        account_id=etrade, action="SELL", universal_symbol_id=aapl["id"], order_type="Market",
+        time_in_force="Day", units=1.0, **user), Impact)["trade"]
+    advance(served, 5 * 60 * 1000 + 1_000)
+    status, body = refused(lambda: client.trading.place_order(trade_id=late["id"], **user))  # expired
+    assert status == 400 and "expired" in body["detail"]
+    client.trading.cancel_order(account_id=etrade, brokerage_order_id=o["brokerage_order_id"], **user)
 
 
 def test_a_read_only_brokerage_refuses_orders(client, user, served):
