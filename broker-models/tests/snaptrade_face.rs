@@ -343,6 +343,84 @@ async fn cancel_lands_shortly_after_and_a_second_is_refused() {
 }
 
 #[tokio::test]
+async fn a_working_order_is_replaced_under_a_new_id_all_or_nothing() {
+    let s = Signer::new(FaultPlan::default());
+    let o = s
+        .place(
+            ETRADE,
+            json!({ "order_type": "Limit", "price": 1.0, "time_in_force": "GTC" }),
+        )
+        .await
+        .json();
+    let id = o["brokerage_order_id"].as_str().unwrap().to_string();
+    s.advance(1_000).await;
+    let path = format!("/accounts/{ETRADE}/trading/replace");
+    let form = |extra: Value| {
+        let mut f = json!({ "brokerage_order_id": id, "action": "BUY", "order_type": "Limit",
+                            "time_in_force": "GTC", "price": 1.5, "units": 3 });
+        if let (Value::Object(f), Value::Object(e)) = (&mut f, extra) {
+            f.extend(e);
+        }
+        f
+    };
+    let bp = || s.c.shared.lock().account(ETRADE).unwrap().buying_power;
+    let held = bp();
+    // Refused whole: nothing of the order or its hold changes.
+    for (extra, status, code) in [
+        (json!({ "price": "1e28", "units": "1e6" }), 400, "1076"),
+        (json!({ "action": "SELL" }), 400, "1076"),
+        (json!({ "symbol": "MSFT" }), 400, "1076"),
+        (json!({ "order_type": "Stop" }), 400, "1076"),
+        (json!({ "units": 0 }), 400, "1076"),
+        (json!({ "time_in_force": "GTD" }), 400, "1076"),
+        (json!({ "brokerage_order_id": "999" }), 404, "1011"),
+    ] {
+        refused(&s.post(&path, form(extra.clone())).await, status, code);
+        assert_eq!(bp(), held, "{extra}");
+        let d = s
+            .post(
+                &format!("/accounts/{ETRADE}/orders/details"),
+                json!({ "brokerage_order_id": id }),
+            )
+            .await
+            .json();
+        assert_eq!(
+            (d["status"].as_str(), d["limit_price"].as_str()),
+            (Some("ACCEPTED"), Some("1"))
+        );
+    }
+    let r = s.post(&path, form(json!({}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let n = r.json();
+    let new_id = n["brokerage_order_id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, id);
+    assert_eq!(n["limit_price"], "1.5");
+    assert_eq!(n["total_quantity"], "3");
+    assert_eq!(n["time_in_force"], "GTC");
+    assert_eq!(n["filled_quantity"], "0");
+    assert_ne!(n["status"], "EXECUTED");
+    let old = s
+        .post(
+            &format!("/accounts/{ETRADE}/orders/details"),
+            json!({ "brokerage_order_id": id }),
+        )
+        .await
+        .json();
+    assert_eq!(old["status"], "REPLACED", "{old}");
+    assert!(
+        bp() < held,
+        "the replacement holds more: 3 x 1.5 against 2 x 1"
+    );
+    // An order that ended cannot be replaced.
+    refused(&s.post(&path, form(json!({}))).await, 400, "1076");
+    // Nor can one at a brokerage SnapTrade only reads.
+    let ro = format!("/accounts/{FIDELITY}/trading/replace");
+    refused(&s.post(&ro, form(json!({}))).await, 403, "1066");
+    let attempts = s.c.shared.lock().ledger().order_attempts;
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+}
+
+#[tokio::test]
 async fn a_read_only_brokerage_refuses_orders_and_takes_none() {
     let s = Signer::new(FaultPlan::default());
     refused(&s.place(FIDELITY, json!({})).await, 403, "1066");

@@ -46,6 +46,9 @@ from snaptrade_client.paths.accounts_account_id_recent_orders.get import (
 from snaptrade_client.paths.accounts_account_id_trading_cancel.post import (
     SchemaFor200ResponseBodyApplicationJson as Canceled,
 )
+from snaptrade_client.paths.accounts_account_id_trading_replace.post import (
+    SchemaFor200ResponseBodyApplicationJson as Replaced,
+)
 from snaptrade_client.paths.authorizations.get import SchemaFor200ResponseBodyApplicationJson as Connections
 from snaptrade_client.paths.authorizations_authorization_id.get import (
     SchemaFor200ResponseBodyApplicationJson as Connection,
@@ -373,6 +376,23 @@ def test_a_checked_trade_is_searched_checked_and_placed_by_its_id(client, user, 
     status, body = refused(lambda: client.trading.place_order(trade_id=late["id"], **user))  # expired
     assert status == 400 and "expired" in body["detail"]
     client.trading.cancel_order(account_id=etrade, brokerage_order_id=o["brokerage_order_id"], **user)
+
+
+def test_a_resting_limit_is_replaced_under_a_new_id(client, user, served, etrade):
+    o = place(client, user, etrade, order_type="Limit", price=1.0, time_in_force="GTC", symbol="MSFT")
+    advance(served, 1_000)
+    r = valid(client.trading.replace_order(
+        account_id=etrade, brokerage_order_id=o["brokerage_order_id"], action="BUY", order_type="Limit",
+        time_in_force="Day", price=1.25, symbol="MSFT", units=3.0, **user), Replaced)
+    assert r["brokerage_order_id"] != o["brokerage_order_id"]  # "may or may not change": use the one returned
+    assert decimal(r["limit_price"]) == Decimal("1.25") and decimal(r["total_quantity"]) == 3
+    assert r["time_in_force"] == "Day" and r["universal_symbol"]["symbol"] == "MSFT"
+    assert detail(client, user, etrade, o["brokerage_order_id"])["status"] == "REPLACED"
+    status, body = refused(lambda: client.trading.replace_order(  # another action is a new order
+        account_id=etrade, brokerage_order_id=r["brokerage_order_id"], action="SELL", order_type="Limit",
+        time_in_force="Day", price=1.25, units=3.0, **user))
+    assert status == 400 and "not simulated" in body["detail"]
+    client.trading.cancel_order(account_id=etrade, brokerage_order_id=r["brokerage_order_id"], **user)
 
 
 def test_a_read_only_brokerage_refuses_orders(client, user, served):

@@ -18,7 +18,7 @@
 //! | `view` | connections, accounts, holdings and orders in SnapTrade's shapes |
 //! | `accounts` | connections, accounts, balances, holdings with their age |
 //! | `activities` | an account's history, a day late |
-//! | `trading` | place, cancel, order detail and lists |
+//! | `trading` | place, replace, cancel, order detail and lists |
 //! | `checked` | symbol search, a trade's impact, and its place by id |
 //! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
 //! | `users` | the account holder and the users a test registers |
@@ -233,6 +233,7 @@ fn operations() -> Router<Shared> {
         .route("/accounts/{id}/orders/details", post(trading::detail))
         .route("/accounts/{id}/orders/cancel", post(trading::cancel_legacy))
         .route("/accounts/{id}/trading/cancel", post(trading::cancel))
+        .route("/accounts/{id}/trading/replace", post(trading::replace))
         .route("/accounts/{id}/symbols", post(checked::search))
         .route("/trade/impact", post(checked::impact))
         // Static segments: matched before `/trade/{tradeId}`.

@@ -1,5 +1,5 @@
 //! Orders (reference §4.4, §4.5, §5): place (`/trade/place`; the checked
-//! place by trade id is `checked`'s), cancel (the
+//! place by trade id is `checked`'s), replace, cancel (the
 //! current `/trading/cancel` and SDK 11's `/orders/cancel`), one order's
 //! detail, and the lists. Every order goes to the brokerage behind the
 //! account: a brokerage that does not trade through SnapTrade refuses it
@@ -16,14 +16,15 @@ use axum::Json;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use mbt::{Instrument, OrderRequest, OrderType, Side, TimeInForce};
+use mbt::{Instrument, OrderRequest, OrderType, ReplaceRequest, Side, TimeInForce};
 
 use super::accounts::{reach, Reach};
 use super::auth::{Signed, UserCall};
 use super::errors::SnapTradeError;
 use super::view;
 use super::wire::{
-    AccountOrderRecord, CancelAnswer, ManualTradeFormWithOptions, OrderRef, RecentOrders,
+    AccountOrderRecord, CancelAnswer, ManualTradeFormWithOptions, ManualTradeReplaceForm, OrderRef,
+    RecentOrders,
 };
 use crate::brokerage::{BrokerError, BrokerOrder, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared};
@@ -80,42 +81,9 @@ pub(super) fn request(
     symbol: String,
     client_order_id: String,
 ) -> Result<OrderRequest, SnapTradeError> {
-    let side = match form.action.as_str() {
-        "BUY" => Side::Buy,
-        "SELL" => Side::Sell,
-        "BUY_TO_OPEN" | "BUY_TO_CLOSE" | "SELL_TO_OPEN" | "SELL_TO_CLOSE" => {
-            return Err(SnapTradeError::not_simulated(
-                "an option action on /trade/place",
-            ))
-        }
-        other => {
-            return Err(SnapTradeError::invalid(format!(
-                "Unable to verify data sent: action {other:.20} is not one of BUY, SELL"
-            )))
-        }
-    };
-    // The words are `view`'s, read back: one table for both directions.
-    let order_type = OrderType::ALL
-        .into_iter()
-        .find(|t| view::type_word(*t) == form.order_type)
-        .ok_or_else(|| {
-            SnapTradeError::invalid(format!(
-                "Unable to verify data sent: order_type {:.20} is not one of Market, Limit, Stop, StopLimit",
-                form.order_type
-            ))
-        })?;
-    if form.time_in_force == "GTD" {
-        return Err(SnapTradeError::not_simulated("time_in_force GTD"));
-    }
-    let time_in_force = TimeInForce::ALL
-        .into_iter()
-        .find(|t| view::tif_word(*t) == form.time_in_force)
-        .ok_or_else(|| {
-            SnapTradeError::invalid(format!(
-                "Unable to verify data sent: time_in_force {:.20} is not one of FOK, Day, GTC, IOC, GTD",
-                form.time_in_force
-            ))
-        })?;
+    let side = side_of(&form.action)?;
+    let order_type = order_type_of(&form.order_type)?;
+    let time_in_force = tif_of(&form.time_in_force)?;
     if form
         .trading_session
         .as_deref()
@@ -127,44 +95,15 @@ pub(super) fn request(
     }
     let quantity =
         match (form.units, form.notional_value) {
-            (Some(u), None) => u.0,
+            (Some(u), None) => positive_units(u.0)?,
             (None, Some(_)) => return Err(SnapTradeError::not_simulated("a notional_value order")),
             _ => return Err(SnapTradeError::invalid(
                 "Unable to verify data sent: exactly one of units and notional_value is required",
             )),
         };
-    if quantity <= Decimal::ZERO {
-        return Err(SnapTradeError::invalid(
-            "Unable to verify data sent: units must be positive",
-        ));
-    }
-    let wants_price = matches!(order_type, OrderType::Limit | OrderType::StopLimit);
-    let wants_stop = matches!(order_type, OrderType::Stop | OrderType::StopLimit);
     let price = form.price.map(|p| p.0);
     let stop = form.stop.map(|p| p.0);
-    match (wants_price, price.is_some(), wants_stop, stop.is_some()) {
-        (true, false, ..) => {
-            return Err(SnapTradeError::invalid(
-                "Unable to verify data sent: price is required for Limit and StopLimit orders",
-            ))
-        }
-        (false, true, ..) => {
-            return Err(SnapTradeError::invalid(
-                "Unable to verify data sent: price is only for Limit and StopLimit orders",
-            ))
-        }
-        (_, _, true, false) => {
-            return Err(SnapTradeError::invalid(
-                "Unable to verify data sent: stop is required for Stop and StopLimit orders",
-            ))
-        }
-        (_, _, false, true) => {
-            return Err(SnapTradeError::invalid(
-                "Unable to verify data sent: stop is only for Stop and StopLimit orders",
-            ))
-        }
-        _ => {}
-    }
+    priced(order_type, price, stop)?;
     Ok(OrderRequest {
         account_id: form.account_id.clone(),
         client_order_id,
@@ -179,6 +118,75 @@ pub(super) fn request(
         legs: None,
         trail: None,
     })
+}
+
+fn side_of(action: &str) -> Result<Side, SnapTradeError> {
+    match action {
+        "BUY" => Ok(Side::Buy),
+        "SELL" => Ok(Side::Sell),
+        "BUY_TO_OPEN" | "BUY_TO_CLOSE" | "SELL_TO_OPEN" | "SELL_TO_CLOSE" => {
+            Err(SnapTradeError::not_simulated("an option action"))
+        }
+        other => Err(SnapTradeError::invalid(format!(
+            "Unable to verify data sent: action {other:.20} is not one of BUY, SELL"
+        ))),
+    }
+}
+
+// The words are `view`'s, read back: one table for both directions.
+fn order_type_of(word: &str) -> Result<OrderType, SnapTradeError> {
+    OrderType::ALL
+        .into_iter()
+        .find(|t| view::type_word(*t) == word)
+        .ok_or_else(|| {
+            SnapTradeError::invalid(format!(
+                "Unable to verify data sent: order_type {word:.20} is not one of Market, Limit, Stop, StopLimit"
+            ))
+        })
+}
+
+fn tif_of(word: &str) -> Result<TimeInForce, SnapTradeError> {
+    if word == "GTD" {
+        return Err(SnapTradeError::not_simulated("time_in_force GTD"));
+    }
+    TimeInForce::ALL
+        .into_iter()
+        .find(|t| view::tif_word(*t) == word)
+        .ok_or_else(|| {
+            SnapTradeError::invalid(format!(
+                "Unable to verify data sent: time_in_force {word:.20} is not one of FOK, Day, GTC, IOC, GTD"
+            ))
+        })
+}
+
+fn positive_units(units: Decimal) -> Result<Decimal, SnapTradeError> {
+    if units <= Decimal::ZERO {
+        return Err(SnapTradeError::invalid(
+            "Unable to verify data sent: units must be positive",
+        ));
+    }
+    Ok(units)
+}
+
+/// `price` for `Limit` and `StopLimit`, `stop` for `Stop` and `StopLimit`,
+/// and neither where the type takes none.
+fn priced(
+    order_type: OrderType,
+    price: Option<Decimal>,
+    stop: Option<Decimal>,
+) -> Result<(), SnapTradeError> {
+    let wants_price = matches!(order_type, OrderType::Limit | OrderType::StopLimit);
+    let wants_stop = matches!(order_type, OrderType::Stop | OrderType::StopLimit);
+    let wrong = match (wants_price, price.is_some(), wants_stop, stop.is_some()) {
+        (true, false, ..) => "price is required for Limit and StopLimit orders",
+        (false, true, ..) => "price is only for Limit and StopLimit orders",
+        (_, _, true, false) => "stop is required for Stop and StopLimit orders",
+        (_, _, false, true) => "stop is only for Stop and StopLimit orders",
+        _ => return Ok(()),
+    };
+    Err(SnapTradeError::invalid(format!(
+        "Unable to verify data sent: {wrong}"
+    )))
 }
 
 /// `POST /trade/place` (or `/api/v1/trade/place`, SDK 11's).
@@ -260,6 +268,67 @@ fn cancel_order(
         Err(BrokerError::Rejected(r)) => return Err(SnapTradeError::invalid(r.message)),
     }
     order_of(b, account, &id).cloned()
+}
+
+/// `POST /accounts/{id}/trading/replace`: a working order replaced by a
+/// new one under a new `brokerage_order_id` (E*TRADE's change places a new
+/// order; the spec: "may or may not change"); the replacement's record in
+/// its first state. The form restates the order: its type, duration,
+/// prices and units may change; a different action or security is a new
+/// order, not a replacement, and is refused loudly.
+pub async fn replace(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<AccountOrderRecord>, SnapTradeError> {
+    let form: ManualTradeReplaceForm = call.form()?;
+    let mut b = s.lock();
+    b.sync();
+    let d = reach(&b, &account, &call, Reach::Live)?;
+    if !d.trading {
+        return Err(SnapTradeError::no_trading(&d.name));
+    }
+    let old = order_of(&b, &account, &form.brokerage_order_id)?;
+    let symbol = old.request.instrument.to_string();
+    if side_of(&form.action)? != old.request.side {
+        return Err(SnapTradeError::not_simulated(
+            "a replacement with another action (place a new order)",
+        ));
+    }
+    if form.symbol.as_deref().is_some_and(|s| s != symbol) {
+        return Err(SnapTradeError::not_simulated(
+            "a replacement for another security (place a new order)",
+        ));
+    }
+    let order_type = order_type_of(&form.order_type)?;
+    let price = form.price.map(|p| p.0);
+    let stop = form.stop.map(|p| p.0);
+    priced(order_type, price, stop)?;
+    let changes = ReplaceRequest {
+        quantity: form.units.map(|u| positive_units(u.0)).transpose()?,
+        limit_price: price,
+        stop_price: stop,
+        time_in_force: Some(tif_of(&form.time_in_force)?),
+        client_order_id: None,
+        trail: None,
+        order_type: Some(order_type),
+    };
+    let id = old.vendor_id.clone();
+    let new_id = match b.replace(&id, changes) {
+        Ok(new_id) => new_id,
+        Err(BrokerError::NotCancelable(status)) => {
+            return Err(SnapTradeError::invalid(format!(
+                "Order could not be replaced: it is {}.",
+                b.profile().vendor_status(status)
+            )))
+        }
+        Err(BrokerError::NotFound | BrokerError::UnknownAccount) => {
+            return Err(SnapTradeError::not_found())
+        }
+        Err(BrokerError::Rejected(r)) => return Err(SnapTradeError::declined(&r, &symbol)),
+    };
+    let replacement = order_of(&b, &account, &new_id)?;
+    Ok(Json(view::order(&b, replacement)))
 }
 
 /// `POST /accounts/{id}/trading/cancel` (SDK 13): the id and the

@@ -361,6 +361,24 @@ pub struct ManualTradeFormWithOptions {
     pub client_order_id: Option<String>,
 }
 
+/// `POST /accounts/{id}/trading/replace` (§4.5 `ManualTradeReplaceForm`):
+/// the order as it should stand, restated in full.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManualTradeReplaceForm {
+    pub brokerage_order_id: String,
+    pub action: String,
+    pub order_type: String,
+    pub time_in_force: String,
+    #[serde(default)]
+    pub price: Option<Lenient>,
+    #[serde(default)]
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub stop: Option<Lenient>,
+    #[serde(default)]
+    pub units: Option<Lenient>,
+}
+
 /// `POST /trade/impact` (§4.5 `ManualTradeAndImpact`): the trade to place
 /// by its id within five minutes, and what it would leave in the account.
 #[derive(Debug, Clone, Serialize)]
