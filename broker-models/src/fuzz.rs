@@ -84,7 +84,8 @@ fn substitute(text: &str, values: &[(String, String)]) -> String {
 /// The id of what an answer created, for `${id}` in later requests: the
 /// last segment of a `Location` header (Schwab), else an `id` at the top of
 /// the JSON body or under its `order`, `data`, `data.order` (Alpaca, Tradier, tastytrade) or
-/// `trade` (a SnapTrade impact's trade, placed by its id).
+/// `trade` (a SnapTrade impact's trade, placed by its id); SnapTrade's portal
+/// answers its session as `sessionId`.
 fn created_id(location: Option<&str>, body: &[u8]) -> Option<String> {
     if let Some(id) = location.and_then(|l| l.rsplit('/').next()) {
         return Some(id.to_string());
@@ -97,7 +98,7 @@ fn created_id(location: Option<&str>, body: &[u8]) -> Option<String> {
         &v["data"]["order"],
         &v["trade"],
     ] {
-        for key in ["id", "brokerage_order_id"] {
+        for key in ["id", "brokerage_order_id", "sessionId"] {
             match &o[key] {
                 serde_json::Value::String(s) => return Some(s.clone()),
                 serde_json::Value::Number(n) => return Some(n.to_string()),

@@ -1211,3 +1211,215 @@ async fn users_register_rotate_and_delete_and_hold_only_their_own() {
         ]
     );
 }
+
+impl Signer {
+    async fn login(&self, body: Value) -> Reply {
+        self.post("/snapTrade/login", body).await
+    }
+
+    /// The user leaves the portal of `session` with `outcome`.
+    async fn finish(&self, session: &str, outcome: &str, broker: Option<&str>) -> Reply {
+        let mut body = json!({ "sessionId": session, "outcome": outcome });
+        if let Some(b) = broker {
+            body["broker"] = json!(b);
+        }
+        self.control("/_sim/portal", body).await
+    }
+
+    /// The connection id of the brokerage `slug`, as `/authorizations` lists it.
+    async fn connection_of(&self, slug: &str) -> Value {
+        let conns = self.get("/authorizations", "").await.json();
+        conns
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["brokerage"]["slug"] == slug)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {slug} in {conns}"))
+    }
+}
+
+/// The session of a login the portal accepted.
+#[track_caller]
+fn session(r: &Reply) -> String {
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let l = r.json();
+    assert!(
+        l["redirectURI"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://app.snaptrade.com/")),
+        "{l}"
+    );
+    let id = l["sessionId"].as_str().unwrap().to_string();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+    id
+}
+
+/// What the webhooks after the first `skip` announce: (eventType, result).
+fn events(hooks: &[Value], skip: usize) -> Vec<(String, String)> {
+    hooks[skip..]
+        .iter()
+        .map(|h| {
+            (
+                h["eventType"].as_str().unwrap().to_string(),
+                h["connectionAttemptedResult"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_portal_reconnects_a_broken_connection_under_its_own_id() {
+    let s = Signer::new(FaultPlan::default());
+    s.listen().await;
+    let etrade = s.connection_of("ETRADE").await;
+    let id = etrade["id"].as_str().unwrap().to_string();
+    let r = s
+        .post(&format!("/authorizations/{id}/disable"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    refused(&s.place(ETRADE, json!({})).await, 402, "3003");
+    let before = webhooks(&s).await.len();
+
+    let sess = session(
+        &s.login(json!({ "reconnect": id, "customRedirect": "https://app.test/cb?x=1" }))
+            .await,
+    );
+    let done = s.finish(&sess, "SUCCESS", None).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text);
+    assert_eq!(
+        done.json()["redirect"],
+        format!("https://app.test/cb?x=1&status=SUCCESS&connection_id={id}")
+    );
+    // The same connection, its accounts and id kept, working again.
+    let after = s.connection_of("ETRADE").await;
+    assert_eq!(
+        (after["id"].as_str(), &after["disabled"]),
+        (Some(id.as_str()), &json!(false))
+    );
+    assert_eq!(s.place(ETRADE, json!({})).await.status, StatusCode::OK);
+    let hooks = webhooks(&s).await;
+    assert_eq!(
+        events(&hooks, before),
+        [
+            ("CONNECTION_ATTEMPTED".to_string(), "SUCCESS".to_string()),
+            ("CONNECTION_FIXED".to_string(), String::new()),
+        ]
+    );
+    assert_eq!(hooks[before + 1]["brokerageAuthorizationId"], id.as_str());
+    // A session is used once.
+    let again = s.finish(&sess, "SUCCESS", None).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.text);
+}
+
+#[tokio::test]
+async fn the_portal_says_how_an_attempt_ended() {
+    let s = Signer::new(FaultPlan::default());
+    s.listen().await;
+    let etrade = s.connection_of("ETRADE").await["id"].clone();
+    let fidelity = s.connection_of("FIDELITY").await["id"].clone();
+    // The same brokerage login again: the connection there is, nothing added.
+    let sess = session(
+        &s.login(json!({ "broker": "ETRADE", "connectionType": "trade" }))
+            .await,
+    );
+    let done = s.finish(&sess, "SUCCESS", None).await.json();
+    assert_eq!(done["connection_id"], etrade);
+    // Picked in the portal when the login named none.
+    let sess = session(&s.login(json!({})).await);
+    let none = s.finish(&sess, "SUCCESS", None).await;
+    assert_eq!(none.status, StatusCode::BAD_REQUEST, "{}", none.text);
+    let done = s.finish(&sess, "SUCCESS", Some("FIDELITY")).await.json();
+    assert_eq!(done["connection_id"], fidelity);
+    // Bad credentials, and a user who gave up.
+    let sess = session(&s.login(json!({ "broker": "ETRADE" })).await);
+    let done = s.finish(&sess, "ERROR", None).await.json();
+    assert_eq!(
+        done["redirect"],
+        "https://partner.example/snaptrade/callback?status=ERROR&status_code=403&error_code=1066"
+    );
+    assert_eq!(done["connection_id"], Value::Null);
+    let sess = session(&s.login(json!({ "broker": "ETRADE" })).await);
+    let done = s.finish(&sess, "ABANDONED", None).await.json();
+    assert!(done["redirect"]
+        .as_str()
+        .unwrap()
+        .ends_with("?status=ABANDONED"));
+    // Five minutes and the session is gone: the portal's 1006.
+    let sess = session(&s.login(json!({ "broker": "ETRADE" })).await);
+    s.advance(5 * 60 * 1000 + 1_000).await;
+    let done = s.finish(&sess, "SUCCESS", None).await.json();
+    assert!(done["redirect"]
+        .as_str()
+        .unwrap()
+        .ends_with("?status=ERROR&status_code=400&error_code=1006"));
+    let hooks = webhooks(&s).await;
+    let results: Vec<String> = events(&hooks, 0).into_iter().map(|(_, r)| r).collect();
+    assert_eq!(
+        results,
+        ["SUCCESS", "SUCCESS", "INVALID_CREDENTIALS", "AUTH_EXPIRED"],
+        "{hooks:?}"
+    );
+    // A reset forgets the sessions of the day it ends.
+    let sess = session(&s.login(json!({ "broker": "ETRADE" })).await);
+    s.control("/_sim/reset", json!({})).await;
+    let gone = s.finish(&sess, "SUCCESS", None).await;
+    assert_eq!(gone.status, StatusCode::BAD_REQUEST, "{}", gone.text);
+}
+
+#[tokio::test]
+async fn the_portal_refuses_what_snaptrade_refuses_and_what_the_model_cannot_do() {
+    let s = Signer::new(FaultPlan::default());
+    for body in [
+        json!({ "locale": "fr" }),
+        json!({ "connectionType": "write" }),
+        json!({ "broker": "NOPE" }),
+        json!({ "broker": "FIDELITY", "connectionType": "trade" }),
+        json!({ "connectionPortalVersion": "v9" }),
+        json!({ "customRedirect": "not a url" }),
+        json!({ "darkMode": "very" }),
+    ] {
+        refused(&s.login(body.clone()).await, 400, "1076");
+    }
+    // Spelled SnapTrade's loose ways.
+    session(
+        &s.login(json!({ "locale": "PT_br", "connectionPortalVersion": "v2" }))
+            .await,
+    );
+    session(
+        &s.login(json!({ "broker": "etrade", "darkMode": true }))
+            .await,
+    );
+    refused(
+        &s.login(json!({ "reconnect": "139e307a-82f7-4402-b39e-4da7baa87758" }))
+            .await,
+        404,
+        "1011",
+    );
+    // A deleted connection comes back only as a new one: not simulated.
+    let fidelity = s.connection_of("FIDELITY").await["id"].clone();
+    let fidelity = fidelity.as_str().unwrap();
+    let r = s
+        .call(Method::DELETE, &format!("/connection/{fidelity}"), "", None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let sess = session(&s.login(json!({ "broker": "FIDELITY" })).await);
+    let r = s.finish(&sess, "SUCCESS", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("not simulated"), "{}", r.text);
+    // Another user's portal would make connections of their own.
+    let other = s.register(json!({ "userId": "someone-else" })).await.json();
+    let query = format!(
+        "userId=someone-else&userSecret={}&clientId={}&timestamp=1767625200",
+        other["userSecret"].as_str().unwrap(),
+        s.c.credential("client_id")
+    );
+    let r = s
+        .signed(Method::POST, "/snapTrade/login", query, Some(json!({})))
+        .await;
+    refused(&r, 400, "1076");
+    assert!(r.text.contains("not simulated"), "{}", r.text);
+}

@@ -66,6 +66,7 @@ from snaptrade_client.paths.connection_connection_id.delete import (
 from snaptrade_client.paths.root.get import SchemaFor200ResponseBodyApplicationJson as Status
 from snaptrade_client.paths.snap_trade_delete_user.delete import SchemaFor200ResponseBodyApplicationJson as Deleted
 from snaptrade_client.paths.snap_trade_list_users.get import SchemaFor200ResponseBodyApplicationJson as Users
+from snaptrade_client.paths.snap_trade_login.post import SchemaFor200ResponseBodyApplicationJson as Login
 from snaptrade_client.paths.snap_trade_register_user.post import SchemaFor200ResponseBodyApplicationJson as Registered
 from snaptrade_client.paths.snap_trade_reset_user_secret.post import SchemaFor200ResponseBodyApplicationJson as Rotated
 from snaptrade_client.paths.accounts_account_id_symbols.post import (
@@ -446,6 +447,23 @@ def test_disabling_a_connection_breaks_it_once(client, user, served):
     finally:
         sim(served, "POST", "/_sim/connection", {"account": ibkr, "broken": False})
     assert connection_of(client, user, "INTERACTIVE-BROKERS-FLEX")["disabled"] is False
+
+
+def test_the_portal_reconnects_a_disabled_connection(client, user, served):
+    """§12.5: a broken connection is repaired through the portal's `reconnect`, keeping its id."""
+    ibkr = served["accounts"][2]
+    c = connection_of(client, user, "INTERACTIVE-BROKERS-FLEX")
+    valid(client.connections.disable_brokerage_authorization(authorization_id=c["id"], **user), Disabled)
+    login = valid(client.authentication.login_snap_trade_user(
+        reconnect=c["id"], custom_redirect="https://app.test/done", dark_mode=True, locale="en", **user), Login)
+    assert login["redirectURI"].startswith("https://") and login["sessionId"]
+    done = sim(served, "POST", "/_sim/portal", {"sessionId": login["sessionId"], "outcome": "SUCCESS"})
+    assert done["redirect"] == f"https://app.test/done?status=SUCCESS&connection_id={c['id']}"
+    again = connection_of(client, user, "INTERACTIVE-BROKERS-FLEX")
+    assert again["id"] == c["id"] and again["disabled"] is False
+    valid(client.account_information.get_user_account_details(account_id=ibkr, **user), AccountDetail)
+    status, body = refused(lambda: client.authentication.login_snap_trade_user(locale="fr", **user))
+    assert status == 400
 
 
 def signed_as_snaptrade_signs(delivery, consumer_key):

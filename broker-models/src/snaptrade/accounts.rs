@@ -111,7 +111,10 @@ fn held<'a>(b: &'a SimBrokerage, call: &Signed) -> Vec<&'a Downstream> {
 }
 
 /// A connection by its id; a deleted one is not found.
-fn downstream_by_connection(b: &SimBrokerage, id: &str) -> Result<Downstream, SnapTradeError> {
+pub(super) fn downstream_by_connection(
+    b: &SimBrokerage,
+    id: &str,
+) -> Result<Downstream, SnapTradeError> {
     b.profile()
         .downstream
         .iter()

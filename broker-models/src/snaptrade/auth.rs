@@ -131,6 +131,7 @@ impl FromRequest<Shared> for UserCall {
     async fn from_request(req: Request, s: &Shared) -> Result<Self, SnapTradeError> {
         let users = req.extensions().get::<Users>().cloned().unwrap_or_default();
         let lists = is_list(req.uri().path());
+        let login = is_login(req.uri().path());
         let mut call = Signed::from_request(req, s).await?;
         let user_id = call.params.remove("userId").unwrap_or_default();
         let secret = call.params.remove("userSecret").unwrap_or_default();
@@ -146,6 +147,11 @@ impl FromRequest<Shared> for UserCall {
             // Another user holds no connection: lists are empty, and any
             // account or connection is not theirs.
             Some(Who::Other) if lists => Ok(UserCall(call)),
+            // Their connections would be new ones, with ids of their own:
+            // the model's connections are the served user's, fixed.
+            Some(Who::Other) if login => Err(SnapTradeError::not_simulated(
+                "the connection portal of a user other than the served one",
+            )),
             Some(Who::Other) => Err(SnapTradeError::not_found()),
         }
     }
@@ -156,6 +162,10 @@ impl FromRequest<Shared> for UserCall {
 fn is_list(path: &str) -> bool {
     let path = path.strip_prefix(LEGACY_PREFIX).unwrap_or(path);
     matches!(path, "/authorizations" | "/accounts" | "/accounts/all")
+}
+
+fn is_login(path: &str) -> bool {
+    path.strip_prefix(LEGACY_PREFIX).unwrap_or(path) == "/snapTrade/login"
 }
 
 /// Whether `signature` is the consumer key's over any of the request's

@@ -10,6 +10,8 @@
 //! `json.dumps(payload, separators=(",", ":"), sort_keys=True)`.
 //!
 //! Sent: `USER_REGISTERED` and `USER_DELETED` (`users`),
+//! `CONNECTION_ATTEMPTED` for every attempt finished at the portal
+//! (`portal`),
 //! `CONNECTION_BROKEN` and `CONNECTION_FIXED` for every break and
 //! repair of a connection (`POST /authorizations/{id}/disable`, or
 //! `/_sim/connection`), `CONNECTION_DELETED` when the user deletes one, and one `ACCOUNT_HOLDINGS_UPDATED` per account of a
@@ -48,6 +50,8 @@ pub struct Outbox {
     sent: Vec<Delivery>,
     /// How many of the brokerage's connection changes were announced.
     announced: usize,
+    /// The brokerage's reset count those changes belong to.
+    resets: u64,
 }
 
 impl Hooks {
@@ -63,7 +67,8 @@ impl Outbox {
     pub fn catch_up(&mut self, b: &SimBrokerage) {
         let changes = b.connection_changes();
         // A reset brokerage starts its history again.
-        if self.announced > changes.len() {
+        if self.resets != b.resets() {
+            self.resets = b.resets();
             self.announced = 0;
         }
         let fresh: Vec<_> = changes[self.announced..].to_vec();
@@ -120,6 +125,23 @@ impl Outbox {
             });
             self.send(b, holder(b), at, "ACCOUNT_HOLDINGS_UPDATED", extra);
         }
+    }
+
+    /// A finished attempt at the connection portal, with its result (§9.3's
+    /// `connectionAttemptedResult`).
+    pub fn connection_attempted(
+        &mut self,
+        b: &SimBrokerage,
+        d: &Downstream,
+        at: Timestamp,
+        result: &str,
+    ) {
+        self.catch_up(b);
+        let extra = json!({
+            "brokerageId": super::view::brokerage(d).id,
+            "connectionAttemptedResult": result,
+        });
+        self.send(b, holder(b), at, "CONNECTION_ATTEMPTED", extra);
     }
 
     /// A user registered or deleted (no fields of its own).

@@ -22,6 +22,7 @@
 //! | `checked` | symbol search, a trade's impact, and its place by id |
 //! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
 //! | `users` | the account holder and the users a test registers |
+//! | `portal` | the connection portal's login, and a test finishing it |
 
 mod accounts;
 mod activities;
@@ -29,6 +30,7 @@ pub(crate) mod auth;
 mod checked;
 mod errors;
 mod hooks;
+mod portal;
 mod trading;
 mod users;
 mod view;
@@ -98,9 +100,11 @@ pub const VENDOR: Vendor = Vendor {
 fn face(shared: &Shared) -> axum::Router {
     with_face::<SnapTrade>(shared)
         .merge(hooks::routes(shared))
+        .merge(portal::routes(shared))
         .layer(axum::Extension(hooks::Hooks::default()))
         .layer(axum::Extension(users::Users::default()))
         .layer(axum::Extension(checked::Trades::default()))
+        .layer(axum::Extension(portal::Portal::default()))
 }
 
 impl WireFace for SnapTrade {
@@ -208,6 +212,7 @@ fn operations() -> Router<Shared> {
         .route("/snapTrade/registerUser", post(users::register))
         .route("/snapTrade/deleteUser", delete(users::delete))
         .route("/snapTrade/resetUserSecret", post(users::reset_secret))
+        .route("/snapTrade/login", post(portal::login))
         .route("/authorizations", get(accounts::connections))
         .route(
             "/authorizations/{id}",
