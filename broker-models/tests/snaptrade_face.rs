@@ -1423,3 +1423,82 @@ async fn the_portal_refuses_what_snaptrade_refuses_and_what_the_model_cannot_do(
     refused(&r, 400, "1076");
     assert!(r.text.contains("not simulated"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn sdk_11_reads_option_holdings_apart_from_the_positions() {
+    let s = Signer::new(FaultPlan::default());
+    // SnapTrade's place takes equities only: the contract comes in at the
+    // brokerage, as a user's own trade there would.
+    let occ = "AAPL  260116C00190000";
+    {
+        let mut b = s.c.shared.lock();
+        let r = mbt::OrderRequest {
+            account_id: ETRADE.to_string(),
+            client_order_id: "own-trade".to_string(),
+            instrument: mbt::Instrument::parse_symbol(occ),
+            side: mbt::Side::Buy,
+            position_effect: Some(mbt::PositionEffect::Open),
+            quantity: rust_decimal::Decimal::ONE,
+            order_type: mbt::OrderType::Market,
+            limit_price: None,
+            stop_price: None,
+            time_in_force: mbt::TimeInForce::Day,
+            legs: None,
+            trail: None,
+        };
+        b.submit(r, &broker_models::faults::Decision::default())
+            .map_err(|(_, r)| r.message)
+            .expect("the brokerage takes the option");
+    }
+    s.place(ETRADE, json!({})).await;
+    s.advance(5_000).await;
+    let options = s
+        .get(&format!("/accounts/{ETRADE}/options"), "")
+        .await
+        .json();
+    let o = &options[0];
+    assert_eq!(options.as_array().map(Vec::len), Some(1), "{options}");
+    assert_eq!(o["symbol"]["option_symbol"]["ticker"], occ);
+    assert_eq!(o["symbol"]["option_symbol"]["option_type"], "CALL");
+    assert_eq!(o["symbol"]["option_symbol"]["strike_price"], json!(190.0));
+    assert_eq!(
+        o["symbol"]["option_symbol"]["expiration_date"],
+        "2026-01-16"
+    );
+    assert_eq!(
+        o["symbol"]["option_symbol"]["underlying_symbol"]["symbol"],
+        "AAPL"
+    );
+    assert_eq!(o["units"], json!(1.0));
+    // Per contract: 100 times the price per share.
+    let per_share =
+        s.c.shared
+            .lock()
+            .account(ETRADE)
+            .unwrap()
+            .positions
+            .iter()
+            .find(|p| p.instrument.is_option())
+            .map(|p| p.average_price)
+            .unwrap();
+    assert_eq!(
+        o["average_purchase_price"].as_f64().unwrap(),
+        (per_share * rust_decimal::Decimal::ONE_HUNDRED)
+            .round_dp(6)
+            .to_string()
+            .parse::<f64>()
+            .unwrap()
+    );
+    // The legacy positions hold the equities only.
+    let legacy = s
+        .get(&format!("/accounts/{ETRADE}/positions"), "")
+        .await
+        .json();
+    let symbols: Vec<&str> = legacy
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["symbol"]["symbol"]["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, ["AAPL"], "{legacy}");
+}

@@ -18,12 +18,11 @@ use super::errors::SnapTradeError;
 use super::hooks::Hooks;
 use super::view::{self, connection_id};
 use super::wire::{
-    Account, AccountPositions, AllAccounts, Balance, Brokerage, BrokerageAuthorization, Currency,
-    DataFreshness, Position,
+    Account, AccountPositions, AllAccounts, Balance, Brokerage, BrokerageAuthorization,
+    DataFreshness, OptionsPosition, Position,
 };
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
-use crate::ids::stable_uuid;
 use crate::json::Double;
 use crate::profile::Downstream;
 
@@ -286,11 +285,7 @@ pub async fn balances(
     reach(&b, &id, &call, Reach::Read)?;
     let view = b.account(&id).ok_or_else(SnapTradeError::not_found)?;
     Ok(Json(vec![Balance {
-        currency: Currency {
-            id: stable_uuid(&["snaptrade-currency", "USD"]),
-            code: "USD",
-            name: "US Dollar",
-        },
+        currency: view::usd(),
         cash: Some(Double(view.cash)),
         buying_power: Some(Double(view.buying_power)),
     }]))
@@ -315,7 +310,8 @@ pub async fn positions_all(
     }))
 }
 
-/// `GET /accounts/{id}/positions` (legacy, SDK 11): JSON numbers, no age.
+/// `GET /accounts/{id}/positions` (legacy, SDK 11): JSON numbers, no age,
+/// no options (§4.4: "equities/ETF/crypto/funds only").
 pub async fn positions_legacy(
     Path(id): Path<String>,
     State(s): State<Shared>,
@@ -326,5 +322,28 @@ pub async fn positions_legacy(
     let d = reach(&b, &id, &call, Reach::Read)?;
     let at = synced(&b, &d, &call);
     let held = view::holdings(&b, &id, at);
-    Ok(Json(held.iter().map(view::position_v1).collect()))
+    Ok(Json(
+        held.iter()
+            .filter(|h| !h.instrument.is_option())
+            .map(view::position_v1)
+            .collect(),
+    ))
+}
+
+/// `GET /accounts/{id}/options` (legacy, SDK 11's
+/// `options.list_option_holdings`): the option holdings the legacy
+/// positions leave out.
+pub async fn option_positions(
+    Path(id): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<Vec<OptionsPosition>>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    let d = reach(&b, &id, &call, Reach::Read)?;
+    let at = synced(&b, &d, &call);
+    let held = view::holdings(&b, &id, at);
+    Ok(Json(
+        held.iter().filter_map(view::option_position).collect(),
+    ))
 }

@@ -233,6 +233,7 @@ fn operations() -> Router<Shared> {
         .route("/accounts/{id}/activities", get(activities::activities))
         .route("/accounts/{id}/positions", get(accounts::positions_legacy))
         .route("/accounts/{id}/positions/all", get(accounts::positions_all))
+        .route("/accounts/{id}/options", get(accounts::option_positions))
         .route("/accounts/{id}/orders", get(trading::list))
         .route("/accounts/{id}/recentOrders", get(trading::recent))
         .route("/accounts/{id}/orders/details", post(trading::detail))

@@ -12,8 +12,9 @@ use mbt::{Instrument, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
 use super::wire::{
     Account, AccountBalance, AccountOrderRecord, AccountPosition, AccountSimple, Amount, Brokerage,
     BrokerageAuthorization, BrokerageSymbol, BrokerageType, ConnectionSyncStatus, Currency,
-    DataFreshnessMode, Exchange, HoldingsStatus, InvestmentAccount, NetValue, Position,
-    PositionInstrument, SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
+    DataFreshnessMode, Exchange, HoldingsStatus, InvestmentAccount, NetValue,
+    OptionBrokerageSymbol, OptionsPosition, OptionsSymbol, Position, PositionInstrument,
+    SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
 };
 use crate::brokerage::{BrokerOrder, SimBrokerage};
 use crate::ids::stable_uuid;
@@ -327,6 +328,41 @@ pub fn position_v2(h: &Holding) -> AccountPosition {
         cash_equivalent: false,
         tax_lots: Vec::new(),
     }
+}
+
+/// An option holding as SDK 11's option endpoint shows it; None for an
+/// equity (the legacy positions list those).
+pub fn option_position(h: &Holding) -> Option<OptionsPosition> {
+    let Instrument::Option { occ } = &h.instrument else {
+        return None;
+    };
+    let ticker = occ.to_string();
+    let right = match occ.right() {
+        mbt::OptionRight::Call => "CALL",
+        mbt::OptionRight::Put => "PUT",
+    };
+    let per_contract = h
+        .average_price
+        .and_then(|a| a.checked_mul(h.instrument.multiplier()));
+    Some(OptionsPosition {
+        symbol: OptionBrokerageSymbol {
+            option_symbol: OptionsSymbol {
+                id: stable_uuid(&["snaptrade-option-symbol", &ticker]),
+                option_type: right,
+                strike_price: Double(occ.strike().normalize()),
+                expiration_date: occ.expiry().format("%Y-%m-%d").to_string(),
+                is_mini_option: false,
+                underlying_symbol: universal_symbol(occ.root()),
+                ticker: ticker.clone(),
+            },
+            id: brokerage_symbol_id(&ticker),
+            description: ticker,
+        },
+        price: h.price.map(|p| Double(p.normalize())),
+        units: Double(h.units.normalize()),
+        average_purchase_price: per_contract.map(|a| Double(a.round_dp(6).normalize())),
+        currency: usd(),
+    })
 }
 
 pub fn position_v1(h: &Holding) -> Position {

@@ -361,6 +361,38 @@ pub struct ManualTradeFormWithOptions {
     pub client_order_id: Option<String>,
 }
 
+/// An option holding (legacy `OptionsPosition`, SDK 11's
+/// `GET /accounts/{id}/options`): v1 numbers; the price per share, the
+/// average purchase price per contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionsPosition {
+    pub symbol: OptionBrokerageSymbol,
+    pub price: Option<Double>,
+    pub units: Double,
+    pub average_purchase_price: Option<Double>,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionBrokerageSymbol {
+    pub option_symbol: OptionsSymbol,
+    pub id: String,
+    pub description: String,
+}
+
+/// `OptionsSymbol`: the contract, the same across brokerages.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionsSymbol {
+    pub id: String,
+    /// The OCC symbol, root padded to six.
+    pub ticker: String,
+    pub option_type: &'static str,
+    pub strike_price: Double,
+    pub expiration_date: String,
+    pub is_mini_option: bool,
+    pub underlying_symbol: UniversalSymbol,
+}
+
 /// `POST /accounts/{id}/trading/replace` (§4.5 `ManualTradeReplaceForm`):
 /// the order as it should stand, restated in full.
 #[derive(Debug, Clone, Deserialize)]
