@@ -1425,7 +1425,7 @@ async fn the_portal_refuses_what_snaptrade_refuses_and_what_the_model_cannot_do(
 }
 
 #[tokio::test]
-async fn sdk_11_reads_option_holdings_apart_from_the_positions() {
+async fn option_holdings_are_read_apart_in_sdk_11_and_as_options_in_sdk_13() {
     let s = Signer::new(FaultPlan::default());
     // SnapTrade's place takes equities only: the contract comes in at the
     // brokerage, as a user's own trade there would.
@@ -1501,4 +1501,29 @@ async fn sdk_11_reads_option_holdings_apart_from_the_positions() {
         .map(|p| p["symbol"]["symbol"]["symbol"].as_str().unwrap())
         .collect();
     assert_eq!(symbols, ["AAPL"], "{legacy}");
+    // positions/all (SDK 13) holds both, the contract as an option kind.
+    let all = s
+        .get(&format!("/accounts/{ETRADE}/positions/all"), "")
+        .await
+        .json();
+    let option = all["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["instrument"]["kind"] == "option")
+        .unwrap_or_else(|| panic!("no option in {all}"));
+    let i = &option["instrument"];
+    assert_eq!(i["symbol"], occ);
+    assert_eq!(i["option_type"], "CALL");
+    assert_eq!(
+        (i["strike_price"].as_str(), i["multiplier"].as_str()),
+        (Some("190"), Some("100"))
+    );
+    assert_eq!(i["expiration_date"], "2026-01-16");
+    assert_eq!(i["underlying"]["kind"], "stock");
+    assert_eq!(i["underlying"]["symbol"], "AAPL");
+    assert_eq!(i["id"], o["symbol"]["option_symbol"]["id"]);
+    if let Ok(path) = std::env::var("RAXX_DUMP_OPTION_POSITIONS") {
+        std::fs::write(path, all.to_string()).unwrap();
+    }
 }

@@ -12,9 +12,9 @@ use mbt::{Instrument, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
 use super::wire::{
     Account, AccountBalance, AccountOrderRecord, AccountPosition, AccountSimple, Amount, Brokerage,
     BrokerageAuthorization, BrokerageSymbol, BrokerageType, ConnectionSyncStatus, Currency,
-    DataFreshnessMode, Exchange, HoldingsStatus, InvestmentAccount, NetValue,
-    OptionBrokerageSymbol, OptionsPosition, OptionsSymbol, Position, PositionInstrument,
-    SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
+    DataFreshnessMode, Exchange, HeldInstrument, HoldingsStatus, InvestmentAccount, NetValue,
+    OptionBrokerageSymbol, OptionInstrument, OptionsPosition, OptionsSymbol, Position,
+    PositionInstrument, SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
 };
 use crate::brokerage::{BrokerOrder, SimBrokerage};
 use crate::ids::stable_uuid;
@@ -307,17 +307,24 @@ pub fn holdings(b: &SimBrokerage, number: &str, as_of: Timestamp) -> Vec<Holding
 }
 
 pub fn position_v2(h: &Holding) -> AccountPosition {
-    let symbol = h.instrument.to_string();
+    let instrument = match &h.instrument {
+        Instrument::Equity { symbol } => HeldInstrument::Stock(stock(symbol)),
+        Instrument::Option { occ } => {
+            let ticker = occ.to_string();
+            HeldInstrument::Option(OptionInstrument {
+                kind: "option",
+                id: option_symbol_id(&ticker),
+                option_type: option_type(occ.right()),
+                strike_price: occ.strike().normalize(),
+                expiration_date: occ.expiry().format("%Y-%m-%d").to_string(),
+                multiplier: h.instrument.multiplier(),
+                underlying: stock(occ.root()),
+                symbol: ticker,
+            })
+        }
+    };
     AccountPosition {
-        instrument: PositionInstrument {
-            kind: "stock",
-            id: symbol_id(&symbol),
-            raw_symbol: symbol.clone(),
-            description: symbol.clone(),
-            symbol,
-            currency: "USD",
-            exchange: "XNAS",
-        },
+        instrument,
         units: h.units.normalize(),
         price: h.price.map(|p| p.normalize()),
         // Per share, like `price` (the spec's and SDK 13's "book price or
@@ -330,6 +337,30 @@ pub fn position_v2(h: &Holding) -> AccountPosition {
     }
 }
 
+/// A stock-like instrument of `positions/all`.
+fn stock(symbol: &str) -> PositionInstrument {
+    PositionInstrument {
+        kind: "stock",
+        id: symbol_id(symbol),
+        symbol: symbol.to_string(),
+        raw_symbol: symbol.to_string(),
+        description: symbol.to_string(),
+        currency: "USD",
+        exchange: "XNAS",
+    }
+}
+
+fn option_symbol_id(occ: &str) -> String {
+    stable_uuid(&["snaptrade-option-symbol", occ])
+}
+
+fn option_type(right: mbt::OptionRight) -> &'static str {
+    match right {
+        mbt::OptionRight::Call => "CALL",
+        mbt::OptionRight::Put => "PUT",
+    }
+}
+
 /// An option holding as SDK 11's option endpoint shows it; None for an
 /// equity (the legacy positions list those).
 pub fn option_position(h: &Holding) -> Option<OptionsPosition> {
@@ -337,18 +368,14 @@ pub fn option_position(h: &Holding) -> Option<OptionsPosition> {
         return None;
     };
     let ticker = occ.to_string();
-    let right = match occ.right() {
-        mbt::OptionRight::Call => "CALL",
-        mbt::OptionRight::Put => "PUT",
-    };
     let per_contract = h
         .average_price
         .and_then(|a| a.checked_mul(h.instrument.multiplier()));
     Some(OptionsPosition {
         symbol: OptionBrokerageSymbol {
             option_symbol: OptionsSymbol {
-                id: stable_uuid(&["snaptrade-option-symbol", &ticker]),
-                option_type: right,
+                id: option_symbol_id(&ticker),
+                option_type: option_type(occ.right()),
                 strike_price: Double(occ.strike().normalize()),
                 expiration_date: occ.expiry().format("%Y-%m-%d").to_string(),
                 is_mini_option: false,

@@ -207,7 +207,7 @@ pub struct DataFreshness {
 /// One holding, v2 shape: decimal strings.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountPosition {
-    pub instrument: PositionInstrument,
+    pub instrument: HeldInstrument,
     pub units: Decimal,
     pub price: Option<Decimal>,
     /// The average purchase price per share (not the position's total).
@@ -215,6 +215,29 @@ pub struct AccountPosition {
     pub currency: &'static str,
     pub cash_equivalent: bool,
     pub tax_lots: Vec<Value>,
+}
+
+/// `AccountPosition.instrument`: one of the spec's kinds, told apart by `kind`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum HeldInstrument {
+    Stock(PositionInstrument),
+    Option(OptionInstrument),
+}
+
+/// An option contract (`kind: "option"`; `id`, `symbol` (OCC, root padded
+/// to six), `option_type`, `strike_price`, `expiration_date`, `multiplier`
+/// and `underlying` required, §4.4).
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionInstrument {
+    pub kind: &'static str,
+    pub id: String,
+    pub symbol: String,
+    pub option_type: &'static str,
+    pub strike_price: Decimal,
+    pub expiration_date: String,
+    pub multiplier: Decimal,
+    pub underlying: PositionInstrument,
 }
 
 /// A stock-like instrument (`kind`, `id`, `symbol`, `raw_symbol` required, §4.4).
