@@ -13,6 +13,7 @@
         def replace_order(self, broker_order_id, changes): ...  # Replace -> OrderResult
         def get_holdings(self): ...              # -> Holdings (Tier B: required)
         def start_order_updates(self, emit): ...  # push OrderResults with emit(...)
+        def revoke(self): ...                    # -> bool (revoked at the vendor)
 
     raxx_bridge.run(MyAdapter)
 
@@ -142,6 +143,16 @@ class Adapter:
         raise AdapterError.unsupported(
             "this adapter does not say how old its holdings are (get_holdings); a Tier B adapter must"
         )
+
+    def revoke(self):
+        # type: () -> bool
+        """Optional: revoke the user's grant at the vendor, where the vendor
+        has a way to (SnapTrade's ``DELETE /connection/{id}``, Plaid's
+        ``/item/remove``), so that the connection reaches nothing there any
+        more. Answers whether anything was revoked at the vendor; the default
+        has no way to and answers False (the caller's token store then keeps
+        the credential from being used)."""
+        return False
 
     def start_order_updates(self, emit):
         """Optional: start pushing order updates. ``emit(order_result)`` (or

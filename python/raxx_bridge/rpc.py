@@ -202,6 +202,7 @@ class Server:
             "get_account": self._get_account,
             "replace_order": self._replace_order,
             "subscribe_order_updates": self._subscribe,
+            "revoke": self._revoke,
             "shutdown": self._shutdown,
         }  # type: Dict[str, Callable[[Dict[str, Any]], Any]]
 
@@ -378,6 +379,12 @@ class Server:
 
     def _get_holdings(self, params):
         return _coerce(Holdings, self._call("get_holdings"), "get_holdings").to_json()
+
+    def _revoke(self, params):
+        revoked = self._call("revoke")
+        if not isinstance(revoked, bool):
+            raise AdapterError.unknown("revoke must answer True or False, not %r" % (revoked,))
+        return {"revoked": revoked}
 
     def _get_account(self, params):
         return _coerce(Account, self._call("get_account"), "get_account").to_json()

@@ -283,6 +283,22 @@ class Loop(unittest.TestCase):
         self.assertEqual(out, [{"jsonrpc": "2.0", "id": 1, "result": {}}])
         self.assertEqual(a.closed, 1)
 
+    def test_revoke_answers_what_the_adapter_revoked(self):
+        # The default has no way to revoke at its vendor: false, not an error.
+        out = answers(Fake(), request(1, "revoke", {}))
+        self.assertEqual(out, [{"jsonrpc": "2.0", "id": 1, "result": {"revoked": False}}])
+
+        class Revoking(Fake):
+            def revoke(self):
+                return True
+
+        class Vague(Fake):
+            def revoke(self):
+                return "yes"
+
+        self.assertEqual(answers(Revoking(), request(1, "revoke", {}))[0]["result"], {"revoked": True})
+        self.assertIn("True or False", answers(Vague(), request(1, "revoke", {}))[0]["error"]["message"])
+
     def test_end_of_input_ends_the_loop(self):
         a = Fake()
         self.assertEqual(answers(a, request(1, "get_account"))[0]["id"], 1)

@@ -410,6 +410,12 @@ impl Drop for ExternalAdapter {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct Revoked {
+    revoked: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Positions {
     positions: Vec<Position>,
 }
@@ -490,6 +496,14 @@ impl BrokerAdapter for ExternalAdapter {
 
     fn credential_leaks(&self) -> Vec<String> {
         self.inner.redactor.caught()
+    }
+
+    /// The child's own revoke (`revoke` → `{revoked}`): passed through, as
+    /// the trait asks of a wrapper. raxx_bridge answers false for an
+    /// adapter with no way to revoke at its vendor.
+    async fn revoke(&self) -> Result<bool> {
+        let v = self.call("revoke", json!({})).await?;
+        Ok(decode::<Revoked>("revoke", v)?.revoked)
     }
 
     async fn order_updates(&self) -> Result<OrderUpdates> {
