@@ -418,6 +418,27 @@ async fn a_lost_submit_is_found_by_listing_not_resent() {
 }
 
 #[tokio::test]
+async fn a_lookup_against_a_snaptrade_that_is_down_is_retried_once_over() {
+    let server = MockServer::start().await;
+    lost_place(&server).await;
+    // The listing fails every time: the lookup is retried as a whole, each
+    // try one request, never retries inside retries.
+    signed("GET", &account("/recentOrders"))
+        .respond_with(json_body(
+            503,
+            r#"{"detail":"down","status_code":503,"code":"1000"}"#,
+        ))
+        .expect(1..=4)
+        .mount(&server)
+        .await;
+    let e = adapter(&server)
+        .submit_order(&Order::market("intent-down", "AAPL", Side::Buy, dec!(10)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Timeout, "{e}");
+}
+
+#[tokio::test]
 async fn two_identical_candidates_are_ambiguous_and_nothing_is_resent() {
     let server = MockServer::start().await;
     lost_place(&server).await;

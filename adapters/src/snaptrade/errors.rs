@@ -11,12 +11,12 @@ use super::models::ErrorBody;
 use crate::error::{AdapterError, ErrorKind, Result};
 use crate::http::{kind_of_status, HttpResponse};
 
-/// The wait when a 429 names none (no `Retry-After`, no "Expected
-/// available in N seconds", no `X-RateLimit-Reset`).
 /// How long to wait before asking again while SnapTrade's first sync of
 /// an account is still running (425).
 const NOT_READY_WAIT_MS: u64 = 1_000;
 
+/// The wait when a 429 names none (no `Retry-After`, no "Expected
+/// available in N seconds", no `X-RateLimit-Reset`).
 const DEFAULT_RATE_WAIT: Duration = Duration::from_secs(1);
 
 /// The brokerage behind SnapTrade failed to answer it (503).
@@ -66,8 +66,8 @@ fn rate_wait(resp: &HttpResponse, detail: &str) -> Duration {
 /// A non-2xx answer as a contract error.
 pub fn classify(resp: &HttpResponse, call: Call, brokerage: Option<&str>) -> AdapterError {
     let status = resp.status;
-    let body: ErrorBody = serde_json::from_slice(&resp.body).unwrap_or_default();
-    let code = body.code.or(body.default_code).map(|c| c.text());
+    let body = ErrorBody::read(&resp.body);
+    let code = body.code.or(body.default_code);
     let detail = body
         .detail
         .or(body.default_detail)
@@ -151,6 +151,26 @@ mod tests {
 
     fn err(status: u16, body: &str, call: Call) -> AdapterError {
         check(resp(status, body, &[]), call, Some("Schwab")).unwrap_err()
+    }
+
+    #[test]
+    fn a_field_of_an_odd_type_loses_only_itself() {
+        // A negative code and a detail that is an object: the rest still reads.
+        let e = err(
+            402,
+            r#"{"detail":{"msg":"x"},"code":-3003,"default_detail":"Connection disabled"}"#,
+            Call::Submit,
+        );
+        assert_eq!(e.kind, ErrorKind::ReauthRequired);
+        assert_eq!(e.broker_code.as_deref(), Some("-3003"));
+        assert!(e.message.contains("Connection disabled"), "{e}");
+        let e = err(
+            503,
+            r#"{"detail":"down","status_code":"503","code":3002.0}"#,
+            Call::Read,
+        );
+        assert_eq!(e.broker_code.as_deref(), Some("3002.0"));
+        assert!(e.message.contains("down"), "{e}");
     }
 
     #[test]

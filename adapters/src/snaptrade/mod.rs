@@ -209,14 +209,17 @@ impl Inner {
         self.updates.seen(read)
     }
 
-    /// The account's orders of the last 24 hours, executed or not.
+    /// The account's orders of the last 24 hours, executed or not. One
+    /// request: the lookup after an ambiguous submit is retried whole by
+    /// the intents' `submit` (retrying here as well made up to sixteen
+    /// requests of one lookup against a SnapTrade that is down); the
+    /// poller retries its own reads.
     async fn recent(&self) -> Result<Vec<OrderRecord>> {
         let path = self.account_path("/recentOrders");
         let params = [("only_executed", "false")];
-        let resp = retry_read(&self.backoff, || {
-            self.call(Method::GET, &path, &params, None, Call::Read)
-        })
-        .await?;
+        let resp = self
+            .call(Method::GET, &path, &params, None, Call::Read)
+            .await?;
         Ok(resp.json::<models::RecentOrders>()?.orders)
     }
 

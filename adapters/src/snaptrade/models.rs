@@ -116,29 +116,35 @@ pub struct UniversalSymbol {
 /// An error body (§6.1): `{"detail", "status_code", "code"}` with a string
 /// code; 501 answers `{"error"}` instead. Every field is optional so that
 /// either shape (and the spec's `default_detail`/`default_code` examples) reads.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorBody {
     pub detail: Option<String>,
     pub default_detail: Option<String>,
-    pub code: Option<Code>,
-    pub default_code: Option<Code>,
+    /// As text: SnapTrade writes a string (`"3003"`, `"throttled"`), some
+    /// spec examples a bare number (`code: 3003`).
+    pub code: Option<String>,
+    pub default_code: Option<String>,
     pub error: Option<String>,
 }
 
-/// A code as SnapTrade writes it: a string (`"3003"`, `"throttled"`), or a
-/// bare number in some spec examples (`code: 3003`); kept as text.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum Code {
-    Text(String),
-    Number(u64),
-}
-
-impl Code {
-    pub fn text(&self) -> String {
-        match self {
-            Code::Text(t) => t.clone(),
-            Code::Number(n) => n.to_string(),
+impl ErrorBody {
+    /// What can be read of `body`, field by field: one field of an
+    /// unexpected type (a code as a negative number, a detail as an object)
+    /// is left out, never the rest of the body with it.
+    pub fn read(body: &[u8]) -> Self {
+        let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let text = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
+        let code = |key: &str| match v.get(key) {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        ErrorBody {
+            detail: text("detail"),
+            default_detail: text("default_detail"),
+            code: code("code"),
+            default_code: code("default_code"),
+            error: text("error"),
         }
     }
 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::Inner;
 use crate::adapter::OrderUpdates;
 use crate::error::Result;
+use crate::reconcile::retry_read;
 use crate::updates;
 
 /// How often the orders are read: 12 reads a minute stays far below the
@@ -21,7 +22,7 @@ const EVERY: Duration = Duration::from_secs(5);
 pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
     let (feed, updates) = inner.updates.open();
     // Orders as they stand are not news; changes after this are.
-    for o in inner.recent().await? {
+    for o in retry_read(&inner.backoff, || inner.recent()).await? {
         if let Ok(r) = inner.to_result(&o) {
             feed.know(&r);
         }
@@ -31,7 +32,7 @@ pub async fn open(inner: Arc<Inner>) -> Result<OrderUpdates> {
         move || {
             let inner = inner.clone();
             async move {
-                let orders = inner.recent().await?;
+                let orders = retry_read(&inner.backoff, || inner.recent()).await?;
                 Ok(orders.iter().map(|o| inner.to_result(o)).collect())
             }
         }
