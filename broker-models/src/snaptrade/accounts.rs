@@ -291,17 +291,27 @@ pub async fn balances(
     }]))
 }
 
+/// The account's holdings as a read answers them, and when they were
+/// fetched from the brokerage (see `synced`).
+fn holdings_read(
+    s: &Shared,
+    id: &str,
+    call: &Signed,
+) -> Result<(Vec<view::Holding>, Timestamp), SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    let d = reach(&b, id, call, Reach::Read)?;
+    let at = synced(&b, &d, call);
+    Ok((view::holdings(&b, id, at), at))
+}
+
 /// `GET /accounts/{id}/positions/all` (SDK 13): holdings with their age.
 pub async fn positions_all(
     Path(id): Path<String>,
     State(s): State<Shared>,
     UserCall(call): UserCall,
 ) -> Result<Json<AccountPositions>, SnapTradeError> {
-    let mut b = s.lock();
-    b.sync();
-    let d = reach(&b, &id, &call, Reach::Read)?;
-    let at = synced(&b, &d, &call);
-    let held = view::holdings(&b, &id, at);
+    let (held, at) = holdings_read(&s, &id, &call)?;
     Ok(Json(AccountPositions {
         results: held.iter().map(view::position_v2).collect(),
         data_freshness: DataFreshness {
@@ -317,11 +327,7 @@ pub async fn positions_legacy(
     State(s): State<Shared>,
     UserCall(call): UserCall,
 ) -> Result<Json<Vec<Position>>, SnapTradeError> {
-    let mut b = s.lock();
-    b.sync();
-    let d = reach(&b, &id, &call, Reach::Read)?;
-    let at = synced(&b, &d, &call);
-    let held = view::holdings(&b, &id, at);
+    let (held, _) = holdings_read(&s, &id, &call)?;
     Ok(Json(
         held.iter()
             .filter(|h| !h.instrument.is_option())
@@ -338,11 +344,7 @@ pub async fn option_positions(
     State(s): State<Shared>,
     UserCall(call): UserCall,
 ) -> Result<Json<Vec<OptionsPosition>>, SnapTradeError> {
-    let mut b = s.lock();
-    b.sync();
-    let d = reach(&b, &id, &call, Reach::Read)?;
-    let at = synced(&b, &d, &call);
-    let held = view::holdings(&b, &id, at);
+    let (held, _) = holdings_read(&s, &id, &call)?;
     Ok(Json(
         held.iter().filter_map(view::option_position).collect(),
     ))
