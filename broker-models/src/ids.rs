@@ -63,6 +63,16 @@ fn digest(parts: &[&str]) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// A UUID in the one form ids are stored in: hyphenated, lower case. The
+/// vendors read ids as Go's and Python's uuid parsers do, hyphenated or as
+/// 32 hex digits, braced or as a URN, in either case; so does
+/// `Uuid::parse_str`. None for anything else.
+pub fn canonical_uuid(text: &str) -> Option<String> {
+    uuid::Uuid::parse_str(text)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
 /// A UUID that is always the same for the same labels (asset, account,
 /// session ids): derived, not drawn, so it never shifts a random stream.
 pub fn stable_uuid(parts: &[&str]) -> String {
@@ -106,6 +116,21 @@ pub fn stable_int(parts: &[&str]) -> u64 {
 mod tests {
     use super::*;
     use mbt::rng::rng_for;
+
+    #[test]
+    fn ids_in_every_form_go_to_one_spelling() {
+        let id = "61e69015-8549-4bfd-b9c3-01e75843f47d";
+        for form in [
+            id,
+            "61E69015-8549-4BFD-B9C3-01E75843F47D",
+            "61e6901585494bfdb9c301e75843f47d",
+            "{61e69015-8549-4bfd-b9c3-01e75843f47d}",
+            "urn:uuid:61e69015-8549-4bfd-b9c3-01e75843f47d",
+        ] {
+            assert_eq!(canonical_uuid(form).as_deref(), Some(id), "{form}");
+        }
+        assert_eq!(canonical_uuid("61e69015"), None);
+    }
 
     #[test]
     fn uuids_are_v4_shaped_and_seeded() {

@@ -12,6 +12,7 @@ use super::extract::{Params, Seg};
 use super::wire::{self, Asset};
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
+use crate::ids::canonical_uuid;
 use axum::extract::State;
 
 /// Listing exchanges of the default market's tickers, in Alpaca's exchange
@@ -81,15 +82,6 @@ pub fn resolve(b: &SimBrokerage, text: &str) -> Option<Instrument> {
     (exchange_ok && class_ok && parts.next().is_none() && !symbol.is_empty()).then_some(instrument)
 }
 
-/// A UUID in the one form ids are stored in: hyphenated, lower case. Alpaca
-/// reads ids with Go's uuid parser, which takes them hyphenated or as 32
-/// hex digits, braced or as a URN, in either case; so does `Uuid::parse_str`.
-pub fn canonical_uuid(text: &str) -> Option<String> {
-    uuid::Uuid::parse_str(text)
-        .ok()
-        .map(|u| u.hyphenated().to_string())
-}
-
 fn asset(symbol: &str) -> Asset {
     let known = listing(symbol);
     Asset {
@@ -146,21 +138,6 @@ pub async fn one(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_in_every_form_go_to_one_spelling() {
-        let id = "61e69015-8549-4bfd-b9c3-01e75843f47d";
-        for form in [
-            id,
-            "61E69015-8549-4BFD-B9C3-01E75843F47D",
-            "61e6901585494bfdb9c301e75843f47d",
-            "{61e69015-8549-4bfd-b9c3-01e75843f47d}",
-            "urn:uuid:61e69015-8549-4bfd-b9c3-01e75843f47d",
-        ] {
-            assert_eq!(canonical_uuid(form).as_deref(), Some(id), "{form}");
-        }
-        assert_eq!(canonical_uuid("61e69015"), None);
-    }
 
     #[test]
     fn exchanges_come_from_the_listing_table() {

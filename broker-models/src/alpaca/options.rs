@@ -13,13 +13,13 @@ use rust_decimal::Decimal;
 
 use mbt::{Instrument, OccSymbol, OptionRight};
 
-use super::assets::canonical_uuid;
 use super::auth::AlpacaAuth;
 use super::errors::AlpacaError;
 use super::extract::{Params, Seg};
 use super::wire::{self, OptionContract, OptionContracts};
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
+use crate::ids::canonical_uuid;
 
 /// Weekly expiries listed ahead.
 const EXPIRIES: usize = 6;

@@ -10,7 +10,6 @@ use mbt::engine::ReplaceRequest;
 use mbt::{OrderStatus, Trail};
 use rust_decimal::Decimal;
 
-use super::assets::canonical_uuid;
 use super::auth::AlpacaAuth;
 use super::errors::AlpacaError;
 use super::extract::{JsonBody, Params, Seg};
@@ -22,6 +21,7 @@ use super::wire::{self, CancelResult, Order};
 use crate::brokerage::{BrokerError, BrokerOrder, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared};
 use crate::faults::Decision;
+use crate::ids::canonical_uuid;
 
 /// Places an order the rules accepted: a client order id unique for the
 /// account forever (§4), the account checks, then the brokerage; the face

@@ -8,7 +8,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use mbt::engine::PositionView;
 use mbt::{Instrument, OrderRequest, OrderType, PositionEffect, Side, TimeInForce};
 
-use super::assets::{self, canonical_uuid};
+use super::assets;
 use super::auth::AlpacaAuth;
 use super::errors::AlpacaError;
 use super::extract::{Params, Seg};
@@ -22,6 +22,7 @@ use super::wire::{self, CloseBody, CloseResult, Order};
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
 use crate::faults::Decision;
+use crate::ids::canonical_uuid;
 
 /// Quantities are cut to Alpaca's 9 places (§6); contracts to whole ones.
 const QTY_DP: u32 = 9;

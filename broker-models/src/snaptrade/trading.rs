@@ -55,13 +55,11 @@ fn security(b: &SimBrokerage, form: &ManualTradeFormWithOptions) -> Result<Strin
 /// brokerage trades (what symbol search and holdings show); any other id is
 /// refused as data SnapTrade cannot verify.
 pub(super) fn by_symbol_id(b: &SimBrokerage, id: &str) -> Result<String, SnapTradeError> {
-    let canonical = uuid::Uuid::parse_str(id)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| {
-            SnapTradeError::invalid(format!(
-                "Unable to verify data sent: universal_symbol_id {id:.40} is not a UUID"
-            ))
-        })?;
+    let canonical = crate::ids::canonical_uuid(id).ok_or_else(|| {
+        SnapTradeError::invalid(format!(
+            "Unable to verify data sent: universal_symbol_id {id:.40} is not a UUID"
+        ))
+    })?;
     b.engine()
         .market()
         .equities()
