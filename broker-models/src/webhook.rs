@@ -20,6 +20,13 @@ pub struct Delivery {
     pub body: String,
 }
 
+/// Whether `url` is one a vendor would send to or redirect to: http(s),
+/// with a host (a webhook's URL, SnapTrade's portal redirect).
+pub fn is_web_url(url: &str) -> bool {
+    url.parse::<axum::http::Uri>()
+        .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
+}
+
 /// `/_sim/webhooks` with the face's handlers, behind the control token like
 /// the rest of the control surface.
 pub fn outbox_routes(shared: &Shared, handlers: MethodRouter<Shared>) -> Router {

@@ -10,20 +10,18 @@
 //! documents no code for an expired trade), and so is every trade checked
 //! before the control surface reset the brokerage.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
 use axum::{Extension, Json};
 use rust_decimal::Decimal;
 
 use mbt::checked::{self, Checked};
-use mbt::{OrderRequest, OrderType, Side, Timestamp};
+use mbt::{OrderRequest, OrderType, Side};
 
 use super::accounts::{reach, Reach};
 use super::auth::UserCall;
 use super::errors::SnapTradeError;
+use super::handed_out::{Found, HandedOut};
 use super::trading::{by_symbol_id, request, submit};
 use super::view;
 use super::wire::{
@@ -33,101 +31,14 @@ use super::wire::{
 use crate::brokerage::SimBrokerage;
 use crate::face::Shared;
 use crate::faults::Operation;
-use crate::ids::stable_uuid;
 use crate::json::Double;
 
-/// "The `Trade` object returned expires after 5 minutes" (spec).
-const TRADE_LIFETIME_MS: i64 = 5 * 60 * 1000;
 /// Symbol search answers at most 20 securities (§4.4).
 const SEARCH_LIMIT: usize = 20;
 
-/// The trades checked and not yet placed, shared by the face's handlers.
-/// Lock it after the brokerage, never across an await.
-#[derive(Clone, Default)]
-pub struct Trades(Arc<Mutex<Book>>);
-
-impl Trades {
-    /// Every change is one insert or remove, so a poisoned lock is recovered.
-    pub fn lock(&self) -> MutexGuard<'_, Book> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[derive(Default)]
-pub struct Book {
-    open: BTreeMap<String, Trade>,
-    /// Trade ids issued so far: each new one is drawn from the count.
-    issued: u64,
-    /// The brokerage's reset count the open trades belong to.
-    resets: u64,
-}
-
-struct Trade {
-    /// The order the trade places (its client order id drawn at the place).
-    request: OrderRequest,
-    checked_at: Timestamp,
-}
-
-impl Trade {
-    fn expired(&self, now: Timestamp) -> bool {
-        now > self.checked_at.plus_millis(TRADE_LIFETIME_MS)
-    }
-}
-
-impl Book {
-    /// Forgets the trades of a brokerage day the control surface reset.
-    fn follow(&mut self, b: &SimBrokerage) {
-        if self.resets != b.resets() {
-            self.open.clear();
-            self.resets = b.resets();
-        }
-    }
-
-    /// Keeps `request` as a new trade; its id. Expired trades are dropped
-    /// here, so the book holds at most five minutes of checks.
-    fn check(&mut self, b: &SimBrokerage, request: OrderRequest) -> String {
-        self.follow(b);
-        let now = b.now();
-        self.open.retain(|_, t| !t.expired(now));
-        self.issued = self.issued.saturating_add(1);
-        let client = b.credentials().get("client_id").unwrap_or_default();
-        let id = stable_uuid(&[
-            "snaptrade-trade",
-            client,
-            &self.resets.to_string(),
-            &self.issued.to_string(),
-        ]);
-        self.open.insert(
-            id.clone(),
-            Trade {
-                request,
-                checked_at: now,
-            },
-        );
-        id
-    }
-
-    /// The order trade `id` would place, if it can still be placed.
-    fn order(&mut self, b: &SimBrokerage, id: &str) -> Result<OrderRequest, SnapTradeError> {
-        self.follow(b);
-        let trade = self.open.get(id).ok_or_else(|| {
-            SnapTradeError::invalid(format!(
-                "Trade {id:.40} does not exist or was already placed"
-            ))
-        })?;
-        if trade.expired(b.now()) {
-            return Err(SnapTradeError::invalid(format!(
-                "Trade {id:.40} has expired: a trade is placed within 5 minutes of its impact"
-            )));
-        }
-        Ok(trade.request.clone())
-    }
-
-    /// Trade `id` reached the brokerage: it is placed once only.
-    fn placed(&mut self, id: &str) {
-        self.open.remove(id);
-    }
-}
+/// The trades checked and not yet placed: the order each would place (its
+/// client order id drawn at the place).
+pub type Trades = HandedOut<OrderRequest>;
 
 /// `POST /accounts/{id}/symbols`: the securities the account's brokerage
 /// trades whose ticker contains `substring` (case aside), an exact match
@@ -185,7 +96,7 @@ pub async fn impact(
         SnapTradeError::invalid("Unable to verify data sent: the trade's value is out of range")
     })?;
     let trade = ManualTrade {
-        id: trades.lock().check(&b, r.clone()),
+        id: trades.lock().hand_out(&b, "snaptrade-trade", r.clone()),
         account: r.account_id.clone(),
         order_type: view::type_word(r.order_type),
         time_in_force: view::tif_word(r.time_in_force),
@@ -235,7 +146,19 @@ pub async fn place(
     let mut b = s.lock();
     b.sync();
     let mut book = trades.lock();
-    let mut r = book.order(&b, &trade_id)?;
+    let mut r = match book.find(&b, &trade_id) {
+        Some(Found::Good(r)) => r.clone(),
+        Some(Found::Expired(_)) => {
+            return Err(SnapTradeError::invalid(format!(
+                "Trade {trade_id:.40} has expired: a trade is placed within 5 minutes of its impact"
+            )))
+        }
+        None => {
+            return Err(SnapTradeError::invalid(format!(
+                "Trade {trade_id:.40} does not exist or was already placed"
+            )))
+        }
+    };
     // A trade that cannot reach its brokerage now (down, broken) stays
     // open: the place did not happen.
     let d = reach(&b, &r.account_id, &call, Reach::Live)?;
@@ -243,7 +166,8 @@ pub async fn place(
         b.record_order_attempt(Operation::SubmitOrder, "POST", uri.path());
         return Err(SnapTradeError::no_trading(&d.name));
     }
-    book.placed(&trade_id);
+    // It reached the brokerage: placed once only.
+    book.take(&trade_id);
     drop(book);
     r.client_order_id = b.generate_client_id();
     submit(&mut b, r, &call)
@@ -292,14 +216,13 @@ fn estimate(b: &SimBrokerage, r: &OrderRequest) -> Checked<Estimate> {
         OrderType::Limit | OrderType::StopLimit => r.limit_price,
         OrderType::Stop => r.stop_price,
     };
+    // What one fill of the whole order would be charged; without a price,
+    // the commission alone (the regulatory fees go by the notional).
     let fees = &b.engine().config().fees;
-    let mut commission = fees.commission_for(&r.instrument, r.quantity)?;
-    if let Some(p) = price {
-        commission = checked::add(
-            commission,
-            fees.regulatory(&r.instrument, r.side, r.quantity, p)?,
-        )?;
-    }
+    let commission = match price {
+        Some(p) => fees.fee_for_fill(&r.instrument, r.side, Decimal::ZERO, r.quantity, p)?,
+        None => fees.commission_for(&r.instrument, r.quantity)?,
+    };
     let cash = b.account(&r.account_id).map(|v| v.cash);
     let remaining_cash = match (price, cash) {
         (Some(p), Some(cash)) => {

@@ -226,11 +226,7 @@ async fn set_url(
     let url = serde_json::from_slice::<Listener>(&body)
         .ok()
         .map(|l| l.url)
-        .filter(|u| {
-            u.parse::<axum::http::Uri>().is_ok_and(|u| {
-                matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some()
-            })
-        });
+        .filter(|u| crate::webhook::is_web_url(u));
     let Some(url) = url else {
         return bad_request("expected {\"url\": \"http(s)://…\"}");
     };

@@ -23,12 +23,14 @@
 //! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
 //! | `users` | the account holder and the users a test registers |
 //! | `portal` | the connection portal's login, and a test finishing it |
+//! | `handed_out` | what SnapTrade hands out for five minutes (trades, portal sessions) |
 
 mod accounts;
 mod activities;
 pub(crate) mod auth;
 mod checked;
 mod errors;
+mod handed_out;
 mod hooks;
 mod portal;
 mod trading;

@@ -15,9 +15,6 @@
 //! brokerage the user deleted would make a new connection with new ids,
 //! which the model's fixed connections cannot be: refused loudly.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -25,11 +22,10 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use mbt::Timestamp;
-
 use super::accounts::downstream_by_connection;
 use super::auth::UserCall;
 use super::errors::SnapTradeError;
+use super::handed_out::{Found, HandedOut};
 use super::hooks::Hooks;
 use super::view::{brokerage, connection_id};
 use crate::brokerage::SimBrokerage;
@@ -37,52 +33,23 @@ use crate::control::{bad_request, AsJson, Typed};
 use crate::face::Shared;
 use crate::ids::stable_uuid;
 use crate::profile::Downstream;
+use crate::webhook::is_web_url;
 
-/// "The returned URL expires in 5 minutes" (spec).
-const SESSION_MS: i64 = 5 * 60 * 1000;
 /// Where the portal lives; the model serves no page there.
 const PORTAL: &str = "https://app.snaptrade.com/snapTrade/redeemToken";
 /// Where the user lands after the portal when the partner set no
 /// `customRedirect` (the partner's dashboard setting; none in the model).
 const DEFAULT_REDIRECT: &str = "https://partner.example/snaptrade/callback";
 
-/// The portal sessions open, shared by the face's handlers. Lock it after
-/// the brokerage, never across an await.
-#[derive(Clone, Default)]
-pub struct Portal(Arc<Mutex<Sessions>>);
+/// The portal sessions open ("the returned URL expires in 5 minutes").
+pub type Portal = HandedOut<Session>;
 
-impl Portal {
-    /// Every change is one insert or remove, so a poisoned lock is recovered.
-    fn lock(&self) -> MutexGuard<'_, Sessions> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[derive(Default)]
-struct Sessions {
-    open: BTreeMap<String, Session>,
-    issued: u64,
-    /// The brokerage's reset count the sessions belong to.
-    resets: u64,
-}
-
-struct Session {
+pub struct Session {
     /// The brokerage the login named (skipping the portal's picker).
     broker: Option<String>,
     /// The connection to repair.
     reconnect: Option<String>,
     redirect: String,
-    opened_at: Timestamp,
-}
-
-impl Sessions {
-    /// Forgets the sessions of a brokerage day the control surface reset.
-    fn follow(&mut self, b: &SimBrokerage) {
-        if self.resets != b.resets() {
-            self.open.clear();
-            self.resets = b.resets();
-        }
-    }
 }
 
 /// `POST /snapTrade/login`'s body: every field optional (§4.2). The
@@ -177,36 +144,21 @@ pub async fn login(
         None => None,
         Some(id) => Some(connection_id(&downstream_by_connection(&b, &id)?)),
     };
-    let mut sessions = portal.lock();
-    sessions.follow(&b);
-    let now = b.now();
-    sessions
-        .open
-        .retain(|_, s| now <= s.opened_at.plus_millis(SESSION_MS));
-    sessions.issued = sessions.issued.saturating_add(1);
-    let client = b.credentials().get("client_id").unwrap_or_default();
-    let count = sessions.issued.to_string();
-    let resets = sessions.resets.to_string();
-    let session_id = stable_uuid(&["snaptrade-portal-session", client, &resets, &count]);
-    let token = stable_uuid(&["snaptrade-portal-token", client, &resets, &count]);
-    sessions.open.insert(
-        session_id.clone(),
+    let session_id = portal.lock().hand_out(
+        &b,
+        "snaptrade-portal-session",
         Session {
             broker,
             reconnect,
             redirect,
-            opened_at: now,
         },
     );
+    let client = b.credentials().get("client_id").unwrap_or_default();
+    let token = stable_uuid(&["snaptrade-portal-token", &session_id]);
     Ok(Json(json!({
         "redirectURI": format!("{PORTAL}?clientId={client}&token={token}&connectionPortalVersion=v4"),
         "sessionId": session_id,
     })))
-}
-
-fn is_web_url(url: &str) -> bool {
-    url.parse::<axum::http::Uri>()
-        .is_ok_and(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
 }
 
 /// `POST /_sim/portal`, behind the control token.
@@ -257,9 +209,14 @@ async fn finish(
     let mut b = s.lock();
     b.sync();
     let mut sessions = portal.lock();
-    sessions.follow(&b);
-    let Some(session) = sessions.open.get(&f.session_id) else {
-        return bad_request("no portal session open with that sessionId (used, or never opened)");
+    let (session, expired) = match sessions.find(&b, &f.session_id) {
+        Some(Found::Good(s)) => (s, false),
+        Some(Found::Expired(s)) => (s, true),
+        None => {
+            return bad_request(
+                "no portal session open with that sessionId (used, or never opened)",
+            )
+        }
     };
     let Some(d) = picked(&b, session, f.broker.as_deref()) else {
         return bad_request(
@@ -271,11 +228,10 @@ async fn finish(
             "connecting a brokerage again after its connection was deleted makes a new connection, which is not simulated by raxx-sim",
         );
     }
-    let Some(session) = sessions.open.remove(&f.session_id) else {
+    let Some(session) = sessions.take(&f.session_id) else {
         return bad_request("no portal session open with that sessionId");
     };
     let now = b.now();
-    let expired = now > session.opened_at.plus_millis(SESSION_MS);
     let mut hooks = hooks.lock();
     hooks.catch_up(&b);
     let query = match (f.outcome, expired) {
