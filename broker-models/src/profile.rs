@@ -103,6 +103,10 @@ pub struct Downstream {
     pub trading: bool,
     /// Account numbers (of `accounts`) the connection holds.
     pub accounts: Vec<String>,
+    /// What the brokerage charges its accounts (every fill there, the
+    /// user's own trades included); None: the profile's `[fees]`.
+    #[serde(default)]
+    pub fees: Option<FeeSchedule>,
 }
 
 /// Asynchronous acceptance: the submit answers the vendor's first state;

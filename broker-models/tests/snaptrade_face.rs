@@ -16,6 +16,8 @@ use sha2::Sha256;
 
 const ETRADE: &str = "69b5ea70-a5cb-5829-a957-94d639cd90a9";
 const FIDELITY: &str = "08968ef5-78b2-5524-a07b-646e0a5a96d0";
+const IBKR: &str = "94d3daff-e1c7-5a1d-8ff0-f78b74ebf08a";
+const ROBINHOOD: &str = "80e70a84-ccc0-5043-b985-a1697aa4553f";
 
 /// A client that signs as SDK 13 does: root path, raw query, sorted compact JSON.
 struct Signer {
@@ -909,6 +911,58 @@ async fn activities_are_the_brokerage_s_history_a_day_late() {
     assert_eq!(rows[0]["type"], "BUY");
     assert_eq!(rows[0]["units"], json!(3.0));
     assert_eq!(rows[0]["symbol"]["symbol"], "AAPL");
+}
+
+#[tokio::test]
+async fn each_brokerage_charges_its_own_commission() {
+    // The user's own buys at each brokerage (the opening session's), as
+    // SnapTrade reports them a day later: IBKR Pro charges at least 1.00
+    // an order, Fidelity 0.65 a contract and nothing on shares, Robinhood
+    // nothing (buys pay no regulatory fee).
+    let s = Signer::new(FaultPlan::default());
+    s.advance(86_400_000).await;
+    let buys = |account: &'static str| {
+        let s = &s;
+        async move {
+            let path = format!("/accounts/{account}/activities");
+            let page = s.get(&path, "type=BUY").await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+            let rows = page.json()["data"].as_array().cloned().unwrap_or_default();
+            assert!(!rows.is_empty(), "{account}: {}", page.text);
+            rows.iter()
+                .map(|r| {
+                    // An option's OCC ticker has digits; a share's has none.
+                    let option = r["symbol"]["symbol"]
+                        .as_str()
+                        .is_some_and(|t| t.chars().any(|c| c.is_ascii_digit()));
+                    (
+                        option,
+                        r["units"].as_f64().unwrap_or(0.0),
+                        r["fee"].as_f64(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let ibkr = buys(IBKR).await;
+    assert!(
+        ibkr.iter().all(|&(_, units, fee)| {
+            fee.is_some_and(|f| f >= 1.0 && (units <= 200.0 || f > 1.0))
+        }),
+        "{ibkr:?}"
+    );
+    let fidelity = buys(FIDELITY).await;
+    assert!(
+        fidelity
+            .iter()
+            .all(|&(option, units, fee)| fee == Some(if option { 0.65 * units } else { 0.0 })),
+        "{fidelity:?}"
+    );
+    let robinhood = buys(ROBINHOOD).await;
+    assert!(
+        robinhood.iter().all(|&(_, _, fee)| fee == Some(0.0)),
+        "{robinhood:?}"
+    );
 }
 
 /// The outbox's deliveries, each body checked against its `Signature` as

@@ -176,6 +176,12 @@ impl SimBrokerage {
                 ..Default::default()
             },
             fees: profile.fees.clone(),
+            account_fees: profile
+                .downstream
+                .iter()
+                .filter_map(|d| d.fees.as_ref().map(|f| (d, f)))
+                .flat_map(|(d, f)| d.accounts.iter().map(|a| (a.clone(), f.clone())))
+                .collect(),
             queue_when_closed: profile.queue_when_closed,
             fractional: profile.capabilities.fractional,
             ..EngineConfig::default()

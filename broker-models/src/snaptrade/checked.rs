@@ -218,7 +218,7 @@ fn estimate(b: &SimBrokerage, r: &OrderRequest) -> Checked<Estimate> {
     };
     // What one fill of the whole order would be charged; without a price,
     // the commission alone (the regulatory fees go by the notional).
-    let fees = &b.engine().config().fees;
+    let fees = b.engine().config().fees_for(&r.account_id);
     let commission = match price {
         Some(p) => fees.fee_for_fill(&r.instrument, r.side, Decimal::ZERO, r.quantity, p)?,
         None => fees.commission_for(&r.instrument, r.quantity)?,

@@ -1,9 +1,9 @@
 //! The SnapTrade API wire face (reference: ../shared/reference/brokers/snaptrade.md,
 //! spec ../shared/reference/specs/snaptrade/api.yaml): an aggregator. The
 //! user's brokerages sit behind it (the profile's `[[downstream]]`), one
-//! connection each with its own accounts, capabilities and health; the
-//! accounts trade on the model's one venue, each with its own cash and
-//! positions. SnapTrade down makes every brokerage behind it unavailable
+//! connection each with its own accounts, capabilities, commission
+//! (`[downstream.fees]`) and health; the accounts trade on the model's one
+//! venue, each with its own cash and positions. SnapTrade down makes every brokerage behind it unavailable
 //! (the plan's `outage`); one brokerage down (`downstream_outage` naming
 //! it) or one connection broken (`/_sim/connection`) leaves the others be.
 //!

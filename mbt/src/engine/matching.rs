@@ -400,7 +400,7 @@ impl Engine {
         price: Decimal,
     ) -> Result<(Decimal, OrderFill, Decimal), FillError> {
         let r = &order.request;
-        let fee = self.config.fees.fee_for_fill(
+        let fee = self.config.fees_for(&r.account_id).fee_for_fill(
             &r.instrument,
             r.side,
             order.filled_quantity,
@@ -493,7 +493,7 @@ impl Engine {
         let Some(mut account) = self.accounts.get(&r.account_id).cloned() else {
             return Ok(None);
         };
-        let fees = &self.config.fees;
+        let fees = self.config.fees_for(&r.account_id);
         let contracts = checked::sum(legs.iter().map(|l| l.quantity))?;
         let commission = fees.commission_for(&r.instrument_for_commission(), contracts)?;
         let mut total_fee = Decimal::ZERO;

@@ -43,6 +43,10 @@ use validate::Admission;
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     pub fees: FeeSchedule,
+    /// An account's own schedule, over `fees`: behind an aggregator each
+    /// brokerage charges its own accounts its own commission.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub account_fees: BTreeMap<String, FeeSchedule>,
     pub fill: FillModel,
     pub pricing: OptionPricing,
     pub session: Session,
@@ -59,6 +63,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             fees: FeeSchedule::regulatory_only(),
+            account_fees: BTreeMap::new(),
             fill: FillModel::default(),
             pricing: OptionPricing::default(),
             session: Session::default(),
@@ -70,6 +75,11 @@ impl Default for EngineConfig {
 }
 
 impl EngineConfig {
+    /// The schedule an account's fills are charged by.
+    pub fn fees_for(&self, account: &str) -> &FeeSchedule {
+        self.account_fees.get(account).unwrap_or(&self.fees)
+    }
+
     /// No fees and no slippage: fills at the touch, cash moving by exactly
     /// price × quantity, for a test or a stand-in whose figures are exact.
     pub fn frictionless() -> Self {

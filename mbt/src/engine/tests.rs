@@ -812,6 +812,45 @@ fn fees_are_charged_per_fill_and_conserved() {
 }
 
 #[test]
+fn an_account_with_its_own_schedule_is_charged_by_it() {
+    // Behind an aggregator, one brokerage's accounts pay its commission
+    // and the others the venue's (here none).
+    let mut cfg = config();
+    cfg.account_fees.insert(
+        "C1".into(),
+        FeeSchedule {
+            per_share: dec!(0.005),
+            per_contract: dec!(0.65),
+            min_per_order: dec!(1),
+            ..FeeSchedule::free()
+        },
+    );
+    cfg.account_fees.insert(
+        "A1".into(),
+        FeeSchedule {
+            per_contract: dec!(0.65),
+            ..FeeSchedule::free()
+        },
+    );
+    let mut e = engine_with(cfg);
+    let free = e
+        .submit(OrderRequest::market("A1", "a", "AAPL", Side::Buy, dec!(10)))
+        .unwrap();
+    let charged = e
+        .submit(OrderRequest::market("C1", "c", "AAPL", Side::Buy, dec!(10)))
+        .unwrap();
+    assert_eq!(status(&e, free), OrderStatus::Filled);
+    assert_eq!(e.order(free).unwrap().fees, dec!(0));
+    assert_eq!(e.order(charged).unwrap().fees, dec!(1));
+    assert_eq!(e.account("C1").unwrap().fees_paid, dec!(1));
+    // A spread's commission is its account's too: 0.65 on each of 2 × 2 contracts.
+    let spread = e.submit(credit_spread(dec!(2), None)).unwrap();
+    assert_eq!(status(&e, spread), OrderStatus::Filled);
+    assert_eq!(e.order(spread).unwrap().fees, dec!(2.60));
+    conserved(&e);
+}
+
+#[test]
 fn the_same_seed_gives_the_same_log_bytes() {
     let run = |seed| {
         let mut cfg = config();
