@@ -10,6 +10,8 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -39,6 +41,8 @@ struct Entry {
     /// Positive into the account, negative out of it (§4.4: the reverse of Plaid's).
     amount: Decimal,
     fee: Decimal,
+    /// An option trade's `BUY_TO_OPEN` and the like (set by `option_actions`); empty otherwise.
+    option_action: &'static str,
 }
 
 /// SnapTrade's type word for what the holder did.
@@ -63,6 +67,7 @@ fn from_holder(a: &HolderActivity) -> Entry {
         price: a.price.unwrap_or_default(),
         amount: a.amount,
         fee: a.fees,
+        option_action: "",
     }
 }
 
@@ -105,6 +110,7 @@ fn fills(b: &SimBrokerage, account: &str) -> Vec<Entry> {
                     price: *price,
                     amount,
                     fee: *fee,
+                    option_action: "",
                 })
             }
             _ => None,
@@ -114,7 +120,7 @@ fn fills(b: &SimBrokerage, account: &str) -> Vec<Entry> {
 
 /// The account's whole history, oldest first.
 fn history(b: &SimBrokerage, account: &str) -> Vec<Entry> {
-    match b.holder().filter(|h| h.program().holds(account)) {
+    let mut entries = match b.holder().filter(|h| h.program().holds(account)) {
         Some(holder) => holder
             .activity()
             .iter()
@@ -122,6 +128,31 @@ fn history(b: &SimBrokerage, account: &str) -> Vec<Entry> {
             .map(from_holder)
             .collect(),
         None => fills(b, account),
+    };
+    option_actions(&mut entries);
+    entries
+}
+
+/// Says of each option trade whether it opened or closed, from the
+/// position before it: the history starts flat (the account opened with
+/// cash), so walking it in order knows every position. A trade that
+/// crosses zero reads as the close it starts with.
+fn option_actions(entries: &mut [Entry]) {
+    let mut held: BTreeMap<Instrument, Decimal> = BTreeMap::new();
+    for e in entries.iter_mut() {
+        let Some(option @ Instrument::Option { .. }) = &e.instrument else {
+            continue;
+        };
+        let before = held.get(option).copied().unwrap_or_default();
+        let (signed, action) = match e.kind {
+            "BUY" if before < Decimal::ZERO => (e.units, "BUY_TO_CLOSE"),
+            "BUY" => (e.units, "BUY_TO_OPEN"),
+            "SELL" if before > Decimal::ZERO => (-e.units, "SELL_TO_CLOSE"),
+            "SELL" => (-e.units, "SELL_TO_OPEN"),
+            _ => continue,
+        };
+        held.insert(option.clone(), before.saturating_add(signed));
+        e.option_action = action;
     }
 }
 
@@ -205,8 +236,8 @@ pub async fn activities(
 }
 
 fn activity(e: &Entry, account: &AccountSimple, institution: &str) -> UniversalActivity {
-    let symbol = e.instrument.as_ref().map(|i| i.to_string());
-    let description = match &symbol {
+    let name = e.instrument.as_ref().map(|i| i.to_string());
+    let description = match &name {
         Some(s) => format!("{} {s}", e.kind),
         None => e.kind.to_string(),
     };
@@ -219,18 +250,26 @@ fn activity(e: &Entry, account: &AccountSimple, institution: &str) -> UniversalA
         .unwrap_or(e.time.date())
         .format("%Y-%m-%dT00:00:00.000000Z")
         .to_string();
+    // An option's trade names its contract in `option_symbol`, with
+    // `symbol` null (the spec: "null if the transaction is not related to
+    // a security"; the contract is not a `Symbol`).
+    let (symbol, option_symbol) = match &e.instrument {
+        Some(Instrument::Option { occ }) => (None, Some(view::options_symbol(occ))),
+        Some(Instrument::Equity { symbol }) => (Some(view::universal_symbol(symbol)), None),
+        None => (None, None),
+    };
     UniversalActivity {
         id: e.id.clone(),
         account: account.clone(),
-        symbol: symbol.as_deref().map(view::universal_symbol),
+        symbol,
         currency_universal_symbol: None,
-        option_symbol: None,
+        option_symbol,
         price: Double(e.price),
         units: Double(e.units),
         amount: Some(Double(e.amount)),
         currency: view::usd(),
         kind: e.kind,
-        option_type: "",
+        option_type: e.option_action,
         description,
         trade_date: Some(view::iso(e.time)),
         settlement_date: settled,
@@ -238,5 +277,49 @@ fn activity(e: &Entry, account: &AccountSimple, institution: &str) -> UniversalA
         fx_rate: None,
         institution: institution.to_string(),
         external_reference_id: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trade(kind: &'static str, instrument: &Instrument, units: i64) -> Entry {
+        Entry {
+            id: String::new(),
+            time: Timestamp::from_secs(0),
+            kind,
+            instrument: Some(instrument.clone()),
+            units: Decimal::from(units),
+            price: Decimal::ONE,
+            amount: Decimal::ZERO,
+            fee: Decimal::ZERO,
+            option_action: "",
+        }
+    }
+
+    #[test]
+    fn an_option_trade_opens_or_closes_by_the_position_before_it() {
+        let call = Instrument::parse_symbol("AAPL  260116C00200000");
+        let share = Instrument::equity("AAPL");
+        let mut entries = [
+            trade("BUY", &call, 2),
+            trade("SELL", &call, 2),
+            trade("SELL", &call, 1),
+            trade("BUY", &share, 5),
+            trade("BUY", &call, 1),
+        ];
+        option_actions(&mut entries);
+        let actions: Vec<&str> = entries.iter().map(|e| e.option_action).collect();
+        assert_eq!(
+            actions,
+            [
+                "BUY_TO_OPEN",
+                "SELL_TO_CLOSE",
+                "SELL_TO_OPEN",
+                "",
+                "BUY_TO_CLOSE"
+            ]
+        );
     }
 }

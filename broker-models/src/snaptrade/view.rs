@@ -7,7 +7,7 @@
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use mbt::{Instrument, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
+use mbt::{Instrument, OccSymbol, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
 
 use super::wire::{
     Account, AccountBalance, AccountOrderRecord, AccountPosition, AccountSimple, Amount, Brokerage,
@@ -274,8 +274,8 @@ pub fn universal_symbol(symbol: &str) -> UniversalSymbol {
     }
 }
 
-/// One holding as of a sync: its quantity, and its price and cost from the
-/// account as it stands (the mark and average price are the brokerage's now).
+/// One holding as of a sync: its quantity and price then, and its cost
+/// from the account as it stands (the average price is the brokerage's now).
 pub struct Holding {
     pub instrument: Instrument,
     pub units: Decimal,
@@ -283,20 +283,25 @@ pub struct Holding {
     pub average_price: Option<Decimal>,
 }
 
-/// What `number` held at `as_of`, priced from the account as it stands.
+/// What `number` held at `as_of`, priced as the market stood then (to the
+/// minute, within the profile's `marks_kept_ms`; older, at today's mark).
 pub fn holdings(b: &SimBrokerage, number: &str, as_of: Timestamp) -> Vec<Holding> {
     let view = b.account(number);
     let now_of = |i: &Instrument| {
         view.as_ref()
             .and_then(|v| v.positions.iter().find(|p| &p.instrument == i))
     };
+    let cached = as_of < b.now();
     b.positions_at(number, as_of)
         .into_iter()
         .map(|(instrument, units)| {
             let now = now_of(&instrument);
+            // A cache shows the price of when it was filled, where the
+            // model still knows it.
+            let then = cached.then(|| b.mark_at(&instrument, as_of)).flatten();
             Holding {
-                price: now
-                    .and_then(|p| p.mark)
+                price: then
+                    .or_else(|| now.and_then(|p| p.mark))
                     .or_else(|| b.engine().mark(&instrument)),
                 average_price: now.map(|p| p.average_price),
                 instrument,
@@ -361,6 +366,20 @@ fn option_type(right: mbt::OptionRight) -> &'static str {
     }
 }
 
+/// An option contract as SnapTrade's v1 shapes name it (`OptionsSymbol`).
+pub fn options_symbol(occ: &OccSymbol) -> OptionsSymbol {
+    let ticker = occ.to_string();
+    OptionsSymbol {
+        id: option_symbol_id(&ticker),
+        option_type: option_type(occ.right()),
+        strike_price: Double(occ.strike().normalize()),
+        expiration_date: occ.expiry().format("%Y-%m-%d").to_string(),
+        is_mini_option: false,
+        underlying_symbol: universal_symbol(occ.root()),
+        ticker,
+    }
+}
+
 /// An option holding as SDK 11's option endpoint shows it; None for an
 /// equity (the legacy positions list those).
 pub fn option_position(h: &Holding) -> Option<OptionsPosition> {
@@ -373,15 +392,7 @@ pub fn option_position(h: &Holding) -> Option<OptionsPosition> {
         .and_then(|a| a.checked_mul(h.instrument.multiplier()));
     Some(OptionsPosition {
         symbol: OptionBrokerageSymbol {
-            option_symbol: OptionsSymbol {
-                id: option_symbol_id(&ticker),
-                option_type: option_type(occ.right()),
-                strike_price: Double(occ.strike().normalize()),
-                expiration_date: occ.expiry().format("%Y-%m-%d").to_string(),
-                is_mini_option: false,
-                underlying_symbol: universal_symbol(occ.root()),
-                ticker: ticker.clone(),
-            },
+            option_symbol: options_symbol(occ),
             id: brokerage_symbol_id(&ticker),
             description: ticker,
         },

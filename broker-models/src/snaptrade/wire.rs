@@ -542,7 +542,7 @@ pub struct UniversalActivity {
     pub account: AccountSimple,
     pub symbol: Option<UniversalSymbol>,
     pub currency_universal_symbol: Option<UniversalSymbol>,
-    pub option_symbol: Option<Value>,
+    pub option_symbol: Option<OptionsSymbol>,
     pub price: Double,
     pub units: Double,
     pub amount: Option<Double>,
