@@ -84,6 +84,11 @@ pub struct BrokerProfile {
     /// serve` in its first line (Plaid: the Sandbox institution and login).
     #[serde(default)]
     pub connection: BTreeMap<String, serde_json::Value>,
+    /// How far back the model keeps the market's prices (to the minute),
+    /// for answers from a cache to show the prices of when it was filled;
+    /// 0 keeps none.
+    #[serde(default)]
+    pub marks_kept_ms: u64,
     /// The brokerages an aggregator reaches (SnapTrade), each with its own
     /// capabilities and the accounts its connection holds; empty for a broker
     /// that is its own venue.

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use broker_models::faults::FaultPlan;
 use common::{Client, Reply};
 use hmac::{Hmac, Mac};
+use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sha2::Sha256;
 
@@ -837,6 +838,45 @@ async fn a_stale_cache_reports_its_age_and_the_holdings_of_then() {
     );
 }
 
+#[tokio::test]
+async fn a_stale_cache_shows_the_prices_of_then() {
+    // Bought, read fresh, then half an hour later the price drops 20 %: a
+    // read from a cache half an hour old shows the price of before the
+    // drop (to the minute), not today's.
+    let s = Signer::new(FaultPlan::default());
+    s.place(ETRADE, json!({ "units": 4.0 })).await;
+    s.advance(60_000).await;
+    let path = format!("/accounts/{ETRADE}/positions/all");
+    let price = |v: &Value| {
+        v["results"][0]["price"]
+            .as_str()
+            .and_then(|p| p.parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let fresh = s.get(&path, "").await.json();
+    assert_eq!(fresh["results"][0]["units"], "4", "{fresh}");
+    let then = price(&fresh);
+    s.advance(1_800_000).await;
+    let dropped = Decimal::try_from(then * 0.8).unwrap().round_dp(2);
+    assert!(s.c.shared.lock().set_price("AAPL", dropped));
+    let now = price(&s.get(&path, "").await.json());
+    assert!((now / then - 0.8).abs() < 0.01, "{then} then, {now} now");
+    s.c.shared.lock().set_fault_plan(
+        FaultPlan::from_toml(
+            "[[rules]]\nfault = { kind = \"stale_read\", age_ms = 1800000 }\n",
+            "t",
+        )
+        .unwrap(),
+    );
+    let stale = s.get(&path, "").await.json();
+    assert_eq!(stale["results"][0]["units"], "4", "{stale}");
+    assert!(
+        (price(&stale) / then - 1.0).abs() < 0.01,
+        "{then} then, {} from the cache: {stale}",
+        price(&stale)
+    );
+}
+
 /// Activities are a day late (§8.1): none of today's, yesterday's all,
 /// newest first, paged with the filters' total; at a read-only brokerage
 /// they are what the user did there on their own, at the trading one the
@@ -887,6 +927,27 @@ async fn activities_are_the_brokerage_s_history_a_day_late() {
     assert!(buy["units"].as_f64().is_some_and(|u| u > 0.0), "{buy}");
     assert_eq!(buy["account"]["id"], FIDELITY);
     assert_eq!(buy["institution"], "Fidelity");
+    assert_eq!(buy["option_symbol"], Value::Null, "{buy}");
+    assert_eq!(buy["option_type"], "", "{buy}");
+    // The user's call: its contract in option_symbol, not in symbol; the
+    // price per share of it, the amount the contract's.
+    let call = rows
+        .iter()
+        .find(|r| r["option_symbol"].is_object())
+        .expect("the opening session's call");
+    assert_eq!(call["symbol"], Value::Null, "{call}");
+    assert_eq!(call["type"], "BUY", "{call}");
+    assert_eq!(call["option_type"], "BUY_TO_OPEN", "{call}");
+    assert_eq!(call["option_symbol"]["option_type"], "CALL", "{call}");
+    assert_eq!(call["units"], json!(1.0), "{call}");
+    assert_eq!(call["fee"], json!(0.65), "{call}");
+    let (price, amount) = (call["price"].as_f64(), call["amount"].as_f64());
+    assert!(
+        price
+            .zip(amount)
+            .is_some_and(|(p, a)| (a + p * 100.0 + 0.65).abs() < 1e-6),
+        "{call}"
+    );
 
     // Paged: the second row alone, the total still all of them.
     let page = s.get(&path, "offset=1&limit=1").await.json();
@@ -931,10 +992,7 @@ async fn each_brokerage_charges_its_own_commission() {
             assert!(!rows.is_empty(), "{account}: {}", page.text);
             rows.iter()
                 .map(|r| {
-                    // An option's OCC ticker has digits; a share's has none.
-                    let option = r["symbol"]["symbol"]
-                        .as_str()
-                        .is_some_and(|t| t.chars().any(|c| c.is_ascii_digit()));
+                    let option = r["option_symbol"].is_object();
                     (
                         option,
                         r["units"].as_f64().unwrap_or(0.0),
@@ -958,6 +1016,7 @@ async fn each_brokerage_charges_its_own_commission() {
             .all(|&(option, units, fee)| fee == Some(if option { 0.65 * units } else { 0.0 })),
         "{fidelity:?}"
     );
+    assert!(fidelity.iter().any(|&(option, ..)| option), "{fidelity:?}");
     let robinhood = buys(ROBINHOOD).await;
     assert!(
         robinhood.iter().all(|&(_, _, fee)| fee == Some(0.0)),

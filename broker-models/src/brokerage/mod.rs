@@ -16,6 +16,7 @@ mod events;
 mod groups;
 mod holder;
 mod ledger;
+mod marks;
 mod schedule;
 mod tokens;
 
@@ -53,6 +54,7 @@ use book::OrderBook;
 use connections::Connections;
 use events::Events;
 use groups::{Group, Stage};
+use marks::MarkHistory;
 use schedule::{Action, Schedule};
 use tokens::Tokens;
 
@@ -107,6 +109,8 @@ pub struct SimBrokerage {
     intent: String,
     /// The account holder's own activity, where the profile has a program.
     holder: Option<Holder>,
+    /// The market's past prices, where the profile keeps them.
+    marks: Option<MarkHistory>,
     /// Order-shaped requests that reached a read-only broker.
     order_attempts: Vec<OrderAttempt>,
     /// The user revoked the connection's grant at the vendor (Plaid's
@@ -196,6 +200,8 @@ impl SimBrokerage {
             })
             .collect();
         let venue = Venue::new(config, seed, start, &market, &accounts)?;
+        let marks = (profile.marks_kept_ms > 0)
+            .then(|| MarkHistory::new(profile.marks_kept_ms, venue.engine()));
         let slug = vendor.slug;
         let credentials = Credentials::generate(
             vendor.credentials,
@@ -252,6 +258,7 @@ impl SimBrokerage {
                     start,
                 )
             }),
+            marks,
             order_attempts: Vec::new(),
             grant_revoked: false,
             wait_until: None,
@@ -476,6 +483,7 @@ impl SimBrokerage {
     pub fn set_price(&mut self, symbol: &str, price: Decimal) -> bool {
         self.sync();
         let ok = self.venue.set_price(symbol, price);
+        self.record_marks();
         self.collect_events();
         ok
     }
@@ -495,6 +503,7 @@ impl SimBrokerage {
     pub fn set_prices(&mut self, prices: &[(String, Decimal)]) -> bool {
         self.sync();
         let ok = self.venue.set_prices(prices);
+        self.record_marks();
         self.collect_events();
         ok
     }
@@ -507,7 +516,7 @@ impl SimBrokerage {
         // to then: a fill that came first wins the race.
         while let Some((due, vendor_id, action)) = self.schedule.next_due(now) {
             self.post_holder_until(due);
-            self.venue.run_until(due);
+            self.run_until(due);
             self.collect_events();
             match action {
                 Action::Accept => self.accept(&vendor_id, due),
@@ -515,8 +524,43 @@ impl SimBrokerage {
             }
         }
         self.post_holder_until(now);
-        self.venue.run_until(now);
+        self.run_until(now);
         self.collect_events();
+    }
+
+    /// Brings the venue to `t`; where marks are kept, by way of each
+    /// minute boundary on the way, sampled there.
+    fn run_until(&mut self, t: Timestamp) {
+        if let Some(marks) = self.marks.as_mut() {
+            while let Some(minute) = marks.next_sample(t) {
+                self.venue.run_until(minute);
+                marks.record(self.venue.engine(), minute);
+            }
+        }
+        self.venue.run_until(t);
+    }
+
+    /// Samples the marks now (a price was just set).
+    fn record_marks(&mut self) {
+        let now = self.venue.engine().now();
+        if let Some(marks) = self.marks.as_mut() {
+            marks.record(self.venue.engine(), now);
+        }
+    }
+
+    /// An instrument's mark at `t` (an option's priced from its underlying
+    /// then), to the minute, where the profile keeps marks and `t` is
+    /// within them; None otherwise.
+    pub fn mark_at(&self, instrument: &Instrument, t: Timestamp) -> Option<Decimal> {
+        let marks = self.marks.as_ref()?;
+        match instrument {
+            Instrument::Equity { symbol } => marks.spot_at(symbol, t),
+            Instrument::Option { occ } => {
+                let spot = marks.spot_at(occ.root(), t)?;
+                let pricing = &self.engine().config().pricing;
+                pricing.quote(occ, spot, t).ok().map(|q| q.mid())
+            }
+        }
     }
 
     /// Carries out the holder's postings due by `t`, each at its own moment.
@@ -530,7 +574,7 @@ impl SimBrokerage {
             .filter(|a| program.holds(a))
             .collect();
         while let Some(due) = self.holder.as_ref().and_then(|h| h.due(t)) {
-            self.venue.run_until(due);
+            self.run_until(due);
             if let Some(h) = self.holder.as_mut() {
                 h.post(self.venue.engine_mut(), &accounts);
             }
