@@ -1050,6 +1050,41 @@ async fn webhooks(s: &Signer) -> Vec<Value> {
 }
 
 #[tokio::test]
+async fn every_account_s_holdings_are_announced_at_the_daily_sync() {
+    // From Monday 15:00 UTC to Wednesday 15:00: the syncs of Tuesday and
+    // Wednesday at 08:00 UTC, one update per account each, Fidelity's
+    // failing while its connection is broken.
+    let s = Signer::new(FaultPlan::default());
+    s.listen().await;
+    let broken = json!({ "account": FIDELITY, "broken": true });
+    s.control("/_sim/connection", broken).await;
+    s.advance(2 * 86_400_000).await;
+    let hooks = webhooks(&s).await;
+    assert_eq!(hooks[0]["eventType"], "CONNECTION_BROKEN", "{hooks:#?}");
+    let daily: Vec<&Value> = hooks[1..].iter().collect();
+    assert_eq!(daily.len(), 8, "{hooks:#?}");
+    for (i, h) in daily.iter().enumerate() {
+        assert_eq!(h["eventType"], "ACCOUNT_HOLDINGS_UPDATED", "{h}");
+        let day = if i < 4 { "06" } else { "07" };
+        assert_eq!(
+            h["eventTimestamp"],
+            format!("2026-01-{day}T08:00:00.000000+00:00"),
+            "{h}"
+        );
+        let ok = h["accountId"] != FIDELITY;
+        assert_eq!(h["details"]["positions"]["success"], ok, "{h}");
+        assert_eq!(h["details"]["balances"]["error"].is_string(), !ok, "{h}");
+    }
+    let accounts: Vec<&str> = daily[..4]
+        .iter()
+        .filter_map(|h| h["accountId"].as_str())
+        .collect();
+    assert_eq!(accounts, [ETRADE, FIDELITY, IBKR, ROBINHOOD]);
+    // Read again: nothing announced twice.
+    assert_eq!(webhooks(&s).await.len(), hooks.len());
+}
+
+#[tokio::test]
 async fn webhooks_announce_breaks_repairs_and_refreshes_signed_to_the_partner_s_url() {
     let s = Signer::new(FaultPlan::default());
     // No URL yet: a break is not sent anywhere, and not queued for later.

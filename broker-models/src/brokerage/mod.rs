@@ -296,6 +296,10 @@ impl SimBrokerage {
     pub fn is_control_token(&self, presented: &str) -> bool {
         crate::credentials::same_secret(&self.control_token, presented)
     }
+    /// The moment the model started (and starts again from on a reset).
+    pub fn started(&self) -> Timestamp {
+        self.venue.start()
+    }
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }

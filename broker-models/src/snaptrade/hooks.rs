@@ -14,9 +14,13 @@
 //! (`portal`),
 //! `CONNECTION_BROKEN` and `CONNECTION_FIXED` for every break and
 //! repair of a connection (`POST /authorizations/{id}/disable`, or
-//! `/_sim/connection`), `CONNECTION_DELETED` when the user deletes one, and one `ACCOUNT_HOLDINGS_UPDATED` per account of a
-//! connection refreshed with `POST /authorizations/{id}/refresh`. The
-//! deprecated `webhookSecret` field is left out: the signature replaces it.
+//! `/_sim/connection`), `CONNECTION_DELETED` when the user deletes one,
+//! and one `ACCOUNT_HOLDINGS_UPDATED` per account of a connection
+//! refreshed with `POST /authorizations/{id}/refresh` and of every
+//! connection at SnapTrade's daily sync (§9.3: "sent daily … even if
+//! nothing changed or a part failed"; a broken connection's says its sync
+//! failed). The deprecated `webhookSecret` field is left out: the
+//! signature replaces it.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -30,8 +34,8 @@ use serde_json::{json, Map, Value};
 
 use super::auth::sign;
 use super::view::connection_id;
-use crate::brokerage::Change;
 use crate::brokerage::SimBrokerage;
+use crate::brokerage::{Change, ConnectionChange};
 use crate::control::{bad_request, AsJson, Typed};
 use crate::face::Shared;
 use crate::ids::stable_uuid;
@@ -52,6 +56,20 @@ pub struct Outbox {
     announced: usize,
     /// The brokerage's reset count those changes belong to.
     resets: u64,
+    /// Daily syncs announced since the model started.
+    daily: i64,
+}
+
+/// When SnapTrade's daily sync runs, in ms after midnight UTC: the
+/// reference says only "a brokerage-dependent time" (§8.1); the model
+/// syncs every brokerage at 08:00 UTC, before the US market opens.
+const DAILY_SYNC_MS: i64 = 8 * 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+/// What happened to a connection that is announced, at its moment.
+enum Due {
+    Change(ConnectionChange),
+    DailySync,
 }
 
 impl Hooks {
@@ -70,34 +88,76 @@ impl Outbox {
         if self.resets != b.resets() {
             self.resets = b.resets();
             self.announced = 0;
+            self.daily = 0;
         }
-        let fresh: Vec<_> = changes[self.announced..].to_vec();
+        let mut due: Vec<(Timestamp, Due)> = changes[self.announced..]
+            .iter()
+            .map(|c| (c.at, Due::Change(c.clone())))
+            .collect();
         self.announced = changes.len();
-        for change in fresh {
-            let Some(d) = b
-                .profile()
-                .downstream
-                .iter()
-                .find(|d| d.slug == change.brokerage)
-            else {
-                continue;
-            };
-            let kind = match change.what {
-                Change::Broken => "CONNECTION_BROKEN",
-                Change::Fixed => "CONNECTION_FIXED",
-                Change::Deleted => "CONNECTION_DELETED",
-            };
-            let extra = match change.what {
-                Change::Deleted => json!({
-                    "brokerageId": super::view::brokerage(d).id,
-                    "brokerageAuthorizationId": connection_id(d),
-                }),
-                Change::Broken | Change::Fixed => {
-                    json!({ "brokerageAuthorizationId": connection_id(d) })
-                }
-            };
-            self.send(b, holder(b), change.at, kind, extra);
+        while let Some(at) = self.daily_sync(b) {
+            due.push((at, Due::DailySync));
+            self.daily = self.daily.saturating_add(1);
         }
+        // In the order things happened; a change before a sync at the same moment.
+        due.sort_by_key(|(at, _)| *at);
+        for (at, what) in due {
+            match what {
+                Due::Change(change) => self.announce_change(b, change),
+                Due::DailySync => {
+                    for d in &b.profile().downstream {
+                        match connection_at(changes, &d.slug, at) {
+                            Some(Change::Deleted) => {}
+                            Some(Change::Broken) => self.announce_holdings(
+                                b,
+                                d,
+                                at,
+                                Some("The connection is disabled."),
+                            ),
+                            Some(Change::Fixed) | None => self.announce_holdings(b, d, at, None),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next daily sync to announce, if it is not after now.
+    fn daily_sync(&self, b: &SimBrokerage) -> Option<Timestamp> {
+        let start = b.started().millis();
+        let first = (start - DAILY_SYNC_MS).div_euclid(DAY_MS).saturating_add(1);
+        let at = first
+            .saturating_add(self.daily)
+            .saturating_mul(DAY_MS)
+            .saturating_add(DAILY_SYNC_MS);
+        (at <= b.now().millis()).then(|| Timestamp::from_millis(at))
+    }
+
+    /// One connection broken, repaired or deleted.
+    fn announce_change(&mut self, b: &SimBrokerage, change: ConnectionChange) {
+        let Some(d) = b
+            .profile()
+            .downstream
+            .iter()
+            .find(|d| d.slug == change.brokerage)
+        else {
+            return;
+        };
+        let kind = match change.what {
+            Change::Broken => "CONNECTION_BROKEN",
+            Change::Fixed => "CONNECTION_FIXED",
+            Change::Deleted => "CONNECTION_DELETED",
+        };
+        let extra = match change.what {
+            Change::Deleted => json!({
+                "brokerageId": super::view::brokerage(d).id,
+                "brokerageAuthorizationId": connection_id(d),
+            }),
+            Change::Broken | Change::Fixed => {
+                json!({ "brokerageAuthorizationId": connection_id(d) })
+            }
+        };
+        self.send(b, holder(b), change.at, kind, extra);
     }
 
     /// A refreshed connection: one holdings update per account, sent even
@@ -110,6 +170,16 @@ impl Outbox {
         failure: Option<&str>,
     ) {
         self.catch_up(b);
+        self.announce_holdings(b, d, at, failure);
+    }
+
+    fn announce_holdings(
+        &mut self,
+        b: &SimBrokerage,
+        d: &Downstream,
+        at: Timestamp,
+        failure: Option<&str>,
+    ) {
         let done = json!({ "success": failure.is_none(), "error": failure });
         for account in &d.accounts {
             let extra = json!({
@@ -181,6 +251,16 @@ impl Outbox {
         .collect();
         self.sent.push(Delivery { url, headers, body });
     }
+}
+
+/// How `brokerage`'s connection stood at `at`: its last change by then
+/// (None: as it was connected).
+fn connection_at(changes: &[ConnectionChange], brokerage: &str, at: Timestamp) -> Option<Change> {
+    changes
+        .iter()
+        .rev()
+        .find(|c| c.brokerage == brokerage && c.at <= at)
+        .map(|c| c.what)
 }
 
 /// The account holder: the user every connection belongs to.
