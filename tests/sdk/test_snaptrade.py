@@ -449,6 +449,17 @@ def test_disabling_a_connection_breaks_it_once(client, user, served):
     assert connection_of(client, user, "INTERACTIVE-BROKERS-FLEX")["disabled"] is False
 
 
+def test_an_option_holding_is_an_option_instrument(client, user, served):
+    # The call the user bought at Fidelity on their own, through SDK 13's schema.
+    fidelity = served["accounts"][1]
+    held = valid(client.account_information.get_all_account_positions(account_id=fidelity, **user), AllPositions)
+    options = [p for p in held["results"] if p["instrument"]["kind"] == "option"]
+    assert len(options) == 1 and options[0]["units"] == "1", held
+    call = options[0]["instrument"]
+    assert call["option_type"] == "CALL" and call["multiplier"] == "100"  # a decimal string
+    assert call["symbol"].startswith(call["underlying"]["symbol"]) and len(call["symbol"]) == 21
+
+
 def test_the_portal_reconnects_a_disabled_connection(client, user, served):
     """§12.5: a broken connection is repaired through the portal's `reconnect`, keeping its id."""
     ibkr = served["accounts"][2]
@@ -633,7 +644,14 @@ def test_activities_are_a_day_late_newest_first_and_paged(client, user, served):
     for a in rows:
         assert a["account"]["id"] == fidelity and a["institution"] == "Fidelity"
         if a["type"] == "BUY":
-            assert a["units"] > 0 and a["amount"] < 0 and a["symbol"]["symbol"]  # cash out: negative
+            assert a["units"] > 0 and a["amount"] < 0  # cash out: negative
+            # A share's trade names its Symbol; an option's its contract, and whether it opened.
+            if a["option_symbol"] is None:
+                assert a["symbol"]["symbol"] and a["option_type"] == ""
+            else:
+                assert a["symbol"] is None and a["option_type"] == "BUY_TO_OPEN"
+                assert a["option_symbol"]["option_type"] == "CALL"
+    assert any(a["option_symbol"] for a in rows)  # the opening session's call
     second = page(offset=1, limit=1)
     assert [a["id"] for a in second["data"]] == [rows[1]["id"]]
     assert second["pagination"] == {"offset": 1, "limit": 1, "total": len(rows)}

@@ -69,6 +69,14 @@ def test_legacy_positions_are_json_numbers_and_options_come_apart(client, user, 
     assert valid(client.options.list_option_holdings(account_id=etrade, **user)) == []
     balances = valid(client.account_information.get_user_account_balance(account_id=etrade, **user))
     assert balances[0]["currency"]["code"] == "USD" and isinstance(balances[0]["cash"], float)
+    # At Fidelity the user bought a call on their own: there, it is an option holding only.
+    fidelity = served["accounts"][1]
+    held = valid(client.options.list_option_holdings(account_id=fidelity, **user))
+    assert len(held) == 1 and held[0]["units"] == 1.0, held
+    contract = held[0]["symbol"]["option_symbol"]
+    assert contract["option_type"] == "CALL" and contract["ticker"] == held[0]["symbol"]["description"]
+    shares = valid(client.account_information.get_user_account_positions(account_id=fidelity, **user))
+    assert shares and all(p["symbol"]["symbol"]["symbol"].isalpha() for p in shares), shares
 
 
 def test_the_legacy_cancel_answers_the_order(client, user, served, etrade):
