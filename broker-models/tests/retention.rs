@@ -82,7 +82,15 @@ async fn a_model_that_forgets_ended_orders_keeps_a_bounded_book_and_the_same_mon
         // not (201 buys of two shares and 200 sells of one).
         let account = &b.account_numbers()[0];
         let held = b.positions_at(account, b.now());
-        assert_eq!(held.values().copied().collect::<Vec<_>>(), vec![dec!(202)]);
+        let quantities: Vec<_> = held.values().map(|p| p.quantity).collect();
+        assert_eq!(quantities, vec![dec!(202)]);
+        // And at the cost the venue booked them, forgotten or not.
+        let booked = b.engine().account(account).unwrap();
+        let cost = |p: &mbt::Position| (p.instrument.clone(), p.cost_basis);
+        assert_eq!(
+            held.values().map(cost).collect::<Vec<_>>(),
+            booked.positions.values().map(cost).collect::<Vec<_>>()
+        );
     }
 
     let first = forgetful.get(&format!("/v2/orders/{}", ids[0])).await;

@@ -861,15 +861,26 @@ async fn a_stale_cache_shows_the_prices_of_then() {
     assert!(s.c.shared.lock().set_price("AAPL", dropped));
     let now = price(&s.get(&path, "").await.json());
     assert!((now / then - 0.8).abs() < 0.01, "{then} then, {now} now");
+    // Sold after the drop: the cache still holds the shares, at their cost of then.
+    let sold = s
+        .place(ETRADE, json!({ "action": "SELL", "units": 4.0 }))
+        .await;
+    assert_eq!(sold.status, StatusCode::OK, "{}", sold.text);
+    s.advance(5_000).await;
+    assert_eq!(s.get(&path, "").await.json()["results"], json!([]));
     s.c.shared.lock().set_fault_plan(
         FaultPlan::from_toml(
-            "[[rules]]\nfault = { kind = \"stale_read\", age_ms = 1800000 }\n",
+            "[[rules]]\nfault = { kind = \"stale_read\", age_ms = 1805000 }\n",
             "t",
         )
         .unwrap(),
     );
     let stale = s.get(&path, "").await.json();
     assert_eq!(stale["results"][0]["units"], "4", "{stale}");
+    assert_eq!(
+        stale["results"][0]["cost_basis"], fresh["results"][0]["cost_basis"],
+        "{stale}"
+    );
     assert!(
         (price(&stale) / then - 1.0).abs() < 0.01,
         "{then} then, {} from the cache: {stale}",

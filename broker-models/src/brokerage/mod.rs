@@ -28,7 +28,7 @@ use mbt::engine::{AccountView, EngineError, ReplaceRequest, SubmitOptions};
 use mbt::rng::rng_for;
 use mbt::{
     Engine, EngineConfig, EngineEvent, Instrument, MarketSpec, OpeningAccount, OrderRequest,
-    OrderStatus, Rejection, Timestamp, Venue,
+    OrderStatus, Position, Rejection, Timestamp, Venue,
 };
 
 use crate::clock::SimClock;
@@ -124,9 +124,9 @@ pub struct SimBrokerage {
     /// What a served model keeps of ended orders; None keeps everything,
     /// as a simulation run must (its invariants read every order).
     retention: Option<Retention>,
-    /// Each (account, instrument)'s position change in the log entries
-    /// forgotten: where `positions_at` starts from.
-    forgotten_positions: BTreeMap<(String, Instrument), Decimal>,
+    /// Each account's positions as the log entries forgotten left them
+    /// (quantities and cost): where `positions_at` starts from.
+    forgotten_positions: BTreeMap<String, mbt::Account>,
     /// How many times `reset` started the brokerage over: what a face's
     /// own tables (SnapTrade's checked trades) compare to know that what
     /// they hold belongs to a brokerage day that is gone.
@@ -405,12 +405,13 @@ impl SimBrokerage {
         let log = engine.log();
         let upto = (log.len().saturating_sub(entries) as u64).min(self.events.cursor());
         for e in log.entries().iter().take_while(|e| e.seq < upto) {
-            position_changes(&e.event, |account, instrument, q| {
-                let e = self
+            position_changes(&e.event, |account, instrument, q, price| {
+                let replay = self
                     .forgotten_positions
-                    .entry((account.to_string(), instrument.clone()))
-                    .or_default();
-                *e = e.saturating_add(q);
+                    .entry(account.to_string())
+                    .or_insert_with(|| replay_account(account));
+                // The venue booked this change: it cannot overflow here.
+                let _ = replay.apply_fill(instrument, q, price, Decimal::ZERO);
             });
         }
         engine.forget_log_before(upto);
@@ -1490,69 +1491,89 @@ impl SimBrokerage {
         Ok(())
     }
 
-    /// What `account` held at `t` (instrument → signed quantity), from the
-    /// venue's executions up to then: what an aggregator's cache synced at
-    /// `t` says. Accounts open flat (profiles give cash only). Under
-    /// retention, executions forgotten count as made before any `t`.
-    pub fn positions_at(&self, account: &str, t: Timestamp) -> BTreeMap<Instrument, Decimal> {
-        let mut held: BTreeMap<Instrument, Decimal> = self
+    /// What `account` held at `t`, each position with its quantity and
+    /// cost, from the venue's executions up to then (replayed as the venue
+    /// booked them): what an aggregator's cache synced at `t` says.
+    /// Accounts open flat (profiles give cash only). Under retention,
+    /// executions forgotten count as made before any `t`.
+    pub fn positions_at(&self, account: &str, t: Timestamp) -> BTreeMap<Instrument, Position> {
+        let mut replay = self
             .forgotten_positions
-            .iter()
-            .filter(|((a, _), _)| a == account)
-            .map(|((_, i), q)| (i.clone(), *q))
-            .collect();
+            .get(account)
+            .cloned()
+            .unwrap_or_else(|| replay_account(account));
         for e in self.engine().log().entries() {
             if e.time > t {
                 break;
             }
-            position_changes(&e.event, |a, i, q| {
+            position_changes(&e.event, |a, i, q, price| {
                 if a == account {
-                    let e = held.entry(i.clone()).or_default();
-                    *e = e.saturating_add(q);
+                    // The venue booked this change: it cannot overflow here.
+                    let _ = replay.apply_fill(i, q, price, Decimal::ZERO);
                 }
             });
         }
-        held.retain(|_, q| !q.is_zero());
-        held
+        replay
+            .positions
+            .into_iter()
+            .filter(|(_, p)| !p.quantity.is_zero())
+            .collect()
     }
 }
 
+/// An account to replay executions on: only its positions are read (its
+/// cash starts at zero and carries no fees).
+fn replay_account(account: &str) -> mbt::Account {
+    mbt::Account::new(account, mbt::AccountKind::Margin, Decimal::ZERO)
+}
+
 /// How a log entry changes positions: `change(account, instrument, signed
-/// quantity)` for each position it moves.
-fn position_changes(event: &EngineEvent, mut change: impl FnMut(&str, &Instrument, Decimal)) {
+/// quantity, price)` for each position it moves, as the venue booked it.
+fn position_changes(
+    event: &EngineEvent,
+    mut change: impl FnMut(&str, &Instrument, Decimal, Decimal),
+) {
     match event {
         EngineEvent::Fill {
             account_id,
             instrument,
             side,
             quantity,
+            price,
             ..
         } => change(
             account_id,
             instrument,
             side.sign().saturating_mul(*quantity),
+            *price,
         ),
+        // An option that leaves the book leaves it at zero (mbt's expiry).
         EngineEvent::OptionExpiredWorthless {
             account_id,
             instrument,
             quantity,
-        } => change(account_id, instrument, -*quantity),
+        } => change(account_id, instrument, -*quantity, Decimal::ZERO),
         // Exercised or assigned: the contracts go, and the shares change
-        // hands at the strike (mbt's expiry).
+        // hands at the strike.
         EngineEvent::OptionExercised {
             account_id,
             instrument,
             quantity,
             ..
         } => {
-            change(account_id, instrument, -*quantity);
+            change(account_id, instrument, -*quantity, Decimal::ZERO);
             if let Instrument::Option { occ } = instrument {
                 let shares = quantity.saturating_mul(instrument.multiplier());
                 let signed = match occ.right() {
                     mbt::OptionRight::Call => shares,
                     mbt::OptionRight::Put => -shares,
                 };
-                change(account_id, &Instrument::equity(occ.root()), signed);
+                change(
+                    account_id,
+                    &Instrument::equity(occ.root()),
+                    signed,
+                    occ.strike(),
+                );
             }
         }
         _ => {}

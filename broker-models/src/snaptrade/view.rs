@@ -274,13 +274,12 @@ pub fn universal_symbol(symbol: &str) -> UniversalSymbol {
     }
 }
 
-/// One holding as of a sync: its quantity and price then, and its cost
-/// from the account as it stands (the average price is the brokerage's now).
+/// One holding as of a sync: its quantity, price and average cost then.
 pub struct Holding {
     pub instrument: Instrument,
     pub units: Decimal,
     pub price: Option<Decimal>,
-    pub average_price: Option<Decimal>,
+    pub average_price: Decimal,
 }
 
 /// What `number` held at `as_of`, priced as the market stood then (to the
@@ -294,7 +293,7 @@ pub fn holdings(b: &SimBrokerage, number: &str, as_of: Timestamp) -> Vec<Holding
     let cached = as_of < b.now();
     b.positions_at(number, as_of)
         .into_iter()
-        .map(|(instrument, units)| {
+        .map(|(instrument, held)| {
             let now = now_of(&instrument);
             // A cache shows the price of when it was filled, where the
             // model still knows it.
@@ -303,9 +302,9 @@ pub fn holdings(b: &SimBrokerage, number: &str, as_of: Timestamp) -> Vec<Holding
                 price: then
                     .or_else(|| now.and_then(|p| p.mark))
                     .or_else(|| b.engine().mark(&instrument)),
-                average_price: now.map(|p| p.average_price),
+                average_price: held.average_price(),
+                units: held.quantity,
                 instrument,
-                units,
             }
         })
         .collect()
@@ -335,7 +334,7 @@ pub fn position_v2(h: &Holding) -> AccountPosition {
         // Per share, like `price` (the spec's and SDK 13's "book price or
         // average purchase price", example "118.2" beside a price of
         // "123.45"), not the position's total.
-        cost_basis: h.average_price.map(|a| a.round_dp(6).normalize()),
+        cost_basis: Some(h.average_price.round_dp(6).normalize()),
         currency: "USD",
         cash_equivalent: false,
         tax_lots: Vec::new(),
@@ -387,9 +386,7 @@ pub fn option_position(h: &Holding) -> Option<OptionsPosition> {
         return None;
     };
     let ticker = occ.to_string();
-    let per_contract = h
-        .average_price
-        .and_then(|a| a.checked_mul(h.instrument.multiplier()));
+    let per_contract = h.average_price.checked_mul(h.instrument.multiplier());
     Some(OptionsPosition {
         symbol: OptionBrokerageSymbol {
             option_symbol: options_symbol(occ),
@@ -405,13 +402,11 @@ pub fn option_position(h: &Holding) -> Option<OptionsPosition> {
 
 pub fn position_v1(h: &Holding) -> Position {
     let symbol = h.instrument.to_string();
-    let open_pnl = match (h.price, h.average_price) {
-        (Some(p), Some(a)) => p
-            .checked_sub(a)
-            .and_then(|d| d.checked_mul(h.units))
-            .map(|v| Double(v.round_dp(2))),
-        _ => None,
-    };
+    let open_pnl = h
+        .price
+        .and_then(|p| p.checked_sub(h.average_price))
+        .and_then(|d| d.checked_mul(h.units))
+        .map(|v| Double(v.round_dp(2)));
     Position {
         symbol: BrokerageSymbol {
             id: brokerage_symbol_id(&symbol),
@@ -424,7 +419,7 @@ pub fn position_v1(h: &Holding) -> Position {
         units: Double(h.units),
         price: h.price.map(Double),
         open_pnl,
-        average_purchase_price: h.average_price.map(Double),
+        average_purchase_price: Some(Double(h.average_price)),
         fractional_units: None,
         currency: usd(),
         cash_equivalent: false,
