@@ -346,6 +346,104 @@ async fn cancel_lands_shortly_after_and_a_second_is_refused() {
 }
 
 #[tokio::test]
+async fn the_experimental_v2_endpoints_list_each_order_with_its_legs() {
+    let s = Signer::new(FaultPlan::default());
+    let bought = s.place(ETRADE, json!({ "units": 2.0 })).await.json();
+    let bought = bought["brokerage_order_id"].as_str().unwrap().to_string();
+    let detail = |id: String| {
+        let s = &s;
+        async move {
+            s.get(&format!("/accounts/{ETRADE}/orders/details/v2/{id}"), "")
+                .await
+        }
+    };
+    // The place answers the brokerage's first state: the leg is pending too.
+    let first = detail(bought.clone()).await.json();
+    assert_eq!(first["status"], "PENDING", "{first}");
+    assert_eq!(first["legs"][0]["status"], "PENDING", "{first}");
+    s.advance(5_000).await;
+    let o = detail(bought.clone()).await.json();
+    assert_eq!(o["brokerage_order_id"], bought.as_str(), "{o}");
+    assert_eq!(o["status"], "EXECUTED", "{o}");
+    assert_eq!(o["order_type"], "MARKET");
+    assert_eq!(o["time_in_force"], "DAY");
+    assert_eq!(o["price_effect"], "DEBIT");
+    assert_eq!(o["price_currency"], "USD");
+    let legs = o["legs"].as_array().unwrap();
+    assert_eq!(legs.len(), 1, "{o}");
+    let leg = &legs[0];
+    assert_eq!(leg["instrument"]["symbol"], "AAPL");
+    assert_eq!(leg["instrument"]["asset_type"], "EQUITY");
+    assert_eq!(leg["action"], "BUY");
+    assert_eq!(leg["status"], "EXECUTED");
+    assert_eq!(leg["filled_quantity"], "2");
+    assert_eq!(leg["total_quantity"], "2");
+    assert_eq!(leg["execution_price"], o["execution_price"]);
+    // The v1 record of the same order agrees.
+    let v1 = s
+        .post(
+            &format!("/accounts/{ETRADE}/orders/details"),
+            json!({ "brokerage_order_id": bought }),
+        )
+        .await
+        .json();
+    assert_eq!(v1["execution_price"], o["execution_price"]);
+    assert_eq!(v1["time_placed"], o["time_placed"]);
+
+    // A sell limit nobody takes, canceled: a credit, its leg canceled.
+    let resting = s
+        .place(
+            ETRADE,
+            json!({ "action": "SELL", "order_type": "Limit", "price": 100000.0, "time_in_force": "GTC" }),
+        )
+        .await
+        .json();
+    let resting = resting["brokerage_order_id"].as_str().unwrap().to_string();
+    s.advance(1_000).await;
+    let path = format!("/accounts/{ETRADE}/trading/cancel");
+    let c = s
+        .post(&path, json!({ "brokerage_order_id": resting }))
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    s.advance(1_000).await;
+    let all = s.get(&format!("/accounts/{ETRADE}/orders/v2"), "").await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let all = all.json();
+    let ids: Vec<&str> = all["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["brokerage_order_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [resting.as_str(), bought.as_str()],
+        "newest first: {all}"
+    );
+    let canceled = &all["orders"][0];
+    assert_eq!(canceled["status"], "CANCELED", "{canceled}");
+    assert_eq!(canceled["order_type"], "LIMIT");
+    assert_eq!(canceled["time_in_force"], "GTC");
+    assert_eq!(canceled["price_effect"], "CREDIT");
+    assert_eq!(canceled["limit_price"], "100000");
+    assert_eq!(canceled["legs"][0]["status"], "CANCELED");
+    assert_eq!(canceled["legs"][0]["canceled_quantity"], "2");
+    // The filters are v1's: only the executed one, and the last day's.
+    let executed = s
+        .get(&format!("/accounts/{ETRADE}/orders/v2"), "state=executed")
+        .await
+        .json();
+    assert_eq!(executed["orders"].as_array().map(Vec::len), Some(1));
+    let recent = s
+        .get(&format!("/accounts/{ETRADE}/recentOrders/v2"), "")
+        .await
+        .json();
+    assert_eq!(recent["orders"][0]["brokerage_order_id"], bought.as_str());
+    assert_eq!(recent["orders"].as_array().map(Vec::len), Some(1));
+    refused(&detail("999".into()).await, 404, "1011");
+}
+
+#[tokio::test]
 async fn a_working_order_is_replaced_under_a_new_id_all_or_nothing() {
     let s = Signer::new(FaultPlan::default());
     let o = s

@@ -34,6 +34,13 @@ from snaptrade_client.paths.accounts_account_id.get import SchemaFor200ResponseB
 from snaptrade_client.paths.accounts_account_id_activities.get import SchemaFor200ResponseBodyApplicationJson as Activities
 from snaptrade_client.paths.accounts_account_id_balances.get import SchemaFor200ResponseBodyApplicationJson as Balances
 from snaptrade_client.paths.accounts_account_id_orders.get import SchemaFor200ResponseBodyApplicationJson as Orders
+from snaptrade_client.paths.accounts_account_id_orders_v2.get import SchemaFor200ResponseBodyApplicationJson as OrdersV2
+from snaptrade_client.paths.accounts_account_id_orders_details_v2_brokerage_order_id.get import (
+    SchemaFor200ResponseBodyApplicationJson as OrderDetailV2,
+)
+from snaptrade_client.paths.accounts_account_id_recent_orders_v2.get import (
+    SchemaFor200ResponseBodyApplicationJson as RecentOrdersV2,
+)
 from snaptrade_client.paths.accounts_account_id_orders_details.post import (
     SchemaFor200ResponseBodyApplicationJson as OrderDetail,
 )
@@ -343,6 +350,28 @@ def test_a_resting_limit_is_canceled(client, user, served, etrade):
     status, body = refused(lambda: client.trading.cancel_order(account_id=etrade, brokerage_order_id=oid, **user))
     assert status == 400
     status, body = refused(lambda: client.trading.cancel_order(account_id=etrade, brokerage_order_id="999999", **user))
+    assert status == 404 and body["code"] == "1011"
+
+
+def test_the_experimental_v2_order_records_list_legs(client, user, served, etrade):
+    """The experimental endpoints' V2 records, through SDK 13's own schemas: upper-case words, the
+    order's one leg with its V2 status, a buy's price effect a debit."""
+    o = place(client, user, etrade, units=1.0, symbol="MSFT")
+    oid = o["brokerage_order_id"]
+    advance(served, 5_000)
+    x = client.experimental_endpoints
+    d = valid(x.get_user_account_order_detail_v2(account_id=etrade, brokerage_order_id=oid, **user), OrderDetailV2)
+    assert (d["status"], d["order_type"], d["time_in_force"], d["price_effect"]) == (
+        "EXECUTED", "MARKET", "DAY", "DEBIT")
+    (leg,) = d["legs"]
+    assert leg["instrument"]["symbol"] == "MSFT" and leg["instrument"]["asset_type"] == "EQUITY"
+    assert leg["status"] == "EXECUTED" and decimal(leg["filled_quantity"]) == 1
+    listed = valid(x.get_user_account_orders_v2(account_id=etrade, state="executed", **user), OrdersV2)
+    assert oid in [r["brokerage_order_id"] for r in listed["orders"]]
+    recent = valid(x.get_user_account_recent_orders_v2(account_id=etrade, **user), RecentOrdersV2)
+    assert recent["orders"][0]["brokerage_order_id"] == oid
+    status, body = refused(lambda: x.get_user_account_order_detail_v2(
+        account_id=etrade, brokerage_order_id="999999", **user))
     assert status == 404 and body["code"] == "1011"
 
 

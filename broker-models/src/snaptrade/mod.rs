@@ -18,7 +18,7 @@
 //! | `view` | connections, accounts, holdings and orders in SnapTrade's shapes |
 //! | `accounts` | connections, accounts, balances, holdings with their age |
 //! | `activities` | an account's history, a day late |
-//! | `trading` | place, replace, cancel, order detail and lists |
+//! | `trading` | place, replace, cancel, order detail and lists (v1, and V2 with legs) |
 //! | `checked` | symbol search, a trade's impact, and its place by id |
 //! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
 //! | `users` | the account holder and the users a test registers |
@@ -127,7 +127,9 @@ impl WireFace for SnapTrade {
             // The account-scoped placements (`trading/simple`, `bracket`, …).
             ("POST", ["accounts", _, "trading", _]) => Operation::SubmitOrder,
             ("POST", ["accounts", _, "orders", "details"]) => Operation::GetOrder,
-            ("GET", ["accounts", _, "orders" | "recentOrders"]) => Operation::ListOrders,
+            ("GET", ["accounts", _, "orders", "details", "v2", _]) => Operation::GetOrder,
+            ("GET", ["accounts", _, "orders" | "recentOrders"])
+            | ("GET", ["accounts", _, "orders" | "recentOrders", "v2"]) => Operation::ListOrders,
             ("GET", ["accounts", _, "positions", ..]) => Operation::Positions,
             ("GET", ["accounts", ..] | ["authorizations", ..]) => Operation::Account,
             _ => Operation::Other,
@@ -237,8 +239,14 @@ fn operations() -> Router<Shared> {
         .route("/accounts/{id}/positions/all", get(accounts::positions_all))
         .route("/accounts/{id}/options", get(accounts::option_positions))
         .route("/accounts/{id}/orders", get(trading::list))
+        .route("/accounts/{id}/orders/v2", get(trading::list_v2))
         .route("/accounts/{id}/recentOrders", get(trading::recent))
+        .route("/accounts/{id}/recentOrders/v2", get(trading::recent_v2))
         .route("/accounts/{id}/orders/details", post(trading::detail))
+        .route(
+            "/accounts/{id}/orders/details/v2/{order}",
+            get(trading::detail_v2),
+        )
         .route("/accounts/{id}/orders/cancel", post(trading::cancel_legacy))
         .route("/accounts/{id}/trading/cancel", post(trading::cancel))
         .route("/accounts/{id}/trading/replace", post(trading::replace))

@@ -23,8 +23,8 @@ use super::auth::{Signed, UserCall};
 use super::errors::SnapTradeError;
 use super::view;
 use super::wire::{
-    AccountOrderRecord, CancelAnswer, ManualTradeFormWithOptions, ManualTradeReplaceForm, OrderRef,
-    RecentOrders,
+    AccountOrderRecord, AccountOrderRecordV2, CancelAnswer, ManualTradeFormWithOptions,
+    ManualTradeReplaceForm, OrderRef, OrdersV2, RecentOrders,
 };
 use crate::brokerage::{BrokerError, BrokerOrder, SimBrokerage};
 use crate::face::{LoseThisResponse, Shared};
@@ -374,6 +374,19 @@ pub async fn detail(
     Ok(Json(view::order(&b, o)))
 }
 
+/// `GET /accounts/{id}/orders/details/v2/{brokerageOrderId}`: the same, V2.
+pub async fn detail_v2(
+    Path((account, id)): Path<(String, String)>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<AccountOrderRecordV2>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    reach(&b, &account, &call, Reach::Live)?;
+    let o = order_of(&b, &account, &id)?;
+    Ok(Json(view::order_v2(&b, o)))
+}
+
 /// The account's orders placed within `reach_ms` of now, newest first.
 fn placed_within<'a>(b: &'a SimBrokerage, account: &'a str, reach_ms: i64) -> Vec<&'a BrokerOrder> {
     let since = b.now().plus_millis(-reach_ms);
@@ -409,14 +422,36 @@ pub async fn recent(
 ) -> Result<Json<RecentOrders>, SnapTradeError> {
     let mut b = s.lock();
     b.sync();
-    reach(&b, &account, &call, Reach::Live)?;
-    let only_executed = bool_param(&call, "only_executed", true)?;
-    let orders = placed_within(&b, &account, RECENT_MS)
-        .into_iter()
-        .filter(|o| !only_executed || executed(&b, o))
-        .map(|o| view::order(&b, o))
-        .collect();
+    let orders = recent_of(&b, &account, &call)?;
+    let orders = orders.into_iter().map(|o| view::order(&b, o)).collect();
     Ok(Json(RecentOrders { orders }))
+}
+
+/// `GET /accounts/{id}/recentOrders/v2`: the same orders, V2.
+pub async fn recent_v2(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<OrdersV2>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    let orders = recent_of(&b, &account, &call)?;
+    let orders = orders.into_iter().map(|o| view::order_v2(&b, o)).collect();
+    Ok(Json(OrdersV2 { orders }))
+}
+
+/// The orders `recentOrders` answers.
+fn recent_of<'a>(
+    b: &'a SimBrokerage,
+    account: &'a str,
+    call: &Signed,
+) -> Result<Vec<&'a BrokerOrder>, SnapTradeError> {
+    reach(b, account, call, Reach::Live)?;
+    let only_executed = bool_param(call, "only_executed", true)?;
+    Ok(placed_within(b, account, RECENT_MS)
+        .into_iter()
+        .filter(|o| !only_executed || executed(b, o))
+        .collect())
 }
 
 /// `GET /accounts/{id}/orders`: `state` all (default), open or executed,
@@ -428,7 +463,32 @@ pub async fn list(
 ) -> Result<Json<Vec<AccountOrderRecord>>, SnapTradeError> {
     let mut b = s.lock();
     b.sync();
-    reach(&b, &account, &call, Reach::Read)?;
+    let orders = listed(&b, &account, &call)?;
+    Ok(Json(
+        orders.into_iter().map(|o| view::order(&b, o)).collect(),
+    ))
+}
+
+/// `GET /accounts/{id}/orders/v2`: the same orders, V2.
+pub async fn list_v2(
+    Path(account): Path<String>,
+    State(s): State<Shared>,
+    UserCall(call): UserCall,
+) -> Result<Json<OrdersV2>, SnapTradeError> {
+    let mut b = s.lock();
+    b.sync();
+    let orders = listed(&b, &account, &call)?;
+    let orders = orders.into_iter().map(|o| view::order_v2(&b, o)).collect();
+    Ok(Json(OrdersV2 { orders }))
+}
+
+/// The orders `orders` answers.
+fn listed<'a>(
+    b: &'a SimBrokerage,
+    account: &'a str,
+    call: &Signed,
+) -> Result<Vec<&'a BrokerOrder>, SnapTradeError> {
+    reach(b, account, call, Reach::Read)?;
     let days = match call.param("days") {
         None => DEFAULT_DAYS,
         Some(d) => d
@@ -447,7 +507,7 @@ pub async fn list(
         Ok(match state.as_str() {
             "all" => true,
             "open" => !b.state(o).status.is_terminal(),
-            "executed" => executed(&b, o),
+            "executed" => executed(b, o),
             other => {
                 return Err(SnapTradeError::invalid(format!(
                 "Unable to verify data sent: state must be all, open or executed, not {other:.10}"
@@ -456,10 +516,10 @@ pub async fn list(
         })
     };
     let mut out = Vec::new();
-    for o in placed_within(&b, &account, days.saturating_mul(86_400_000)) {
+    for o in placed_within(b, account, days.saturating_mul(86_400_000)) {
         if keep(o)? {
-            out.push(view::order(&b, o));
+            out.push(o);
         }
     }
-    Ok(Json(out))
+    Ok(out)
 }

@@ -10,11 +10,12 @@ use serde_json::json;
 use mbt::{Instrument, OccSymbol, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
 
 use super::wire::{
-    Account, AccountBalance, AccountOrderRecord, AccountPosition, AccountSimple, Amount, Brokerage,
-    BrokerageAuthorization, BrokerageSymbol, BrokerageType, ConnectionSyncStatus, Currency,
-    DataFreshnessMode, Exchange, HeldInstrument, HoldingsStatus, InvestmentAccount, NetValue,
-    OptionBrokerageSymbol, OptionInstrument, OptionsPosition, OptionsSymbol, Position,
-    PositionInstrument, SecurityType, SyncStatus, TransactionsStatus, UniversalSymbol,
+    Account, AccountBalance, AccountOrderRecord, AccountOrderRecordLeg, AccountOrderRecordV2,
+    AccountPosition, AccountSimple, Amount, Brokerage, BrokerageAuthorization, BrokerageSymbol,
+    BrokerageType, ConnectionSyncStatus, Currency, DataFreshnessMode, Exchange, HeldInstrument,
+    HoldingsStatus, InvestmentAccount, LegInstrument, NetValue, OptionBrokerageSymbol,
+    OptionInstrument, OptionsPosition, OptionsSymbol, Position, PositionInstrument, SecurityType,
+    SyncStatus, TransactionsStatus, UniversalSymbol,
 };
 use crate::brokerage::{BrokerOrder, SimBrokerage};
 use crate::ids::stable_uuid;
@@ -514,5 +515,75 @@ pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
         expiry_date: None,
         symbol: brokerage_symbol_id(&symbol),
         child_brokerage_order_ids: None,
+    }
+}
+
+/// The same order in the V2 shape (the experimental endpoints): the
+/// order's status and prices as v1 has them, its one leg with the V2
+/// leg status and the vocabulary's upper-case words.
+pub fn order_v2(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecordV2 {
+    let v1 = order(b, o);
+    let r = &o.request;
+    let leg_status = match b.state(o).status {
+        OrderStatus::Pending | OrderStatus::Accepted => "PENDING",
+        OrderStatus::PartiallyFilled => "PARTIALLY_EXECUTED",
+        OrderStatus::Filled => "EXECUTED",
+        OrderStatus::Canceled if !v1.filled_quantity.is_zero() => "PARTIAL_CANCELED",
+        OrderStatus::Canceled => "CANCELED",
+        OrderStatus::Rejected => "REJECTED",
+        OrderStatus::Expired => "EXPIRED",
+        OrderStatus::PendingCancel => "CANCEL_PENDING",
+        OrderStatus::Replaced => "REPLACED",
+    };
+    let (asset_type, exchange) = match r.instrument {
+        Instrument::Equity { .. } => ("EQUITY", "XNAS"),
+        Instrument::Option { .. } => ("OPTION", "OPRA"),
+    };
+    let symbol = r.instrument.to_string();
+    let leg = AccountOrderRecordLeg {
+        leg_id: None,
+        instrument: LegInstrument {
+            description: symbol.clone(),
+            symbol,
+            asset_type,
+            exchange_mic_code: exchange,
+            figi_code: None,
+        },
+        action: v1.action,
+        execution_price: v1.execution_price,
+        total_quantity: v1.total_quantity,
+        canceled_quantity: v1.canceled_quantity,
+        filled_quantity: v1.filled_quantity,
+        status: leg_status,
+    };
+    AccountOrderRecordV2 {
+        brokerage_order_id: v1.brokerage_order_id,
+        brokerage_group_order_id: v1.brokerage_group_order_id,
+        order_role: v1.order_role,
+        status: v1.status,
+        order_type: match r.order_type {
+            OrderType::Market => "MARKET",
+            OrderType::Limit => "LIMIT",
+            OrderType::Stop => "STOP",
+            OrderType::StopLimit => "STOP_LIMIT",
+        },
+        time_in_force: match r.time_in_force {
+            TimeInForce::Day => "DAY",
+            TimeInForce::Gtc => "GTC",
+            TimeInForce::Ioc => "IOC",
+            TimeInForce::Fok => "FOK",
+        },
+        time_placed: v1.time_placed,
+        time_executed: v1.time_executed,
+        price_currency: "USD",
+        price_effect: match r.side {
+            Side::Buy => "DEBIT",
+            Side::Sell => "CREDIT",
+        },
+        execution_price: v1.execution_price,
+        limit_price: v1.limit_price,
+        stop_price: v1.stop_price,
+        trailing_stop: v1.trailing_stop,
+        legs: vec![leg],
     }
 }

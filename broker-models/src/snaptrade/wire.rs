@@ -349,6 +349,61 @@ pub struct RecentOrders {
     pub orders: Vec<AccountOrderRecord>,
 }
 
+/// An order in the V2 shape (§5 AccountOrderRecordV2, the experimental
+/// endpoints): its legs listed, one for a single-leg order; the order's
+/// status in the v1 words, each leg's in the V2 ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountOrderRecordV2 {
+    pub brokerage_order_id: String,
+    pub brokerage_group_order_id: Option<String>,
+    pub order_role: Option<String>,
+    pub status: String,
+    /// `MARKET`, `LIMIT`, `STOP`, `STOP_LIMIT`.
+    pub order_type: &'static str,
+    /// `DAY`, `GTC`, `FOK`, `IOC`.
+    pub time_in_force: &'static str,
+    pub time_placed: String,
+    pub time_executed: Option<String>,
+    pub price_currency: &'static str,
+    /// `DEBIT` (cash paid), `CREDIT` (received).
+    pub price_effect: &'static str,
+    pub execution_price: Option<Decimal>,
+    pub limit_price: Option<Decimal>,
+    pub stop_price: Option<Decimal>,
+    pub trailing_stop: Option<Value>,
+    pub legs: Vec<AccountOrderRecordLeg>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountOrderRecordLeg {
+    pub leg_id: Option<String>,
+    pub instrument: LegInstrument,
+    pub action: &'static str,
+    pub execution_price: Option<Decimal>,
+    pub total_quantity: Decimal,
+    pub canceled_quantity: Decimal,
+    pub filled_quantity: Decimal,
+    /// `AccountOrderRecordStatusV2` (`PARTIALLY_EXECUTED`, not v1's `PARTIAL`).
+    pub status: &'static str,
+}
+
+/// `AccountOrderRecordLegInstrument`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LegInstrument {
+    pub symbol: String,
+    pub description: String,
+    /// `EQUITY`, `OPTION`.
+    pub asset_type: &'static str,
+    pub exchange_mic_code: &'static str,
+    pub figi_code: Option<String>,
+}
+
+/// `GET /accounts/{id}/orders/v2` and `recentOrders/v2`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrdersV2 {
+    pub orders: Vec<AccountOrderRecordV2>,
+}
+
 /// `POST /accounts/{id}/trading/cancel` (§4.5).
 #[derive(Debug, Clone, Serialize)]
 pub struct CancelAnswer {
