@@ -1194,6 +1194,84 @@ async fn every_account_s_holdings_are_announced_at_the_daily_sync() {
 }
 
 #[tokio::test]
+async fn every_change_of_an_order_placed_through_snaptrade_is_a_trade_update() {
+    // A market buy (taken, then filled) and a resting limit canceled:
+    // one TRADE_UPDATE per change, each with the order as it stood then;
+    // the user's own trades at the read-only brokerages are not announced.
+    let s = Signer::new(FaultPlan::default());
+    s.listen().await;
+    let bought = s.place(ETRADE, json!({ "units": 2.0 })).await.json();
+    let bought = bought["brokerage_order_id"].as_str().unwrap().to_string();
+    s.advance(5_000).await;
+    let resting = s
+        .place(
+            ETRADE,
+            json!({ "order_type": "Limit", "price": 1.0, "time_in_force": "GTC" }),
+        )
+        .await
+        .json();
+    let resting = resting["brokerage_order_id"].as_str().unwrap().to_string();
+    s.advance(1_000).await;
+    let path = format!("/accounts/{ETRADE}/trading/cancel");
+    let c = s
+        .post(&path, json!({ "brokerage_order_id": resting }))
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    s.advance(3_600_000).await;
+
+    let hooks = webhooks(&s).await;
+    let trades: Vec<&Value> = hooks
+        .iter()
+        .filter(|h| h["eventType"] == "TRADE_UPDATE")
+        .collect();
+    let seen: Vec<(String, String, String)> = trades
+        .iter()
+        .map(|h| {
+            let o = &h["details"]["orders"][0];
+            (
+                o["brokerage_order_id"].as_str().unwrap_or("").to_string(),
+                o["status"].as_str().unwrap_or("").to_string(),
+                o["legs"][0]["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let last = |id: &str, status: &str| {
+        seen.iter()
+            .rev()
+            .find(|(i, ..)| i == id)
+            .map(|(_, s, _)| s == status)
+    };
+    assert!(
+        seen.iter().all(|(id, ..)| *id == bought || *id == resting),
+        "{seen:?}"
+    );
+    assert_eq!(last(&bought, "EXECUTED"), Some(true), "{seen:?}");
+    assert_eq!(last(&resting, "CANCELED"), Some(true), "{seen:?}");
+    // Before its fill, the buy was announced as it stood then.
+    assert!(
+        seen.iter()
+            .any(|(id, status, _)| *id == bought && status != "EXECUTED"),
+        "{seen:?}"
+    );
+    for h in &trades {
+        assert_eq!(h["accountId"], ETRADE, "{h}");
+        assert_eq!(h["webookId"], h["webhookId"], "{h}");
+        assert!(h["brokerageAuthorizationId"].as_str().is_some(), "{h}");
+        let o = &h["details"]["orders"][0];
+        assert!(o["price_effect"].is_string() && o["legs"].is_array(), "{h}");
+    }
+    // Announced once each, in time order.
+    let times: Vec<&str> = trades
+        .iter()
+        .filter_map(|h| h["eventTimestamp"].as_str())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    assert_eq!(webhooks(&s).await.len(), hooks.len());
+}
+
+#[tokio::test]
 async fn webhooks_announce_breaks_repairs_and_refreshes_signed_to_the_partner_s_url() {
     let s = Signer::new(FaultPlan::default());
     // No URL yet: a break is not sent anywhere, and not queued for later.

@@ -19,8 +19,11 @@
 //! refreshed with `POST /authorizations/{id}/refresh` and of every
 //! connection at SnapTrade's daily sync (§9.3: "sent daily … even if
 //! nothing changed or a part failed"; a broken connection's says its sync
-//! failed). The deprecated `webhookSecret` field is left out: the
-//! signature replaces it.
+//! failed), and `TRADE_UPDATE` (beta) for every change of an order placed
+//! through SnapTrade, the order as it stood then in `details.orders` (the
+//! V2 record), with the sample's misspelled `webookId` beside `webhookId`.
+//! The deprecated `webhookSecret` field is left out: the signature
+//! replaces it.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -35,7 +38,7 @@ use serde_json::{json, Map, Value};
 use super::auth::sign;
 use super::view::connection_id;
 use crate::brokerage::SimBrokerage;
-use crate::brokerage::{Change, ConnectionChange};
+use crate::brokerage::{BrokerEvent, Change, ConnectionChange};
 use crate::control::{bad_request, AsJson, Typed};
 use crate::face::Shared;
 use crate::ids::stable_uuid;
@@ -58,6 +61,8 @@ pub struct Outbox {
     resets: u64,
     /// Daily syncs announced since the model started.
     daily: i64,
+    /// The next broker event (an order's change) to announce.
+    trades: u64,
 }
 
 /// When SnapTrade's daily sync runs, in ms after midnight UTC: the
@@ -70,6 +75,7 @@ const DAY_MS: i64 = 86_400_000;
 enum Due {
     Change(ConnectionChange),
     DailySync,
+    Trade(BrokerEvent),
 }
 
 impl Hooks {
@@ -89,6 +95,7 @@ impl Outbox {
             self.resets = b.resets();
             self.announced = 0;
             self.daily = 0;
+            self.trades = 0;
         }
         let mut due: Vec<(Timestamp, Due)> = changes[self.announced..]
             .iter()
@@ -99,11 +106,18 @@ impl Outbox {
             due.push((at, Due::DailySync));
             self.daily = self.daily.saturating_add(1);
         }
+        due.extend(
+            b.events_since(self.trades)
+                .iter()
+                .map(|e| (e.time, Due::Trade(e.clone()))),
+        );
+        self.trades = b.next_event_seq();
         // In the order things happened; a change before a sync at the same moment.
         due.sort_by_key(|(at, _)| *at);
         for (at, what) in due {
             match what {
                 Due::Change(change) => self.announce_change(b, change),
+                Due::Trade(event) => self.announce_trade(b, &event),
                 Due::DailySync => {
                     for d in &b.profile().downstream {
                         match connection_at(changes, &d.slug, at) {
@@ -131,6 +145,25 @@ impl Outbox {
             .saturating_mul(DAY_MS)
             .saturating_add(DAILY_SYNC_MS);
         (at <= b.now().millis()).then(|| Timestamp::from_millis(at))
+    }
+
+    /// One change of an order placed through SnapTrade, the order as it
+    /// stood just after it.
+    fn announce_trade(&mut self, b: &SimBrokerage, event: &BrokerEvent) {
+        let (Some(o), Some(d)) = (
+            b.order(&event.vendor_id),
+            b.profile().downstream_of(&event.account),
+        ) else {
+            return;
+        };
+        let record = super::view::order_v2_as_of(b, o, &event.state, event.time);
+        let extra = json!({
+            "accountId": event.account,
+            "brokerageId": super::view::brokerage(d).id,
+            "brokerageAuthorizationId": connection_id(d),
+            "details": { "orders": [record] },
+        });
+        self.send(b, holder(b), event.time, "TRADE_UPDATE", extra);
     }
 
     /// One connection broken, repaired or deleted.
@@ -228,10 +261,12 @@ impl Outbox {
         let creds = b.credentials();
         let client = creds.get("client_id").unwrap_or_default();
         let mut payload = Map::new();
-        payload.insert(
-            "webhookId".into(),
-            stable_uuid(&["snaptrade-webhook", client, &self.sent.len().to_string()]).into(),
-        );
+        let id = stable_uuid(&["snaptrade-webhook", client, &self.sent.len().to_string()]);
+        // SnapTrade's own TRADE_* sample carries the id twice, once misspelled.
+        if kind.starts_with("TRADE_") {
+            payload.insert("webookId".into(), id.clone().into());
+        }
+        payload.insert("webhookId".into(), id.into());
         payload.insert("clientId".into(), client.into());
         payload.insert("eventTimestamp".into(), timestamp(at).into());
         payload.insert("userId".into(), user.into());

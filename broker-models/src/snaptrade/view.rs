@@ -17,7 +17,7 @@ use super::wire::{
     OptionInstrument, OptionsPosition, OptionsSymbol, Position, PositionInstrument, SecurityType,
     SyncStatus, TransactionsStatus, UniversalSymbol,
 };
-use crate::brokerage::{BrokerOrder, SimBrokerage};
+use crate::brokerage::{BrokerOrder, OrderState, SimBrokerage};
 use crate::ids::stable_uuid;
 use crate::json::Double;
 use crate::profile::Downstream;
@@ -462,7 +462,25 @@ pub fn tif_word(t: TimeInForce) -> &'static str {
 
 /// An order as SnapTrade reports it.
 pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
-    let s = b.state(o);
+    order_as_of(b, o, &b.state(o), last_update(b, o))
+}
+
+/// When the order last changed: its latest event, or its placing.
+fn last_update(b: &SimBrokerage, o: &BrokerOrder) -> Timestamp {
+    b.events_since(0)
+        .iter()
+        .rev()
+        .find(|e| e.vendor_id == o.vendor_id)
+        .map_or(o.submitted_at, |e| e.time)
+}
+
+/// An order as it stood when it was in state `s`, last changed at `updated`.
+fn order_as_of(
+    b: &SimBrokerage,
+    o: &BrokerOrder,
+    s: &OrderState,
+    updated: Timestamp,
+) -> AccountOrderRecord {
     let r = &o.request;
     let total = r.quantity;
     let terminal_unfilled = matches!(
@@ -483,12 +501,6 @@ pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
         (status, _) => b.profile().vendor_status(status).to_string(),
     };
     let symbol = r.instrument.to_string();
-    let updated = b
-        .events_since(0)
-        .iter()
-        .rev()
-        .find(|e| e.vendor_id == o.vendor_id)
-        .map_or(o.submitted_at, |e| e.time);
     AccountOrderRecord {
         brokerage_order_id: o.vendor_id.clone(),
         brokerage_group_order_id: None,
@@ -522,9 +534,19 @@ pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
 /// order's status and prices as v1 has them, its one leg with the V2
 /// leg status and the vocabulary's upper-case words.
 pub fn order_v2(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecordV2 {
-    let v1 = order(b, o);
+    order_v2_as_of(b, o, &b.state(o), last_update(b, o))
+}
+
+/// The V2 record of an order as it stood in state `s` (a webhook's).
+pub fn order_v2_as_of(
+    b: &SimBrokerage,
+    o: &BrokerOrder,
+    s: &OrderState,
+    updated: Timestamp,
+) -> AccountOrderRecordV2 {
+    let v1 = order_as_of(b, o, s, updated);
     let r = &o.request;
-    let leg_status = match b.state(o).status {
+    let leg_status = match s.status {
         OrderStatus::Pending | OrderStatus::Accepted => "PENDING",
         OrderStatus::PartiallyFilled => "PARTIALLY_EXECUTED",
         OrderStatus::Filled => "EXECUTED",
