@@ -28,6 +28,13 @@
 //! lossily; a request line or header the HTTP types refuse is skipped, as a
 //! server would never see it.
 //!
+//! An input's `/_sim/advance` requests move the clock by at most
+//! [`ADVANCE_BUDGET_MS`] in all; one that would go past it is skipped. A
+//! simulated day costs a world tick a minute in every model, so under the
+//! fuzzer's instrumentation a week-long advance took 12 to 48 s and brought
+//! the whole run from thousands of inputs a second to a few hundred; days
+//! and weeks of market are the sweep's and the scenarios' to cover.
+//!
 //! A model must answer everything: a panic, a dropped body, or a 5xx answer
 //! the (empty) fault plan did not ask for is a failure, reported by panicking.
 
@@ -44,6 +51,16 @@ use crate::MarketSpec;
 /// Requests read from one input: enough for submit → replace → cancel →
 /// list chains, few enough that every input stays fast.
 const MAX_REQUESTS: usize = 8;
+
+/// Simulated time one input may advance the clock by: a day reaches the
+/// close, the night and the next open from any start.
+pub const ADVANCE_BUDGET_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The `ms` of a `/_sim/advance` body (none when the model would refuse it
+/// anyway: it then answers 400 without moving the clock).
+fn advance_ms(body: &str) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(body).ok()?["ms"].as_i64()
+}
 
 /// A request as the input writes it, before it is checked by the HTTP types.
 struct Written {
@@ -178,6 +195,7 @@ pub fn wire_face(broker: &str, data: &[u8]) -> Vec<u16> {
     };
     runtime.block_on(async {
         let mut statuses = Vec::new();
+        let mut advance_left = ADVANCE_BUDGET_MS;
         for w in requests {
             let target = substitute(&w.target, &values);
             let (Ok(method), Ok(uri)) = (
@@ -192,6 +210,13 @@ pub fn wire_face(broker: &str, data: &[u8]) -> Vec<u16> {
             // request did.
             let writes = matches!(method, Method::POST | Method::PUT | Method::PATCH);
             let body = substitute(&w.body, &values);
+            if control && uri.path() == "/_sim/advance" {
+                match advance_ms(&body) {
+                    Some(ms) if ms > advance_left => continue,
+                    Some(ms) => advance_left -= ms.max(0),
+                    None => {}
+                }
+            }
             let signature = crate::snaptrade::auth::signature_for(
                 consumer_key(&values),
                 uri.path(),
@@ -253,6 +278,8 @@ mod tests {
             (r[0].method.as_str(), r[0].target.as_str()),
             ("POST", "/a?b=1")
         );
+        assert_eq!(advance_ms("{\"ms\": 60000}"), Some(60_000));
+        assert_eq!(advance_ms("{\"ms\": \"soon\"}"), None);
         assert_eq!(r[0].headers, [("X-One".to_string(), "1".to_string())]);
         assert_eq!(r[0].body, "{\"k\":1}");
         assert_eq!((r[1].method.as_str(), r[1].body.as_str()), ("GET", ""));

@@ -38,3 +38,21 @@ fn every_corpus_input_is_answered_by_its_wire_face() {
         }
     }
 }
+
+#[test]
+fn an_input_advances_the_clock_by_a_day_at_most() {
+    use broker_models::fuzz::ADVANCE_BUDGET_MS;
+    let advance =
+        |ms: i64| format!("POST /_sim/advance\nContent-Type: application/json\n\n{{\"ms\":{ms}}}");
+    let input = [
+        advance(ADVANCE_BUDGET_MS - 60_000),
+        // Past the budget: skipped, never sent.
+        advance(120_000),
+        advance(60_000),
+        // Refused by the model, so it costs nothing.
+        "POST /_sim/advance\nContent-Type: application/json\n\n{\"ms\":\"soon\"}".to_string(),
+        advance(1),
+    ]
+    .join("\n%%\n");
+    assert_eq!(wire_face("alpaca", input.as_bytes()), [200, 200, 400]);
+}
