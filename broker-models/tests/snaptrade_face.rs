@@ -1862,3 +1862,160 @@ async fn option_holdings_are_read_apart_in_sdk_11_and_as_options_in_sdk_13() {
         std::fs::write(path, all.to_string()).unwrap();
     }
 }
+
+/// `/trading/options` legs of a call credit spread on AAPL.
+fn credit_spread(extra: Value) -> Value {
+    let mut form = json!({
+        "order_type": "LIMIT",
+        "time_in_force": "Day",
+        "limit_price": "0.01",
+        "price_effect": "CREDIT",
+        "legs": [
+            { "instrument": { "symbol": "AAPL  260116C00200000", "instrument_type": "OPTION" },
+              "action": "SELL_TO_OPEN", "units": 2 },
+            { "instrument": { "symbol": "AAPL  260116C00210000", "instrument_type": "OPTION" },
+              "action": "BUY_TO_OPEN", "units": 2 },
+        ],
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        form[k] = v.clone();
+    }
+    form
+}
+
+#[tokio::test]
+async fn options_and_spreads_are_placed_through_trading_options() {
+    let s = Signer::new(FaultPlan::default());
+    let options = format!("/accounts/{ETRADE}/trading/options");
+
+    // The impact: two spreads at a 0.01 credit each, 0.65 a contract.
+    let impact = s
+        .post(&format!("{options}/impact"), credit_spread(json!({})))
+        .await;
+    assert_eq!(impact.status, StatusCode::OK, "{}", impact.text);
+    let impact = impact.json();
+    assert_eq!(impact["cash_change_direction"], "CREDIT", "{impact}");
+    assert_eq!(impact["estimated_cash_change"], "2.00", "{impact}");
+    let fees: Decimal = impact["estimated_fee_total"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(fees >= Decimal::new(260, 2), "{impact}");
+
+    // The place answers the brokerage's first state; v1 names the
+    // underlying, V2 lists both legs.
+    let placed = s.post(&options, credit_spread(json!({}))).await;
+    assert_eq!(placed.status, StatusCode::OK, "{}", placed.text);
+    let placed = placed.json();
+    let id = placed["brokerage_order_id"].as_str().unwrap().to_string();
+    let record = &placed["orders"][0];
+    assert_eq!(record["brokerage_order_id"], id.as_str(), "{placed}");
+    assert_eq!(record["status"], "PENDING", "{placed}");
+    assert_eq!(record["universal_symbol"]["symbol"], "AAPL", "{placed}");
+    assert_eq!(record["action"], "SELL", "{placed}");
+    assert_eq!(record["total_quantity"], "2", "{placed}");
+    s.advance(5_000).await;
+    let o = s
+        .get(&format!("/accounts/{ETRADE}/orders/details/v2/{id}"), "")
+        .await
+        .json();
+    assert_eq!(o["status"], "EXECUTED", "{o}");
+    assert_eq!(o["price_effect"], "CREDIT", "{o}");
+    let legs: Vec<(&str, &str, &str, &str)> = o["legs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["instrument"]["symbol"].as_str().unwrap(),
+                l["instrument"]["asset_type"].as_str().unwrap(),
+                l["action"].as_str().unwrap(),
+                l["filled_quantity"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            ("AAPL  260116C00200000", "OPTION", "SELL_TO_OPEN", "2"),
+            ("AAPL  260116C00210000", "OPTION", "BUY_TO_OPEN", "2"),
+        ],
+        "{o}"
+    );
+
+    // One call through /trade/place by its OCC symbol: the v1 record names
+    // the contract, not a stock.
+    let call = s
+        .place(
+            ETRADE,
+            json!({ "action": "BUY_TO_OPEN", "symbol": "AAPL  260116C00220000", "units": 1 }),
+        )
+        .await;
+    assert_eq!(call.status, StatusCode::OK, "{}", call.text);
+    let call = call.json();
+    assert_eq!(call["action"], "BUY_OPEN", "{call}");
+    assert_eq!(call["universal_symbol"], Value::Null, "{call}");
+    assert_eq!(
+        call["option_symbol"]["ticker"], "AAPL  260116C00220000",
+        "{call}"
+    );
+    assert_eq!(call["option_symbol"]["option_type"], "CALL", "{call}");
+    s.advance(5_000).await;
+    let held = s
+        .get(&format!("/accounts/{ETRADE}/positions/all"), "")
+        .await
+        .json();
+    let symbols: Vec<&str> = held["results"]
+        .as_array()
+        .or_else(|| held.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["instrument"]["symbol"].as_str())
+        .collect();
+    assert!(
+        symbols.contains(&"AAPL  260116C00220000") && symbols.contains(&"AAPL  260116C00200000"),
+        "{held}"
+    );
+
+    // What the model cannot carry out, or SnapTrade would not take, is a 400
+    // that says so; a read-only brokerage refuses with its 403.
+    for (form, says) in [
+        (
+            credit_spread(json!({ "price_effect": "EVEN", "limit_price": "0" })),
+            "not simulated",
+        ),
+        (
+            credit_spread(json!({ "order_type": "STOP_LOSS_MARKET", "stop_price": "1" })),
+            "not simulated",
+        ),
+        (
+            credit_spread(json!({ "price_effect": null })),
+            "price_effect",
+        ),
+        (credit_spread(json!({ "legs": [] })), "1 to 4 legs"),
+        (
+            credit_spread(
+                json!({ "legs": [{ "instrument": { "symbol": "AAPL  260116C00200000", "instrument_type": "OPTION" }, "action": "BUY", "units": 1 }] }),
+            ),
+            "BUY_TO_OPEN",
+        ),
+        (
+            credit_spread(
+                json!({ "legs": [{ "instrument": { "symbol": "AAPL", "instrument_type": "OPTION" }, "action": "BUY_TO_OPEN", "units": 1 }] }),
+            ),
+            "OCC",
+        ),
+    ] {
+        let r = s.post(&options, form.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{form}: {}", r.text);
+        assert!(r.text.contains(says), "{form}: {}", r.text);
+    }
+    let r = s
+        .post(
+            &format!("/accounts/{FIDELITY}/trading/options"),
+            credit_spread(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

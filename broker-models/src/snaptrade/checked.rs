@@ -16,7 +16,7 @@ use axum::{Extension, Json};
 use rust_decimal::Decimal;
 
 use mbt::checked::{self, Checked};
-use mbt::{OrderRequest, OrderType, Side};
+use mbt::{Instrument, OrderRequest, OrderType, Side};
 
 use super::accounts::{reach, Reach};
 use super::auth::UserCall;
@@ -88,7 +88,7 @@ pub async fn impact(
         SnapTradeError::invalid("Unable to verify data sent: universal_symbol_id is required")
     })?;
     let symbol = by_symbol_id(&b, id)?;
-    let r = request(&form, symbol.clone(), String::new())?;
+    let r = request(&form, Instrument::equity(&symbol), String::new())?;
     b.engine()
         .validate(&r)
         .map_err(|rejection| SnapTradeError::declined(&rejection, &symbol))?;

@@ -19,6 +19,7 @@
 //! | `accounts` | connections, accounts, balances, holdings with their age |
 //! | `activities` | an account's history, a day late |
 //! | `trading` | place, replace, cancel, order detail and lists (v1, and V2 with legs) |
+//! | `options` | option orders: one to four legs, and their impact |
 //! | `checked` | symbol search, a trade's impact, and its place by id |
 //! | `hooks` | webhooks to the partner's URL, signed, in the outbox |
 //! | `users` | the account holder and the users a test registers |
@@ -32,6 +33,7 @@ mod checked;
 mod errors;
 mod handed_out;
 mod hooks;
+mod options;
 mod portal;
 mod trading;
 mod users;
@@ -250,6 +252,11 @@ fn operations() -> Router<Shared> {
         .route("/accounts/{id}/orders/cancel", post(trading::cancel_legacy))
         .route("/accounts/{id}/trading/cancel", post(trading::cancel))
         .route("/accounts/{id}/trading/replace", post(trading::replace))
+        .route("/accounts/{id}/trading/options", post(options::place))
+        .route(
+            "/accounts/{id}/trading/options/impact",
+            post(options::impact),
+        )
         .route("/accounts/{id}/symbols", post(checked::search))
         .route("/trade/impact", post(checked::impact))
         // Static segments: matched before `/trade/{tradeId}`.

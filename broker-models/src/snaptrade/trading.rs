@@ -16,7 +16,7 @@ use axum::Json;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use mbt::{Instrument, OrderRequest, OrderType, ReplaceRequest, Side, TimeInForce};
+use mbt::{Instrument, OrderRequest, OrderType, PositionEffect, ReplaceRequest, Side, TimeInForce};
 
 use super::accounts::{reach, Reach};
 use super::auth::{Signed, UserCall};
@@ -36,19 +36,41 @@ const RECENT_MS: i64 = 86_400_000;
 const DEFAULT_DAYS: i64 = 30;
 const MAX_DAYS: i64 = 90;
 
-/// The ticker a place form names: by `symbol`, or by `universal_symbol_id`
-/// (exactly one of them, §4.5).
-fn security(b: &SimBrokerage, form: &ManualTradeFormWithOptions) -> Result<String, SnapTradeError> {
+/// The instrument a place form names: an equity by `symbol` or by
+/// `universal_symbol_id` (exactly one of them, §4.5), or, for a `*_TO_*`
+/// action, an option by its OCC symbol in `symbol` (padded to 21
+/// characters, or compact).
+fn security(
+    b: &SimBrokerage,
+    form: &ManualTradeFormWithOptions,
+) -> Result<Instrument, SnapTradeError> {
+    let option = side_of(&form.action)?.1.is_some();
     match (&form.symbol, &form.universal_symbol_id) {
-        (Some(s), None) if mbt::instrument::is_ticker(s) => Ok(s.clone()),
+        (Some(s), None) if option => option_named(s),
+        (Some(s), None) if mbt::instrument::is_ticker(s) => Ok(Instrument::equity(s)),
         (Some(s), None) => Err(SnapTradeError::invalid(format!(
             "Unable to verify data sent: {s:.32} is not a symbol"
         ))),
-        (None, Some(id)) => by_symbol_id(b, id),
+        (None, Some(_)) if option => Err(SnapTradeError::not_simulated(
+            "an option named by universal_symbol_id (name it by its OCC symbol)",
+        )),
+        (None, Some(id)) => by_symbol_id(b, id).map(Instrument::equity),
         _ => Err(SnapTradeError::invalid(
             "Unable to verify data sent: exactly one of universal_symbol_id and symbol is required",
         )),
     }
+}
+
+/// The option contract an OCC symbol names.
+pub(super) fn option_named(symbol: &str) -> Result<Instrument, SnapTradeError> {
+    symbol
+        .parse::<mbt::OccSymbol>()
+        .map(Instrument::option)
+        .map_err(|_| {
+            SnapTradeError::invalid(format!(
+                "Unable to verify data sent: {symbol:.32} is not an option symbol in the OCC format"
+            ))
+        })
 }
 
 /// The security whose universal symbol id is `id` among those the
@@ -76,10 +98,10 @@ pub(super) fn by_symbol_id(b: &SimBrokerage, id: &str) -> Result<String, SnapTra
 /// refusal of it.
 pub(super) fn request(
     form: &ManualTradeFormWithOptions,
-    symbol: String,
+    instrument: Instrument,
     client_order_id: String,
 ) -> Result<OrderRequest, SnapTradeError> {
-    let side = side_of(&form.action)?;
+    let (side, position_effect) = side_of(&form.action)?;
     let order_type = order_type_of(&form.order_type)?;
     let time_in_force = tif_of(&form.time_in_force)?;
     if form
@@ -105,9 +127,9 @@ pub(super) fn request(
     Ok(OrderRequest {
         account_id: form.account_id.clone(),
         client_order_id,
-        instrument: Instrument::equity(symbol),
+        instrument,
         side,
-        position_effect: None,
+        position_effect,
         quantity,
         order_type,
         limit_price: price,
@@ -118,17 +140,23 @@ pub(super) fn request(
     })
 }
 
-fn side_of(action: &str) -> Result<Side, SnapTradeError> {
-    match action {
-        "BUY" => Ok(Side::Buy),
-        "SELL" => Ok(Side::Sell),
-        "BUY_TO_OPEN" | "BUY_TO_CLOSE" | "SELL_TO_OPEN" | "SELL_TO_CLOSE" => {
-            Err(SnapTradeError::not_simulated("an option action"))
+/// An action's side, and for an option's `*_TO_*` action whether it opens
+/// or closes (`ActionStrictWithOptions`, `MlegActionStrict`).
+pub(super) fn side_of(action: &str) -> Result<(Side, Option<PositionEffect>), SnapTradeError> {
+    use PositionEffect::{Close, Open};
+    Ok(match action {
+        "BUY" => (Side::Buy, None),
+        "SELL" => (Side::Sell, None),
+        "BUY_TO_OPEN" => (Side::Buy, Some(Open)),
+        "BUY_TO_CLOSE" => (Side::Buy, Some(Close)),
+        "SELL_TO_OPEN" => (Side::Sell, Some(Open)),
+        "SELL_TO_CLOSE" => (Side::Sell, Some(Close)),
+        other => {
+            return Err(SnapTradeError::invalid(format!(
+            "Unable to verify data sent: action {other:.20} is not one of BUY, SELL, BUY_TO_OPEN, BUY_TO_CLOSE, SELL_TO_OPEN, SELL_TO_CLOSE"
+        )))
         }
-        other => Err(SnapTradeError::invalid(format!(
-            "Unable to verify data sent: action {other:.20} is not one of BUY, SELL"
-        ))),
-    }
+    })
 }
 
 // The words are `view`'s, read back: one table for both directions.
@@ -143,7 +171,7 @@ fn order_type_of(word: &str) -> Result<OrderType, SnapTradeError> {
         })
 }
 
-fn tif_of(word: &str) -> Result<TimeInForce, SnapTradeError> {
+pub(super) fn tif_of(word: &str) -> Result<TimeInForce, SnapTradeError> {
     if word == "GTD" {
         return Err(SnapTradeError::not_simulated("time_in_force GTD"));
     }
@@ -157,7 +185,7 @@ fn tif_of(word: &str) -> Result<TimeInForce, SnapTradeError> {
         })
 }
 
-fn positive_units(units: Decimal) -> Result<Decimal, SnapTradeError> {
+pub(super) fn positive_units(units: Decimal) -> Result<Decimal, SnapTradeError> {
     if units <= Decimal::ZERO {
         return Err(SnapTradeError::invalid(
             "Unable to verify data sent: units must be positive",
@@ -207,8 +235,8 @@ pub async fn place(
         Some(c) => c.clone(),
         None => b.generate_client_id(),
     };
-    let symbol = security(&b, &form)?;
-    let r = request(&form, symbol, cid)?;
+    let instrument = security(&b, &form)?;
+    let r = request(&form, instrument, cid)?;
     submit(&mut b, r, &call)
 }
 
@@ -219,12 +247,23 @@ pub(super) fn submit(
     r: OrderRequest,
     call: &Signed,
 ) -> Result<Response, SnapTradeError> {
+    submitted(b, r, call, |b, o| Json(view::order(b, o)).into_response())
+}
+
+/// Sends `r` to the brokerage: `answer` of the order taken, or the
+/// brokerage's refusal.
+pub(super) fn submitted(
+    b: &mut SimBrokerage,
+    r: OrderRequest,
+    call: &Signed,
+    answer: impl FnOnce(&SimBrokerage, &BrokerOrder) -> Response,
+) -> Result<Response, SnapTradeError> {
     let symbol = r.instrument.to_string();
     match b.submit(r, &call.decision) {
         Ok(o) if o.lose_response => Ok(LoseThisResponse.into_response()),
         Ok(o) => {
             let o = o.clone();
-            Ok(Json(view::order(b, &o)).into_response())
+            Ok(answer(b, &o))
         }
         Err((_, rejection)) => Err(SnapTradeError::declined(&rejection, &symbol)),
     }
@@ -288,7 +327,7 @@ pub async fn replace(
     }
     let old = order_of(&b, &account, &form.brokerage_order_id)?;
     let symbol = old.request.instrument.to_string();
-    if side_of(&form.action)? != old.request.side {
+    if side_of(&form.action)?.0 != old.request.side {
         return Err(SnapTradeError::not_simulated(
             "a replacement with another action (place a new order)",
         ));

@@ -7,7 +7,10 @@
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use mbt::{Instrument, OccSymbol, OrderStatus, OrderType, Side, TimeInForce, Timestamp};
+use mbt::{
+    Instrument, Leg, OccSymbol, OrderStatus, OrderType, PositionEffect, Side, TimeInForce,
+    Timestamp,
+};
 
 use super::wire::{
     Account, AccountBalance, AccountOrderRecord, AccountOrderRecordLeg, AccountOrderRecordV2,
@@ -445,6 +448,29 @@ pub fn action_word(side: Side) -> &'static str {
     }
 }
 
+/// A v1 record's action: an option's opens and closes are `BUY_OPEN`,
+/// `SELL_CLOSE` and the like (§5); anything else buys or sells.
+fn v1_action(option: bool, side: Side, effect: Option<PositionEffect>) -> &'static str {
+    match (option, side, effect) {
+        (true, Side::Buy, Some(PositionEffect::Open)) => "BUY_OPEN",
+        (true, Side::Buy, Some(PositionEffect::Close)) => "BUY_CLOSE",
+        (true, Side::Sell, Some(PositionEffect::Open)) => "SELL_OPEN",
+        (true, Side::Sell, Some(PositionEffect::Close)) => "SELL_CLOSE",
+        _ => action_word(side),
+    }
+}
+
+/// A V2 leg's action: the request vocabulary's `BUY_TO_OPEN` and the like.
+fn v2_action(option: bool, side: Side, effect: Option<PositionEffect>) -> &'static str {
+    match (option, side, effect) {
+        (true, Side::Buy, Some(PositionEffect::Open)) => "BUY_TO_OPEN",
+        (true, Side::Buy, Some(PositionEffect::Close)) => "BUY_TO_CLOSE",
+        (true, Side::Sell, Some(PositionEffect::Open)) => "SELL_TO_OPEN",
+        (true, Side::Sell, Some(PositionEffect::Close)) => "SELL_TO_CLOSE",
+        _ => action_word(side),
+    }
+}
+
 /// The brokerage's own id for a security (`BrokerageSymbol.id`, an order
 /// record's `symbol`).
 pub fn brokerage_symbol_id(symbol: &str) -> String {
@@ -462,16 +488,7 @@ pub fn tif_word(t: TimeInForce) -> &'static str {
 
 /// An order as SnapTrade reports it.
 pub fn order(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecord {
-    order_as_of(b, o, &b.state(o), last_update(b, o))
-}
-
-/// When the order last changed: its latest event, or its placing.
-fn last_update(b: &SimBrokerage, o: &BrokerOrder) -> Timestamp {
-    b.events_since(0)
-        .iter()
-        .rev()
-        .find(|e| e.vendor_id == o.vendor_id)
-        .map_or(o.submitted_at, |e| e.time)
+    order_as_of(b, o, &b.state(o), o.updated_at)
 }
 
 /// An order as it stood when it was in state `s`, last changed at `updated`.
@@ -501,16 +518,20 @@ fn order_as_of(
         (status, _) => b.profile().vendor_status(status).to_string(),
     };
     let symbol = r.instrument.to_string();
+    let (universal, option) = match &r.instrument {
+        Instrument::Equity { .. } => (Some(universal_symbol(&symbol)), None),
+        Instrument::Option { occ } => (None, Some(options_symbol(occ))),
+    };
     AccountOrderRecord {
         brokerage_order_id: o.vendor_id.clone(),
         brokerage_group_order_id: None,
         order_role: None,
         status,
-        universal_symbol: Some(universal_symbol(&symbol)),
-        option_symbol: None,
+        universal_symbol: universal,
+        option_symbol: option,
         quote_universal_symbol: None,
         quote_currency: None,
-        action: action_word(r.side),
+        action: v1_action(r.instrument.is_option(), r.side, r.position_effect),
         total_quantity: total.normalize(),
         open_quantity: open.normalize(),
         canceled_quantity: canceled.normalize(),
@@ -531,10 +552,10 @@ fn order_as_of(
 }
 
 /// The same order in the V2 shape (the experimental endpoints): the
-/// order's status and prices as v1 has them, its one leg with the V2
+/// order's status and prices as v1 has them, its legs with the V2
 /// leg status and the vocabulary's upper-case words.
 pub fn order_v2(b: &SimBrokerage, o: &BrokerOrder) -> AccountOrderRecordV2 {
-    order_v2_as_of(b, o, &b.state(o), last_update(b, o))
+    order_v2_as_of(b, o, &b.state(o), o.updated_at)
 }
 
 /// The V2 record of an order as it stood in state `s` (a webhook's).
@@ -557,27 +578,45 @@ pub fn order_v2_as_of(
         OrderStatus::PendingCancel => "CANCEL_PENDING",
         OrderStatus::Replaced => "REPLACED",
     };
-    let (asset_type, exchange) = match r.instrument {
-        Instrument::Equity { .. } => ("EQUITY", "XNAS"),
-        Instrument::Option { .. } => ("OPTION", "OPRA"),
-    };
-    let symbol = r.instrument.to_string();
-    let leg = AccountOrderRecordLeg {
-        leg_id: None,
-        instrument: LegInstrument {
-            description: symbol.clone(),
-            symbol,
-            asset_type,
-            exchange_mic_code: exchange,
-            figi_code: None,
-        },
-        action: v1.action,
-        execution_price: v1.execution_price,
-        total_quantity: v1.total_quantity,
-        canceled_quantity: v1.canceled_quantity,
-        filled_quantity: v1.filled_quantity,
-        status: leg_status,
-    };
+    // A multi-leg order's legs, each its ratio of the spreads; a single
+    // order is its own one leg.
+    let one = [Leg {
+        instrument: r.instrument.clone(),
+        side: r.side,
+        position_effect: r.position_effect,
+        ratio_quantity: Decimal::ONE,
+    }];
+    let legs = r.legs.as_deref().unwrap_or(&one);
+    let single = r.legs.is_none();
+    let legs = legs
+        .iter()
+        .map(|leg| {
+            let (asset_type, exchange) = match leg.instrument {
+                Instrument::Equity { .. } => ("EQUITY", "XNAS"),
+                Instrument::Option { .. } => ("OPTION", "OPRA"),
+            };
+            let symbol = leg.instrument.to_string();
+            let of_leg = |q: Decimal| q.checked_mul(leg.ratio_quantity).unwrap_or(q).normalize();
+            AccountOrderRecordLeg {
+                leg_id: None,
+                instrument: LegInstrument {
+                    description: symbol.clone(),
+                    symbol,
+                    asset_type,
+                    exchange_mic_code: exchange,
+                    figi_code: None,
+                },
+                action: v2_action(leg.instrument.is_option(), leg.side, leg.position_effect),
+                // A spread fills at its net price; its legs' own prices
+                // are not reported.
+                execution_price: v1.execution_price.filter(|_| single),
+                total_quantity: of_leg(v1.total_quantity),
+                canceled_quantity: of_leg(v1.canceled_quantity),
+                filled_quantity: of_leg(v1.filled_quantity),
+                status: leg_status,
+            }
+        })
+        .collect();
     AccountOrderRecordV2 {
         brokerage_order_id: v1.brokerage_order_id,
         brokerage_group_order_id: v1.brokerage_group_order_id,
@@ -606,6 +645,6 @@ pub fn order_v2_as_of(
         limit_price: v1.limit_price,
         stop_price: v1.stop_price,
         trailing_stop: v1.trailing_stop,
-        legs: vec![leg],
+        legs,
     }
 }

@@ -319,8 +319,10 @@ pub struct AccountOrderRecord {
     pub brokerage_group_order_id: Option<String>,
     pub order_role: Option<String>,
     pub status: String,
+    /// An equity's, or a multi-leg order's underlying (v1 has no legs).
     pub universal_symbol: Option<UniversalSymbol>,
-    pub option_symbol: Option<Value>,
+    /// A single option's contract.
+    pub option_symbol: Option<OptionsSymbol>,
     pub quote_universal_symbol: Option<Value>,
     pub quote_currency: Option<Value>,
     pub action: &'static str,
@@ -613,4 +615,50 @@ pub struct UniversalActivity {
     pub fx_rate: Option<Double>,
     pub institution: String,
     pub external_reference_id: Option<String>,
+}
+
+/// `POST /accounts/{id}/trading/options` and its impact (§4.5
+/// `MlegTradeForm`): one to four legs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MlegTradeForm {
+    pub order_type: String,
+    pub time_in_force: String,
+    #[serde(default)]
+    pub limit_price: Option<Lenient>,
+    #[serde(default)]
+    pub stop_price: Option<Lenient>,
+    #[serde(default)]
+    pub price_effect: Option<String>,
+    pub legs: Vec<MlegLeg>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MlegLeg {
+    pub instrument: MlegTradingInstrument,
+    pub action: String,
+    /// Contracts for an option, shares for an equity: an integer.
+    pub units: Lenient,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MlegTradingInstrument {
+    /// A ticker, or an option's OCC symbol.
+    pub symbol: String,
+    /// `OPTION` or `EQUITY`.
+    pub instrument_type: String,
+}
+
+/// `MlegOrderResponse`: the brokerage's id and the order's v1 record.
+#[derive(Debug, Clone, Serialize)]
+pub struct MlegOrderResponse {
+    pub brokerage_order_id: String,
+    pub orders: Vec<AccountOrderRecord>,
+}
+
+/// `OptionImpact`: what the order would move in cash, and its fees.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionImpact {
+    pub estimated_cash_change: String,
+    pub cash_change_direction: &'static str,
+    pub estimated_fee_total: String,
 }
