@@ -53,6 +53,12 @@ from snaptrade_client.paths.accounts_account_id_recent_orders.get import (
 from snaptrade_client.paths.accounts_account_id_trading_cancel.post import (
     SchemaFor200ResponseBodyApplicationJson as Canceled,
 )
+from snaptrade_client.paths.accounts_account_id_trading_options.post import (
+    SchemaFor200ResponseBodyApplicationJson as MlegPlaced,
+)
+from snaptrade_client.paths.accounts_account_id_trading_options_impact.post import (
+    SchemaFor200ResponseBodyApplicationJson as OptionImpact,
+)
 from snaptrade_client.paths.accounts_account_id_trading_replace.post import (
     SchemaFor200ResponseBodyApplicationJson as Replaced,
 )
@@ -373,6 +379,40 @@ def test_the_experimental_v2_order_records_list_legs(client, user, served, etrad
     status, body = refused(lambda: x.get_user_account_order_detail_v2(
         account_id=etrade, brokerage_order_id="999999", **user))
     assert status == 404 and body["code"] == "1011"
+
+
+def test_a_credit_spread_and_a_single_call_are_placed_as_options(client, user, served, etrade):
+    """SDK 13's option calls: the spread's impact, its place (the brokerage's first state, one v1
+    record naming the underlying), its two legs in the V2 detail once filled; a call through
+    place_force_order by its OCC symbol, recorded with its contract and a BUY_OPEN action."""
+    spread = dict(
+        order_type="LIMIT", time_in_force="Day", limit_price="0.01", price_effect="CREDIT",
+        legs=[
+            {"instrument": {"symbol": "AAPL  260116C00200000", "instrument_type": "OPTION"},
+             "action": "SELL_TO_OPEN", "units": 1},
+            {"instrument": {"symbol": "AAPL  260116C00210000", "instrument_type": "OPTION"},
+             "action": "BUY_TO_OPEN", "units": 1},
+        ])
+    t = client.trading
+    impact = valid(t.get_option_impact(account_id=etrade, **spread, **user), OptionImpact)
+    assert impact["cash_change_direction"] == "CREDIT" and decimal(impact["estimated_cash_change"]) == 1
+    assert decimal(impact["estimated_fee_total"]) >= Decimal("1.30")
+    placed = valid(t.place_mleg_order(account_id=etrade, **spread, **user), MlegPlaced)
+    (record,) = placed["orders"]
+    assert record["brokerage_order_id"] == placed["brokerage_order_id"]
+    assert record["status"] == "PENDING" and record["universal_symbol"]["symbol"] == "AAPL"
+    advance(served, 5_000)
+    d = valid(client.experimental_endpoints.get_user_account_order_detail_v2(
+        account_id=etrade, brokerage_order_id=placed["brokerage_order_id"], **user), OrderDetailV2)
+    assert d["status"] == "EXECUTED" and d["price_effect"] == "CREDIT"
+    assert [(leg["instrument"]["symbol"], leg["instrument"]["asset_type"], leg["action"]) for leg in d["legs"]] == [
+        ("AAPL  260116C00200000", "OPTION", "SELL_TO_OPEN"), ("AAPL  260116C00210000", "OPTION", "BUY_TO_OPEN")]
+    call = place(client, user, etrade, action="BUY_TO_OPEN", symbol="AAPL  260116C00220000", units=1.0)
+    assert call["action"] == "BUY_OPEN" and call["universal_symbol"] is None
+    assert call["option_symbol"]["ticker"] == "AAPL  260116C00220000"
+    assert call["option_symbol"]["underlying_symbol"]["symbol"] == "AAPL"
+    status, body = refused(lambda: t.place_mleg_order(account_id=etrade, **dict(spread, price_effect="EVEN"), **user))
+    assert status == 400 and "not simulated" in body["detail"]
 
 
 def test_a_checked_trade_is_searched_checked_and_placed_by_its_id(client, user, served, etrade):
