@@ -362,14 +362,18 @@ async fn the_same_intent_is_the_same_order_and_limits_carry_their_digits() {
 async fn what_snaptrade_cannot_take_is_refused_before_any_request() {
     let server = MockServer::start().await;
     let a = adapter(&server);
+    // An option that neither opens nor closes is not an order at all.
     let option = Order {
         instrument: Instrument::option("AAPL  261218C00240000".parse().unwrap()),
         ..Order::market("o", "AAPL", Side::Buy, dec!(1))
     };
-    for order in [option, Order::market("f", "AAPL", Side::Buy, dec!(0.5))] {
-        let e = a.submit_order(&order).await.unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
-    }
+    let e = a.submit_order(&option).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidRequest, "{e}");
+    let e = a
+        .submit_order(&Order::market("f", "AAPL", Side::Buy, dec!(0.5)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
 

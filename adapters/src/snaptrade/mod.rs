@@ -251,15 +251,27 @@ impl Inner {
     /// retry (sending it again would place a second).
     async fn place_once(
         &self,
-        body: &str,
+        (path, body): (&str, &str),
         spec: &Spec,
         cid: &str,
         sent_ms: i64,
     ) -> Result<OrderResult> {
         let resp = self
-            .call(Method::POST, "/trade/place", &[], Some(body), Call::Submit)
+            .call(Method::POST, path, &[], Some(body), Call::Submit)
             .await?;
-        let unreadable = match resp.json::<OrderRecord>() {
+        // A spread answers its id beside its v1 record (`MlegOrderResponse`).
+        let record = match spec.legs.is_empty() {
+            true => resp.json::<OrderRecord>(),
+            false => resp.json::<models::MlegPlaced>().and_then(|m| {
+                m.orders
+                    .into_iter()
+                    .find(|o| o.brokerage_order_id == m.brokerage_order_id)
+                    .ok_or_else(|| {
+                        AdapterError::unknown("SnapTrade answered a spread without its order")
+                    })
+            }),
+        };
+        let unreadable = match record {
             Ok(record) => {
                 self.intents.remember(&record.brokerage_order_id, cid);
                 return self.to_result(&record);
@@ -285,9 +297,10 @@ impl Inner {
             tier: Tier::B,
             capabilities: Capabilities {
                 equities: true,
-                // Options go through the mleg endpoint, which this adapter does not use.
-                options: false,
-                multi_leg: false,
+                // One option through /trade/place, a spread through
+                // /trading/options (market and limit).
+                options: true,
+                multi_leg: true,
                 // `trading/replace` exists, but not for every brokerage, and
                 // its answer's id may differ: not offered.
                 replace: false,
@@ -416,15 +429,15 @@ impl BrokerAdapter for SnapTradeAdapter {
         if let Some(id) = inner.intents.order_of(cid) {
             return inner.get_order(&id).await;
         }
-        let body = spec.body(&inner.config.account_id)?;
-        let (body, spec) = (&body, &spec);
+        let (path, body) = spec.request(&inner.config.account_id)?;
+        let (sent, spec) = ((path.as_str(), body.as_str()), &spec);
         let placed = inner
             .intents
             .submit(
                 inner.setup.clock.as_ref(),
                 &inner.backoff,
                 cid,
-                |first_sent| inner.place_once(body, spec, cid, first_sent),
+                |first_sent| inner.place_once(sent, spec, cid, first_sent),
                 |first_sent| inner.find(spec, cid, first_sent),
             )
             .await;

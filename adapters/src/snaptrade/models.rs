@@ -91,7 +91,10 @@ pub struct RecentOrders {
 pub struct OrderRecord {
     pub brokerage_order_id: String,
     pub status: Option<String>,
+    /// An equity's, or a spread's underlying (v1 records have no legs).
     pub universal_symbol: Option<UniversalSymbol>,
+    /// A single option's contract.
+    pub option_symbol: Option<OptionSymbol>,
     pub action: Option<String>,
     pub total_quantity: Option<Number>,
     pub canceled_quantity: Option<Number>,
@@ -111,6 +114,19 @@ pub struct UniversalSymbol {
     pub symbol: Option<String>,
     /// `symbol` without the exchange suffix (`VAB`).
     pub raw_symbol: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OptionSymbol {
+    /// The OCC symbol (`AAPL  261218C00240000`).
+    pub ticker: Option<String>,
+}
+
+/// `POST /accounts/{id}/trading/options`'s answer (`MlegOrderResponse`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct MlegPlaced {
+    pub brokerage_order_id: String,
+    pub orders: Vec<OrderRecord>,
 }
 
 /// An error body (§6.1): `{"detail", "status_code", "code"}` with a string
@@ -151,8 +167,8 @@ impl ErrorBody {
 
 // ---------------------------------------------------------------- out
 
-/// `POST /trade/place`'s body (`ManualTradeFormWithOptions`, equities
-/// only). The fields are declared in alphabetical order: serde writes them
+/// `POST /trade/place`'s body (`ManualTradeFormWithOptions`: an equity by
+/// its ticker, or an option by its OCC symbol). The fields are declared in alphabetical order: serde writes them
 /// so, which makes the body its own canonical form, signed as it is sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlaceRequest<'a> {
@@ -166,6 +182,31 @@ pub struct PlaceRequest<'a> {
     pub symbol: &'a str,
     pub time_in_force: &'static str,
     pub units: Number,
+}
+
+/// `POST /accounts/{id}/trading/options`'s body (`MlegTradeForm`), its
+/// fields in alphabetical order like `PlaceRequest`'s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MlegRequest<'a> {
+    pub legs: Vec<MlegLeg<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_price: Option<String>,
+    pub order_type: &'static str,
+    pub price_effect: &'static str,
+    pub time_in_force: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MlegLeg<'a> {
+    pub action: &'static str,
+    pub instrument: MlegInstrument<'a>,
+    pub units: Number,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MlegInstrument<'a> {
+    pub instrument_type: &'static str,
+    pub symbol: &'a str,
 }
 
 /// The body of an order's detail read and of a cancel.
