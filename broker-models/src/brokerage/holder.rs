@@ -39,7 +39,8 @@ pub struct HolderProgram {
     /// multiples of `every_ms` since the Unix epoch; those that fall while
     /// the market is closed are skipped.
     pub every_ms: u64,
-    /// The opening session also buys one call on the first account's first stock.
+    /// The opening session also buys one call in every account (on its
+    /// first stock): each institution then has an option holding to report.
     #[serde(default)]
     pub options: bool,
     /// The accounts the holder trades in on their own; every account of the
@@ -153,9 +154,9 @@ impl Holder {
         if !engine.is_open() {
             return;
         }
-        for (i, account) in accounts.iter().enumerate() {
+        for account in accounts.iter() {
             if self.postings == 0 {
-                self.open(engine, account, i == 0);
+                self.open(engine, account);
             } else {
                 self.act(engine, account);
             }
@@ -178,7 +179,7 @@ impl Holder {
 
     /// The opening session: the account's cash arrives, then the holder
     /// buys three of the program's symbols for about a quarter of it each.
-    fn open(&mut self, engine: &mut Engine, account: &str, with_option: bool) {
+    fn open(&mut self, engine: &mut Engine, account: &str) {
         let deposit = engine
             .account(account)
             .map_or(Decimal::ZERO, |a| a.deposits);
@@ -201,7 +202,7 @@ impl Holder {
             }
             bought.push(symbol);
         }
-        if self.program.options && with_option {
+        if self.program.options {
             if let Some(call) = bought.first().and_then(|s| call_on(engine, s)) {
                 self.trade(engine, account, call, Side::Buy, Decimal::ONE);
             }
@@ -405,6 +406,22 @@ impl Holder {
         engine_cash
             .min(engine_cash.saturating_add(flow))
             .max(Decimal::ZERO)
+    }
+
+    /// The institution's cash flows (dividends less fees) booked on
+    /// `account` by `t`: what `flows` held then.
+    pub fn flows_until(&self, account: &str, t: Timestamp) -> Decimal {
+        self.activity
+            .iter()
+            .take_while(|a| a.time <= t)
+            .filter(|a| a.account == account)
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    HolderActivityKind::Dividend | HolderActivityKind::Fee
+                )
+            })
+            .fold(Decimal::ZERO, |sum, a| sum.saturating_add(a.amount))
     }
 
     /// An account view with the institution's cash flows (dividends less
