@@ -11,6 +11,7 @@ use base64::Engine as _;
 use broker_models::faults::FaultPlan;
 use common::{Client, Reply};
 use hmac::{Hmac, Mac};
+use mbt::Timestamp;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -954,6 +955,13 @@ async fn a_stale_cache_shows_the_prices_of_then() {
     let fresh = s.get(&path, "").await.json();
     assert_eq!(fresh["results"][0]["units"], "4", "{fresh}");
     let then = price(&fresh);
+    // Balances and the account's total value are cached with the holdings (§8.1).
+    let balances = format!("/accounts/{ETRADE}/balances");
+    let account = format!("/accounts/{ETRADE}");
+    let cash = |v: &Value| v[0]["cash"].as_f64().unwrap_or(f64::NAN);
+    let total = |v: &Value| v["balance"]["total"]["amount"].as_f64().unwrap_or(f64::NAN);
+    let fresh_cash = cash(&s.get(&balances, "").await.json());
+    let fresh_total = total(&s.get(&account, "").await.json());
     s.advance(1_800_000).await;
     let dropped = Decimal::try_from(then * 0.8).unwrap().round_dp(2);
     assert!(s.c.shared.lock().set_price("AAPL", dropped));
@@ -966,6 +974,11 @@ async fn a_stale_cache_shows_the_prices_of_then() {
     assert_eq!(sold.status, StatusCode::OK, "{}", sold.text);
     s.advance(5_000).await;
     assert_eq!(s.get(&path, "").await.json()["results"], json!([]));
+    let live_cash = cash(&s.get(&balances, "").await.json());
+    assert!(
+        live_cash > fresh_cash + 100.0,
+        "{fresh_cash} then, {live_cash} now"
+    );
     s.c.shared.lock().set_fault_plan(
         FaultPlan::from_toml(
             "[[rules]]\nfault = { kind = \"stale_read\", age_ms = 1805000 }\n",
@@ -983,6 +996,13 @@ async fn a_stale_cache_shows_the_prices_of_then() {
         (price(&stale) / then - 1.0).abs() < 0.01,
         "{then} then, {} from the cache: {stale}",
         price(&stale)
+    );
+    let stale_cash = cash(&s.get(&balances, "").await.json());
+    assert_eq!(stale_cash, fresh_cash, "the cache's cash is that of then");
+    let stale_total = total(&s.get(&account, "").await.json());
+    assert!(
+        (stale_total / fresh_total - 1.0).abs() < 0.001,
+        "{fresh_total} then, {stale_total} from the cache"
     );
 }
 
@@ -2018,4 +2038,27 @@ async fn options_and_spreads_are_placed_through_trading_options() {
         )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}
+
+/// A cache's cash is replayed from the venue's executions and the
+/// holder's own bookings: replayed up to now it is the account's cash, at
+/// every brokerage, after days of the user's trades, dividends and fees.
+#[tokio::test]
+async fn cash_replayed_to_now_is_the_account_s_cash() {
+    let s = Signer::new(FaultPlan::default());
+    s.place(ETRADE, json!({ "units": 3.0 })).await;
+    for _ in 0..3 {
+        s.advance(86_400_000).await;
+        let b = s.c.shared.lock();
+        for account in [ETRADE, FIDELITY, IBKR, ROBINHOOD] {
+            let now = b.account(account).unwrap().cash;
+            assert_eq!(b.cash_at(account, b.now()), now, "{account}");
+        }
+    }
+    let b = s.c.shared.lock();
+    let opened = b.cash_at(FIDELITY, Timestamp::from_millis(0));
+    assert!(
+        opened.is_zero(),
+        "no account before the model began: {opened}"
+    );
 }

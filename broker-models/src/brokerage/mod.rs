@@ -405,14 +405,13 @@ impl SimBrokerage {
         let log = engine.log();
         let upto = (log.len().saturating_sub(entries) as u64).min(self.events.cursor());
         for e in log.entries().iter().take_while(|e| e.seq < upto) {
-            position_changes(&e.event, |account, instrument, q, price| {
+            if let Some(account) = account_of(&e.event) {
                 let replay = self
                     .forgotten_positions
                     .entry(account.to_string())
                     .or_insert_with(|| replay_account(account));
-                // The venue booked this change: it cannot overflow here.
-                let _ = replay.apply_fill(instrument, q, price, Decimal::ZERO);
-            });
+                replay_entry(replay, &e.event);
+            }
         }
         engine.forget_log_before(upto);
         let kept = self.book.kept();
@@ -1494,9 +1493,27 @@ impl SimBrokerage {
     /// What `account` held at `t`, each position with its quantity and
     /// cost, from the venue's executions up to then (replayed as the venue
     /// booked them): what an aggregator's cache synced at `t` says.
-    /// Accounts open flat (profiles give cash only). Under retention,
-    /// executions forgotten count as made before any `t`.
+    /// Under retention, executions forgotten count as made before any `t`.
     pub fn positions_at(&self, account: &str, t: Timestamp) -> BTreeMap<Instrument, Position> {
+        self.replayed_at(account, t)
+            .positions
+            .into_iter()
+            .filter(|(_, p)| !p.quantity.is_zero())
+            .collect()
+    }
+
+    /// The account's cash at `t`: its opening cash and every execution up
+    /// to then with its fees, and what the holder booked beside the engine
+    /// by then (dividends less fees).
+    pub fn cash_at(&self, account: &str, t: Timestamp) -> Decimal {
+        let flows = self
+            .holder
+            .as_ref()
+            .map_or(Decimal::ZERO, |h| h.flows_until(account, t));
+        self.replayed_at(account, t).cash.saturating_add(flows)
+    }
+
+    fn replayed_at(&self, account: &str, t: Timestamp) -> mbt::Account {
         let mut replay = self
             .forgotten_positions
             .get(account)
@@ -1506,73 +1523,76 @@ impl SimBrokerage {
             if e.time > t {
                 break;
             }
-            position_changes(&e.event, |a, i, q, price| {
-                if a == account {
-                    // The venue booked this change: it cannot overflow here.
-                    let _ = replay.apply_fill(i, q, price, Decimal::ZERO);
-                }
-            });
+            if account_of(&e.event) == Some(account) {
+                replay_entry(&mut replay, &e.event);
+            }
         }
         replay
-            .positions
-            .into_iter()
-            .filter(|(_, p)| !p.quantity.is_zero())
-            .collect()
     }
 }
 
-/// An account to replay executions on: only its positions are read (its
-/// cash starts at zero and carries no fees).
+/// An account to replay the venue's executions on: it opens flat and
+/// empty, and takes its opening cash from the log.
 fn replay_account(account: &str) -> mbt::Account {
     mbt::Account::new(account, mbt::AccountKind::Margin, Decimal::ZERO)
 }
 
-/// How a log entry changes positions: `change(account, instrument, signed
-/// quantity, price)` for each position it moves, as the venue booked it.
-fn position_changes(
-    event: &EngineEvent,
-    mut change: impl FnMut(&str, &Instrument, Decimal, Decimal),
-) {
+/// The account a log entry changes the cash or positions of.
+fn account_of(event: &EngineEvent) -> Option<&str> {
     match event {
+        EngineEvent::AccountOpened { account_id, .. }
+        | EngineEvent::Fill { account_id, .. }
+        | EngineEvent::OptionExpiredWorthless { account_id, .. }
+        | EngineEvent::OptionExercised { account_id, .. } => Some(account_id),
+        _ => None,
+    }
+}
+
+/// Books one log entry on `replay` as the venue booked it: the opening
+/// cash, a fill with its fee, an option leaving the book at zero, an
+/// exercise's shares changing hands at the strike. The venue booked each
+/// of these, so none can overflow here.
+fn replay_entry(replay: &mut mbt::Account, event: &EngineEvent) {
+    let mut book = |i: &Instrument, q: Decimal, price: Decimal, fee: Decimal| {
+        let _ = replay.apply_fill(i, q, price, fee);
+    };
+    match event {
+        EngineEvent::AccountOpened { cash, .. } => replay.cash = *cash,
         EngineEvent::Fill {
-            account_id,
             instrument,
             side,
             quantity,
             price,
+            fee,
             ..
-        } => change(
-            account_id,
+        } => book(
             instrument,
             side.sign().saturating_mul(*quantity),
             *price,
+            *fee,
         ),
-        // An option that leaves the book leaves it at zero (mbt's expiry).
         EngineEvent::OptionExpiredWorthless {
-            account_id,
             instrument,
             quantity,
-        } => change(account_id, instrument, -*quantity, Decimal::ZERO),
-        // Exercised or assigned: the contracts go, and the shares change
-        // hands at the strike.
+            ..
+        } => book(instrument, -*quantity, Decimal::ZERO, Decimal::ZERO),
         EngineEvent::OptionExercised {
-            account_id,
             instrument,
             quantity,
             ..
         } => {
-            change(account_id, instrument, -*quantity, Decimal::ZERO);
+            book(instrument, -*quantity, Decimal::ZERO, Decimal::ZERO);
             if let Instrument::Option { occ } = instrument {
                 let shares = quantity.saturating_mul(instrument.multiplier());
                 let signed = match occ.right() {
                     mbt::OptionRight::Call => shares,
                     mbt::OptionRight::Put => -shares,
                 };
-                change(
-                    account_id,
+                book(
                     &Instrument::equity(occ.root()),
                     signed,
                     occ.strike(),
+                    Decimal::ZERO,
                 );
             }
         }

@@ -282,12 +282,13 @@ pub async fn balances(
 ) -> Result<Json<Vec<Balance>>, SnapTradeError> {
     let mut b = s.lock();
     b.sync();
-    reach(&b, &id, &call, Reach::Read)?;
-    let view = b.account(&id).ok_or_else(SnapTradeError::not_found)?;
+    let d = reach(&b, &id, &call, Reach::Read)?;
+    let at = synced(&b, &d, &call);
+    let (cash, buying_power) = view::balances(&b, &id, at).ok_or_else(SnapTradeError::not_found)?;
     Ok(Json(vec![Balance {
         currency: view::usd(),
-        cash: Some(Double(view.cash)),
-        buying_power: Some(Double(view.buying_power)),
+        cash: Some(Double(cash)),
+        buying_power: Some(Double(buying_power)),
     }]))
 }
 

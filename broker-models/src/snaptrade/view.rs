@@ -168,7 +168,7 @@ pub fn account_simple(b: &SimBrokerage, d: &Downstream, number: &str) -> Account
 }
 
 pub fn account(b: &SimBrokerage, d: &Downstream, number: &str, synced: Timestamp) -> Account {
-    let view = b.account(number);
+    let total = total_value(b, number, synced);
     let kind = kind_of(b, number);
     Account {
         id: number.to_string(),
@@ -183,8 +183,8 @@ pub fn account(b: &SimBrokerage, d: &Downstream, number: &str, synced: Timestamp
         opening_date: None,
         sync_status: sync_status(b, synced),
         balance: AccountBalance {
-            total: view.map(|v| Amount {
-                amount: Double(v.equity),
+            total: total.map(|t| Amount {
+                amount: Double(t),
                 currency: "USD",
             }),
         },
@@ -284,6 +284,40 @@ pub struct Holding {
     pub units: Decimal,
     pub price: Option<Decimal>,
     pub average_price: Decimal,
+}
+
+/// The cash and buying power a read synced at `synced` shows: now's, or a
+/// cache's from then (§8.1: balances are cached with the holdings). The
+/// buying power of then is now's less the cash moved since: the holds of
+/// then are not kept.
+pub fn balances(b: &SimBrokerage, number: &str, synced: Timestamp) -> Option<(Decimal, Decimal)> {
+    let now = b.account(number)?;
+    if synced >= b.now() {
+        return Some((now.cash, now.buying_power));
+    }
+    let cash = b.cash_at(number, synced);
+    let moved = now.cash.saturating_sub(cash);
+    Some((
+        cash,
+        now.buying_power.saturating_sub(moved).max(Decimal::ZERO),
+    ))
+}
+
+/// The account's total value as a read synced at `synced` shows it: its
+/// equity now, or a cache's cash then with what it held then at the
+/// prices of then.
+fn total_value(b: &SimBrokerage, number: &str, synced: Timestamp) -> Option<Decimal> {
+    let now = b.account(number)?;
+    if synced >= b.now() {
+        return Some(now.equity);
+    }
+    let held = holdings(b, number, synced)
+        .iter()
+        .fold(Decimal::ZERO, |sum, h| {
+            let value = h.price.unwrap_or_default().saturating_mul(h.units);
+            sum.saturating_add(value.saturating_mul(h.instrument.multiplier()))
+        });
+    Some(b.cash_at(number, synced).saturating_add(held))
 }
 
 /// What `number` held at `as_of`, priced as the market stood then (to the
