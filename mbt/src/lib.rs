@@ -56,8 +56,8 @@ pub use instrument::{Instrument, OccSymbol, OptionRight};
 pub use log::{EngineEvent, EventLog, LogEntry};
 pub use market::{InstrumentId, Market, MarketData, MarketEvent, Quote};
 pub use order::{
-    Fill, Leg, Order, OrderId, OrderRequest, OrderStatus, OrderType, PositionEffect, Side,
-    TimeInForce, Trail,
+    spreads_of, Fill, Leg, Order, OrderId, OrderRequest, OrderStatus, OrderType, PositionEffect,
+    Side, TimeInForce, Trail,
 };
 pub use time::Timestamp;
 pub use venue::{OpeningAccount, Venue};

@@ -156,6 +156,43 @@ impl OrderRequest {
     pub fn is_multi_leg(&self) -> bool {
         self.legs.as_ref().is_some_and(|l| !l.is_empty())
     }
+
+    /// What the order trades, leg by leg: a multi-leg order's legs, or the
+    /// order itself as its one leg (ratio 1).
+    pub fn each_leg(&self) -> Vec<Leg> {
+        match &self.legs {
+            Some(legs) if !legs.is_empty() => legs.clone(),
+            _ => vec![Leg {
+                instrument: self.instrument.clone(),
+                side: self.side,
+                position_effect: self.position_effect,
+                ratio_quantity: Decimal::ONE,
+            }],
+        }
+    }
+}
+
+/// Legs a vendor's form gives in contracts, as the engine's spreads: the
+/// number of spreads (the smallest leg's contracts) and each leg with its
+/// whole ratio to it; None when a leg is not a whole multiple of the
+/// smallest (or there is none).
+pub fn spreads_of(
+    legs: Vec<(Instrument, Side, Option<PositionEffect>, Decimal)>,
+) -> Option<(Decimal, Vec<Leg>)> {
+    let units = legs.iter().map(|l| l.3).min()?;
+    let legs = legs
+        .into_iter()
+        .map(|(instrument, side, position_effect, q)| {
+            let ratio = q.checked_div(units)?;
+            ratio.fract().is_zero().then(|| Leg {
+                instrument,
+                side,
+                position_effect,
+                ratio_quantity: ratio.normalize(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((units, legs))
 }
 
 /// The engine's own order id: dense and monotonic, so vendor faces can derive
@@ -543,5 +580,45 @@ mod tests {
             serde_json::to_string(&OrderType::StopLimit).unwrap(),
             "\"stop_limit\""
         );
+    }
+
+    #[test]
+    fn legs_in_contracts_are_spreads_of_the_smallest() {
+        let call = |strike: &str| Instrument::parse_symbol(&format!("AAPL  260116C00{strike}"));
+        let leg = |strike, side, q: i64| {
+            (
+                call(strike),
+                side,
+                Some(PositionEffect::Open),
+                Decimal::from(q),
+            )
+        };
+        let (units, legs) = spreads_of(vec![
+            leg("200000", Side::Sell, 2),
+            leg("210000", Side::Buy, 4),
+        ])
+        .unwrap();
+        assert_eq!(units, Decimal::from(2));
+        let ratios: Vec<Decimal> = legs.iter().map(|l| l.ratio_quantity).collect();
+        assert_eq!(ratios, [Decimal::ONE, Decimal::from(2)]);
+        assert!(spreads_of(vec![
+            leg("200000", Side::Sell, 2),
+            leg("210000", Side::Buy, 3)
+        ])
+        .is_none());
+        assert!(spreads_of(Vec::new()).is_none());
+        // A single order is its own one leg; a spread, its legs.
+        let single = OrderRequest::market("a", "c", "AAPL", Side::Buy, Decimal::from(5));
+        let own = single.each_leg();
+        assert_eq!(own.len(), 1);
+        assert_eq!(
+            (own[0].ratio_quantity, own[0].side),
+            (Decimal::ONE, Side::Buy)
+        );
+        let spread = OrderRequest {
+            legs: Some(legs),
+            ..single
+        };
+        assert_eq!(spread.each_leg().len(), 2);
     }
 }

@@ -264,28 +264,15 @@ fn spread(
             )))
         }
     };
-    let units = legs.iter().map(|l| l.3).min().unwrap_or(Decimal::ONE);
     let underlying = legs
         .first()
         .map(|l| l.0.underlying().to_string())
         .unwrap_or_default();
-    let legs = legs
-        .into_iter()
-        .map(|(instrument, side, position_effect, q)| {
-            let ratio = q.checked_div(units).unwrap_or(Decimal::ZERO);
-            if !ratio.fract().is_zero() {
-                return Err(SnapTradeError::invalid(
-                    "Unable to verify data sent: every leg's units are a whole multiple of the smallest leg's",
-                ));
-            }
-            Ok(Leg {
-                instrument,
-                side,
-                position_effect,
-                ratio_quantity: ratio.normalize(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let (units, legs) = mbt::spreads_of(legs).ok_or_else(|| {
+        SnapTradeError::invalid(
+            "Unable to verify data sent: every leg's units are a whole multiple of the smallest leg's",
+        )
+    })?;
     Ok(OrderRequest {
         instrument: Instrument::equity(&underlying),
         side,
@@ -300,13 +287,7 @@ fn spread(
 /// price per spread), else each leg at the side of its quote it would
 /// take; the cash is None when a leg has no quote.
 fn estimate(b: &SimBrokerage, r: &OrderRequest) -> Checked<(Option<Decimal>, Decimal)> {
-    let one = [Leg {
-        instrument: r.instrument.clone(),
-        side: r.side,
-        position_effect: r.position_effect,
-        ratio_quantity: Decimal::ONE,
-    }];
-    let legs = r.legs.as_deref().unwrap_or(&one);
+    let legs = r.each_leg();
     let fees = b.engine().config().fees_for(&r.account_id);
     let touch = |leg: &Leg| {
         b.engine().quote(&leg.instrument).map(|q| match leg.side {
@@ -317,7 +298,7 @@ fn estimate(b: &SimBrokerage, r: &OrderRequest) -> Checked<(Option<Decimal>, Dec
     let mut contracts = Decimal::ZERO;
     let mut total_fees = Decimal::ZERO;
     let mut at_touch = Some(Decimal::ZERO);
-    for leg in legs {
+    for leg in &legs {
         let qty = checked::mul(r.quantity, leg.ratio_quantity)?;
         contracts = checked::add(contracts, qty)?;
         let price = touch(leg);

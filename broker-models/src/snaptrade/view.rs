@@ -8,8 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use mbt::{
-    Instrument, Leg, OccSymbol, OrderStatus, OrderType, PositionEffect, Side, TimeInForce,
-    Timestamp,
+    Instrument, OccSymbol, OrderStatus, OrderType, PositionEffect, Side, TimeInForce, Timestamp,
 };
 
 use super::wire::{
@@ -614,15 +613,9 @@ pub fn order_v2_as_of(
     };
     // A multi-leg order's legs, each its ratio of the spreads; a single
     // order is its own one leg.
-    let one = [Leg {
-        instrument: r.instrument.clone(),
-        side: r.side,
-        position_effect: r.position_effect,
-        ratio_quantity: Decimal::ONE,
-    }];
-    let legs = r.legs.as_deref().unwrap_or(&one);
-    let single = r.legs.is_none();
-    let legs = legs
+    let single = !r.is_multi_leg();
+    let legs = r
+        .each_leg()
         .iter()
         .map(|leg| {
             let (asset_type, exchange) = match leg.instrument {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use mbt::{Instrument, Leg, OrderRequest, OrderType, PositionEffect, Side, TimeInForce};
+use mbt::{Instrument, OrderRequest, OrderType, PositionEffect, Side, TimeInForce};
 
 use super::errors::{text, TradierError};
 
@@ -234,26 +234,10 @@ fn multi_leg(form: &Form, base: OrderRequest) -> Result<OrderRequest, TradierErr
             "price is required for debit and credit orders",
         ));
     }
-    let legs = legs_of(form)?;
     // Leg quantities are contracts; the order counts spreads of the smallest leg.
-    let units = legs.iter().map(|l| l.3).min().unwrap_or(Decimal::ONE);
-    let legs = legs
-        .into_iter()
-        .map(|(instrument, side, effect, q)| {
-            let ratio = q.checked_div(units).unwrap_or(Decimal::ZERO);
-            if !ratio.fract().is_zero() {
-                return Err(TradierError::invalid(
-                    "leg quantities must be whole multiples of the smallest leg",
-                ));
-            }
-            Ok(Leg {
-                instrument,
-                side,
-                position_effect: Some(effect),
-                ratio_quantity: ratio.normalize(),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let (units, legs) = mbt::spreads_of(legs_of(form)?).ok_or_else(|| {
+        TradierError::invalid("leg quantities must be whole multiples of the smallest leg")
+    })?;
     Ok(OrderRequest {
         side,
         quantity: units,
@@ -264,7 +248,7 @@ fn multi_leg(form: &Form, base: OrderRequest) -> Result<OrderRequest, TradierErr
     })
 }
 
-type FormLeg = (Instrument, Side, PositionEffect, Decimal);
+type FormLeg = (Instrument, Side, Option<PositionEffect>, Decimal);
 
 /// `option_symbol[i]`, `side[i]`, `quantity[i]` for i = 0.. (at most 4, §2.1.3).
 fn legs_of(form: &Form) -> Result<Vec<FormLeg>, TradierError> {
@@ -277,7 +261,7 @@ fn legs_of(form: &Form) -> Result<Vec<FormLeg>, TradierError> {
         legs.push((
             Instrument::parse_symbol(occ),
             side,
-            effect,
+            Some(effect),
             whole(form, &format!("quantity[{i}]"))?,
         ));
     }
