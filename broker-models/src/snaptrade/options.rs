@@ -47,8 +47,9 @@ pub async fn place(
         return Err(SnapTradeError::no_trading(&d.name));
     }
     options_traded(&b, &d)?;
-    let cid = b.generate_client_id();
-    let r = request(&account, &form, cid)?;
+    let mut r = request(&account, &form, String::new())?;
+    // Drawn only for a form that passed: a refused one leaves the ids as they were.
+    r.client_order_id = b.generate_client_id();
     submitted(&mut b, r, &call, |b, o| {
         Json(MlegOrderResponse {
             brokerage_order_id: o.vendor_id.clone(),

@@ -231,12 +231,13 @@ pub async fn place(
         b.record_order_attempt(Operation::SubmitOrder, "POST", uri.path());
         return Err(SnapTradeError::no_trading(&d.name));
     }
-    let cid = match &form.client_order_id {
+    let instrument = security(&b, &form)?;
+    let mut r = request(&form, instrument, String::new())?;
+    // Drawn only for a form that passed: a refused one leaves the ids as they were.
+    r.client_order_id = match &form.client_order_id {
         Some(c) => c.clone(),
         None => b.generate_client_id(),
     };
-    let instrument = security(&b, &form)?;
-    let r = request(&form, instrument, cid)?;
     submit(&mut b, r, &call)
 }
 
