@@ -52,6 +52,12 @@ pub struct ServeArgs {
     /// second apart in simulated time (86,000 fit in one session).
     #[arg(long, default_value_t = 80_000)]
     orders: u64,
+    /// Orders to each simulated millisecond instead (20 is the pace wrk
+    /// drives over loopback): thousands work at once and each request reads
+    /// past them; a sell the working buys left no shares for is refused
+    /// (counted, as Alpaca answers it).
+    #[arg(long)]
+    orders_per_ms: Option<u64>,
     #[arg(long, default_value_t = 7)]
     seed: u64,
     /// Ended orders the model keeps, as `serve --keep-orders` (default: all,
@@ -297,6 +303,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let rss_before = rss_kib("VmRSS");
     // Resident memory at each quarter of the run: how it grows with the orders kept.
     let mut rss_quarters = Vec::new();
+    let mut refused = 0u64;
     let t = Instant::now();
     runtime.block_on(async {
         for n in 0..args.orders {
@@ -311,10 +318,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 .body(Body::from(body))?;
             let answer = model.router.clone().oneshot(req).await?;
             // A moment passes between orders, as it does in front of a
-            // client: the order before is accepted and filled.
-            model.shared.lock().advance(STEP_MS);
+            // client: at the default pace, the order before is accepted and filled.
+            match args.orders_per_ms {
+                None => model.shared.lock().advance(STEP_MS),
+                Some(k) if (n + 1) % k.max(1) == 0 => model.shared.lock().advance(1),
+                Some(_) => {}
+            }
             let status = answer.status();
-            if !status.is_success() {
+            if !status.is_success() && args.orders_per_ms.is_some() {
+                refused += 1;
+            } else if !status.is_success() {
                 let body = http_body_util::BodyExt::collect(answer.into_body()).await?;
                 anyhow::bail!(
                     "order {n} answered {status}: {}",
@@ -336,6 +349,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             "bench": "serve",
             "broker": "alpaca",
             "orders": args.orders,
+            "orders_per_ms": args.orders_per_ms,
+            "refused": refused,
             "keep_orders": args.keep_orders.0,
             "wall_secs": (secs * 1000.0).round() / 1000.0,
             "orders_per_sec": per_sec(args.orders as usize, secs),

@@ -618,7 +618,7 @@ impl SimBrokerage {
         let ended: Vec<usize> = self
             .book
             .maybe_open()
-            .filter(|(_, o)| self.state(o).status.is_terminal())
+            .filter(|(_, o)| self.has_ended(o))
             .map(|(i, _)| i)
             .collect();
         for i in ended {
@@ -1201,6 +1201,21 @@ impl SimBrokerage {
                 before_venue(OrderStatus::PendingCancel)
             }
             None => before_venue(OrderStatus::Pending),
+        }
+    }
+
+    /// Whether `order` has ended: `state`'s status is terminal. Cheaper than
+    /// asking `state`, which every request does of every open order: a
+    /// cancel waiting on the schedule only ever makes a live order pending
+    /// cancel, so the schedule need not be read.
+    fn has_ended(&self, order: &BrokerOrder) -> bool {
+        match order.engine_id.and_then(|id| self.engine().order(id)) {
+            Some(o) => o.status.is_terminal(),
+            None => {
+                order.rejection.is_some()
+                    || order.canceled_at.is_some()
+                    || order.replaced_by.is_some()
+            }
         }
     }
 
