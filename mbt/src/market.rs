@@ -122,6 +122,13 @@ pub struct InstrumentState {
     pub previous_close: Option<Decimal>,
 }
 
+impl InstrumentState {
+    /// An equity's mark: its quote's mid, else its last price.
+    pub fn mark(&self) -> Option<Decimal> {
+        self.quote.map(|q| q.mid()).or(self.last)
+    }
+}
+
 /// Interned instruments and their latest market state.
 #[derive(Debug, Clone, Default)]
 pub struct Market {
@@ -327,7 +334,7 @@ impl Market {
     /// last price) becomes its previous close.
     pub fn close_session(&mut self) {
         for s in &mut self.states {
-            if let Some(mark) = s.quote.map(|q| q.mid()).or(s.last) {
+            if let Some(mark) = s.mark() {
                 s.previous_close = Some(mark);
             }
         }

@@ -156,24 +156,44 @@ pub struct Valuation {
     pub requirement: Decimal,
 }
 
-/// Values `account`'s positions at `marks`, in one pass: marking each one
-/// is most of what an order's check costs.
-pub fn valuation(account: &Account, marks: &impl Marks) -> Checked<Valuation> {
-    let collateral = short_option_collateral(account, marks)?;
+/// One position's part of a margin account's valuation at `mark`: its
+/// signed value (its cost basis when it has no mark) and what it requires
+/// (half of a stock position's value, all of a long option's, None for a
+/// short option, whose collateral is counted apart).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MarginTerm {
+    pub signed: Decimal,
+    pub requirement: Option<Decimal>,
+}
+
+pub fn margin_term(p: &Position, mark: Option<Decimal>) -> Checked<MarginTerm> {
+    let signed = mark.map_or(Ok(p.cost_basis), |m| p.market_value(m))?;
+    let value = signed.abs();
+    let requirement = if p.instrument.is_option() {
+        (p.quantity > Decimal::ZERO).then_some(value)
+    } else {
+        Some(checked::div(value, Decimal::TWO)?)
+    };
+    Ok(MarginTerm {
+        signed,
+        requirement,
+    })
+}
+
+/// A margin account's valuation from its positions' terms, summed in
+/// position order (the engine's kept terms sum to exactly what `valuation`
+/// gives, `engine::accounts`).
+pub fn margin_valuation(
+    collateral: Decimal,
+    terms: impl IntoIterator<Item = Checked<MarginTerm>>,
+) -> Checked<Valuation> {
     let mut requirement = collateral;
     let mut positions = Decimal::ZERO;
-    if account.kind == AccountKind::Margin {
-        for p in account.positions.values() {
-            let signed = value(p, marks)?;
-            positions = checked::add(positions, signed)?;
-            let value = signed.abs();
-            if p.instrument.is_option() {
-                if p.quantity > Decimal::ZERO {
-                    requirement = checked::add(requirement, value)?;
-                }
-            } else {
-                requirement = checked::add(requirement, checked::div(value, Decimal::TWO)?)?;
-            }
+    for term in terms {
+        let term = term?;
+        positions = checked::add(positions, term.signed)?;
+        if let Some(r) = term.requirement {
+            requirement = checked::add(requirement, r)?;
         }
     }
     Ok(Valuation {
@@ -181,6 +201,26 @@ pub fn valuation(account: &Account, marks: &impl Marks) -> Checked<Valuation> {
         positions,
         requirement,
     })
+}
+
+/// Values `account`'s positions at `marks`, in one pass: marking each one
+/// is most of what an order's check costs.
+pub fn valuation(account: &Account, marks: &impl Marks) -> Checked<Valuation> {
+    let collateral = short_option_collateral(account, marks)?;
+    match account.kind {
+        AccountKind::Margin => margin_valuation(
+            collateral,
+            account
+                .positions
+                .values()
+                .map(|p| margin_term(p, marks.mark(&p.instrument))),
+        ),
+        AccountKind::Cash => Ok(Valuation {
+            collateral,
+            positions: Decimal::ZERO,
+            requirement: collateral,
+        }),
+    }
 }
 
 /// Buying power before what working orders hold.

@@ -642,8 +642,9 @@ impl Engine {
             epoch: self.market.epoch(),
             now: self.now,
         };
-        self.accounts
-            .valued(id, marks, |a| buying_power::valuation(a, self))
+        self.accounts.valued(id, marks, &self.market, |a| {
+            buying_power::valuation(a, self)
+        })
     }
 
     /// An account marked to market. An amount beyond Decimal's range
@@ -798,10 +799,7 @@ impl Engine {
 
     pub fn mark(&self, instrument: &Instrument) -> Option<Decimal> {
         match instrument {
-            Instrument::Equity { .. } => {
-                let state = self.market.state(self.market.id(instrument)?);
-                state.quote.map(|q| q.mid()).or(state.last)
-            }
+            Instrument::Equity { .. } => self.market.state(self.market.id(instrument)?).mark(),
             Instrument::Option { .. } => self.quote(instrument).map(|q| q.mid()),
         }
     }

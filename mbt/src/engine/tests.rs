@@ -1280,3 +1280,64 @@ fn a_kept_valuation_is_always_the_fresh_one() {
     e.set_price(&Instrument::equity("SPY"), dec!(460), dec!(100));
     same(&e, "a price set");
 }
+
+/// A stock-only margin account keeps each position's term (`accounts`):
+/// whichever of its positions a quote or a fill touches, or a new position
+/// comes before, the kept valuation is the fresh one, to the digit.
+#[test]
+fn kept_terms_give_the_fresh_valuation_to_the_digit() {
+    let mut e = engine();
+    let exact = |e: &Engine, step: &str| {
+        let fresh = buying_power::valuation(e.account("A1").unwrap(), e);
+        let kept = e.kept_valuation("A1").unwrap();
+        let digits = |v: &Checked<buying_power::Valuation>| {
+            v.map(|v| (v.positions.to_string(), v.requirement.to_string()))
+        };
+        assert_eq!(digits(&kept), digits(&fresh), "{step}");
+    };
+    for (n, symbol) in ["MSFT", "AAPL", "SPY"].into_iter().enumerate() {
+        if symbol == "MSFT" {
+            quote(&mut e, "MSFT", dec!(399.99), dec!(400.01), dec!(1000));
+        }
+        let coid = format!("b{n}");
+        let order = OrderRequest::market("A1", &coid, symbol, Side::Buy, dec!(3));
+        e.submit(order).unwrap();
+        exact(&e, symbol);
+    }
+    quote(&mut e, "AAPL", dec!(101.005), dec!(101.015), dec!(1000));
+    exact(&e, "the middle position's mark moved");
+    e.submit(OrderRequest::market(
+        "A1",
+        "s1",
+        "MSFT",
+        Side::Sell,
+        dec!(1),
+    ))
+    .unwrap();
+    exact(&e, "a fill changed the first position");
+    // ZZZ sorts after the others; BRK before most: each shifts the kept slots.
+    for (symbol, price) in [("ZZZ", dec!(10)), ("BRK", dec!(50))] {
+        quote(
+            &mut e,
+            symbol,
+            price - dec!(0.01),
+            price + dec!(0.01),
+            dec!(1000),
+        );
+        let coid = format!("n-{symbol}");
+        e.submit(OrderRequest::market(
+            "A1",
+            &coid,
+            symbol,
+            Side::Buy,
+            dec!(2),
+        ))
+        .unwrap();
+        exact(&e, symbol);
+    }
+    e.submit(OrderRequest::market("A1", "s2", "BRK", Side::Sell, dec!(2)))
+        .unwrap();
+    exact(&e, "a position closed");
+    quote(&mut e, "SPY", dec!(455.11), dec!(455.13), dec!(1000));
+    exact(&e, "the last position's mark moved");
+}
