@@ -2,7 +2,7 @@
 //! the whole suite): a case that places an order and waits for its fill,
 //! against the Alpaca model over the simulated network and in-process
 //! against MBT. Most of a world's cost is its simulated time, stepped a
-//! millisecond at a time (turmoil ticks every host each step).
+//! tick at a time (turmoil runs every host each step; `WorldSpec::tick`).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use harness::cases;

@@ -41,8 +41,13 @@ pub struct WorldSpec {
     /// Where every venue's prices come from (default: the seeded generator).
     pub market: MarketSpec,
     /// The simulation's step: every host runs once per tick, so a world's
-    /// cost follows its simulated time over this (1 ms by default;
-    /// graduation replays, which wait seconds between bars, step coarser).
+    /// cost follows its simulated time over this. 10 ms by default: a
+    /// host's own timers still fire at their instant inside a tick, but a
+    /// message crosses the network at a tick's end, so each hop takes 10 or
+    /// 20 ms (its drawn latency rounded up), a broker's round trip as the
+    /// internet gives it. At 1 ms, stepping idle hosts was two thirds of a
+    /// conformance world's cost (`raxx-sim bench world`). Graduation
+    /// replays, which wait seconds between bars, step coarser.
     pub tick: Duration,
 }
 
@@ -54,7 +59,7 @@ impl WorldSpec {
             duration: Duration::from_secs(600),
             request_timeout: Duration::from_secs(2),
             market: MarketSpec::default(),
-            tick: Duration::from_millis(1),
+            tick: Duration::from_millis(10),
         }
     }
 

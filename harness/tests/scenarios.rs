@@ -170,7 +170,7 @@ fn a_holdings_expectation_fails_on_what_the_read_did_not_answer() {
     assert!(!run.passed());
     let timeline = run.timeline();
     assert!(
-        timeline.contains("10 AAPL, as of 2026-01-05T15:00:10.004Z"),
+        timeline.contains("10 AAPL, as of 2026-01-05T15:00:10.040Z"),
         "{timeline}"
     );
 }
