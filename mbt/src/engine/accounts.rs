@@ -83,7 +83,7 @@ impl KeptTerm {
     fn marked(p: &Position, market: &Market) -> Self {
         let mut fresh = Self {
             instrument: p.instrument.clone(),
-            id: market.id(&p.instrument),
+            id: None,
             version: 0,
             quantity: [0; 16],
             cost_basis: [0; 16],
@@ -93,9 +93,12 @@ impl KeptTerm {
         fresh
     }
 
-    /// Marks the same instrument's position again (its id still holds:
-    /// the market never forgets an instrument).
+    /// Marks the same instrument's position again (an id, once there,
+    /// still holds: the market never forgets an instrument).
     fn mark(&mut self, p: &Position, market: &Market) -> Checked<MarginTerm> {
+        if self.id.is_none() {
+            self.id = market.id(&p.instrument);
+        }
         let state = self.id.map(|id| market.state(id));
         self.version = state.map_or(0, |s| s.version);
         self.quantity = p.quantity.serialize();
@@ -183,7 +186,7 @@ impl Accounts {
 }
 
 /// `account`'s terms in position order, each kept one that still holds
-/// reused and the others marked again (and kept, where they can be).
+/// reused and the others marked again and kept.
 fn refreshed<'a>(
     terms: &'a mut Vec<KeptTerm>,
     account: &'a Account,
