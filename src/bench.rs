@@ -55,7 +55,9 @@ pub struct ServeArgs {
     /// Orders to each simulated millisecond instead (20 is the pace wrk
     /// drives over loopback): thousands work at once and each request reads
     /// past them; a sell the working buys left no shares for is refused
-    /// (counted, as Alpaca answers it).
+    /// (counted, as Alpaca answers it). The served clock also runs on
+    /// between requests, as it does in front of a client, so at this pace
+    /// the counts move a little from run to run.
     #[arg(long)]
     orders_per_ms: Option<u64>,
     #[arg(long, default_value_t = 7)]

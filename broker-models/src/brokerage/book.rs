@@ -121,6 +121,10 @@ pub struct OrderBook {
     /// ones (see [`OrderBook::close`]), so that what open orders hold is
     /// read from the few still working, not from every order ever placed.
     open: std::collections::BTreeSet<usize>,
+    /// Orders changed since the broker last looked for ended ones (every
+    /// mutable access, `take_touched`): the only ones that can have ended
+    /// since, but for what the venue did unseen (a full sweep catches that).
+    touched: Vec<usize>,
 }
 
 impl OrderBook {
@@ -136,6 +140,7 @@ impl OrderBook {
             self.by_client_id
                 .insert((order.account.clone(), order.client_order_id.clone()), idx);
             self.open.insert(idx);
+            self.touched.push(idx);
         }
         self.orders.push(order);
         idx
@@ -191,7 +196,7 @@ impl OrderBook {
     /// A taken order reached the engine as `id`.
     pub fn bind(&mut self, idx: usize, id: OrderId) {
         self.by_engine_id.insert(id, idx);
-        if let Some(o) = self.orders.get_mut(idx) {
+        if let Some(o) = self.at_mut(idx) {
             o.engine_id = Some(id);
         }
     }
@@ -201,7 +206,7 @@ impl OrderBook {
     }
 
     pub fn get_mut(&mut self, vendor_id: &str) -> Option<&mut BrokerOrder> {
-        self.index(vendor_id).and_then(|i| self.orders.get_mut(i))
+        self.index(vendor_id).and_then(|i| self.at_mut(i))
     }
 
     pub fn index(&self, vendor_id: &str) -> Option<usize> {
@@ -213,6 +218,7 @@ impl OrderBook {
     }
 
     pub fn at_mut(&mut self, idx: usize) -> Option<&mut BrokerOrder> {
+        self.touched.push(idx);
         self.orders.get_mut(idx)
     }
 
@@ -232,7 +238,7 @@ impl OrderBook {
     pub fn rebind(&mut self, idx: usize, from: OrderId, to: OrderId) {
         self.by_engine_id.remove(&from);
         self.by_engine_id.insert(to, idx);
-        if let Some(o) = self.orders.get_mut(idx) {
+        if let Some(o) = self.at_mut(idx) {
             o.engine_id = Some(to);
         }
     }
@@ -253,5 +259,20 @@ impl OrderBook {
     /// The order at `idx` has ended for good.
     pub fn close(&mut self, idx: usize) {
         self.open.remove(&idx);
+    }
+
+    /// How many taken orders are not known to have ended.
+    pub fn maybe_open_len(&self) -> usize {
+        self.open.len()
+    }
+
+    /// The orders changed since the last call that are not known to have
+    /// ended, each once.
+    pub fn take_touched(&mut self) -> Vec<usize> {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        touched.retain(|i| self.open.contains(i));
+        touched
     }
 }

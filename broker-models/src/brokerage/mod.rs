@@ -77,6 +77,9 @@ pub struct SimBrokerage {
     /// Where prices come from (kept so that a reset starts the same market).
     market: MarketSpec,
     book: OrderBook,
+    /// How many orders were not known to have ended after the last full
+    /// sweep for ended ones (`collect_events`).
+    swept_open: usize,
     events: Events,
     schedule: Schedule,
     /// Draws the client order ids a broker generates when a client sends none.
@@ -242,6 +245,7 @@ impl SimBrokerage {
             market,
             book: OrderBook::default(),
             events: Events::default(),
+            swept_open: 0,
             schedule: Schedule::default(),
             fault_log: Vec::new(),
             received: 0,
@@ -615,14 +619,28 @@ impl SimBrokerage {
             self.run_groups();
             self.events.collect(self.venue.engine(), &mut self.book);
         }
-        let ended: Vec<usize> = self
-            .book
-            .maybe_open()
-            .filter(|(_, o)| self.has_ended(o))
-            .map(|(i, _)| i)
+        // An order ends by an event collected above or a step of the
+        // broker's own, both of which touch it; reading only those keeps a
+        // request's cost off the thousands working under load. The venue
+        // could still end one unseen: a full sweep whenever the orders not
+        // known to have ended double catches it (callers of `maybe_open`
+        // ask each order's state, so a late close costs time, never truth).
+        let touched = self.book.take_touched();
+        let sweep = self.book.maybe_open_len() >= self.swept_open.saturating_mul(2).max(64);
+        let candidates: Vec<usize> = if sweep {
+            self.book.maybe_open().map(|(i, _)| i).collect()
+        } else {
+            touched
+        };
+        let ended: Vec<usize> = candidates
+            .into_iter()
+            .filter(|&i| self.book.at(i).is_some_and(|o| self.has_ended(o)))
             .collect();
         for i in ended {
             self.book.close(i);
+        }
+        if sweep {
+            self.swept_open = self.book.maybe_open_len();
         }
         self.forget_ended();
     }
