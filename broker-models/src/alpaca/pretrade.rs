@@ -115,20 +115,15 @@ pub fn held_for_orders(
     let mut grouped: BTreeMap<&str, Decimal> = BTreeMap::new();
     let open = b
         .maybe_open_orders_of(account)
+        .filter(|o| o.request.side == side && o.request.instrument == *instrument)
         .filter(|o| o.taken && !o.request.is_multi_leg())
-        .filter(|o| o.request.instrument == *instrument && o.request.side == side)
         .filter(|o| !freed.orders.contains(&o.vendor_id))
         .filter(|o| freed.group.is_none() || hold_group(o) != freed.group.as_deref());
     for o in open {
-        let s = b.state(o);
-        if s.status.is_terminal() {
+        let Some(filled) = b.live_filled(o) else {
             continue;
-        }
-        let left = o
-            .request
-            .quantity
-            .saturating_sub(s.filled_quantity)
-            .max(Decimal::ZERO);
+        };
+        let left = o.request.quantity.saturating_sub(filled).max(Decimal::ZERO);
         match hold_group(o) {
             Some(g) => {
                 let most = grouped.entry(g).or_default();

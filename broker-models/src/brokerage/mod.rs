@@ -1222,19 +1222,23 @@ impl SimBrokerage {
         }
     }
 
-    /// Whether `order` has ended: `state`'s status is terminal. Cheaper than
-    /// asking `state`, which every request does of every open order: a
-    /// cancel waiting on the schedule only ever makes a live order pending
-    /// cancel, so the schedule need not be read.
-    fn has_ended(&self, order: &BrokerOrder) -> bool {
+    /// What a live order has filled, None once it has ended: `state`'s
+    /// filled quantity and whether its status is terminal, for the readers
+    /// that ask it of every open order (each request, each sell's shares
+    /// held). A cancel waiting on the schedule only ever makes a live order
+    /// pending cancel, so the schedule need not be read.
+    pub fn live_filled(&self, order: &BrokerOrder) -> Option<Decimal> {
         match order.engine_id.and_then(|id| self.engine().order(id)) {
-            Some(o) => o.status.is_terminal(),
-            None => {
-                order.rejection.is_some()
-                    || order.canceled_at.is_some()
-                    || order.replaced_by.is_some()
-            }
+            Some(o) => (!o.status.is_terminal()).then_some(o.filled_quantity),
+            None => (order.rejection.is_none()
+                && order.canceled_at.is_none()
+                && order.replaced_by.is_none())
+            .then_some(Decimal::ZERO),
         }
+    }
+
+    fn has_ended(&self, order: &BrokerOrder) -> bool {
+        self.live_filled(order).is_none()
     }
 
     /// Cancels an order, at once or after the profile's cancel latency
