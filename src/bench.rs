@@ -277,30 +277,22 @@ fn world(args: WorldArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Simulated time between two orders of `bench serve`.
-const STEP_MS: i64 = 250;
-/// The orders that fit between the model's start and the session's close.
-const MAX_SERVE_ORDERS: u64 = 86_000;
-
 #[allow(clippy::disallowed_methods)] // timing a benchmark is what the wall clock is for
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    use axum::body::Body;
-    use axum::http::Request;
+    use broker_models::order_flow::{OrderFlow, Pace, MAX_SETTLED_ORDERS, SETTLED_STEP_MS};
     use tower::ServiceExt;
 
-    // Market orders after the close would wait for the next open, and the
-    // sells that follow them would find no shares.
+    let pace = args.orders_per_ms.map_or(Pace::Settled, Pace::PerMs);
     anyhow::ensure!(
-        args.orders <= MAX_SERVE_ORDERS,
-        "bench serve submits at most {MAX_SERVE_ORDERS} orders (one session, {STEP_MS} ms apart)"
+        args.orders <= MAX_SETTLED_ORDERS,
+        "bench serve submits at most {MAX_SETTLED_ORDERS} orders (one session, {SETTLED_STEP_MS} ms apart)"
     );
     let model = broker_models::build("alpaca", args.seed, Default::default(), &Default::default())?;
     model.shared.lock().disable_rate_limits();
     if let Some(keep) = args.keep_orders.0 {
         model.shared.lock().set_retention(keep);
     }
-    let credential = |name: &str| model.connection("bench").credential(name);
-    let (key, secret) = (credential("key_id"), credential("secret_key"));
+    let flow = OrderFlow::alpaca(&model, pace);
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let rss_before = rss_kib("VmRSS");
     // Resident memory at each quarter of the run: how it grows with the orders kept.
@@ -309,25 +301,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let t = Instant::now();
     runtime.block_on(async {
         for n in 0..args.orders {
-            let side = if n % 2 == 0 { "buy" } else { "sell" };
-            let body = format!(
-                r#"{{"symbol":"AAPL","qty":"1","side":"{side}","type":"market","time_in_force":"day"}}"#
-            );
-            let req = Request::post("/v2/orders")
-                .header("APCA-API-KEY-ID", &key)
-                .header("APCA-API-SECRET-KEY", &secret)
-                .header("Content-Type", "application/json")
-                .body(Body::from(body))?;
-            let answer = model.router.clone().oneshot(req).await?;
-            // A moment passes between orders, as it does in front of a
-            // client: at the default pace, the order before is accepted and filled.
-            match args.orders_per_ms {
-                None => model.shared.lock().advance(STEP_MS),
-                Some(k) if (n + 1) % k.max(1) == 0 => model.shared.lock().advance(1),
-                Some(_) => {}
-            }
+            let answer = model.router.clone().oneshot(flow.request(n)?).await?;
+            // A moment passes between orders, as it does in front of a client.
+            flow.after(&model, n);
             let status = answer.status();
-            if !status.is_success() && args.orders_per_ms.is_some() {
+            if !status.is_success() && pace != Pace::Settled {
                 refused += 1;
             } else if !status.is_success() {
                 let body = http_body_util::BodyExt::collect(answer.into_body()).await?;

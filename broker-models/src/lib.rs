@@ -16,6 +16,7 @@ pub mod fuzz;
 pub(crate) mod ids;
 mod json;
 pub mod model;
+pub mod order_flow;
 pub mod plaid;
 pub(crate) mod profile;
 pub(crate) mod ratelimit;
