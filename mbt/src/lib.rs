@@ -40,6 +40,7 @@ pub mod market;
 pub mod order;
 pub mod pricing;
 pub mod rng;
+pub mod tail;
 pub mod time;
 pub mod venue;
 pub mod window;

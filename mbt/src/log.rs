@@ -10,6 +10,7 @@ use crate::account::AccountKind;
 use crate::engine::RejectReason;
 use crate::instrument::Instrument;
 use crate::order::{OrderId, OrderStatus, OrderType, Side, TimeInForce};
+use crate::tail::Tail;
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +98,7 @@ pub struct LogEntry {
 pub struct EventLog {
     /// The sequence number of `entries[0]`: how many were forgotten.
     base: u64,
-    entries: Vec<LogEntry>,
+    entries: Tail<LogEntry>,
     /// When the first entry ever was logged.
     first_time: Option<Timestamp>,
 }
@@ -112,7 +113,7 @@ impl EventLog {
 
     /// The entries kept: every entry unless some were forgotten.
     pub fn entries(&self) -> &[LogEntry] {
-        &self.entries
+        self.entries.as_slice()
     }
 
     /// Entries from sequence number `seq` on: how a consumer (a broker's
@@ -122,7 +123,7 @@ impl EventLog {
         let start = usize::try_from(seq.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
             .min(self.entries.len());
-        self.entries.get(start..).unwrap_or_default()
+        self.entries.as_slice().get(start..).unwrap_or_default()
     }
 
     /// How many entries were ever logged: the next entry's sequence number.
@@ -144,7 +145,7 @@ impl EventLog {
         let n = usize::try_from(seq.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
             .min(self.entries.len());
-        self.entries.drain(..n);
+        self.entries.drop_front(n);
         self.base = self.base.saturating_add(n as u64);
     }
 
@@ -159,7 +160,7 @@ impl EventLog {
 
     /// One JSON object per line, in sequence order (the entries kept).
     pub fn to_jsonl(&self) -> String {
-        self.entries.iter().map(json_line).collect()
+        self.entries.as_slice().iter().map(json_line).collect()
     }
 
     /// Hex SHA-256 of `to_jsonl()`: of the whole log when nothing was

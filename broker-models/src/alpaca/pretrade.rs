@@ -11,8 +11,6 @@
 //!   reference's §5.2 row gives the 403 body). Options and spreads are left
 //!   to the engine's collateral rules.
 
-use std::collections::BTreeMap;
-
 use rust_decimal::Decimal;
 
 use mbt::{AccountKind, Instrument, OrderRequest, RejectReason, Rejection, Side};
@@ -36,7 +34,7 @@ pub struct Freed {
     pub orders: Vec<String>,
     pub hold: Decimal,
     /// The group of the order a replace replaces: its replacement shares
-    /// the group's one hold on the shares (`hold_group`).
+    /// the group's one hold on the shares (`BrokerOrder::hold_group`).
     pub group: Option<String>,
 }
 
@@ -46,17 +44,9 @@ impl Freed {
         Freed {
             orders: vec![o.vendor_id.clone()],
             hold: o.engine_id.map_or(Decimal::ZERO, |id| b.engine().hold(id)),
-            group: hold_group(o).map(str::to_string),
+            group: o.hold_group().map(str::to_string),
         }
     }
-}
-
-/// The group whose exits hold one position's shares once: a bracket's or
-/// an OCO's exits sell the same shares, and the first to fill cancels the
-/// others. Keyed by the group's lead order.
-fn hold_group(o: &BrokerOrder) -> Option<&str> {
-    o.class?;
-    Some(o.parent.as_deref().unwrap_or(&o.vendor_id))
 }
 
 /// Every account check for an order, with what `freed` holds counted as free.
@@ -111,28 +101,13 @@ pub fn held_for_orders(
     side: Side,
     freed: &Freed,
 ) -> Decimal {
-    let mut alone = Decimal::ZERO;
-    let mut grouped: BTreeMap<&str, Decimal> = BTreeMap::new();
-    let open = b
-        .maybe_open_orders_of(account)
-        .filter(|o| o.request.side == side && o.request.instrument == *instrument)
-        .filter(|o| o.taken && !o.request.is_multi_leg())
-        .filter(|o| !freed.orders.contains(&o.vendor_id))
-        .filter(|o| freed.group.is_none() || hold_group(o) != freed.group.as_deref());
-    for o in open {
-        let Some(filled) = b.live_filled(o) else {
-            continue;
-        };
-        let left = o.request.quantity.saturating_sub(filled).max(Decimal::ZERO);
-        match hold_group(o) {
-            Some(g) => {
-                let most = grouped.entry(g).or_default();
-                *most = (*most).max(left);
-            }
-            None => alone = alone.saturating_add(left),
-        }
-    }
-    grouped.into_values().fold(alone, Decimal::saturating_add)
+    b.working_quantity(
+        account,
+        instrument,
+        side,
+        &freed.orders,
+        freed.group.as_deref(),
+    )
 }
 
 /// A closing order may take only what the position has free.

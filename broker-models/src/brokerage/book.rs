@@ -11,6 +11,7 @@ use mbt::window::Window;
 use mbt::{OrderId, OrderRequest, Rejection, Timestamp};
 
 use super::groups::OrderClass;
+use super::working::Working;
 use crate::faults::OrderFaults;
 
 /// An order as the broker knows it.
@@ -63,6 +64,14 @@ pub struct BrokerOrder {
 }
 
 impl BrokerOrder {
+    /// The group whose orders hold one position's shares once: a bracket's
+    /// or an OCO's exits sell the same shares, and the first to fill
+    /// cancels the others. Keyed by the group's lead order.
+    pub fn hold_group(&self) -> Option<&str> {
+        self.class?;
+        Some(self.parent.as_deref().unwrap_or(&self.vendor_id))
+    }
+
     /// Taken, not at the venue yet, and not ended before it got there.
     pub fn before_venue(&self) -> bool {
         self.taken
@@ -125,6 +134,9 @@ pub struct OrderBook {
     /// mutable access, `take_touched`): the only ones that can have ended
     /// since, but for what the venue did unseen (a full sweep catches that).
     touched: Vec<usize>,
+    /// What open orders have left, per account, instrument and side, as
+    /// of each order's latest recount.
+    working: Working,
 }
 
 impl OrderBook {
@@ -259,6 +271,22 @@ impl OrderBook {
     /// The order at `idx` has ended for good.
     pub fn close(&mut self, idx: usize) {
         self.open.remove(&idx);
+    }
+
+    /// Whether an order changed since the last `take_touched`.
+    pub fn has_touched(&self) -> bool {
+        !self.touched.is_empty()
+    }
+
+    /// Counts what order `idx` has left now (None: nothing, it ended).
+    pub fn recount(&mut self, idx: usize, left: Option<Decimal>) {
+        if let Some(order) = self.orders.get(idx) {
+            self.working.recount(idx, order, left);
+        }
+    }
+
+    pub fn working(&self) -> &Working {
+        &self.working
     }
 
     /// How many taken orders are not known to have ended.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use mbt::tail::Tail;
 use mbt::{Engine, EngineEvent, Instrument, LogEntry, OrderId, OrderStatus, Timestamp};
 
 use super::book::{BrokerOrder, OrderBook};
@@ -84,7 +85,7 @@ pub struct Events {
     states: BTreeMap<OrderId, OrderState>,
     /// The sequence number of `list[0]`: how many events were forgotten.
     base: u64,
-    list: Vec<BrokerEvent>,
+    list: Tail<BrokerEvent>,
 }
 
 impl Events {
@@ -94,7 +95,7 @@ impl Events {
         let start = usize::try_from(seq.saturating_sub(self.base))
             .unwrap_or(usize::MAX)
             .min(self.list.len());
-        self.list.get(start..).unwrap_or_default()
+        self.list.as_slice().get(start..).unwrap_or_default()
     }
 
     /// The next event's sequence number: how many there ever were.
@@ -110,7 +111,7 @@ impl Events {
     /// Forgets every event but the latest `keep`.
     pub fn keep_latest(&mut self, keep: usize) {
         let n = self.list.len().saturating_sub(keep);
-        self.list.drain(..n);
+        self.list.drop_front(n);
         self.base = self.base.saturating_add(n as u64);
     }
 

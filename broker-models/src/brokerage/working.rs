@@ -1,0 +1,253 @@
+//! What an account's open orders still have to trade, per instrument and
+//! side: what a closing order finds held (Alpaca's `held_for_orders`,
+//! a position's `qty_available`). Kept as orders change, not summed over
+//! every working order at each request: under load a thousand sells work
+//! at once, and every sell and every position read used to walk them all
+//! (a quarter of a served POST's CPU, `scripts/side-by-side --only serve`).
+//!
+//! A group's orders (bracket, OTO, OCO) hold the same shares once, at the
+//! most any of them has left, so they are not summed: they are kept by key
+//! and read one by one (a group has two or three).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::Decimal;
+
+use mbt::{Instrument, Side};
+
+use super::book::BrokerOrder;
+
+/// What one account holds on one side of one instrument.
+#[derive(Debug)]
+pub struct Held {
+    /// What the counted orders outside any group have left; None once the
+    /// sum left `Decimal`'s range (the key is then summed order by order).
+    pub alone: Option<Decimal>,
+    /// The orders of a group, by number.
+    pub grouped: BTreeSet<usize>,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held {
+            alone: Some(Decimal::ZERO),
+            grouped: BTreeSet::new(),
+        }
+    }
+}
+
+/// One counted order: where it is counted, and what it added.
+#[derive(Debug)]
+struct Counted {
+    account: String,
+    instrument: Instrument,
+    side: Side,
+    grouped: bool,
+    left: Decimal,
+}
+
+impl Counted {
+    fn of(&self, account: &str, instrument: &Instrument, side: Side) -> bool {
+        self.side == side && self.instrument == *instrument && self.account == account
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Working {
+    held: BTreeMap<String, BTreeMap<Instrument, [Held; 2]>>,
+    counted: BTreeMap<usize, Counted>,
+}
+
+fn side_slot(side: Side) -> usize {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
+
+impl Working {
+    /// Counts order `idx` at what it has left now: None when it holds
+    /// nothing any more (ended, refused, or a multi-leg order).
+    pub fn recount(&mut self, idx: usize, order: &BrokerOrder, left: Option<Decimal>) {
+        if let Some(old) = self.counted.remove(&idx) {
+            if let Some(held) = self.slot(&old.account, &old.instrument, old.side) {
+                if old.grouped {
+                    held.grouped.remove(&idx);
+                } else {
+                    held.alone = held.alone.and_then(|sum| sum.checked_sub(old.left));
+                }
+            }
+        }
+        let Some(left) = left else {
+            return;
+        };
+        let r = &order.request;
+        let grouped = order.hold_group().is_some();
+        if self.slot(&order.account, &r.instrument, r.side).is_none() {
+            self.held
+                .entry(order.account.clone())
+                .or_default()
+                .insert(r.instrument.clone(), Default::default());
+        }
+        if let Some(held) = self.slot(&order.account, &r.instrument, r.side) {
+            if grouped {
+                held.grouped.insert(idx);
+            } else {
+                held.alone = held.alone.and_then(|sum| sum.checked_add(left));
+            }
+        }
+        self.counted.insert(
+            idx,
+            Counted {
+                account: order.account.clone(),
+                instrument: r.instrument.clone(),
+                side: r.side,
+                grouped,
+                left,
+            },
+        );
+    }
+
+    /// What `account` holds on `side` of `instrument` as last counted.
+    pub fn held(&self, account: &str, instrument: &Instrument, side: Side) -> Option<&Held> {
+        self.held
+            .get(account)?
+            .get(instrument)
+            .map(|sides| &sides[side_slot(side)])
+    }
+
+    /// What order `idx` added to the sum of `account`'s orders outside a
+    /// group on `side` of `instrument` when last counted (zero when it
+    /// is counted elsewhere or not at all).
+    pub fn counted_alone(
+        &self,
+        idx: usize,
+        account: &str,
+        instrument: &Instrument,
+        side: Side,
+    ) -> Decimal {
+        self.counted
+            .get(&idx)
+            .filter(|c| !c.grouped && c.of(account, instrument, side))
+            .map_or(Decimal::ZERO, |c| c.left)
+    }
+
+    fn slot(&mut self, account: &str, instrument: &Instrument, side: Side) -> Option<&mut Held> {
+        self.held
+            .get_mut(account)?
+            .get_mut(instrument)
+            .map(|sides| &mut sides[side_slot(side)])
+    }
+}
+
+impl super::SimBrokerage {
+    /// What a taken single-leg order still has to trade, while it works;
+    /// None once it ended (and always for a multi-leg order, which the
+    /// engine's collateral rules cover instead).
+    pub(super) fn holds(&self, o: &BrokerOrder) -> Option<Decimal> {
+        if !o.taken || o.request.is_multi_leg() {
+            return None;
+        }
+        let filled = self.live_filled(o)?;
+        Some(o.request.quantity.saturating_sub(filled).max(Decimal::ZERO))
+    }
+
+    /// What `account`'s open single-leg orders on `side` of `instrument`
+    /// still have to trade, a group's orders once (at the most any of them
+    /// has left), leaving out the orders `except` (vendor ids) and the
+    /// group `except_group`: what a closing order finds held.
+    ///
+    /// Read from the sums kept as orders change (`Working`), it is what
+    /// summing every open order now gives ([`Self::working_quantity_scan`],
+    /// which debug builds compare it with).
+    pub fn working_quantity(
+        &self,
+        account: &str,
+        instrument: &Instrument,
+        side: Side,
+        except: &[String],
+        except_group: Option<&str>,
+    ) -> Decimal {
+        let fresh = self.working_quantity_counted(account, instrument, side, except, except_group);
+        let held = fresh.unwrap_or_else(|| {
+            self.working_quantity_scan(account, instrument, side, except, except_group)
+        });
+        debug_assert_eq!(
+            held,
+            self.working_quantity_scan(account, instrument, side, except, except_group),
+            "working quantity of {account} {instrument:?} {side:?} drifted from its orders"
+        );
+        held
+    }
+
+    /// [`Self::working_quantity`] from the counted sums; None where a sum
+    /// left `Decimal`'s range, or where an order changed since the broker
+    /// last counted (every request ends with a count, so only a step
+    /// between a change and its count would sum afresh).
+    fn working_quantity_counted(
+        &self,
+        account: &str,
+        instrument: &Instrument,
+        side: Side,
+        except: &[String],
+        except_group: Option<&str>,
+    ) -> Option<Decimal> {
+        if self.book.has_touched() {
+            return None;
+        }
+        let working = self.book.working();
+        let Some(held) = working.held(account, instrument, side) else {
+            return Some(Decimal::ZERO);
+        };
+        let mut alone = held.alone?;
+        for i in except.iter().filter_map(|id| self.book.index(id)) {
+            alone = alone.checked_sub(working.counted_alone(i, account, instrument, side))?;
+        }
+        let mut most: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for o in held.grouped.iter().filter_map(|&i| self.book.at(i)) {
+            let Some(group) = o.hold_group() else {
+                continue;
+            };
+            if except.contains(&o.vendor_id) || Some(group) == except_group {
+                continue;
+            }
+            if let Some(left) = self.holds(o) {
+                let m = most.entry(group).or_default();
+                *m = (*m).max(left);
+            }
+        }
+        most.into_values()
+            .try_fold(alone, |sum, m| sum.checked_add(m))
+    }
+
+    /// [`Self::working_quantity`] summed over every order that may be open.
+    pub fn working_quantity_scan(
+        &self,
+        account: &str,
+        instrument: &Instrument,
+        side: Side,
+        except: &[String],
+        except_group: Option<&str>,
+    ) -> Decimal {
+        let mut alone = Decimal::ZERO;
+        let mut most: BTreeMap<&str, Decimal> = BTreeMap::new();
+        let open = self
+            .maybe_open_orders_of(account)
+            .filter(|o| o.request.side == side && o.request.instrument == *instrument)
+            .filter(|o| !except.contains(&o.vendor_id))
+            .filter(|o| except_group.is_none() || o.hold_group() != except_group);
+        for o in open {
+            let Some(left) = self.holds(o) else {
+                continue;
+            };
+            match o.hold_group() {
+                Some(g) => {
+                    let m = most.entry(g).or_default();
+                    *m = (*m).max(left);
+                }
+                None => alone = alone.saturating_add(left),
+            }
+        }
+        most.into_values().fold(alone, Decimal::saturating_add)
+    }
+}
