@@ -10,6 +10,7 @@ mod common;
 use axum::http::Method;
 use rust_decimal::Decimal;
 
+use broker_models::brokerage::WorkingOf;
 use broker_models::faults::FaultPlan;
 use common::Client;
 use mbt::rng::{below, rng_for};
@@ -77,16 +78,29 @@ async fn the_working_quantity_kept_is_the_sum_over_open_orders() {
         }
         let b = c.shared.lock();
         for side in [Side::Buy, Side::Sell] {
-            let kept = b.working_quantity(&account, &aapl, side, &[], None);
-            let summed = b.working_quantity_scan(&account, &aapl, side, &[], None);
+            let of = WorkingOf {
+                account: &account,
+                instrument: &aapl,
+                side,
+                except: &[],
+                except_group: None,
+            };
+            let kept = b.working_quantity(&of);
+            let summed = b.working_quantity_scan(&of);
             assert_eq!(kept, summed, "step {step}, {side:?}");
             held_seen.insert(kept);
             // An order left out (a replace's own order) comes out of both.
             if let Some(id) = ids.last() {
                 let except = [id.clone()];
                 assert_eq!(
-                    b.working_quantity(&account, &aapl, side, &except, None),
-                    b.working_quantity_scan(&account, &aapl, side, &except, None),
+                    b.working_quantity(&WorkingOf {
+                        except: &except,
+                        ..of
+                    }),
+                    b.working_quantity_scan(&WorkingOf {
+                        except: &except,
+                        ..of
+                    }),
                     "step {step}, {side:?}, without {id}"
                 );
             }

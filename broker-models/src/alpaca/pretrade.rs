@@ -18,7 +18,7 @@ use mbt::{AccountKind, Instrument, OrderRequest, RejectReason, Rejection, Side};
 use super::errors::{AlpacaError, QtyShortfall};
 use super::rules::Context;
 use super::wire;
-use crate::brokerage::{BrokerOrder, SimBrokerage};
+use crate::brokerage::{BrokerOrder, SimBrokerage, WorkingOf};
 
 /// A short sale is costed at least 3% above the ask.
 const SHORT_MARKUP: Decimal = Decimal::from_parts(103, 0, 0, false, 2);
@@ -101,13 +101,13 @@ pub fn held_for_orders(
     side: Side,
     freed: &Freed,
 ) -> Decimal {
-    b.working_quantity(
+    b.working_quantity(&WorkingOf {
         account,
         instrument,
         side,
-        &freed.orders,
-        freed.group.as_deref(),
-    )
+        except: &freed.orders,
+        except_group: freed.group.as_deref(),
+    })
 }
 
 /// A closing order may take only what the position has free.

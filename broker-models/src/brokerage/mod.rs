@@ -50,6 +50,7 @@ pub use groups::OrderClass;
 pub use holder::{Holder, HolderActivity, HolderActivityKind, HolderProgram, Snapshot};
 pub use ledger::{FaultRecord, Ledger, LedgerOrder, OrderAttempt, ThrottleBreach};
 pub use tokens::{Grant, TokenProblem};
+pub use working::WorkingOf;
 
 use book::OrderBook;
 use connections::Connections;

@@ -140,6 +140,26 @@ impl Working {
     }
 }
 
+/// Whose working quantity: an account's orders on one side of one
+/// instrument, leaving out the orders `except` (vendor ids) and the group
+/// `except_group` (a replace's own order and its group, a close-all's
+/// canceled orders).
+#[derive(Debug, Clone, Copy)]
+pub struct WorkingOf<'a> {
+    pub account: &'a str,
+    pub instrument: &'a Instrument,
+    pub side: Side,
+    pub except: &'a [String],
+    pub except_group: Option<&'a str>,
+}
+
+impl WorkingOf<'_> {
+    fn leaves_out(&self, o: &BrokerOrder) -> bool {
+        self.except.contains(&o.vendor_id)
+            || (self.except_group.is_some() && o.hold_group() == self.except_group)
+    }
+}
+
 impl super::SimBrokerage {
     /// What a taken single-leg order still has to trade, while it works;
     /// None once it ended (and always for a multi-leg order, which the
@@ -152,30 +172,21 @@ impl super::SimBrokerage {
         Some(o.request.quantity.saturating_sub(filled).max(Decimal::ZERO))
     }
 
-    /// What `account`'s open single-leg orders on `side` of `instrument`
-    /// still have to trade, a group's orders once (at the most any of them
-    /// has left), leaving out the orders `except` (vendor ids) and the
-    /// group `except_group`: what a closing order finds held.
+    /// What the open single-leg orders `of` still have to trade, a group's
+    /// orders once (at the most any of them has left): what a closing
+    /// order finds held.
     ///
     /// Read from the sums kept as orders change (`Working`), it is what
     /// summing every open order now gives ([`Self::working_quantity_scan`],
     /// which debug builds compare it with).
-    pub fn working_quantity(
-        &self,
-        account: &str,
-        instrument: &Instrument,
-        side: Side,
-        except: &[String],
-        except_group: Option<&str>,
-    ) -> Decimal {
-        let fresh = self.working_quantity_counted(account, instrument, side, except, except_group);
-        let held = fresh.unwrap_or_else(|| {
-            self.working_quantity_scan(account, instrument, side, except, except_group)
-        });
+    pub fn working_quantity(&self, of: &WorkingOf) -> Decimal {
+        let held = self
+            .working_quantity_counted(of)
+            .unwrap_or_else(|| self.working_quantity_scan(of));
         debug_assert_eq!(
             held,
-            self.working_quantity_scan(account, instrument, side, except, except_group),
-            "working quantity of {account} {instrument:?} {side:?} drifted from its orders"
+            self.working_quantity_scan(of),
+            "working quantity of {of:?} drifted from its orders"
         );
         held
     }
@@ -184,70 +195,54 @@ impl super::SimBrokerage {
     /// left `Decimal`'s range, or where an order changed since the broker
     /// last counted (every request ends with a count, so only a step
     /// between a change and its count would sum afresh).
-    fn working_quantity_counted(
-        &self,
-        account: &str,
-        instrument: &Instrument,
-        side: Side,
-        except: &[String],
-        except_group: Option<&str>,
-    ) -> Option<Decimal> {
+    fn working_quantity_counted(&self, of: &WorkingOf) -> Option<Decimal> {
         if self.book.has_touched() {
             return None;
         }
         let working = self.book.working();
-        let Some(held) = working.held(account, instrument, side) else {
+        let Some(held) = working.held(of.account, of.instrument, of.side) else {
             return Some(Decimal::ZERO);
         };
         let mut alone = held.alone?;
-        for i in except.iter().filter_map(|id| self.book.index(id)) {
-            alone = alone.checked_sub(working.counted_alone(i, account, instrument, side))?;
+        for i in of.except.iter().filter_map(|id| self.book.index(id)) {
+            alone =
+                alone.checked_sub(working.counted_alone(i, of.account, of.instrument, of.side))?;
         }
-        let mut most: BTreeMap<&str, Decimal> = BTreeMap::new();
-        for o in held.grouped.iter().filter_map(|&i| self.book.at(i)) {
-            let Some(group) = o.hold_group() else {
-                continue;
-            };
-            if except.contains(&o.vendor_id) || Some(group) == except_group {
-                continue;
-            }
-            if let Some(left) = self.holds(o) {
-                let m = most.entry(group).or_default();
-                *m = (*m).max(left);
-            }
-        }
-        most.into_values()
+        let grouped = held.grouped.iter().filter_map(|&i| self.book.at(i));
+        self.most_per_group(grouped, of)
+            .into_values()
             .try_fold(alone, |sum, m| sum.checked_add(m))
     }
 
     /// [`Self::working_quantity`] summed over every order that may be open.
-    pub fn working_quantity_scan(
+    pub fn working_quantity_scan(&self, of: &WorkingOf) -> Decimal {
+        let open: Vec<&BrokerOrder> = self
+            .maybe_open_orders_of(of.account)
+            .filter(|o| o.request.side == of.side && o.request.instrument == *of.instrument)
+            .collect();
+        let alone = open
+            .iter()
+            .filter(|o| o.hold_group().is_none() && !of.leaves_out(o))
+            .filter_map(|o| self.holds(o))
+            .fold(Decimal::ZERO, Decimal::saturating_add);
+        self.most_per_group(open.into_iter(), of)
+            .into_values()
+            .fold(alone, Decimal::saturating_add)
+    }
+
+    /// The most any order of each group among `orders` has left.
+    fn most_per_group<'o>(
         &self,
-        account: &str,
-        instrument: &Instrument,
-        side: Side,
-        except: &[String],
-        except_group: Option<&str>,
-    ) -> Decimal {
-        let mut alone = Decimal::ZERO;
+        orders: impl Iterator<Item = &'o BrokerOrder>,
+        of: &WorkingOf,
+    ) -> BTreeMap<&'o str, Decimal> {
         let mut most: BTreeMap<&str, Decimal> = BTreeMap::new();
-        let open = self
-            .maybe_open_orders_of(account)
-            .filter(|o| o.request.side == side && o.request.instrument == *instrument)
-            .filter(|o| !except.contains(&o.vendor_id))
-            .filter(|o| except_group.is_none() || o.hold_group() != except_group);
-        for o in open {
-            let Some(left) = self.holds(o) else {
-                continue;
-            };
-            match o.hold_group() {
-                Some(g) => {
-                    let m = most.entry(g).or_default();
-                    *m = (*m).max(left);
-                }
-                None => alone = alone.saturating_add(left),
+        for o in orders.filter(|o| !of.leaves_out(o)) {
+            if let (Some(group), Some(left)) = (o.hold_group(), self.holds(o)) {
+                let m = most.entry(group).or_default();
+                *m = (*m).max(left);
             }
         }
-        most.into_values().fold(alone, Decimal::saturating_add)
+        most
     }
 }
