@@ -248,7 +248,8 @@ fn event_kind(
 /// later one's less the later fill. (Exercise and assignment happen at the
 /// close, never between two fills of a batch.)
 fn positions_after_fills(engine: &Engine, entries: &[LogEntry]) -> Vec<Option<Decimal>> {
-    let mut running: BTreeMap<(String, Instrument), Decimal> = BTreeMap::new();
+    // Keyed by what the entries hold: no key is copied per fill.
+    let mut running: BTreeMap<(&str, &Instrument), Decimal> = BTreeMap::new();
     let mut after = vec![None; entries.len()];
     for (slot, entry) in after.iter_mut().zip(entries).rev() {
         if let EngineEvent::Fill {
@@ -259,8 +260,7 @@ fn positions_after_fills(engine: &Engine, entries: &[LogEntry]) -> Vec<Option<De
             ..
         } = &entry.event
         {
-            let key = (account_id.clone(), instrument.clone());
-            let now = running.entry(key).or_insert_with(|| {
+            let now = running.entry((account_id, instrument)).or_insert_with(|| {
                 engine
                     .account(account_id)
                     .map_or(Decimal::ZERO, |a| a.position_quantity(instrument))
