@@ -12,8 +12,8 @@ use common::Client;
 
 const KEEP: usize = 50;
 /// Orders kept at most: `KEEP` ended ones, what piles up before the next
-/// forgetting (a 256th of `KEEP` and 16), and the one still working.
-const KEPT_AT_MOST: usize = KEEP + KEEP / 256 + 16 + 1;
+/// forgetting (a 1024th of `KEEP` and 4), and the one still working.
+const KEPT_AT_MOST: usize = KEEP + KEEP / 1024 + 4 + 1;
 
 fn alpaca(keep: Option<usize>) -> Client {
     let c = Client::authed("alpaca", 7, FaultPlan::default());
