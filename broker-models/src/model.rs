@@ -165,9 +165,15 @@ async fn simulated_date(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let mut response = next.run(req).await;
-    let now = shared.lock().now().to_datetime();
-    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&date) {
+    let now = shared.lock().now();
+    // Simulated time starts in 2026: never before 1970.
+    let Some(at) = u64::try_from(now.millis())
+        .ok()
+        .and_then(|ms| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(ms)))
+    else {
+        return response;
+    };
+    if let Ok(v) = axum::http::HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
         response.headers_mut().insert(axum::http::header::DATE, v);
     }
     response
