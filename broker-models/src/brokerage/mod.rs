@@ -642,7 +642,10 @@ impl SimBrokerage {
         // an order touches it too, so the working sums stay exact.
         let mut ended = Vec::new();
         for i in candidates {
-            let left = self.book.at(i).map(|o| (self.holds(o), self.has_ended(o)));
+            let left = self.book.at(i).map(|o| {
+                let filled = self.live_filled(o);
+                (Self::holds_having_filled(o, filled), filled.is_none())
+            });
             if let Some((left, has_ended)) = left {
                 self.book.recount(i, left);
                 if has_ended {
@@ -1249,10 +1252,6 @@ impl SimBrokerage {
                 && order.replaced_by.is_none())
             .then_some(Decimal::ZERO),
         }
-    }
-
-    fn has_ended(&self, order: &BrokerOrder) -> bool {
-        self.live_filled(order).is_none()
     }
 
     /// Cancels an order, at once or after the profile's cancel latency

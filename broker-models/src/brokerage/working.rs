@@ -165,11 +165,20 @@ impl super::SimBrokerage {
     /// None once it ended (and always for a multi-leg order, which the
     /// engine's collateral rules cover instead).
     pub(super) fn holds(&self, o: &BrokerOrder) -> Option<Decimal> {
+        Self::holds_having_filled(o, self.live_filled(o))
+    }
+
+    /// [`Self::holds`] for an order whose `live_filled` was read already.
+    pub(super) fn holds_having_filled(o: &BrokerOrder, filled: Option<Decimal>) -> Option<Decimal> {
         if !o.taken || o.request.is_multi_leg() {
             return None;
         }
-        let filled = self.live_filled(o)?;
-        Some(o.request.quantity.saturating_sub(filled).max(Decimal::ZERO))
+        Some(
+            o.request
+                .quantity
+                .saturating_sub(filled?)
+                .max(Decimal::ZERO),
+        )
     }
 
     /// What the open single-leg orders `of` still have to trade, a group's
