@@ -317,5 +317,5 @@ struct Since {
 async fn events(State(s): State<Shared>, Query(q): Query<Since>) -> Response {
     let mut b = s.lock();
     b.sync();
-    Json(b.events_since(q.since)).into_response()
+    Json(b.events_since(q.since).collect::<Vec<_>>()).into_response()
 }

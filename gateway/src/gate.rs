@@ -59,7 +59,7 @@ pub struct Cycle {
 }
 
 /// The completed cycles in MBT's log, in the order they closed.
-pub fn cycles(log: &[LogEntry]) -> Vec<Cycle> {
+pub fn cycles<'a>(log: impl IntoIterator<Item = &'a LogEntry>) -> Vec<Cycle> {
     // Per (account, instrument): the signed quantity, and when it left flat.
     let mut open: BTreeMap<(String, Instrument), (Decimal, Timestamp)> = BTreeMap::new();
     let mut done = Vec::new();

@@ -124,7 +124,6 @@ impl Paper {
         engine
             .log()
             .since(0)
-            .iter()
             .filter_map(|e| match &e.event {
                 EngineEvent::Fill {
                     order_id,

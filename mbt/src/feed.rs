@@ -306,7 +306,6 @@ mod tests {
         let closes = |e: &Engine| {
             e.log()
                 .entries()
-                .iter()
                 .filter(|l| matches!(l.event, crate::EngineEvent::SessionClosed { .. }))
                 .map(|l| l.time)
                 .collect::<Vec<_>>()

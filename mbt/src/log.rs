@@ -10,7 +10,7 @@ use crate::account::AccountKind;
 use crate::engine::RejectReason;
 use crate::instrument::Instrument;
 use crate::order::{OrderId, OrderStatus, OrderType, Side, TimeInForce};
-use crate::tail::Tail;
+use crate::tail::{self, Tail};
 use crate::time::Timestamp;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,8 +96,7 @@ pub struct LogEntry {
 /// (`forget_before`); sequence numbers and `len` still count them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventLog {
-    /// The sequence number of `entries[0]`: how many were forgotten.
-    base: u64,
+    /// Numbered by sequence: an entry's number is its `seq`.
     entries: Tail<LogEntry>,
     /// When the first entry ever was logged.
     first_time: Option<Timestamp>,
@@ -105,32 +104,27 @@ pub struct EventLog {
 
 impl EventLog {
     pub fn push(&mut self, time: Timestamp, event: EngineEvent) -> u64 {
-        let seq = self.len() as u64;
+        let seq = self.entries.next_number();
         self.entries.push(LogEntry { seq, time, event });
         self.first_time.get_or_insert(time);
         seq
     }
 
-    /// The entries kept: every entry unless some were forgotten.
-    pub fn entries(&self) -> &[LogEntry] {
-        self.entries.as_slice()
+    /// The entries kept, oldest first: every entry unless some were forgotten.
+    pub fn entries(&self) -> tail::Iter<'_, LogEntry> {
+        self.entries.iter()
     }
 
     /// Entries from sequence number `seq` on: how a consumer (a broker's
     /// stream, a trace) follows the log without copying what it has seen.
     /// A consumer that fell behind what was forgotten gets what is kept.
-    pub fn since(&self, seq: u64) -> &[LogEntry] {
-        let start = usize::try_from(seq.saturating_sub(self.base))
-            .unwrap_or(usize::MAX)
-            .min(self.entries.len());
-        self.entries.as_slice().get(start..).unwrap_or_default()
+    pub fn since(&self, seq: u64) -> tail::Iter<'_, LogEntry> {
+        self.entries.since(seq)
     }
 
     /// How many entries were ever logged: the next entry's sequence number.
     pub fn len(&self) -> usize {
-        usize::try_from(self.base)
-            .unwrap_or(usize::MAX)
-            .saturating_add(self.entries.len())
+        usize::try_from(self.entries.next_number()).unwrap_or(usize::MAX)
     }
 
     /// When the first entry ever was logged, forgotten or not.
@@ -142,16 +136,12 @@ impl EventLog {
     /// model does, which nothing compares by hash: folding each entry into
     /// a running hash cost a quarter of an order's time there.
     pub fn forget_before(&mut self, seq: u64) {
-        let n = usize::try_from(seq.saturating_sub(self.base))
-            .unwrap_or(usize::MAX)
-            .min(self.entries.len());
-        self.entries.drop_front(n);
-        self.base = self.base.saturating_add(n as u64);
+        self.entries.forget_before(seq);
     }
 
     /// How many entries were forgotten.
     pub fn forgotten(&self) -> u64 {
-        self.base
+        self.entries.forgotten()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -160,7 +150,7 @@ impl EventLog {
 
     /// One JSON object per line, in sequence order (the entries kept).
     pub fn to_jsonl(&self) -> String {
-        self.entries.as_slice().iter().map(json_line).collect()
+        self.entries.iter().map(json_line).collect()
     }
 
     /// Hex SHA-256 of `to_jsonl()`: of the whole log when nothing was
@@ -197,7 +187,7 @@ mod tests {
         trimmed.forget_before(3);
         assert_eq!(trimmed.len(), 5);
         assert_eq!(trimmed.entries().len(), 2);
-        assert_eq!(trimmed.since(0).first().map(|e| e.seq), Some(3));
+        assert_eq!(trimmed.since(0).next().map(|e| e.seq), Some(3));
         assert_eq!(trimmed.since(4).len(), 1);
         assert_eq!(trimmed.forgotten(), 3);
         assert_eq!(trimmed.first_time(), all.first_time());

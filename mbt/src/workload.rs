@@ -205,7 +205,6 @@ impl Workload {
         self.engine
             .log()
             .entries()
-            .iter()
             .filter(|e| matches!(e.event, crate::EngineEvent::Fill { .. }))
             .count()
     }

@@ -99,7 +99,7 @@ fn refused(e: &mut Engine, r: OrderRequest, reason: RejectReason) {
     let err = e.submit(r.clone()).expect_err("an absurd order is refused");
     assert_eq!(err.reason, reason, "{r:?}: {err}");
     assert_eq!(snapshot(e), before, "a refused submit changed the engine");
-    let entries = e.log().since(logged as u64);
+    let entries: Vec<_> = e.log().since(logged as u64).collect();
     assert_eq!(entries.len(), 1);
     assert!(matches!(
         &entries[0].event,
@@ -385,7 +385,6 @@ fn time_runs_out_without_a_hang_or_a_panic() {
     let closes = e
         .log()
         .entries()
-        .iter()
         .filter(|l| matches!(l.event, EngineEvent::SessionClosed { .. }))
         .count();
     assert!(closes > 60_000, "{closes} closes");

@@ -132,14 +132,12 @@ fn expiry(account: &str, entry: &LogEntry) -> Option<Dated> {
 fn all(b: &SimBrokerage, account: &str) -> Vec<Dated> {
     let fills = b
         .events_since(0)
-        .iter()
         .filter(|e| e.account == account)
         .filter_map(|e| fill(b, account, e));
     let expiries = b
         .engine()
         .log()
         .entries()
-        .iter()
         .filter_map(|e| expiry(account, e));
     let mut out: Vec<Dated> = fills.chain(expiries).collect();
     // Stable: events of one moment keep the order they happened in.

@@ -170,7 +170,6 @@ fn mleg_parent(
 fn fills_in(b: &SimBrokerage, o: &BrokerOrder, leg: &Leg) -> (Decimal, Option<Decimal>) {
     let fills: Vec<(Decimal, Decimal)> = b
         .events_since(0)
-        .iter()
         .filter(|e| e.vendor_id == o.vendor_id)
         .filter_map(|e| match &e.kind {
             BrokerEventKind::Fill {

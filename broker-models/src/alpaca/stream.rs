@@ -153,7 +153,6 @@ async fn session(s: Shared, face: FaceState, mut socket: WebSocket) {
                     let events = b.events_since(cursor);
                     cursor = b.next_event_seq();
                     events
-                        .iter()
                         .filter(|e| e.account == account)
                         .filter_map(|e| trade_update(&b, &t, e))
                         .collect::<Vec<_>>()

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use mbt::tail::Tail;
+use mbt::tail::{self, Tail};
 use mbt::{Engine, EngineEvent, Instrument, LogEntry, OrderId, OrderStatus, Timestamp};
 
 use super::book::{BrokerOrder, OrderBook};
@@ -83,24 +83,20 @@ pub struct Events {
     cursor: usize,
     /// Each engine order's state as of its last event.
     states: BTreeMap<OrderId, OrderState>,
-    /// The sequence number of `list[0]`: how many events were forgotten.
-    base: u64,
+    /// Numbered by sequence: an event's number is its `seq`.
     list: Tail<BrokerEvent>,
 }
 
 impl Events {
     /// Broker events from sequence number `seq` on (those kept, when the
     /// reader fell behind what was forgotten).
-    pub fn since(&self, seq: u64) -> &[BrokerEvent] {
-        let start = usize::try_from(seq.saturating_sub(self.base))
-            .unwrap_or(usize::MAX)
-            .min(self.list.len());
-        self.list.as_slice().get(start..).unwrap_or_default()
+    pub fn since(&self, seq: u64) -> tail::Iter<'_, BrokerEvent> {
+        self.list.since(seq)
     }
 
     /// The next event's sequence number: how many there ever were.
     pub fn next_seq(&self) -> u64 {
-        self.base.saturating_add(self.list.len() as u64)
+        self.list.next_number()
     }
 
     /// How far the engine log has been read: entries before it may go.
@@ -110,9 +106,7 @@ impl Events {
 
     /// Forgets every event but the latest `keep`.
     pub fn keep_latest(&mut self, keep: usize) {
-        let n = self.list.len().saturating_sub(keep);
-        self.list.drop_front(n);
-        self.base = self.base.saturating_add(n as u64);
+        self.list.keep_latest(keep);
     }
 
     /// Forgets what was kept of a forgotten engine order's state.
@@ -144,8 +138,8 @@ impl Events {
     pub fn collect(&mut self, engine: &Engine, book: &mut OrderBook) {
         let entries = engine.log().since(self.cursor as u64);
         self.cursor += entries.len();
-        let positions = positions_after_fills(engine, entries);
-        for (entry, position_after) in entries.iter().zip(positions) {
+        let positions = positions_after_fills(engine, entries.clone());
+        for (entry, position_after) in entries.zip(positions) {
             let Some((engine_id, kind)) = event_kind(entry, position_after, book) else {
                 continue;
             };
@@ -247,9 +241,12 @@ fn event_kind(
 /// the batch's last fill: walking back, each earlier fill's position is the
 /// later one's less the later fill. (Exercise and assignment happen at the
 /// close, never between two fills of a batch.)
-fn positions_after_fills(engine: &Engine, entries: &[LogEntry]) -> Vec<Option<Decimal>> {
+fn positions_after_fills<'a>(
+    engine: &Engine,
+    entries: tail::Iter<'a, LogEntry>,
+) -> Vec<Option<Decimal>> {
     // Keyed by what the entries hold: no key is copied per fill.
-    let mut running: BTreeMap<(&str, &Instrument), Decimal> = BTreeMap::new();
+    let mut running: BTreeMap<(&'a str, &'a Instrument), Decimal> = BTreeMap::new();
     let mut after = vec![None; entries.len()];
     for (slot, entry) in after.iter_mut().zip(entries).rev() {
         if let EngineEvent::Fill {

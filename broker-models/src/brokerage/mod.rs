@@ -414,7 +414,7 @@ impl SimBrokerage {
         self.events.keep_latest(entries);
         let log = engine.log();
         let upto = (log.len().saturating_sub(entries) as u64).min(self.events.cursor());
-        for e in log.entries().iter().take_while(|e| e.seq < upto) {
+        for e in log.entries().take_while(|e| e.seq < upto) {
             if let Some(account) = account_of(&e.event) {
                 let replay = self
                     .forgotten_positions
@@ -1433,7 +1433,7 @@ impl SimBrokerage {
     }
 
     /// Broker events from sequence number `seq` on.
-    pub fn events_since(&self, seq: u64) -> &[BrokerEvent] {
+    pub fn events_since(&self, seq: u64) -> mbt::tail::Iter<'_, BrokerEvent> {
         self.events.since(seq)
     }
 

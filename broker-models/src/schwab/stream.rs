@@ -630,7 +630,7 @@ fn poll(s: &Shared, c: &mut Connection) -> Vec<String> {
     let Some(f) = c.following.as_mut() else {
         return out;
     };
-    let events = b.events_since(f.cursor).to_vec();
+    let events = b.events_since(f.cursor).cloned().collect::<Vec<_>>();
     f.cursor = b.next_event_seq();
     let mut frames = Vec::new();
     for e in &events {

@@ -77,7 +77,6 @@ fn fills(b: &SimBrokerage, account: &str) -> Vec<Entry> {
     b.engine()
         .log()
         .entries()
-        .iter()
         .enumerate()
         .filter_map(|(i, e)| match &e.event {
             EngineEvent::Fill {

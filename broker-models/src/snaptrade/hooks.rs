@@ -108,7 +108,6 @@ impl Outbox {
         }
         due.extend(
             b.events_since(self.trades)
-                .iter()
                 .map(|e| (e.time, Due::Trade(e.clone()))),
         );
         self.trades = b.next_event_seq();

@@ -90,7 +90,7 @@ pub fn connection(b: &SimBrokerage, d: &Downstream) -> BrokerageAuthorization {
         .engine()
         .log()
         .entries()
-        .first()
+        .next()
         .map_or(b.now(), |e| e.time));
     let broken = b.connection_broken_since(&d.slug);
     BrokerageAuthorization {
@@ -118,7 +118,7 @@ fn created(b: &SimBrokerage) -> Timestamp {
     b.engine()
         .log()
         .entries()
-        .first()
+        .next()
         .map_or(b.now(), |e| e.time)
 }
 

@@ -36,7 +36,7 @@ fn opened(b: &SimBrokerage) -> Timestamp {
     b.engine()
         .log()
         .entries()
-        .first()
+        .next()
         .map_or(b.now(), |e| e.time)
         .plus_millis(-365 * 86_400_000)
 }
@@ -108,7 +108,6 @@ fn view(b: &SimBrokerage, number: &str) -> Result<AccountView, TastytradeError> 
 fn traded(b: &SimBrokerage, account: &str, instrument: &Instrument) -> (Timestamp, Timestamp) {
     let times: Vec<Timestamp> = b
         .events_since(0)
-        .iter()
         .filter(|e| e.account == account)
         .filter(
             |e| matches!(&e.kind, BrokerEventKind::Fill { instrument: i, .. } if i == instrument),

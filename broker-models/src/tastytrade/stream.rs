@@ -205,7 +205,7 @@ fn position_notice(
 fn poll(s: &Shared, f: &mut Follow) -> Vec<Value> {
     let mut b = s.lock();
     b.sync();
-    let events = b.events_since(f.cursor).to_vec();
+    let events = b.events_since(f.cursor).cloned().collect::<Vec<_>>();
     f.cursor = b.next_event_seq();
     let updates: Vec<Value> = events
         .iter()

@@ -33,7 +33,7 @@ pub async fn profile(_: TradierAuth, format: Format, State(s): State<Shared>) ->
         b.engine()
             .log()
             .entries()
-            .first()
+            .next()
             .map_or(b.now(), |e| e.time),
     );
     let accounts = b
@@ -150,7 +150,6 @@ pub async fn balances(
 /// time the account was flat in the instrument.
 fn acquired(b: &SimBrokerage, acct: &str, p: &PositionView) -> mbt::Timestamp {
     b.events_since(0)
-        .iter()
         .rev()
         .filter_map(|e| match &e.kind {
             BrokerEventKind::Fill {

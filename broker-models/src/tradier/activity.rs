@@ -45,7 +45,6 @@ fn activities<'a>(b: &'a SimBrokerage, acct: &str) -> Vec<Activity<'a>> {
     b.engine()
         .log()
         .entries()
-        .iter()
         .filter_map(|e| activity(b, acct, e))
         .filter(|a| a.date < today)
         .collect()

@@ -251,7 +251,6 @@ fn order_event(
     // Each later `new` event of this order is a later link of its chain.
     let later = b
         .events_since(e.seq.saturating_add(1))
-        .iter()
         .filter(|x| x.vendor_id == e.vendor_id && x.kind == BrokerEventKind::New)
         .count();
     let link = links.len().saturating_sub(1).saturating_sub(later);
@@ -280,7 +279,7 @@ fn order_event(
 fn poll(s: &Shared, f: &mut Follow, sub: &Subscription) -> Vec<Value> {
     let mut b = s.lock();
     b.sync();
-    let events = b.events_since(f.cursor).to_vec();
+    let events = b.events_since(f.cursor).cloned().collect::<Vec<_>>();
     f.cursor = b.next_event_seq();
     let mut updates = Vec::new();
     for e in &events {

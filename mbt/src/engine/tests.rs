@@ -143,7 +143,6 @@ fn large_orders_fill_partially_over_several_events() {
     let fills: Vec<_> = e
         .log()
         .entries()
-        .iter()
         .filter(|l| matches!(l.event, EngineEvent::Fill { .. }))
         .collect();
     assert_eq!(fills.len(), 3);
@@ -234,7 +233,7 @@ fn stop_triggers_and_becomes_a_market_order() {
     assert_eq!(o.status, OrderStatus::Filled);
     assert!(o.triggered);
     assert_eq!(o.average_fill_price, Some(dec!(94.50)));
-    assert!(e.log().entries().iter().any(|l| l.event
+    assert!(e.log().entries().any(|l| l.event
         == EngineEvent::StopTriggered {
             order_id: id,
             price: dec!(94.50)
@@ -314,7 +313,6 @@ fn day_orders_expire_at_the_close_and_gtc_orders_do_not() {
     assert!(e
         .log()
         .entries()
-        .iter()
         .any(|l| matches!(l.event, EngineEvent::SessionClosed { .. })));
 }
 
@@ -540,7 +538,6 @@ fn rejections_are_typed_values() {
     let rejected = e
         .log()
         .entries()
-        .iter()
         .filter(|l| matches!(l.event, EngineEvent::OrderRejected { .. }))
         .count();
     assert_eq!(rejected, 11);
@@ -705,7 +702,6 @@ fn expiry_exercises_assigns_and_expires_worthless() {
     let kinds: Vec<_> = e
         .log()
         .entries()
-        .iter()
         .filter_map(|l| match &l.event {
             EngineEvent::OptionExercised { assigned, .. } => {
                 Some(if *assigned { "assigned" } else { "exercised" })
