@@ -2,6 +2,8 @@
 # Serve-mode load on loopback: order submissions and position reads against
 # `raxx-sim serve alpaca --no-rate-limits`, measured with wrk (Debian: apt-get install wrk).
 # Usage: scripts/load/serve-load.sh [seconds] [connections]
+# wrk's percentiles are corrected for coordinated omission (see
+# scripts/side-by-side/run.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 secs="${1:-10}"; conns="${2:-32}"

@@ -7,14 +7,19 @@
 # then a table (min / median / max of each, ratio of medians) and one JSON line of ratios.
 #
 # Usage: scripts/side-by-side/run.sh [rounds] [--quotes N] [--secs S] [--conns C]
-#                                    [--no-build] [--only mbt|serve]
+#                                    [--wrk-threads T] [--no-build] [--only mbt|serve]
 #   rounds      interleaved rounds (default 3)
 #   --quotes    quotes streamed by both engines (default 2,000,000, bench mbt's own)
 #   --secs      seconds of each wrk run (default 10); --conns its connections (default 32)
+#   --wrk-threads  wrk's threads (default 2)
 #   --no-build  use the existing target/release/raxx-sim (or $RAXX_SIM_BIN) without cargo build
 #   --only      run one half
 # Sets up everything under target/side-by-side/: a venv with requirements.txt (pinned
 # nautilus_trader), Prism from package-lock.json (npm ci), and wrk (apt-get) if missing.
+# wrk's percentiles are corrected for coordinated omission: a response that took n times the
+# mean interval between a connection's requests also counts n-1 shorter ones, the requests a
+# client sending at a steady rate would have had waiting meanwhile. A 20 ms stall of the
+# server is a thousand samples, not 32.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -22,14 +27,16 @@ root="$(cd "$here/../.." && pwd)"
 work="$root/target/side-by-side"
 
 rounds=3 quotes=2000000 secs=10 conns=32 build=1 only=all
+wrk_threads=2
 while [ $# -gt 0 ]; do
   case "$1" in
     --quotes) quotes="$2"; shift 2 ;;
     --secs) secs="$2"; shift 2 ;;
     --conns) conns="$2"; shift 2 ;;
+    --wrk-threads) wrk_threads="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     --only) only="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     [0-9]*) rounds="$1"; shift ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -104,7 +111,7 @@ wrk_run() {
   local out="$run/wrk-$tool-$op-$rnd.txt" before after ex="${extra:-}"
   [ -n "$ex" ] || ex='{}'
   before=$(python3 "$here/sbs.py" cputicks "$pid")
-  wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" "$url" > "$out"
+  wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" --latency "$@" "$url" > "$out"
   after=$(python3 "$here/sbs.py" cputicks "$pid")
   python3 "$here/sbs.py" wrk "$out" "$tool" "$op" "$rnd" "$((after - before))" "$ex" | tee -a "$results" >&2
 }
@@ -121,21 +128,30 @@ mbt_round() {
   done
 }
 
+# The same requests to both: Prism is sent the credentials raxx-sim issued
+# (it checks that the security scheme's headers are there, not their values).
+auth=()
 serve_round() {
-  local rnd="$1" out="$run/raxx-serve-$rnd.json" rpid ppid url key secret auth n i port
+  local rnd="$1"
+  raxx_serve_round "$rnd"
+  prism_serve_round "$rnd"
+}
+
+# Each server is measured alone: the other is not running. An idle Prism's
+# node process still wakes (timers, GC: 1.5% of a core), and on 2 cores
+# each wake-up preempts the server under test or wrk: raxx-sim's POST p99
+# was 2.1-2.5 ms beside an idle Prism, 1.1-1.3 ms alone (3 rounds each).
+raxx_serve_round() {
+  local rnd="$1" out="$run/raxx-serve-$rnd.json" rpid url key secret n i
   "$bin" serve alpaca --no-rate-limits --seed 5 > "$out" 2> "$run/raxx-serve-$rnd.err" &
   rpid=$!; pids+=("$rpid")
   for i in $(seq 100); do [ -s "$out" ] && break; sleep 0.1; done
   read -r url key secret < <(python3 -c "import json,sys; d=json.loads(open(sys.argv[1]).readline()); print(d['base_url'], d['credentials']['key_id'], d['credentials']['secret_key'])" "$out")
   auth=(-H "APCA-API-KEY-ID: $key" -H "APCA-API-SECRET-KEY: $secret")
-  port=$((4010 + rnd))
-  "$prism" mock --host 127.0.0.1 -p "$port" --errors -v error "$here/alpaca-orders-positions.yaml" > "$run/prism-$rnd.log" 2>&1 &
-  ppid=$!; pids+=("$ppid")
-  wait_http "$url/v2/clock"; wait_http "http://127.0.0.1:$port/"
+  wait_http "$url/v2/clock"
 
-  log "round $rnd: POST /v2/orders, raxx-sim then Prism (${secs}s, $conns connections each)"
+  log "round $rnd: POST /v2/orders, raxx-sim (${secs}s, $conns connections)"
   extra='{}' wrk_run raxx-sim post "$rnd" "$rpid" "$url/v2/orders" "${auth[@]}" -s "$root/scripts/load/alpaca-submit.lua"
-  extra='{}' wrk_run prism post "$rnd" "$ppid" "http://127.0.0.1:$port/v2/orders" "${auth[@]}" -s "$root/scripts/load/alpaca-submit.lua"
 
   # Prism answers one position; make raxx-sim hold at least one too (the buys and sells
   # of the POST run may net to flat), so that neither answers an empty list.
@@ -148,13 +164,27 @@ serve_round() {
       [ "$n" != 0 ] && break; sleep 0.1
     done
   fi
-  log "round $rnd: GET /v2/positions, raxx-sim ($n positions) then Prism (1 position)"
+  log "round $rnd: GET /v2/positions, raxx-sim ($n positions)"
   extra="{\"positions\": $n}" wrk_run raxx-sim get "$rnd" "$rpid" "$url/v2/positions" "${auth[@]}"
-  extra='{"positions": 1}' wrk_run prism get "$rnd" "$ppid" "http://127.0.0.1:$port/v2/positions" "${auth[@]}"
+  stop "$rpid"
+}
 
-  kill "$rpid" "$ppid" 2>/dev/null || true
-  wait "$rpid" 2>/dev/null || true
-  wait "$ppid" 2>/dev/null || true
+prism_serve_round() {
+  local rnd="$1" ppid port
+  port=$((4010 + rnd))
+  "$prism" mock --host 127.0.0.1 -p "$port" --errors -v error "$here/alpaca-orders-positions.yaml" > "$run/prism-$rnd.log" 2>&1 &
+  ppid=$!; pids+=("$ppid")
+  wait_http "http://127.0.0.1:$port/"
+  log "round $rnd: POST /v2/orders, Prism (${secs}s, $conns connections)"
+  extra='{}' wrk_run prism post "$rnd" "$ppid" "http://127.0.0.1:$port/v2/orders" "${auth[@]}" -s "$root/scripts/load/alpaca-submit.lua"
+  log "round $rnd: GET /v2/positions, Prism (1 position)"
+  extra='{"positions": 1}' wrk_run prism get "$rnd" "$ppid" "http://127.0.0.1:$port/v2/positions" "${auth[@]}"
+  stop "$ppid"
+}
+
+stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
   pids=()
 }
 
@@ -181,6 +211,7 @@ def wrk_version():
     return words[1] if len(words) > 1 else None
 json.dump({
     "rounds": $rounds, "quotes": $quotes, "secs": $secs, "conns": $conns,
+    "wrk_threads": $wrk_threads,
     "nproc": os.cpu_count(), "load_before": "$load_before",
     "versions": {
         "raxx_sim_commit": out("git", "-C", "$root", "rev-parse", "--short", "HEAD"),

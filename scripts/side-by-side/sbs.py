@@ -151,7 +151,7 @@ def table(results_path: str, meta_path: str) -> None:
         lines.append(f"{label:<{w}} {triple(xa):>30} {triple(xb):>30}  {ratio}")
     print()
     print(f"side by side: {meta['rounds']} interleaved rounds, {meta['quotes']:,} quotes, "
-          f"wrk {meta['secs']}s x {meta['conns']} connections, {meta['nproc']} cores; "
+          f"wrk {meta['secs']}s x {meta['conns']} connections on {meta.get('wrk_threads', 2)} threads, {meta['nproc']} cores; "
           f"load average before {meta['load_before']}, after {open('/proc/loadavg').read().split()[0]}")
     print("rival: NautilusTrader BacktestEngine (MBT rows; 'vs pure replay' = same quotes, no strategy, "
           "no orders) and Prism static mock (serve rows)")
@@ -163,7 +163,8 @@ def table(results_path: str, meta_path: str) -> None:
     print("\n".join(lines))
     print()
     out = {"side_by_side": "raxx-sim", "rounds": meta["rounds"], "quotes": meta["quotes"],
-           "wrk_secs": meta["secs"], "wrk_connections": meta["conns"], "ratios": ratios,
+           "wrk_secs": meta["secs"], "wrk_connections": meta["conns"],
+           "wrk_threads": meta.get("wrk_threads", 2), "ratios": ratios,
            "versions": meta["versions"]}
     print(json.dumps(out, sort_keys=False))
 
