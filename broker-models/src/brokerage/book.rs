@@ -124,8 +124,10 @@ pub struct OrderBook {
     orders: Window<BrokerOrder>,
     by_vendor_id: BTreeMap<String, usize>,
     by_engine_id: BTreeMap<OrderId, usize>,
-    /// The latest accepted order per (account, client order id).
-    by_client_id: BTreeMap<(String, String), usize>,
+    /// The latest accepted order per account and client order id: keyed
+    /// account first, so a lookup borrows both (a tuple key made every
+    /// submit's duplicate check copy them).
+    by_client_id: BTreeMap<String, BTreeMap<String, usize>>,
     /// Every taken order not known to have ended: a superset of the open
     /// ones (see [`OrderBook::close`]), so that what open orders hold is
     /// read from the few still working, not from every order ever placed.
@@ -149,8 +151,11 @@ impl OrderBook {
             self.by_engine_id.insert(id, idx);
         }
         if order.taken {
-            self.by_client_id
-                .insert((order.account.clone(), order.client_order_id.clone()), idx);
+            let ids = match self.by_client_id.get_mut(&order.account) {
+                Some(ids) => ids,
+                None => self.by_client_id.entry(order.account.clone()).or_default(),
+            };
+            ids.insert(order.client_order_id.clone(), idx);
             self.open.insert(idx);
             self.touched.push(idx);
         }
@@ -181,9 +186,13 @@ impl OrderBook {
             if let Some(later) = self.by_vendor_id.remove(&o.vendor_id).filter(|i| *i != n) {
                 self.by_vendor_id.insert(o.vendor_id, later);
             }
-            let key = (o.account, o.client_order_id);
-            if let Some(later) = self.by_client_id.remove(&key).filter(|i| *i != n) {
-                self.by_client_id.insert(key, later);
+            if let Some(ids) = self.by_client_id.get_mut(&o.account) {
+                if let Some(later) = ids.remove(&o.client_order_id).filter(|i| *i != n) {
+                    ids.insert(o.client_order_id, later);
+                }
+                if ids.is_empty() {
+                    self.by_client_id.remove(&o.account);
+                }
             }
             if let Some(id) = o.engine_id {
                 if let Some(later) = self.by_engine_id.remove(&id).filter(|i| *i != n) {
@@ -241,7 +250,8 @@ impl OrderBook {
 
     pub fn by_client_id(&self, account: &str, client_order_id: &str) -> Option<&BrokerOrder> {
         self.by_client_id
-            .get(&(account.to_string(), client_order_id.to_string()))
+            .get(account)
+            .and_then(|ids| ids.get(client_order_id))
             .and_then(|i| self.orders.get(*i))
     }
 
