@@ -10,6 +10,7 @@ pub mod brokerage;
 pub mod clock;
 pub mod control;
 pub(crate) mod credentials;
+mod dated;
 pub mod face;
 pub mod faults;
 pub mod fuzz;

@@ -15,6 +15,7 @@ use mbt::MarketSpec;
 use crate::brokerage::SimBrokerage;
 use crate::clock::{SimClock, DEFAULT_EPOCH};
 use crate::control;
+use crate::dated::SimulatedDate;
 use crate::face::{fault_layer, Shared, WireFace};
 use crate::faults::FaultPlan;
 use crate::vendor::{vendor, UnknownBroker, Vendor};
@@ -148,33 +149,6 @@ pub fn with_face<F: WireFace>(shared: &Shared) -> Router {
             fault_layer::<F>,
         ))
         .merge(control::routes(shared))
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            simulated_date,
-        ))
+        .layer(SimulatedDate(shared.clone()))
         .with_state(shared.clone())
-}
-
-/// Every answer carries a `Date` in the model's own simulated time (hyper
-/// keeps a Date it finds and adds the wall clock only when there is none).
-/// Clients that turn a rate-limit reset timestamp into a wait measure it
-/// against this date, so the wait comes out right whatever the wall clock says.
-async fn simulated_date(
-    axum::extract::State(shared): axum::extract::State<Shared>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let mut response = next.run(req).await;
-    let now = shared.lock().now();
-    // Simulated time starts in 2026: never before 1970.
-    let Some(at) = u64::try_from(now.millis())
-        .ok()
-        .and_then(|ms| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(ms)))
-    else {
-        return response;
-    };
-    if let Ok(v) = axum::http::HeaderValue::from_str(&httpdate::fmt_http_date(at)) {
-        response.headers_mut().insert(axum::http::header::DATE, v);
-    }
-    response
 }

@@ -8,12 +8,20 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
+use std::convert::Infallible;
+use std::future::Ready;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
 use axum::Router;
+use futures_util::future::Either;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::{Layer, Service};
 
 /// How long a client may take to send a request line and its headers, in
 /// real time, counted from when the server starts waiting for them (so an
@@ -137,25 +145,53 @@ impl AllowedHosts {
     /// `router` answering only requests addressed to an allowed host; others
     /// get 403 with a JSON body saying how to allow the host.
     pub fn guard(self, router: Router) -> Router {
-        router.layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(self),
-            check_host,
-        ))
+        router.layer(HostGuard(std::sync::Arc::new(self)))
     }
 }
 
-async fn check_host(
-    axum::extract::State(allowed): axum::extract::State<std::sync::Arc<AllowedHosts>>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let host = req
-        .headers()
-        .get(axum::http::header::HOST)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    match host {
-        Some(host) if !allowed.allows(&host) => refuse_host(&host),
-        _ => next.run(req).await,
+/// The host check as a tower layer: unlike `axum::middleware::from_fn`, it
+/// neither clones the service it wraps per request nor boxes its future
+/// (see `dated`).
+#[derive(Clone)]
+struct HostGuard(std::sync::Arc<AllowedHosts>);
+
+impl<S> Layer<S> for HostGuard {
+    type Service = Guarded<S>;
+
+    fn layer(&self, inner: S) -> Guarded<S> {
+        Guarded {
+            inner,
+            allowed: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Guarded<S> {
+    inner: S,
+    allowed: std::sync::Arc<AllowedHosts>,
+}
+
+impl<S> Service<Request> for Guarded<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if let Some(host) = req.headers().get(axum::http::header::HOST) {
+            let host = String::from_utf8_lossy(host.as_bytes());
+            if !self.allowed.allows(&host) {
+                return Either::Left(std::future::ready(Ok(refuse_host(&host))));
+            }
+        }
+        Either::Right(self.inner.call(req))
     }
 }
 
