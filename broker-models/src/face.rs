@@ -3,16 +3,22 @@
 //! that applies fault decisions and documented rate limits in front of any
 //! face's routes.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, Method};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream;
+use tokio::task::JoinHandle;
+use tower::{Layer, Service};
 
 use crate::brokerage::SimBrokerage;
 use crate::faults::{Decision, Operation, OutageMode, Outcome};
@@ -123,23 +129,109 @@ pub fn dropped_connection() -> Response {
 /// client is still there: hyper drops a handler's future when the client
 /// hangs up, so the work runs in a task of its own. A slow submit whose
 /// client timed out still lands, late, as it would at the vendor.
-pub async fn fault_layer<F: WireFace>(
-    State(shared): State<Shared>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let work = tokio::spawn(carry_out::<F>(shared, req, next));
-    work.await.unwrap_or_else(|e| {
-        tracing::error!(target: "broker_models::face", "request handler failed: {e}");
-        (
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal error in the simulated broker",
-        )
-            .into_response()
-    })
+///
+/// A tower layer rather than `axum::middleware::from_fn`, which boxes the
+/// wrapped route again and boxes its own future on every request (see `dated`).
+pub struct FaultLayer<F> {
+    shared: Shared,
+    face: PhantomData<fn() -> F>,
 }
 
-async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) -> Response {
+impl<F> FaultLayer<F> {
+    pub fn new(shared: Shared) -> Self {
+        Self {
+            shared,
+            face: PhantomData,
+        }
+    }
+}
+
+impl<F> Clone for FaultLayer<F> {
+    fn clone(&self) -> Self {
+        Self::new(self.shared.clone())
+    }
+}
+
+impl<F, S> Layer<S> for FaultLayer<F> {
+    type Service = Faulted<F, S>;
+
+    fn layer(&self, inner: S) -> Faulted<F, S> {
+        Faulted {
+            inner,
+            shared: self.shared.clone(),
+            face: PhantomData,
+        }
+    }
+}
+
+/// A face's route behind the fault layer.
+pub struct Faulted<F, S> {
+    inner: S,
+    shared: Shared,
+    face: PhantomData<fn() -> F>,
+}
+
+impl<F, S: Clone> Clone for Faulted<F, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+            face: PhantomData,
+        }
+    }
+}
+
+impl<F, S> Service<Request> for Faulted<F, S>
+where
+    F: WireFace,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Carried;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Carried {
+        // The route polled ready goes with the work; a copy stays for the next request.
+        let copy = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, copy);
+        Carried(tokio::spawn(carry_out::<F, S>(
+            self.shared.clone(),
+            req,
+            ready,
+        )))
+    }
+}
+
+/// The answer of a request carried out in its own task.
+pub struct Carried(JoinHandle<Response>);
+
+impl Future for Carried {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx).map(|done| {
+            Ok(done.unwrap_or_else(|e| {
+                tracing::error!(target: "broker_models::face", "request handler failed: {e}");
+                (
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error in the simulated broker",
+                )
+                    .into_response()
+            }))
+        })
+    }
+}
+
+async fn carry_out<F, S>(shared: Shared, mut req: Request, mut route: S) -> Response
+where
+    F: WireFace,
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
     let op = F::classify(req.method(), req.uri().path());
     let scope = F::rate_scope(req.headers());
     let path = req.uri().path().to_string();
@@ -207,7 +299,7 @@ async fn carry_out<F: WireFace>(shared: Shared, mut req: Request, next: Next) ->
     }
     let lost = decision.outcome == Some(Outcome::LostResponse);
     req.extensions_mut().insert(decision);
-    let mut response = next.run(req).await;
+    let Ok(mut response) = route.call(req).await;
     if let Some(state) = rate {
         F::rate_headers(&state, response.headers_mut());
     }

@@ -16,7 +16,7 @@ use crate::brokerage::SimBrokerage;
 use crate::clock::{SimClock, DEFAULT_EPOCH};
 use crate::control;
 use crate::dated::SimulatedDate;
-use crate::face::{fault_layer, Shared, WireFace};
+use crate::face::{FaultLayer, Shared, WireFace};
 use crate::faults::FaultPlan;
 use crate::vendor::{vendor, UnknownBroker, Vendor};
 
@@ -144,10 +144,7 @@ impl Model {
 /// a [`Vendor`] descriptor's `face` is.
 pub fn with_face<F: WireFace>(shared: &Shared) -> Router {
     F::routes()
-        .layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            fault_layer::<F>,
-        ))
+        .layer(FaultLayer::<F>::new(shared.clone()))
         .merge(control::routes(shared))
         .layer(SimulatedDate(shared.clone()))
         .with_state(shared.clone())
