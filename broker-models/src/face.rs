@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::stream;
 use tokio::task::JoinHandle;
-use tower::{Layer, Service};
+use tower::Service;
 
 use crate::brokerage::SimBrokerage;
 use crate::faults::{Decision, Operation, OutageMode, Outcome};
@@ -130,45 +130,23 @@ pub fn dropped_connection() -> Response {
 /// hangs up, so the work runs in a task of its own. A slow submit whose
 /// client timed out still lands, late, as it would at the vendor.
 ///
-/// A tower layer rather than `axum::middleware::from_fn`, which boxes the
+/// A tower service rather than `axum::middleware::from_fn`, which boxes the
 /// wrapped route again and boxes its own future on every request (see `dated`).
-pub struct FaultLayer<F> {
-    shared: Shared,
-    face: PhantomData<fn() -> F>,
-}
-
-impl<F> FaultLayer<F> {
-    pub fn new(shared: Shared) -> Self {
-        Self {
-            shared,
-            face: PhantomData,
-        }
-    }
-}
-
-impl<F> Clone for FaultLayer<F> {
-    fn clone(&self) -> Self {
-        Self::new(self.shared.clone())
-    }
-}
-
-impl<F, S> Layer<S> for FaultLayer<F> {
-    type Service = Faulted<F, S>;
-
-    fn layer(&self, inner: S) -> Faulted<F, S> {
-        Faulted {
-            inner,
-            shared: self.shared.clone(),
-            face: PhantomData,
-        }
-    }
-}
-
-/// A face's route behind the fault layer.
 pub struct Faulted<F, S> {
     inner: S,
     shared: Shared,
     face: PhantomData<fn() -> F>,
+}
+
+impl<F, S> Faulted<F, S> {
+    /// `route` behind the fault layer (a router's layer by `tower::layer::layer_fn`).
+    pub fn new(route: S, shared: Shared) -> Self {
+        Self {
+            inner: route,
+            shared,
+            face: PhantomData,
+        }
+    }
 }
 
 impl<F, S: Clone> Clone for Faulted<F, S> {

@@ -9,14 +9,15 @@ use std::fmt;
 use axum::Router;
 use serde::Serialize;
 use serde_json::Value;
+use tower::layer::layer_fn;
 
 use mbt::MarketSpec;
 
 use crate::brokerage::SimBrokerage;
 use crate::clock::{SimClock, DEFAULT_EPOCH};
 use crate::control;
-use crate::dated::SimulatedDate;
-use crate::face::{FaultLayer, Shared, WireFace};
+use crate::dated::Dating;
+use crate::face::{Faulted, Shared, WireFace};
 use crate::faults::FaultPlan;
 use crate::vendor::{vendor, UnknownBroker, Vendor};
 
@@ -144,8 +145,14 @@ impl Model {
 /// a [`Vendor`] descriptor's `face` is.
 pub fn with_face<F: WireFace>(shared: &Shared) -> Router {
     F::routes()
-        .layer(FaultLayer::<F>::new(shared.clone()))
+        .layer(layer_fn({
+            let shared = shared.clone();
+            move |route| Faulted::<F, _>::new(route, shared.clone())
+        }))
         .merge(control::routes(shared))
-        .layer(SimulatedDate(shared.clone()))
+        .layer(layer_fn({
+            let shared = shared.clone();
+            move |route| Dating::new(route, shared.clone())
+        }))
         .with_state(shared.clone())
 }

@@ -21,7 +21,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower::{Layer, Service};
+use tower::Service;
 
 /// How long a client may take to send a request line and its headers, in
 /// real time, counted from when the server starts waiting for them (so an
@@ -145,27 +145,17 @@ impl AllowedHosts {
     /// `router` answering only requests addressed to an allowed host; others
     /// get 403 with a JSON body saying how to allow the host.
     pub fn guard(self, router: Router) -> Router {
-        router.layer(HostGuard(std::sync::Arc::new(self)))
-    }
-}
-
-/// The host check as a tower layer: unlike `axum::middleware::from_fn`, it
-/// neither clones the service it wraps per request nor boxes its future
-/// (see `dated`).
-#[derive(Clone)]
-struct HostGuard(std::sync::Arc<AllowedHosts>);
-
-impl<S> Layer<S> for HostGuard {
-    type Service = Guarded<S>;
-
-    fn layer(&self, inner: S) -> Guarded<S> {
-        Guarded {
+        let allowed = std::sync::Arc::new(self);
+        router.layer(tower::layer::layer_fn(move |inner| Guarded {
             inner,
-            allowed: self.0.clone(),
-        }
+            allowed: allowed.clone(),
+        }))
     }
 }
 
+/// A route behind the host check: a tower service rather than
+/// `axum::middleware::from_fn`, which clones the service it wraps per
+/// request and boxes its future (see `dated`).
 #[derive(Clone)]
 struct Guarded<S> {
     inner: S,
