@@ -52,7 +52,7 @@ where
     fn call(&mut self, req: Request) -> Self::Future {
         Dated {
             answer: self.inner.call(req),
-            shared: Some(self.shared.clone()),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -62,7 +62,7 @@ pin_project_lite::pin_project! {
     pub struct Dated<F> {
         #[pin]
         answer: F,
-        shared: Option<Shared>,
+        shared: Shared,
     }
 }
 
@@ -75,9 +75,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Ok(mut response) = std::task::ready!(this.answer.poll(cx));
-        if let Some(shared) = this.shared.take() {
-            date(&shared, &mut response);
-        }
+        date(this.shared, &mut response);
         Poll::Ready(Ok(response))
     }
 }

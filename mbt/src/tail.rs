@@ -69,19 +69,22 @@ impl<T> Tail<T> {
     /// The items numbered `number` and after: every item kept when the
     /// reader fell behind what was forgotten, none when it is ahead.
     pub fn since(&self, number: u64) -> Iter<'_, T> {
-        let start = usize::try_from(number.saturating_sub(self.base))
-            .unwrap_or(usize::MAX)
-            .min(self.items.len());
-        self.items.range(start..)
+        self.items.range(self.offset(number)..)
     }
 
     /// Forgets the items numbered before `number`.
     pub fn forget_before(&mut self, number: u64) {
-        let n = usize::try_from(number.saturating_sub(self.base))
-            .unwrap_or(usize::MAX)
-            .min(self.items.len());
+        let n = self.offset(number);
         self.items.drain(..n);
         self.base = self.base.saturating_add(n as u64);
+    }
+
+    /// Where the item numbered `number` is kept, or would be: 0 for one
+    /// forgotten, the end for one not pushed yet.
+    fn offset(&self, number: u64) -> usize {
+        usize::try_from(number.saturating_sub(self.base))
+            .unwrap_or(usize::MAX)
+            .min(self.items.len())
     }
 
     /// Forgets every item but the latest `keep`.
